@@ -1,0 +1,241 @@
+//! Loading YAML config files with errors that point at `file:line:column`.
+//!
+//! Shared by the agent and the server. Loading is two steps: serde reads the
+//! shape (stopping at the first shape error, which is all serde can do), then
+//! each config's `check` collects *every* meaning error at once. Meaning errors
+//! are located by their key path, so a user sees all of them in one run.
+
+use std::fmt;
+use std::path::{Path, PathBuf};
+
+use serde::de::DeserializeOwned;
+
+/// One problem in a config file.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Problem {
+    pub line: usize,
+    pub column: usize,
+    pub message: String,
+}
+
+/// Every problem found in one file. Displays as `file:line:col: message` lines.
+#[derive(Debug, Clone, thiserror::Error)]
+pub struct ConfigError {
+    pub file: PathBuf,
+    pub problems: Vec<Problem>,
+}
+
+impl fmt::Display for ConfigError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        for (i, p) in self.problems.iter().enumerate() {
+            if i > 0 {
+                writeln!(f)?;
+            }
+            write!(f, "{}:{}:{}: {}", self.file.display(), p.line, p.column, p.message)?;
+        }
+        Ok(())
+    }
+}
+
+/// A parsed file: its text, kept so that meaning errors can be located.
+pub struct Source {
+    pub file: PathBuf,
+    pub text: String,
+}
+
+impl Source {
+    pub fn read(file: &Path) -> Result<Source, ConfigError> {
+        let text = std::fs::read_to_string(file).map_err(|e| ConfigError {
+            file: file.to_owned(),
+            problems: vec![Problem {
+                line: 1,
+                column: 1,
+                message: format!("cannot read the file: {e}"),
+            }],
+        })?;
+        Ok(Source {
+            file: file.to_owned(),
+            text,
+        })
+    }
+
+    /// Deserialize the shape. Reports serde's error with its location.
+    pub fn parse<T: DeserializeOwned>(&self) -> Result<T, ConfigError> {
+        let de = yaml_serde::Deserializer::from_str(&self.text);
+        T::deserialize(de).map_err(|e| {
+            let (line, column) = e.location().map_or((1, 1), |l| (l.line(), l.column()));
+            let text = e.to_string();
+            // The location is printed in front; drop libyaml's copy at the end.
+            let message = match text.rfind(" at line ") {
+                Some(at) => text[..at].to_owned(),
+                None => text,
+            };
+            self.error(vec![Problem {
+                line,
+                column,
+                message,
+            }])
+        })
+    }
+
+    pub fn error(&self, problems: Vec<Problem>) -> ConfigError {
+        ConfigError {
+            file: self.file.clone(),
+            problems,
+        }
+    }
+
+    /// Start collecting meaning errors for this file.
+    pub fn checker(&self) -> Checker<'_> {
+        Checker {
+            source: self,
+            problems: Vec::new(),
+        }
+    }
+}
+
+/// Collects meaning errors, each located by its key path such as `broker.url`.
+pub struct Checker<'a> {
+    source: &'a Source,
+    problems: Vec<Problem>,
+}
+
+impl Checker<'_> {
+    pub fn fail(&mut self, path: &str, message: impl Into<String>) {
+        let (line, column) = locate(&self.source.text, path).unwrap_or((1, 1));
+        self.problems.push(Problem {
+            line,
+            column,
+            message: format!("{path}: {}", message.into()),
+        });
+    }
+
+    pub fn finish(self) -> Result<(), ConfigError> {
+        if self.problems.is_empty() {
+            Ok(())
+        } else {
+            Err(self.source.error(self.problems))
+        }
+    }
+}
+
+/// Find where a dotted key path's value starts in block-style YAML.
+/// Good enough for hand-written config files; `None` for anything fancier.
+fn locate(text: &str, path: &str) -> Option<(usize, usize)> {
+    let mut keys = path.split('.');
+    let mut key = keys.next()?;
+    // Indent of the matched parent key, and of the block we search in.
+    let mut parent: Option<usize> = None;
+    let mut level: Option<usize> = Some(0);
+    for (n, line) in text.lines().enumerate() {
+        let body = line.trim_start();
+        let indent = line.len() - body.len();
+        if body.is_empty() || body.starts_with('#') {
+            continue;
+        }
+        if parent.is_some_and(|p| indent <= p) {
+            return None;
+        }
+        if *level.get_or_insert(indent) != indent {
+            continue;
+        }
+        let Some(rest) = body.strip_prefix(key).and_then(|r| r.strip_prefix(':')) else {
+            continue;
+        };
+        match keys.next() {
+            Some(next) => {
+                key = next;
+                parent = Some(indent);
+                level = None;
+            }
+            None => {
+                let gap = rest.len() - rest.trim_start().len();
+                return Some((n + 1, indent + key.len() + 1 + gap + 1));
+            }
+        }
+    }
+    None
+}
+
+/// A secret read from the file, a separate file, or the environment. It never
+/// shows in `Debug` output or logs.
+#[derive(Clone)]
+pub enum SecretSource {
+    Value(String),
+    File(PathBuf),
+    Env(String),
+}
+
+impl fmt::Debug for SecretSource {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            SecretSource::Value(_) => f.write_str("Value(<redacted>)"),
+            SecretSource::File(p) => write!(f, "File({})", p.display()),
+            SecretSource::Env(v) => write!(f, "Env({v})"),
+        }
+    }
+}
+
+/// A resolved secret.
+#[derive(Clone, PartialEq, Eq)]
+pub struct Secret(String);
+
+impl fmt::Debug for Secret {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("<redacted>")
+    }
+}
+
+impl Secret {
+    pub fn new(s: impl Into<String>) -> Self {
+        Secret(s.into())
+    }
+
+    pub fn expose(&self) -> &str {
+        &self.0
+    }
+}
+
+impl SecretSource {
+    /// Resolve the secret; a file's trailing newline is dropped.
+    pub fn resolve(&self) -> Result<Secret, String> {
+        match self {
+            SecretSource::Value(v) => Ok(Secret(v.clone())),
+            SecretSource::File(p) => std::fs::read_to_string(p)
+                .map(|s| Secret(s.trim_end_matches(['\r', '\n']).to_owned()))
+                .map_err(|e| format!("cannot read secret file {}: {e}", p.display())),
+            SecretSource::Env(var) => std::env::var(var)
+                .map(Secret)
+                .map_err(|_| format!("environment variable {var} is not set")),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn locates_nested_keys() {
+        let text = "a: 1\nbroker:\n  # comment\n  url: mqtt://x\nurl: top\n";
+        assert_eq!(locate(text, "broker.url"), Some((4, 8)));
+        assert_eq!(locate(text, "url"), Some((5, 6)));
+        assert_eq!(locate(text, "a"), Some((1, 4)));
+        assert_eq!(locate(text, "missing"), None);
+    }
+
+    #[test]
+    fn secrets_never_show_in_debug() {
+        let s = SecretSource::Value("hunter2".into());
+        assert!(!format!("{s:?}").contains("hunter2"));
+        assert!(!format!("{:?}", s.resolve().unwrap()).contains("hunter2"));
+    }
+
+    #[test]
+    fn secret_from_file_drops_the_newline() {
+        let dir = tempfile::tempdir().unwrap();
+        let p = dir.path().join("pw");
+        std::fs::write(&p, "s3cret\n").unwrap();
+        assert_eq!(SecretSource::File(p).resolve().unwrap().expose(), "s3cret");
+    }
+}

@@ -1,0 +1,153 @@
+//! `agent.yaml`: what the agent is, where it reports, and how often.
+
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+
+use jiff::SignedDuration;
+use ronda_wire::Id;
+use serde::Deserialize;
+
+use crate::conffile::{Checker, ConfigError, Source};
+use crate::link::{BrokerConfig, RawBroker};
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawConfig {
+    office: String,
+    agent: String,
+    #[serde(default)]
+    interval: Option<SignedDuration>,
+    #[serde(default)]
+    startup_jitter: Option<SignedDuration>,
+    #[serde(default)]
+    state_dir: Option<PathBuf>,
+    broker: RawBroker,
+}
+
+/// A checked agent configuration, ready to run.
+#[derive(Debug, Clone)]
+pub struct AgentConfig {
+    pub office: Id,
+    pub agent: Id,
+    /// Time between full reports.
+    pub interval: Duration,
+    /// The first report waits a random time up to this, so that a fleet
+    /// restarted together does not publish in the same instant.
+    pub startup_jitter: Duration,
+    /// Where the agent keeps its sequence number between runs.
+    pub state_dir: PathBuf,
+    pub broker: BrokerConfig,
+}
+
+pub const DEFAULT_INTERVAL: Duration = Duration::from_secs(30);
+pub const DEFAULT_STARTUP_JITTER: Duration = Duration::from_secs(2);
+pub const DEFAULT_STATE_DIR: &str = "/var/lib/ronda-agent";
+
+impl AgentConfig {
+    /// Read and check a config file, reporting every problem found.
+    pub fn load(path: &Path) -> Result<AgentConfig, ConfigError> {
+        let source = Source::read(path)?;
+        let raw: RawConfig = source.parse()?;
+        let mut c = source.checker();
+        let config = raw.check(&mut c);
+        c.finish()?;
+        // `finish` succeeded, so every part was present.
+        config.ok_or_else(|| source.error(Vec::new()))
+    }
+}
+
+impl RawConfig {
+    fn check(self, c: &mut Checker<'_>) -> Option<AgentConfig> {
+        let office = Id::new(self.office).map_err(|e| c.fail("office", e.to_string())).ok();
+        let agent = Id::new(self.agent).map_err(|e| c.fail("agent", e.to_string())).ok();
+        let interval = duration_in(c, "interval", self.interval, DEFAULT_INTERVAL, 1..=86_400);
+        let jitter = duration_in(c, "startup_jitter", self.startup_jitter, DEFAULT_STARTUP_JITTER, 0..=3_600);
+        let broker = self.broker.check("broker", c);
+        Some(AgentConfig {
+            office: office?,
+            agent: agent?,
+            interval: interval?,
+            startup_jitter: jitter?,
+            state_dir: self.state_dir.unwrap_or_else(|| DEFAULT_STATE_DIR.into()),
+            broker: broker?,
+        })
+    }
+}
+
+/// A duration setting, defaulted, that must lie within `secs` seconds.
+pub fn duration_in(
+    c: &mut Checker<'_>,
+    path: &str,
+    value: Option<SignedDuration>,
+    default: Duration,
+    secs: std::ops::RangeInclusive<u64>,
+) -> Option<Duration> {
+    let Some(value) = value else {
+        return Some(default);
+    };
+    match Duration::try_from(value) {
+        Ok(d) if d >= Duration::from_secs(*secs.start()) && d <= Duration::from_secs(*secs.end()) => {
+            Some(d)
+        }
+        _ => {
+            c.fail(
+                path,
+                format!("expected a duration from {}s to {}s, like `30s` or `5m`", secs.start(), secs.end()),
+            );
+            None
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn load(text: &str) -> Result<AgentConfig, ConfigError> {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("agent.yaml");
+        std::fs::write(&path, text).unwrap();
+        AgentConfig::load(&path)
+    }
+
+    const GOOD: &str = "office: dinkes\nagent: kantor-utama\nbroker:\n  url: mqtt://127.0.0.1:1883\n";
+
+    #[test]
+    fn minimal_config_gets_defaults() {
+        let c = load(GOOD).unwrap();
+        assert_eq!(c.interval, DEFAULT_INTERVAL);
+        assert_eq!(c.broker.url.port, 1883);
+        assert_eq!(c.state_dir, Path::new(DEFAULT_STATE_DIR));
+    }
+
+    #[test]
+    fn misspelled_key_names_line_column_and_the_expected_keys() {
+        let err = load(&format!("{GOOD}intervall: 10s\n")).unwrap_err().to_string();
+        assert!(err.contains("agent.yaml:5:1: unknown field `intervall`, expected one of"), "{err}");
+        assert!(err.contains("`interval`"), "{err}");
+    }
+
+    #[test]
+    fn wrong_type_names_line_and_column() {
+        let err = load("office: dinkes\nagent: [1, 2]\nbroker:\n  url: x\n").unwrap_err().to_string();
+        assert!(err.contains("agent.yaml:2:8: agent: invalid type: sequence, expected a string"), "{err}");
+    }
+
+    #[test]
+    fn every_meaning_error_is_reported_at_once() {
+        let text = "office: Dinkes\nagent: ok\ninterval: 0s\nbroker:\n  url: http://x\n  password: p\n";
+        let err = load(text).unwrap_err();
+        let lines: Vec<String> = err.to_string().lines().map(str::to_owned).collect();
+        assert_eq!(err.problems.len(), 4, "{lines:#?}");
+        assert!(lines[0].contains("agent.yaml:1:9: office: id `Dinkes` may only contain"), "{lines:#?}");
+        assert!(lines[1].contains(":3:11: interval: expected a duration"), "{lines:#?}");
+        assert!(lines[2].contains(":5:8: broker.url: `http://x` must start with mqtt://"), "{lines:#?}");
+        assert!(lines[3].contains("broker.username: a password needs a username"), "{lines:#?}");
+    }
+
+    #[test]
+    fn bad_duration_text_is_located() {
+        let err = load(&format!("{GOOD}interval: soon\n")).unwrap_err().to_string();
+        assert!(err.contains("agent.yaml:5:11: interval:"), "{err}");
+    }
+}

@@ -1,0 +1,124 @@
+//! Ronda's office agent: probes the host and the office's devices and reports
+//! them over MQTT to the central server.
+//!
+//! `main` is a thin shell over [`run`], which tests call directly. The
+//! [`conffile`] and [`link`] modules are shared with the server, which opens
+//! MQTT connections and reads YAML files the same way.
+
+pub mod conffile;
+pub mod config;
+pub mod host;
+pub mod link;
+pub mod seq;
+mod session;
+pub mod source;
+
+use std::time::Duration;
+
+use jiff::Timestamp;
+use ronda_wire::{Kind, Report, Topic, SCHEMA_VERSION};
+use rumqttc::{LastWill, QoS};
+use tokio_util::sync::CancellationToken;
+
+pub use config::AgentConfig;
+use seq::{FileSeq, SeqError, SeqSource};
+pub use source::{Probes, Sections, Source};
+
+/// Largest MQTT packet the agent sends or accepts.
+const MAX_PACKET: usize = 1 << 20;
+/// Requests rumqttc may hold while the broker is away. Bounded on purpose:
+/// rumqttc's own queue would grow without limit.
+const REQUEST_CAPACITY: usize = 64;
+/// How long a clean shutdown may take to say `offline` before giving up.
+const GOODBYE_TIMEOUT: Duration = Duration::from_secs(5);
+
+#[derive(Debug, thiserror::Error)]
+pub enum AgentError {
+    #[error(transparent)]
+    Seq(#[from] SeqError),
+    #[error(transparent)]
+    Link(#[from] link::LinkError),
+    #[error("cannot read this host: {0}")]
+    Host(#[from] sysinfo::Error),
+}
+
+/// Run the agent with its real probes until `shutdown` fires.
+pub async fn run(config: AgentConfig, shutdown: CancellationToken) -> Result<(), AgentError> {
+    let seq = FileSeq::open(&config.state_dir)?;
+    run_with(config, Probes::new()?, seq, shutdown).await
+}
+
+/// One round of probes as a report, for `ronda-agent probe`. No broker needed.
+pub async fn probe_once(config: &AgentConfig) -> Result<Report, AgentError> {
+    let mut probes = Probes::new()?;
+    probes.settle().await;
+    let sections = probes.collect().await;
+    Ok(report(config, 0, sections))
+}
+
+fn report(config: &AgentConfig, seq: u64, s: Sections) -> Report {
+    Report {
+        schema: SCHEMA_VERSION,
+        office: config.office.clone(),
+        agent: config.agent.clone(),
+        seq,
+        observed_at: Timestamp::now(),
+        host: s.host,
+        recorders: s.recorders,
+        plugs: s.plugs,
+        services: s.services,
+    }
+}
+
+/// Run with any source of readings and any sequence: the seam that the demo's
+/// simulated offices and the tests use.
+pub async fn run_with(
+    config: AgentConfig,
+    mut source: impl Source,
+    mut seq: impl SeqSource,
+    shutdown: CancellationToken,
+) -> Result<(), AgentError> {
+    let topic = |kind| Topic::new(config.office.clone(), config.agent.clone(), kind).to_string();
+    let (state_topic, report_topic) = (topic(Kind::State), topic(Kind::Report));
+    let will = LastWill::new(&state_topic, "offline", QoS::AtLeastOnce, true);
+    let client_id = format!("ronda-{}-{}", config.office, config.agent);
+    let options = link::options(&client_id, &config.broker, Some(will), MAX_PACKET)?;
+    let (client, eventloop) = link::connect(options, REQUEST_CAPACITY);
+    let session_stop = CancellationToken::new();
+    let mut session = tokio::spawn(session::drive(
+        eventloop,
+        client.clone(),
+        state_topic.clone(),
+        session_stop.clone(),
+    ));
+    tracing::info!(office = %config.office, agent = %config.agent, broker = %config.broker.url, "agent started");
+
+    let first = config.startup_jitter.mul_f64(fastrand::f64());
+    let mut ticks = tokio::time::interval_at(tokio::time::Instant::now() + first, config.interval);
+    ticks.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+    loop {
+        tokio::select! {
+            _ = shutdown.cancelled() => break,
+            _ = ticks.tick() => {
+                let r = report(&config, seq.next()?, source.collect().await);
+                let body = serde_json::to_vec(&r).unwrap_or_default();
+                match client.try_publish(&report_topic, QoS::AtLeastOnce, false, body) {
+                    Ok(()) => tracing::debug!(seq = r.seq, "report queued"),
+                    Err(e) => tracing::warn!(seq = r.seq, error = %e, "report dropped: broker unreachable and queue full"),
+                }
+            }
+        }
+    }
+
+    // Say goodbye: retained `offline` first, then a clean DISCONNECT so the
+    // broker does not also fire the Last Will.
+    let _ = client.try_publish(&state_topic, QoS::AtLeastOnce, true, "offline");
+    let _ = client.try_disconnect();
+    session_stop.cancel();
+    if tokio::time::timeout(GOODBYE_TIMEOUT, &mut session).await.is_err() {
+        tracing::warn!("broker did not take the goodbye in time");
+        session.abort();
+    }
+    tracing::info!("agent stopped");
+    Ok(())
+}

@@ -1,0 +1,290 @@
+//! One MQTT connection done right: URL, credentials, TLS, TCP_NODELAY, backoff.
+//!
+//! Shared by the agent and the server's ingest so both avoid the same traps:
+//! rumqttc leaves Nagle on (tens of ms of latency) and reconnects with no
+//! backoff at all, so every connection Ronda opens goes through here.
+
+use std::path::PathBuf;
+use std::sync::Arc;
+use std::time::Duration;
+
+use jiff::SignedDuration;
+use rumqttc::{AsyncClient, EventLoop, LastWill, MqttOptions, TlsConfiguration, Transport};
+use serde::Deserialize;
+
+use crate::conffile::{Checker, Secret, SecretSource};
+
+/// `broker:` section as written in a config file.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RawBroker {
+    /// `mqtt://host:port` or `mqtts://host:port`.
+    pub url: String,
+    #[serde(default)]
+    pub username: Option<String>,
+    #[serde(default)]
+    pub password: Option<String>,
+    #[serde(default)]
+    pub password_file: Option<PathBuf>,
+    #[serde(default)]
+    pub password_env: Option<String>,
+    /// PEM file with the CA that signed the broker's certificate. Without it
+    /// `mqtts://` trusts the system's roots.
+    #[serde(default)]
+    pub ca_file: Option<PathBuf>,
+    #[serde(default)]
+    pub keepalive: Option<SignedDuration>,
+}
+
+/// A checked broker connection setting.
+#[derive(Debug, Clone)]
+pub struct BrokerConfig {
+    pub url: BrokerUrl,
+    pub username: Option<String>,
+    pub password: Option<Secret>,
+    pub ca_file: Option<PathBuf>,
+    pub keepalive: Duration,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct BrokerUrl {
+    pub host: String,
+    pub port: u16,
+    pub tls: bool,
+}
+
+impl BrokerUrl {
+    pub fn parse(url: &str) -> Result<BrokerUrl, String> {
+        let (tls, rest) = if let Some(r) = url.strip_prefix("mqtt://") {
+            (false, r)
+        } else if let Some(r) = url.strip_prefix("mqtts://") {
+            (true, r)
+        } else {
+            return Err(format!("`{url}` must start with mqtt:// or mqtts://"));
+        };
+        let rest = rest.trim_end_matches('/');
+        let (host, port) = match rest.rsplit_once(':') {
+            Some((h, p)) if !h.ends_with(':') => {
+                let port = p.parse().map_err(|_| format!("`{p}` is not a port number"))?;
+                (h, port)
+            }
+            _ => (rest, if tls { 8883 } else { 1883 }),
+        };
+        let host = host.trim_start_matches('[').trim_end_matches(']');
+        if host.is_empty() || host.contains('/') {
+            return Err(format!("`{url}` has no host"));
+        }
+        Ok(BrokerUrl {
+            host: host.to_owned(),
+            port,
+            tls,
+        })
+    }
+}
+
+impl std::fmt::Display for BrokerUrl {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let scheme = if self.tls { "mqtts" } else { "mqtt" };
+        write!(f, "{scheme}://{}:{}", self.host, self.port)
+    }
+}
+
+pub const DEFAULT_KEEPALIVE: Duration = Duration::from_secs(15);
+
+impl RawBroker {
+    /// Check the section found at `path` (e.g. `broker`); report all problems.
+    pub fn check(&self, path: &str, c: &mut Checker<'_>) -> Option<BrokerConfig> {
+        let url = BrokerUrl::parse(&self.url)
+            .map_err(|e| c.fail(&format!("{path}.url"), e))
+            .ok();
+        let password = self.password_source(path, c).and_then(|s| {
+            s.resolve()
+                .map_err(|e| c.fail(&format!("{path}.password"), e))
+                .ok()
+        });
+        if password.is_some() && self.username.is_none() {
+            c.fail(&format!("{path}.username"), "a password needs a username");
+        }
+        if let Some(ca) = &self.ca_file {
+            if !ca.is_file() {
+                c.fail(&format!("{path}.ca_file"), format!("{} is not a file", ca.display()));
+            }
+        }
+        let keepalive = match self.keepalive.map(Duration::try_from) {
+            None => Some(DEFAULT_KEEPALIVE),
+            Some(Ok(d)) if d >= Duration::from_secs(1) && d <= Duration::from_secs(65535) => Some(d),
+            Some(_) => {
+                c.fail(&format!("{path}.keepalive"), "expected a duration between 1s and 18h");
+                None
+            }
+        };
+        Some(BrokerConfig {
+            url: url?,
+            username: self.username.clone(),
+            password,
+            ca_file: self.ca_file.clone(),
+            keepalive: keepalive?,
+        })
+    }
+
+    fn password_source(&self, path: &str, c: &mut Checker<'_>) -> Option<SecretSource> {
+        let mut sources = Vec::new();
+        if let Some(v) = &self.password {
+            sources.push(SecretSource::Value(v.clone()));
+        }
+        if let Some(p) = &self.password_file {
+            sources.push(SecretSource::File(p.clone()));
+        }
+        if let Some(v) = &self.password_env {
+            sources.push(SecretSource::Env(v.clone()));
+        }
+        if sources.len() > 1 {
+            c.fail(
+                &format!("{path}.password"),
+                "give only one of password, password_file and password_env",
+            );
+            return None;
+        }
+        sources.pop()
+    }
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum LinkError {
+    #[error("cannot read CA file {path}: {source}")]
+    CaFile {
+        path: PathBuf,
+        source: std::io::Error,
+    },
+    #[error("CA file {0} holds no usable certificate")]
+    NoCertificate(PathBuf),
+    #[error("TLS setup failed: {0}")]
+    Tls(#[from] rustls::Error),
+}
+
+/// Build options for one connection. `max_packet` bounds both directions.
+pub fn options(
+    client_id: &str,
+    cfg: &BrokerConfig,
+    will: Option<LastWill>,
+    max_packet: usize,
+) -> Result<MqttOptions, LinkError> {
+    let mut o = MqttOptions::new(client_id, cfg.url.host.clone(), cfg.url.port);
+    o.set_keep_alive(cfg.keepalive);
+    o.set_max_packet_size(max_packet, max_packet);
+    if let (Some(user), pass) = (&cfg.username, &cfg.password) {
+        o.set_credentials(user.clone(), pass.as_ref().map_or("", |p| p.expose()));
+    }
+    if let Some(will) = will {
+        o.set_last_will(will);
+    }
+    if cfg.url.tls {
+        o.set_transport(Transport::tls_with_config(tls_config(cfg)?));
+    }
+    Ok(o)
+}
+
+/// rustls with the small `ring` provider (aws-lc would double the agent's size).
+fn tls_config(cfg: &BrokerConfig) -> Result<TlsConfiguration, LinkError> {
+    let mut roots = rustls::RootCertStore::empty();
+    match &cfg.ca_file {
+        Some(path) => {
+            let pem = std::fs::read(path).map_err(|source| LinkError::CaFile {
+                path: path.clone(),
+                source,
+            })?;
+            for cert in rustls_pemfile::certs(&mut pem.as_slice()).flatten() {
+                roots.add(cert)?;
+            }
+            if roots.is_empty() {
+                return Err(LinkError::NoCertificate(path.clone()));
+            }
+        }
+        None => {
+            for cert in rustls_native_certs::load_native_certs().certs {
+                // A broken system certificate must not stop the others.
+                let _ = roots.add(cert);
+            }
+        }
+    }
+    let provider = Arc::new(rustls::crypto::ring::default_provider());
+    let config = rustls::ClientConfig::builder_with_provider(provider)
+        .with_safe_default_protocol_versions()?
+        .with_root_certificates(roots)
+        .with_no_client_auth();
+    Ok(TlsConfiguration::Rustls(Arc::new(config)))
+}
+
+/// Create the client and its event loop, with TCP_NODELAY on.
+pub fn connect(options: MqttOptions, capacity: usize) -> (AsyncClient, EventLoop) {
+    let (client, mut eventloop) = AsyncClient::new(options, capacity);
+    let mut net = eventloop.network_options();
+    net.set_tcp_nodelay(true);
+    net.set_connection_timeout(10);
+    eventloop.set_network_options(net);
+    (client, eventloop)
+}
+
+/// Capped exponential backoff with full jitter, so that a fleet that lost its
+/// broker at the same moment does not come back at the same moment.
+#[derive(Debug, Clone)]
+pub struct Backoff {
+    base: Duration,
+    cap: Duration,
+    attempt: u32,
+}
+
+impl Backoff {
+    pub fn new(base: Duration, cap: Duration) -> Self {
+        Backoff {
+            base,
+            cap,
+            attempt: 0,
+        }
+    }
+
+    /// The ceiling for the next wait, before jitter.
+    pub fn ceiling(&self) -> Duration {
+        let factor = 1u32.checked_shl(self.attempt.min(16)).unwrap_or(u32::MAX);
+        self.base.saturating_mul(factor).min(self.cap)
+    }
+
+    /// Next wait: uniform in `[ceiling/2, ceiling]`, then the ceiling doubles.
+    pub fn next_delay(&mut self) -> Duration {
+        let ceiling = self.ceiling();
+        self.attempt = self.attempt.saturating_add(1);
+        let half = ceiling / 2;
+        half + half.mul_f64(fastrand::f64())
+    }
+
+    pub fn reset(&mut self) {
+        self.attempt = 0;
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn parses_broker_urls() {
+        let u = BrokerUrl::parse("mqtt://127.0.0.1:1884").unwrap();
+        assert_eq!((u.host.as_str(), u.port, u.tls), ("127.0.0.1", 1884, false));
+        assert_eq!(BrokerUrl::parse("mqtts://broker.example").unwrap().port, 8883);
+        assert_eq!(BrokerUrl::parse("mqtt://[::1]:1883").unwrap().host, "::1");
+        assert!(BrokerUrl::parse("http://x").is_err());
+        assert!(BrokerUrl::parse("mqtt://x:notaport").is_err());
+        assert!(BrokerUrl::parse("mqtt://").is_err());
+    }
+
+    #[test]
+    fn backoff_grows_to_its_cap_and_resets() {
+        let mut b = Backoff::new(Duration::from_millis(100), Duration::from_secs(2));
+        let waits: Vec<_> = (0..8).map(|_| b.next_delay()).collect();
+        assert!(waits[0] >= Duration::from_millis(50) && waits[0] <= Duration::from_millis(100));
+        assert!(waits.iter().all(|w| *w <= Duration::from_secs(2)));
+        assert!(waits[7] >= Duration::from_secs(1), "{waits:?}");
+        b.reset();
+        assert!(b.next_delay() <= Duration::from_millis(100));
+    }
+}

@@ -1,0 +1,137 @@
+//! Checked decoding of incoming payloads, with a reason for every rejection.
+
+use serde::Deserialize;
+
+use crate::report::{Report, SCHEMA_VERSION};
+use crate::topic::{Presence, Topic};
+
+/// Why a payload was refused. `label()` is stable: it is the metrics label.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum RejectReason {
+    #[error("payload of {size} bytes is over the {limit} byte limit")]
+    TooLarge { size: usize, limit: usize },
+    #[error("topic is not a Ronda topic: {0}")]
+    BadTopic(String),
+    #[error("payload is not JSON: {0}")]
+    NotJson(String),
+    #[error("schema version {0} is not supported (this server speaks {SCHEMA_VERSION})")]
+    SchemaVersion(u64),
+    #[error("payload does not match the report schema: {0}")]
+    Invalid(String),
+    #[error("payload names {payload} but was published on the topic of {topic}")]
+    IdMismatch { payload: String, topic: String },
+    #[error("state payload must be `online` or `offline`")]
+    BadState,
+}
+
+impl RejectReason {
+    pub fn label(&self) -> &'static str {
+        match self {
+            RejectReason::TooLarge { .. } => "too_large",
+            RejectReason::BadTopic(_) => "bad_topic",
+            RejectReason::NotJson(_) => "not_json",
+            RejectReason::SchemaVersion(_) => "schema_version",
+            RejectReason::Invalid(_) => "invalid",
+            RejectReason::IdMismatch { .. } => "id_mismatch",
+            RejectReason::BadState => "bad_state",
+        }
+    }
+
+    /// Every label, so that metrics can show zero counts from the start.
+    pub const LABELS: [&'static str; 7] = [
+        "too_large",
+        "bad_topic",
+        "not_json",
+        "schema_version",
+        "invalid",
+        "id_mismatch",
+        "bad_state",
+    ];
+}
+
+/// Just the version, read first so that a report from a newer agent is
+/// refused for its version rather than for its unfamiliar shape.
+#[derive(Deserialize)]
+struct Envelope {
+    schema: u64,
+}
+
+/// Decode a report published on `topic`, refusing anything over `limit` bytes,
+/// of another schema version, or whose ids differ from the topic's.
+pub fn decode_report(topic: &Topic, payload: &[u8], limit: usize) -> Result<Report, RejectReason> {
+    if payload.len() > limit {
+        return Err(RejectReason::TooLarge {
+            size: payload.len(),
+            limit,
+        });
+    }
+    let envelope: Envelope = serde_json::from_slice(payload).map_err(classify)?;
+    if envelope.schema != u64::from(SCHEMA_VERSION) {
+        return Err(RejectReason::SchemaVersion(envelope.schema));
+    }
+    let report: Report = serde_json::from_slice(payload).map_err(classify)?;
+    if report.office != topic.office || report.agent != topic.agent {
+        return Err(RejectReason::IdMismatch {
+            payload: format!("{}/{}", report.office, report.agent),
+            topic: format!("{}/{}", topic.office, topic.agent),
+        });
+    }
+    Ok(report)
+}
+
+/// Decode a `state` payload.
+pub fn decode_state(payload: &[u8]) -> Result<Presence, RejectReason> {
+    Presence::parse(payload).ok_or(RejectReason::BadState)
+}
+
+fn classify(err: serde_json::Error) -> RejectReason {
+    use serde_json::error::Category;
+    match err.classify() {
+        Category::Data => RejectReason::Invalid(err.to_string()),
+        Category::Syntax | Category::Eof | Category::Io => RejectReason::NotJson(err.to_string()),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::topic::Kind;
+    use crate::Id;
+
+    const EXAMPLE: &str = include_str!("../examples/report.json");
+
+    fn topic(office: &str, agent: &str) -> Topic {
+        Topic::new(Id::new(office).unwrap(), Id::new(agent).unwrap(), Kind::Report)
+    }
+
+    fn reject(t: &Topic, payload: &str) -> &'static str {
+        decode_report(t, payload.as_bytes(), 1 << 20).unwrap_err().label()
+    }
+
+    #[test]
+    fn accepts_the_documented_example() {
+        let r = decode_report(&topic("dinkes", "kantor-utama"), EXAMPLE.as_bytes(), 1 << 20).unwrap();
+        assert_eq!(r.seq, 1042);
+    }
+
+    #[test]
+    fn rejects_each_kind_of_bad_payload_with_its_reason() {
+        let t = topic("dinkes", "kantor-utama");
+        assert_eq!(reject(&t, "not json"), "not_json");
+        assert_eq!(reject(&t, "{\"schema\": 1,"), "not_json");
+        assert_eq!(reject(&t, &EXAMPLE.replace("\"schema\": 1", "\"schema\": 2")), "schema_version");
+        assert_eq!(reject(&t, "{\"schema\": 1}"), "invalid");
+        assert_eq!(reject(&t, "[]"), "invalid");
+        assert_eq!(reject(&topic("dinsos", "kantor-utama"), EXAMPLE), "id_mismatch");
+        assert_eq!(reject(&topic("dinkes", "other"), EXAMPLE), "id_mismatch");
+        let err = decode_report(&t, EXAMPLE.as_bytes(), 100).unwrap_err();
+        assert_eq!(err.label(), "too_large");
+        assert!(RejectReason::LABELS.contains(&err.label()));
+    }
+
+    #[test]
+    fn state_payloads() {
+        assert_eq!(decode_state(b"offline"), Ok(Presence::Offline));
+        assert_eq!(decode_state(b"{}").unwrap_err().label(), "bad_state");
+    }
+}
