@@ -7,8 +7,10 @@
 
 use std::fmt;
 use std::path::{Path, PathBuf};
+use std::time::Duration;
 
 use serde::de::DeserializeOwned;
+use serde::{Deserialize, Deserializer};
 
 /// One problem in a config file.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -157,6 +159,37 @@ fn locate(text: &str, path: &str) -> Option<(usize, usize)> {
     None
 }
 
+/// A duration written like `30s`, `5m`, `1h 30m` or `30d` (a day is 24 hours).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Dur(pub Duration);
+
+impl<'de> Deserialize<'de> for Dur {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Dur, D::Error> {
+        // A visitor, not String-then-parse: an error raised inside the
+        // deserializer call gets the value's line and column attached.
+        struct Visitor;
+        impl serde::de::Visitor<'_> for Visitor {
+            type Value = Dur;
+            fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+                f.write_str("a duration like 30s, 5m, 2h or 30d")
+            }
+            fn visit_str<E: serde::de::Error>(self, v: &str) -> Result<Dur, E> {
+                parse_duration(v).map(Dur).map_err(E::custom)
+            }
+        }
+        d.deserialize_str(Visitor)
+    }
+}
+
+pub fn parse_duration(text: &str) -> Result<Duration, String> {
+    let bad = || format!("`{text}` is not a duration like 30s, 5m, 2h or 30d");
+    let span: jiff::Span = text.trim().parse().map_err(|_| bad())?;
+    let exact = span
+        .to_duration(jiff::SpanRelativeTo::days_are_24_hours())
+        .map_err(|_| bad())?;
+    Duration::try_from(exact).map_err(|_| format!("`{text}` is negative"))
+}
+
 /// A secret read from the file, a separate file, or the environment. It never
 /// shows in `Debug` output or logs.
 #[derive(Clone)]
@@ -222,6 +255,15 @@ mod tests {
         assert_eq!(locate(text, "url"), Some((5, 6)));
         assert_eq!(locate(text, "a"), Some((1, 4)));
         assert_eq!(locate(text, "missing"), None);
+    }
+
+    #[test]
+    fn durations_in_friendly_units() {
+        assert_eq!(parse_duration("30s"), Ok(Duration::from_secs(30)));
+        assert_eq!(parse_duration("1h 30m"), Ok(Duration::from_secs(5400)));
+        assert_eq!(parse_duration("30d"), Ok(Duration::from_secs(30 * 86_400)));
+        assert!(parse_duration("soon").is_err());
+        assert!(parse_duration("-5s").is_err());
     }
 
     #[test]

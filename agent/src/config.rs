@@ -3,11 +3,10 @@
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
-use jiff::SignedDuration;
 use ronda_wire::Id;
 use serde::Deserialize;
 
-use crate::conffile::{Checker, ConfigError, Source};
+use crate::conffile::{Checker, ConfigError, Dur, Source};
 use crate::link::{BrokerConfig, RawBroker};
 
 #[derive(Debug, Deserialize)]
@@ -16,9 +15,9 @@ struct RawConfig {
     office: String,
     agent: String,
     #[serde(default)]
-    interval: Option<SignedDuration>,
+    interval: Option<Dur>,
     #[serde(default)]
-    startup_jitter: Option<SignedDuration>,
+    startup_jitter: Option<Dur>,
     #[serde(default)]
     state_dir: Option<PathBuf>,
     broker: RawBroker,
@@ -78,17 +77,15 @@ impl RawConfig {
 pub fn duration_in(
     c: &mut Checker<'_>,
     path: &str,
-    value: Option<SignedDuration>,
+    value: Option<Dur>,
     default: Duration,
     secs: std::ops::RangeInclusive<u64>,
 ) -> Option<Duration> {
     let Some(value) = value else {
         return Some(default);
     };
-    match Duration::try_from(value) {
-        Ok(d) if d >= Duration::from_secs(*secs.start()) && d <= Duration::from_secs(*secs.end()) => {
-            Some(d)
-        }
+    match value.0 {
+        d if d >= Duration::from_secs(*secs.start()) && d <= Duration::from_secs(*secs.end()) => Some(d),
         _ => {
             c.fail(
                 path,

@@ -8,11 +8,11 @@ use std::path::PathBuf;
 use std::sync::Arc;
 use std::time::Duration;
 
-use jiff::SignedDuration;
 use rumqttc::{AsyncClient, EventLoop, LastWill, MqttOptions, TlsConfiguration, Transport};
 use serde::Deserialize;
 
-use crate::conffile::{Checker, Secret, SecretSource};
+use crate::config::duration_in;
+use crate::conffile::{Checker, Dur, Secret, SecretSource};
 
 /// `broker:` section as written in a config file.
 #[derive(Debug, Clone, Deserialize)]
@@ -33,7 +33,7 @@ pub struct RawBroker {
     #[serde(default)]
     pub ca_file: Option<PathBuf>,
     #[serde(default)]
-    pub keepalive: Option<SignedDuration>,
+    pub keepalive: Option<Dur>,
 }
 
 /// A checked broker connection setting.
@@ -110,14 +110,7 @@ impl RawBroker {
                 c.fail(&format!("{path}.ca_file"), format!("{} is not a file", ca.display()));
             }
         }
-        let keepalive = match self.keepalive.map(Duration::try_from) {
-            None => Some(DEFAULT_KEEPALIVE),
-            Some(Ok(d)) if d >= Duration::from_secs(1) && d <= Duration::from_secs(65535) => Some(d),
-            Some(_) => {
-                c.fail(&format!("{path}.keepalive"), "expected a duration between 1s and 18h");
-                None
-            }
-        };
+        let keepalive = duration_in(c, &format!("{path}.keepalive"), self.keepalive, DEFAULT_KEEPALIVE, 1..=65_535);
         Some(BrokerConfig {
             url: url?,
             username: self.username.clone(),

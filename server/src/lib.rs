@@ -1,1 +1,181 @@
-//! x
+//! Ronda's central server: MQTT ingest, SQLite store, HTTP API.
+//!
+//! [`start`] is the seam tests use: it brings every part up on the configured
+//! addresses (port 0 is fine) and returns where they listen. `main` is a thin
+//! shell around it.
+
+pub mod broker;
+pub mod config;
+pub mod demo;
+pub mod http;
+mod ingest;
+pub mod metrics;
+mod sim;
+pub mod store;
+
+use std::net::SocketAddr;
+use std::sync::Arc;
+use std::time::Duration;
+
+use ronda_agent::link::{self, BrokerConfig, BrokerUrl};
+use tokio::sync::watch;
+use tokio::task::JoinHandle;
+use tokio_util::sync::CancellationToken;
+
+pub use config::{BrokerChoice, ServerConfig};
+use metrics::Metrics;
+use store::Write;
+
+/// Room in the ingest → writer channel; when full, ingest waits for the disk.
+const STORE_QUEUE: usize = 20_000;
+/// The server's MQTT client accepts packets a little over the broker's limit.
+const MAX_PACKET: usize = config::BROKER_MAX_PAYLOAD + 4096;
+const PRUNE_EVERY: Duration = Duration::from_secs(3_600);
+
+#[derive(Debug, thiserror::Error)]
+pub enum ServerError {
+    #[error(transparent)]
+    Store(#[from] store::StoreError),
+    #[error(transparent)]
+    Broker(#[from] broker::BrokerError),
+    #[error(transparent)]
+    Link(#[from] link::LinkError),
+    #[error("cannot listen for HTTP on {addr}: {source}")]
+    Http {
+        addr: SocketAddr,
+        source: std::io::Error,
+    },
+    #[error("cannot start the store writer: {0}")]
+    Writer(std::io::Error),
+}
+
+/// A started server.
+pub struct Running {
+    pub http_addr: SocketAddr,
+    /// Where agents connect.
+    pub broker_url: BrokerUrl,
+    pub metrics: Arc<Metrics>,
+    pub store: tokio::sync::mpsc::Sender<Write>,
+    subscribed: watch::Receiver<bool>,
+    tasks: Vec<JoinHandle<()>>,
+    writer: std::thread::JoinHandle<()>,
+}
+
+impl Running {
+    /// Wait until ingest is subscribed, so a report published now is seen.
+    pub async fn ready(&self) {
+        let mut rx = self.subscribed.clone();
+        let _ = rx.wait_for(|s| *s).await;
+    }
+
+    /// Wait for every part to stop after `shutdown` fired. Reports already
+    /// accepted are committed before this returns.
+    pub async fn wait(self) {
+        for task in self.tasks {
+            let _ = task.await;
+        }
+        drop(self.store);
+        let writer = self.writer;
+        let _ = tokio::task::spawn_blocking(move || writer.join()).await;
+        tracing::info!("server stopped");
+    }
+}
+
+/// Run until `shutdown` fires.
+pub async fn run(config: ServerConfig, shutdown: CancellationToken) -> Result<(), ServerError> {
+    start(config, shutdown).await?.wait().await;
+    Ok(())
+}
+
+pub async fn start(config: ServerConfig, shutdown: CancellationToken) -> Result<Running, ServerError> {
+    let metrics = Metrics::new();
+    let conn = store::open(&config.database)?;
+    let reader = store::Reader::open(&config.database)?;
+    let writer = store::spawn_writer(conn, metrics.clone(), STORE_QUEUE).map_err(ServerError::Writer)?;
+
+    let broker = broker_config(&config.broker)?;
+    let client_id = format!("ronda-server-{:08x}", fastrand::u32(..));
+    let options = link::options(&client_id, &broker, None, MAX_PACKET)?;
+    let (client, eventloop) = link::connect(options, 64);
+    let (subscribed_tx, subscribed) = watch::channel(false);
+    let ingest = ingest::Ingest {
+        client,
+        eventloop,
+        handler: ingest::Handler {
+            store: writer.tx.clone(),
+            metrics: metrics.clone(),
+            max_payload: config.max_payload_bytes,
+        },
+        subscribed: subscribed_tx,
+    };
+
+    let listener = tokio::net::TcpListener::bind(config.http_listen)
+        .await
+        .map_err(|source| ServerError::Http { addr: config.http_listen, source })?;
+    let http_addr = listener
+        .local_addr()
+        .map_err(|source| ServerError::Http { addr: config.http_listen, source })?;
+    let app = http::app(http::AppState {
+        reader,
+        metrics: metrics.clone(),
+        subscribed: subscribed.clone(),
+    });
+    let http_stop = shutdown.clone();
+    let http = tokio::spawn(async move {
+        let serve = axum::serve(listener, app).with_graceful_shutdown(http_stop.cancelled_owned());
+        if let Err(e) = serve.await {
+            tracing::error!(error = %e, "HTTP server failed");
+        }
+    });
+    tracing::info!(http = %http_addr, broker = %broker.url, database = %config.database.display(), "server started");
+
+    let tasks = vec![
+        tokio::spawn(ingest.run(shutdown.clone())),
+        http,
+        tokio::spawn(prune(writer.tx.clone(), config.report_retention, shutdown)),
+    ];
+    Ok(Running {
+        http_addr,
+        broker_url: broker.url,
+        metrics,
+        store: writer.tx,
+        subscribed,
+        tasks,
+        writer: writer.thread,
+    })
+}
+
+/// Start the embedded broker if asked, and say how to reach the broker.
+fn broker_config(choice: &BrokerChoice) -> Result<BrokerConfig, ServerError> {
+    match choice {
+        BrokerChoice::External(b) => Ok(b.clone()),
+        BrokerChoice::Embedded(e) => {
+            let addr = broker::start(e)?;
+            let host = if addr.ip().is_unspecified() { "127.0.0.1".to_owned() } else { addr.ip().to_string() };
+            Ok(BrokerConfig {
+                url: BrokerUrl { host, port: addr.port(), tls: false },
+                username: None,
+                password: None,
+                ca_file: None,
+                keepalive: link::DEFAULT_KEEPALIVE,
+            })
+        }
+    }
+}
+
+/// Ask the writer to drop old report history once an hour.
+async fn prune(store: tokio::sync::mpsc::Sender<Write>, retention: Duration, shutdown: CancellationToken) {
+    let mut every = tokio::time::interval(PRUNE_EVERY);
+    loop {
+        tokio::select! {
+            _ = shutdown.cancelled() => return,
+            _ = every.tick() => {
+                let retention_ms = i64::try_from(retention.as_millis()).unwrap_or(i64::MAX);
+                let before_ms = store::now_ms().saturating_sub(retention_ms);
+                if store.send(Write::Prune { before_ms }).await.is_err() {
+                    return;
+                }
+            }
+        }
+    }
+}

@@ -1,1 +1,125 @@
-fn main(){}
+//! `ronda-server`: command line over the server library.
+
+use std::net::SocketAddr;
+use std::path::PathBuf;
+use std::process::ExitCode;
+use std::time::Duration;
+
+use clap::{Parser, Subcommand};
+use ronda_server::demo::DemoOptions;
+use ronda_server::ServerConfig;
+use tokio_util::sync::CancellationToken;
+
+#[derive(Parser)]
+#[command(name = "ronda-server", version, about = "Ronda central server: watches government offices while they are closed")]
+struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// Run the server until stopped (SIGTERM or Ctrl-C).
+    Run {
+        #[arg(long, short)]
+        config: PathBuf,
+    },
+    /// Embedded broker, temporary database and three simulated offices.
+    Demo {
+        /// Address for the dashboard and API.
+        #[arg(long, default_value = "127.0.0.1:8080")]
+        http: SocketAddr,
+        /// Address for the embedded MQTT broker.
+        #[arg(long, default_value = "127.0.0.1:1883")]
+        mqtt: SocketAddr,
+        /// Seconds between the simulated offices' reports.
+        #[arg(long, default_value_t = 5)]
+        interval: u64,
+    },
+    /// Check a config file and print every problem in it.
+    Check {
+        #[arg(long, short)]
+        config: PathBuf,
+    },
+}
+
+fn main() -> ExitCode {
+    init_logs();
+    let cli = Cli::parse();
+    if let Command::Check { config } = &cli.command {
+        return match ServerConfig::load(config) {
+            Ok(_) => {
+                println!("{}: ok", config.display());
+                ExitCode::SUCCESS
+            }
+            Err(e) => {
+                eprintln!("{e}");
+                ExitCode::from(2)
+            }
+        };
+    }
+    let runtime = match tokio::runtime::Runtime::new() {
+        Ok(r) => r,
+        Err(e) => {
+            eprintln!("cannot start the runtime: {e}");
+            return ExitCode::FAILURE;
+        }
+    };
+    match runtime.block_on(execute(cli.command)) {
+        Ok(code) => code,
+        Err(e) => {
+            eprintln!("error: {e:#}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+async fn execute(command: Command) -> anyhow::Result<ExitCode> {
+    let shutdown = CancellationToken::new();
+    tokio::spawn(stop_on_signal(shutdown.clone()));
+    match command {
+        Command::Run { config } => {
+            let config = match ServerConfig::load(&config) {
+                Ok(c) => c,
+                Err(e) => {
+                    eprintln!("{e}");
+                    return Ok(ExitCode::from(2));
+                }
+            };
+            ronda_server::run(config, shutdown).await?;
+        }
+        Command::Demo { http, mqtt, interval } => {
+            let interval = Duration::from_secs(interval.max(1));
+            ronda_server::demo::run(DemoOptions { http, mqtt, interval }, shutdown).await?;
+        }
+        Command::Check { .. } => {}
+    }
+    Ok(ExitCode::SUCCESS)
+}
+
+async fn stop_on_signal(shutdown: CancellationToken) {
+    #[cfg(unix)]
+    {
+        use tokio::signal::unix::{signal, SignalKind};
+        if let Ok(mut term) = signal(SignalKind::terminate()) {
+            tokio::select! {
+                _ = term.recv() => {}
+                _ = tokio::signal::ctrl_c() => {}
+            }
+        } else {
+            let _ = tokio::signal::ctrl_c().await;
+        }
+    }
+    #[cfg(not(unix))]
+    let _ = tokio::signal::ctrl_c().await;
+    tracing::info!("stopping");
+    shutdown.cancel();
+}
+
+fn init_logs() {
+    // rumqttd logs every ordinary client disconnect as an error; keep its
+    // warnings and errors out of the way unless asked for with RUST_LOG.
+    let filter = tracing_subscriber::EnvFilter::try_from_default_env()
+        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info,rumqttd=off"));
+    tracing_subscriber::fmt().with_env_filter(filter).with_writer(std::io::stderr).init();
+}

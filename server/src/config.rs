@@ -1,0 +1,202 @@
+//! `server.yaml`: broker, database, HTTP and ingest settings.
+
+use std::net::SocketAddr;
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+
+use ronda_agent::conffile::{Checker, ConfigError, Dur, Source};
+use ronda_agent::config::duration_in;
+use ronda_agent::link::{BrokerConfig, RawBroker};
+use serde::Deserialize;
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawConfig {
+    #[serde(default)]
+    http: RawHttp,
+    #[serde(default)]
+    broker: RawBrokerChoice,
+    database: RawDatabase,
+    #[serde(default)]
+    ingest: RawIngest,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawHttp {
+    listen: SocketAddr,
+}
+
+impl Default for RawHttp {
+    fn default() -> Self {
+        RawHttp {
+            listen: SocketAddr::from(([127, 0, 0, 1], 8080)),
+        }
+    }
+}
+
+/// `broker:` holds either `embedded:` or `external:`. (A map rather than a
+/// serde enum: yaml_serde would want enums written as `!tags`.)
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawBrokerChoice {
+    #[serde(default)]
+    embedded: Option<EmbeddedBroker>,
+    #[serde(default)]
+    external: Option<RawBroker>,
+}
+
+/// The in-process rumqttd broker. It keeps every message of a subscription in
+/// memory segments: `segment_bytes × segments` bounds that memory, and a
+/// subscriber that falls further behind than that silently misses messages.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct EmbeddedBroker {
+    pub listen: SocketAddr,
+    pub max_connections: usize,
+    pub segment_bytes: usize,
+    pub segments: usize,
+}
+
+impl Default for EmbeddedBroker {
+    fn default() -> Self {
+        EmbeddedBroker {
+            listen: SocketAddr::from(([127, 0, 0, 1], 1883)),
+            max_connections: 10_000,
+            segment_bytes: 16 << 20,
+            segments: 8,
+        }
+    }
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawDatabase {
+    path: PathBuf,
+    #[serde(default)]
+    report_retention: Option<Dur>,
+}
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawIngest {
+    #[serde(default)]
+    max_payload_bytes: Option<usize>,
+}
+
+/// Where the server gets its MQTT traffic from.
+#[derive(Debug, Clone)]
+pub enum BrokerChoice {
+    Embedded(EmbeddedBroker),
+    External(BrokerConfig),
+}
+
+/// A checked server configuration.
+#[derive(Debug, Clone)]
+pub struct ServerConfig {
+    pub http_listen: SocketAddr,
+    pub broker: BrokerChoice,
+    pub database: PathBuf,
+    /// Reports older than this are deleted; latest state is always kept.
+    pub report_retention: Duration,
+    /// Reports larger than this are rejected as `too_large`.
+    pub max_payload_bytes: usize,
+}
+
+pub const DEFAULT_RETENTION: Duration = Duration::from_secs(30 * 86_400);
+pub const DEFAULT_MAX_PAYLOAD: usize = 256 * 1024;
+/// The broker accepts a little more than ingest does, so that an oversized
+/// report reaches ingest and is counted instead of cutting the agent off.
+pub const BROKER_MAX_PAYLOAD: usize = 1 << 20;
+
+impl ServerConfig {
+    pub fn load(path: &Path) -> Result<ServerConfig, ConfigError> {
+        let source = Source::read(path)?;
+        let raw: RawConfig = source.parse()?;
+        let mut c = source.checker();
+        let config = raw.check(&mut c, path.parent().unwrap_or(Path::new(".")));
+        c.finish()?;
+        config.ok_or_else(|| source.error(Vec::new()))
+    }
+
+    /// Settings for tests and the demo: embedded broker and HTTP on free ports.
+    pub fn local(database: PathBuf) -> ServerConfig {
+        let any = SocketAddr::from(([127, 0, 0, 1], 0));
+        ServerConfig {
+            http_listen: any,
+            broker: BrokerChoice::Embedded(EmbeddedBroker {
+                listen: any,
+                ..EmbeddedBroker::default()
+            }),
+            database,
+            report_retention: DEFAULT_RETENTION,
+            max_payload_bytes: DEFAULT_MAX_PAYLOAD,
+        }
+    }
+}
+
+impl RawConfig {
+    fn check(self, c: &mut Checker<'_>, base: &Path) -> Option<ServerConfig> {
+        let broker = match (self.broker.embedded, self.broker.external) {
+            (Some(_), Some(_)) => {
+                c.fail("broker", "give either `embedded` or `external`, not both");
+                None
+            }
+            (_, Some(raw)) => raw.check("broker.external", c).map(BrokerChoice::External),
+            (e, None) => {
+                let e = e.unwrap_or_default();
+                if e.segment_bytes < 1 << 20 || e.segments < 2 {
+                    c.fail("broker.embedded", "segment_bytes must be at least 1048576 and segments at least 2");
+                }
+                Some(BrokerChoice::Embedded(e))
+            }
+        };
+        let retention = duration_in(c, "database.report_retention", self.database.report_retention, DEFAULT_RETENTION, 3_600..=10 * 365 * 86_400);
+        let max_payload = self.ingest.max_payload_bytes.unwrap_or(DEFAULT_MAX_PAYLOAD);
+        if !(1024..=BROKER_MAX_PAYLOAD).contains(&max_payload) {
+            c.fail("ingest.max_payload_bytes", format!("expected 1024 to {BROKER_MAX_PAYLOAD}"));
+        }
+        Some(ServerConfig {
+            http_listen: self.http.listen,
+            broker: broker?,
+            // A relative database path is relative to the config file.
+            database: base.join(self.database.path),
+            report_retention: retention?,
+            max_payload_bytes: max_payload,
+        })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn load(text: &str) -> Result<ServerConfig, ConfigError> {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("server.yaml");
+        std::fs::write(&path, text).unwrap();
+        ServerConfig::load(&path)
+    }
+
+    #[test]
+    fn defaults_to_the_embedded_broker() {
+        let c = load("database:\n  path: ronda.db\n").unwrap();
+        assert!(matches!(c.broker, BrokerChoice::Embedded(ref e) if e.listen.port() == 1883));
+        assert!(c.database.ends_with("ronda.db") && c.database.is_absolute());
+        assert_eq!(c.http_listen.port(), 8080);
+    }
+
+    #[test]
+    fn external_broker_is_checked_like_the_agents() {
+        let err = load("database:\n  path: r.db\nbroker:\n  external:\n    url: tcp://x\n").unwrap_err();
+        assert!(err.to_string().contains("server.yaml:5:10: broker.external.url:"), "{err}");
+    }
+
+    #[test]
+    fn typo_and_wrong_type_are_located() {
+        let err = load("database:\n  path: r.db\nhttp:\n  listn: 1\n").unwrap_err().to_string();
+        assert!(err.contains("server.yaml:4:3: http: unknown field `listn`, expected `listen`"), "{err}");
+        let err = load("database:\n  path: r.db\nhttp:\n  listen: yes\n").unwrap_err().to_string();
+        assert!(err.contains("server.yaml:4:11: http.listen: invalid"), "{err}");
+    }
+}

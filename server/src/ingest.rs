@@ -1,0 +1,136 @@
+//! Ingest: the one task that owns the server's MQTT event loop. It checks
+//! every payload and hands the good ones to the store writer.
+//!
+//! A bad payload is counted by reason and logged, never fatal: one broken
+//! agent must not stop the reports of the others.
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use rumqttc::{AsyncClient, Event, EventLoop, Packet, SubscribeFilter, Publish, QoS};
+use ronda_agent::link::Backoff;
+use ronda_wire::{decode_report, decode_state, Kind, Presence, RejectReason, Topic};
+use tokio::sync::{mpsc, watch};
+use tokio_util::sync::CancellationToken;
+
+use crate::metrics::Metrics;
+use crate::store::{now_ms, Write};
+
+pub struct Ingest {
+    pub client: AsyncClient,
+    pub eventloop: EventLoop,
+    pub handler: Handler,
+    /// True while subscribed; tests and `/healthz` wait on it.
+    pub subscribed: watch::Sender<bool>,
+}
+
+/// Checks payloads and forwards the good ones; kept apart from the event
+/// loop, which must stay owned by one task.
+pub struct Handler {
+    pub store: mpsc::Sender<Write>,
+    pub metrics: Arc<Metrics>,
+    pub max_payload: usize,
+}
+
+impl Ingest {
+    pub async fn run(self, shutdown: CancellationToken) {
+        let Ingest { client, mut eventloop, handler, subscribed } = self;
+        let metrics = handler.metrics.clone();
+        let mut backoff = Backoff::new(Duration::from_millis(200), Duration::from_secs(30));
+        loop {
+            let event = tokio::select! {
+                _ = shutdown.cancelled() => break,
+                event = eventloop.poll() => event,
+            };
+            match event {
+                Ok(Event::Incoming(Packet::ConnAck(_))) => {
+                    backoff.reset();
+                    subscribe(&client);
+                }
+                Ok(Event::Incoming(Packet::SubAck(_))) => {
+                    tracing::info!("ingest subscribed");
+                    metrics.broker_connected.set(1);
+                    subscribed.send_replace(true);
+                }
+                Ok(Event::Incoming(Packet::Publish(p))) => {
+                    if !handler.handle(p).await {
+                        break;
+                    }
+                }
+                Ok(_) => {}
+                Err(e) => {
+                    metrics.broker_connected.set(0);
+                    subscribed.send_replace(false);
+                    let wait = backoff.next_delay();
+                    tracing::warn!(error = %e, retry_in_ms = wait.as_millis() as u64, "ingest lost the broker");
+                    tokio::select! {
+                        _ = shutdown.cancelled() => break,
+                        _ = tokio::time::sleep(wait) => {}
+                    }
+                }
+            }
+        }
+        let _ = client.try_disconnect();
+        tracing::info!("ingest stopped");
+    }
+}
+
+fn subscribe(client: &AsyncClient) {
+    // A fresh session after every connect: subscribe again each time, both
+    // filters in one packet so that one SUBACK means "ready".
+    let filters = [Kind::Report, Kind::State].map(|k| SubscribeFilter::new(Topic::filter_all(k), QoS::AtLeastOnce));
+    if let Err(e) = client.try_subscribe_many(filters) {
+        tracing::error!(error = %e, "cannot queue subscription");
+    }
+}
+
+impl Handler {
+    /// Returns false when the store is gone and ingest must stop.
+    async fn handle(&self, p: Publish) -> bool {
+        let write = match self.check(&p) {
+            Ok(Some(w)) => w,
+            Ok(None) => return true,
+            Err(reason) => {
+                self.metrics.reject(&reason);
+                tracing::warn!(topic = %p.topic, reason = reason.label(), detail = %reason, "payload rejected");
+                return true;
+            }
+        };
+        if self.store.send(write).await.is_err() {
+            tracing::error!("store writer has stopped; ingest stops");
+            return false;
+        }
+        true
+    }
+
+    fn check(&self, p: &Publish) -> Result<Option<Write>, RejectReason> {
+        let topic = Topic::parse(&p.topic).map_err(|e| RejectReason::BadTopic(e.to_string()))?;
+        let received_ms = now_ms();
+        match topic.kind {
+            Kind::Report => {
+                let report = decode_report(&topic, &p.payload, self.max_payload)?;
+                self.metrics.accepted.inc();
+                Ok(Some(Write::Report {
+                    office: report.office.to_string(),
+                    agent: report.agent.to_string(),
+                    seq: report.seq,
+                    observed_ms: report.observed_at.as_millisecond(),
+                    received_ms,
+                    // decode_report proved it is UTF-8 JSON.
+                    body: String::from_utf8_lossy(&p.payload).into_owned(),
+                }))
+            }
+            Kind::State => {
+                let online = decode_state(&p.payload)? == Presence::Online;
+                tracing::info!(office = %topic.office, agent = %topic.agent, online, "agent presence");
+                Ok(Some(Write::Presence {
+                    office: topic.office.to_string(),
+                    agent: topic.agent.to_string(),
+                    online,
+                    at_ms: received_ms,
+                }))
+            }
+            Kind::Cmd | Kind::CmdResult => Ok(None),
+        }
+    }
+}

@@ -1,0 +1,78 @@
+//! Prometheus metrics for `/metrics`.
+
+use std::sync::atomic::AtomicU64;
+use std::sync::Arc;
+
+use prometheus_client::encoding::text::encode;
+use prometheus_client::encoding::EncodeLabelSet;
+use prometheus_client::metrics::counter::Counter;
+use prometheus_client::metrics::family::Family;
+use prometheus_client::metrics::gauge::Gauge;
+use prometheus_client::registry::Registry;
+use ronda_wire::RejectReason;
+
+#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
+pub struct Reason {
+    pub reason: &'static str,
+}
+
+pub struct Metrics {
+    registry: Registry,
+    pub accepted: Counter,
+    pub rejected: Family<Reason, Counter>,
+    pub stored: Counter,
+    pub duplicates: Counter,
+    pub store_errors: Counter,
+    pub agents_online: Gauge,
+    pub ingest_lag: Gauge<f64, AtomicU64>,
+    pub broker_connected: Gauge,
+}
+
+impl Metrics {
+    pub fn new() -> Arc<Metrics> {
+        let mut registry = Registry::with_prefix("ronda");
+        let m = Metrics {
+            accepted: Counter::default(),
+            rejected: Family::default(),
+            stored: Counter::default(),
+            duplicates: Counter::default(),
+            store_errors: Counter::default(),
+            agents_online: Gauge::default(),
+            ingest_lag: Gauge::default(),
+            broker_connected: Gauge::default(),
+            registry: Registry::default(),
+        };
+        registry.register("reports_accepted", "Reports that passed validation", m.accepted.clone());
+        registry.register("reports_rejected", "Payloads refused, by reason", m.rejected.clone());
+        registry.register("reports_stored", "Reports committed to the database", m.stored.clone());
+        registry.register("reports_duplicate", "Reports whose (agent, seq) was already stored", m.duplicates.clone());
+        registry.register("store_errors", "Failed database commits (retried)", m.store_errors.clone());
+        registry.register("agents_online", "Agents whose state is online", m.agents_online.clone());
+        registry.register(
+            "ingest_lag_seconds",
+            "Age of the oldest report in the last committed batch, from receipt to commit",
+            m.ingest_lag.clone(),
+        );
+        registry.register("broker_connected", "1 while ingest is subscribed to the broker", m.broker_connected.clone());
+        // Show every reason from the start, so a dashboard sees zeros, not gaps.
+        for reason in RejectReason::LABELS {
+            let _ = m.rejected.get_or_create(&Reason { reason });
+        }
+        Arc::new(Metrics { registry, ..m })
+    }
+
+    pub fn reject(&self, reason: &RejectReason) {
+        self.rejected.get_or_create(&Reason { reason: reason.label() }).inc();
+    }
+
+    pub fn rejected_total(&self, reason: &'static str) -> u64 {
+        self.rejected.get_or_create(&Reason { reason }).get()
+    }
+
+    pub fn encode(&self) -> String {
+        let mut out = String::new();
+        // Writing to a String cannot fail.
+        let _ = encode(&mut out, &self.registry);
+        out
+    }
+}

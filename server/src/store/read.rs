@@ -1,0 +1,101 @@
+//! Read side of the store, for the HTTP API. WAL lets it read while the
+//! writer commits.
+
+use std::path::Path;
+use std::sync::{Arc, Mutex};
+
+use rusqlite::{Connection, OptionalExtension, Row};
+use serde::Serialize;
+
+use super::{open_read_only, StoreError};
+
+/// One agent as the API shows it.
+#[derive(Debug, Clone, Serialize)]
+pub struct AgentRow {
+    pub office: String,
+    pub agent: String,
+    pub online: bool,
+    /// When the agent last went online or offline.
+    pub online_since: Option<jiff::Timestamp>,
+    /// When the server received the agent's latest report.
+    pub last_seen: Option<jiff::Timestamp>,
+    pub last_observed: Option<jiff::Timestamp>,
+    pub last_seq: Option<u64>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub report: Option<Box<serde_json::value::RawValue>>,
+}
+
+#[derive(Clone)]
+pub struct Reader {
+    conn: Arc<Mutex<Connection>>,
+}
+
+const COLUMNS: &str = "office, agent, online, online_changed_ms, last_received_ms, last_observed_ms, last_seq";
+
+impl Reader {
+    pub fn open(path: &Path) -> Result<Reader, StoreError> {
+        Ok(Reader {
+            conn: Arc::new(Mutex::new(open_read_only(path)?)),
+        })
+    }
+
+    /// Run a query on a blocking thread so the async workers stay free.
+    async fn with<T: Send + 'static>(
+        &self,
+        f: impl FnOnce(&Connection) -> rusqlite::Result<T> + Send + 'static,
+    ) -> Result<T, StoreError> {
+        let conn = self.conn.clone();
+        tokio::task::spawn_blocking(move || {
+            let conn = conn.lock().map_err(|_| StoreError::Join("reader lock poisoned".into()))?;
+            f(&conn).map_err(StoreError::from)
+        })
+        .await
+        .map_err(|e| StoreError::Join(e.to_string()))?
+    }
+
+    pub async fn agents(&self) -> Result<Vec<AgentRow>, StoreError> {
+        self.with(|c| {
+            let mut stmt = c.prepare_cached(&format!("SELECT {COLUMNS} FROM agents ORDER BY office, agent"))?;
+            let rows = stmt.query_map([], |r| row(r, None))?;
+            rows.collect()
+        })
+        .await
+    }
+
+    pub async fn agent(&self, office: String, agent: String) -> Result<Option<AgentRow>, StoreError> {
+        self.with(move |c| {
+            c.query_row(
+                &format!("SELECT {COLUMNS}, latest_report FROM agents WHERE office = ?1 AND agent = ?2"),
+                [office, agent],
+                |r| {
+                    let report = r
+                        .get::<_, Option<String>>(7)?
+                        .and_then(|s| serde_json::value::RawValue::from_string(s).ok());
+                    row(r, report)
+                },
+            )
+            .optional()
+        })
+        .await
+    }
+
+    pub async fn report_count(&self) -> Result<u64, StoreError> {
+        self.with(|c| c.query_row("SELECT count(*) FROM reports", [], |r| r.get(0))).await
+    }
+}
+
+fn row(r: &Row<'_>, report: Option<Box<serde_json::value::RawValue>>) -> rusqlite::Result<AgentRow> {
+    let ts = |i: usize| -> rusqlite::Result<Option<jiff::Timestamp>> {
+        Ok(r.get::<_, Option<i64>>(i)?.and_then(|ms| jiff::Timestamp::from_millisecond(ms).ok()))
+    };
+    Ok(AgentRow {
+        office: r.get(0)?,
+        agent: r.get(1)?,
+        online: r.get(2)?,
+        online_since: ts(3)?,
+        last_seen: ts(4)?,
+        last_observed: ts(5)?,
+        last_seq: r.get::<_, Option<i64>>(6)?.map(|s| s.max(0) as u64),
+        report,
+    })
+}

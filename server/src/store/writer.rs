@@ -1,0 +1,199 @@
+//! The single writer: drains a channel in batches, one transaction per batch.
+//!
+//! One transaction per batch instead of per report is what lets a 2-core box
+//! ingest tens of thousands of reports a second. The thread ends when every
+//! sender is gone, after committing what it holds, so shutdown loses nothing.
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use rusqlite::{params, Connection, Transaction};
+use tokio::sync::{mpsc, oneshot};
+
+use super::now_ms;
+use crate::metrics::Metrics;
+
+/// Most writes committed in one transaction.
+const MAX_BATCH: usize = 2_000;
+
+/// A change for the writer to make.
+#[derive(Debug)]
+pub enum Write {
+    /// A validated report. `body` is the JSON exactly as received.
+    Report {
+        office: String,
+        agent: String,
+        seq: u64,
+        observed_ms: i64,
+        received_ms: i64,
+        body: String,
+    },
+    Presence {
+        office: String,
+        agent: String,
+        online: bool,
+        at_ms: i64,
+    },
+    /// Delete report history received before this time.
+    Prune { before_ms: i64 },
+    /// Answered once everything sent before it is committed.
+    Flush(oneshot::Sender<()>),
+}
+
+pub struct WriterHandle {
+    pub tx: mpsc::Sender<Write>,
+    pub thread: std::thread::JoinHandle<()>,
+}
+
+pub fn spawn_writer(conn: Connection, metrics: Arc<Metrics>, capacity: usize) -> std::io::Result<WriterHandle> {
+    let (tx, rx) = mpsc::channel(capacity);
+    let thread = std::thread::Builder::new()
+        .name("store-writer".into())
+        .spawn(move || run(conn, rx, &metrics))?;
+    Ok(WriterHandle { tx, thread })
+}
+
+fn run(mut conn: Connection, mut rx: mpsc::Receiver<Write>, metrics: &Metrics) {
+    refresh_online(&conn, metrics);
+    let mut batch = Vec::with_capacity(MAX_BATCH);
+    while let Some(first) = rx.blocking_recv() {
+        batch.push(first);
+        while batch.len() < MAX_BATCH {
+            match rx.try_recv() {
+                Ok(w) => batch.push(w),
+                Err(_) => break,
+            }
+        }
+        commit(&mut conn, &batch, metrics);
+        for w in batch.drain(..) {
+            if let Write::Flush(done) = w {
+                let _ = done.send(());
+            }
+        }
+    }
+    tracing::debug!("store writer finished");
+}
+
+/// Commit one batch, retrying while the database is unwell: accepted reports
+/// are never thrown away because the disk was briefly busy or full.
+fn commit(conn: &mut Connection, batch: &[Write], metrics: &Metrics) {
+    let mut wait = Duration::from_millis(50);
+    loop {
+        match apply(conn, batch) {
+            Ok(outcome) => {
+                metrics.stored.inc_by(outcome.stored);
+                metrics.duplicates.inc_by(outcome.duplicates);
+                if let Some(oldest) = outcome.oldest_received_ms {
+                    metrics.ingest_lag.set((now_ms() - oldest) as f64 / 1000.0);
+                }
+                if outcome.presence_changed {
+                    refresh_online(conn, metrics);
+                }
+                return;
+            }
+            Err(e) => {
+                metrics.store_errors.inc();
+                tracing::error!(error = %e, writes = batch.len(), retry_in_ms = wait.as_millis() as u64, "database write failed");
+                std::thread::sleep(wait);
+                wait = (wait * 2).min(Duration::from_secs(5));
+            }
+        }
+    }
+}
+
+#[derive(Default)]
+struct Outcome {
+    stored: u64,
+    duplicates: u64,
+    presence_changed: bool,
+    oldest_received_ms: Option<i64>,
+}
+
+fn apply(conn: &mut Connection, batch: &[Write]) -> rusqlite::Result<Outcome> {
+    let tx = conn.transaction()?;
+    let mut out = Outcome::default();
+    for w in batch {
+        match w {
+            Write::Report { office, agent, seq, observed_ms, received_ms, body } => {
+                if insert_report(&tx, office, agent, *seq, *observed_ms, *received_ms, body)? {
+                    out.stored += 1;
+                } else {
+                    out.duplicates += 1;
+                }
+                let oldest = out.oldest_received_ms.get_or_insert(*received_ms);
+                *oldest = (*oldest).min(*received_ms);
+            }
+            Write::Presence { office, agent, online, at_ms } => {
+                out.presence_changed |= set_presence(&tx, office, agent, *online, *at_ms)?;
+            }
+            Write::Prune { before_ms } => {
+                let n = tx.execute("DELETE FROM reports WHERE received_ms < ?1", [before_ms])?;
+                tx.execute("DELETE FROM presence WHERE at_ms < ?1", [before_ms])?;
+                tracing::info!(deleted = n, "old reports pruned");
+            }
+            Write::Flush(_) => {}
+        }
+    }
+    tx.commit()?;
+    Ok(out)
+}
+
+/// Returns false when `(office, agent, seq)` was already stored.
+fn insert_report(
+    tx: &Transaction<'_>,
+    office: &str,
+    agent: &str,
+    seq: u64,
+    observed_ms: i64,
+    received_ms: i64,
+    body: &str,
+) -> rusqlite::Result<bool> {
+    let seq = i64::try_from(seq).unwrap_or(i64::MAX);
+    let mut insert = tx.prepare_cached(
+        "INSERT OR IGNORE INTO reports (office, agent, seq, observed_ms, received_ms, body)
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
+    )?;
+    if insert.execute(params![office, agent, seq, observed_ms, received_ms, body])? == 0 {
+        return Ok(false);
+    }
+    // The latest report is the one with the highest seq, whatever the
+    // arrival order: a replayed old report must not hide a newer one.
+    let mut latest = tx.prepare_cached(
+        "INSERT INTO agents (office, agent, last_seq, last_observed_ms, last_received_ms, latest_report)
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6)
+         ON CONFLICT (office, agent) DO UPDATE SET
+            last_seq = excluded.last_seq,
+            last_observed_ms = excluded.last_observed_ms,
+            last_received_ms = excluded.last_received_ms,
+            latest_report = excluded.latest_report
+         WHERE agents.last_seq IS NULL OR excluded.last_seq > agents.last_seq",
+    )?;
+    latest.execute(params![office, agent, seq, observed_ms, received_ms, body])?;
+    Ok(true)
+}
+
+/// Record a presence change; returns false if the agent was already in that state.
+fn set_presence(tx: &Transaction<'_>, office: &str, agent: &str, online: bool, at_ms: i64) -> rusqlite::Result<bool> {
+    let mut upsert = tx.prepare_cached(
+        "INSERT INTO agents (office, agent, online, online_changed_ms) VALUES (?1, ?2, ?3, ?4)
+         ON CONFLICT (office, agent) DO UPDATE SET
+            online = excluded.online,
+            online_changed_ms = excluded.online_changed_ms
+         WHERE agents.online IS NOT excluded.online OR agents.online_changed_ms IS NULL",
+    )?;
+    if upsert.execute(params![office, agent, online, at_ms])? == 0 {
+        return Ok(false);
+    }
+    let mut history = tx.prepare_cached("INSERT INTO presence (office, agent, online, at_ms) VALUES (?1, ?2, ?3, ?4)")?;
+    history.execute(params![office, agent, online, at_ms])?;
+    Ok(true)
+}
+
+fn refresh_online(conn: &Connection, metrics: &Metrics) {
+    match conn.query_row("SELECT count(*) FROM agents WHERE online = 1", [], |r| r.get::<_, i64>(0)) {
+        Ok(n) => {
+            metrics.agents_online.set(n);
+        }
+        Err(e) => tracing::warn!(error = %e, "cannot count online agents"),
+    }
+}
