@@ -57,10 +57,20 @@ impl AgentConfig {
 
 impl RawConfig {
     fn check(self, c: &mut Checker<'_>) -> Option<AgentConfig> {
-        let office = Id::new(self.office).map_err(|e| c.fail("office", e.to_string())).ok();
-        let agent = Id::new(self.agent).map_err(|e| c.fail("agent", e.to_string())).ok();
+        let office = Id::new(self.office)
+            .map_err(|e| c.fail("office", e.to_string()))
+            .ok();
+        let agent = Id::new(self.agent)
+            .map_err(|e| c.fail("agent", e.to_string()))
+            .ok();
         let interval = duration_in(c, "interval", self.interval, DEFAULT_INTERVAL, 1..=86_400);
-        let jitter = duration_in(c, "startup_jitter", self.startup_jitter, DEFAULT_STARTUP_JITTER, 0..=3_600);
+        let jitter = duration_in(
+            c,
+            "startup_jitter",
+            self.startup_jitter,
+            DEFAULT_STARTUP_JITTER,
+            0..=3_600,
+        );
         let broker = self.broker.check("broker", c);
         Some(AgentConfig {
             office: office?,
@@ -85,11 +95,17 @@ pub fn duration_in(
         return Some(default);
     };
     match value.0 {
-        d if d >= Duration::from_secs(*secs.start()) && d <= Duration::from_secs(*secs.end()) => Some(d),
+        d if d >= Duration::from_secs(*secs.start()) && d <= Duration::from_secs(*secs.end()) => {
+            Some(d)
+        }
         _ => {
             c.fail(
                 path,
-                format!("expected a duration from {}s to {}s, like `30s` or `5m`", secs.start(), secs.end()),
+                format!(
+                    "expected a duration from {}s to {}s, like `30s` or `5m`",
+                    secs.start(),
+                    secs.end()
+                ),
             );
             None
         }
@@ -107,7 +123,8 @@ mod tests {
         AgentConfig::load(&path)
     }
 
-    const GOOD: &str = "office: dinkes\nagent: kantor-utama\nbroker:\n  url: mqtt://127.0.0.1:1883\n";
+    const GOOD: &str =
+        "office: dinkes\nagent: kantor-utama\nbroker:\n  url: mqtt://127.0.0.1:1883\n";
 
     #[test]
     fn minimal_config_gets_defaults() {
@@ -119,32 +136,57 @@ mod tests {
 
     #[test]
     fn misspelled_key_names_line_column_and_the_expected_keys() {
-        let err = load(&format!("{GOOD}intervall: 10s\n")).unwrap_err().to_string();
-        assert!(err.contains("agent.yaml:5:1: unknown field `intervall`, expected one of"), "{err}");
+        let err = load(&format!("{GOOD}intervall: 10s\n"))
+            .unwrap_err()
+            .to_string();
+        assert!(
+            err.contains("agent.yaml:5:1: unknown field `intervall`, expected one of"),
+            "{err}"
+        );
         assert!(err.contains("`interval`"), "{err}");
     }
 
     #[test]
     fn wrong_type_names_line_and_column() {
-        let err = load("office: dinkes\nagent: [1, 2]\nbroker:\n  url: x\n").unwrap_err().to_string();
-        assert!(err.contains("agent.yaml:2:8: agent: invalid type: sequence, expected a string"), "{err}");
+        let err = load("office: dinkes\nagent: [1, 2]\nbroker:\n  url: x\n")
+            .unwrap_err()
+            .to_string();
+        assert!(
+            err.contains("agent.yaml:2:8: agent: invalid type: sequence, expected a string"),
+            "{err}"
+        );
     }
 
     #[test]
     fn every_meaning_error_is_reported_at_once() {
-        let text = "office: Dinkes\nagent: ok\ninterval: 0s\nbroker:\n  url: http://x\n  password: p\n";
+        let text =
+            "office: Dinkes\nagent: ok\ninterval: 0s\nbroker:\n  url: http://x\n  password: p\n";
         let err = load(text).unwrap_err();
         let lines: Vec<String> = err.to_string().lines().map(str::to_owned).collect();
         assert_eq!(err.problems.len(), 4, "{lines:#?}");
-        assert!(lines[0].contains("agent.yaml:1:9: office: id `Dinkes` may only contain"), "{lines:#?}");
-        assert!(lines[1].contains(":3:11: interval: expected a duration"), "{lines:#?}");
-        assert!(lines[2].contains(":5:8: broker.url: `http://x` must start with mqtt://"), "{lines:#?}");
-        assert!(lines[3].contains("broker.username: a password needs a username"), "{lines:#?}");
+        assert!(
+            lines[0].contains("agent.yaml:1:9: office: id `Dinkes` may only contain"),
+            "{lines:#?}"
+        );
+        assert!(
+            lines[1].contains(":3:11: interval: expected a duration"),
+            "{lines:#?}"
+        );
+        assert!(
+            lines[2].contains(":5:8: broker.url: `http://x` must start with mqtt://"),
+            "{lines:#?}"
+        );
+        assert!(
+            lines[3].contains("broker.username: a password needs a username"),
+            "{lines:#?}"
+        );
     }
 
     #[test]
     fn bad_duration_text_is_located() {
-        let err = load(&format!("{GOOD}interval: soon\n")).unwrap_err().to_string();
+        let err = load(&format!("{GOOD}interval: soon\n"))
+            .unwrap_err()
+            .to_string();
         assert!(err.contains("agent.yaml:5:11: interval:"), "{err}");
     }
 }

@@ -108,7 +108,11 @@ mod tests {
         assert!(host.cpu_count > 0);
         assert!(host.memory.total_bytes >= host.memory.available_bytes);
         assert!(host.memory.total_bytes > 0);
-        assert!(host.disks.iter().any(|d| d.total_bytes > 0), "{:?}", host.disks);
+        assert!(
+            host.disks.iter().any(|d| d.total_bytes > 0),
+            "{:?}",
+            host.disks
+        );
         assert!(host.boot_time < Timestamp::now());
     }
 }

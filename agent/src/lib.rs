@@ -115,7 +115,10 @@ pub async fn run_with(
     let _ = client.try_publish(&state_topic, QoS::AtLeastOnce, true, "offline");
     let _ = client.try_disconnect();
     session_stop.cancel();
-    if tokio::time::timeout(GOODBYE_TIMEOUT, &mut session).await.is_err() {
+    if tokio::time::timeout(GOODBYE_TIMEOUT, &mut session)
+        .await
+        .is_err()
+    {
         tracing::warn!("broker did not take the goodbye in time");
         session.abort();
     }

@@ -11,8 +11,8 @@ use std::time::Duration;
 use rumqttc::{AsyncClient, EventLoop, LastWill, MqttOptions, TlsConfiguration, Transport};
 use serde::Deserialize;
 
-use crate::config::duration_in;
 use crate::conffile::{Checker, Dur, Secret, SecretSource};
+use crate::config::duration_in;
 
 /// `broker:` section as written in a config file.
 #[derive(Debug, Clone, Deserialize)]
@@ -65,7 +65,9 @@ impl BrokerUrl {
         let rest = rest.trim_end_matches('/');
         let (host, port) = match rest.rsplit_once(':') {
             Some((h, p)) if !h.ends_with(':') => {
-                let port = p.parse().map_err(|_| format!("`{p}` is not a port number"))?;
+                let port = p
+                    .parse()
+                    .map_err(|_| format!("`{p}` is not a port number"))?;
                 (h, port)
             }
             _ => (rest, if tls { 8883 } else { 1883 }),
@@ -107,10 +109,19 @@ impl RawBroker {
         }
         if let Some(ca) = &self.ca_file {
             if !ca.is_file() {
-                c.fail(&format!("{path}.ca_file"), format!("{} is not a file", ca.display()));
+                c.fail(
+                    &format!("{path}.ca_file"),
+                    format!("{} is not a file", ca.display()),
+                );
             }
         }
-        let keepalive = duration_in(c, &format!("{path}.keepalive"), self.keepalive, DEFAULT_KEEPALIVE, 1..=65_535);
+        let keepalive = duration_in(
+            c,
+            &format!("{path}.keepalive"),
+            self.keepalive,
+            DEFAULT_KEEPALIVE,
+            1..=65_535,
+        );
         Some(BrokerConfig {
             url: url?,
             username: self.username.clone(),
@@ -263,7 +274,10 @@ mod tests {
     fn parses_broker_urls() {
         let u = BrokerUrl::parse("mqtt://127.0.0.1:1884").unwrap();
         assert_eq!((u.host.as_str(), u.port, u.tls), ("127.0.0.1", 1884, false));
-        assert_eq!(BrokerUrl::parse("mqtts://broker.example").unwrap().port, 8883);
+        assert_eq!(
+            BrokerUrl::parse("mqtts://broker.example").unwrap().port,
+            8883
+        );
         assert_eq!(BrokerUrl::parse("mqtt://[::1]:1883").unwrap().host, "::1");
         assert!(BrokerUrl::parse("http://x").is_err());
         assert!(BrokerUrl::parse("mqtt://x:notaport").is_err());

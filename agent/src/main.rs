@@ -8,7 +8,11 @@ use ronda_agent::AgentConfig;
 use tokio_util::sync::CancellationToken;
 
 #[derive(Parser)]
-#[command(name = "ronda-agent", version, about = "Ronda office agent: watches CCTV recorders, smart plugs, services and this host")]
+#[command(
+    name = "ronda-agent",
+    version,
+    about = "Ronda office agent: watches CCTV recorders, smart plugs, services and this host"
+)]
 struct Cli {
     #[command(subcommand)]
     command: Command,
@@ -47,7 +51,10 @@ fn main() -> ExitCode {
         }
     };
     // One thread is plenty for an agent and keeps its memory small.
-    let runtime = match tokio::runtime::Builder::new_current_thread().enable_all().build() {
+    let runtime = match tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+    {
         Ok(r) => r,
         Err(e) => {
             eprintln!("cannot start the runtime: {e}");
@@ -75,7 +82,12 @@ async fn execute(command: Command, config: AgentConfig) -> anyhow::Result<()> {
             println!("{}", serde_json::to_string_pretty(&report)?);
         }
         Command::Check { config: path } => {
-            println!("{}: ok (office {}, agent {})", path.display(), config.office, config.agent);
+            println!(
+                "{}: ok (office {}, agent {})",
+                path.display(),
+                config.office,
+                config.agent
+            );
         }
     }
     Ok(())
@@ -111,5 +123,8 @@ async fn wait_for_signal() {
 fn init_logs() {
     let filter = tracing_subscriber::EnvFilter::try_from_default_env()
         .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info"));
-    tracing_subscriber::fmt().with_env_filter(filter).with_writer(std::io::stderr).init();
+    tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_writer(std::io::stderr)
+        .init();
 }

@@ -21,7 +21,9 @@ pub enum SeqError {
         path: PathBuf,
         source: std::io::Error,
     },
-    #[error("sequence file {0} is corrupt; delete it only if the server has never seen this agent")]
+    #[error(
+        "sequence file {0} is corrupt; delete it only if the server has never seen this agent"
+    )]
     Corrupt(PathBuf),
 }
 
@@ -53,7 +55,10 @@ impl FileSeq {
         std::fs::create_dir_all(state_dir).map_err(io)?;
         let path = state_dir.join("seq");
         let start = match std::fs::read_to_string(&path) {
-            Ok(text) => text.trim().parse().map_err(|_| SeqError::Corrupt(path.clone()))?,
+            Ok(text) => text
+                .trim()
+                .parse()
+                .map_err(|_| SeqError::Corrupt(path.clone()))?,
             Err(e) if e.kind() == std::io::ErrorKind::NotFound => 0,
             Err(e) => return Err(io(e)),
         };
@@ -115,6 +120,9 @@ mod tests {
     fn corrupt_file_is_an_error_not_a_reset() {
         let dir = tempfile::tempdir().unwrap();
         std::fs::write(dir.path().join("seq"), "garbage").unwrap();
-        assert!(matches!(FileSeq::open(dir.path()), Err(SeqError::Corrupt(_))));
+        assert!(matches!(
+            FileSeq::open(dir.path()),
+            Err(SeqError::Corrupt(_))
+        ));
     }
 }

@@ -146,15 +146,27 @@ impl RawConfig {
             (e, None) => {
                 let e = e.unwrap_or_default();
                 if e.segment_bytes < 1 << 20 || e.segments < 2 {
-                    c.fail("broker.embedded", "segment_bytes must be at least 1048576 and segments at least 2");
+                    c.fail(
+                        "broker.embedded",
+                        "segment_bytes must be at least 1048576 and segments at least 2",
+                    );
                 }
                 Some(BrokerChoice::Embedded(e))
             }
         };
-        let retention = duration_in(c, "database.report_retention", self.database.report_retention, DEFAULT_RETENTION, 3_600..=10 * 365 * 86_400);
+        let retention = duration_in(
+            c,
+            "database.report_retention",
+            self.database.report_retention,
+            DEFAULT_RETENTION,
+            3_600..=10 * 365 * 86_400,
+        );
         let max_payload = self.ingest.max_payload_bytes.unwrap_or(DEFAULT_MAX_PAYLOAD);
         if !(1024..=BROKER_MAX_PAYLOAD).contains(&max_payload) {
-            c.fail("ingest.max_payload_bytes", format!("expected 1024 to {BROKER_MAX_PAYLOAD}"));
+            c.fail(
+                "ingest.max_payload_bytes",
+                format!("expected 1024 to {BROKER_MAX_PAYLOAD}"),
+            );
         }
         Some(ServerConfig {
             http_listen: self.http.listen,
@@ -188,15 +200,30 @@ mod tests {
 
     #[test]
     fn external_broker_is_checked_like_the_agents() {
-        let err = load("database:\n  path: r.db\nbroker:\n  external:\n    url: tcp://x\n").unwrap_err();
-        assert!(err.to_string().contains("server.yaml:5:10: broker.external.url:"), "{err}");
+        let err =
+            load("database:\n  path: r.db\nbroker:\n  external:\n    url: tcp://x\n").unwrap_err();
+        assert!(
+            err.to_string()
+                .contains("server.yaml:5:10: broker.external.url:"),
+            "{err}"
+        );
     }
 
     #[test]
     fn typo_and_wrong_type_are_located() {
-        let err = load("database:\n  path: r.db\nhttp:\n  listn: 1\n").unwrap_err().to_string();
-        assert!(err.contains("server.yaml:4:3: http: unknown field `listn`, expected `listen`"), "{err}");
-        let err = load("database:\n  path: r.db\nhttp:\n  listen: yes\n").unwrap_err().to_string();
-        assert!(err.contains("server.yaml:4:11: http.listen: invalid"), "{err}");
+        let err = load("database:\n  path: r.db\nhttp:\n  listn: 1\n")
+            .unwrap_err()
+            .to_string();
+        assert!(
+            err.contains("server.yaml:4:3: http: unknown field `listn`, expected `listen`"),
+            "{err}"
+        );
+        let err = load("database:\n  path: r.db\nhttp:\n  listen: yes\n")
+            .unwrap_err()
+            .to_string();
+        assert!(
+            err.contains("server.yaml:4:11: http.listen: invalid"),
+            "{err}"
+        );
     }
 }

@@ -47,7 +47,11 @@ pub async fn run(opts: DemoOptions, shutdown: CancellationToken) -> Result<(), S
     Ok(())
 }
 
-fn spawn_offices(server: &Running, interval: Duration, shutdown: &CancellationToken) -> Vec<tokio::task::JoinHandle<()>> {
+fn spawn_offices(
+    server: &Running,
+    interval: Duration,
+    shutdown: &CancellationToken,
+) -> Vec<tokio::task::JoinHandle<()>> {
     let mut tasks = Vec::new();
     for office in OFFICES {
         let (Ok(office_id), Ok(agent)) = (Id::new(office), Id::new("kantor-utama")) else {
@@ -69,7 +73,10 @@ fn spawn_offices(server: &Running, interval: Duration, shutdown: &CancellationTo
         };
         let stop = shutdown.clone();
         tasks.push(tokio::spawn(async move {
-            if let Err(e) = ronda_agent::run_with(config, SimOffice::new(office), MemorySeq::default(), stop).await {
+            if let Err(e) =
+                ronda_agent::run_with(config, SimOffice::new(office), MemorySeq::default(), stop)
+                    .await
+            {
                 tracing::error!(office, error = %e, "simulated office stopped");
             }
         }));
@@ -92,7 +99,11 @@ fn free_or_any(addr: SocketAddr) -> SocketAddr {
 fn print_banner(server: &Running, db: &std::path::Path) {
     let http = server.http_addr;
     println!();
-    println!("Ronda demo is running with {} simulated offices: {}", OFFICES.len(), OFFICES.join(", "));
+    println!(
+        "Ronda demo is running with {} simulated offices: {}",
+        OFFICES.len(),
+        OFFICES.join(", ")
+    );
     println!("  dashboard    http://{http}/");
     println!("  API          http://{http}/api/v1/agents");
     println!("  metrics      http://{http}/metrics");

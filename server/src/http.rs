@@ -51,7 +51,10 @@ impl IntoResponse for ApiError {
             ApiError::BadRequest(m) => (StatusCode::BAD_REQUEST, m.clone()),
             ApiError::Store(e) => {
                 tracing::error!(error = %e, "store query failed");
-                (StatusCode::INTERNAL_SERVER_ERROR, "internal error".to_owned())
+                (
+                    StatusCode::INTERNAL_SERVER_ERROR,
+                    "internal error".to_owned(),
+                )
             }
         };
         (status, Json(json!({ "error": message }))).into_response()
@@ -83,7 +86,11 @@ async fn one_agent(
     for id in [&office, &agent] {
         Id::new(id.as_str()).map_err(|e| ApiError::BadRequest(e.to_string()))?;
     }
-    s.reader.agent(office, agent).await?.map(Json).ok_or(ApiError::NotFound)
+    s.reader
+        .agent(office, agent)
+        .await?
+        .map(Json)
+        .ok_or(ApiError::NotFound)
 }
 
 /// A plain page so the demo has something to open in a browser. The real
@@ -94,7 +101,10 @@ async fn index(State(s): State<AppState>) -> Result<Html<String>, ApiError> {
     for a in &agents {
         // Ids are [a-z0-9-] by construction, so they need no escaping.
         let state = if a.online { "online" } else { "offline" };
-        let seen = a.last_seen.map(|t| t.to_string()).unwrap_or_else(|| "never".into());
+        let seen = a
+            .last_seen
+            .map(|t| t.to_string())
+            .unwrap_or_else(|| "never".into());
         rows.push_str(&format!(
             "<tr><td>{o}</td><td><a href=\"/api/v1/agents/{o}/{g}\">{g}</a></td><td class=\"{state}\">{state}</td><td>{seen}</td><td>{seq}</td></tr>\n",
             o = a.office,

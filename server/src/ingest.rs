@@ -7,9 +7,9 @@
 use std::sync::Arc;
 use std::time::Duration;
 
-use rumqttc::{AsyncClient, Event, EventLoop, Packet, SubscribeFilter, Publish, QoS};
 use ronda_agent::link::Backoff;
 use ronda_wire::{decode_report, decode_state, Kind, Presence, RejectReason, Topic};
+use rumqttc::{AsyncClient, Event, EventLoop, Packet, Publish, QoS, SubscribeFilter};
 use tokio::sync::{mpsc, watch};
 use tokio_util::sync::CancellationToken;
 
@@ -34,7 +34,12 @@ pub struct Handler {
 
 impl Ingest {
     pub async fn run(self, shutdown: CancellationToken) {
-        let Ingest { client, mut eventloop, handler, subscribed } = self;
+        let Ingest {
+            client,
+            mut eventloop,
+            handler,
+            subscribed,
+        } = self;
         let metrics = handler.metrics.clone();
         let mut backoff = Backoff::new(Duration::from_millis(200), Duration::from_secs(30));
         loop {
@@ -78,7 +83,8 @@ impl Ingest {
 fn subscribe(client: &AsyncClient) {
     // A fresh session after every connect: subscribe again each time, both
     // filters in one packet so that one SUBACK means "ready".
-    let filters = [Kind::Report, Kind::State].map(|k| SubscribeFilter::new(Topic::filter_all(k), QoS::AtLeastOnce));
+    let filters = [Kind::Report, Kind::State]
+        .map(|k| SubscribeFilter::new(Topic::filter_all(k), QoS::AtLeastOnce));
     if let Err(e) = client.try_subscribe_many(filters) {
         tracing::error!(error = %e, "cannot queue subscription");
     }

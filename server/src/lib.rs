@@ -87,11 +87,15 @@ pub async fn run(config: ServerConfig, shutdown: CancellationToken) -> Result<()
     Ok(())
 }
 
-pub async fn start(config: ServerConfig, shutdown: CancellationToken) -> Result<Running, ServerError> {
+pub async fn start(
+    config: ServerConfig,
+    shutdown: CancellationToken,
+) -> Result<Running, ServerError> {
     let metrics = Metrics::new();
     let conn = store::open(&config.database)?;
     let reader = store::Reader::open(&config.database)?;
-    let writer = store::spawn_writer(conn, metrics.clone(), STORE_QUEUE).map_err(ServerError::Writer)?;
+    let writer =
+        store::spawn_writer(conn, metrics.clone(), STORE_QUEUE).map_err(ServerError::Writer)?;
 
     let broker = broker_config(&config.broker)?;
     let client_id = format!("ronda-server-{:08x}", fastrand::u32(..));
@@ -111,10 +115,14 @@ pub async fn start(config: ServerConfig, shutdown: CancellationToken) -> Result<
 
     let listener = tokio::net::TcpListener::bind(config.http_listen)
         .await
-        .map_err(|source| ServerError::Http { addr: config.http_listen, source })?;
-    let http_addr = listener
-        .local_addr()
-        .map_err(|source| ServerError::Http { addr: config.http_listen, source })?;
+        .map_err(|source| ServerError::Http {
+            addr: config.http_listen,
+            source,
+        })?;
+    let http_addr = listener.local_addr().map_err(|source| ServerError::Http {
+        addr: config.http_listen,
+        source,
+    })?;
     let app = http::app(http::AppState {
         reader,
         metrics: metrics.clone(),
@@ -151,9 +159,17 @@ fn broker_config(choice: &BrokerChoice) -> Result<BrokerConfig, ServerError> {
         BrokerChoice::External(b) => Ok(b.clone()),
         BrokerChoice::Embedded(e) => {
             let addr = broker::start(e)?;
-            let host = if addr.ip().is_unspecified() { "127.0.0.1".to_owned() } else { addr.ip().to_string() };
+            let host = if addr.ip().is_unspecified() {
+                "127.0.0.1".to_owned()
+            } else {
+                addr.ip().to_string()
+            };
             Ok(BrokerConfig {
-                url: BrokerUrl { host, port: addr.port(), tls: false },
+                url: BrokerUrl {
+                    host,
+                    port: addr.port(),
+                    tls: false,
+                },
                 username: None,
                 password: None,
                 ca_file: None,
@@ -164,7 +180,11 @@ fn broker_config(choice: &BrokerChoice) -> Result<BrokerConfig, ServerError> {
 }
 
 /// Ask the writer to drop old report history once an hour.
-async fn prune(store: tokio::sync::mpsc::Sender<Write>, retention: Duration, shutdown: CancellationToken) {
+async fn prune(
+    store: tokio::sync::mpsc::Sender<Write>,
+    retention: Duration,
+    shutdown: CancellationToken,
+) {
     let mut every = tokio::time::interval(PRUNE_EVERY);
     loop {
         tokio::select! {

@@ -11,7 +11,11 @@ use ronda_server::ServerConfig;
 use tokio_util::sync::CancellationToken;
 
 #[derive(Parser)]
-#[command(name = "ronda-server", version, about = "Ronda central server: watches government offices while they are closed")]
+#[command(
+    name = "ronda-server",
+    version,
+    about = "Ronda central server: watches government offices while they are closed"
+)]
 struct Cli {
     #[command(subcommand)]
     command: Command,
@@ -88,9 +92,21 @@ async fn execute(command: Command) -> anyhow::Result<ExitCode> {
             };
             ronda_server::run(config, shutdown).await?;
         }
-        Command::Demo { http, mqtt, interval } => {
+        Command::Demo {
+            http,
+            mqtt,
+            interval,
+        } => {
             let interval = Duration::from_secs(interval.max(1));
-            ronda_server::demo::run(DemoOptions { http, mqtt, interval }, shutdown).await?;
+            ronda_server::demo::run(
+                DemoOptions {
+                    http,
+                    mqtt,
+                    interval,
+                },
+                shutdown,
+            )
+            .await?;
         }
         Command::Check { .. } => {}
     }
@@ -121,5 +137,8 @@ fn init_logs() {
     // warnings and errors out of the way unless asked for with RUST_LOG.
     let filter = tracing_subscriber::EnvFilter::try_from_default_env()
         .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info,rumqttd=off"));
-    tracing_subscriber::fmt().with_env_filter(filter).with_writer(std::io::stderr).init();
+    tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_writer(std::io::stderr)
+        .init();
 }

@@ -42,18 +42,46 @@ impl Metrics {
             broker_connected: Gauge::default(),
             registry: Registry::default(),
         };
-        registry.register("reports_accepted", "Reports that passed validation", m.accepted.clone());
-        registry.register("reports_rejected", "Payloads refused, by reason", m.rejected.clone());
-        registry.register("reports_stored", "Reports committed to the database", m.stored.clone());
-        registry.register("reports_duplicate", "Reports whose (agent, seq) was already stored", m.duplicates.clone());
-        registry.register("store_errors", "Failed database commits (retried)", m.store_errors.clone());
-        registry.register("agents_online", "Agents whose state is online", m.agents_online.clone());
+        registry.register(
+            "reports_accepted",
+            "Reports that passed validation",
+            m.accepted.clone(),
+        );
+        registry.register(
+            "reports_rejected",
+            "Payloads refused, by reason",
+            m.rejected.clone(),
+        );
+        registry.register(
+            "reports_stored",
+            "Reports committed to the database",
+            m.stored.clone(),
+        );
+        registry.register(
+            "reports_duplicate",
+            "Reports whose (agent, seq) was already stored",
+            m.duplicates.clone(),
+        );
+        registry.register(
+            "store_errors",
+            "Failed database commits (retried)",
+            m.store_errors.clone(),
+        );
+        registry.register(
+            "agents_online",
+            "Agents whose state is online",
+            m.agents_online.clone(),
+        );
         registry.register(
             "ingest_lag_seconds",
             "Age of the oldest report in the last committed batch, from receipt to commit",
             m.ingest_lag.clone(),
         );
-        registry.register("broker_connected", "1 while ingest is subscribed to the broker", m.broker_connected.clone());
+        registry.register(
+            "broker_connected",
+            "1 while ingest is subscribed to the broker",
+            m.broker_connected.clone(),
+        );
         // Show every reason from the start, so a dashboard sees zeros, not gaps.
         for reason in RejectReason::LABELS {
             let _ = m.rejected.get_or_create(&Reason { reason });
@@ -62,7 +90,11 @@ impl Metrics {
     }
 
     pub fn reject(&self, reason: &RejectReason) {
-        self.rejected.get_or_create(&Reason { reason: reason.label() }).inc();
+        self.rejected
+            .get_or_create(&Reason {
+                reason: reason.label(),
+            })
+            .inc();
     }
 
     pub fn rejected_total(&self, reason: &'static str) -> u64 {

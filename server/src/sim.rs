@@ -61,7 +61,11 @@ impl SimOffice {
     }
 
     fn plug(&mut self, id: &str, class: &str, on: bool, watts: f32) -> Plug {
-        let power = if on { watts * (0.9 + self.rng.f32() * 0.2) } else { 0.0 };
+        let power = if on {
+            watts * (0.9 + self.rng.f32() * 0.2)
+        } else {
+            0.0
+        };
         Plug {
             id: id.into(),
             kind: "tasmota".into(),
@@ -81,7 +85,10 @@ impl SimOffice {
 impl Source for SimOffice {
     async fn collect(&mut self) -> Sections {
         let now = Timestamp::now();
-        let channels = vec![self.channel("1", "front-road", now), self.channel("2", "interior", now)];
+        let channels = vec![
+            self.channel("1", "front-road", now),
+            self.channel("2", "interior", now),
+        ];
         Sections {
             host: Some(self.host(now)),
             recorders: vec![Recorder {

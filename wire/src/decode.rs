@@ -101,16 +101,27 @@ mod tests {
     const EXAMPLE: &str = include_str!("../examples/report.json");
 
     fn topic(office: &str, agent: &str) -> Topic {
-        Topic::new(Id::new(office).unwrap(), Id::new(agent).unwrap(), Kind::Report)
+        Topic::new(
+            Id::new(office).unwrap(),
+            Id::new(agent).unwrap(),
+            Kind::Report,
+        )
     }
 
     fn reject(t: &Topic, payload: &str) -> &'static str {
-        decode_report(t, payload.as_bytes(), 1 << 20).unwrap_err().label()
+        decode_report(t, payload.as_bytes(), 1 << 20)
+            .unwrap_err()
+            .label()
     }
 
     #[test]
     fn accepts_the_documented_example() {
-        let r = decode_report(&topic("dinkes", "kantor-utama"), EXAMPLE.as_bytes(), 1 << 20).unwrap();
+        let r = decode_report(
+            &topic("dinkes", "kantor-utama"),
+            EXAMPLE.as_bytes(),
+            1 << 20,
+        )
+        .unwrap();
         assert_eq!(r.seq, 1042);
     }
 
@@ -119,10 +130,16 @@ mod tests {
         let t = topic("dinkes", "kantor-utama");
         assert_eq!(reject(&t, "not json"), "not_json");
         assert_eq!(reject(&t, "{\"schema\": 1,"), "not_json");
-        assert_eq!(reject(&t, &EXAMPLE.replace("\"schema\": 1", "\"schema\": 2")), "schema_version");
+        assert_eq!(
+            reject(&t, &EXAMPLE.replace("\"schema\": 1", "\"schema\": 2")),
+            "schema_version"
+        );
         assert_eq!(reject(&t, "{\"schema\": 1}"), "invalid");
         assert_eq!(reject(&t, "[]"), "invalid");
-        assert_eq!(reject(&topic("dinsos", "kantor-utama"), EXAMPLE), "id_mismatch");
+        assert_eq!(
+            reject(&topic("dinsos", "kantor-utama"), EXAMPLE),
+            "id_mismatch"
+        );
         assert_eq!(reject(&topic("dinkes", "other"), EXAMPLE), "id_mismatch");
         let err = decode_report(&t, EXAMPLE.as_bytes(), 100).unwrap_err();
         assert_eq!(err.label(), "too_large");

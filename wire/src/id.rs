@@ -83,7 +83,9 @@ mod tests {
 
     #[test]
     fn rejects_everything_else() {
-        for bad in ["", "Dinkes", "din kes", "din/kes", "din+kes", "dín", "a_b", "#"] {
+        for bad in [
+            "", "Dinkes", "din kes", "din/kes", "din+kes", "dín", "a_b", "#",
+        ] {
             assert!(Id::new(bad).is_err(), "{bad:?} was accepted");
         }
         assert!(matches!(Id::new("a".repeat(64)), Err(IdError::TooLong(_))));

@@ -151,7 +151,8 @@ mod tests {
     #[test]
     fn rejects_malformed_topics() {
         use TopicError::*;
-        let cases: [(&str, fn(&TopicError) -> bool); 7] = [
+        type Check = fn(&TopicError) -> bool;
+        let cases: [(&str, Check); 7] = [
             ("ronda/v2/a/b/report", |e| *e == WrongRoot),
             ("ronda/v1", |e| *e == WrongRoot),
             ("ronda/v1/a/b", |e| *e == TooShort),
@@ -170,7 +171,10 @@ mod tests {
     fn filters_and_presence() {
         assert_eq!(Topic::filter_all(Kind::State), "ronda/v1/+/+/state");
         assert_eq!(Presence::parse(b"online"), Some(Presence::Online));
-        assert_eq!(Presence::parse(Presence::Offline.as_str().as_bytes()), Some(Presence::Offline));
+        assert_eq!(
+            Presence::parse(Presence::Offline.as_str().as_bytes()),
+            Some(Presence::Offline)
+        );
         assert_eq!(Presence::parse(b"Online"), None);
     }
 }

@@ -20,7 +20,9 @@ pub enum StoreError {
     },
     #[error(transparent)]
     Sqlite(#[from] rusqlite::Error),
-    #[error("database schema version {found} is newer than this Ronda knows ({known}); upgrade Ronda")]
+    #[error(
+        "database schema version {found} is newer than this Ronda knows ({known}); upgrade Ronda"
+    )]
     TooNew { found: usize, known: usize },
     #[error("database reader is gone: {0}")]
     Join(String),
@@ -35,19 +37,25 @@ pub fn open(path: &Path) -> Result<Connection, StoreError> {
     let mut conn = Connection::open(path).map_err(wrap)?;
     // WAL lets the API read while the writer writes. NORMAL survives a crash
     // of the process; the agent-side outbox covers a power cut.
-    conn.pragma_update(None, "journal_mode", "WAL").map_err(wrap)?;
-    conn.pragma_update(None, "synchronous", "NORMAL").map_err(wrap)?;
-    conn.busy_timeout(std::time::Duration::from_secs(5)).map_err(wrap)?;
+    conn.pragma_update(None, "journal_mode", "WAL")
+        .map_err(wrap)?;
+    conn.pragma_update(None, "synchronous", "NORMAL")
+        .map_err(wrap)?;
+    conn.busy_timeout(std::time::Duration::from_secs(5))
+        .map_err(wrap)?;
     schema::migrate(&mut conn)?;
     Ok(conn)
 }
 
 fn open_read_only(path: &Path) -> Result<Connection, StoreError> {
-    let conn = Connection::open_with_flags(path, OpenFlags::SQLITE_OPEN_READ_ONLY | OpenFlags::SQLITE_OPEN_NO_MUTEX)
-        .map_err(|source| StoreError::Open {
-            path: path.to_owned(),
-            source,
-        })?;
+    let conn = Connection::open_with_flags(
+        path,
+        OpenFlags::SQLITE_OPEN_READ_ONLY | OpenFlags::SQLITE_OPEN_NO_MUTEX,
+    )
+    .map_err(|source| StoreError::Open {
+        path: path.to_owned(),
+        source,
+    })?;
     conn.busy_timeout(std::time::Duration::from_secs(5))?;
     Ok(conn)
 }
@@ -66,10 +74,15 @@ mod tests {
         let path = dir.path().join("r.db");
         drop(open(&path).unwrap());
         let conn = open(&path).unwrap();
-        let v: usize = conn.query_row("PRAGMA user_version", [], |r| r.get(0)).unwrap();
+        let v: usize = conn
+            .query_row("PRAGMA user_version", [], |r| r.get(0))
+            .unwrap();
         assert_eq!(v, schema::version());
         conn.pragma_update(None, "user_version", 99).unwrap();
         drop(conn);
-        assert!(matches!(open(&path), Err(StoreError::TooNew { found: 99, .. })));
+        assert!(matches!(
+            open(&path),
+            Err(StoreError::TooNew { found: 99, .. })
+        ));
     }
 }

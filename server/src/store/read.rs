@@ -30,7 +30,8 @@ pub struct Reader {
     conn: Arc<Mutex<Connection>>,
 }
 
-const COLUMNS: &str = "office, agent, online, online_changed_ms, last_received_ms, last_observed_ms, last_seq";
+const COLUMNS: &str =
+    "office, agent, online, online_changed_ms, last_received_ms, last_observed_ms, last_seq";
 
 impl Reader {
     pub fn open(path: &Path) -> Result<Reader, StoreError> {
@@ -46,7 +47,9 @@ impl Reader {
     ) -> Result<T, StoreError> {
         let conn = self.conn.clone();
         tokio::task::spawn_blocking(move || {
-            let conn = conn.lock().map_err(|_| StoreError::Join("reader lock poisoned".into()))?;
+            let conn = conn
+                .lock()
+                .map_err(|_| StoreError::Join("reader lock poisoned".into()))?;
             f(&conn).map_err(StoreError::from)
         })
         .await
@@ -55,17 +58,25 @@ impl Reader {
 
     pub async fn agents(&self) -> Result<Vec<AgentRow>, StoreError> {
         self.with(|c| {
-            let mut stmt = c.prepare_cached(&format!("SELECT {COLUMNS} FROM agents ORDER BY office, agent"))?;
+            let mut stmt = c.prepare_cached(&format!(
+                "SELECT {COLUMNS} FROM agents ORDER BY office, agent"
+            ))?;
             let rows = stmt.query_map([], |r| row(r, None))?;
             rows.collect()
         })
         .await
     }
 
-    pub async fn agent(&self, office: String, agent: String) -> Result<Option<AgentRow>, StoreError> {
+    pub async fn agent(
+        &self,
+        office: String,
+        agent: String,
+    ) -> Result<Option<AgentRow>, StoreError> {
         self.with(move |c| {
             c.query_row(
-                &format!("SELECT {COLUMNS}, latest_report FROM agents WHERE office = ?1 AND agent = ?2"),
+                &format!(
+                    "SELECT {COLUMNS}, latest_report FROM agents WHERE office = ?1 AND agent = ?2"
+                ),
                 [office, agent],
                 |r| {
                     let report = r
@@ -80,13 +91,18 @@ impl Reader {
     }
 
     pub async fn report_count(&self) -> Result<u64, StoreError> {
-        self.with(|c| c.query_row("SELECT count(*) FROM reports", [], |r| r.get(0))).await
+        self.with(|c| c.query_row("SELECT count(*) FROM reports", [], |r| r.get(0)))
+            .await
     }
 }
 
-fn row(r: &Row<'_>, report: Option<Box<serde_json::value::RawValue>>) -> rusqlite::Result<AgentRow> {
+fn row(
+    r: &Row<'_>,
+    report: Option<Box<serde_json::value::RawValue>>,
+) -> rusqlite::Result<AgentRow> {
     let ts = |i: usize| -> rusqlite::Result<Option<jiff::Timestamp>> {
-        Ok(r.get::<_, Option<i64>>(i)?.and_then(|ms| jiff::Timestamp::from_millisecond(ms).ok()))
+        Ok(r.get::<_, Option<i64>>(i)?
+            .and_then(|ms| jiff::Timestamp::from_millisecond(ms).ok()))
     };
     Ok(AgentRow {
         office: r.get(0)?,

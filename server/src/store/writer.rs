@@ -45,7 +45,11 @@ pub struct WriterHandle {
     pub thread: std::thread::JoinHandle<()>,
 }
 
-pub fn spawn_writer(conn: Connection, metrics: Arc<Metrics>, capacity: usize) -> std::io::Result<WriterHandle> {
+pub fn spawn_writer(
+    conn: Connection,
+    metrics: Arc<Metrics>,
+    capacity: usize,
+) -> std::io::Result<WriterHandle> {
     let (tx, rx) = mpsc::channel(capacity);
     let thread = std::thread::Builder::new()
         .name("store-writer".into())
@@ -114,7 +118,14 @@ fn apply(conn: &mut Connection, batch: &[Write]) -> rusqlite::Result<Outcome> {
     let mut out = Outcome::default();
     for w in batch {
         match w {
-            Write::Report { office, agent, seq, observed_ms, received_ms, body } => {
+            Write::Report {
+                office,
+                agent,
+                seq,
+                observed_ms,
+                received_ms,
+                body,
+            } => {
                 if insert_report(&tx, office, agent, *seq, *observed_ms, *received_ms, body)? {
                     out.stored += 1;
                 } else {
@@ -123,7 +134,12 @@ fn apply(conn: &mut Connection, batch: &[Write]) -> rusqlite::Result<Outcome> {
                 let oldest = out.oldest_received_ms.get_or_insert(*received_ms);
                 *oldest = (*oldest).min(*received_ms);
             }
-            Write::Presence { office, agent, online, at_ms } => {
+            Write::Presence {
+                office,
+                agent,
+                online,
+                at_ms,
+            } => {
                 out.presence_changed |= set_presence(&tx, office, agent, *online, *at_ms)?;
             }
             Write::Prune { before_ms } => {
@@ -173,7 +189,13 @@ fn insert_report(
 }
 
 /// Record a presence change; returns false if the agent was already in that state.
-fn set_presence(tx: &Transaction<'_>, office: &str, agent: &str, online: bool, at_ms: i64) -> rusqlite::Result<bool> {
+fn set_presence(
+    tx: &Transaction<'_>,
+    office: &str,
+    agent: &str,
+    online: bool,
+    at_ms: i64,
+) -> rusqlite::Result<bool> {
     let mut upsert = tx.prepare_cached(
         "INSERT INTO agents (office, agent, online, online_changed_ms) VALUES (?1, ?2, ?3, ?4)
          ON CONFLICT (office, agent) DO UPDATE SET
@@ -184,13 +206,17 @@ fn set_presence(tx: &Transaction<'_>, office: &str, agent: &str, online: bool, a
     if upsert.execute(params![office, agent, online, at_ms])? == 0 {
         return Ok(false);
     }
-    let mut history = tx.prepare_cached("INSERT INTO presence (office, agent, online, at_ms) VALUES (?1, ?2, ?3, ?4)")?;
+    let mut history = tx.prepare_cached(
+        "INSERT INTO presence (office, agent, online, at_ms) VALUES (?1, ?2, ?3, ?4)",
+    )?;
     history.execute(params![office, agent, online, at_ms])?;
     Ok(true)
 }
 
 fn refresh_online(conn: &Connection, metrics: &Metrics) {
-    match conn.query_row("SELECT count(*) FROM agents WHERE online = 1", [], |r| r.get::<_, i64>(0)) {
+    match conn.query_row("SELECT count(*) FROM agents WHERE online = 1", [], |r| {
+        r.get::<_, i64>(0)
+    }) {
         Ok(n) => {
             metrics.agents_online.set(n);
         }

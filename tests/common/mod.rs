@@ -1,0 +1,250 @@
+//! Test helpers: a whole server on free ports with its own database, agents
+//! that can be stopped cleanly or killed, a real Mosquitto, and polling.
+#![allow(clippy::unwrap_used, clippy::expect_used, dead_code)]
+
+use std::future::Future;
+use std::net::{SocketAddr, TcpListener, TcpStream};
+use std::path::PathBuf;
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
+
+use ronda_agent::link::{BrokerConfig, BrokerUrl, DEFAULT_KEEPALIVE};
+use ronda_agent::AgentConfig;
+use ronda_server::{BrokerChoice, Running, ServerConfig};
+use ronda_wire::Id;
+use tokio::sync::oneshot;
+use tokio_util::sync::CancellationToken;
+
+pub struct TestApp {
+    pub server: Option<Running>,
+    pub http: String,
+    pub broker: BrokerUrl,
+    pub db: PathBuf,
+    pub dir: tempfile::TempDir,
+    pub shutdown: CancellationToken,
+    pub client: reqwest::Client,
+}
+
+/// A server with the embedded broker, on free ports, with its own database.
+pub async fn spawn_app() -> TestApp {
+    spawn_with(|_| {}).await
+}
+
+/// A server whose config `tweak` may change (e.g. to use an external broker).
+pub async fn spawn_with(tweak: impl FnOnce(&mut ServerConfig)) -> TestApp {
+    let dir = tempfile::tempdir().unwrap();
+    let db = dir.path().join("ronda.db");
+    let mut config = ServerConfig::local(db.clone());
+    tweak(&mut config);
+    let shutdown = CancellationToken::new();
+    let server = ronda_server::start(config, shutdown.clone()).await.unwrap();
+    server.ready().await;
+    TestApp {
+        http: format!("http://{}", server.http_addr),
+        broker: server.broker_url.clone(),
+        server: Some(server),
+        db,
+        dir,
+        shutdown,
+        client: reqwest::Client::new(),
+    }
+}
+
+pub fn external(url: &BrokerUrl) -> impl FnOnce(&mut ServerConfig) + '_ {
+    move |c| c.broker = BrokerChoice::External(broker_config(url))
+}
+
+pub fn broker_config(url: &BrokerUrl) -> BrokerConfig {
+    BrokerConfig {
+        url: url.clone(),
+        username: None,
+        password: None,
+        ca_file: None,
+        keepalive: DEFAULT_KEEPALIVE,
+    }
+}
+
+impl TestApp {
+    pub async fn get_json(&self, path: &str) -> (u16, serde_json::Value) {
+        let resp = self
+            .client
+            .get(format!("{}{path}", self.http))
+            .send()
+            .await
+            .unwrap();
+        let status = resp.status().as_u16();
+        (status, resp.json().await.unwrap_or(serde_json::Value::Null))
+    }
+
+    pub async fn metrics(&self) -> String {
+        let url = format!("{}/metrics", self.http);
+        self.client
+            .get(url)
+            .send()
+            .await
+            .unwrap()
+            .text()
+            .await
+            .unwrap()
+    }
+
+    /// Value of one sample in `/metrics`, e.g. `ronda_reports_rejected_total{reason="not_json"}`.
+    pub async fn metric(&self, sample: &str) -> f64 {
+        let text = self.metrics().await;
+        text.lines()
+            .find_map(|l| l.strip_prefix(sample)?.strip_prefix(' ')?.parse().ok())
+            .unwrap_or_else(|| panic!("no sample {sample} in\n{text}"))
+    }
+
+    pub fn agent_config(&self, office: &str, agent: &str) -> AgentConfig {
+        AgentConfig {
+            office: Id::new(office).unwrap(),
+            agent: Id::new(agent).unwrap(),
+            interval: Duration::from_millis(500),
+            startup_jitter: Duration::ZERO,
+            state_dir: self.dir.path().join(format!("agent-{office}-{agent}")),
+            broker: broker_config(&self.broker),
+        }
+    }
+
+    pub async fn stop(mut self) {
+        self.shutdown.cancel();
+        if let Some(server) = self.server.take() {
+            server.wait().await;
+        }
+    }
+}
+
+/// A real agent (real probes, real sequence file) on its own runtime thread.
+pub struct AgentHandle {
+    stop: CancellationToken,
+    kill: Option<oneshot::Sender<()>>,
+    thread: Option<std::thread::JoinHandle<()>>,
+}
+
+pub fn spawn_agent(config: AgentConfig) -> AgentHandle {
+    let stop = CancellationToken::new();
+    let (kill, killed) = oneshot::channel::<()>();
+    let token = stop.clone();
+    let thread = std::thread::spawn(move || {
+        let rt = tokio::runtime::Builder::new_current_thread()
+            .enable_all()
+            .build()
+            .unwrap();
+        rt.block_on(async {
+            tokio::select! {
+                r = ronda_agent::run(config, token) => r.unwrap(),
+                _ = killed => {}
+            }
+        });
+        // Dropping the runtime drops every task and socket without an MQTT
+        // DISCONNECT: from the broker's side, exactly a crashed process.
+    });
+    AgentHandle {
+        stop,
+        kill: Some(kill),
+        thread: Some(thread),
+    }
+}
+
+impl AgentHandle {
+    /// SIGTERM-like: the agent says `offline` and disconnects.
+    pub fn stop(mut self) {
+        self.stop.cancel();
+        self.thread.take().unwrap().join().unwrap();
+    }
+
+    /// SIGKILL-like: the connection just drops.
+    pub fn kill(mut self) {
+        let _ = self.kill.take().unwrap().send(());
+        self.thread.take().unwrap().join().unwrap();
+    }
+}
+
+/// Poll `check` until it yields a value; fail after 20 s.
+pub async fn eventually<T, F, Fut>(what: &str, mut check: F) -> T
+where
+    F: FnMut() -> Fut,
+    Fut: Future<Output = Option<T>>,
+{
+    let deadline = Instant::now() + Duration::from_secs(20);
+    loop {
+        if let Some(v) = check().await {
+            return v;
+        }
+        assert!(Instant::now() < deadline, "timed out waiting for {what}");
+        tokio::time::sleep(Duration::from_millis(25)).await;
+    }
+}
+
+/// A real Mosquitto on a free port, stopped on drop.
+pub struct Mosquitto {
+    child: Child,
+    pub url: BrokerUrl,
+    _dir: tempfile::TempDir,
+}
+
+impl Drop for Mosquitto {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+/// Start Mosquitto, or return None (skip) when it is not installed, unless
+/// `RONDA_REQUIRE_MOSQUITTO=1`, where a missing Mosquitto fails the test.
+pub fn mosquitto() -> Option<Mosquitto> {
+    let binary = [
+        "/usr/sbin/mosquitto",
+        "/usr/local/sbin/mosquitto",
+        "/usr/bin/mosquitto",
+    ]
+    .into_iter()
+    .map(PathBuf::from)
+    .find(|p| p.exists());
+    let Some(binary) = binary else {
+        assert!(
+            std::env::var("RONDA_REQUIRE_MOSQUITTO").as_deref() != Ok("1"),
+            "RONDA_REQUIRE_MOSQUITTO=1 but mosquitto is not installed (apt-get install mosquitto)"
+        );
+        eprintln!("SKIPPED: mosquitto is not installed");
+        return None;
+    };
+    let port = TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port();
+    let dir = tempfile::tempdir().unwrap();
+    let conf = dir.path().join("mosquitto.conf");
+    std::fs::write(
+        &conf,
+        format!("listener {port} 127.0.0.1\nallow_anonymous true\npersistence false\nmax_queued_messages 100000\nmax_inflight_messages 100\n"),
+    )
+    .unwrap();
+    let child = Command::new(binary)
+        .arg("-c")
+        .arg(&conf)
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
+    let addr = SocketAddr::from(([127, 0, 0, 1], port));
+    let deadline = Instant::now() + Duration::from_secs(10);
+    while TcpStream::connect(addr).is_err() {
+        assert!(
+            Instant::now() < deadline,
+            "mosquitto did not start listening on {addr}"
+        );
+        std::thread::sleep(Duration::from_millis(10));
+    }
+    Some(Mosquitto {
+        child,
+        url: BrokerUrl {
+            host: "127.0.0.1".into(),
+            port,
+            tls: false,
+        },
+        _dir: dir,
+    })
+}
