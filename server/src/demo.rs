@@ -63,13 +63,7 @@ fn spawn_offices(
             interval,
             startup_jitter: Duration::from_millis(500),
             state_dir: PathBuf::new(),
-            broker: ronda_agent::link::BrokerConfig {
-                url: server.broker_url.clone(),
-                username: None,
-                password: None,
-                ca_file: None,
-                keepalive: ronda_agent::link::DEFAULT_KEEPALIVE,
-            },
+            broker: crate::broker_config_for(&server.broker_url),
         };
         let stop = shutdown.clone();
         tasks.push(tokio::spawn(async move {

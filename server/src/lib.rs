@@ -4,6 +4,7 @@
 //! addresses (port 0 is fine) and returns where they listen. `main` is a thin
 //! shell around it.
 
+pub mod bench;
 pub mod broker;
 pub mod config;
 pub mod demo;
@@ -164,18 +165,24 @@ fn broker_config(choice: &BrokerChoice) -> Result<BrokerConfig, ServerError> {
             } else {
                 addr.ip().to_string()
             };
-            Ok(BrokerConfig {
-                url: BrokerUrl {
-                    host,
-                    port: addr.port(),
-                    tls: false,
-                },
-                username: None,
-                password: None,
-                ca_file: None,
-                keepalive: link::DEFAULT_KEEPALIVE,
-            })
+            Ok(broker_config_for(&BrokerUrl {
+                host,
+                port: addr.port(),
+                tls: false,
+            }))
         }
+    }
+}
+
+/// Connection settings for a broker that needs no credentials, such as the
+/// embedded one.
+pub fn broker_config_for(url: &BrokerUrl) -> BrokerConfig {
+    BrokerConfig {
+        url: url.clone(),
+        username: None,
+        password: None,
+        ca_file: None,
+        keepalive: link::DEFAULT_KEEPALIVE,
     }
 }
 

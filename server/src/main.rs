@@ -40,6 +40,18 @@ enum Command {
         #[arg(long, default_value_t = 5)]
         interval: u64,
     },
+    /// Measure how many reports a second this machine ingests and stores.
+    Bench {
+        /// Simulated agents publishing at once.
+        #[arg(long, default_value_t = 20)]
+        agents: usize,
+        /// Reports each agent publishes back to back.
+        #[arg(long, default_value_t = 2000)]
+        reports: u64,
+        /// Segments of the embedded broker's in-memory log (16 MiB each).
+        #[arg(long, default_value_t = 8)]
+        segments: usize,
+    },
     /// Check a config file and print every problem in it.
     Check {
         #[arg(long, short)]
@@ -107,6 +119,29 @@ async fn execute(command: Command) -> anyhow::Result<ExitCode> {
                 shutdown,
             )
             .await?;
+        }
+        Command::Bench {
+            agents,
+            reports,
+            segments,
+        } => {
+            let opts = ronda_server::bench::BenchOptions {
+                agents,
+                reports_per_agent: reports,
+                segments,
+            };
+            let r = ronda_server::bench::run(opts).await?;
+            println!(
+                "{} of {} reports ({} bytes each) ingested, validated and committed in {:.2}s: {:.0} reports/s",
+                r.stored,
+                r.reports,
+                r.bytes_per_report,
+                r.elapsed.as_secs_f64(),
+                r.per_second()
+            );
+            if r.stored < r.reports {
+                return Ok(ExitCode::FAILURE);
+            }
         }
         Command::Check { .. } => {}
     }
