@@ -47,3 +47,49 @@ async fn mosquitto_publishes_the_last_will_of_a_killed_agent() {
     .await;
     app.stop().await;
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn tls_with_a_private_ca_and_passwords() {
+    use common::{broker_config, secure_mosquitto, TestCa};
+    use ronda_agent::conffile::Secret;
+
+    let ca = TestCa::new();
+    let users = [("ronda-server", "server-pw"), ("dinsos-gw", "agent-pw")];
+    let Some(broker) = secure_mosquitto(&ca, &users) else {
+        return;
+    };
+    let ca_dir = tempfile::tempdir().unwrap();
+    let ca_file = ca.write_ca(ca_dir.path());
+    let login = |user: &str, password: &str| {
+        let mut b = broker_config(&broker.url);
+        b.username = Some(user.to_owned());
+        b.password = Some(Secret::new(password));
+        b.ca_file = Some(ca_file.clone());
+        b
+    };
+    let server_login = login("ronda-server", "server-pw");
+    let app =
+        common::spawn_with(|c| c.broker = ronda_server::BrokerChoice::External(server_login)).await;
+
+    let mut intruder = app.agent_config("dinkes", "gw");
+    intruder.broker = login("dinsos-gw", "wrong-password");
+    let intruder = spawn_agent(intruder);
+    let mut good = app.agent_config("dinsos", "gw");
+    good.broker = login("dinsos-gw", "agent-pw");
+    let good = spawn_agent(good);
+
+    // Three reports take over a second: the intruder, started at the same
+    // time, has been refused by then (its first retry comes within 0.5 s).
+    eventually(
+        "the agent with the right password reports over TLS",
+        || async {
+            let (_, v) = app.get_json("/api/v1/agents/dinsos/gw").await;
+            (v["report"]["seq"].as_u64() >= Some(3)).then_some(())
+        },
+    )
+    .await;
+    assert_eq!(app.get_json("/api/v1/agents/dinkes/gw").await.0, 404);
+    intruder.stop();
+    good.stop();
+    app.stop().await;
+}

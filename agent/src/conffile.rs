@@ -201,7 +201,7 @@ pub fn parse_duration(text: &str) -> Result<Duration, String> {
 /// shows in `Debug` output or logs.
 #[derive(Clone)]
 pub enum SecretSource {
-    Value(String),
+    Value(Secret),
     File(PathBuf),
     Env(String),
 }
@@ -216,8 +216,9 @@ impl fmt::Debug for SecretSource {
     }
 }
 
-/// A resolved secret.
-#[derive(Clone, PartialEq, Eq)]
+/// A resolved secret, or a password written into a config file.
+#[derive(Clone, PartialEq, Eq, serde::Deserialize)]
+#[serde(transparent)]
 pub struct Secret(String);
 
 impl fmt::Debug for Secret {
@@ -240,7 +241,7 @@ impl SecretSource {
     /// Resolve the secret; a file's trailing newline is dropped.
     pub fn resolve(&self) -> Result<Secret, String> {
         match self {
-            SecretSource::Value(v) => Ok(Secret(v.clone())),
+            SecretSource::Value(v) => Ok(v.clone()),
             SecretSource::File(p) => std::fs::read_to_string(p)
                 .map(|s| Secret(s.trim_end_matches(['\r', '\n']).to_owned()))
                 .map_err(|e| format!("cannot read secret file {}: {e}", p.display())),
@@ -275,7 +276,7 @@ mod tests {
 
     #[test]
     fn secrets_never_show_in_debug() {
-        let s = SecretSource::Value("hunter2".into());
+        let s = SecretSource::Value(Secret::new("hunter2"));
         assert!(!format!("{s:?}").contains("hunter2"));
         assert!(!format!("{:?}", s.resolve().unwrap()).contains("hunter2"));
     }

@@ -54,8 +54,9 @@ impl HostProbe {
             kernel: System::kernel_version().unwrap_or_default(),
             uptime_s,
             boot_time,
-            load: [load.one, load.five, load.fifteen],
-            cpu_percent: self.system.global_cpu_usage(),
+            load: [load.one, load.five, load.fifteen].map(|l| if l.is_finite() { l } else { 0.0 }),
+            // JSON has no NaN: a reading that is not a number becomes 0.
+            cpu_percent: finite(self.system.global_cpu_usage()),
             cpu_count: self.system.cpus().len(),
             memory: Memory {
                 total_bytes: self.system.total_memory(),
@@ -91,6 +92,14 @@ impl HostProbe {
                 })
             })
             .collect()
+    }
+}
+
+fn finite(x: f32) -> f32 {
+    if x.is_finite() {
+        x
+    } else {
+        0.0
     }
 }
 

@@ -17,7 +17,7 @@ use std::time::Duration;
 
 use jiff::Timestamp;
 use ronda_wire::{Kind, Report, Topic, SCHEMA_VERSION};
-use rumqttc::{LastWill, QoS};
+use rumqttc::{AsyncClient, LastWill, QoS};
 use tokio_util::sync::CancellationToken;
 
 pub use config::AgentConfig;
@@ -70,6 +70,22 @@ fn report(config: &AgentConfig, seq: u64, s: Sections) -> Report {
     }
 }
 
+fn publish_report(client: &AsyncClient, topic: &str, r: &Report) {
+    let body = match serde_json::to_vec(r) {
+        Ok(body) => body,
+        Err(e) => {
+            tracing::error!(seq = r.seq, error = %e, "report cannot be encoded");
+            return;
+        }
+    };
+    match client.try_publish(topic, QoS::AtLeastOnce, false, body) {
+        Ok(()) => tracing::debug!(seq = r.seq, "report queued"),
+        Err(e) => {
+            tracing::warn!(seq = r.seq, error = %e, "report dropped: broker unreachable and queue full")
+        }
+    }
+}
+
 /// Run with any source of readings and any sequence: the seam that the demo's
 /// simulated offices and the tests use.
 pub async fn run_with(
@@ -101,11 +117,7 @@ pub async fn run_with(
             _ = shutdown.cancelled() => break,
             _ = ticks.tick() => {
                 let r = report(&config, seq.next()?, source.collect().await);
-                let body = serde_json::to_vec(&r).unwrap_or_default();
-                match client.try_publish(&report_topic, QoS::AtLeastOnce, false, body) {
-                    Ok(()) => tracing::debug!(seq = r.seq, "report queued"),
-                    Err(e) => tracing::warn!(seq = r.seq, error = %e, "report dropped: broker unreachable and queue full"),
-                }
+                publish_report(&client, &report_topic, &r);
             }
         }
     }

@@ -23,7 +23,7 @@ pub struct RawBroker {
     #[serde(default)]
     pub username: Option<String>,
     #[serde(default)]
-    pub password: Option<String>,
+    pub password: Option<Secret>,
     #[serde(default)]
     pub password_file: Option<PathBuf>,
     #[serde(default)]

@@ -88,9 +88,14 @@ impl FileSeq {
 }
 
 impl SeqSource for FileSeq {
+    /// Never fails once open: if the disk refuses a new reservation, the
+    /// agent keeps reporting (in memory) and says so, rather than going quiet.
     fn next(&mut self) -> Result<u64, SeqError> {
         if self.next > self.reserved {
-            self.reserve()?;
+            if let Err(e) = self.reserve() {
+                tracing::error!(error = %e, "cannot save the sequence number; a restart may repeat numbers");
+                self.reserved = self.next + BLOCK;
+            }
         }
         let n = self.next;
         self.next += 1;

@@ -24,10 +24,17 @@ pub async fn drive(
             Ok(Event::Incoming(Packet::ConnAck(_))) => {
                 backoff.reset();
                 tracing::info!(broker = %broker(&eventloop), "connected");
-                // try_: the request channel is polled by this very task.
-                if let Err(e) = client.try_publish(&state_topic, QoS::AtLeastOnce, true, "online") {
-                    tracing::warn!(error = %e, "could not queue the online state");
-                }
+                // From another task: this one must keep polling to make room
+                // in the request queue, which may be full after an outage.
+                let (client, topic) = (client.clone(), state_topic.clone());
+                tokio::spawn(async move {
+                    if let Err(e) = client
+                        .publish(topic, QoS::AtLeastOnce, true, "online")
+                        .await
+                    {
+                        tracing::warn!(error = %e, "could not queue the online state");
+                    }
+                });
             }
             Ok(Event::Outgoing(Outgoing::Disconnect)) => {
                 tracing::info!("disconnected cleanly");

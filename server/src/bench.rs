@@ -41,7 +41,7 @@ impl BenchResult {
 const STALL: Duration = Duration::from_secs(15);
 
 pub async fn run(opts: BenchOptions) -> Result<BenchResult, ServerError> {
-    let dir = tempfile::tempdir().map_err(ServerError::Writer)?;
+    let dir = tempfile::tempdir().map_err(ServerError::TempDir)?;
     let shutdown = CancellationToken::new();
     let mut config = ServerConfig::local(dir.path().join("bench.db"));
     if let BrokerChoice::Embedded(e) = &mut config.broker {

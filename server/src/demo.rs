@@ -28,7 +28,7 @@ pub async fn run(opts: DemoOptions, shutdown: CancellationToken) -> Result<(), S
     let dir = tempfile::Builder::new()
         .prefix("ronda-demo-")
         .tempdir()
-        .map_err(ServerError::Writer)?;
+        .map_err(ServerError::TempDir)?;
     let mut config = ServerConfig::local(dir.path().join("ronda.db"));
     config.http_listen = free_or_any(opts.http);
     config.broker = BrokerChoice::Embedded(EmbeddedBroker {

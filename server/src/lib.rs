@@ -48,6 +48,8 @@ pub enum ServerError {
     },
     #[error("cannot start the store writer: {0}")]
     Writer(std::io::Error),
+    #[error("cannot create a temporary directory: {0}")]
+    TempDir(std::io::Error),
 }
 
 /// A started server.
@@ -56,7 +58,7 @@ pub struct Running {
     /// Where agents connect.
     pub broker_url: BrokerUrl,
     pub metrics: Arc<Metrics>,
-    pub store: tokio::sync::mpsc::Sender<Write>,
+    store: tokio::sync::mpsc::Sender<Write>,
     subscribed: watch::Receiver<bool>,
     tasks: Vec<JoinHandle<()>>,
     writer: std::thread::JoinHandle<()>,

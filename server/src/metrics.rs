@@ -30,8 +30,8 @@ pub struct Metrics {
 
 impl Metrics {
     pub fn new() -> Arc<Metrics> {
-        let mut registry = Registry::with_prefix("ronda");
-        let m = Metrics {
+        let mut m = Metrics {
+            registry: Registry::with_prefix("ronda"),
             accepted: Counter::default(),
             rejected: Family::default(),
             stored: Counter::default(),
@@ -40,44 +40,43 @@ impl Metrics {
             agents_online: Gauge::default(),
             ingest_lag: Gauge::default(),
             broker_connected: Gauge::default(),
-            registry: Registry::default(),
         };
-        registry.register(
+        m.registry.register(
             "reports_accepted",
             "Reports that passed validation",
             m.accepted.clone(),
         );
-        registry.register(
+        m.registry.register(
             "reports_rejected",
             "Payloads refused, by reason",
             m.rejected.clone(),
         );
-        registry.register(
+        m.registry.register(
             "reports_stored",
             "Reports committed to the database",
             m.stored.clone(),
         );
-        registry.register(
+        m.registry.register(
             "reports_duplicate",
             "Reports whose (agent, seq) was already stored",
             m.duplicates.clone(),
         );
-        registry.register(
+        m.registry.register(
             "store_errors",
             "Failed database commits (retried)",
             m.store_errors.clone(),
         );
-        registry.register(
+        m.registry.register(
             "agents_online",
             "Agents whose state is online",
             m.agents_online.clone(),
         );
-        registry.register(
+        m.registry.register(
             "ingest_lag_seconds",
             "Age of the oldest report in the last committed batch, from receipt to commit",
             m.ingest_lag.clone(),
         );
-        registry.register(
+        m.registry.register(
             "broker_connected",
             "1 while ingest is subscribed to the broker",
             m.broker_connected.clone(),
@@ -86,7 +85,7 @@ impl Metrics {
         for reason in RejectReason::LABELS {
             let _ = m.rejected.get_or_create(&Reason { reason });
         }
-        Arc::new(Metrics { registry, ..m })
+        Arc::new(m)
     }
 
     pub fn reject(&self, reason: &RejectReason) {
@@ -95,10 +94,6 @@ impl Metrics {
                 reason: reason.label(),
             })
             .inc();
-    }
-
-    pub fn rejected_total(&self, reason: &'static str) -> u64 {
-        self.rejected.get_or_create(&Reason { reason }).get()
     }
 
     pub fn encode(&self) -> String {

@@ -194,6 +194,16 @@ impl Drop for Mosquitto {
 /// Start Mosquitto, or return None (skip) when it is not installed, unless
 /// `RONDA_REQUIRE_MOSQUITTO=1`, where a missing Mosquitto fails the test.
 pub fn mosquitto() -> Option<Mosquitto> {
+    start_mosquitto(None)
+}
+
+/// A Mosquitto that speaks only TLS (certificate from `ca`) and only to the
+/// given users.
+pub fn secure_mosquitto(ca: &TestCa, users: &[(&str, &str)]) -> Option<Mosquitto> {
+    start_mosquitto(Some((ca, users)))
+}
+
+fn start_mosquitto(secure: Option<(&TestCa, &[(&str, &str)])>) -> Option<Mosquitto> {
     let binary = [
         "/usr/sbin/mosquitto",
         "/usr/local/sbin/mosquitto",
@@ -216,15 +226,37 @@ pub fn mosquitto() -> Option<Mosquitto> {
         .unwrap()
         .port();
     let dir = tempfile::tempdir().unwrap();
-    let conf = dir.path().join("mosquitto.conf");
-    std::fs::write(
-        &conf,
-        format!("listener {port} 127.0.0.1\nallow_anonymous true\npersistence false\nmax_queued_messages 100000\nmax_inflight_messages 100\n"),
-    )
-    .unwrap();
+    // `user root`: as root, Mosquitto would otherwise switch to a user that
+    // cannot read the files in our private temporary folder.
+    let mut conf = format!(
+        "listener {port} 127.0.0.1\nuser root\npersistence false\nmax_queued_messages 100000\n"
+    );
+    match secure {
+        None => conf.push_str("allow_anonymous true\n"),
+        Some((ca, users)) => {
+            let (cert, key) = ca.server_files(dir.path());
+            let passwd = dir.path().join("passwd");
+            std::fs::write(&passwd, "").unwrap();
+            for (user, password) in users {
+                let ok = Command::new("mosquitto_passwd")
+                    .args(["-b", passwd.to_str().unwrap(), user, password])
+                    .status()
+                    .unwrap();
+                assert!(ok.success(), "mosquitto_passwd failed");
+            }
+            conf.push_str(&format!(
+                "allow_anonymous false\npassword_file {}\ncertfile {}\nkeyfile {}\n",
+                passwd.display(),
+                cert.display(),
+                key.display()
+            ));
+        }
+    }
+    let conf_path = dir.path().join("mosquitto.conf");
+    std::fs::write(&conf_path, conf).unwrap();
     let child = Command::new(binary)
         .arg("-c")
-        .arg(&conf)
+        .arg(&conf_path)
         .stdout(Stdio::null())
         .stderr(Stdio::null())
         .spawn()
@@ -243,8 +275,48 @@ pub fn mosquitto() -> Option<Mosquitto> {
         url: BrokerUrl {
             host: "127.0.0.1".into(),
             port,
-            tls: false,
+            tls: secure.is_some(),
         },
         _dir: dir,
     })
+}
+
+/// A throwaway certificate authority and a server certificate for 127.0.0.1.
+pub struct TestCa {
+    pub ca_pem: String,
+    server_pem: String,
+    server_key: String,
+}
+
+impl TestCa {
+    pub fn new() -> TestCa {
+        use rcgen::{BasicConstraints, CertificateParams, CertifiedIssuer, IsCa, KeyPair};
+        let mut ca_params = CertificateParams::new(Vec::<String>::new()).unwrap();
+        ca_params.is_ca = IsCa::Ca(BasicConstraints::Unconstrained);
+        let ca = CertifiedIssuer::self_signed(ca_params, KeyPair::generate().unwrap()).unwrap();
+        let key = KeyPair::generate().unwrap();
+        let server = CertificateParams::new(vec!["127.0.0.1".to_owned(), "localhost".to_owned()])
+            .unwrap()
+            .signed_by(&key, &ca)
+            .unwrap();
+        TestCa {
+            ca_pem: ca.pem(),
+            server_pem: server.pem(),
+            server_key: key.serialize_pem(),
+        }
+    }
+
+    /// Write the CA certificate where a client can read it.
+    pub fn write_ca(&self, dir: &std::path::Path) -> PathBuf {
+        let path = dir.join("ca.pem");
+        std::fs::write(&path, &self.ca_pem).unwrap();
+        path
+    }
+
+    fn server_files(&self, dir: &std::path::Path) -> (PathBuf, PathBuf) {
+        let (cert, key) = (dir.join("server.pem"), dir.join("server.key"));
+        std::fs::write(&cert, &self.server_pem).unwrap();
+        std::fs::write(&key, &self.server_key).unwrap();
+        (cert, key)
+    }
 }

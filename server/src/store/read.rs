@@ -89,11 +89,6 @@ impl Reader {
         })
         .await
     }
-
-    pub async fn report_count(&self) -> Result<u64, StoreError> {
-        self.with(|c| c.query_row("SELECT count(*) FROM reports", [], |r| r.get(0)))
-            .await
-    }
 }
 
 fn row(
