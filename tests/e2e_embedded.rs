@@ -4,18 +4,14 @@
 
 mod common;
 
-use common::{eventually, spawn_agent, spawn_app};
+use common::{spawn_agent, spawn_app};
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn agent_report_reaches_the_api_and_a_clean_stop_is_offline_at_once() {
     let app = spawn_app().await;
     let agent = spawn_agent(app.agent_config("dinkes", "kantor-utama"));
 
-    let row = eventually("the agent's report in the API", || async {
-        let (status, v) = app.get_json("/api/v1/agents/dinkes/kantor-utama").await;
-        (status == 200 && v["report"]["seq"].as_u64() >= Some(1)).then_some(v)
-    })
-    .await;
+    let row = app.wait_report("dinkes", "kantor-utama", 1).await;
     assert_eq!(row["online"], true);
     let host = &row["report"]["host"];
     assert!(!host["hostname"].as_str().unwrap().is_empty(), "{host}");
@@ -32,11 +28,7 @@ async fn agent_report_reaches_the_api_and_a_clean_stop_is_offline_at_once() {
     assert!(list[0].get("report").is_none(), "the list stays small");
 
     agent.stop();
-    eventually("offline after a clean stop", || async {
-        let (_, v) = app.get_json("/api/v1/agents/dinkes/kantor-utama").await;
-        (v["online"] == false).then_some(())
-    })
-    .await;
+    app.wait_online("dinkes", "kantor-utama", false).await;
     assert_eq!(app.metric("ronda_agents_online").await, 0.0);
     app.stop().await;
 }
@@ -45,19 +37,12 @@ async fn agent_report_reaches_the_api_and_a_clean_stop_is_offline_at_once() {
 async fn killed_agent_is_marked_offline_by_its_last_will() {
     let app = spawn_app().await;
     let agent = spawn_agent(app.agent_config("bappeda", "gw-1"));
-    eventually("the agent online", || async {
-        let (_, v) = app.get_json("/api/v1/agents/bappeda/gw-1").await;
-        (v["online"] == true).then_some(())
-    })
-    .await;
+    app.wait_online("bappeda", "gw-1", true).await;
     assert_eq!(app.metric("ronda_agents_online").await, 1.0);
 
     agent.kill();
-    eventually("offline through the Last Will", || async {
-        let (_, v) = app.get_json("/api/v1/agents/bappeda/gw-1").await;
-        (v["online"] == false).then_some(())
-    })
-    .await;
+    // Nothing but the broker can say offline now: the agent is gone.
+    app.wait_online("bappeda", "gw-1", false).await;
     app.stop().await;
 }
 
@@ -65,24 +50,14 @@ async fn killed_agent_is_marked_offline_by_its_last_will() {
 async fn restarted_agent_continues_its_sequence() {
     let app = spawn_app().await;
     let config = app.agent_config("disdukcapil", "gw");
-    let seq = |v: &serde_json::Value| v["last_seq"].as_u64();
-
     let agent = spawn_agent(config.clone());
-    let first = eventually("first run stored", || async {
-        let (_, v) = app.get_json("/api/v1/agents/disdukcapil/gw").await;
-        seq(&v)
-    })
-    .await;
+    let first = app.wait_report("disdukcapil", "gw", 1).await["last_seq"]
+        .as_u64()
+        .unwrap();
     agent.stop();
+    // The second run's reports must be stored, not dropped as duplicates.
     let agent = spawn_agent(config);
-    eventually(
-        "second run's reports stored, not dropped as duplicates",
-        || async {
-            let (_, v) = app.get_json("/api/v1/agents/disdukcapil/gw").await;
-            (seq(&v)? > first).then_some(())
-        },
-    )
-    .await;
+    app.wait_report("disdukcapil", "gw", first + 1).await;
     agent.stop();
     app.stop().await;
 }

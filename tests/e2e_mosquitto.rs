@@ -4,7 +4,7 @@
 
 mod common;
 
-use common::{eventually, external, mosquitto, spawn_agent, spawn_with};
+use common::{external, mosquitto, spawn_agent, spawn_with};
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn reports_flow_through_mosquitto() {
@@ -12,20 +12,12 @@ async fn reports_flow_through_mosquitto() {
     let app = spawn_with(external(&broker.url)).await;
     let agent = spawn_agent(app.agent_config("dinkes", "kantor-utama"));
 
-    let v = eventually("the report via Mosquitto", || async {
-        let (_, v) = app.get_json("/api/v1/agents/dinkes/kantor-utama").await;
-        (v["report"]["seq"].as_u64() >= Some(2)).then_some(v)
-    })
-    .await;
+    let v = app.wait_report("dinkes", "kantor-utama", 2).await;
     assert_eq!(v["online"], true);
     assert_eq!(v["report"]["office"], "dinkes");
 
     agent.stop();
-    eventually("offline after a clean stop", || async {
-        let (_, v) = app.get_json("/api/v1/agents/dinkes/kantor-utama").await;
-        (v["online"] == false).then_some(())
-    })
-    .await;
+    app.wait_online("dinkes", "kantor-utama", false).await;
     app.stop().await;
 }
 
@@ -34,17 +26,10 @@ async fn mosquitto_publishes_the_last_will_of_a_killed_agent() {
     let Some(broker) = mosquitto() else { return };
     let app = spawn_with(external(&broker.url)).await;
     let agent = spawn_agent(app.agent_config("bappeda", "gw-1"));
-    eventually("the agent online", || async {
-        let (_, v) = app.get_json("/api/v1/agents/bappeda/gw-1").await;
-        (v["online"] == true).then_some(())
-    })
-    .await;
+    app.wait_online("bappeda", "gw-1", true).await;
     agent.kill();
-    eventually("offline through the Last Will", || async {
-        let (_, v) = app.get_json("/api/v1/agents/bappeda/gw-1").await;
-        (v["online"] == false).then_some(())
-    })
-    .await;
+    // Nothing but the broker can say offline now: the agent is gone.
+    app.wait_online("bappeda", "gw-1", false).await;
     app.stop().await;
 }
 
@@ -80,14 +65,7 @@ async fn tls_with_a_private_ca_and_passwords() {
 
     // Three reports take over a second: the intruder, started at the same
     // time, has been refused by then (its first retry comes within 0.5 s).
-    eventually(
-        "the agent with the right password reports over TLS",
-        || async {
-            let (_, v) = app.get_json("/api/v1/agents/dinsos/gw").await;
-            (v["report"]["seq"].as_u64() >= Some(3)).then_some(())
-        },
-    )
-    .await;
+    app.wait_report("dinsos", "gw", 3).await;
     assert_eq!(app.get_json("/api/v1/agents/dinkes/gw").await.0, 404);
     intruder.stop();
     good.stop();

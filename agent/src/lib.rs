@@ -11,6 +11,7 @@ pub mod host;
 pub mod link;
 pub mod seq;
 mod session;
+pub mod shell;
 pub mod source;
 
 use std::time::Duration;

@@ -38,7 +38,7 @@ enum Command {
 }
 
 fn main() -> ExitCode {
-    init_logs();
+    ronda_agent::shell::init_logs("info");
     let cli = Cli::parse();
     let config_path = match &cli.command {
         Command::Run { config } | Command::Probe { config } | Command::Check { config } => config,
@@ -74,7 +74,7 @@ async fn execute(command: Command, config: AgentConfig) -> anyhow::Result<()> {
     match command {
         Command::Run { .. } => {
             let shutdown = CancellationToken::new();
-            tokio::spawn(stop_on_signal(shutdown.clone()));
+            tokio::spawn(ronda_agent::shell::cancel_on_signal(shutdown.clone()));
             ronda_agent::run(config, shutdown).await?;
         }
         Command::Probe { .. } => {
@@ -91,40 +91,4 @@ async fn execute(command: Command, config: AgentConfig) -> anyhow::Result<()> {
         }
     }
     Ok(())
-}
-
-async fn stop_on_signal(shutdown: CancellationToken) {
-    wait_for_signal().await;
-    tracing::info!("stopping");
-    shutdown.cancel();
-}
-
-#[cfg(unix)]
-async fn wait_for_signal() {
-    use tokio::signal::unix::{signal, SignalKind};
-    match signal(SignalKind::terminate()) {
-        Ok(mut term) => {
-            tokio::select! {
-                _ = term.recv() => {}
-                _ = tokio::signal::ctrl_c() => {}
-            }
-        }
-        Err(_) => {
-            let _ = tokio::signal::ctrl_c().await;
-        }
-    }
-}
-
-#[cfg(not(unix))]
-async fn wait_for_signal() {
-    let _ = tokio::signal::ctrl_c().await;
-}
-
-fn init_logs() {
-    let filter = tracing_subscriber::EnvFilter::try_from_default_env()
-        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info"));
-    tracing_subscriber::fmt()
-        .with_env_filter(filter)
-        .with_writer(std::io::stderr)
-        .init();
 }

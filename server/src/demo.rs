@@ -105,6 +105,6 @@ fn print_banner(server: &Running, db: &std::path::Path) {
     println!("  database     {} (removed on exit)", db.display());
     println!();
     println!("A real agent joins as one more office:");
-    println!("  cargo run --release -p ronda-agent -- run --config examples/agent.yaml");
+    println!("  cargo run -p ronda-agent -- run --config examples/agent.yaml");
     println!("Press Ctrl-C to stop.");
 }

@@ -60,7 +60,9 @@ enum Command {
 }
 
 fn main() -> ExitCode {
-    init_logs();
+    // rumqttd logs every ordinary client disconnect as an error; keep it
+    // quiet unless asked for with RUST_LOG.
+    ronda_agent::shell::init_logs("info,rumqttd=off");
     let cli = Cli::parse();
     if let Command::Check { config } = &cli.command {
         return match ServerConfig::load(config) {
@@ -92,7 +94,7 @@ fn main() -> ExitCode {
 
 async fn execute(command: Command) -> anyhow::Result<ExitCode> {
     let shutdown = CancellationToken::new();
-    tokio::spawn(stop_on_signal(shutdown.clone()));
+    tokio::spawn(ronda_agent::shell::cancel_on_signal(shutdown.clone()));
     match command {
         Command::Run { config } => {
             let config = match ServerConfig::load(&config) {
@@ -146,34 +148,4 @@ async fn execute(command: Command) -> anyhow::Result<ExitCode> {
         Command::Check { .. } => {}
     }
     Ok(ExitCode::SUCCESS)
-}
-
-async fn stop_on_signal(shutdown: CancellationToken) {
-    #[cfg(unix)]
-    {
-        use tokio::signal::unix::{signal, SignalKind};
-        if let Ok(mut term) = signal(SignalKind::terminate()) {
-            tokio::select! {
-                _ = term.recv() => {}
-                _ = tokio::signal::ctrl_c() => {}
-            }
-        } else {
-            let _ = tokio::signal::ctrl_c().await;
-        }
-    }
-    #[cfg(not(unix))]
-    let _ = tokio::signal::ctrl_c().await;
-    tracing::info!("stopping");
-    shutdown.cancel();
-}
-
-fn init_logs() {
-    // rumqttd logs every ordinary client disconnect as an error; keep its
-    // warnings and errors out of the way unless asked for with RUST_LOG.
-    let filter = tracing_subscriber::EnvFilter::try_from_default_env()
-        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info,rumqttd=off"));
-    tracing_subscriber::fmt()
-        .with_env_filter(filter)
-        .with_writer(std::io::stderr)
-        .init();
 }

@@ -96,6 +96,25 @@ impl TestApp {
             .unwrap_or_else(|| panic!("no sample {sample} in\n{text}"))
     }
 
+    /// Wait until the API shows the agent online (or offline).
+    pub async fn wait_online(&self, office: &str, agent: &str, online: bool) {
+        let path = format!("/api/v1/agents/{office}/{agent}");
+        eventually(&format!("{office}/{agent} online={online}"), || async {
+            (self.get_json(&path).await.1["online"] == online).then_some(())
+        })
+        .await;
+    }
+
+    /// Wait until the agent's latest report has at least `seq`; its API row.
+    pub async fn wait_report(&self, office: &str, agent: &str, seq: u64) -> serde_json::Value {
+        let path = format!("/api/v1/agents/{office}/{agent}");
+        eventually(&format!("report {seq} of {office}/{agent}"), || async {
+            let (_, v) = self.get_json(&path).await;
+            (v["report"]["seq"].as_u64() >= Some(seq)).then_some(v)
+        })
+        .await
+    }
+
     pub fn agent_config(&self, office: &str, agent: &str) -> AgentConfig {
         AgentConfig {
             office: Id::new(office).unwrap(),
