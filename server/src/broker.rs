@@ -1,8 +1,8 @@
 //! The embedded MQTT broker (rumqttd), run in-process on its own threads.
 
 use std::collections::HashMap;
-use std::net::{SocketAddr, TcpListener, TcpStream};
-use std::time::{Duration, Instant};
+use std::net::{SocketAddr, TcpListener};
+use std::time::Duration;
 
 use rumqttd::{Broker, Config, ConnectionSettings, RouterConfig, ServerSettings};
 
@@ -25,7 +25,7 @@ pub enum BrokerError {
 ///
 /// rumqttd has no stop: its threads live as long as the process. Port 0 is
 /// resolved here first, because rumqttd never tells which port it bound.
-pub fn start(settings: &EmbeddedBroker) -> Result<SocketAddr, BrokerError> {
+pub async fn start(settings: &EmbeddedBroker) -> Result<SocketAddr, BrokerError> {
     let addr = resolve(settings.listen)?;
     let mut broker = Broker::new(rumqttd_config(settings, addr));
     std::thread::Builder::new()
@@ -36,7 +36,7 @@ pub fn start(settings: &EmbeddedBroker) -> Result<SocketAddr, BrokerError> {
             }
         })
         .map_err(BrokerError::Thread)?;
-    wait_until_listening(addr)?;
+    wait_until_listening(addr).await?;
     tracing::info!(%addr, "embedded MQTT broker listening");
     Ok(addr)
 }
@@ -50,20 +50,20 @@ fn resolve(addr: SocketAddr) -> Result<SocketAddr, BrokerError> {
         .map_err(|source| BrokerError::Bind { addr, source })
 }
 
-fn wait_until_listening(addr: SocketAddr) -> Result<(), BrokerError> {
+async fn wait_until_listening(addr: SocketAddr) -> Result<(), BrokerError> {
     let target = if addr.ip().is_unspecified() {
         SocketAddr::from(([127, 0, 0, 1], addr.port()))
     } else {
         addr
     };
-    let deadline = Instant::now() + Duration::from_secs(10);
-    while Instant::now() < deadline {
-        if TcpStream::connect_timeout(&target, Duration::from_millis(200)).is_ok() {
-            return Ok(());
+    let attempts = async {
+        while tokio::net::TcpStream::connect(target).await.is_err() {
+            tokio::time::sleep(Duration::from_millis(10)).await;
         }
-        std::thread::sleep(Duration::from_millis(10));
-    }
-    Err(BrokerError::NotListening(addr))
+    };
+    tokio::time::timeout(Duration::from_secs(10), attempts)
+        .await
+        .map_err(|_| BrokerError::NotListening(addr))
 }
 
 fn rumqttd_config(s: &EmbeddedBroker, addr: SocketAddr) -> Config {

@@ -100,7 +100,7 @@ pub async fn start(
     let writer =
         store::spawn_writer(conn, metrics.clone(), STORE_QUEUE).map_err(ServerError::Writer)?;
 
-    let broker = broker_config(&config.broker)?;
+    let broker = broker_config(&config.broker).await?;
     let client_id = format!("ronda-server-{:08x}", fastrand::u32(..));
     let options = link::options(&client_id, &broker, None, MAX_PACKET)?;
     let (client, eventloop) = link::connect(options, 64);
@@ -157,11 +157,11 @@ pub async fn start(
 }
 
 /// Start the embedded broker if asked, and say how to reach the broker.
-fn broker_config(choice: &BrokerChoice) -> Result<BrokerConfig, ServerError> {
+async fn broker_config(choice: &BrokerChoice) -> Result<BrokerConfig, ServerError> {
     match choice {
         BrokerChoice::External(b) => Ok(b.clone()),
         BrokerChoice::Embedded(e) => {
-            let addr = broker::start(e)?;
+            let addr = broker::start(e).await?;
             let host = if addr.ip().is_unspecified() {
                 "127.0.0.1".to_owned()
             } else {
