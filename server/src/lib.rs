@@ -97,6 +97,12 @@ pub async fn start(
     let metrics = Metrics::new();
     let conn = store::open(&config.database)?;
     let reader = store::Reader::open(&config.database)?;
+    // Bind HTTP before starting a broker, whose threads cannot be stopped.
+    let listener = bind_http(config.http_listen).await?;
+    let http_addr = listener.local_addr().map_err(|source| ServerError::Http {
+        addr: config.http_listen,
+        source,
+    })?;
     let writer =
         store::spawn_writer(conn, metrics.clone(), STORE_QUEUE).map_err(ServerError::Writer)?;
 
@@ -115,34 +121,16 @@ pub async fn start(
         },
         subscribed: subscribed_tx,
     };
-
-    let listener = tokio::net::TcpListener::bind(config.http_listen)
-        .await
-        .map_err(|source| ServerError::Http {
-            addr: config.http_listen,
-            source,
-        })?;
-    let http_addr = listener.local_addr().map_err(|source| ServerError::Http {
-        addr: config.http_listen,
-        source,
-    })?;
     let app = http::app(http::AppState {
         reader,
         metrics: metrics.clone(),
         subscribed: subscribed.clone(),
     });
-    let http_stop = shutdown.clone();
-    let http = tokio::spawn(async move {
-        let serve = axum::serve(listener, app).with_graceful_shutdown(http_stop.cancelled_owned());
-        if let Err(e) = serve.await {
-            tracing::error!(error = %e, "HTTP server failed");
-        }
-    });
     tracing::info!(http = %http_addr, broker = %broker.url, database = %config.database.display(), "server started");
 
     let tasks = vec![
         tokio::spawn(ingest.run(shutdown.clone())),
-        http,
+        tokio::spawn(serve_http(listener, app, shutdown.clone())),
         tokio::spawn(prune(writer.tx.clone(), config.report_retention, shutdown)),
     ];
     Ok(Running {
@@ -154,6 +142,23 @@ pub async fn start(
         tasks,
         writer: writer.thread,
     })
+}
+
+async fn bind_http(addr: SocketAddr) -> Result<tokio::net::TcpListener, ServerError> {
+    tokio::net::TcpListener::bind(addr)
+        .await
+        .map_err(|source| ServerError::Http { addr, source })
+}
+
+async fn serve_http(
+    listener: tokio::net::TcpListener,
+    app: axum::Router,
+    shutdown: CancellationToken,
+) {
+    let serve = axum::serve(listener, app).with_graceful_shutdown(shutdown.cancelled_owned());
+    if let Err(e) = serve.await {
+        tracing::error!(error = %e, "HTTP server failed");
+    }
 }
 
 /// Start the embedded broker if asked, and say how to reach the broker.
