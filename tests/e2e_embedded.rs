@@ -4,6 +4,8 @@
 
 mod common;
 
+use std::time::{Duration, Instant};
+
 use common::{spawn_agent, spawn_app};
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -43,6 +45,26 @@ async fn killed_agent_is_marked_offline_by_its_last_will() {
     agent.kill();
     // Nothing but the broker can say offline now: the agent is gone.
     app.wait_online("bappeda", "gw-1", false).await;
+    app.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn silent_agent_is_marked_offline_after_its_keepalive_runs_out() {
+    let app = spawn_app().await;
+    let mut config = app.agent_config("dinkes", "silent");
+    config.broker.keepalive = Duration::from_secs(1);
+    let agent = spawn_agent(config);
+    app.wait_online("dinkes", "silent", true).await;
+
+    let frozen = agent.freeze();
+    let started = Instant::now();
+    app.wait_online("dinkes", "silent", false).await;
+    // A figure for the notes, not an assertion: the budget is 1.5 x keepalive.
+    eprintln!(
+        "silence detected after {:?} (keepalive 1 s)",
+        started.elapsed()
+    );
+    drop(frozen);
     app.stop().await;
 }
 

@@ -71,3 +71,22 @@ async fn tls_with_a_private_ca_and_passwords() {
     good.stop();
     app.stop().await;
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn mosquitto_declares_a_silent_agent_offline() {
+    let Some(broker) = mosquitto() else { return };
+    let app = spawn_with(external(&broker.url)).await;
+    let mut config = app.agent_config("dinkes", "silent");
+    config.broker.keepalive = std::time::Duration::from_secs(1);
+    let agent = spawn_agent(config);
+    app.wait_online("dinkes", "silent", true).await;
+    let frozen = agent.freeze();
+    let started = std::time::Instant::now();
+    app.wait_online("dinkes", "silent", false).await;
+    eprintln!(
+        "silence detected by Mosquitto after {:?} (keepalive 1 s)",
+        started.elapsed()
+    );
+    drop(frozen);
+    app.stop().await;
+}

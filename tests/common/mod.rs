@@ -137,13 +137,16 @@ impl TestApp {
 /// A real agent (real probes, real sequence file) on its own runtime thread.
 pub struct AgentHandle {
     stop: CancellationToken,
-    kill: Option<oneshot::Sender<()>>,
+    kill: Option<oneshot::Sender<Halt>>,
     thread: Option<std::thread::JoinHandle<()>>,
 }
 
+/// `None` kills; a receiver freezes the agent until its sender drops.
+type Halt = Option<std::sync::mpsc::Receiver<()>>;
+
 pub fn spawn_agent(config: AgentConfig) -> AgentHandle {
     let stop = CancellationToken::new();
-    let (kill, killed) = oneshot::channel::<()>();
+    let (kill, killed) = oneshot::channel::<Halt>();
     let token = stop.clone();
     let thread = std::thread::spawn(move || {
         let rt = tokio::runtime::Builder::new_current_thread()
@@ -153,7 +156,11 @@ pub fn spawn_agent(config: AgentConfig) -> AgentHandle {
         rt.block_on(async {
             tokio::select! {
                 r = ronda_agent::run(config, token) => r.unwrap(),
-                _ = killed => {}
+                signal = killed => if let Ok(Some(thaw)) = signal {
+                    // Hang the agent's only thread: no packets, not even
+                    // pings, while its connection stays open.
+                    let _ = thaw.recv();
+                },
             }
         });
         // Dropping the runtime drops every task and socket without an MQTT
@@ -175,10 +182,21 @@ impl AgentHandle {
 
     /// SIGKILL-like: the connection just drops.
     pub fn kill(mut self) {
-        let _ = self.kill.take().unwrap().send(());
+        let _ = self.kill.take().unwrap().send(None);
         self.thread.take().unwrap().join().unwrap();
     }
+
+    /// SIGSTOP-like: the agent hangs with its connection open. Dropping the
+    /// returned guard lets it go and drops its connection.
+    pub fn freeze(mut self) -> Frozen {
+        let (thaw, frozen) = std::sync::mpsc::channel();
+        let _ = self.kill.take().unwrap().send(Some(frozen));
+        Frozen(thaw)
+    }
 }
+
+/// Dropping it (the sender) releases a frozen agent.
+pub struct Frozen(std::sync::mpsc::Sender<()>);
 
 /// Poll `check` until it yields a value; fail after 20 s.
 pub async fn eventually<T, F, Fut>(what: &str, mut check: F) -> T
