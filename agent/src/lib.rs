@@ -117,7 +117,7 @@ pub async fn run_with(
         tokio::select! {
             _ = shutdown.cancelled() => break,
             _ = ticks.tick() => {
-                let r = report(&config, seq.next()?, source.collect().await);
+                let r = report(&config, seq.next(), source.collect().await);
                 publish_report(&client, &report_topic, &r);
             }
         }

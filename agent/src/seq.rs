@@ -11,7 +11,7 @@ use std::path::{Path, PathBuf};
 const BLOCK: u64 = 1000;
 
 pub trait SeqSource: Send {
-    fn next(&mut self) -> Result<u64, SeqError>;
+    fn next(&mut self) -> u64;
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -32,9 +32,9 @@ pub enum SeqError {
 pub struct MemorySeq(u64);
 
 impl SeqSource for MemorySeq {
-    fn next(&mut self) -> Result<u64, SeqError> {
+    fn next(&mut self) -> u64 {
         self.0 += 1;
-        Ok(self.0)
+        self.0
     }
 }
 
@@ -90,7 +90,7 @@ impl FileSeq {
 impl SeqSource for FileSeq {
     /// Never fails once open: if the disk refuses a new reservation, the
     /// agent keeps reporting (in memory) and says so, rather than going quiet.
-    fn next(&mut self) -> Result<u64, SeqError> {
+    fn next(&mut self) -> u64 {
         if self.next > self.reserved {
             if let Err(e) = self.reserve() {
                 tracing::error!(error = %e, "cannot save the sequence number; a restart may repeat numbers");
@@ -99,7 +99,7 @@ impl SeqSource for FileSeq {
         }
         let n = self.next;
         self.next += 1;
-        Ok(n)
+        n
     }
 }
 
@@ -114,7 +114,7 @@ mod tests {
         for _ in 0..3 {
             let mut seq = FileSeq::open(dir.path()).unwrap();
             for _ in 0..1500 {
-                let n = seq.next().unwrap();
+                let n = seq.next();
                 assert!(n > last, "{n} after {last}");
                 last = n;
             }

@@ -9,7 +9,9 @@ use std::time::Duration;
 
 use ronda_agent::link::Backoff;
 use ronda_wire::{decode_report, decode_state, Kind, Presence, RejectReason, Topic};
-use rumqttc::{AsyncClient, Event, EventLoop, Packet, Publish, QoS, SubscribeFilter};
+use rumqttc::{
+    AsyncClient, Event, EventLoop, Packet, Publish, QoS, SubscribeFilter, SubscribeReasonCode,
+};
 use tokio::sync::{mpsc, watch};
 use tokio_util::sync::CancellationToken;
 
@@ -52,7 +54,15 @@ impl Ingest {
                     backoff.reset();
                     subscribe(&client);
                 }
-                Ok(Event::Incoming(Packet::SubAck(_))) => {
+                Ok(Event::Incoming(Packet::SubAck(ack))) => {
+                    if ack
+                        .return_codes
+                        .iter()
+                        .any(|c| matches!(c, SubscribeReasonCode::Failure))
+                    {
+                        tracing::error!(codes = ?ack.return_codes, "broker refused ingest's subscription; check its ACL for the server's user");
+                        continue;
+                    }
                     tracing::info!("ingest subscribed");
                     metrics.broker_connected.set(1);
                     subscribed.send_replace(true);
@@ -75,7 +85,8 @@ impl Ingest {
                 }
             }
         }
-        let _ = client.try_disconnect();
+        // No DISCONNECT: sending it means polling again, and rumqttc would
+        // acknowledge reports that nobody then stores.
         tracing::info!("ingest stopped");
     }
 }
