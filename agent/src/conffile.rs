@@ -128,42 +128,103 @@ impl Checker<'_> {
     }
 }
 
-/// Find where a dotted key path's value starts in block-style YAML.
-/// Good enough for hand-written config files; `None` for anything fancier.
+/// Find where a dotted key path's value starts in block-style YAML. A number
+/// in the path picks a list item: `recorders.1.url`. Good enough for
+/// hand-written config files; `None` for anything fancier.
 fn locate(text: &str, path: &str) -> Option<(usize, usize)> {
     let mut keys = path.split('.');
     let mut key = keys.next()?;
-    // Indent of the matched parent key, and of the block we search in.
-    let mut parent: Option<usize> = None;
-    let mut level: Option<usize> = Some(0);
+    let mut walk = Walk {
+        parent: None,
+        level: Some(0),
+        items_seen: 0,
+    };
     for (n, line) in text.lines().enumerate() {
         let body = line.trim_start();
-        let indent = line.len() - body.len();
         if body.is_empty() || body.starts_with('#') {
             continue;
         }
-        if parent.is_some_and(|p| indent <= p) {
-            return None;
-        }
-        if *level.get_or_insert(indent) != indent {
-            continue;
-        }
-        let Some(rest) = body.strip_prefix(key).and_then(|r| r.strip_prefix(':')) else {
-            continue;
-        };
-        match keys.next() {
-            Some(next) => {
-                key = next;
-                parent = Some(indent);
-                level = None;
-            }
-            None => {
-                let gap = rest.len() - rest.trim_start().len();
-                return Some((n + 1, indent + key.len() + 1 + gap + 1));
+        let (mut indent, mut body) = (line.len() - body.len(), body);
+        // A list item's first key sits on the dash's line: look at it twice,
+        // once as the item and once as the key inside it.
+        loop {
+            match walk.step(indent, body, key)? {
+                Step::Skip => break,
+                Step::Matched { column, rest } => match keys.next() {
+                    None => return Some((n + 1, column)),
+                    Some(next) => {
+                        key = next;
+                        walk.enter(indent, rest.is_some());
+                        match rest {
+                            Some(r) => (indent, body) = (indent + 2, r),
+                            None => break,
+                        }
+                    }
+                },
             }
         }
     }
     None
+}
+
+struct Walk {
+    /// Indent of the matched parent key (or list dash).
+    parent: Option<usize>,
+    /// Indent of the block being searched, learnt from its first line.
+    level: Option<usize>,
+    items_seen: usize,
+}
+
+enum Step<'a> {
+    Skip,
+    /// `rest` is the text after a list item's dash.
+    Matched { column: usize, rest: Option<&'a str> },
+}
+
+impl Walk {
+    fn step<'a>(&mut self, indent: usize, body: &'a str, key: &str) -> Option<Step<'a>> {
+        let item = body.strip_prefix("- ").or((body == "-").then_some(""));
+        let index: Option<usize> = key.parse().ok();
+        if let Some(p) = self.parent {
+            // Items of a list may sit at their key's own indent.
+            if indent < p || (indent == p && (index.is_none() || item.is_none())) {
+                return None;
+            }
+        }
+        if *self.level.get_or_insert(indent) != indent {
+            return Some(Step::Skip);
+        }
+        if let Some(i) = index {
+            let Some(rest) = item else {
+                return Some(Step::Skip);
+            };
+            self.items_seen += 1;
+            if self.items_seen - 1 != i {
+                return Some(Step::Skip);
+            }
+            let rest = rest.trim_start();
+            let rest = (!rest.is_empty()).then_some(rest);
+            return Some(Step::Matched {
+                column: indent + 1,
+                rest,
+            });
+        }
+        let Some(value) = body.strip_prefix(key).and_then(|r| r.strip_prefix(':')) else {
+            return Some(Step::Skip);
+        };
+        let gap = value.len() - value.trim_start().len();
+        Some(Step::Matched {
+            column: indent + key.len() + 1 + gap + 1,
+            rest: None,
+        })
+    }
+
+    /// Descend into the block under the key or item just matched at `indent`.
+    fn enter(&mut self, indent: usize, inline_item: bool) {
+        self.parent = Some(indent);
+        self.level = inline_item.then_some(indent + 2);
+        self.items_seen = 0;
+    }
 }
 
 /// A duration written like `30s`, `5m`, `1h 30m` or `30d` (a day is 24 hours).
@@ -237,6 +298,30 @@ impl Secret {
     }
 }
 
+/// The one secret given by `value`, `file` or `env`, resolved. Reports a
+/// problem at `path` when more than one is given or it cannot be read.
+pub fn secret_in(
+    c: &mut Checker<'_>,
+    path: &str,
+    value: &Option<Secret>,
+    file: &Option<PathBuf>,
+    env: &Option<String>,
+) -> Option<Secret> {
+    let mut sources = Vec::new();
+    sources.extend(value.clone().map(SecretSource::Value));
+    sources.extend(file.clone().map(SecretSource::File));
+    sources.extend(env.clone().map(SecretSource::Env));
+    if sources.len() > 1 {
+        c.fail(path, "give only one of the value, its _file and its _env");
+        return None;
+    }
+    sources
+        .pop()?
+        .resolve()
+        .map_err(|e| c.fail(path, e))
+        .ok()
+}
+
 impl SecretSource {
     /// Resolve the secret; a file's trailing newline is dropped.
     pub fn resolve(&self) -> Result<Secret, String> {
@@ -263,6 +348,16 @@ mod tests {
         assert_eq!(locate(text, "url"), Some((5, 6)));
         assert_eq!(locate(text, "a"), Some((1, 4)));
         assert_eq!(locate(text, "missing"), None);
+    }
+
+    #[test]
+    fn locates_keys_inside_list_items() {
+        let text = "plugs:\n  - id: a\n    url: x\n  - id: b\n    class: pc\nrecorders:\n- id: r\n  channels:\n    - zone: front\n";
+        assert_eq!(locate(text, "plugs.0.id"), Some((2, 9)));
+        assert_eq!(locate(text, "plugs.1.class"), Some((5, 12)));
+        assert_eq!(locate(text, "plugs.1"), Some((4, 3)));
+        assert_eq!(locate(text, "plugs.2"), None);
+        assert_eq!(locate(text, "recorders.0.channels.0.zone"), Some((9, 13)));
     }
 
     #[test]

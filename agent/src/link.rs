@@ -11,7 +11,7 @@ use std::time::Duration;
 use rumqttc::{AsyncClient, EventLoop, LastWill, MqttOptions, TlsConfiguration, Transport};
 use serde::Deserialize;
 
-use crate::conffile::{Checker, Dur, Secret, SecretSource};
+use crate::conffile::{secret_in, Checker, Dur, Secret};
 use crate::config::duration_in;
 
 /// `broker:` section as written in a config file.
@@ -99,11 +99,13 @@ impl RawBroker {
         let url = BrokerUrl::parse(&self.url)
             .map_err(|e| c.fail(&format!("{path}.url"), e))
             .ok();
-        let password = self.password_source(path, c).and_then(|s| {
-            s.resolve()
-                .map_err(|e| c.fail(&format!("{path}.password"), e))
-                .ok()
-        });
+        let password = secret_in(
+            c,
+            &format!("{path}.password"),
+            &self.password,
+            &self.password_file,
+            &self.password_env,
+        );
         if password.is_some() && self.username.is_none() {
             c.fail(&format!("{path}.username"), "a password needs a username");
         }
@@ -129,27 +131,6 @@ impl RawBroker {
             ca_file: self.ca_file.clone(),
             keepalive: keepalive?,
         })
-    }
-
-    fn password_source(&self, path: &str, c: &mut Checker<'_>) -> Option<SecretSource> {
-        let mut sources = Vec::new();
-        if let Some(v) = &self.password {
-            sources.push(SecretSource::Value(v.clone()));
-        }
-        if let Some(p) = &self.password_file {
-            sources.push(SecretSource::File(p.clone()));
-        }
-        if let Some(v) = &self.password_env {
-            sources.push(SecretSource::Env(v.clone()));
-        }
-        if sources.len() > 1 {
-            c.fail(
-                &format!("{path}.password"),
-                "give only one of password, password_file and password_env",
-            );
-            return None;
-        }
-        sources.pop()
     }
 }
 

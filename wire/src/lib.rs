@@ -3,14 +3,16 @@
 //! Everything an agent and the server exchange is defined here once, so the two
 //! sides cannot drift apart. See `examples/report.json` for a documented report.
 
+mod command;
 mod decode;
+mod devices;
 mod id;
 mod report;
 mod topic;
 
 pub use decode::{decode_report, decode_state, RejectReason};
 pub use id::{Id, IdError};
-pub use report::{
-    Channel, Disk, Host, Memory, Plug, Recorder, Report, Service, Temperature, SCHEMA_VERSION,
-};
+pub use command::{Action, Command, CommandResult};
+pub use devices::{Channel, Plug, PowerOn, Recorder, RecorderDisk, Service};
+pub use report::{Disk, Host, Memory, Report, Temperature, SCHEMA_VERSION};
 pub use topic::{Kind, Presence, Topic, TopicError, ROOT};

@@ -6,6 +6,7 @@
 use jiff::Timestamp;
 use serde::{Deserialize, Serialize};
 
+use crate::devices::{Plug, Recorder, Service};
 use crate::id::Id;
 
 /// Version of the payload schema. A server rejects any other version.
@@ -73,77 +74,6 @@ pub struct Temperature {
     pub celsius: f32,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub critical_celsius: Option<f32>,
-}
-
-/// An NVR/DVR or software recorder.
-#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
-pub struct Recorder {
-    pub id: String,
-    /// Adapter that read it: `hikvision`, `dahua`, `onvif`, `rtsp`, `frigate`, `folder`.
-    pub kind: String,
-    pub reachable: bool,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub error: Option<String>,
-    #[serde(default)]
-    pub channels: Vec<Channel>,
-    #[serde(default)]
-    pub disks: Vec<Disk>,
-}
-
-/// One camera channel of a recorder.
-#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
-pub struct Channel {
-    pub id: String,
-    /// Where the camera looks: `front-road`, `interior`, `perimeter`, …
-    pub zone: String,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub online: Option<bool>,
-    /// End of the newest recorded segment: the proof that it is recording.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub last_segment_end: Option<Timestamp>,
-}
-
-/// A smart plug and the equipment class behind it.
-#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
-pub struct Plug {
-    pub id: String,
-    /// Adapter: `tasmota`, `shelly-gen1`, `shelly-rpc`, `zigbee2mqtt`.
-    pub kind: String,
-    /// Equipment behind the plug: `server`, `network`, `cctv-recorder`, `pc`, …
-    pub class: String,
-    pub reachable: bool,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub error: Option<String>,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub relay_on: Option<bool>,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub power_w: Option<f32>,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub voltage_v: Option<f32>,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub current_a: Option<f32>,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub temperature_c: Option<f32>,
-    #[serde(default, skip_serializing_if = "Vec::is_empty")]
-    pub faults: Vec<String>,
-}
-
-/// An HTTP(S) check of a public-service application.
-#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
-pub struct Service {
-    pub id: String,
-    pub url: String,
-    pub reachable: bool,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub error: Option<String>,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub status: Option<u16>,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub latency_ms: Option<u32>,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub body_matched: Option<bool>,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub tls_days_left: Option<i32>,
 }
 
 #[cfg(test)]
