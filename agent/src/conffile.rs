@@ -178,7 +178,10 @@ struct Walk {
 enum Step<'a> {
     Skip,
     /// `rest` is the text after a list item's dash.
-    Matched { column: usize, rest: Option<&'a str> },
+    Matched {
+        column: usize,
+        rest: Option<&'a str>,
+    },
 }
 
 impl Walk {
@@ -315,11 +318,7 @@ pub fn secret_in(
         c.fail(path, "give only one of the value, its _file and its _env");
         return None;
     }
-    sources
-        .pop()?
-        .resolve()
-        .map_err(|e| c.fail(path, e))
-        .ok()
+    sources.pop()?.resolve().map_err(|e| c.fail(path, e)).ok()
 }
 
 impl SecretSource {

@@ -87,7 +87,12 @@ pub fn http_url(c: &mut Checker<'_>, path: &str, url: Option<&str>) -> Option<St
 }
 
 /// A per-device deadline, from 100 ms to 2 minutes.
-pub fn timeout(c: &mut Checker<'_>, path: &str, value: Option<Dur>, default: Duration) -> Option<Duration> {
+pub fn timeout(
+    c: &mut Checker<'_>,
+    path: &str,
+    value: Option<Dur>,
+    default: Duration,
+) -> Option<Duration> {
     if let Some(d) = value {
         if d.0 < Duration::from_millis(100) {
             c.fail(path, "expected at least 100ms");

@@ -88,7 +88,12 @@ pub struct Device {
 }
 
 impl Device {
-    pub fn new(client: reqwest::Client, base: &str, creds: Option<Creds>, timeout: Duration) -> Self {
+    pub fn new(
+        client: reqwest::Client,
+        base: &str,
+        creds: Option<Creds>,
+        timeout: Duration,
+    ) -> Self {
         Device {
             client,
             base: base.trim_end_matches('/').to_owned(),
@@ -114,8 +119,16 @@ impl Device {
     }
 
     /// POST a body of `content_type` to `path`, expecting a 2xx answer.
-    pub async fn post(&self, path: &str, content_type: &str, body: String) -> Result<String, ProbeError> {
-        self.expect_ok(self.send(Method::POST, path, Some((content_type, body))).await?)
+    pub async fn post(
+        &self,
+        path: &str,
+        content_type: &str,
+        body: String,
+    ) -> Result<String, ProbeError> {
+        self.expect_ok(
+            self.send(Method::POST, path, Some((content_type, body)))
+                .await?,
+        )
     }
 
     fn expect_ok(&self, a: Answer) -> Result<String, ProbeError> {
@@ -157,14 +170,20 @@ impl Device {
         path: &str,
         body: Option<(&str, String)>,
     ) -> Result<(Answer, reqwest::header::HeaderMap), ProbeError> {
-        let mut req = self.client.request(method.clone(), url).timeout(self.timeout);
+        let mut req = self
+            .client
+            .request(method.clone(), url)
+            .timeout(self.timeout);
         if let Some(header) = self.authorization(method, path)? {
             req = req.header(AUTHORIZATION, header);
         }
         if let Some((content_type, body)) = body {
             req = req.header(CONTENT_TYPE, content_type).body(body);
         }
-        let resp = req.send().await.map_err(|e| ProbeError::from_reqwest(e, self.timeout))?;
+        let resp = req
+            .send()
+            .await
+            .map_err(|e| ProbeError::from_reqwest(e, self.timeout))?;
         let (status, headers) = (resp.status(), resp.headers().clone());
         let body = read_capped(resp, self.max_body, self.timeout).await?;
         Ok((Answer { status, body }, headers))
@@ -175,7 +194,10 @@ impl Device {
         let Some(creds) = &self.creds else {
             return Ok(None);
         };
-        let mut guard = self.challenge.lock().map_err(|_| ProbeError::Setup("auth state poisoned".into()))?;
+        let mut guard = self
+            .challenge
+            .lock()
+            .map_err(|_| ProbeError::Setup("auth state poisoned".into()))?;
         let Some(client) = guard.as_mut() else {
             return Ok(None);
         };
@@ -216,7 +238,11 @@ pub async fn read_capped(
         return Err(ProbeError::TooLarge(max));
     }
     let mut buf = Vec::new();
-    while let Some(chunk) = resp.chunk().await.map_err(|e| ProbeError::from_reqwest(e, timeout))? {
+    while let Some(chunk) = resp
+        .chunk()
+        .await
+        .map_err(|e| ProbeError::from_reqwest(e, timeout))?
+    {
         if buf.len() + chunk.len() > max {
             return Err(ProbeError::TooLarge(max));
         }
@@ -264,7 +290,10 @@ mod tests {
     #[test]
     fn rfc7616_md5_example() {
         let r = rfc_response("MD5");
-        assert!(r.contains("response=\"8ca523f5e9506fed4657c9700eebdbec\""), "{r}");
+        assert!(
+            r.contains("response=\"8ca523f5e9506fed4657c9700eebdbec\""),
+            "{r}"
+        );
         assert!(r.contains("nc=00000001"), "{r}");
         assert!(r.contains("qop=auth"), "{r}");
     }
@@ -273,7 +302,9 @@ mod tests {
     fn rfc7616_sha256_example() {
         let r = rfc_response("SHA-256");
         assert!(
-            r.contains("response=\"753927fa0e85d155564e2e272a28d1802ca10daf4496794697cf8db5856cb6c1\""),
+            r.contains(
+                "response=\"753927fa0e85d155564e2e272a28d1802ca10daf4496794697cf8db5856cb6c1\""
+            ),
             "{r}"
         );
     }

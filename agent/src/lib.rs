@@ -8,12 +8,12 @@
 pub mod conffile;
 pub mod config;
 pub mod devconf;
-pub mod recorders;
 pub mod host;
 pub mod http;
 pub mod link;
 pub mod plugs;
 pub mod probe;
+pub mod recorders;
 pub mod seq;
 mod session;
 pub mod shell;

@@ -120,7 +120,10 @@ mod tests {
 
     #[test]
     fn timeouts_read_well() {
-        assert_eq!(ProbeError::Timeout(Duration::from_secs(5)).to_string(), "no answer within 5s");
+        assert_eq!(
+            ProbeError::Timeout(Duration::from_secs(5)).to_string(),
+            "no answer within 5s"
+        );
         assert_eq!(
             ProbeError::Timeout(Duration::from_millis(1500)).to_string(),
             "no answer within 1500ms"

@@ -46,29 +46,6 @@ struct RawBrokerChoice {
     external: Option<RawBroker>,
 }
 
-/// The in-process rumqttd broker. It keeps every message of a subscription in
-/// memory segments: `segment_bytes × segments` bounds that memory, and a
-/// subscriber that falls further behind than that silently misses messages.
-#[derive(Debug, Clone, Deserialize)]
-#[serde(deny_unknown_fields, default)]
-pub struct EmbeddedBroker {
-    pub listen: SocketAddr,
-    pub max_connections: usize,
-    pub segment_bytes: usize,
-    pub segments: usize,
-}
-
-impl Default for EmbeddedBroker {
-    fn default() -> Self {
-        EmbeddedBroker {
-            listen: SocketAddr::from(([127, 0, 0, 1], 1883)),
-            max_connections: 10_000,
-            segment_bytes: 16 << 20,
-            segments: 8,
-        }
-    }
-}
-
 #[derive(Debug, Deserialize)]
 #[serde(deny_unknown_fields)]
 struct RawDatabase {
@@ -107,7 +84,7 @@ pub const DEFAULT_RETENTION: Duration = Duration::from_secs(30 * 86_400);
 pub const DEFAULT_MAX_PAYLOAD: usize = 256 * 1024;
 /// The broker accepts a little more than ingest does, so that an oversized
 /// report reaches ingest and is counted instead of cutting the agent off.
-pub const BROKER_MAX_PAYLOAD: usize = 1 << 20;
+pub use ronda_broker::{EmbeddedBroker, MAX_PAYLOAD as BROKER_MAX_PAYLOAD};
 
 impl ServerConfig {
     pub fn load(path: &Path) -> Result<ServerConfig, ConfigError> {

@@ -5,7 +5,7 @@
 //! shell around it.
 
 pub mod bench;
-pub mod broker;
+pub use ronda_broker as broker;
 pub mod config;
 pub mod demo;
 pub mod http;

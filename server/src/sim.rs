@@ -57,6 +57,7 @@ impl SimOffice {
             zone: zone.into(),
             online: Some(true),
             last_segment_end: Some(now - age),
+            ..Channel::default()
         }
     }
 
@@ -78,6 +79,7 @@ impl SimOffice {
             current_a: Some(power / 220.0),
             temperature_c: None,
             faults: Vec::new(),
+            ..Plug::default()
         }
     }
 }
@@ -97,7 +99,7 @@ impl Source for SimOffice {
                 reachable: true,
                 error: None,
                 channels,
-                disks: Vec::new(),
+                ..Recorder::default()
             }],
             plugs: vec![
                 self.plug("server-rack", "server", true, 210.0),
@@ -113,6 +115,7 @@ impl Source for SimOffice {
                 latency_ms: Some(40 + self.rng.u32(0..60)),
                 body_matched: Some(true),
                 tls_days_left: Some(64),
+                ..Service::default()
             }],
         }
     }

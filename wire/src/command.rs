@@ -93,6 +93,8 @@ mod tests {
     fn unknown_actions_and_versions_are_refused() {
         assert!(Command::decode(br#"{"schema":1,"id":"x","action":"self.destruct"}"#).is_err());
         let v2 = r#"{"schema":2,"id":"x","action":"plug.set","params":{"plug":"p","on":true}}"#;
-        assert!(Command::decode(v2.as_bytes()).unwrap_err().contains("schema"));
+        assert!(Command::decode(v2.as_bytes())
+            .unwrap_err()
+            .contains("schema"));
     }
 }

@@ -63,7 +63,11 @@ impl Bus {
 
     /// Publish a command. Never retained: a retained POWER command would
     /// switch the device again every time it reconnects.
-    pub async fn publish(&self, topic: &str, payload: impl Into<Vec<u8>>) -> Result<(), ProbeError> {
+    pub async fn publish(
+        &self,
+        topic: &str,
+        payload: impl Into<Vec<u8>>,
+    ) -> Result<(), ProbeError> {
         self.client
             .publish(topic, QoS::AtLeastOnce, false, payload.into())
             .await
@@ -100,13 +104,24 @@ impl Bus {
 
     fn store(&self, topic: String, payload: Vec<u8>) {
         if let Ok(mut cache) = self.cache.lock() {
-            cache.insert(topic.clone(), Msg { payload, at: Instant::now() });
+            cache.insert(
+                topic.clone(),
+                Msg {
+                    payload,
+                    at: Instant::now(),
+                },
+            );
         }
         let _ = self.changed.send(topic);
     }
 }
 
-async fn drive(mut eventloop: EventLoop, bus: Arc<Bus>, filters: Vec<String>, shutdown: CancellationToken) {
+async fn drive(
+    mut eventloop: EventLoop,
+    bus: Arc<Bus>,
+    filters: Vec<String>,
+    shutdown: CancellationToken,
+) {
     let mut backoff = Backoff::new(Duration::from_millis(500), Duration::from_secs(30));
     loop {
         let event = tokio::select! {

@@ -37,7 +37,10 @@ impl PlugKind {
     }
 
     pub fn over_mqtt(self) -> bool {
-        matches!(self, PlugKind::TasmotaMqtt | PlugKind::ShellyRpcMqtt | PlugKind::Zigbee2mqtt)
+        matches!(
+            self,
+            PlugKind::TasmotaMqtt | PlugKind::ShellyRpcMqtt | PlugKind::Zigbee2mqtt
+        )
     }
 }
 
@@ -97,7 +100,10 @@ impl RawPlug {
             let topic = match self.topic {
                 Some(t) if !t.is_empty() && !t.contains(['+', '#']) => Some(t),
                 Some(t) => {
-                    c.fail(&format!("{path}.topic"), format!("`{t}` must be a plain topic without wildcards"));
+                    c.fail(
+                        &format!("{path}.topic"),
+                        format!("`{t}` must be a plain topic without wildcards"),
+                    );
                     None
                 }
                 None => {
@@ -107,7 +113,10 @@ impl RawPlug {
             };
             (Some(String::new()), topic)
         } else {
-            (devconf::http_url(c, &format!("{path}.url"), self.url.as_deref()), Some(String::new()))
+            (
+                devconf::http_url(c, &format!("{path}.url"), self.url.as_deref()),
+                Some(String::new()),
+            )
         };
         let creds = RawCreds {
             username: self.username,
@@ -116,7 +125,12 @@ impl RawPlug {
             password_env: self.password_env,
         }
         .check(c, path);
-        let timeout = devconf::timeout(c, &format!("{path}.timeout"), self.timeout, devconf::DEFAULT_DEVICE_TIMEOUT);
+        let timeout = devconf::timeout(
+            c,
+            &format!("{path}.timeout"),
+            self.timeout,
+            devconf::DEFAULT_DEVICE_TIMEOUT,
+        );
         Some(PlugConfig {
             id: id?,
             kind: self.kind,

@@ -119,7 +119,11 @@ struct NoBus;
 
 impl Adapter for NoBus {
     fn read(&self) -> BoxFuture<'_, Result<PlugReading, ProbeError>> {
-        Box::pin(async { Err(ProbeError::Setup("no local_broker configured for MQTT plugs".into())) })
+        Box::pin(async {
+            Err(ProbeError::Setup(
+                "no local_broker configured for MQTT plugs".into(),
+            ))
+        })
     }
     fn set(&self, _on: bool) -> BoxFuture<'_, Result<(), ProbeError>> {
         self.read_err()
@@ -128,6 +132,10 @@ impl Adapter for NoBus {
 
 impl NoBus {
     fn read_err(&self) -> BoxFuture<'_, Result<(), ProbeError>> {
-        Box::pin(async { Err(ProbeError::Setup("no local_broker configured for MQTT plugs".into())) })
+        Box::pin(async {
+            Err(ProbeError::Setup(
+                "no local_broker configured for MQTT plugs".into(),
+            ))
+        })
     }
 }

@@ -9,7 +9,11 @@ use crate::recorders::BoxFuture;
 
 pub fn mqtt_filters(cfg: &PlugConfig) -> Vec<String> {
     let t = &cfg.topic;
-    vec![format!("{t}/online"), format!("{t}/status/+"), format!("{t}/events/rpc")]
+    vec![
+        format!("{t}/online"),
+        format!("{t}/status/+"),
+        format!("{t}/events/rpc"),
+    ]
 }
 
 pub struct Gen1 {
@@ -19,7 +23,12 @@ pub struct Gen1 {
 impl Gen1 {
     pub fn new(cfg: &PlugConfig, clients: &Clients) -> Self {
         Gen1 {
-            device: Device::new(clients.pick(cfg.insecure_tls), &cfg.url, cfg.creds.clone(), cfg.timeout),
+            device: Device::new(
+                clients.pick(cfg.insecure_tls),
+                &cfg.url,
+                cfg.creds.clone(),
+                cfg.timeout,
+            ),
         }
     }
 }
@@ -41,7 +50,12 @@ pub struct Rpc {
 impl Rpc {
     pub fn new(cfg: &PlugConfig, clients: &Clients) -> Self {
         Rpc {
-            device: Device::new(clients.pick(cfg.insecure_tls), &cfg.url, cfg.creds.clone(), cfg.timeout),
+            device: Device::new(
+                clients.pick(cfg.insecure_tls),
+                &cfg.url,
+                cfg.creds.clone(),
+                cfg.timeout,
+            ),
         }
     }
 }

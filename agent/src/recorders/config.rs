@@ -117,10 +117,24 @@ impl RawRecorder {
             password_env: self.password_env,
         }
         .check(c, path);
-        let timeout = devconf::timeout(c, &format!("{path}.timeout"), self.timeout, devconf::DEFAULT_DEVICE_TIMEOUT);
-        let lookback = crate::config::duration_in(c, &format!("{path}.lookback"), self.lookback, DEFAULT_LOOKBACK, 60..=7 * 86_400);
+        let timeout = devconf::timeout(
+            c,
+            &format!("{path}.timeout"),
+            self.timeout,
+            devconf::DEFAULT_DEVICE_TIMEOUT,
+        );
+        let lookback = crate::config::duration_in(
+            c,
+            &format!("{path}.lookback"),
+            self.lookback,
+            DEFAULT_LOOKBACK,
+            60..=7 * 86_400,
+        );
         if self.channels.is_empty() {
-            c.fail(&format!("{path}.channels"), "list the channels to watch, each with its zone");
+            c.fail(
+                &format!("{path}.channels"),
+                "list the channels to watch, each with its zone",
+            );
         }
         let mut seen = Vec::new();
         let channels: Vec<_> = self
@@ -143,7 +157,13 @@ impl RawRecorder {
 }
 
 impl RawChannel {
-    fn check(self, c: &mut Checker<'_>, path: &str, kind: RecorderKind, seen: &mut Vec<String>) -> Option<ChannelConfig> {
+    fn check(
+        self,
+        c: &mut Checker<'_>,
+        path: &str,
+        kind: RecorderKind,
+        seen: &mut Vec<String>,
+    ) -> Option<ChannelConfig> {
         devconf::unique(c, &format!("{path}.id"), seen, &self.id);
         let zone = devconf::device_id(c, &format!("{path}.zone"), &self.zone);
         match kind {

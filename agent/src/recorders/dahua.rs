@@ -13,7 +13,12 @@ pub struct Dahua {
 impl Dahua {
     pub fn new(cfg: &RecorderConfig, clients: &Clients) -> Self {
         Dahua {
-            device: Device::new(clients.pick(cfg.insecure_tls), &cfg.url, cfg.creds.clone(), cfg.timeout),
+            device: Device::new(
+                clients.pick(cfg.insecure_tls),
+                &cfg.url,
+                cfg.creds.clone(),
+                cfg.timeout,
+            ),
         }
     }
 }

@@ -11,7 +11,9 @@ pub struct Folder {
 
 impl Folder {
     pub fn new(cfg: &RecorderConfig) -> Self {
-        Folder { config: cfg.clone() }
+        Folder {
+            config: cfg.clone(),
+        }
     }
 }
 

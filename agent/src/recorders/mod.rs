@@ -96,7 +96,11 @@ impl Watched {
 
 /// Merge a reading with the configuration: every configured channel appears,
 /// with its zone, whether or not the device said anything about it.
-pub fn describe(cfg: &RecorderConfig, result: Result<Reading, ProbeError>, now: Timestamp) -> Recorder {
+pub fn describe(
+    cfg: &RecorderConfig,
+    result: Result<Reading, ProbeError>,
+    now: Timestamp,
+) -> Recorder {
     let (reading, error) = match result {
         Ok(r) => (r, None),
         Err(e) => (Reading::default(), Some(e.to_string())),
@@ -189,7 +193,10 @@ mod tests {
         let now = Timestamp::now();
         let r = describe(&cfg(), Err(ProbeError::Unauthorized), now);
         assert!(!r.reachable);
-        assert_eq!(r.error.as_deref(), Some("wrong username or password (HTTP 401)"));
+        assert_eq!(
+            r.error.as_deref(),
+            Some("wrong username or password (HTTP 401)")
+        );
         assert_eq!(r.channels.len(), 2);
     }
 }

@@ -13,7 +13,12 @@ pub struct Onvif {
 impl Onvif {
     pub fn new(cfg: &RecorderConfig, clients: &Clients) -> Self {
         Onvif {
-            device: Device::new(clients.pick(cfg.insecure_tls), &cfg.url, cfg.creds.clone(), cfg.timeout),
+            device: Device::new(
+                clients.pick(cfg.insecure_tls),
+                &cfg.url,
+                cfg.creds.clone(),
+                cfg.timeout,
+            ),
         }
     }
 }

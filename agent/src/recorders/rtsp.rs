@@ -11,7 +11,9 @@ pub struct Rtsp {
 
 impl Rtsp {
     pub fn new(cfg: &RecorderConfig) -> Self {
-        Rtsp { config: cfg.clone() }
+        Rtsp {
+            config: cfg.clone(),
+        }
     }
 }
 

@@ -1,4 +1,6 @@
 //! The embedded MQTT broker (rumqttd), run in-process on its own threads.
+//!
+//! Used by the server, and by the office simulator for devices that speak MQTT.
 
 use std::collections::HashMap;
 use std::net::{SocketAddr, TcpListener};
@@ -6,7 +8,33 @@ use std::time::Duration;
 
 use rumqttd::{Broker, Config, ConnectionSettings, RouterConfig, ServerSettings};
 
-use crate::config::{EmbeddedBroker, BROKER_MAX_PAYLOAD};
+use serde::Deserialize;
+
+/// Largest MQTT payload the broker accepts.
+pub const MAX_PAYLOAD: usize = 1 << 20;
+
+/// The in-process rumqttd broker. It keeps every message of a subscription in
+/// memory segments: `segment_bytes × segments` bounds that memory, and a
+/// subscriber that falls further behind than that silently misses messages.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct EmbeddedBroker {
+    pub listen: SocketAddr,
+    pub max_connections: usize,
+    pub segment_bytes: usize,
+    pub segments: usize,
+}
+
+impl Default for EmbeddedBroker {
+    fn default() -> Self {
+        EmbeddedBroker {
+            listen: SocketAddr::from(([127, 0, 0, 1], 1883)),
+            max_connections: 10_000,
+            segment_bytes: 16 << 20,
+            segments: 8,
+        }
+    }
+}
 
 #[derive(Debug, thiserror::Error)]
 pub enum BrokerError {
@@ -74,7 +102,7 @@ fn rumqttd_config(s: &EmbeddedBroker, addr: SocketAddr) -> Config {
         next_connection_delay_ms: 1,
         connections: ConnectionSettings {
             connection_timeout_ms: 60_000,
-            max_payload_size: BROKER_MAX_PAYLOAD,
+            max_payload_size: MAX_PAYLOAD,
             max_inflight_count: 100,
             auth: None,
             external_auth: None,

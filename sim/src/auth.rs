@@ -1,0 +1,201 @@
+//! The device side of HTTP auth: Basic, and Digest (RFC 7616, MD5 or
+//! SHA-256, `qop=auth`), as the simulated device's firmware would check it.
+//! Also where a "hung" device stops answering.
+
+use axum::extract::{Request, State};
+use axum::http::header::{AUTHORIZATION, WWW_AUTHENTICATE};
+use axum::http::{HeaderValue, StatusCode};
+use axum::middleware::Next;
+use axum::response::{IntoResponse, Response};
+use base64::Engine;
+use md5::Digest as _;
+use tokio_util::sync::CancellationToken;
+
+use crate::state::{lock, Auth, Scheme, Shared};
+
+/// The nonce every simulated device hands out. Real devices rotate it; the
+/// agent must cope with either, and reuses it with a rising `nc`.
+pub const NONCE: &str = "4e4e4e4e3a5244394d5a4d3d";
+
+#[derive(Clone)]
+pub struct Guard {
+    pub device: Shared,
+    pub shutdown: CancellationToken,
+}
+
+/// Wrap a device's routes: hang when hung, then check HTTP credentials.
+/// ONVIF carries its credentials inside the SOAP body, so for ONVIF only
+/// the hang applies here.
+pub fn layer(router: axum::Router, guard: Guard, kind: crate::state::SimKind) -> axum::Router {
+    if kind == crate::state::SimKind::Onvif {
+        router.layer(axum::middleware::from_fn_with_state(guard, hang_only))
+    } else {
+        router.layer(axum::middleware::from_fn_with_state(guard, self::guard))
+    }
+}
+
+async fn hang_only(State(g): State<Guard>, req: Request, next: Next) -> Response {
+    let hang = lock(&g.device).hang;
+    if hang {
+        g.shutdown.cancelled().await;
+        return StatusCode::SERVICE_UNAVAILABLE.into_response();
+    }
+    next.run(req).await
+}
+
+/// Middleware: hang if the device is hung, then check the credentials.
+pub async fn guard(State(g): State<Guard>, req: Request, next: Next) -> Response {
+    let (hang, auth) = {
+        let d = lock(&g.device);
+        (d.hang, d.auth.clone())
+    };
+    if hang {
+        g.shutdown.cancelled().await;
+        return StatusCode::SERVICE_UNAVAILABLE.into_response();
+    }
+    let header = req
+        .headers()
+        .get(AUTHORIZATION)
+        .and_then(|h| h.to_str().ok());
+    if check(&auth, req.method().as_str(), header) {
+        next.run(req).await
+    } else {
+        challenge(&auth)
+    }
+}
+
+/// Whether `header` answers the device's challenge for a request of `method`.
+pub fn check(auth: &Auth, method: &str, header: Option<&str>) -> bool {
+    match (auth.scheme, header) {
+        (Scheme::None, _) => true,
+        (_, None) => false,
+        (Scheme::Basic, Some(h)) => h.strip_prefix("Basic ").is_some_and(|b64| {
+            let want = format!("{}:{}", auth.username, auth.password);
+            base64::engine::general_purpose::STANDARD
+                .decode(b64.trim())
+                .is_ok_and(|got| got == want.as_bytes())
+        }),
+        (Scheme::DigestMd5 | Scheme::DigestSha256, Some(h)) => digest_ok(auth, method, h),
+    }
+}
+
+pub fn challenge_header(auth: &Auth) -> String {
+    match auth.scheme {
+        Scheme::Basic => format!("Basic realm=\"{}\"", auth.realm),
+        Scheme::DigestSha256 => format!(
+            "Digest qop=\"auth\", realm=\"{}\", nonce=\"{NONCE}\", algorithm=SHA-256",
+            auth.realm
+        ),
+        _ => format!(
+            "Digest qop=\"auth\", realm=\"{}\", nonce=\"{NONCE}\", opaque=\"0a1b2c3d\", algorithm=MD5",
+            auth.realm
+        ),
+    }
+}
+
+fn challenge(auth: &Auth) -> Response {
+    let mut resp = StatusCode::UNAUTHORIZED.into_response();
+    if let Ok(v) = HeaderValue::from_str(&challenge_header(auth)) {
+        resp.headers_mut().insert(WWW_AUTHENTICATE, v);
+    }
+    resp
+}
+
+fn digest_ok(auth: &Auth, method: &str, header: &str) -> bool {
+    let Ok(parsed) = http_auth::parse_challenges(header) else {
+        return false;
+    };
+    let Some(c) = parsed
+        .first()
+        .filter(|c| c.scheme.eq_ignore_ascii_case("digest"))
+    else {
+        return false;
+    };
+    let param = |name: &str| {
+        c.params
+            .iter()
+            .find(|(k, _)| k.eq_ignore_ascii_case(name))
+            .map(|(_, v)| v.to_unescaped())
+    };
+    let (Some(user), Some(uri), Some(nonce), Some(response)) = (
+        param("username"),
+        param("uri"),
+        param("nonce"),
+        param("response"),
+    ) else {
+        return false;
+    };
+    if user != auth.username || nonce != NONCE {
+        return false;
+    }
+    let h = |s: String| hash(auth.scheme, &s);
+    let ha1 = h(format!(
+        "{}:{}:{}",
+        auth.username, auth.realm, auth.password
+    ));
+    let ha2 = h(format!("{method}:{uri}"));
+    let expected = match (param("qop"), param("nc"), param("cnonce")) {
+        (Some(qop), Some(nc), Some(cnonce)) => {
+            h(format!("{ha1}:{nonce}:{nc}:{cnonce}:{qop}:{ha2}"))
+        }
+        _ => h(format!("{ha1}:{nonce}:{ha2}")),
+    };
+    expected == response
+}
+
+fn hash(scheme: Scheme, s: &str) -> String {
+    let bytes: Vec<u8> = match scheme {
+        Scheme::DigestSha256 => sha2::Sha256::digest(s.as_bytes()).to_vec(),
+        _ => md5::Md5::digest(s.as_bytes()).to_vec(),
+    };
+    bytes.iter().map(|b| format!("{b:02x}")).collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn auth(scheme: Scheme) -> Auth {
+        Auth {
+            scheme,
+            realm: "http-auth@example.org".into(),
+            username: "Mufasa".into(),
+            password: "Circle of Life".into(),
+        }
+    }
+
+    #[test]
+    fn digest_answers_from_the_agent_client_are_accepted() {
+        for scheme in [Scheme::DigestMd5, Scheme::DigestSha256] {
+            let a = auth(scheme);
+            let mut client =
+                http_auth::PasswordClient::try_from(challenge_header(&a).as_str()).unwrap();
+            let answer = |client: &mut http_auth::PasswordClient, password: &str| {
+                client
+                    .respond(&http_auth::PasswordParams {
+                        username: "Mufasa",
+                        password,
+                        uri: "/ISAPI/System/deviceInfo",
+                        method: "GET",
+                        body: None,
+                    })
+                    .unwrap()
+            };
+            assert!(check(
+                &a,
+                "GET",
+                Some(&answer(&mut client, "Circle of Life"))
+            ));
+            assert!(!check(&a, "GET", Some(&answer(&mut client, "wrong"))));
+            assert!(!check(&a, "GET", None));
+        }
+    }
+
+    #[test]
+    fn basic_checks_the_pair() {
+        let a = auth(Scheme::Basic);
+        let ok = base64::engine::general_purpose::STANDARD.encode("Mufasa:Circle of Life");
+        assert!(check(&a, "GET", Some(&format!("Basic {ok}"))));
+        assert!(!check(&a, "GET", Some("Basic bm9wZTpub3Bl")));
+    }
+}

@@ -1,0 +1,76 @@
+//! `ronda-sim`: run a simulated office until Ctrl-C.
+
+use std::net::SocketAddr;
+use std::path::PathBuf;
+
+use anyhow::Context;
+use clap::Parser;
+use tokio_util::sync::CancellationToken;
+
+#[derive(Parser)]
+#[command(
+    name = "ronda-sim",
+    version,
+    about = "Ronda office simulator: fake CCTV recorders, smart plugs and a service on 127.0.0.1"
+)]
+struct Cli {
+    /// Control API on this port, devices on the ports after it, the MQTT broker on port + 83.
+    #[arg(long, default_value_t = 17800)]
+    base_port: u16,
+    /// Use any free ports instead of fixed ones.
+    #[arg(long)]
+    any_port: bool,
+    /// Use this MQTT broker for the MQTT devices instead of starting one.
+    #[arg(long)]
+    mqtt: Option<SocketAddr>,
+    /// Keep the software recorder's footage here (default: a temporary folder).
+    #[arg(long)]
+    folder: Option<PathBuf>,
+    /// Write an agent config for this office to this file.
+    #[arg(long)]
+    write_config: Option<PathBuf>,
+    /// Central broker URL to put in the written agent config.
+    #[arg(long, default_value = "mqtt://127.0.0.1:1883")]
+    broker: String,
+}
+
+#[tokio::main]
+async fn main() -> anyhow::Result<()> {
+    ronda_agent::shell::init_logs("info");
+    let cli = Cli::parse();
+    let shutdown = CancellationToken::new();
+    tokio::spawn(ronda_agent::shell::cancel_on_signal(shutdown.clone()));
+    let opts = ronda_sim::Options {
+        base_port: (!cli.any_port).then_some(cli.base_port),
+        mqtt: cli.mqtt,
+        folder_root: cli.folder,
+    };
+    let sim = ronda_sim::start(ronda_sim::layout::default_office(), opts, shutdown.clone())
+        .await
+        .context("cannot start the simulator")?;
+    println!(
+        "ronda-sim: simulated office with {} devices",
+        sim.devices.len()
+    );
+    for d in &sim.devices {
+        let at = d
+            .addr
+            .map_or_else(|| "(mqtt / folder)".to_owned(), |a| a.to_string());
+        println!(
+            "  {:<16} {:<16} {at}",
+            d.id,
+            format!("{:?}", d.kind).to_lowercase()
+        );
+    }
+    println!("  MQTT broker      mqtt://{}", sim.mqtt);
+    println!("  control API      http://{}/devices", sim.control);
+    if let Some(path) = &cli.write_config {
+        let yaml =
+            ronda_sim::agent_config::agent_yaml(&sim, "dinsos", "kantor-utama", &cli.broker, "30s");
+        std::fs::write(path, yaml).with_context(|| format!("cannot write {}", path.display()))?;
+        println!("  agent config     {}", path.display());
+    }
+    println!("Change a device: curl -X POST http://{}/devices/nvr-depan -H 'content-type: application/json' -d '{{\"channel\":\"1\",\"recording\":false}}'", sim.control);
+    shutdown.cancelled().await;
+    Ok(())
+}

@@ -1,0 +1,10 @@
+//! Simulated onvif device.
+
+use axum::Router;
+
+use crate::state::Shared;
+
+pub fn router(dev: Shared) -> Router {
+    let _ = dev;
+    Router::new()
+}

@@ -1,0 +1,23 @@
+//! Simulated Shelly plugs: Gen1 HTTP, Gen2 RPC over HTTP and MQTT.
+
+use std::net::SocketAddr;
+
+use axum::Router;
+use tokio_util::sync::CancellationToken;
+
+use crate::state::Shared;
+
+pub fn gen1_router(dev: Shared) -> Router {
+    let _ = dev;
+    Router::new()
+}
+
+pub fn rpc_router(dev: Shared) -> Router {
+    let _ = dev;
+    Router::new()
+}
+
+pub async fn run_mqtt(broker: SocketAddr, dev: Shared, shutdown: CancellationToken) {
+    let _ = (broker, dev);
+    shutdown.cancelled().await;
+}

@@ -1,0 +1,255 @@
+//! The simulated devices' state, changed while the simulator runs.
+
+use std::sync::{Arc, Mutex, MutexGuard};
+
+use jiff::{SignedDuration, Timestamp};
+use serde::{Deserialize, Serialize};
+
+/// One device, shared between its server and the control API.
+pub type Shared = Arc<Mutex<DeviceState>>;
+
+/// Lock a device, recovering from a panicked holder: the state is plain data.
+pub fn lock(dev: &Shared) -> MutexGuard<'_, DeviceState> {
+    dev.lock().unwrap_or_else(|e| e.into_inner())
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum SimKind {
+    Hikvision,
+    Dahua,
+    Onvif,
+    Rtsp,
+    Frigate,
+    Folder,
+    Tasmota,
+    TasmotaMqtt,
+    ShellyGen1,
+    ShellyRpc,
+    ShellyRpcMqtt,
+    Zigbee2mqtt,
+    Service,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum Scheme {
+    None,
+    Basic,
+    DigestMd5,
+    DigestSha256,
+}
+
+/// How the device checks who is asking.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct Auth {
+    pub scheme: Scheme,
+    pub realm: String,
+    pub username: String,
+    /// The password the device accepts. Change it to make the agent's wrong.
+    pub password: String,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct SimChannel {
+    pub id: String,
+    pub name: String,
+    pub zone: String,
+    pub online: bool,
+    pub recording: bool,
+    /// When recording stopped; the newest segment ends there.
+    pub stopped_at: Option<Timestamp>,
+}
+
+impl SimChannel {
+    /// The end of the newest segment: a few seconds ago while recording.
+    pub fn last_segment_end(&self, now: Timestamp) -> Option<Timestamp> {
+        if self.recording {
+            Some(now - SignedDuration::from_secs(4))
+        } else {
+            self.stopped_at
+        }
+    }
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct SimDisk {
+    pub id: String,
+    /// The vendor's own word: Hikvision `ok`/`error`/`unformatted`, Dahua `Success`/`Error`.
+    pub status: String,
+    pub capacity_mb: u64,
+    pub free_mb: u64,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct DeviceState {
+    pub id: String,
+    pub kind: SimKind,
+    /// Answer nothing at all, like a device whose firmware has locked up.
+    pub hang: bool,
+    pub auth: Auth,
+    pub model: String,
+    pub firmware: String,
+    pub serial: String,
+    /// Recorders.
+    pub channels: Vec<SimChannel>,
+    pub disks: Vec<SimDisk>,
+    pub overwrite: bool,
+    /// Plugs: one entry per relay.
+    pub relays: Vec<bool>,
+    /// The equipment class behind each relay, for the agent config.
+    pub classes: Vec<String>,
+    /// What each relay's equipment draws when on, in watts.
+    pub load_w: Vec<f32>,
+    pub voltage_v: f32,
+    pub temperature_c: f32,
+    /// Vendor-neutral fault words: `overpower`, `overtemp`, …
+    pub faults: Vec<String>,
+    /// Vendor-neutral power-on behaviour: `off`, `on`, `previous`.
+    pub power_on: String,
+    /// MQTT kinds: Tasmota topic, Shelly prefix, or Zigbee2MQTT device topic.
+    pub topic: String,
+    /// Services: the status code to answer with.
+    pub status: u16,
+}
+
+impl DeviceState {
+    pub fn new(id: &str, kind: SimKind) -> Self {
+        DeviceState {
+            id: id.to_owned(),
+            kind,
+            hang: false,
+            auth: Auth {
+                scheme: Scheme::None,
+                realm: String::new(),
+                username: String::new(),
+                password: String::new(),
+            },
+            model: String::new(),
+            firmware: String::new(),
+            serial: String::new(),
+            channels: Vec::new(),
+            disks: Vec::new(),
+            overwrite: true,
+            relays: Vec::new(),
+            classes: Vec::new(),
+            load_w: Vec::new(),
+            voltage_v: 221.5,
+            temperature_c: 34.0,
+            faults: Vec::new(),
+            power_on: "previous".into(),
+            topic: String::new(),
+            status: 200,
+        }
+    }
+
+    /// Watts drawn now, per relay.
+    pub fn power_w(&self, relay: usize) -> f32 {
+        match (self.relays.get(relay), self.load_w.get(relay)) {
+            (Some(true), Some(w)) => *w,
+            _ => 0.0,
+        }
+    }
+
+    pub fn current_a(&self, relay: usize) -> f32 {
+        if self.voltage_v > 0.0 {
+            self.power_w(relay) / self.voltage_v
+        } else {
+            0.0
+        }
+    }
+}
+
+/// A change made through the control API. Every field is optional; the
+/// ones given are applied together.
+#[derive(Debug, Default, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Patch {
+    pub hang: Option<bool>,
+    pub password: Option<String>,
+    /// The channel that `online` and `recording` apply to.
+    pub channel: Option<String>,
+    pub online: Option<bool>,
+    pub recording: Option<bool>,
+    /// The disk that `disk_status` applies to.
+    pub disk: Option<String>,
+    pub disk_status: Option<String>,
+    pub free_mb: Option<u64>,
+    pub overwrite: Option<bool>,
+    /// Relay index (0-based) that `relay_on` applies to; default 0.
+    pub relay: Option<usize>,
+    pub relay_on: Option<bool>,
+    /// Add a fault word, or clear them all.
+    pub fault: Option<String>,
+    pub clear_faults: Option<bool>,
+    pub power_on: Option<String>,
+    pub status: Option<u16>,
+}
+
+impl Patch {
+    pub fn apply(&self, d: &mut DeviceState, now: Timestamp) -> Result<(), String> {
+        if let Some(h) = self.hang {
+            d.hang = h;
+        }
+        if let Some(p) = &self.password {
+            d.auth.password = p.clone();
+        }
+        if self.online.is_some() || self.recording.is_some() {
+            let id = self
+                .channel
+                .as_deref()
+                .ok_or("`online` and `recording` need `channel`")?;
+            let ch = d
+                .channels
+                .iter_mut()
+                .find(|c| c.id == id)
+                .ok_or_else(|| format!("no channel `{id}`"))?;
+            if let Some(o) = self.online {
+                ch.online = o;
+            }
+            if let Some(r) = self.recording {
+                if ch.recording && !r {
+                    ch.stopped_at = Some(now);
+                }
+                ch.recording = r;
+            }
+        }
+        if self.disk_status.is_some() || self.free_mb.is_some() {
+            let id = self
+                .disk
+                .as_deref()
+                .ok_or("`disk_status` and `free_mb` need `disk`")?;
+            let disk = d
+                .disks
+                .iter_mut()
+                .find(|x| x.id == id)
+                .ok_or_else(|| format!("no disk `{id}`"))?;
+            if let Some(s) = &self.disk_status {
+                disk.status = s.clone();
+            }
+            if let Some(f) = self.free_mb {
+                disk.free_mb = f;
+            }
+        }
+        if let Some(o) = self.overwrite {
+            d.overwrite = o;
+        }
+        if let Some(on) = self.relay_on {
+            let i = self.relay.unwrap_or(0);
+            *d.relays.get_mut(i).ok_or_else(|| format!("no relay {i}"))? = on;
+        }
+        if self.clear_faults == Some(true) {
+            d.faults.clear();
+        }
+        if let Some(f) = &self.fault {
+            d.faults.push(f.clone());
+        }
+        if let Some(p) = &self.power_on {
+            d.power_on = p.clone();
+        }
+        if let Some(s) = self.status {
+            d.status = s;
+        }
+        Ok(())
+    }
+}
