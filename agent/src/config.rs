@@ -7,7 +7,11 @@ use ronda_wire::Id;
 use serde::Deserialize;
 
 use crate::conffile::{Checker, ConfigError, Dur, Source};
+use crate::devices::{Devices, RawDevices};
 use crate::link::{BrokerConfig, RawBroker};
+use crate::plugs::config::RawPlug;
+use crate::recorders::config::RawRecorder;
+use crate::services::RawService;
 
 #[derive(Debug, Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -21,6 +25,19 @@ struct RawConfig {
     #[serde(default)]
     state_dir: Option<PathBuf>,
     broker: RawBroker,
+    /// Devices probed at the same time, per section.
+    #[serde(default)]
+    probe_concurrency: Option<usize>,
+    #[serde(default)]
+    protected_classes: Option<Vec<String>>,
+    #[serde(default)]
+    local_broker: Option<RawBroker>,
+    #[serde(default)]
+    recorders: Vec<RawRecorder>,
+    #[serde(default)]
+    plugs: Vec<RawPlug>,
+    #[serde(default)]
+    services: Vec<RawService>,
 }
 
 /// A checked agent configuration, ready to run.
@@ -36,6 +53,7 @@ pub struct AgentConfig {
     /// Where the agent keeps its sequence number between runs.
     pub state_dir: PathBuf,
     pub broker: BrokerConfig,
+    pub devices: Devices,
 }
 
 pub const DEFAULT_INTERVAL: Duration = Duration::from_secs(30);
@@ -72,6 +90,15 @@ impl RawConfig {
             0..=3_600,
         );
         let broker = self.broker.check("broker", c);
+        let devices = RawDevices {
+            recorders: self.recorders,
+            plugs: self.plugs,
+            services: self.services,
+            local_broker: self.local_broker,
+            protected_classes: self.protected_classes,
+            concurrency: self.probe_concurrency,
+        }
+        .check(c);
         Some(AgentConfig {
             office: office?,
             agent: agent?,
@@ -79,6 +106,7 @@ impl RawConfig {
             startup_jitter: jitter?,
             state_dir: self.state_dir.unwrap_or_else(|| DEFAULT_STATE_DIR.into()),
             broker: broker?,
+            devices: devices?,
         })
     }
 }

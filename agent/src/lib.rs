@@ -5,9 +5,11 @@
 //! [`conffile`] and [`link`] modules are shared with the server, which opens
 //! MQTT connections and reads YAML files the same way.
 
+pub mod command;
 pub mod conffile;
 pub mod config;
 pub mod devconf;
+pub mod devices;
 pub mod host;
 pub mod http;
 pub mod link;
@@ -15,6 +17,7 @@ pub mod plugs;
 pub mod probe;
 pub mod recorders;
 pub mod seq;
+pub mod services;
 mod session;
 pub mod shell;
 pub mod source;
@@ -22,13 +25,13 @@ pub mod source;
 use std::time::Duration;
 
 use jiff::Timestamp;
-use ronda_wire::{Kind, Report, Topic, SCHEMA_VERSION};
+use ronda_wire::{Command, CommandResult, Kind, Report, Topic, SCHEMA_VERSION};
 use rumqttc::{AsyncClient, LastWill, QoS};
 use tokio_util::sync::CancellationToken;
 
 pub use config::AgentConfig;
 use seq::{FileSeq, SeqError, SeqSource};
-pub use source::{Probes, Sections, Source};
+pub use source::{DeviceSet, Probes, Sections, SetupError, Source};
 
 /// Largest MQTT packet the agent sends or accepts.
 const MAX_PACKET: usize = 1 << 20;
@@ -46,17 +49,32 @@ pub enum AgentError {
     Link(#[from] link::LinkError),
     #[error("cannot read this host: {0}")]
     Host(#[from] sysinfo::Error),
+    #[error(transparent)]
+    Setup(#[from] SetupError),
+}
+
+/// Client id on the office broker, distinct from the central connection's.
+fn office_client_id(config: &AgentConfig) -> String {
+    format!("ronda-{}-{}-office", config.office, config.agent)
+}
+
+fn probes(config: &AgentConfig, shutdown: &CancellationToken) -> Result<Probes, AgentError> {
+    let devices = DeviceSet::build(&config.devices, &office_client_id(config), shutdown)?;
+    Ok(Probes::new(host::HostProbe::new()?, devices))
 }
 
 /// Run the agent with its real probes until `shutdown` fires.
 pub async fn run(config: AgentConfig, shutdown: CancellationToken) -> Result<(), AgentError> {
     let seq = FileSeq::open(&config.state_dir)?;
-    run_with(config, Probes::new()?, seq, shutdown).await
+    let probes = probes(&config, &shutdown)?;
+    run_with(config, probes, seq, shutdown).await
 }
 
 /// One round of probes as a report, for `ronda-agent probe`. No broker needed.
 pub async fn probe_once(config: &AgentConfig) -> Result<Report, AgentError> {
-    let mut probes = Probes::new()?;
+    let stop = CancellationToken::new();
+    let _stop_on_return = stop.clone().drop_guard();
+    let mut probes = probes(config, &stop)?;
     probes.settle().await;
     let sections = probes.collect().await;
     Ok(report(config, 0, sections))
@@ -92,6 +110,43 @@ fn publish_report(client: &AsyncClient, topic: &str, r: &Report) {
     }
 }
 
+/// Carry out a command in its own task (switching a plug takes seconds and
+/// must not hold up the reports), then publish the result.
+fn on_command(payload: &[u8], devices: Option<std::sync::Arc<DeviceSet>>, client: AsyncClient, topic: String) {
+    let cmd = match Command::decode(payload) {
+        Ok(c) => c,
+        Err(e) => {
+            tracing::warn!(error = %e, "command refused: not a valid command");
+            // Answer when the id can be read, so the server is not left waiting.
+            let id = serde_json::from_slice::<serde_json::Value>(payload)
+                .ok()
+                .and_then(|v| v.get("id")?.as_str().map(str::to_owned));
+            if let Some(id) = id {
+                send_result(&client, &topic, &CommandResult::refused(&id, format!("not a valid command: {e}")));
+            }
+            return;
+        }
+    };
+    tokio::spawn(async move {
+        let result = match devices {
+            Some(d) => command::handle(&d, cmd).await,
+            None => CommandResult::refused(&cmd.id, "this agent has no devices to command"),
+        };
+        send_result(&client, &topic, &result);
+    });
+}
+
+fn send_result(client: &AsyncClient, topic: &str, result: &CommandResult) {
+    match serde_json::to_vec(result) {
+        Ok(body) => {
+            if let Err(e) = client.try_publish(topic, QoS::AtLeastOnce, false, body) {
+                tracing::warn!(error = %e, "command result dropped");
+            }
+        }
+        Err(e) => tracing::error!(error = %e, "command result cannot be encoded"),
+    }
+}
+
 /// Run with any source of readings and any sequence: the seam that the demo's
 /// simulated offices and the tests use.
 pub async fn run_with(
@@ -102,15 +157,22 @@ pub async fn run_with(
 ) -> Result<(), AgentError> {
     let topic = |kind| Topic::new(config.office.clone(), config.agent.clone(), kind).to_string();
     let (state_topic, report_topic) = (topic(Kind::State), topic(Kind::Report));
+    let result_topic = topic(Kind::CmdResult);
+    let (cmd_tx, mut commands) = tokio::sync::mpsc::channel(16);
     let will = LastWill::new(&state_topic, "offline", QoS::AtLeastOnce, true);
     let client_id = format!("ronda-{}-{}", config.office, config.agent);
     let options = link::options(&client_id, &config.broker, Some(will), MAX_PACKET)?;
     let (client, eventloop) = link::connect(options, REQUEST_CAPACITY);
     let session_stop = CancellationToken::new();
+    let topics = session::Topics {
+        state: state_topic.clone(),
+        cmd: topic(Kind::Cmd),
+    };
     let mut session = tokio::spawn(session::drive(
         eventloop,
         client.clone(),
-        state_topic.clone(),
+        topics,
+        cmd_tx,
         session_stop.clone(),
     ));
     tracing::info!(office = %config.office, agent = %config.agent, broker = %config.broker.url, "agent started");
@@ -124,6 +186,9 @@ pub async fn run_with(
             _ = ticks.tick() => {
                 let r = report(&config, seq.next(), source.collect().await);
                 publish_report(&client, &report_topic, &r);
+            }
+            Some(payload) = commands.recv() => {
+                on_command(&payload, source.devices(), client.clone(), result_topic.clone());
             }
         }
     }

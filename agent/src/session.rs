@@ -1,21 +1,29 @@
 //! The one task that owns the rumqttc event loop.
 //!
-//! It announces `online` after every connect and backs off between failed
+//! It announces `online` and subscribes to the command topic after every
+//! connect, hands commands to the agent loop, and backs off between failed
 //! connects, because rumqttc itself retries on the very next `poll()`.
 
 use std::time::Duration;
 
 use rumqttc::{AsyncClient, Event, EventLoop, Outgoing, Packet, QoS};
+use tokio::sync::mpsc;
 use tokio_util::sync::CancellationToken;
 
 use crate::link::Backoff;
 
 /// Drive the connection until a clean disconnect has been sent, or until
 /// `shutdown` fires while there is no connection to close cleanly.
+pub struct Topics {
+    pub state: String,
+    pub cmd: String,
+}
+
 pub async fn drive(
     mut eventloop: EventLoop,
     client: AsyncClient,
-    state_topic: String,
+    topics: Topics,
+    commands: mpsc::Sender<Vec<u8>>,
     shutdown: CancellationToken,
 ) {
     let mut backoff = Backoff::new(Duration::from_millis(500), Duration::from_secs(60));
@@ -26,15 +34,20 @@ pub async fn drive(
                 tracing::info!(broker = %broker(&eventloop), "connected");
                 // From another task: this one must keep polling to make room
                 // in the request queue, which may be full after an outage.
-                let (client, topic) = (client.clone(), state_topic.clone());
+                let (client, state, cmd) = (client.clone(), topics.state.clone(), topics.cmd.clone());
                 tokio::spawn(async move {
-                    if let Err(e) = client
-                        .publish(topic, QoS::AtLeastOnce, true, "online")
-                        .await
-                    {
+                    if let Err(e) = client.publish(state, QoS::AtLeastOnce, true, "online").await {
                         tracing::warn!(error = %e, "could not queue the online state");
                     }
+                    if let Err(e) = client.subscribe(cmd, QoS::AtLeastOnce).await {
+                        tracing::warn!(error = %e, "could not subscribe to commands");
+                    }
                 });
+            }
+            Ok(Event::Incoming(Packet::Publish(p))) if p.topic == topics.cmd => {
+                if commands.try_send(p.payload.to_vec()).is_err() {
+                    tracing::warn!("command dropped: too many commands waiting");
+                }
             }
             Ok(Event::Outgoing(Outgoing::Disconnect)) => {
                 tracing::info!("disconnected cleanly");

@@ -1,10 +1,19 @@
-//! Where a report's contents come from.
+//! Where a report's contents come from: the host probe and the office's
+//! devices, probed concurrently with a bound and a deadline each.
 
 use std::future::Future;
+use std::sync::Arc;
 
 use ronda_wire::{Host, Plug, Recorder, Service};
+use tokio_util::sync::CancellationToken;
 
+use crate::devices::Devices;
 use crate::host::HostProbe;
+use crate::http::Clients;
+use crate::link::LinkError;
+use crate::probe::{bounded, ProbeError};
+use crate::services::ServiceCheck;
+use crate::{plugs, recorders};
 
 /// The device sections of one report.
 #[derive(Debug, Clone, Default)]
@@ -16,21 +25,90 @@ pub struct Sections {
 }
 
 /// Produces one round of readings. The real agent probes its host and
-/// devices; the demo's simulated offices make readings up.
+/// devices; tests and simulations may make readings up.
 pub trait Source: Send {
     fn collect(&mut self) -> impl Future<Output = Sections> + Send;
+
+    /// The devices that commands act on, if this source has real ones.
+    fn devices(&self) -> Option<Arc<DeviceSet>> {
+        None
+    }
 }
 
-/// The agent's own probes. Device adapters join the host probe here.
+#[derive(Debug, thiserror::Error)]
+pub enum SetupError {
+    #[error("cannot set up HTTP: {0}")]
+    Http(#[from] ProbeError),
+    #[error("office broker: {0}")]
+    Bus(#[from] LinkError),
+}
+
+/// Every configured device with its adapter.
+pub struct DeviceSet {
+    pub recorders: Vec<recorders::Watched>,
+    pub plugs: Vec<plugs::Watched>,
+    pub services: Vec<ServiceCheck>,
+    pub protected_classes: Vec<String>,
+    concurrency: usize,
+}
+
+impl DeviceSet {
+    /// Build the adapters; connects to the office broker when MQTT plugs
+    /// need it (the connection lives until `shutdown`).
+    pub fn build(devices: &Devices, client_id: &str, shutdown: &CancellationToken) -> Result<DeviceSet, SetupError> {
+        let clients = Clients::new()?;
+        let bus = match &devices.local_broker {
+            Some(cfg) if devices.plugs.iter().any(|p| p.kind.over_mqtt()) => {
+                let filters = plugs::mqtt_filters(&devices.plugs, client_id);
+                Some(plugs::Bus::start(cfg, client_id, filters, shutdown.clone())?)
+            }
+            _ => None,
+        };
+        Ok(DeviceSet {
+            recorders: devices
+                .recorders
+                .iter()
+                .map(|r| recorders::Watched::new(r.clone(), &clients))
+                .collect(),
+            plugs: devices
+                .plugs
+                .iter()
+                .map(|p| plugs::Watched::new(p.clone(), &clients, bus.clone()))
+                .collect(),
+            services: devices.services.clone(),
+            protected_classes: devices.protected_classes.clone(),
+            concurrency: devices.concurrency,
+        })
+    }
+
+    /// One round over every device. A hung device holds one slot until its
+    /// deadline; the others go on.
+    pub async fn collect(&self) -> (Vec<Recorder>, Vec<Plug>, Vec<Service>) {
+        let n = self.concurrency;
+        tokio::join!(
+            bounded(self.recorders.iter().map(|r| r.probe()).collect(), n),
+            bounded(self.plugs.iter().map(|p| p.probe()).collect(), n),
+            bounded(self.services.iter().map(|s| s.probe()).collect(), n),
+        )
+    }
+
+    pub fn plug(&self, id: &str) -> Option<&plugs::Watched> {
+        self.plugs.iter().find(|p| p.config.id == id)
+    }
+}
+
+/// The agent's own probes: this host and the configured devices.
 pub struct Probes {
     host: HostProbe,
+    devices: Arc<DeviceSet>,
 }
 
 impl Probes {
-    pub fn new() -> Result<Self, sysinfo::Error> {
-        Ok(Probes {
-            host: HostProbe::new()?,
-        })
+    pub fn new(host: HostProbe, devices: DeviceSet) -> Self {
+        Probes {
+            host,
+            devices: Arc::new(devices),
+        }
     }
 
     /// Let rate-based readings (CPU %) settle before a one-shot round.
@@ -41,9 +119,17 @@ impl Probes {
 
 impl Source for Probes {
     async fn collect(&mut self) -> Sections {
+        let host = self.host.read();
+        let (recorders, plugs, services) = self.devices.collect().await;
         Sections {
-            host: Some(self.host.read()),
-            ..Sections::default()
+            host: Some(host),
+            recorders,
+            plugs,
+            services,
         }
+    }
+
+    fn devices(&self) -> Option<Arc<DeviceSet>> {
+        Some(Arc::clone(&self.devices))
     }
 }

@@ -64,6 +64,7 @@ fn spawn_offices(
             startup_jitter: Duration::from_millis(500),
             state_dir: PathBuf::new(),
             broker: crate::broker_config_for(&server.broker_url),
+            devices: Default::default(),
         };
         let stop = shutdown.clone();
         tasks.push(tokio::spawn(async move {

@@ -123,6 +123,7 @@ impl TestApp {
             startup_jitter: Duration::ZERO,
             state_dir: self.dir.path().join(format!("agent-{office}-{agent}")),
             broker: broker_config(&self.broker),
+            devices: Default::default(),
         }
     }
 
