@@ -53,6 +53,14 @@ pub struct Source {
 }
 
 impl Source {
+    /// A config held in memory; `file` is the name its errors carry.
+    pub fn from_text(file: &Path, text: String) -> Source {
+        Source {
+            file: file.to_owned(),
+            text,
+        }
+    }
+
     pub fn read(file: &Path) -> Result<Source, ConfigError> {
         let text = std::fs::read_to_string(file).map_err(|e| ConfigError {
             file: file.to_owned(),

@@ -63,7 +63,15 @@ pub const DEFAULT_STATE_DIR: &str = "/var/lib/ronda-agent";
 impl AgentConfig {
     /// Read and check a config file, reporting every problem found.
     pub fn load(path: &Path) -> Result<AgentConfig, ConfigError> {
-        let source = Source::read(path)?;
+        Self::from_source(Source::read(path)?)
+    }
+
+    /// Check a config held in memory, such as one the simulator wrote.
+    pub fn from_text(name: &Path, text: String) -> Result<AgentConfig, ConfigError> {
+        Self::from_source(Source::from_text(name, text))
+    }
+
+    fn from_source(source: Source) -> Result<AgentConfig, ConfigError> {
         let raw: RawConfig = source.parse()?;
         let mut c = source.checker();
         let config = raw.check(&mut c);

@@ -58,7 +58,8 @@ fn office_client_id(config: &AgentConfig) -> String {
     format!("ronda-{}-{}-office", config.office, config.agent)
 }
 
-fn probes(config: &AgentConfig, shutdown: &CancellationToken) -> Result<Probes, AgentError> {
+/// The real probes for `config`: this host and the configured devices.
+pub fn probes(config: &AgentConfig, shutdown: &CancellationToken) -> Result<Probes, AgentError> {
     let devices = DeviceSet::build(&config.devices, &office_client_id(config), shutdown)?;
     Ok(Probes::new(host::HostProbe::new()?, devices))
 }

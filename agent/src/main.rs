@@ -82,11 +82,15 @@ async fn execute(command: Command, config: AgentConfig) -> anyhow::Result<()> {
             println!("{}", serde_json::to_string_pretty(&report)?);
         }
         Command::Check { config: path } => {
+            let d = &config.devices;
             println!(
-                "{}: ok (office {}, agent {})",
+                "{}: ok (office {}, agent {}; {} recorders, {} plugs, {} services)",
                 path.display(),
                 config.office,
-                config.agent
+                config.agent,
+                d.recorders.len(),
+                d.plugs.len(),
+                d.services.len()
             );
         }
     }

@@ -1,5 +1,7 @@
 //! `ronda-server demo`: the whole central side plus three simulated offices,
-//! on a fresh machine, with nothing to configure.
+//! on a fresh machine, with nothing to configure. Each office is a
+//! `ronda-sim` office (recorders, plugs, a service, its own MQTT broker)
+//! watched by a real agent, so the demo shows real probe code at work.
 
 use std::net::{SocketAddr, TcpListener};
 use std::path::PathBuf;
@@ -7,11 +9,10 @@ use std::time::Duration;
 
 use ronda_agent::seq::MemorySeq;
 use ronda_agent::AgentConfig;
-use ronda_wire::Id;
+use ronda_sim::Options;
 use tokio_util::sync::CancellationToken;
 
 use crate::config::{BrokerChoice, EmbeddedBroker};
-use crate::sim::SimOffice;
 use crate::{start, Running, ServerConfig, ServerError};
 
 pub const OFFICES: [&str; 3] = ["dinkes", "disdukcapil", "bappeda"];
@@ -37,8 +38,8 @@ pub async fn run(opts: DemoOptions, shutdown: CancellationToken) -> Result<(), S
     });
     let server = start(config, shutdown.clone()).await?;
     server.ready().await;
-    let agents = spawn_offices(&server, opts.interval, &shutdown);
-    print_banner(&server, &dir.path().join("ronda.db"));
+    let (sims, agents) = spawn_offices(&server, opts.interval, &shutdown).await?;
+    print_banner(&server, &dir.path().join("ronda.db"), &sims);
     shutdown.cancelled().await;
     for a in agents {
         let _ = a.await;
@@ -47,36 +48,31 @@ pub async fn run(opts: DemoOptions, shutdown: CancellationToken) -> Result<(), S
     Ok(())
 }
 
-fn spawn_offices(
+async fn spawn_offices(
     server: &Running,
     interval: Duration,
     shutdown: &CancellationToken,
-) -> Vec<tokio::task::JoinHandle<()>> {
-    let mut tasks = Vec::new();
+) -> Result<(Vec<ronda_sim::Sim>, Vec<tokio::task::JoinHandle<()>>), ServerError> {
+    let (mut sims, mut tasks) = (Vec::new(), Vec::new());
     for office in OFFICES {
-        let (Ok(office_id), Ok(agent)) = (Id::new(office), Id::new("kantor-utama")) else {
-            continue;
-        };
-        let config = AgentConfig {
-            office: office_id,
-            agent,
-            interval,
-            startup_jitter: Duration::from_millis(500),
-            state_dir: PathBuf::new(),
-            broker: crate::broker_config_for(&server.broker_url),
-            devices: Default::default(),
-        };
+        let sim = ronda_sim::start(ronda_sim::layout::default_office(), Options::default(), shutdown.clone())
+            .await
+            .map_err(|e| ServerError::Demo(format!("simulated office {office}: {e}")))?;
+        let interval = format!("{}ms", interval.as_millis());
+        let broker = server.broker_url.to_string();
+        let yaml = ronda_sim::agent_config::agent_yaml(&sim, office, "kantor-utama", &broker, &interval);
+        let name = PathBuf::from(format!("<demo {office}>"));
+        let config = AgentConfig::from_text(&name, yaml).map_err(|e| ServerError::Demo(e.to_string()))?;
+        let probes = ronda_agent::probes(&config, shutdown).map_err(|e| ServerError::Demo(e.to_string()))?;
         let stop = shutdown.clone();
         tasks.push(tokio::spawn(async move {
-            if let Err(e) =
-                ronda_agent::run_with(config, SimOffice::new(office), MemorySeq::default(), stop)
-                    .await
-            {
-                tracing::error!(office, error = %e, "simulated office stopped");
+            if let Err(e) = ronda_agent::run_with(config, probes, MemorySeq::default(), stop).await {
+                tracing::error!(office, error = %e, "demo agent stopped");
             }
         }));
+        sims.push(sim);
     }
-    tasks
+    Ok((sims, tasks))
 }
 
 /// The asked-for address if it is free, otherwise any free port, so that the
@@ -91,7 +87,7 @@ fn free_or_any(addr: SocketAddr) -> SocketAddr {
     }
 }
 
-fn print_banner(server: &Running, db: &std::path::Path) {
+fn print_banner(server: &Running, db: &std::path::Path, sims: &[ronda_sim::Sim]) {
     let http = server.http_addr;
     println!();
     println!(
@@ -104,6 +100,9 @@ fn print_banner(server: &Running, db: &std::path::Path) {
     println!("  metrics      http://{http}/metrics");
     println!("  MQTT broker  {}", server.broker_url);
     println!("  database     {} (removed on exit)", db.display());
+    for (office, sim) in OFFICES.iter().zip(sims) {
+        println!("  {office:<12} devices: {} (change them: http://{}/devices)", sim.devices.len(), sim.control);
+    }
     println!();
     println!("A real agent joins as one more office:");
     println!("  cargo run -p ronda-agent -- run --config examples/agent.yaml");

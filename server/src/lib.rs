@@ -50,6 +50,8 @@ pub enum ServerError {
     Writer(std::io::Error),
     #[error("cannot create a temporary directory: {0}")]
     TempDir(std::io::Error),
+    #[error("demo: {0}")]
+    Demo(String),
 }
 
 /// A started server.

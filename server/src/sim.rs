@@ -1,4 +1,5 @@
-//! Simulated offices for the demo: plausible readings without real devices.
+//! Made-up readings of a plausible office, for the ingest benchmark (the
+//! demo runs real agents against `ronda-sim` devices instead).
 
 use jiff::{SignedDuration, Timestamp};
 use ronda_agent::{Sections, Source};

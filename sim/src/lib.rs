@@ -48,7 +48,7 @@ pub enum SimError {
 }
 
 /// Where the simulator listens.
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, Default)]
 pub struct Options {
     /// `None`: any free port for everything. `Some(p)`: the control API on
     /// `p` and device `i` on `p + 1 + i`, so that a written config stays valid.
@@ -56,7 +56,8 @@ pub struct Options {
     /// Broker for the MQTT devices. `None` starts an embedded one (on
     /// `base_port + 83` with a base port).
     pub mqtt: Option<SocketAddr>,
-    /// Folder for the software recorder's footage; `None` uses a temporary one.
+    /// Folder for the software recorder's footage. `None`: a temporary one,
+    /// or `$TMPDIR/ronda-sim-<base port>` with a base port.
     pub folder_root: Option<PathBuf>,
 }
 
@@ -105,9 +106,11 @@ pub async fn start(
             ronda_broker::start(&settings).await?
         }
     };
-    let (folder_root, temp) = match opts.folder_root {
-        Some(p) => (p, None),
-        None => {
+    let (folder_root, temp) = match (opts.folder_root, opts.base_port) {
+        (Some(p), _) => (p, None),
+        // Fixed ports promise a config that stays valid: so does the folder.
+        (None, Some(port)) => (std::env::temp_dir().join(format!("ronda-sim-{port}")), None),
+        (None, None) => {
             let t = tempfile::Builder::new()
                 .prefix("ronda-sim-")
                 .tempdir()
