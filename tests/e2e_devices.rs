@@ -1,7 +1,9 @@
 //! The agent against the office simulator: a full probe of `examples/office.yaml`,
 //! a hung device, and plug commands through the central broker.
+#![allow(clippy::unwrap_used, clippy::expect_used)]
 
 mod common;
+
 
 use std::collections::BTreeSet;
 use std::path::Path;
@@ -177,4 +179,30 @@ async fn plug_commands_switch_over_http_and_mqtt_and_protected_classes_are_refus
     let unknown = server.send("c-4", "kulkas", false).await;
     assert!(unknown.error.unwrap().contains("no plug `kulkas`"));
     stop.cancel();
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_office_page_shows_the_devices_its_agent_reported() {
+    let app = common::spawn_app().await;
+    let stop = CancellationToken::new();
+    let sim = sim(None, &stop).await;
+    let url = app.broker.to_string();
+    let yaml = ronda_sim::agent_config::agent_yaml(&sim, "dinsos", "kantor-utama", &url, "1s");
+    let config = AgentConfig::from_text(Path::new("sim.yaml"), yaml).unwrap();
+    let probes = ronda_agent::probes(&config, &stop).unwrap();
+    tokio::spawn(ronda_agent::run_with(config, probes, MemorySeq::default(), stop.clone()));
+    app.wait_report("dinsos", "kantor-utama", 1).await;
+    let page = reqwest::get(format!("{}/offices/dinsos/kantor-utama", app.http))
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    for text in ["nvr-depan", "Jalan depan", "front-road", "rak-server", "cctv-monitor", "sipd"] {
+        assert!(page.contains(text), "the office page lacks {text}");
+    }
+    let missing = reqwest::get(format!("{}/offices/nowhere/kantor-utama", app.http)).await.unwrap();
+    assert_eq!(missing.status(), 404);
+    stop.cancel();
+    app.stop().await;
 }

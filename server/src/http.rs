@@ -29,6 +29,7 @@ pub fn app(state: AppState) -> Router {
         .route("/metrics", get(metrics))
         .route("/api/v1/agents", get(list_agents))
         .route("/api/v1/agents/{office}/{agent}", get(one_agent))
+        .route("/offices/{office}/{agent}", get(crate::pages::office))
         .with_state(state)
 }
 
@@ -42,6 +43,8 @@ pub enum ApiError {
     BadRequest(String),
     #[error(transparent)]
     Store(#[from] StoreError),
+    #[error("page cannot be rendered: {0}")]
+    Render(String),
 }
 
 impl IntoResponse for ApiError {
@@ -49,6 +52,10 @@ impl IntoResponse for ApiError {
         let (status, message) = match &self {
             ApiError::NotFound => (StatusCode::NOT_FOUND, self.to_string()),
             ApiError::BadRequest(m) => (StatusCode::BAD_REQUEST, m.clone()),
+            ApiError::Render(e) => {
+                tracing::error!(error = %e, "page rendering failed");
+                (StatusCode::INTERNAL_SERVER_ERROR, "internal error".to_owned())
+            }
             ApiError::Store(e) => {
                 tracing::error!(error = %e, "store query failed");
                 (
@@ -106,7 +113,7 @@ async fn index(State(s): State<AppState>) -> Result<Html<String>, ApiError> {
             .map(|t| t.to_string())
             .unwrap_or_else(|| "never".into());
         rows.push_str(&format!(
-            "<tr><td>{o}</td><td><a href=\"/api/v1/agents/{o}/{g}\">{g}</a></td><td class=\"{state}\">{state}</td><td>{seen}</td><td>{seq}</td></tr>\n",
+            "<tr><td><a href=\"/offices/{o}/{g}\">{o}</a></td><td><a href=\"/api/v1/agents/{o}/{g}\">{g}</a></td><td class=\"{state}\">{state}</td><td>{seen}</td><td>{seq}</td></tr>\n",
             o = a.office,
             g = a.agent,
             seq = a.last_seq.map(|s| s.to_string()).unwrap_or_default(),

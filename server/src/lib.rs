@@ -11,6 +11,7 @@ pub mod demo;
 pub mod http;
 mod ingest;
 pub mod metrics;
+pub mod pages;
 mod sim;
 pub mod store;
 
