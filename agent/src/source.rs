@@ -85,11 +85,26 @@ impl DeviceSet {
     /// deadline; the others go on.
     pub async fn collect(&self) -> (Vec<Recorder>, Vec<Plug>, Vec<Service>) {
         let n = self.concurrency;
-        tokio::join!(
+        let start = std::time::Instant::now();
+        let round = tokio::join!(
             bounded(self.recorders.iter().map(|r| r.probe()).collect(), n),
             bounded(self.plugs.iter().map(|p| p.probe()).collect(), n),
             bounded(self.services.iter().map(|s| s.probe()).collect(), n),
-        )
+        );
+        let failed = round.0.iter().filter(|r| !r.reachable).count()
+            + round.1.iter().filter(|p| !p.reachable).count()
+            + round.2.iter().filter(|s| !s.reachable).count();
+        let (devices, took_ms) = (
+            self.recorders.len() + self.plugs.len() + self.services.len(),
+            start.elapsed().as_millis() as u64,
+        );
+        // Quiet when all is well: an agent logs this every interval.
+        if failed > 0 {
+            tracing::info!(devices, unreachable = failed, took_ms, "probe round done");
+        } else {
+            tracing::debug!(devices, took_ms, "probe round done");
+        }
+        round
     }
 
     pub fn plug(&self, id: &str) -> Option<&plugs::Watched> {
