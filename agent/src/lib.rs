@@ -18,6 +18,7 @@ pub mod probe;
 pub mod recorders;
 pub mod seq;
 pub mod services;
+pub mod xml;
 mod session;
 pub mod shell;
 pub mod source;

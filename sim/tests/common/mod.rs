@@ -1,0 +1,60 @@
+//! Test helpers: one simulated device, and the agent's own config for it.
+#![allow(clippy::unwrap_used, clippy::expect_used, dead_code)]
+
+use std::path::Path;
+use std::time::Duration;
+
+use ronda_agent::http::Clients;
+use ronda_agent::{plugs, recorders, AgentConfig};
+use ronda_sim::state::{lock, DeviceState};
+use ronda_sim::{Options, Sim};
+use tokio_util::sync::CancellationToken;
+
+pub struct One {
+    pub sim: Sim,
+    pub stop: CancellationToken,
+    pub config: AgentConfig,
+}
+
+/// Start the default office's devices named in `ids` alone.
+pub async fn start(ids: &[&str]) -> One {
+    let stop = CancellationToken::new();
+    let office: Vec<DeviceState> = ronda_sim::layout::default_office()
+        .into_iter()
+        .filter(|d| ids.contains(&d.id.as_str()))
+        .collect();
+    let sim = ronda_sim::start(office, Options::default(), stop.clone()).await.unwrap();
+    let yaml = ronda_sim::agent_config::agent_yaml(&sim, "o", "a", "mqtt://127.0.0.1:1", "30s");
+    let config = AgentConfig::from_text(Path::new("sim.yaml"), yaml).unwrap();
+    One { sim, stop, config }
+}
+
+impl One {
+    pub fn state(&self, id: &str) -> std::sync::MutexGuard<'_, DeviceState> {
+        lock(&self.sim.device(id).unwrap().state)
+    }
+
+    pub fn recorder(&self, id: &str, timeout: Duration) -> recorders::Watched {
+        let mut cfg = self.config.devices.recorders.iter().find(|r| r.id == id).unwrap().clone();
+        cfg.timeout = timeout;
+        recorders::Watched::new(cfg, &Clients::new().unwrap())
+    }
+
+    pub fn plug(&self, id: &str, timeout: Duration) -> plugs::Watched {
+        let mut cfg = self.config.devices.plugs.iter().find(|p| p.id == id).unwrap().clone();
+        cfg.timeout = timeout;
+        let bus = cfg.kind.over_mqtt().then(|| {
+            let broker = self.config.devices.local_broker.as_ref().unwrap();
+            let client_id = format!("test-{id}");
+            let filters = plugs::mqtt_filters(std::slice::from_ref(&cfg), &client_id);
+            plugs::Bus::start(broker, &client_id, filters, self.stop.clone()).unwrap()
+        });
+        plugs::Watched::new(cfg, &Clients::new().unwrap(), bus)
+    }
+}
+
+impl Drop for One {
+    fn drop(&mut self) {
+        self.stop.cancel();
+    }
+}
