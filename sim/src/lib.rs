@@ -15,6 +15,7 @@ pub mod folder;
 pub mod frigate;
 pub mod hikvision;
 pub mod layout;
+pub mod mqtt_device;
 pub mod onvif;
 pub mod rtsp;
 pub mod service;
