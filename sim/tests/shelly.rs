@@ -1,0 +1,59 @@
+//! The agent's Shelly adapters against simulated Gen1 and Gen2 plugs, over
+//! HTTP (Basic and digest SHA-256) and MQTT RPC.
+#![allow(clippy::unwrap_used)]
+
+mod common;
+
+use std::time::Duration;
+
+use ronda_wire::PowerOn;
+
+const T: Duration = Duration::from_secs(3);
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn gen1_reads_switches_and_trips_on_overpower() {
+    let one = common::start(&["ac-kepala"]).await;
+    let ac = one.plug("ac-kepala", T);
+    let p = ac.probe().await;
+    assert_eq!((p.reachable, p.relay_on, p.power_on), (true, Some(false), Some(PowerOn::Previous)), "{p:?}");
+    let p = ac.switch(true).await.unwrap();
+    assert_eq!((p.relay_on, p.power_w), (Some(true), Some(850.0)));
+    one.state("ac-kepala").faults.push("overpower".into());
+    let p = ac.probe().await;
+    assert_eq!((p.relay_on, p.faults.as_slice()), (Some(false), ["overpower".to_owned()].as_slice()));
+    assert!(ac.switch(true).await.is_err(), "a tripped plug does not switch on");
+    one.state("ac-kepala").auth.password = "other".into();
+    assert_eq!(ac.probe().await.error.as_deref(), Some("wrong username or password (HTTP 401)"));
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn gen2_over_http_with_digest_sha256() {
+    let one = common::start(&["pc-loket"]).await;
+    let pc = one.plug("pc-loket", T);
+    let p = pc.switch(true).await.unwrap();
+    assert_eq!((p.relay_on, p.power_w, p.power_on), (Some(true), Some(95.0), Some(PowerOn::Previous)), "{p:?}");
+    assert!(one.state("pc-loket").relays[0]);
+    one.state("pc-loket").faults.push("overtemp".into());
+    assert_eq!(pc.probe().await.faults, ["overtemp"]);
+    one.state("pc-loket").auth.password = "other".into();
+    assert_eq!(pc.probe().await.error.as_deref(), Some("wrong username or password (HTTP 401)"));
+    one.state("pc-loket").hang = true;
+    let p = one.plug("pc-loket", Duration::from_millis(300)).probe().await;
+    assert_eq!(p.error.as_deref(), Some("no answer within 300ms"));
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn gen2_over_mqtt_rpc() {
+    let one = common::start(&["printer-lobi"]).await;
+    let printer = one.plug("printer-lobi", T);
+    let p = printer.probe().await;
+    assert_eq!((p.reachable, p.relay_on), (true, Some(false)), "{p:?}");
+    let p = printer.switch(true).await.unwrap();
+    assert_eq!((p.relay_on, p.power_w), (Some(true), Some(15.0)));
+    assert!(one.state("printer-lobi").relays[0]);
+    printer.switch(false).await.unwrap();
+    assert!(!one.state("printer-lobi").relays[0]);
+    one.state("printer-lobi").hang = true;
+    let p = one.plug("printer-lobi", Duration::from_millis(400)).probe().await;
+    assert_eq!(p.error.as_deref(), Some("no answer within 400ms"));
+}
