@@ -111,6 +111,8 @@ pub struct DeviceState {
     pub topic: String,
     /// Services: the status code to answer with.
     pub status: u16,
+    /// Dahua: file finders created and not yet destroyed.
+    pub open_finders: usize,
 }
 
 impl DeviceState {
@@ -140,6 +142,7 @@ impl DeviceState {
             power_on: "previous".into(),
             topic: String::new(),
             status: 200,
+            open_finders: 0,
         }
     }
 
