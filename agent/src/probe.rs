@@ -12,7 +12,7 @@ use futures_util::stream::{self, StreamExt};
 pub enum ProbeError {
     #[error("no answer within {}", human(*.0))]
     Timeout(Duration),
-    #[error("wrong username or password (HTTP 401)")]
+    #[error("wrong username or password")]
     Unauthorized,
     #[error("cannot authenticate: {0}")]
     Auth(String),

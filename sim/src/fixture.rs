@@ -47,11 +47,8 @@ mod tests {
 
     #[test]
     fn templates_render_state() {
-        let out = render(
-            "t",
-            "# doc\n\n<on>{{ on }}</on>",
-            minijinja::context! { on => true },
-        );
-        assert_eq!(out, "<on>true</on>");
+        // Booleans go through `tojson`: minijinja writes a bare one as `True`.
+        let out = render("t", "# doc\n\n{\"on\":{{ on|tojson }}}", minijinja::context! { on => true });
+        assert_eq!(out, "{\"on\":true}");
     }
 }

@@ -54,7 +54,7 @@ async fn wrong_password_and_a_hung_recorder_are_reported() {
     let one = common::start(&["dvr-gudang"]).await;
     one.state("dvr-gudang").auth.password = "changed".into();
     let r = one.recorder("dvr-gudang", T).probe().await;
-    assert_eq!(r.error.as_deref(), Some("wrong username or password (HTTP 401)"));
+    assert_eq!(r.error.as_deref(), Some("wrong username or password"));
     one.state("dvr-gudang").hang = true;
     let r = one.recorder("dvr-gudang", Duration::from_millis(300)).probe().await;
     assert_eq!(r.error.as_deref(), Some("no answer within 300ms"));

@@ -44,7 +44,7 @@ async fn wrong_password_and_a_hung_nvr_are_reported() {
     let one = common::start(&["nvr-depan"]).await;
     one.state("nvr-depan").auth.password = "changed".into();
     let r = one.recorder("nvr-depan", T).probe().await;
-    assert_eq!(r.error.as_deref(), Some("wrong username or password (HTTP 401)"));
+    assert_eq!(r.error.as_deref(), Some("wrong username or password"));
     one.state("nvr-depan").hang = true;
     let r = one.recorder("nvr-depan", Duration::from_millis(300)).probe().await;
     assert!(!r.reachable);

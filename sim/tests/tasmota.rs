@@ -37,7 +37,7 @@ async fn http_password_and_hang() {
         s.auth.password = "rahasia".into();
     }
     let p = one.plug("rak-server", T).probe().await;
-    assert_eq!(p.error.as_deref(), Some("wrong username or password (HTTP 401)"));
+    assert_eq!(p.error.as_deref(), Some("wrong username or password"));
     assert!(!format!("{p:?}").contains("rahasia"));
     one.state("rak-server").hang = true;
     let p = one.plug("rak-server", Duration::from_millis(300)).probe().await;

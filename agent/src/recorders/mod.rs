@@ -195,7 +195,7 @@ mod tests {
         assert!(!r.reachable);
         assert_eq!(
             r.error.as_deref(),
-            Some("wrong username or password (HTTP 401)")
+            Some("wrong username or password")
         );
         assert_eq!(r.channels.len(), 2);
     }
