@@ -4,7 +4,6 @@
 
 mod common;
 
-
 use std::collections::BTreeSet;
 use std::path::Path;
 use std::time::Duration;
@@ -39,39 +38,75 @@ async fn probing_the_example_office_reads_every_kind_of_device() {
     let json = serde_json::to_string_pretty(&report).unwrap();
 
     let kinds: BTreeSet<&str> = report.recorders.iter().map(|r| r.kind.as_str()).collect();
-    assert_eq!(kinds, BTreeSet::from(["dahua", "folder", "frigate", "hikvision", "onvif", "rtsp"]), "{json}");
+    assert_eq!(
+        kinds,
+        BTreeSet::from(["dahua", "folder", "frigate", "hikvision", "onvif", "rtsp"]),
+        "{json}"
+    );
     for r in &report.recorders {
-        assert!(r.reachable, "recorder {} unreachable: {:?}\n{json}", r.id, r.error);
+        assert!(
+            r.reachable,
+            "recorder {} unreachable: {:?}\n{json}",
+            r.id, r.error
+        );
         for ch in &r.channels {
             assert!(ch.error.is_none(), "{}/{}: {:?}", r.id, ch.id, ch.error);
             assert!(!ch.zone.is_empty());
         }
     }
-    let nvr = report.recorders.iter().find(|r| r.kind == "hikvision").unwrap();
+    let nvr = report
+        .recorders
+        .iter()
+        .find(|r| r.kind == "hikvision")
+        .unwrap();
     assert_eq!(nvr.model.as_deref(), Some("DS-7608NI-K2/8P"), "{json}");
     assert_eq!(nvr.overwrite, Some(true), "{json}");
     assert!(nvr.disks.iter().all(|d| d.healthy), "{json}");
     for r in report.recorders.iter().filter(|r| r.kind != "rtsp") {
         for ch in &r.channels {
             let age = ch.segment_age_s.unwrap_or(u64::MAX);
-            assert!(age < 120, "{}/{} newest segment age {age}s\n{json}", r.id, ch.id);
+            assert!(
+                age < 120,
+                "{}/{} newest segment age {age}s\n{json}",
+                r.id,
+                ch.id
+            );
         }
     }
     let rtsp = report.recorders.iter().find(|r| r.kind == "rtsp").unwrap();
-    assert!(rtsp.channels.iter().all(|c| c.online == Some(true)), "{json}");
+    assert!(
+        rtsp.channels.iter().all(|c| c.online == Some(true)),
+        "{json}"
+    );
 
     let plug_kinds: BTreeSet<&str> = report.plugs.iter().map(|p| p.kind.as_str()).collect();
-    assert_eq!(plug_kinds, BTreeSet::from(["shelly-gen1", "shelly-rpc", "tasmota", "zigbee2mqtt"]), "{json}");
+    assert_eq!(
+        plug_kinds,
+        BTreeSet::from(["shelly-gen1", "shelly-rpc", "tasmota", "zigbee2mqtt"]),
+        "{json}"
+    );
     assert_eq!(report.plugs.len(), 8);
     for p in &report.plugs {
-        assert!(p.reachable, "plug {} unreachable: {:?}\n{json}", p.id, p.error);
-        assert!(p.relay_on.is_some(), "plug {} has no relay state\n{json}", p.id);
+        assert!(
+            p.reachable,
+            "plug {} unreachable: {:?}\n{json}",
+            p.id, p.error
+        );
+        assert!(
+            p.relay_on.is_some(),
+            "plug {} has no relay state\n{json}",
+            p.id
+        );
     }
     let server_rack = report.plugs.iter().find(|p| p.id == "rak-server").unwrap();
     assert_eq!(server_rack.relay_on, Some(true));
     assert!(server_rack.power_w.is_some_and(|w| w > 100.0), "{json}");
     let sipd = &report.services[0];
-    assert_eq!((sipd.reachable, sipd.status, sipd.body_matched), (true, Some(200), Some(true)), "{json}");
+    assert_eq!(
+        (sipd.reachable, sipd.status, sipd.body_matched),
+        (true, Some(200), Some(true)),
+        "{json}"
+    );
     stop.cancel();
 }
 
@@ -80,14 +115,31 @@ async fn a_hung_recorder_is_reported_and_the_others_are_read() {
     let stop = CancellationToken::new();
     let sim = sim(None, &stop).await;
     lock(&sim.device("nvr-depan").unwrap().state).hang = true;
-    let yaml = ronda_sim::agent_config::agent_yaml(&sim, "dinsos", "kantor-utama", "mqtt://127.0.0.1:1", "30s");
-    let yaml = yaml.replace("    kind: hikvision\n", "    kind: hikvision\n    timeout: 500ms\n");
+    let yaml = ronda_sim::agent_config::agent_yaml(
+        &sim,
+        "dinsos",
+        "kantor-utama",
+        "mqtt://127.0.0.1:1",
+        "30s",
+    );
+    let yaml = yaml.replace(
+        "    kind: hikvision\n",
+        "    kind: hikvision\n    timeout: 500ms\n",
+    );
     let config = AgentConfig::from_text(Path::new("sim.yaml"), yaml).unwrap();
     let report = ronda_agent::probe_once(&config).await.unwrap();
-    let nvr = report.recorders.iter().find(|r| r.id == "nvr-depan").unwrap();
+    let nvr = report
+        .recorders
+        .iter()
+        .find(|r| r.id == "nvr-depan")
+        .unwrap();
     assert!(!nvr.reachable);
     assert_eq!(nvr.error.as_deref(), Some("no answer within 500ms"));
-    let others: Vec<_> = report.recorders.iter().filter(|r| r.id != "nvr-depan" && !r.reachable).collect();
+    let others: Vec<_> = report
+        .recorders
+        .iter()
+        .filter(|r| r.id != "nvr-depan" && !r.reachable)
+        .collect();
     assert!(others.is_empty(), "{others:#?}");
     stop.cancel();
 }
@@ -103,7 +155,10 @@ impl Commander {
         let mut o = MqttOptions::new("test-commander", "127.0.0.1", port);
         o.set_keep_alive(Duration::from_secs(5));
         let (client, mut eventloop) = AsyncClient::new(o, 16);
-        client.subscribe("ronda/v1/+/+/cmd/result", QoS::AtLeastOnce).await.unwrap();
+        client
+            .subscribe("ronda/v1/+/+/cmd/result", QoS::AtLeastOnce)
+            .await
+            .unwrap();
         let (tx, results) = tokio::sync::mpsc::channel(16);
         tokio::spawn(async move {
             while let Ok(ev) = eventloop.poll().await {
@@ -116,10 +171,21 @@ impl Commander {
     }
 
     async fn send(&mut self, id: &str, plug: &str, on: bool) -> CommandResult {
-        let cmd = Command::new(id, Action::PlugSet { plug: plug.into(), on });
+        let cmd = Command::new(
+            id,
+            Action::PlugSet {
+                plug: plug.into(),
+                on,
+            },
+        );
         let topic = "ronda/v1/dinsos/kantor-utama/cmd";
         self.client
-            .publish(topic, QoS::AtLeastOnce, false, serde_json::to_vec(&cmd).unwrap())
+            .publish(
+                topic,
+                QoS::AtLeastOnce,
+                false,
+                serde_json::to_vec(&cmd).unwrap(),
+            )
             .await
             .unwrap();
         let r = tokio::time::timeout(Duration::from_secs(20), self.results.recv())
@@ -145,7 +211,12 @@ async fn plug_commands_switch_over_http_and_mqtt_and_protected_classes_are_refus
     let yaml = ronda_sim::agent_config::agent_yaml(&sim, "dinsos", "kantor-utama", &url, "1s");
     let config = AgentConfig::from_text(Path::new("sim.yaml"), yaml).unwrap();
     let probes = ronda_agent::probes(&config, &stop).unwrap();
-    tokio::spawn(ronda_agent::run_with(config, probes, MemorySeq::default(), stop.clone()));
+    tokio::spawn(ronda_agent::run_with(
+        config,
+        probes,
+        MemorySeq::default(),
+        stop.clone(),
+    ));
     let mut server = Commander::connect(broker.port()).await;
     let relay = |id: &str, i: usize| lock(&sim.device(id).unwrap().state).relays[i];
 
@@ -156,10 +227,15 @@ async fn plug_commands_switch_over_http_and_mqtt_and_protected_classes_are_refus
             break;
         }
         tokio::time::sleep(Duration::from_millis(250)).await;
-        first = server.send(&format!("c-0-{attempt}"), "stopkontak-tu-2", true).await;
+        first = server
+            .send(&format!("c-0-{attempt}"), "stopkontak-tu-2", true)
+            .await;
     }
     assert!(first.ok, "{first:?}");
-    assert!(relay("stopkontak-tu", 1), "relay 2 of the Tasmota plug is on");
+    assert!(
+        relay("stopkontak-tu", 1),
+        "relay 2 of the Tasmota plug is on"
+    );
     assert!(!relay("stopkontak-tu", 0), "relay 1 is untouched");
 
     let off = server.send("c-1", "stopkontak-tu-2", false).await;
@@ -173,7 +249,10 @@ async fn plug_commands_switch_over_http_and_mqtt_and_protected_classes_are_refus
 
     let refused = server.send("c-3", "rak-server", false).await;
     assert!(!refused.ok);
-    assert!(refused.error.unwrap().contains("protects"), "the reason names the protection");
+    assert!(
+        refused.error.unwrap().contains("protects"),
+        "the reason names the protection"
+    );
     assert!(relay("rak-server", 0), "the server rack stays on");
 
     let unknown = server.send("c-4", "kulkas", false).await;
@@ -190,7 +269,12 @@ async fn the_office_page_shows_the_devices_its_agent_reported() {
     let yaml = ronda_sim::agent_config::agent_yaml(&sim, "dinsos", "kantor-utama", &url, "1s");
     let config = AgentConfig::from_text(Path::new("sim.yaml"), yaml).unwrap();
     let probes = ronda_agent::probes(&config, &stop).unwrap();
-    tokio::spawn(ronda_agent::run_with(config, probes, MemorySeq::default(), stop.clone()));
+    tokio::spawn(ronda_agent::run_with(
+        config,
+        probes,
+        MemorySeq::default(),
+        stop.clone(),
+    ));
     app.wait_report("dinsos", "kantor-utama", 1).await;
     let page = reqwest::get(format!("{}/offices/dinsos/kantor-utama", app.http))
         .await
@@ -198,10 +282,19 @@ async fn the_office_page_shows_the_devices_its_agent_reported() {
         .text()
         .await
         .unwrap();
-    for text in ["nvr-depan", "Jalan depan", "front-road", "rak-server", "cctv-monitor", "sipd"] {
+    for text in [
+        "nvr-depan",
+        "Jalan depan",
+        "front-road",
+        "rak-server",
+        "cctv-monitor",
+        "sipd",
+    ] {
         assert!(page.contains(text), "the office page lacks {text}");
     }
-    let missing = reqwest::get(format!("{}/offices/nowhere/kantor-utama", app.http)).await.unwrap();
+    let missing = reqwest::get(format!("{}/offices/nowhere/kantor-utama", app.http))
+        .await
+        .unwrap();
     assert_eq!(missing.status(), 404);
     stop.cancel();
     app.stop().await;

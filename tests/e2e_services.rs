@@ -19,15 +19,20 @@ fn cert_expiring_in(days: i64) -> (String, String) {
         .to_zoned(jiff::tz::TimeZone::UTC)
         .checked_add(jiff::Span::new().days(days))
         .unwrap();
-    params.not_after = rcgen::date_time_ymd(i32::from(end.year()), end.month() as u8, end.day() as u8);
+    params.not_after =
+        rcgen::date_time_ymd(i32::from(end.year()), end.month() as u8, end.day() as u8);
     let cert = params.self_signed(&key).unwrap();
     (cert.pem(), key.serialize_pem())
 }
 
 /// An HTTPS server that answers every request with `body`.
 async fn https_server(cert_pem: &str, key_pem: &str, body: &'static str) -> u16 {
-    let certs = rustls_pemfile::certs(&mut cert_pem.as_bytes()).collect::<Result<Vec<_>, _>>().unwrap();
-    let key = rustls_pemfile::private_key(&mut key_pem.as_bytes()).unwrap().unwrap();
+    let certs = rustls_pemfile::certs(&mut cert_pem.as_bytes())
+        .collect::<Result<Vec<_>, _>>()
+        .unwrap();
+    let key = rustls_pemfile::private_key(&mut key_pem.as_bytes())
+        .unwrap()
+        .unwrap();
     let provider = Arc::new(rustls::crypto::ring::default_provider());
     let config = rustls::ServerConfig::builder_with_provider(provider)
         .with_safe_default_protocol_versions()
@@ -42,7 +47,9 @@ async fn https_server(cert_pem: &str, key_pem: &str, body: &'static str) -> u16 
         while let Ok((tcp, _)) = listener.accept().await {
             let acceptor = acceptor.clone();
             tokio::spawn(async move {
-                let Ok(mut tls) = acceptor.accept(tcp).await else { return };
+                let Ok(mut tls) = acceptor.accept(tcp).await else {
+                    return;
+                };
                 let mut buf = [0u8; 4096];
                 let _ = tls.read(&mut buf).await;
                 let head = format!("HTTP/1.1 200 OK\r\nContent-Type: text/html\r\nContent-Length: {}\r\nConnection: close\r\n\r\n", body.len());
@@ -56,7 +63,9 @@ async fn https_server(cert_pem: &str, key_pem: &str, body: &'static str) -> u16 
 }
 
 async fn check(services_yaml: &str) -> Vec<Service> {
-    let yaml = format!("office: o\nagent: a\nbroker:\n  url: mqtt://127.0.0.1:1\nservices:\n{services_yaml}");
+    let yaml = format!(
+        "office: o\nagent: a\nbroker:\n  url: mqtt://127.0.0.1:1\nservices:\n{services_yaml}"
+    );
     let config = AgentConfig::from_text(Path::new("services.yaml"), yaml).unwrap();
     ronda_agent::probe_once(&config).await.unwrap().services
 }
@@ -75,7 +84,10 @@ async fn https_check_reports_status_body_latency_and_certificate_days() {
     .await;
     let s = &s[0];
     assert!(s.reachable, "{s:?}");
-    assert_eq!((s.status, s.status_ok, s.body_matched), (Some(200), Some(true), Some(true)));
+    assert_eq!(
+        (s.status, s.status_ok, s.body_matched),
+        (Some(200), Some(true), Some(true))
+    );
     assert!(s.latency_ms.is_some());
     let days = s.tls_days_left.unwrap();
     assert!((29..=30).contains(&days), "certificate days left {days}");
@@ -85,7 +97,10 @@ async fn https_check_reports_status_body_latency_and_certificate_days() {
 async fn an_untrusted_certificate_is_an_error_that_says_so() {
     let (cert, key) = cert_expiring_in(30);
     let port = https_server(&cert, &key, "ok").await;
-    let s = check(&format!("  - id: simpeg\n    url: https://127.0.0.1:{port}/\n")).await;
+    let s = check(&format!(
+        "  - id: simpeg\n    url: https://127.0.0.1:{port}/\n"
+    ))
+    .await;
     assert!(!s[0].reachable);
     let err = s[0].error.as_deref().unwrap();
     assert!(err.contains("certificate"), "{err}");
@@ -94,20 +109,34 @@ async fn an_untrusted_certificate_is_an_error_that_says_so() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn wrong_status_wrong_body_and_a_hung_service_are_told_apart() {
     let stop = CancellationToken::new();
-    let office = ronda_sim::layout::default_office().into_iter().filter(|d| d.id == "sipd").collect();
-    let sim = ronda_sim::start(office, ronda_sim::Options::default(), stop.clone()).await.unwrap();
+    let office = ronda_sim::layout::default_office()
+        .into_iter()
+        .filter(|d| d.id == "sipd")
+        .collect();
+    let sim = ronda_sim::start(office, ronda_sim::Options::default(), stop.clone())
+        .await
+        .unwrap();
     let sipd = sim.device("sipd").unwrap();
     let url = format!("http://{}/", sipd.addr.unwrap());
-    let yaml = format!("  - id: sipd\n    url: {url}\n    expect_body: Masuk\n    timeout: 500ms\n");
+    let yaml =
+        format!("  - id: sipd\n    url: {url}\n    expect_body: Masuk\n    timeout: 500ms\n");
 
     ronda_sim::state::lock(&sipd.state).status = 503;
     let s = &check(&yaml).await[0];
-    assert_eq!((s.reachable, s.status, s.status_ok), (true, Some(503), Some(false)), "{s:?}");
+    assert_eq!(
+        (s.reachable, s.status, s.status_ok),
+        (true, Some(503), Some(false)),
+        "{s:?}"
+    );
     assert_eq!(s.body_matched, Some(false));
 
     ronda_sim::state::lock(&sipd.state).status = 200;
     let s = &check(&yaml.replace("Masuk", "Tidak ada")).await[0];
-    assert_eq!((s.status_ok, s.body_matched), (Some(true), Some(false)), "{s:?}");
+    assert_eq!(
+        (s.status_ok, s.body_matched),
+        (Some(true), Some(false)),
+        "{s:?}"
+    );
 
     ronda_sim::state::lock(&sipd.state).hang = true;
     let s = &check(&yaml).await[0];

@@ -53,20 +53,43 @@ pub struct RawDevices {
 
 impl RawDevices {
     pub fn check(self, c: &mut Checker<'_>) -> Option<Devices> {
-        let recorders = section(c, "recorders", self.recorders, |r, c, p| r.check(c, p), |r| r.id.clone());
-        let plugs = section(c, "plugs", self.plugs, |r, c, p| r.check(c, p), |p| p.id.clone());
-        let services = section(c, "services", self.services, |r, c, p| r.check(c, p), |s| s.id.clone());
+        let recorders = section(
+            c,
+            "recorders",
+            self.recorders,
+            |r, c, p| r.check(c, p),
+            |r| r.id.clone(),
+        );
+        let plugs = section(
+            c,
+            "plugs",
+            self.plugs,
+            |r, c, p| r.check(c, p),
+            |p| p.id.clone(),
+        );
+        let services = section(
+            c,
+            "services",
+            self.services,
+            |r, c, p| r.check(c, p),
+            |s| s.id.clone(),
+        );
         let local_broker = self.local_broker.map(|b| b.check("local_broker", c));
         if let Some(plugs) = &plugs {
             if local_broker.is_none() && plugs.iter().any(|p| p.kind.over_mqtt()) {
-                c.fail("plugs", "MQTT plugs need a `local_broker:` section naming the office broker");
+                c.fail(
+                    "plugs",
+                    "MQTT plugs need a `local_broker:` section naming the office broker",
+                );
             }
         }
         let protected: Vec<String> = match self.protected_classes {
             Some(list) => list
                 .iter()
                 .enumerate()
-                .filter_map(|(i, class)| devconf::device_id(c, &format!("protected_classes.{i}"), class))
+                .filter_map(|(i, class)| {
+                    devconf::device_id(c, &format!("protected_classes.{i}"), class)
+                })
                 .collect(),
             None => Devices::default().protected_classes,
         };

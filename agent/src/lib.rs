@@ -18,10 +18,10 @@ pub mod probe;
 pub mod recorders;
 pub mod seq;
 pub mod services;
-pub mod xml;
 mod session;
 pub mod shell;
 pub mod source;
+pub mod xml;
 
 use std::time::Duration;
 
@@ -114,7 +114,12 @@ fn publish_report(client: &AsyncClient, topic: &str, r: &Report) {
 
 /// Carry out a command in its own task (switching a plug takes seconds and
 /// must not hold up the reports), then publish the result.
-fn on_command(payload: &[u8], devices: Option<std::sync::Arc<DeviceSet>>, client: AsyncClient, topic: String) {
+fn on_command(
+    payload: &[u8],
+    devices: Option<std::sync::Arc<DeviceSet>>,
+    client: AsyncClient,
+    topic: String,
+) {
     let cmd = match Command::decode(payload) {
         Ok(c) => c,
         Err(e) => {
@@ -124,7 +129,11 @@ fn on_command(payload: &[u8], devices: Option<std::sync::Arc<DeviceSet>>, client
                 .ok()
                 .and_then(|v| v.get("id")?.as_str().map(str::to_owned));
             if let Some(id) = id {
-                send_result(&client, &topic, &CommandResult::refused(&id, format!("not a valid command: {e}")));
+                send_result(
+                    &client,
+                    &topic,
+                    &CommandResult::refused(&id, format!("not a valid command: {e}")),
+                );
             }
             return;
         }

@@ -76,7 +76,10 @@ pub struct ServiceCheck {
 
 impl std::fmt::Debug for ServiceCheck {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("ServiceCheck").field("id", &self.id).field("url", &self.url).finish_non_exhaustive()
+        f.debug_struct("ServiceCheck")
+            .field("id", &self.id)
+            .field("url", &self.url)
+            .finish_non_exhaustive()
     }
 }
 
@@ -84,7 +87,12 @@ impl RawService {
     pub fn check(self, c: &mut Checker<'_>, path: &str) -> Option<ServiceCheck> {
         let id = devconf::device_id(c, &format!("{path}.id"), &self.id);
         let url = devconf::http_url(c, &format!("{path}.url"), Some(&self.url));
-        let timeout = devconf::timeout(c, &format!("{path}.timeout"), self.timeout, DEFAULT_SERVICE_TIMEOUT);
+        let timeout = devconf::timeout(
+            c,
+            &format!("{path}.timeout"),
+            self.timeout,
+            DEFAULT_SERVICE_TIMEOUT,
+        );
         let basic = RawCreds {
             username: self.username,
             password: self.password,
@@ -101,7 +109,10 @@ impl RawService {
         );
         let auth = match (basic?, bearer) {
             (Some(_), Some(_)) => {
-                c.fail(&format!("{path}.bearer_token"), "give either username/password or a bearer token");
+                c.fail(
+                    &format!("{path}.bearer_token"),
+                    "give either username/password or a bearer token",
+                );
                 None
             }
             (Some(b), None) => Some(ServiceAuth::Basic(b)),
@@ -121,13 +132,21 @@ impl RawService {
     }
 }
 
-fn client(c: &mut Checker<'_>, path: &str, proxy: Option<&str>, ca: Option<&std::path::Path>) -> Option<reqwest::Client> {
+fn client(
+    c: &mut Checker<'_>,
+    path: &str,
+    proxy: Option<&str>,
+    ca: Option<&std::path::Path>,
+) -> Option<reqwest::Client> {
     let mut b = base_builder().tls_info(true);
     if let Some(p) = proxy {
         match reqwest::Proxy::all(p) {
             Ok(p) => b = b.proxy(p),
             Err(_) => {
-                c.fail(&format!("{path}.proxy"), format!("`{p}` is not a proxy URL like http://proxy:3128"));
+                c.fail(
+                    &format!("{path}.proxy"),
+                    format!("`{p}` is not a proxy URL like http://proxy:3128"),
+                );
                 return None;
             }
         }
@@ -139,7 +158,10 @@ fn client(c: &mut Checker<'_>, path: &str, proxy: Option<&str>, ca: Option<&std:
         match cert {
             Ok(cert) => b = b.add_root_certificate(cert),
             Err(e) => {
-                c.fail(&format!("{path}.ca_file"), format!("cannot use {}: {e}", ca.display()));
+                c.fail(
+                    &format!("{path}.ca_file"),
+                    format!("cannot use {}: {e}", ca.display()),
+                );
                 return None;
             }
         }
@@ -188,14 +210,19 @@ impl ServiceCheck {
             ServiceAuth::None => {}
             ServiceAuth::Basic(c) => req = req.basic_auth(&c.username, Some(c.password.expose())),
             ServiceAuth::Bearer(t) => {
-                let mut v = HeaderValue::from_str(&format!("Bearer {}", t.expose()))
-                    .map_err(|_| ProbeError::Setup("bearer token is not a valid header value".into()))?;
+                let mut v =
+                    HeaderValue::from_str(&format!("Bearer {}", t.expose())).map_err(|_| {
+                        ProbeError::Setup("bearer token is not a valid header value".into())
+                    })?;
                 v.set_sensitive(true);
                 req = req.header(AUTHORIZATION, v);
             }
         }
         let start = Instant::now();
-        let resp = req.send().await.map_err(|e| ProbeError::from_reqwest(e, self.timeout))?;
+        let resp = req
+            .send()
+            .await
+            .map_err(|e| ProbeError::from_reqwest(e, self.timeout))?;
         let latency = start.elapsed();
         let status = resp.status().as_u16();
         let tls_days_left = resp
@@ -204,7 +231,11 @@ impl ServiceCheck {
             .and_then(|i| i.peer_certificate())
             .and_then(|der| days_left(der, Timestamp::now()));
         let body_matched = match &self.expect_body {
-            Some(text) => Some(read_capped(resp, MAX_BODY, self.timeout).await?.contains(text.as_str())),
+            Some(text) => Some(
+                read_capped(resp, MAX_BODY, self.timeout)
+                    .await?
+                    .contains(text.as_str()),
+            ),
             None => None,
         };
         Ok(Seen {

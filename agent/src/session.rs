@@ -34,9 +34,13 @@ pub async fn drive(
                 tracing::info!(broker = %broker(&eventloop), "connected");
                 // From another task: this one must keep polling to make room
                 // in the request queue, which may be full after an outage.
-                let (client, state, cmd) = (client.clone(), topics.state.clone(), topics.cmd.clone());
+                let (client, state, cmd) =
+                    (client.clone(), topics.state.clone(), topics.cmd.clone());
                 tokio::spawn(async move {
-                    if let Err(e) = client.publish(state, QoS::AtLeastOnce, true, "online").await {
+                    if let Err(e) = client
+                        .publish(state, QoS::AtLeastOnce, true, "online")
+                        .await
+                    {
                         tracing::warn!(error = %e, "could not queue the online state");
                     }
                     if let Err(e) = client.subscribe(cmd, QoS::AtLeastOnce).await {

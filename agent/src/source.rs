@@ -55,12 +55,21 @@ pub struct DeviceSet {
 impl DeviceSet {
     /// Build the adapters; connects to the office broker when MQTT plugs
     /// need it (the connection lives until `shutdown`).
-    pub fn build(devices: &Devices, client_id: &str, shutdown: &CancellationToken) -> Result<DeviceSet, SetupError> {
+    pub fn build(
+        devices: &Devices,
+        client_id: &str,
+        shutdown: &CancellationToken,
+    ) -> Result<DeviceSet, SetupError> {
         let clients = Clients::new()?;
         let bus = match &devices.local_broker {
             Some(cfg) if devices.plugs.iter().any(|p| p.kind.over_mqtt()) => {
                 let filters = plugs::mqtt_filters(&devices.plugs, client_id);
-                Some(plugs::Bus::start(cfg, client_id, filters, shutdown.clone())?)
+                Some(plugs::Bus::start(
+                    cfg,
+                    client_id,
+                    filters,
+                    shutdown.clone(),
+                )?)
             }
             _ => None,
         };

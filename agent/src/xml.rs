@@ -14,12 +14,17 @@ pub fn parse(body: &str) -> Result<Document<'_>, ProbeError> {
 
 /// The first descendant (or self) with this local name.
 pub fn find<'a, 'i>(node: Node<'a, 'i>, name: &str) -> Option<Node<'a, 'i>> {
-    node.descendants().find(|n| n.is_element() && n.tag_name().name() == name)
+    node.descendants()
+        .find(|n| n.is_element() && n.tag_name().name() == name)
 }
 
 /// Every descendant with this local name.
-pub fn all<'a, 'i: 'a>(node: Node<'a, 'i>, name: &'a str) -> impl Iterator<Item = Node<'a, 'i>> + 'a {
-    node.descendants().filter(move |n| n.is_element() && n.tag_name().name() == name)
+pub fn all<'a, 'i: 'a>(
+    node: Node<'a, 'i>,
+    name: &'a str,
+) -> impl Iterator<Item = Node<'a, 'i>> + 'a {
+    node.descendants()
+        .filter(move |n| n.is_element() && n.tag_name().name() == name)
 }
 
 /// The trimmed text of the first direct child with this local name.
@@ -54,7 +59,8 @@ mod tests {
 
     #[test]
     fn names_match_whatever_the_namespace() {
-        let d = parse(r#"<a xmlns="http://www.std-cgi.com/ver20/XMLSchema"><b><c> x </c></b></a>"#).unwrap();
+        let d = parse(r#"<a xmlns="http://www.std-cgi.com/ver20/XMLSchema"><b><c> x </c></b></a>"#)
+            .unwrap();
         assert_eq!(text(d.root(), "c"), Some("x"));
         assert!(parse("<a><b>").is_err());
     }

@@ -41,7 +41,10 @@ struct Dvr {
 type Q = Query<HashMap<String, String>>;
 
 pub fn router(dev: Shared) -> Router {
-    let dvr = Dvr { dev, finders: Arc::default() };
+    let dvr = Dvr {
+        dev,
+        finders: Arc::default(),
+    };
     Router::new()
         .route("/cgi-bin/magicBox.cgi", get(magic_box))
         .route("/cgi-bin/global.cgi", get(global))
@@ -52,50 +55,87 @@ pub fn router(dev: Shared) -> Router {
 }
 
 fn text(body: String) -> Response {
-    ([("content-type", "text/plain;charset=utf-8")], body.replace('\n', "\r\n")).into_response()
+    (
+        [("content-type", "text/plain;charset=utf-8")],
+        body.replace('\n', "\r\n"),
+    )
+        .into_response()
 }
 
 fn bad_request() -> Response {
-    (StatusCode::BAD_REQUEST, text("Error\nBad Request!\n".into())).into_response()
+    (
+        StatusCode::BAD_REQUEST,
+        text("Error\nBad Request!\n".into()),
+    )
+        .into_response()
 }
 
 fn local(t: Timestamp) -> String {
-    t.to_zoned(TimeZone::system()).strftime("%Y-%-m-%-d %-H:%M:%S").to_string()
+    t.to_zoned(TimeZone::system())
+        .strftime("%Y-%-m-%-d %-H:%M:%S")
+        .to_string()
 }
 
 fn parse_local(s: &str) -> Option<Timestamp> {
-    let civil: jiff::civil::DateTime = jiff::fmt::strtime::parse("%Y-%m-%d %H:%M:%S", s).ok()?.to_datetime().ok()?;
-    civil.to_zoned(TimeZone::system()).ok().map(|z| z.timestamp())
+    let civil: jiff::civil::DateTime = jiff::fmt::strtime::parse("%Y-%m-%d %H:%M:%S", s)
+        .ok()?
+        .to_datetime()
+        .ok()?;
+    civil
+        .to_zoned(TimeZone::system())
+        .ok()
+        .map(|z| z.timestamp())
 }
 
 async fn magic_box(State(d): State<Dvr>, Query(q): Q) -> Response {
     let s = lock(&d.dev).clone();
     match q.get("action").map(String::as_str) {
-        Some("getSystemInfo") => text(render("system_info", SYSTEM_INFO, context! { model => s.model, serial => s.serial })),
-        Some("getSoftwareVersion") => text(render("software_version", SOFTWARE, context! { firmware => s.firmware })),
+        Some("getSystemInfo") => text(render(
+            "system_info",
+            SYSTEM_INFO,
+            context! { model => s.model, serial => s.serial },
+        )),
+        Some("getSoftwareVersion") => text(render(
+            "software_version",
+            SOFTWARE,
+            context! { firmware => s.firmware },
+        )),
         _ => bad_request(),
     }
 }
 
 async fn global(Query(q): Q) -> Response {
     match q.get("action").map(String::as_str) {
-        Some("getCurrentTime") => text(render("current_time", TIME, context! { now => local(Timestamp::now()) })),
+        Some("getCurrentTime") => text(render(
+            "current_time",
+            TIME,
+            context! { now => local(Timestamp::now()) },
+        )),
         _ => bad_request(),
     }
 }
 
 async fn storage(State(d): State<Dvr>, Query(q): Q) -> Response {
     match q.get("action").map(String::as_str) {
-        Some("getDeviceAllInfo") => text(render("storage", STORAGE, context! { disks => lock(&d.dev).disks.clone() })),
+        Some("getDeviceAllInfo") => text(render(
+            "storage",
+            STORAGE,
+            context! { disks => lock(&d.dev).disks.clone() },
+        )),
         _ => bad_request(),
     }
 }
 
 async fn config(State(d): State<Dvr>, Query(q): Q) -> Response {
-    match (q.get("action").map(String::as_str), q.get("name").map(String::as_str)) {
-        (Some("getConfig"), Some("RecordMode")) => {
-            text(render("record_mode", RECORD_MODE, context! { channels => lock(&d.dev).channels.clone() }))
-        }
+    match (
+        q.get("action").map(String::as_str),
+        q.get("name").map(String::as_str),
+    ) {
+        (Some("getConfig"), Some("RecordMode")) => text(render(
+            "record_mode",
+            RECORD_MODE,
+            context! { channels => lock(&d.dev).channels.clone() },
+        )),
         _ => bad_request(),
     }
 }
@@ -121,12 +161,22 @@ async fn find(State(d): State<Dvr>, Query(q): Q) -> Response {
             if !lock(&d.dev).channels.iter().any(|c| &c.id == ch) {
                 return bad_request();
             }
-            finders.insert(id, Finder { search: Some((ch.clone(), from, to)), handed_out: false });
+            finders.insert(
+                id,
+                Finder {
+                    search: Some((ch.clone(), from, to)),
+                    handed_out: false,
+                },
+            );
             text("OK\n".into())
         }
         (Some("findNextFile"), Some(id)) => match finders.get_mut(&id) {
             Some(f) => {
-                let items = if f.handed_out { Vec::new() } else { files(&d, f) };
+                let items = if f.handed_out {
+                    Vec::new()
+                } else {
+                    files(&d, f)
+                };
                 f.handed_out = true;
                 let channel = f.search.as_ref().map(|s| s.0.clone()).unwrap_or_default();
                 text(render("find_next", FIND_NEXT, context! { items, channel }))
@@ -145,9 +195,15 @@ async fn find(State(d): State<Dvr>, Query(q): Q) -> Response {
 
 /// The channel's newest ten-minute file, if it ends inside the window.
 fn files(d: &Dvr, f: &Finder) -> Vec<minijinja::Value> {
-    let Some((ch, from, to)) = &f.search else { return Vec::new() };
+    let Some((ch, from, to)) = &f.search else {
+        return Vec::new();
+    };
     let now = Timestamp::now();
-    let end = lock(&d.dev).channels.iter().find(|c| &c.id == ch).and_then(|c| c.last_segment_end(now));
+    let end = lock(&d.dev)
+        .channels
+        .iter()
+        .find(|c| &c.id == ch)
+        .and_then(|c| c.last_segment_end(now));
     end.filter(|e| e >= from && e <= to)
         .map(|end| {
             let start = end - SignedDuration::from_mins(10);

@@ -48,7 +48,11 @@ mod tests {
     #[test]
     fn templates_render_state() {
         // Booleans go through `tojson`: minijinja writes a bare one as `True`.
-        let out = render("t", "# doc\n\n{\"on\":{{ on|tojson }}}", minijinja::context! { on => true });
+        let out = render(
+            "t",
+            "# doc\n\n{\"on\":{{ on|tojson }}}",
+            minijinja::context! { on => true },
+        );
         assert_eq!(out, "{\"on\":true}");
     }
 }

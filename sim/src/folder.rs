@@ -38,15 +38,25 @@ fn write_segment(dir: &Path, now: Timestamp) -> std::io::Result<()> {
     let local = now.to_zoned(jiff::tz::TimeZone::fixed(jiff::tz::offset(7)));
     let day = dir.join(local.strftime("%Y-%m-%d").to_string());
     std::fs::create_dir_all(&day)?;
-    std::fs::write(day.join(local.strftime("%H-%M-%S.mp4").to_string()), b"\0\0\0\x18ftypmp42")?;
+    std::fs::write(
+        day.join(local.strftime("%H-%M-%S.mp4").to_string()),
+        b"\0\0\0\x18ftypmp42",
+    )?;
     prune(dir, KEEP)
 }
 
 fn prune(dir: &Path, keep: Duration) -> std::io::Result<()> {
     for day in std::fs::read_dir(dir)?.flatten() {
-        let Ok(files) = std::fs::read_dir(day.path()) else { continue };
+        let Ok(files) = std::fs::read_dir(day.path()) else {
+            continue;
+        };
         for f in files.flatten() {
-            let old = f.metadata().and_then(|m| m.modified()).ok().and_then(|m| m.elapsed().ok()).is_some_and(|age| age > keep);
+            let old = f
+                .metadata()
+                .and_then(|m| m.modified())
+                .ok()
+                .and_then(|m| m.elapsed().ok())
+                .is_some_and(|age| age > keep);
             if old {
                 let _ = std::fs::remove_file(f.path());
             }

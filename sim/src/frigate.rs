@@ -43,13 +43,24 @@ async fn version(State(dev): State<Shared>) -> String {
     format!("{}-f4f3cfa", lock(&dev).firmware)
 }
 
-async fn recordings(State(dev): State<Shared>, Path(camera): Path<String>, Query(q): Query<HashMap<String, String>>) -> Response {
+async fn recordings(
+    State(dev): State<Shared>,
+    Path(camera): Path<String>,
+    Query(q): Query<HashMap<String, String>>,
+) -> Response {
     let now = Timestamp::now();
     let d = lock(&dev).clone();
     let Some(ch) = d.channels.iter().find(|c| c.id == camera) else {
-        return (StatusCode::NOT_FOUND, json(r#"{"success":false,"message":"Camera not found"}"#.into())).into_response();
+        return (
+            StatusCode::NOT_FOUND,
+            json(r#"{"success":false,"message":"Camera not found"}"#.into()),
+        )
+            .into_response();
     };
-    let after = q.get("after").and_then(|a| a.parse::<f64>().ok()).unwrap_or(0.0);
+    let after = q
+        .get("after")
+        .and_then(|a| a.parse::<f64>().ok())
+        .unwrap_or(0.0);
     let segments: Vec<_> = ch
         .last_segment_end(now)
         .map(|e| e.as_second() as f64)

@@ -32,25 +32,40 @@ pub fn router(dev: Shared) -> Router {
         .route("/ISAPI/System/status", get(status))
         .route("/ISAPI/ContentMgmt/Storage", get(storage))
         .route("/ISAPI/ContentMgmt/record/tracks", get(tracks))
-        .route("/ISAPI/ContentMgmt/InputProxy/channels/status", get(channels))
+        .route(
+            "/ISAPI/ContentMgmt/InputProxy/channels/status",
+            get(channels),
+        )
         .route("/ISAPI/ContentMgmt/search", post(search))
         .fallback(not_supported)
         .with_state(dev)
 }
 
 fn xml(body: String) -> Response {
-    ([("content-type", "application/xml; charset=\"UTF-8\"")], body).into_response()
+    (
+        [("content-type", "application/xml; charset=\"UTF-8\"")],
+        body,
+    )
+        .into_response()
 }
 
 async fn device_info(State(dev): State<Shared>) -> Response {
     let d = lock(&dev).clone();
-    xml(render("deviceInfo", DEVICE_INFO, context! { model => d.model, firmware => d.firmware, serial => d.serial }))
+    xml(render(
+        "deviceInfo",
+        DEVICE_INFO,
+        context! { model => d.model, firmware => d.firmware, serial => d.serial },
+    ))
 }
 
 async fn status(State(_dev): State<Shared>) -> Response {
     let now = Timestamp::now().to_zoned(jiff::tz::TimeZone::fixed(jiff::tz::offset(WIB)));
     let now = now.strftime("%Y-%m-%dT%H:%M:%S%:z").to_string();
-    xml(render("status", STATUS, context! { now, uptime => 864_000 }))
+    xml(render(
+        "status",
+        STATUS,
+        context! { now, uptime => 864_000 },
+    ))
 }
 
 async fn storage(State(dev): State<Shared>) -> Response {
@@ -60,7 +75,11 @@ async fn storage(State(dev): State<Shared>) -> Response {
 
 async fn tracks(State(dev): State<Shared>) -> Response {
     let d = lock(&dev).clone();
-    xml(render("tracks", TRACKS, context! { channels => d.channels, overwrite => d.overwrite }))
+    xml(render(
+        "tracks",
+        TRACKS,
+        context! { channels => d.channels, overwrite => d.overwrite },
+    ))
 }
 
 async fn channels(State(dev): State<Shared>) -> Response {
@@ -77,7 +96,10 @@ fn between<'a>(body: &'a str, tag: &str) -> Option<&'a str> {
 }
 
 fn wall(t: Timestamp, fmt: &str) -> String {
-    Offset::constant(WIB).to_datetime(t).strftime(fmt).to_string()
+    Offset::constant(WIB)
+        .to_datetime(t)
+        .strftime(fmt)
+        .to_string()
 }
 
 async fn search(State(dev): State<Shared>, body: String) -> Response {
@@ -92,7 +114,7 @@ async fn search(State(dev): State<Shared>, body: String) -> Response {
         .iter()
         .find(|c| c.id == channel)
         .and_then(|c| c.last_segment_end(now));
-    let window_start = between(&body, "startTime").and_then(|s| read_wall(s));
+    let window_start = between(&body, "startTime").and_then(read_wall);
     let segments: Vec<_> = end
         .filter(|e| window_start.is_none_or(|s| *e >= s))
         .map(|end| {
@@ -106,7 +128,11 @@ async fn search(State(dev): State<Shared>, body: String) -> Response {
         })
         .into_iter()
         .collect();
-    xml(render("search_result", SEARCH, context! { search_id, track, segments }))
+    xml(render(
+        "search_result",
+        SEARCH,
+        context! { search_id, track, segments },
+    ))
 }
 
 fn read_wall(text: &str) -> Option<Timestamp> {
@@ -120,6 +146,10 @@ fn bad_request(url: &str) -> Response {
 }
 
 async fn not_supported(uri: Uri) -> Response {
-    let body = render("response_status", RESPONSE_STATUS, context! { url => uri.path() });
+    let body = render(
+        "response_status",
+        RESPONSE_STATUS,
+        context! { url => uri.path() },
+    );
     (StatusCode::NOT_FOUND, xml(body)).into_response()
 }

@@ -30,7 +30,12 @@ pub struct Behaviour {
 pub async fn run(broker: SocketAddr, dev: Shared, b: Behaviour, shutdown: CancellationToken) {
     let mut o = MqttOptions::new(&b.client_id, broker.ip().to_string(), broker.port());
     o.set_keep_alive(Duration::from_secs(15));
-    o.set_last_will(LastWill::new(&b.will.0, b.will.1.clone(), QoS::AtLeastOnce, true));
+    o.set_last_will(LastWill::new(
+        &b.will.0,
+        b.will.1.clone(),
+        QoS::AtLeastOnce,
+        true,
+    ));
     let (client, mut eventloop) = AsyncClient::new(o, 64);
     let mut net = eventloop.network_options();
     net.set_tcp_nodelay(true);

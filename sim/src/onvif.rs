@@ -29,7 +29,12 @@ pub fn router(dev: Shared) -> Router {
 }
 
 fn reply(status: StatusCode, body: String) -> Response {
-    (status, [("content-type", "application/soap+xml; charset=utf-8")], body).into_response()
+    (
+        status,
+        [("content-type", "application/soap+xml; charset=utf-8")],
+        body,
+    )
+        .into_response()
 }
 
 async fn soap(State(dev): State<Shared>, body: String) -> Response {
@@ -41,13 +46,20 @@ async fn soap(State(dev): State<Shared>, body: String) -> Response {
         return reply(StatusCode::BAD_REQUEST, render("fault", FAULT, ()));
     }
     let answer = if body.contains("GetDeviceInformation") {
-        render("info", INFO, context! { model => d.model, firmware => d.firmware, serial => d.serial })
+        render(
+            "info",
+            INFO,
+            context! { model => d.model, firmware => d.firmware, serial => d.serial },
+        )
     } else if body.contains("GetServices") {
         render("services", SERVICES, ())
     } else if body.contains("GetRecordingSummary") {
         summary(&d)
     } else {
-        return reply(StatusCode::BAD_REQUEST, render("fault", FAULT, ()).replace("ter:NotAuthorized", "ter:ActionNotSupported"));
+        return reply(
+            StatusCode::BAD_REQUEST,
+            render("fault", FAULT, ()).replace("ter:NotAuthorized", "ter:ActionNotSupported"),
+        );
     };
     reply(StatusCode::OK, answer)
 }
@@ -59,20 +71,35 @@ fn parts(t: Timestamp, offset: i8) -> minijinja::Value {
 
 fn time() -> String {
     let now = Timestamp::now();
-    render("time", TIME, context! { u => parts(now, 0), l => parts(now, 7) })
+    render(
+        "time",
+        TIME,
+        context! { u => parts(now, 0), l => parts(now, 7) },
+    )
 }
 
 fn summary(d: &DeviceState) -> String {
     let now = Timestamp::now();
-    let until = d.channels.iter().filter_map(|c| c.last_segment_end(now)).max();
+    let until = d
+        .channels
+        .iter()
+        .filter_map(|c| c.last_segment_end(now))
+        .max();
     let fmt = |t: Timestamp| t.strftime("%Y-%m-%dT%H:%M:%SZ").to_string();
     let from = fmt(now - SignedDuration::from_hours(24 * 14));
-    render("summary", SUMMARY, context! { from, until => until.map(fmt).unwrap_or_else(|| from.clone()), count => d.channels.len() })
+    render(
+        "summary",
+        SUMMARY,
+        context! { from, until => until.map(fmt).unwrap_or_else(|| from.clone()), count => d.channels.len() },
+    )
 }
 
 /// The text inside `<tag …>…</tag>`, attributes ignored.
 fn element<'a>(body: &'a str, tag: &str) -> Option<&'a str> {
-    let open = [format!("<{tag}>"), format!("<{tag} ")].iter().filter_map(|t| body.find(t.as_str())).min()?;
+    let open = [format!("<{tag}>"), format!("<{tag} ")]
+        .iter()
+        .filter_map(|t| body.find(t.as_str()))
+        .min()?;
     let start = open + body[open..].find('>')? + 1;
     let end = start + body[start..].find(&format!("</{tag}>"))?;
     Some(body[start..end].trim())
@@ -81,12 +108,17 @@ fn element<'a>(body: &'a str, tag: &str) -> Option<&'a str> {
 /// Check the UsernameToken's password digest: Base64(SHA-1(nonce + created + password)).
 fn authorized(d: &DeviceState, body: &str) -> bool {
     let b64 = base64::engine::general_purpose::STANDARD;
-    let (Some(user), Some(digest), Some(nonce), Some(created)) =
-        (element(body, "Username"), element(body, "Password"), element(body, "Nonce"), element(body, "Created"))
-    else {
+    let (Some(user), Some(digest), Some(nonce), Some(created)) = (
+        element(body, "Username"),
+        element(body, "Password"),
+        element(body, "Nonce"),
+        element(body, "Created"),
+    ) else {
         return false;
     };
-    let Ok(nonce) = b64.decode(nonce) else { return false };
+    let Ok(nonce) = b64.decode(nonce) else {
+        return false;
+    };
     let mut h = Sha1::new();
     h.update(&nonce);
     h.update(created.as_bytes());

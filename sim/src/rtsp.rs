@@ -31,10 +31,15 @@ pub async fn serve(listener: TcpListener, dev: Shared, shutdown: CancellationTok
 
 /// Answer requests on one connection until the client closes it.
 async fn session(stream: TcpStream, dev: Shared) {
-    let host = stream.local_addr().map(|a| a.to_string()).unwrap_or_default();
+    let host = stream
+        .local_addr()
+        .map(|a| a.to_string())
+        .unwrap_or_default();
     let mut conn = BufReader::new(stream);
     loop {
-        let Some(request) = read_request(&mut conn).await else { return };
+        let Some(request) = read_request(&mut conn).await else {
+            return;
+        };
         if lock(&dev).hang {
             std::future::pending::<()>().await;
         }
@@ -67,11 +72,18 @@ async fn read_request(conn: &mut BufReader<TcpStream>) -> Option<Request> {
         }
         match l.split_once(':') {
             Some((k, v)) if k.eq_ignore_ascii_case("CSeq") => cseq = v.trim().to_owned(),
-            Some((k, v)) if k.eq_ignore_ascii_case("Authorization") => authorization = Some(v.trim().to_owned()),
+            Some((k, v)) if k.eq_ignore_ascii_case("Authorization") => {
+                authorization = Some(v.trim().to_owned())
+            }
             _ => {}
         }
     }
-    Some(Request { method, url, cseq, authorization })
+    Some(Request {
+        method,
+        url,
+        cseq,
+        authorization,
+    })
 }
 
 fn answer(dev: &Shared, r: &Request, host: &str) -> String {

@@ -48,7 +48,9 @@ pub fn gen1_router(dev: Shared) -> Router {
 }
 
 fn gen1_relays(d: &DeviceState) -> Vec<Value> {
-    (0..d.relays.len()).map(|i| json!({ "on": d.relays[i], "power": d.power_w(i) })).collect()
+    (0..d.relays.len())
+        .map(|i| json!({ "on": d.relays[i], "power": d.power_w(i) }))
+        .collect()
 }
 
 async fn gen1_status(State(dev): State<Shared>) -> Response {
@@ -73,7 +75,11 @@ async fn gen1_settings(State(dev): State<Shared>) -> Response {
     json_response(StatusCode::OK, render("settings", GEN1_SETTINGS, ctx))
 }
 
-async fn gen1_relay(State(dev): State<Shared>, Path(n): Path<usize>, Query(q): Query<HashMap<String, String>>) -> Response {
+async fn gen1_relay(
+    State(dev): State<Shared>,
+    Path(n): Path<usize>,
+    Query(q): Query<HashMap<String, String>>,
+) -> Response {
     let mut d = lock(&dev);
     let Some(current) = d.relays.get(n).copied() else {
         return (StatusCode::NOT_FOUND, "Not Found").into_response();
@@ -92,10 +98,16 @@ async fn gen1_relay(State(dev): State<Shared>, Path(n): Path<usize>, Query(q): Q
 }
 
 pub fn rpc_router(dev: Shared) -> Router {
-    Router::new().route("/rpc/{method}", get(rpc_get)).with_state(dev)
+    Router::new()
+        .route("/rpc/{method}", get(rpc_get))
+        .with_state(dev)
 }
 
-async fn rpc_get(State(dev): State<Shared>, Path(method): Path<String>, Query(q): Query<HashMap<String, String>>) -> Response {
+async fn rpc_get(
+    State(dev): State<Shared>,
+    Path(method): Path<String>,
+    Query(q): Query<HashMap<String, String>>,
+) -> Response {
     let mut params = json!({});
     if let Some(id) = q.get("id").and_then(|i| i.parse::<u64>().ok()) {
         params["id"] = json!(id);
@@ -113,7 +125,9 @@ async fn rpc_get(State(dev): State<Shared>, Path(method): Path<String>, Query(q)
 fn rpc(d: &mut DeviceState, method: &str, params: &Value, source: &str) -> Result<Value, Value> {
     let id = params.get("id").and_then(Value::as_u64).unwrap_or(0) as usize;
     if id >= d.relays.len() {
-        return Err(json!({ "code": -105, "message": format!("Argument 'id', value {id} not found!") }));
+        return Err(
+            json!({ "code": -105, "message": format!("Argument 'id', value {id} not found!") }),
+        );
     }
     trip(d);
     match method {
@@ -123,7 +137,8 @@ fn rpc(d: &mut DeviceState, method: &str, params: &Value, source: &str) -> Resul
                 current => format!("{:.3}", d.current_a(id)), temperature => d.temperature_c,
                 unixtime => unixtime(), errors => d.faults,
             };
-            serde_json::from_str(&render("switch_status", SWITCH_STATUS, ctx)).map_err(|e| json!({"code": -1, "message": e.to_string()}))
+            serde_json::from_str(&render("switch_status", SWITCH_STATUS, ctx))
+                .map_err(|e| json!({"code": -1, "message": e.to_string()}))
         }
         "Switch.GetConfig" => {
             let initial_state = match d.power_on.as_str() {
@@ -131,7 +146,8 @@ fn rpc(d: &mut DeviceState, method: &str, params: &Value, source: &str) -> Resul
                 _ => "restore_last",
             };
             let ctx = context! { id, name => d.id, initial_state };
-            serde_json::from_str(&render("switch_config", SWITCH_CONFIG, ctx)).map_err(|e| json!({"code": -1, "message": e.to_string()}))
+            serde_json::from_str(&render("switch_config", SWITCH_CONFIG, ctx))
+                .map_err(|e| json!({"code": -1, "message": e.to_string()}))
         }
         "Switch.Set" => {
             let was_on = d.relays[id];
@@ -139,7 +155,9 @@ fn rpc(d: &mut DeviceState, method: &str, params: &Value, source: &str) -> Resul
             trip(d);
             Ok(json!({ "was_on": was_on }))
         }
-        _ => Err(json!({ "code": -114, "message": format!("Method {method} failed: Method not found!") })),
+        _ => Err(
+            json!({ "code": -114, "message": format!("Method {method} failed: Method not found!") }),
+        ),
     }
 }
 
@@ -158,8 +176,13 @@ pub async fn run_mqtt(broker: SocketAddr, dev: Shared, shutdown: CancellationTok
 }
 
 fn answer_frame(d: &mut DeviceState, _topic: &str, payload: &str) -> Vec<Out> {
-    let Ok(frame) = serde_json::from_str::<Value>(payload) else { return Vec::new() };
-    let (Some(src), Some(method)) = (frame.get("src").and_then(Value::as_str), frame.get("method").and_then(Value::as_str)) else {
+    let Ok(frame) = serde_json::from_str::<Value>(payload) else {
+        return Vec::new();
+    };
+    let (Some(src), Some(method)) = (
+        frame.get("src").and_then(Value::as_str),
+        frame.get("method").and_then(Value::as_str),
+    ) else {
         return Vec::new();
     };
     let params = frame.get("params").cloned().unwrap_or(json!({}));

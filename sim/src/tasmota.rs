@@ -24,8 +24,15 @@ const ENERGY: &str = include_str!("../templates/tasmota/energy.json");
 fn local_time(minutes_only: bool) -> (String, String) {
     let now = jiff::Timestamp::now();
     let wib = now.to_zoned(jiff::tz::TimeZone::fixed(jiff::tz::offset(7)));
-    let fmt = if minutes_only { "%Y-%m-%dT%H:%M:00" } else { "%Y-%m-%dT%H:%M:%S" };
-    (now.strftime("%Y-%m-%dT%H:%M:%SZ").to_string(), wib.strftime(fmt).to_string())
+    let fmt = if minutes_only {
+        "%Y-%m-%dT%H:%M:00"
+    } else {
+        "%Y-%m-%dT%H:%M:%S"
+    };
+    (
+        now.strftime("%Y-%m-%dT%H:%M:%SZ").to_string(),
+        wib.strftime(fmt).to_string(),
+    )
 }
 
 fn power_on_state(d: &DeviceState) -> u8 {
@@ -38,7 +45,9 @@ fn power_on_state(d: &DeviceState) -> u8 {
 
 /// One number, or an array with one entry per relay on a multi-channel meter.
 fn per_relay(d: &DeviceState, f: impl Fn(usize) -> f32) -> String {
-    let values: Vec<String> = (0..d.relays.len()).map(|i| format!("{:.3}", f(i))).collect();
+    let values: Vec<String> = (0..d.relays.len())
+        .map(|i| format!("{:.3}", f(i)))
+        .collect();
     match values.as_slice() {
         [one] => one.clone(),
         many => format!("[{}]", many.join(",")),
@@ -63,7 +72,12 @@ fn state(d: &DeviceState, minutes_only: bool) -> String {
 
 fn status0(d: &DeviceState) -> String {
     let (utc, local) = local_time(false);
-    let bits: String = d.relays.iter().rev().map(|on| if *on { '1' } else { '0' }).collect();
+    let bits: String = d
+        .relays
+        .iter()
+        .rev()
+        .map(|on| if *on { '1' } else { '0' })
+        .collect();
     let ctx = context! {
         name => d.id, topic => d.topic, relays => d.relays, bits, utc, local,
         power_on_state => power_on_state(d), energy => energy(d), sts => state(d, false),
@@ -87,13 +101,24 @@ fn command(d: &mut DeviceState, cmnd: &str, arg: &str) -> (String, String) {
         ("STATUS", "0") => ("STATUS0".into(), status0(d)),
         ("STATUS", "8" | "10") => {
             let (_, local) = local_time(false);
-            ("STATUS8".into(), format!(r#"{{"StatusSNS":{{"Time":"{local}","ENERGY":{}}}}}"#, energy(d)))
+            (
+                "STATUS8".into(),
+                format!(
+                    r#"{{"StatusSNS":{{"Time":"{local}","ENERGY":{}}}}}"#,
+                    energy(d)
+                ),
+            )
         }
         ("STATE", _) => ("RESULT".into(), state(d, false)),
-        ("POWERONSTATE", _) => ("RESULT".into(), format!(r#"{{"PowerOnState":{}}}"#, power_on_state(d))),
+        ("POWERONSTATE", _) => (
+            "RESULT".into(),
+            format!(r#"{{"PowerOnState":{}}}"#, power_on_state(d)),
+        ),
         (c, arg) if c.starts_with("POWER") => {
             let i = c[5..].parse::<usize>().unwrap_or(1).saturating_sub(1);
-            let Some(relay) = d.relays.get(i).copied() else { return unknown };
+            let Some(relay) = d.relays.get(i).copied() else {
+                return unknown;
+            };
             let new = match arg.to_ascii_uppercase().as_str() {
                 "" => relay,
                 "ON" | "1" => true,
@@ -103,7 +128,10 @@ fn command(d: &mut DeviceState, cmnd: &str, arg: &str) -> (String, String) {
             };
             d.relays[i] = new;
             let word = if new { "ON" } else { "OFF" };
-            ("RESULT".into(), format!(r#"{{"{}":"{word}"}}"#, power_key(d, i)))
+            (
+                "RESULT".into(),
+                format!(r#"{{"{}":"{word}"}}"#, power_key(d, i)),
+            )
         }
         _ => unknown,
     }
@@ -124,7 +152,8 @@ async fn cm(State(dev): State<Shared>, Query(q): Query<Cm>) -> Response {
     let mut d = lock(&dev);
     let json = [("content-type", "application/json")];
     if !d.auth.password.is_empty()
-        && (q.user.as_deref() != Some(d.auth.username.as_str()) || q.password.as_deref() != Some(d.auth.password.as_str()))
+        && (q.user.as_deref() != Some(d.auth.username.as_str())
+            || q.password.as_deref() != Some(d.auth.password.as_str()))
     {
         let body = r#"{"WARNING":"Need user=<username>&password=<password>"}"#;
         return (StatusCode::UNAUTHORIZED, json, body).into_response();
@@ -148,14 +177,20 @@ pub async fn run_mqtt(broker: SocketAddr, dev: Shared, shutdown: CancellationTok
 }
 
 fn answer_mqtt(d: &mut DeviceState, topic: &str, payload: &str) -> Vec<Out> {
-    let Some(cmnd) = topic.rsplit('/').next() else { return Vec::new() };
+    let Some(cmnd) = topic.rsplit('/').next() else {
+        return Vec::new();
+    };
     let (suffix, json) = command(d, cmnd, payload);
     let t = &d.topic;
     let mut out = vec![(format!("stat/{t}/{suffix}"), json.clone(), false)];
     // Tasmota also says a relay's new state in plain text on stat/<t>/POWERn.
     if let Ok(serde_json::Value::Object(m)) = serde_json::from_str::<serde_json::Value>(&json) {
         for (k, v) in m.iter().filter(|(k, _)| k.starts_with("POWER")) {
-            out.push((format!("stat/{t}/{k}"), v.as_str().unwrap_or("").to_owned(), false));
+            out.push((
+                format!("stat/{t}/{k}"),
+                v.as_str().unwrap_or("").to_owned(),
+                false,
+            ));
         }
     }
     out
@@ -166,6 +201,10 @@ fn telemetry(d: &DeviceState) -> Vec<Out> {
     let t = &d.topic;
     vec![
         (format!("tele/{t}/STATE"), state(d, true), false),
-        (format!("tele/{t}/SENSOR"), format!(r#"{{"Time":"{local}","ENERGY":{}}}"#, energy(d)), false),
+        (
+            format!("tele/{t}/SENSOR"),
+            format!(r#"{{"Time":"{local}","ENERGY":{}}}"#, energy(d)),
+            false,
+        ),
     ]
 }

@@ -29,9 +29,18 @@ pub async fn run_mqtt(broker: SocketAddr, dev: Shared, shutdown: CancellationTok
     let topic = lock(&dev).topic.clone();
     let b = Behaviour {
         client_id: format!("z2m-{}", topic.replace('/', "-")),
-        will: (format!("{topic}/availability"), r#"{"state":"offline"}"#.into()),
+        will: (
+            format!("{topic}/availability"),
+            r#"{"state":"offline"}"#.into(),
+        ),
         subscribe: vec![format!("{topic}/get"), format!("{topic}/set")],
-        hello: |d| vec![(format!("{}/availability", d.topic), r#"{"state":"online"}"#.into(), true)],
+        hello: |d| {
+            vec![(
+                format!("{}/availability", d.topic),
+                r#"{"state":"online"}"#.into(),
+                true,
+            )]
+        },
         answer,
         telemetry: |d| vec![(d.topic.clone(), state(d), false)],
         every: Duration::from_secs(10),

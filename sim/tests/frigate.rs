@@ -25,8 +25,14 @@ async fn reads_cameras_storage_and_the_newest_segments() {
     }
     let r = frigate.probe().await;
     assert_eq!(r.channels[0].online, Some(false));
-    assert_eq!(r.channels[0].last_segment_end, None, "nothing recorded within the lookback");
+    assert_eq!(
+        r.channels[0].last_segment_end, None,
+        "nothing recorded within the lookback"
+    );
     one.state("frigate-pos").hang = true;
-    let r = one.recorder("frigate-pos", Duration::from_millis(300)).probe().await;
+    let r = one
+        .recorder("frigate-pos", Duration::from_millis(300))
+        .probe()
+        .await;
     assert_eq!(r.error.as_deref(), Some("no answer within 300ms"));
 }

@@ -18,14 +18,24 @@ async fn reads_the_device_and_its_newest_recording() {
     {
         let mut s = one.state("nvr-aula");
         s.channels[0].recording = false;
-        s.channels[0].stopped_at = Some(jiff::Timestamp::now() - jiff::SignedDuration::from_mins(45));
+        s.channels[0].stopped_at =
+            Some(jiff::Timestamp::now() - jiff::SignedDuration::from_mins(45));
     }
     let age = nvr.probe().await.channels[0].segment_age_s.unwrap();
-    assert!((2690..2800).contains(&age), "DataUntil stopped advancing: {age}s");
+    assert!(
+        (2690..2800).contains(&age),
+        "DataUntil stopped advancing: {age}s"
+    );
 
     one.state("nvr-aula").auth.password = "changed".into();
-    assert_eq!(nvr.probe().await.error.as_deref(), Some("wrong username or password"));
+    assert_eq!(
+        nvr.probe().await.error.as_deref(),
+        Some("wrong username or password")
+    );
     one.state("nvr-aula").hang = true;
-    let r = one.recorder("nvr-aula", Duration::from_millis(300)).probe().await;
+    let r = one
+        .recorder("nvr-aula", Duration::from_millis(300))
+        .probe()
+        .await;
     assert_eq!(r.error.as_deref(), Some("no answer within 300ms"));
 }

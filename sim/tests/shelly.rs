@@ -15,15 +15,28 @@ async fn gen1_reads_switches_and_trips_on_overpower() {
     let one = common::start(&["ac-kepala"]).await;
     let ac = one.plug("ac-kepala", T);
     let p = ac.probe().await;
-    assert_eq!((p.reachable, p.relay_on, p.power_on), (true, Some(false), Some(PowerOn::Previous)), "{p:?}");
+    assert_eq!(
+        (p.reachable, p.relay_on, p.power_on),
+        (true, Some(false), Some(PowerOn::Previous)),
+        "{p:?}"
+    );
     let p = ac.switch(true).await.unwrap();
     assert_eq!((p.relay_on, p.power_w), (Some(true), Some(850.0)));
     one.state("ac-kepala").faults.push("overpower".into());
     let p = ac.probe().await;
-    assert_eq!((p.relay_on, p.faults.as_slice()), (Some(false), ["overpower".to_owned()].as_slice()));
-    assert!(ac.switch(true).await.is_err(), "a tripped plug does not switch on");
+    assert_eq!(
+        (p.relay_on, p.faults.as_slice()),
+        (Some(false), ["overpower".to_owned()].as_slice())
+    );
+    assert!(
+        ac.switch(true).await.is_err(),
+        "a tripped plug does not switch on"
+    );
     one.state("ac-kepala").auth.password = "other".into();
-    assert_eq!(ac.probe().await.error.as_deref(), Some("wrong username or password"));
+    assert_eq!(
+        ac.probe().await.error.as_deref(),
+        Some("wrong username or password")
+    );
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -31,14 +44,24 @@ async fn gen2_over_http_with_digest_sha256() {
     let one = common::start(&["pc-loket"]).await;
     let pc = one.plug("pc-loket", T);
     let p = pc.switch(true).await.unwrap();
-    assert_eq!((p.relay_on, p.power_w, p.power_on), (Some(true), Some(95.0), Some(PowerOn::Previous)), "{p:?}");
+    assert_eq!(
+        (p.relay_on, p.power_w, p.power_on),
+        (Some(true), Some(95.0), Some(PowerOn::Previous)),
+        "{p:?}"
+    );
     assert!(one.state("pc-loket").relays[0]);
     one.state("pc-loket").faults.push("overtemp".into());
     assert_eq!(pc.probe().await.faults, ["overtemp"]);
     one.state("pc-loket").auth.password = "other".into();
-    assert_eq!(pc.probe().await.error.as_deref(), Some("wrong username or password"));
+    assert_eq!(
+        pc.probe().await.error.as_deref(),
+        Some("wrong username or password")
+    );
     one.state("pc-loket").hang = true;
-    let p = one.plug("pc-loket", Duration::from_millis(300)).probe().await;
+    let p = one
+        .plug("pc-loket", Duration::from_millis(300))
+        .probe()
+        .await;
     assert_eq!(p.error.as_deref(), Some("no answer within 300ms"));
 }
 
@@ -54,6 +77,9 @@ async fn gen2_over_mqtt_rpc() {
     printer.switch(false).await.unwrap();
     assert!(!one.state("printer-lobi").relays[0]);
     one.state("printer-lobi").hang = true;
-    let p = one.plug("printer-lobi", Duration::from_millis(400)).probe().await;
+    let p = one
+        .plug("printer-lobi", Duration::from_millis(400))
+        .probe()
+        .await;
     assert_eq!(p.error.as_deref(), Some("no answer within 400ms"));
 }

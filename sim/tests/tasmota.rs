@@ -14,14 +14,24 @@ const T: Duration = Duration::from_secs(3);
 async fn http_reads_and_switches_each_relay_of_a_dual_plug() {
     let one = common::start(&["rak-server", "stopkontak-tu"]).await;
     let rack = one.plug("rak-server", T).probe().await;
-    assert_eq!((rack.reachable, rack.relay_on), (true, Some(true)), "{rack:?}");
+    assert_eq!(
+        (rack.reachable, rack.relay_on),
+        (true, Some(true)),
+        "{rack:?}"
+    );
     assert!((rack.power_w.unwrap() - 212.0).abs() < 0.01);
     assert_eq!(rack.power_on, Some(PowerOn::Previous));
 
-    let (printer, pc) = (one.plug("stopkontak-tu-1", T), one.plug("stopkontak-tu-2", T));
+    let (printer, pc) = (
+        one.plug("stopkontak-tu-1", T),
+        one.plug("stopkontak-tu-2", T),
+    );
     let p = pc.switch(true).await.unwrap();
     assert_eq!(p.relay_on, Some(true));
-    assert!((p.power_w.unwrap() - 120.0).abs() < 0.01, "relay 2 reads its own meter channel: {p:?}");
+    assert!(
+        (p.power_w.unwrap() - 120.0).abs() < 0.01,
+        "relay 2 reads its own meter channel: {p:?}"
+    );
     assert_eq!(one.state("stopkontak-tu").relays, [false, true]);
     assert_eq!(printer.probe().await.relay_on, Some(false));
     pc.switch(false).await.unwrap();
@@ -40,7 +50,10 @@ async fn http_password_and_hang() {
     assert_eq!(p.error.as_deref(), Some("wrong username or password"));
     assert!(!format!("{p:?}").contains("rahasia"));
     one.state("rak-server").hang = true;
-    let p = one.plug("rak-server", Duration::from_millis(300)).probe().await;
+    let p = one
+        .plug("rak-server", Duration::from_millis(300))
+        .probe()
+        .await;
     assert_eq!(p.error.as_deref(), Some("no answer within 300ms"));
 }
 
@@ -65,7 +78,10 @@ async fn mqtt_reads_and_switches_and_notices_a_hang() {
     }
     assert_eq!(watts, Some(420.0));
     one.state("dispenser-lobi").hang = true;
-    let p = one.plug("dispenser-lobi", Duration::from_millis(500)).probe().await;
+    let p = one
+        .plug("dispenser-lobi", Duration::from_millis(500))
+        .probe()
+        .await;
     assert!(!p.reachable);
     assert_eq!(p.error.as_deref(), Some("no answer within 500ms"));
 }

@@ -51,13 +51,18 @@ pub fn parse_gen1_status(body: &str, i: usize) -> Result<PlugReading, ProbeError
 /// Gen1 `/settings`: the relay's `default_state`.
 pub fn parse_gen1_settings(body: &str, i: usize) -> Result<Option<PowerOn>, ProbeError> {
     let v = json(body)?;
-    Ok(match v.pointer(&format!("/relays/{i}/default_state")).and_then(Value::as_str) {
-        Some("off") => Some(PowerOn::Off),
-        Some("on") => Some(PowerOn::On),
-        Some("last") => Some(PowerOn::Previous),
-        Some("switch") => Some(PowerOn::FollowInput),
-        _ => None,
-    })
+    Ok(
+        match v
+            .pointer(&format!("/relays/{i}/default_state"))
+            .and_then(Value::as_str)
+        {
+            Some("off") => Some(PowerOn::Off),
+            Some("on") => Some(PowerOn::On),
+            Some("last") => Some(PowerOn::Previous),
+            Some("switch") => Some(PowerOn::FollowInput),
+            _ => None,
+        },
+    )
 }
 
 /// Gen2 `Switch.GetStatus` result. `errors` is absent when all is well.
@@ -65,7 +70,12 @@ pub fn parse_switch_status(v: &Value) -> PlugReading {
     let faults = v
         .get("errors")
         .and_then(Value::as_array)
-        .map(|e| e.iter().filter_map(Value::as_str).map(str::to_lowercase).collect())
+        .map(|e| {
+            e.iter()
+                .filter_map(Value::as_str)
+                .map(str::to_lowercase)
+                .collect()
+        })
         .unwrap_or_default();
     PlugReading {
         relay_on: v.get("output").and_then(Value::as_bool),
@@ -95,7 +105,9 @@ fn rpc_error(v: &Value) -> Option<ProbeError> {
     let e = v.get("error").unwrap_or(v);
     let message = e.get("message")?.as_str()?;
     let code = e.get("code").and_then(Value::as_i64).unwrap_or(0);
-    Some(ProbeError::Device(format!("Shelly RPC error {code}: {message}")))
+    Some(ProbeError::Device(format!(
+        "Shelly RPC error {code}: {message}"
+    )))
 }
 
 pub struct Gen1 {
@@ -106,7 +118,12 @@ pub struct Gen1 {
 impl Gen1 {
     pub fn new(cfg: &PlugConfig, clients: &Clients) -> Self {
         Gen1 {
-            device: Device::new(clients.pick(cfg.insecure_tls), &cfg.url, cfg.creds.clone(), cfg.timeout),
+            device: Device::new(
+                clients.pick(cfg.insecure_tls),
+                &cfg.url,
+                cfg.creds.clone(),
+                cfg.timeout,
+            ),
             relay: cfg.relay.unwrap_or(0) as usize,
         }
     }
@@ -124,10 +141,17 @@ impl Adapter for Gen1 {
     fn set(&self, on: bool) -> BoxFuture<'_, Result<(), ProbeError>> {
         Box::pin(async move {
             let turn = if on { "on" } else { "off" };
-            let v = json(&self.device.get(&format!("/relay/{}?turn={turn}", self.relay)).await?)?;
+            let v = json(
+                &self
+                    .device
+                    .get(&format!("/relay/{}?turn={turn}", self.relay))
+                    .await?,
+            )?;
             match v.get("ison").and_then(Value::as_bool) {
                 Some(now) if now == on => Ok(()),
-                _ => Err(ProbeError::Device("the relay did not switch (overpower protection?)".into())),
+                _ => Err(ProbeError::Device(
+                    "the relay did not switch (overpower protection?)".into(),
+                )),
             }
         })
     }
@@ -141,7 +165,12 @@ pub struct Rpc {
 impl Rpc {
     pub fn new(cfg: &PlugConfig, clients: &Clients) -> Self {
         Rpc {
-            device: Device::new(clients.pick(cfg.insecure_tls), &cfg.url, cfg.creds.clone(), cfg.timeout),
+            device: Device::new(
+                clients.pick(cfg.insecure_tls),
+                &cfg.url,
+                cfg.creds.clone(),
+                cfg.timeout,
+            ),
             id: cfg.relay.unwrap_or(0),
         }
     }
@@ -149,14 +178,22 @@ impl Rpc {
     async fn call(&self, method: &str, args: &str) -> Result<Value, ProbeError> {
         let answer = self
             .device
-            .send(reqwest::Method::GET, &format!("/rpc/{method}?id={}{args}", self.id), None)
+            .send(
+                reqwest::Method::GET,
+                &format!("/rpc/{method}?id={}{args}", self.id),
+                None,
+            )
             .await?;
         let v = json(&answer.body);
         if !answer.status.is_success() {
-            return Err(v.ok().as_ref().and_then(rpc_error).unwrap_or(ProbeError::Status {
-                status: answer.status.as_u16(),
-                detail: crate::http::snippet(&answer.body),
-            }));
+            return Err(v
+                .ok()
+                .as_ref()
+                .and_then(rpc_error)
+                .unwrap_or(ProbeError::Status {
+                    status: answer.status.as_u16(),
+                    detail: crate::http::snippet(&answer.body),
+                }));
         }
         v
     }
@@ -172,7 +209,11 @@ impl Adapter for Rpc {
     }
 
     fn set(&self, on: bool) -> BoxFuture<'_, Result<(), ProbeError>> {
-        Box::pin(async move { self.call("Switch.Set", &format!("&on={on}")).await.map(|_| ()) })
+        Box::pin(async move {
+            self.call("Switch.Set", &format!("&on={on}"))
+                .await
+                .map(|_| ())
+        })
     }
 }
 
@@ -202,12 +243,18 @@ impl RpcMqtt {
         let src = self.bus.client_id().to_owned();
         let frame = json!({ "id": id, "src": src, "method": method, "params": params });
         let since = Instant::now();
-        self.bus.publish(&format!("{}/rpc", self.prefix), frame.to_string()).await?;
+        self.bus
+            .publish(&format!("{}/rpc", self.prefix), frame.to_string())
+            .await?;
         let (reply, deadline) = (format!("{src}/rpc"), since + self.timeout);
         let mut after = since;
         loop {
             let left = deadline.saturating_duration_since(Instant::now());
-            let msg = self.bus.wait(&reply, after, left).await.ok_or(ProbeError::Timeout(self.timeout))?;
+            let msg = self
+                .bus
+                .wait(&reply, after, left)
+                .await
+                .ok_or(ProbeError::Timeout(self.timeout))?;
             after = msg.at;
             let v = json(&String::from_utf8_lossy(&msg.payload))?;
             if v.get("id").and_then(Value::as_u64) != Some(id) {
@@ -216,7 +263,10 @@ impl RpcMqtt {
             if let Some(e) = v.get("error").and_then(|_| rpc_error(&v)) {
                 return Err(e);
             }
-            return v.get("result").cloned().ok_or_else(|| ProbeError::Parse("RPC answer has no result".into()));
+            return v
+                .get("result")
+                .cloned()
+                .ok_or_else(|| ProbeError::Parse("RPC answer has no result".into()));
         }
     }
 }
@@ -235,7 +285,11 @@ impl Adapter for RpcMqtt {
     }
 
     fn set(&self, on: bool) -> BoxFuture<'_, Result<(), ProbeError>> {
-        Box::pin(async move { self.call("Switch.Set", json!({ "on": on })).await.map(|_| ()) })
+        Box::pin(async move {
+            self.call("Switch.Set", json!({ "on": on }))
+                .await
+                .map(|_| ())
+        })
     }
 }
 

@@ -41,19 +41,27 @@ fn on_off(v: &Value) -> Option<bool> {
 
 /// Parse JSON and recognise Tasmota's refusals.
 pub fn parse_json(body: &str) -> Result<Value, ProbeError> {
-    let v: Value = serde_json::from_str(body).map_err(|e| ProbeError::Parse(format!("bad JSON: {e}")))?;
-    if v.get("WARNING").and_then(Value::as_str).is_some_and(|w| w.starts_with("Need user")) {
+    let v: Value =
+        serde_json::from_str(body).map_err(|e| ProbeError::Parse(format!("bad JSON: {e}")))?;
+    if v.get("WARNING")
+        .and_then(Value::as_str)
+        .is_some_and(|w| w.starts_with("Need user"))
+    {
         return Err(ProbeError::Unauthorized);
     }
     if v.get("Command").and_then(Value::as_str) == Some("Unknown") {
-        return Err(ProbeError::Device("Tasmota does not know the command".into()));
+        return Err(ProbeError::Device(
+            "Tasmota does not know the command".into(),
+        ));
     }
     Ok(v)
 }
 
 /// Relay state from an object holding `POWER`/`POWERn` keys.
 pub fn relay_in(obj: &Value, relay: Option<u32>) -> Option<bool> {
-    power_keys(relay).iter().find_map(|k| obj.get(k).and_then(on_off))
+    power_keys(relay)
+        .iter()
+        .find_map(|k| obj.get(k).and_then(on_off))
 }
 
 /// `Status.Power`: an integer bitmask before 14.0, a string of 0/1 (rightmost
@@ -92,13 +100,18 @@ pub fn power_on(state: i64) -> Option<PowerOn> {
 /// A whole `Status 0` answer.
 pub fn parse_status0(body: &str, relay: Option<u32>) -> Result<PlugReading, ProbeError> {
     let v = parse_json(body)?;
-    let status = v.get("Status").ok_or_else(|| ProbeError::Parse("no Status in the answer".into()))?;
+    let status = v
+        .get("Status")
+        .ok_or_else(|| ProbeError::Parse("no Status in the answer".into()))?;
     let mut r = PlugReading {
         relay_on: v
             .get("StatusSTS")
             .and_then(|s| relay_in(s, relay))
             .or_else(|| relay_from_bits(status.get("Power")?, relay)),
-        power_on: status.get("PowerOnState").and_then(Value::as_i64).and_then(power_on),
+        power_on: status
+            .get("PowerOnState")
+            .and_then(Value::as_i64)
+            .and_then(power_on),
         ..PlugReading::default()
     };
     if let Some(energy) = v.pointer("/StatusSNS/ENERGY") {
@@ -118,7 +131,11 @@ pub struct Http {
 impl Http {
     pub fn new(cfg: &PlugConfig, clients: &Clients) -> Self {
         let auth = cfg.creds.as_ref().map_or_else(String::new, |c| {
-            format!("&user={}&password={}", encode(&c.username), encode(c.password.expose()))
+            format!(
+                "&user={}&password={}",
+                encode(&c.username),
+                encode(c.password.expose())
+            )
         });
         Http {
             device: Device::new(clients.pick(cfg.insecure_tls), &cfg.url, None, cfg.timeout),
@@ -128,11 +145,21 @@ impl Http {
     }
 
     async fn command(&self, cmnd: &str) -> Result<String, ProbeError> {
-        let answer = self.device.send(reqwest::Method::GET, &format!("/cm?cmnd={}{}", encode(cmnd), self.auth), None).await?;
+        let answer = self
+            .device
+            .send(
+                reqwest::Method::GET,
+                &format!("/cm?cmnd={}{}", encode(cmnd), self.auth),
+                None,
+            )
+            .await?;
         // Current firmware answers a missing password with 401 and a WARNING body.
         parse_json(&answer.body)?;
         if !answer.status.is_success() {
-            return Err(ProbeError::Status { status: answer.status.as_u16(), detail: crate::http::snippet(&answer.body) });
+            return Err(ProbeError::Status {
+                status: answer.status.as_u16(),
+                detail: crate::http::snippet(&answer.body),
+            });
         }
         Ok(answer.body)
     }
@@ -141,7 +168,9 @@ impl Http {
 fn encode(s: &str) -> String {
     s.bytes()
         .map(|b| match b {
-            b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'_' | b'.' | b'~' => (b as char).to_string(),
+            b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'_' | b'.' | b'~' => {
+                (b as char).to_string()
+            }
             _ => format!("%{b:02X}"),
         })
         .collect()
@@ -162,7 +191,10 @@ impl Adapter for Http {
             let body = self.command(&power_command(self.relay, on)).await?;
             match relay_in(&parse_json(&body)?, self.relay) {
                 Some(now) if now == on => Ok(()),
-                _ => Err(ProbeError::Device(format!("Tasmota answered `{}`", crate::http::snippet(&body)))),
+                _ => Err(ProbeError::Device(format!(
+                    "Tasmota answered `{}`",
+                    crate::http::snippet(&body)
+                ))),
             }
         })
     }
@@ -178,20 +210,37 @@ pub struct Mqtt {
 
 impl Mqtt {
     pub fn new(cfg: &PlugConfig, bus: Arc<Bus>) -> Self {
-        Mqtt { bus, topic: cfg.topic.clone(), relay: cfg.relay, timeout: cfg.timeout }
+        Mqtt {
+            bus,
+            topic: cfg.topic.clone(),
+            relay: cfg.relay,
+            timeout: cfg.timeout,
+        }
     }
 
     /// Send a command and wait for the `stat/` answer that has one of `keys`
     /// (any answer when `keys` is empty): telemetry may arrive in between.
-    async fn ask(&self, cmnd: &str, payload: &str, answer: &str, keys: &[String]) -> Result<Value, ProbeError> {
+    async fn ask(
+        &self,
+        cmnd: &str,
+        payload: &str,
+        answer: &str,
+        keys: &[String],
+    ) -> Result<Value, ProbeError> {
         let since = Instant::now();
-        self.bus.publish(&format!("cmnd/{}/{cmnd}", self.topic), payload).await?;
+        self.bus
+            .publish(&format!("cmnd/{}/{cmnd}", self.topic), payload)
+            .await?;
         let topic = format!("stat/{}/{answer}", self.topic);
         let deadline = since + self.timeout;
         let mut after = since;
         loop {
             let left = deadline.saturating_duration_since(Instant::now());
-            let msg = self.bus.wait(&topic, after, left).await.ok_or(ProbeError::Timeout(self.timeout))?;
+            let msg = self
+                .bus
+                .wait(&topic, after, left)
+                .await
+                .ok_or(ProbeError::Timeout(self.timeout))?;
             after = msg.at;
             let v = parse_json(&String::from_utf8_lossy(&msg.payload))?;
             if keys.is_empty() || keys.iter().any(|k| v.get(k).is_some()) {
@@ -201,7 +250,9 @@ impl Mqtt {
     }
 
     fn offline(&self) -> bool {
-        self.bus.latest(&format!("tele/{}/LWT", self.topic)).is_some_and(|m| m.payload.eq_ignore_ascii_case(b"Offline"))
+        self.bus
+            .latest(&format!("tele/{}/LWT", self.topic))
+            .is_some_and(|m| m.payload.eq_ignore_ascii_case(b"Offline"))
     }
 }
 
@@ -211,15 +262,28 @@ impl Adapter for Mqtt {
             if self.offline() {
                 return Err(ProbeError::Device("device says Offline (LWT)".into()));
             }
-            let state = self.ask("STATE", "", "RESULT", &power_keys(self.relay)).await?;
-            let mut r = PlugReading { relay_on: relay_in(&state, self.relay), ..PlugReading::default() };
-            let pos = self.ask("PowerOnState", "", "RESULT", &["PowerOnState".into()]).await?;
-            r.power_on = pos.get("PowerOnState").and_then(Value::as_i64).and_then(power_on);
+            let state = self
+                .ask("STATE", "", "RESULT", &power_keys(self.relay))
+                .await?;
+            let mut r = PlugReading {
+                relay_on: relay_in(&state, self.relay),
+                ..PlugReading::default()
+            };
+            let pos = self
+                .ask("PowerOnState", "", "RESULT", &["PowerOnState".into()])
+                .await?;
+            r.power_on = pos
+                .get("PowerOnState")
+                .and_then(Value::as_i64)
+                .and_then(power_on);
             let energy = match self.bus.latest(&format!("tele/{}/SENSOR", self.topic)) {
                 Some(m) => parse_json(&String::from_utf8_lossy(&m.payload))?,
                 None => self.ask("STATUS", "8", "STATUS8", &[]).await?,
             };
-            if let Some(e) = energy.get("ENERGY").or_else(|| energy.pointer("/StatusSNS/ENERGY")) {
+            if let Some(e) = energy
+                .get("ENERGY")
+                .or_else(|| energy.pointer("/StatusSNS/ENERGY"))
+            {
                 energy_into(&mut r, e, self.relay);
             }
             Ok(r)
@@ -230,10 +294,19 @@ impl Adapter for Mqtt {
         Box::pin(async move {
             let n = self.relay.map(|n| n.to_string()).unwrap_or_default();
             let cmnd = format!("POWER{n}");
-            let answer = self.ask(&cmnd, if on { "ON" } else { "OFF" }, "RESULT", &power_keys(self.relay)).await?;
+            let answer = self
+                .ask(
+                    &cmnd,
+                    if on { "ON" } else { "OFF" },
+                    "RESULT",
+                    &power_keys(self.relay),
+                )
+                .await?;
             match relay_in(&answer, self.relay) {
                 Some(now) if now == on => Ok(()),
-                _ => Err(ProbeError::Device("Tasmota did not confirm the switch".into())),
+                _ => Err(ProbeError::Device(
+                    "Tasmota did not confirm the switch".into(),
+                )),
             }
         })
     }

@@ -4,16 +4,23 @@
 use super::*;
 
 fn fixture(name: &str) -> String {
-    let path = format!("{}/../sim/fixtures/tasmota/{name}", env!("CARGO_MANIFEST_DIR"));
+    let path = format!(
+        "{}/../sim/fixtures/tasmota/{name}",
+        env!("CARGO_MANIFEST_DIR")
+    );
     let text = std::fs::read_to_string(&path).unwrap();
-    text.split_once("\n\n").map_or(text.clone(), |(_, b)| b.to_owned())
+    text.split_once("\n\n")
+        .map_or(text.clone(), |(_, b)| b.to_owned())
 }
 
 #[test]
 fn single_relay_status0() {
     let r = parse_status0(&fixture("status0.json"), None).unwrap();
     assert_eq!(r.relay_on, Some(true));
-    assert_eq!((r.power_w, r.voltage_v, r.current_a), (Some(212.0), Some(228.0), Some(1.0)));
+    assert_eq!(
+        (r.power_w, r.voltage_v, r.current_a),
+        (Some(212.0), Some(228.0), Some(1.0))
+    );
     assert_eq!(r.power_on, Some(PowerOn::Previous));
 }
 
@@ -21,17 +28,33 @@ fn single_relay_status0() {
 fn dual_relay_status0_reads_each_relay_and_its_energy_entry() {
     let one = parse_status0(&fixture("status0_dual.json"), Some(1)).unwrap();
     let two = parse_status0(&fixture("status0_dual.json"), Some(2)).unwrap();
-    assert_eq!((one.relay_on, one.power_w, one.current_a), (Some(true), Some(35.0), Some(0.228)));
-    assert_eq!((two.relay_on, two.power_w, two.current_a), (Some(false), Some(0.0), Some(0.0)));
-    assert_eq!(two.voltage_v, Some(229.0), "a common voltage applies to both");
+    assert_eq!(
+        (one.relay_on, one.power_w, one.current_a),
+        (Some(true), Some(35.0), Some(0.228))
+    );
+    assert_eq!(
+        (two.relay_on, two.power_w, two.current_a),
+        (Some(false), Some(0.0), Some(0.0))
+    );
+    assert_eq!(
+        two.voltage_v,
+        Some(229.0),
+        "a common voltage applies to both"
+    );
 }
 
 #[test]
 fn status_power_bits_in_both_encodings() {
     assert_eq!(relay_from_bits(&serde_json::json!(2), Some(2)), Some(true));
     assert_eq!(relay_from_bits(&serde_json::json!(2), Some(1)), Some(false));
-    assert_eq!(relay_from_bits(&serde_json::json!("01"), Some(1)), Some(true));
-    assert_eq!(relay_from_bits(&serde_json::json!("01"), Some(2)), Some(false));
+    assert_eq!(
+        relay_from_bits(&serde_json::json!("01"), Some(1)),
+        Some(true)
+    );
+    assert_eq!(
+        relay_from_bits(&serde_json::json!("01"), Some(2)),
+        Some(false)
+    );
 }
 
 #[test]
@@ -41,23 +64,44 @@ fn mqtt_messages() {
     let result = parse_json(&fixture("mqtt_result.json")).unwrap();
     assert_eq!(relay_in(&result, None), Some(false));
     let mut r = PlugReading::default();
-    energy_into(&mut r, &parse_json(&fixture("mqtt_sensor.json")).unwrap()["ENERGY"], None);
+    energy_into(
+        &mut r,
+        &parse_json(&fixture("mqtt_sensor.json")).unwrap()["ENERGY"],
+        None,
+    );
     assert_eq!(r.power_w, Some(212.0));
 }
 
 #[test]
 fn refusals_are_clear_errors() {
-    assert_eq!(parse_json(&fixture("auth_required.json")).unwrap_err(), ProbeError::Unauthorized);
+    assert_eq!(
+        parse_json(&fixture("auth_required.json")).unwrap_err(),
+        ProbeError::Unauthorized
+    );
     let e = parse_json(&fixture("unknown_command.json")).unwrap_err();
     assert_eq!(e.to_string(), "Tasmota does not know the command");
-    assert!(matches!(parse_json(&fixture("truncated.json")).unwrap_err(), ProbeError::Parse(_)));
+    assert!(matches!(
+        parse_json(&fixture("truncated.json")).unwrap_err(),
+        ProbeError::Parse(_)
+    ));
 }
 
 #[test]
 fn power_on_states() {
     let all: Vec<_> = (0..7).map(power_on).collect();
     use PowerOn::*;
-    assert_eq!(all, [Some(Off), Some(On), Some(Toggle), Some(Previous), Some(On), Some(On), None]);
+    assert_eq!(
+        all,
+        [
+            Some(Off),
+            Some(On),
+            Some(Toggle),
+            Some(Previous),
+            Some(On),
+            Some(On),
+            None
+        ]
+    );
 }
 
 #[test]

@@ -32,7 +32,8 @@ pub fn parse_availability(payload: &str) -> Option<bool> {
 }
 
 pub fn parse_state(payload: &str) -> Result<PlugReading, ProbeError> {
-    let v: Value = serde_json::from_str(payload).map_err(|e| ProbeError::Parse(format!("bad JSON: {e}")))?;
+    let v: Value =
+        serde_json::from_str(payload).map_err(|e| ProbeError::Parse(format!("bad JSON: {e}")))?;
     let num = |k: &str| v.get(k).and_then(Value::as_f64).map(|x| x as f32);
     let relay_on = match v.get("state").and_then(Value::as_str) {
         Some("ON") => Some(true),
@@ -78,14 +79,25 @@ impl Z2m {
     }
 
     /// Publish to `…/<suffix>` and wait for a state message with `want`.
-    async fn ask(&self, suffix: &str, body: &str, want: impl Fn(&PlugReading) -> bool) -> Result<PlugReading, ProbeError> {
+    async fn ask(
+        &self,
+        suffix: &str,
+        body: &str,
+        want: impl Fn(&PlugReading) -> bool,
+    ) -> Result<PlugReading, ProbeError> {
         let since = Instant::now();
-        self.bus.publish(&format!("{}/{suffix}", self.topic), body).await?;
+        self.bus
+            .publish(&format!("{}/{suffix}", self.topic), body)
+            .await?;
         let deadline = since + self.timeout;
         let mut after = since;
         loop {
             let left = deadline.saturating_duration_since(Instant::now());
-            let msg = self.bus.wait(&self.topic, after, left).await.ok_or(ProbeError::Timeout(self.timeout))?;
+            let msg = self
+                .bus
+                .wait(&self.topic, after, left)
+                .await
+                .ok_or(ProbeError::Timeout(self.timeout))?;
             after = msg.at;
             let r = parse_state(&String::from_utf8_lossy(&msg.payload))?;
             if want(&r) {
@@ -99,17 +111,28 @@ impl Adapter for Z2m {
     fn read(&self) -> BoxFuture<'_, Result<PlugReading, ProbeError>> {
         Box::pin(async move {
             let avail = self.bus.latest(&format!("{}/availability", self.topic));
-            if avail.is_some_and(|m| parse_availability(&String::from_utf8_lossy(&m.payload)) == Some(false)) {
-                return Err(ProbeError::Device("Zigbee2MQTT says the device is offline".into()));
+            if avail.is_some_and(|m| {
+                parse_availability(&String::from_utf8_lossy(&m.payload)) == Some(false)
+            }) {
+                return Err(ProbeError::Device(
+                    "Zigbee2MQTT says the device is offline".into(),
+                ));
             }
-            self.ask("get", r#"{"state":""}"#, |r| r.relay_on.is_some()).await
+            self.ask("get", r#"{"state":""}"#, |r| r.relay_on.is_some())
+                .await
         })
     }
 
     fn set(&self, on: bool) -> BoxFuture<'_, Result<(), ProbeError>> {
         Box::pin(async move {
-            let body = if on { r#"{"state":"ON"}"# } else { r#"{"state":"OFF"}"# };
-            self.ask("set", body, |r| r.relay_on == Some(on)).await.map(|_| ())
+            let body = if on {
+                r#"{"state":"ON"}"#
+            } else {
+                r#"{"state":"OFF"}"#
+            };
+            self.ask("set", body, |r| r.relay_on == Some(on))
+                .await
+                .map(|_| ())
         })
     }
 }
@@ -121,22 +144,32 @@ mod tests {
     fn fixture(name: &str) -> String {
         let path = format!("{}/../sim/fixtures/z2m/{name}", env!("CARGO_MANIFEST_DIR"));
         let text = std::fs::read_to_string(&path).unwrap();
-        text.split_once("\n\n").map_or(text.clone(), |(_, b)| b.to_owned())
+        text.split_once("\n\n")
+            .map_or(text.clone(), |(_, b)| b.to_owned())
     }
 
     #[test]
     fn state_message() {
         let r = parse_state(&fixture("state.json")).unwrap();
         assert_eq!(r.relay_on, Some(true));
-        assert_eq!((r.power_w, r.voltage_v, r.current_a), (Some(48.0), Some(229.0), Some(0.23)));
+        assert_eq!(
+            (r.power_w, r.voltage_v, r.current_a),
+            (Some(48.0), Some(229.0), Some(0.23))
+        );
         assert_eq!(r.power_on, Some(PowerOn::Previous));
         assert!(parse_state("{\"state\":").is_err());
     }
 
     #[test]
     fn availability_in_both_formats() {
-        assert_eq!(parse_availability(&fixture("availability.json")), Some(true));
-        assert_eq!(parse_availability(&fixture("availability_legacy.txt")), Some(true));
+        assert_eq!(
+            parse_availability(&fixture("availability.json")),
+            Some(true)
+        );
+        assert_eq!(
+            parse_availability(&fixture("availability_legacy.txt")),
+            Some(true)
+        );
         assert_eq!(parse_availability(r#"{"state":"offline"}"#), Some(false));
         assert_eq!(parse_availability("offline"), Some(false));
         assert_eq!(parse_availability("{}"), None);
@@ -145,6 +178,9 @@ mod tests {
     #[test]
     fn power_outage_memory_is_understood() {
         let r = parse_state(r#"{"state":"OFF","power_outage_memory":true}"#).unwrap();
-        assert_eq!((r.relay_on, r.power_on), (Some(false), Some(PowerOn::Previous)));
+        assert_eq!(
+            (r.relay_on, r.power_on),
+            (Some(false), Some(PowerOn::Previous))
+        );
     }
 }

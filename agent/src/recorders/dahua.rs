@@ -35,7 +35,12 @@ pub struct Dahua {
 impl Dahua {
     pub fn new(cfg: &RecorderConfig, clients: &Clients) -> Self {
         Dahua {
-            device: Device::new(clients.pick(cfg.insecure_tls), &cfg.url, cfg.creds.clone(), cfg.timeout),
+            device: Device::new(
+                clients.pick(cfg.insecure_tls),
+                &cfg.url,
+                cfg.creds.clone(),
+                cfg.timeout,
+            ),
             channels: cfg.channels.iter().map(|c| c.id.clone()).collect(),
             lookback: cfg.lookback,
             tz: TimeZone::system(),
@@ -47,11 +52,19 @@ impl Dahua {
     }
 
     async fn read_all(&self, now: Timestamp) -> Result<Reading, ProbeError> {
-        let info = self.kv("/cgi-bin/magicBox.cgi?action=getSystemInfo").await?;
-        let version = self.kv("/cgi-bin/magicBox.cgi?action=getSoftwareVersion").await?;
+        let info = self
+            .kv("/cgi-bin/magicBox.cgi?action=getSystemInfo")
+            .await?;
+        let version = self
+            .kv("/cgi-bin/magicBox.cgi?action=getSoftwareVersion")
+            .await?;
         let time = self.kv("/cgi-bin/global.cgi?action=getCurrentTime").await?;
-        let storage = self.kv("/cgi-bin/storageDevice.cgi?action=getDeviceAllInfo").await?;
-        let modes = self.kv("/cgi-bin/configManager.cgi?action=getConfig&name=RecordMode").await?;
+        let storage = self
+            .kv("/cgi-bin/storageDevice.cgi?action=getDeviceAllInfo")
+            .await?;
+        let modes = self
+            .kv("/cgi-bin/configManager.cgi?action=getConfig&name=RecordMode")
+            .await?;
         let mut channels = Vec::new();
         for id in &self.channels {
             let n: usize = id.parse().unwrap_or(0);
@@ -77,34 +90,59 @@ impl Dahua {
     /// between: a recorder has few finder slots and leaks them otherwise.
     /// (Only a deadline that drops this future mid-way skips the cleanup;
     /// Dahua frees abandoned finders after its own timeout.)
-    async fn newest_file(&self, channel: usize, now: Timestamp) -> Result<Option<Timestamp>, ProbeError> {
+    async fn newest_file(
+        &self,
+        channel: usize,
+        now: Timestamp,
+    ) -> Result<Option<Timestamp>, ProbeError> {
         let created = self.kv(&format!("{FIND}?action=factory.create")).await?;
         let object = get(&created, "result")
             .ok_or_else(|| ProbeError::Parse("factory.create gave no object".into()))?
             .to_owned();
         let found = self.search(&object, channel, now).await;
         for action in ["close", "destroy"] {
-            if let Err(e) = self.device.get(&format!("{FIND}?action={action}&object={object}")).await {
+            if let Err(e) = self
+                .device
+                .get(&format!("{FIND}?action={action}&object={object}"))
+                .await
+            {
                 tracing::debug!(%object, action, error = %e, "finder cleanup failed");
             }
         }
         found
     }
 
-    async fn search(&self, object: &str, channel: usize, now: Timestamp) -> Result<Option<Timestamp>, ProbeError> {
-        let lookback = SignedDuration::try_from(self.lookback).unwrap_or(SignedDuration::from_hours(1));
-        let fmt = |t: Timestamp| t.to_zoned(self.tz.clone()).strftime("%Y-%m-%d%%20%H:%M:%S").to_string();
+    async fn search(
+        &self,
+        object: &str,
+        channel: usize,
+        now: Timestamp,
+    ) -> Result<Option<Timestamp>, ProbeError> {
+        let lookback =
+            SignedDuration::try_from(self.lookback).unwrap_or(SignedDuration::from_hours(1));
+        let fmt = |t: Timestamp| {
+            t.to_zoned(self.tz.clone())
+                .strftime("%Y-%m-%d%%20%H:%M:%S")
+                .to_string()
+        };
         let (from, to) = (fmt(now - lookback), fmt(now + SignedDuration::from_mins(5)));
         let find = format!(
             "{FIND}?action=findFile&object={object}&condition.Channel={channel}&condition.StartTime={from}&condition.EndTime={to}&condition.Types[0]=dav"
         );
         let answer = self.device.get(&find).await?;
         if !answer.trim().eq_ignore_ascii_case("OK") {
-            return Err(ProbeError::Device(format!("findFile refused: {}", crate::http::snippet(&answer))));
+            return Err(ProbeError::Device(format!(
+                "findFile refused: {}",
+                crate::http::snippet(&answer)
+            )));
         }
         let mut newest = None;
         for _ in 0..MAX_PAGES {
-            let page = self.kv(&format!("{FIND}?action=findNextFile&object={object}&count={PAGE}")).await?;
+            let page = self
+                .kv(&format!(
+                    "{FIND}?action=findNextFile&object={object}&count={PAGE}"
+                ))
+                .await?;
             let (found, end) = parse_found(&page, &self.tz)?;
             newest = newest.max(end);
             if found < PAGE {
@@ -149,7 +187,16 @@ pub fn local(text: &str, tz: &TimeZone) -> Option<Timestamp> {
     let (&[y, m, day], &[h, min, s]) = (d.as_slice(), t.as_slice()) else {
         return None;
     };
-    let civil = DateTime::new(y, i8::try_from(m).ok()?, i8::try_from(day).ok()?, h, min, s, 0).ok()?;
+    let civil = DateTime::new(
+        y,
+        i8::try_from(m).ok()?,
+        i8::try_from(day).ok()?,
+        h,
+        min,
+        s,
+        0,
+    )
+    .ok()?;
     civil.to_zoned(tz.clone()).ok().map(|z| z.timestamp())
 }
 
@@ -167,11 +214,18 @@ pub fn parse_disks(kv: &[(String, String)]) -> Vec<RecorderDisk> {
     let mut disks: Vec<RecorderDisk> = Vec::new();
     let mut errors: Vec<bool> = Vec::new();
     for (k, v) in kv {
-        let Some(rest) = k.strip_prefix("list.info[") else { continue };
-        let Some((n, field)) = rest.split_once("].") else { continue };
+        let Some(rest) = k.strip_prefix("list.info[") else {
+            continue;
+        };
+        let Some((n, field)) = rest.split_once("].") else {
+            continue;
+        };
         let Ok(n) = n.parse::<usize>() else { continue };
         while disks.len() <= n {
-            disks.push(RecorderDisk { id: disks.len().to_string(), ..RecorderDisk::default() });
+            disks.push(RecorderDisk {
+                id: disks.len().to_string(),
+                ..RecorderDisk::default()
+            });
             errors.push(false);
         }
         let bytes = || v.parse::<f64>().ok().map(|b| b as u64);
@@ -179,15 +233,22 @@ pub fn parse_disks(kv: &[(String, String)]) -> Vec<RecorderDisk> {
         match field.rsplit('.').next().unwrap_or(field) {
             "State" if !field.contains('[') => disk.status = v.clone(),
             "Name" if !field.contains('[') => disk.id = v.clone(),
-            "TotalBytes" => disk.capacity_bytes = Some(disk.capacity_bytes.unwrap_or(0) + bytes().unwrap_or(0)),
-            "UsedBytes" => disk.free_bytes = Some(disk.free_bytes.unwrap_or(0) + bytes().unwrap_or(0)),
+            "TotalBytes" => {
+                disk.capacity_bytes = Some(disk.capacity_bytes.unwrap_or(0) + bytes().unwrap_or(0))
+            }
+            "UsedBytes" => {
+                disk.free_bytes = Some(disk.free_bytes.unwrap_or(0) + bytes().unwrap_or(0))
+            }
             "IsError" if v == "true" => errors[n] = true,
             _ => {}
         }
     }
     for (disk, error) in disks.iter_mut().zip(errors) {
         // Until here `free_bytes` held the used bytes.
-        disk.free_bytes = disk.capacity_bytes.zip(disk.free_bytes).map(|(t, u)| t.saturating_sub(u));
+        disk.free_bytes = disk
+            .capacity_bytes
+            .zip(disk.free_bytes)
+            .map(|(t, u)| t.saturating_sub(u));
         disk.healthy = disk.status == "Success" && !error;
         if error && disk.status == "Success" {
             disk.status = "IsError".into();
@@ -197,7 +258,10 @@ pub fn parse_disks(kv: &[(String, String)]) -> Vec<RecorderDisk> {
 }
 
 /// A findNextFile page: how many files, and the newest EndTime among them.
-pub fn parse_found(kv: &[(String, String)], tz: &TimeZone) -> Result<(usize, Option<Timestamp>), ProbeError> {
+pub fn parse_found(
+    kv: &[(String, String)],
+    tz: &TimeZone,
+) -> Result<(usize, Option<Timestamp>), ProbeError> {
     let found = get(kv, "found")
         .and_then(|f| f.parse().ok())
         .ok_or_else(|| ProbeError::Parse("findNextFile gave no `found`".into()))?;

@@ -65,7 +65,8 @@ fn read_all(channels: &[(String, PathBuf)]) -> Reading {
 
 /// The newest modification time of any file under `root`.
 pub fn newest(root: &Path) -> Result<Option<Timestamp>, String> {
-    let meta = std::fs::metadata(root).map_err(|e| format!("cannot read {}: {e}", root.display()))?;
+    let meta =
+        std::fs::metadata(root).map_err(|e| format!("cannot read {}: {e}", root.display()))?;
     if !meta.is_dir() {
         return Err(format!("{} is not a folder", root.display()));
     }
@@ -103,7 +104,12 @@ mod tests {
         std::fs::create_dir_all(&day).unwrap();
         std::fs::write(dir.path().join("old.mp4"), b"x").unwrap();
         let old = SystemTime::now() - std::time::Duration::from_secs(3600);
-        std::fs::File::options().write(true).open(dir.path().join("old.mp4")).unwrap().set_modified(old).unwrap();
+        std::fs::File::options()
+            .write(true)
+            .open(dir.path().join("old.mp4"))
+            .unwrap()
+            .set_modified(old)
+            .unwrap();
         std::fs::write(day.join("08-00-00.mp4"), b"x").unwrap();
         let t = newest(dir.path()).unwrap().unwrap();
         assert!(Timestamp::now().duration_since(t).as_secs() < 60, "{t}");
@@ -116,6 +122,10 @@ mod tests {
         let err = newest(&dir.path().join("nope")).unwrap_err();
         assert!(err.contains("cannot read"), "{err}");
         let r = read_all(&[("cam".into(), dir.path().to_owned())]);
-        assert!(r.channels[0].error.as_deref().unwrap().contains("no recordings"));
+        assert!(r.channels[0]
+            .error
+            .as_deref()
+            .unwrap()
+            .contains("no recordings"));
     }
 }

@@ -26,7 +26,12 @@ pub struct Frigate {
 impl Frigate {
     pub fn new(cfg: &RecorderConfig, clients: &Clients) -> Self {
         Frigate {
-            device: Device::new(clients.pick(cfg.insecure_tls), &cfg.url, cfg.creds.clone(), cfg.timeout),
+            device: Device::new(
+                clients.pick(cfg.insecure_tls),
+                &cfg.url,
+                cfg.creds.clone(),
+                cfg.timeout,
+            ),
             cameras: cfg.channels.iter().map(|c| c.id.clone()).collect(),
             lookback: cfg.lookback,
         }
@@ -40,8 +45,16 @@ impl Frigate {
         for cam in &self.cameras {
             let mut r = ChannelReading::new(cam);
             r.online = Some(camera_fps(&stats, cam).is_some_and(|fps| fps > 0.0));
-            let path = format!("/api/{cam}/recordings?after={after}&before={}", now.as_second() + 300);
-            match self.device.get(&path).await.and_then(|b| newest_recording(&b)) {
+            let path = format!(
+                "/api/{cam}/recordings?after={after}&before={}",
+                now.as_second() + 300
+            );
+            match self
+                .device
+                .get(&path)
+                .await
+                .and_then(|b| newest_recording(&b))
+            {
                 Ok(end) => r.last_segment_end = end,
                 Err(e) => r.error = Some(format!("recordings query failed: {e}")),
             }
@@ -70,7 +83,9 @@ fn json(body: &str) -> Result<Value, ProbeError> {
 
 /// A camera's capture rate; `None` when Frigate does not list the camera.
 pub fn camera_fps(stats: &Value, camera: &str) -> Option<f64> {
-    let cam = stats.pointer(&format!("/cameras/{camera}")).or_else(|| stats.get(camera))?;
+    let cam = stats
+        .pointer(&format!("/cameras/{camera}"))
+        .or_else(|| stats.get(camera))?;
     cam.get("camera_fps")?.as_f64()
 }
 
@@ -91,11 +106,15 @@ pub fn recordings_disk(stats: &Value) -> Option<RecorderDisk> {
 /// The newest `end_time` (Unix seconds) in a recordings list.
 pub fn newest_recording(body: &str) -> Result<Option<Timestamp>, ProbeError> {
     let v = json(body)?;
-    let list = v.as_array().ok_or_else(|| ProbeError::Parse("recordings is not a list".into()))?;
+    let list = v
+        .as_array()
+        .ok_or_else(|| ProbeError::Parse("recordings is not a list".into()))?;
     Ok(list
         .iter()
         .filter_map(|r| r.get("end_time")?.as_f64())
-        .fold(None, |best: Option<f64>, t| Some(best.map_or(t, |b| b.max(t))))
+        .fold(None, |best: Option<f64>, t| {
+            Some(best.map_or(t, |b| b.max(t)))
+        })
         .and_then(|t| Timestamp::from_millisecond((t * 1000.0) as i64).ok()))
 }
 
@@ -104,16 +123,24 @@ mod tests {
     use super::*;
 
     fn fixture(name: &str) -> String {
-        let path = format!("{}/../sim/fixtures/frigate/{name}", env!("CARGO_MANIFEST_DIR"));
+        let path = format!(
+            "{}/../sim/fixtures/frigate/{name}",
+            env!("CARGO_MANIFEST_DIR")
+        );
         let text = std::fs::read_to_string(&path).unwrap();
-        text.split_once("\n\n").map_or(text.clone(), |(_, b)| b.to_owned())
+        text.split_once("\n\n")
+            .map_or(text.clone(), |(_, b)| b.to_owned())
     }
 
     #[test]
     fn stats_give_camera_rates_and_the_recordings_disk() {
         let stats = json(&fixture("stats.json")).unwrap();
         assert_eq!(camera_fps(&stats, "depan"), Some(5.1));
-        assert_eq!(camera_fps(&stats, "halaman"), Some(0.0), "a camera at 0 fps is down");
+        assert_eq!(
+            camera_fps(&stats, "halaman"),
+            Some(0.0),
+            "a camera at 0 fps is down"
+        );
         assert_eq!(camera_fps(&stats, "gudang"), None);
         let disk = recordings_disk(&stats).unwrap();
         assert_eq!(disk.capacity_bytes, Some(953_869 * 1_048_576));

@@ -37,19 +37,29 @@ pub struct Hikvision {
 impl Hikvision {
     pub fn new(cfg: &RecorderConfig, clients: &Clients) -> Self {
         Hikvision {
-            device: Device::new(clients.pick(cfg.insecure_tls), &cfg.url, cfg.creds.clone(), cfg.timeout),
+            device: Device::new(
+                clients.pick(cfg.insecure_tls),
+                &cfg.url,
+                cfg.creds.clone(),
+                cfg.timeout,
+            ),
             channels: cfg.channels.iter().map(|c| c.id.clone()).collect(),
             lookback: cfg.lookback,
         }
     }
 
     async fn read_all(&self, now: Timestamp) -> Result<Reading, ProbeError> {
-        let (model, firmware) = parse_device_info(&self.device.get("/ISAPI/System/deviceInfo").await?)?;
+        let (model, firmware) =
+            parse_device_info(&self.device.get("/ISAPI/System/deviceInfo").await?)?;
         let (device_time, offset) = parse_status(&self.device.get("/ISAPI/System/status").await?)?;
         let disks = parse_storage(&self.device.get("/ISAPI/ContentMgmt/Storage").await?)?;
         let tracks = parse_tracks(&self.device.get("/ISAPI/ContentMgmt/record/tracks").await?)?;
         // Recorders with only analogue inputs have no InputProxy: no opinion then.
-        let links = match self.device.get("/ISAPI/ContentMgmt/InputProxy/channels/status").await {
+        let links = match self
+            .device
+            .get("/ISAPI/ContentMgmt/InputProxy/channels/status")
+            .await
+        {
             Ok(body) => parse_channel_status(&body)?,
             Err(ProbeError::Status { .. }) => Vec::new(),
             Err(e) => return Err(e),
@@ -77,13 +87,25 @@ impl Hikvision {
         })
     }
 
-    async fn newest_segment(&self, track: u32, now: Timestamp, offset: Offset) -> Result<Option<Timestamp>, ProbeError> {
-        let lookback = SignedDuration::try_from(self.lookback).unwrap_or(SignedDuration::from_hours(1));
-        let (from, to) = (wall(now - lookback, offset), wall(now + SignedDuration::from_mins(5), offset));
+    async fn newest_segment(
+        &self,
+        track: u32,
+        now: Timestamp,
+        offset: Offset,
+    ) -> Result<Option<Timestamp>, ProbeError> {
+        let lookback =
+            SignedDuration::try_from(self.lookback).unwrap_or(SignedDuration::from_hours(1));
+        let (from, to) = (
+            wall(now - lookback, offset),
+            wall(now + SignedDuration::from_mins(5), offset),
+        );
         let mut newest = None;
         for page in 0..MAX_PAGES {
             let body = search_request(track, &from, &to, page * PAGE);
-            let answer = self.device.post("/ISAPI/ContentMgmt/search", "application/xml", body).await?;
+            let answer = self
+                .device
+                .post("/ISAPI/ContentMgmt/search", "application/xml", body)
+                .await?;
             let result = parse_search(&answer, offset)?;
             newest = newest.max(result.newest);
             if !result.more {
@@ -164,10 +186,15 @@ const HEALTHY: [&str; 3] = ["ok", "idle", "sleeping"];
 
 pub fn parse_storage(body: &str) -> Result<Vec<RecorderDisk>, ProbeError> {
     let doc = xml::parse(body)?;
-    let mb = |n: Option<&str>| n.and_then(|v| v.parse::<u64>().ok()).map(|v| v * 1024 * 1024);
+    let mb = |n: Option<&str>| {
+        n.and_then(|v| v.parse::<u64>().ok())
+            .map(|v| v * 1024 * 1024)
+    };
     Ok(xml::all(doc.root_element(), "hdd")
         .map(|hdd| {
-            let status = xml::child_text(hdd, "status").unwrap_or("unknown").to_owned();
+            let status = xml::child_text(hdd, "status")
+                .unwrap_or("unknown")
+                .to_owned();
             RecorderDisk {
                 id: xml::child_text(hdd, "id").unwrap_or("?").to_owned(),
                 healthy: HEALTHY.contains(&status.as_str()),
@@ -215,7 +242,14 @@ pub struct Link {
 }
 
 /// `chanDetectResult` words that say the camera is not delivering video.
-const DETECT_DOWN: [&str; 6] = ["offline", "netUnreachable", "passwordError", "ipcStreamFail", "userLocked", "notExist"];
+const DETECT_DOWN: [&str; 6] = [
+    "offline",
+    "netUnreachable",
+    "passwordError",
+    "ipcStreamFail",
+    "userLocked",
+    "notExist",
+];
 
 pub fn parse_channel_status(body: &str) -> Result<Vec<Link>, ProbeError> {
     let doc = xml::parse(body)?;

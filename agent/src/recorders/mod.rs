@@ -193,10 +193,7 @@ mod tests {
         let now = Timestamp::now();
         let r = describe(&cfg(), Err(ProbeError::Unauthorized), now);
         assert!(!r.reachable);
-        assert_eq!(
-            r.error.as_deref(),
-            Some("wrong username or password")
-        );
+        assert_eq!(r.error.as_deref(), Some("wrong username or password"));
         assert_eq!(r.channels.len(), 2);
     }
 }

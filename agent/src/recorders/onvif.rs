@@ -44,37 +44,68 @@ impl Onvif {
 
     async fn call(&self, path: &str, body: &str, secured: bool) -> Result<String, ProbeError> {
         let header = match (&self.creds, secured) {
-            (Some(c), true) => security_header(c, &nonce(), &Timestamp::now().strftime("%Y-%m-%dT%H:%M:%SZ").to_string()),
+            (Some(c), true) => security_header(
+                c,
+                &nonce(),
+                &Timestamp::now().strftime("%Y-%m-%dT%H:%M:%SZ").to_string(),
+            ),
             _ => String::new(),
         };
         let envelope = format!(
             "<?xml version=\"1.0\" encoding=\"UTF-8\"?>\
 <s:Envelope xmlns:s=\"http://www.w3.org/2003/05/soap-envelope\"><s:Header>{header}</s:Header><s:Body>{body}</s:Body></s:Envelope>"
         );
-        let answer = self.device.send(reqwest::Method::POST, path, Some((SOAP, envelope))).await?;
+        let answer = self
+            .device
+            .send(reqwest::Method::POST, path, Some((SOAP, envelope)))
+            .await?;
         if let Some(fault) = fault(&answer.body)? {
             return Err(fault);
         }
         if !answer.status.is_success() {
-            return Err(ProbeError::Status { status: answer.status.as_u16(), detail: crate::http::snippet(&answer.body) });
+            return Err(ProbeError::Status {
+                status: answer.status.as_u16(),
+                detail: crate::http::snippet(&answer.body),
+            });
         }
         Ok(answer.body)
     }
 
     async fn read_all(&self) -> Result<Reading, ProbeError> {
-        let time = self.call(&self.path, &format!("<GetSystemDateAndTime xmlns=\"{DEVICE_NS}\"/>"), false).await?;
+        let time = self
+            .call(
+                &self.path,
+                &format!("<GetSystemDateAndTime xmlns=\"{DEVICE_NS}\"/>"),
+                false,
+            )
+            .await?;
         let device_time = parse_system_time(&time)?;
-        let info = self.call(&self.path, &format!("<GetDeviceInformation xmlns=\"{DEVICE_NS}\"/>"), true).await?;
+        let info = self
+            .call(
+                &self.path,
+                &format!("<GetDeviceInformation xmlns=\"{DEVICE_NS}\"/>"),
+                true,
+            )
+            .await?;
         let (model, firmware) = parse_device_information(&info)?;
         let services = self
             .call(&self.path, &format!("<GetServices xmlns=\"{DEVICE_NS}\"><IncludeCapability>false</IncludeCapability></GetServices>"), true)
             .await?;
         let (until, missing) = match search_path(&services)? {
             Some(path) => {
-                let summary = self.call(&path, &format!("<GetRecordingSummary xmlns=\"{SEARCH_NS}\"/>"), true).await?;
+                let summary = self
+                    .call(
+                        &path,
+                        &format!("<GetRecordingSummary xmlns=\"{SEARCH_NS}\"/>"),
+                        true,
+                    )
+                    .await?;
                 (parse_data_until(&summary)?, None)
             }
-            None => (None, Some("the device offers no recording search (ONVIF Profile G)".to_owned())),
+            None => (
+                None,
+                Some("the device offers no recording search (ONVIF Profile G)".to_owned()),
+            ),
         };
         let channels = self
             .channels
@@ -144,7 +175,9 @@ pub fn security_header(c: &Creds, nonce: &[u8], created: &str) -> String {
 }
 
 fn escape(s: &str) -> String {
-    s.replace('&', "&amp;").replace('<', "&lt;").replace('>', "&gt;")
+    s.replace('&', "&amp;")
+        .replace('<', "&lt;")
+        .replace('>', "&gt;")
 }
 
 /// A SOAP fault as a probe error; `NotAuthorized` is a wrong password.
@@ -161,19 +194,36 @@ pub fn fault(body: &str) -> Result<Option<ProbeError>, ProbeError> {
         return Ok(Some(ProbeError::Unauthorized));
     }
     let reason = xml::text(f, "Text").unwrap_or("no reason given");
-    Ok(Some(ProbeError::Device(format!("SOAP fault {}: {reason}", codes.last().unwrap_or(&"?")))))
+    Ok(Some(ProbeError::Device(format!(
+        "SOAP fault {}: {reason}",
+        codes.last().unwrap_or(&"?")
+    ))))
 }
 
 pub fn parse_system_time(body: &str) -> Result<Timestamp, ProbeError> {
     let doc = xml::parse(body)?;
-    let utc = xml::find(doc.root_element(), "UTCDateTime").ok_or_else(|| ProbeError::Parse("no UTCDateTime".into()))?;
+    let utc = xml::find(doc.root_element(), "UTCDateTime")
+        .ok_or_else(|| ProbeError::Parse("no UTCDateTime".into()))?;
     let n = |name: &str| -> Result<i16, ProbeError> {
-        xml::need(utc, name)?.parse().map_err(|_| ProbeError::Parse(format!("<{name}> is not a number")))
+        xml::need(utc, name)?
+            .parse()
+            .map_err(|_| ProbeError::Parse(format!("<{name}> is not a number")))
     };
-    let small = |v: i16| i8::try_from(v).map_err(|_| ProbeError::Parse("time field out of range".into()));
-    let civil = DateTime::new(n("Year")?, small(n("Month")?)?, small(n("Day")?)?, small(n("Hour")?)?, small(n("Minute")?)?, small(n("Second")?)?, 0)
-        .map_err(|e| ProbeError::Parse(format!("UTCDateTime: {e}")))?;
-    jiff::tz::Offset::UTC.to_timestamp(civil).map_err(|e| ProbeError::Parse(e.to_string()))
+    let small =
+        |v: i16| i8::try_from(v).map_err(|_| ProbeError::Parse("time field out of range".into()));
+    let civil = DateTime::new(
+        n("Year")?,
+        small(n("Month")?)?,
+        small(n("Day")?)?,
+        small(n("Hour")?)?,
+        small(n("Minute")?)?,
+        small(n("Second")?)?,
+        0,
+    )
+    .map_err(|e| ProbeError::Parse(format!("UTCDateTime: {e}")))?;
+    jiff::tz::Offset::UTC
+        .to_timestamp(civil)
+        .map_err(|e| ProbeError::Parse(e.to_string()))
 }
 
 pub fn parse_device_information(body: &str) -> Result<(String, String), ProbeError> {
@@ -181,7 +231,11 @@ pub fn parse_device_information(body: &str) -> Result<(String, String), ProbeErr
     let root = doc.root_element();
     let maker = xml::text(root, "Manufacturer").unwrap_or("");
     let model = xml::need(root, "Model")?;
-    let model = if maker.is_empty() { model.to_owned() } else { format!("{maker} {model}") };
+    let model = if maker.is_empty() {
+        model.to_owned()
+    } else {
+        format!("{maker} {model}")
+    };
     Ok((model, xml::need(root, "FirmwareVersion")?.to_owned()))
 }
 
@@ -201,7 +255,10 @@ pub fn parse_data_until(body: &str) -> Result<Option<Timestamp>, ProbeError> {
     let doc = xml::parse(body)?;
     match xml::text(doc.root_element(), "DataUntil") {
         None => Ok(None),
-        Some(t) => t.parse().map(Some).map_err(|e| ProbeError::Parse(format!("DataUntil `{t}`: {e}"))),
+        Some(t) => t
+            .parse()
+            .map(Some)
+            .map_err(|e| ProbeError::Parse(format!("DataUntil `{t}`: {e}"))),
     }
 }
 

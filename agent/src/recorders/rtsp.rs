@@ -31,7 +31,11 @@ pub struct Rtsp {
 impl Rtsp {
     pub fn new(cfg: &RecorderConfig) -> Self {
         Rtsp {
-            cameras: cfg.channels.iter().filter_map(|c| Some((c.id.clone(), c.url.clone()?))).collect(),
+            cameras: cfg
+                .channels
+                .iter()
+                .filter_map(|c| Some((c.id.clone(), c.url.clone()?)))
+                .collect(),
             creds: cfg.creds.clone(),
             timeout: cfg.timeout,
         }
@@ -66,7 +70,10 @@ impl Rtsp {
                 c
             })
             .collect();
-        Ok(Reading { channels, ..Reading::default() })
+        Ok(Reading {
+            channels,
+            ..Reading::default()
+        })
     }
 }
 
@@ -86,14 +93,21 @@ pub struct Answer {
 
 impl Answer {
     pub fn header(&self, name: &str) -> Option<&str> {
-        self.headers.iter().find(|(k, _)| k.eq_ignore_ascii_case(name)).map(|(_, v)| v.as_str())
+        self.headers
+            .iter()
+            .find(|(k, _)| k.eq_ignore_ascii_case(name))
+            .map(|(_, v)| v.as_str())
     }
 }
 
 /// The URL without its user info, and the host:port to connect to.
 fn target(url: &str) -> Result<(String, String), ProbeError> {
-    let mut u = reqwest::Url::parse(url).map_err(|_| ProbeError::Setup("camera url is not a URL".into()))?;
-    let host = u.host_str().ok_or_else(|| ProbeError::Setup("camera url has no host".into()))?.to_owned();
+    let mut u = reqwest::Url::parse(url)
+        .map_err(|_| ProbeError::Setup("camera url is not a URL".into()))?;
+    let host = u
+        .host_str()
+        .ok_or_else(|| ProbeError::Setup("camera url has no host".into()))?
+        .to_owned();
     let addr = format!("{host}:{}", u.port().unwrap_or(554));
     let _ = u.set_username("");
     let _ = u.set_password(None);
@@ -103,7 +117,9 @@ fn target(url: &str) -> Result<(String, String), ProbeError> {
 /// OPTIONS then DESCRIBE on one connection, answering one challenge.
 pub async fn describe(url: &str, creds: Option<&Creds>) -> Result<(), ProbeError> {
     let (url, addr) = target(url)?;
-    let stream = TcpStream::connect(&addr).await.map_err(|e| ProbeError::Connect(e.to_string()))?;
+    let stream = TcpStream::connect(&addr)
+        .await
+        .map_err(|e| ProbeError::Connect(e.to_string()))?;
     let _ = stream.set_nodelay(true);
     let mut conn = BufReader::new(stream);
     let options = exchange(&mut conn, "OPTIONS", &url, 1, None).await?;
@@ -115,8 +131,15 @@ pub async fn describe(url: &str, creds: Option<&Creds>) -> Result<(), ProbeError
         let (Some(c), Some(challenge)) = (creds, answer.header("WWW-Authenticate")) else {
             return Err(ProbeError::Unauthorized);
         };
-        let mut client = PasswordClient::try_from(challenge).map_err(|e| ProbeError::Auth(e.to_string()))?;
-        let params = PasswordParams { username: &c.username, password: c.password.expose(), uri: &url, method: "DESCRIBE", body: None };
+        let mut client =
+            PasswordClient::try_from(challenge).map_err(|e| ProbeError::Auth(e.to_string()))?;
+        let params = PasswordParams {
+            username: &c.username,
+            password: c.password.expose(),
+            uri: &url,
+            method: "DESCRIBE",
+            body: None,
+        };
         let auth = client.respond(&params).map_err(ProbeError::Auth)?;
         answer = exchange(&mut conn, "DESCRIBE", &url, 3, Some(&auth)).await?;
     }
@@ -127,7 +150,10 @@ fn status_error(a: &Answer) -> ProbeError {
     match a.status {
         401 => ProbeError::Unauthorized,
         404 => ProbeError::Device("stream not found (RTSP 404)".into()),
-        s => ProbeError::Status { status: s, detail: "RTSP".into() },
+        s => ProbeError::Status {
+            status: s,
+            detail: "RTSP".into(),
+        },
     }
 }
 
@@ -136,7 +162,10 @@ pub fn check_sdp(a: &Answer) -> Result<(), ProbeError> {
     if a.status != 200 {
         return Err(status_error(a));
     }
-    if !a.header("Content-Type").is_some_and(|t| t.starts_with("application/sdp")) {
+    if !a
+        .header("Content-Type")
+        .is_some_and(|t| t.starts_with("application/sdp"))
+    {
         return Err(ProbeError::Parse("DESCRIBE answer is not SDP".into()));
     }
     if !a.body.lines().any(|l| l.starts_with("m=video")) {
@@ -166,18 +195,24 @@ async fn exchange(
 }
 
 /// Read one answer: status line, headers, and a Content-Length body.
-pub async fn read_answer<R: tokio::io::AsyncBufRead + Unpin>(r: &mut R) -> Result<Answer, ProbeError> {
+pub async fn read_answer<R: tokio::io::AsyncBufRead + Unpin>(
+    r: &mut R,
+) -> Result<Answer, ProbeError> {
     let io = |e: std::io::Error| ProbeError::Transport(format!("RTSP: {e}"));
     let mut line = String::new();
     if r.read_line(&mut line).await.map_err(io)? == 0 {
-        return Err(ProbeError::Transport("RTSP: connection closed before an answer".into()));
+        return Err(ProbeError::Transport(
+            "RTSP: connection closed before an answer".into(),
+        ));
     }
     let status = parse_status_line(&line)?;
     let mut headers = Vec::new();
     loop {
         line.clear();
         if r.read_line(&mut line).await.map_err(io)? == 0 {
-            return Err(ProbeError::Parse("RTSP answer ends inside its headers".into()));
+            return Err(ProbeError::Parse(
+                "RTSP answer ends inside its headers".into(),
+            ));
         }
         let l = line.trim_end();
         if l.is_empty() {
@@ -190,13 +225,22 @@ pub async fn read_answer<R: tokio::io::AsyncBufRead + Unpin>(r: &mut R) -> Resul
             headers.push((k.trim().to_owned(), v.trim().to_owned()));
         }
     }
-    let mut a = Answer { status, headers, body: String::new() };
-    let len: usize = a.header("Content-Length").and_then(|v| v.parse().ok()).unwrap_or(0);
+    let mut a = Answer {
+        status,
+        headers,
+        body: String::new(),
+    };
+    let len: usize = a
+        .header("Content-Length")
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(0);
     if len > MAX_BODY {
         return Err(ProbeError::TooLarge(MAX_BODY));
     }
     let mut body = vec![0; len];
-    r.read_exact(&mut body).await.map_err(|_| ProbeError::Parse("RTSP body shorter than its Content-Length".into()))?;
+    r.read_exact(&mut body)
+        .await
+        .map_err(|_| ProbeError::Parse("RTSP body shorter than its Content-Length".into()))?;
     a.body = String::from_utf8_lossy(&body).into_owned();
     Ok(a)
 }
@@ -205,7 +249,10 @@ fn parse_status_line(line: &str) -> Result<u16, ProbeError> {
     let mut parts = line.split_whitespace();
     match (parts.next(), parts.next().and_then(|s| s.parse().ok())) {
         (Some(v), Some(code)) if v.starts_with("RTSP/") => Ok(code),
-        _ => Err(ProbeError::Parse(format!("not an RTSP answer: {}", crate::http::snippet(line)))),
+        _ => Err(ProbeError::Parse(format!(
+            "not an RTSP answer: {}",
+            crate::http::snippet(line)
+        ))),
     }
 }
 

@@ -29,22 +29,45 @@ async fn a_challenge_can_be_answered() {
     let a = answer("describe_401.txt").await.unwrap();
     assert_eq!(check_sdp(&a), Err(ProbeError::Unauthorized));
     let mut client = PasswordClient::try_from(a.header("WWW-Authenticate").unwrap()).unwrap();
-    let params = PasswordParams { username: "admin", password: "p", uri: "rtsp://h/Streaming/Channels/101", method: "DESCRIBE", body: None };
+    let params = PasswordParams {
+        username: "admin",
+        password: "p",
+        uri: "rtsp://h/Streaming/Channels/101",
+        method: "DESCRIBE",
+        body: None,
+    };
     let auth = client.respond(&params).unwrap();
-    assert!(auth.starts_with("Digest ") && auth.contains("uri=\"rtsp://h/Streaming/Channels/101\""), "{auth}");
+    assert!(
+        auth.starts_with("Digest ") && auth.contains("uri=\"rtsp://h/Streaming/Channels/101\""),
+        "{auth}"
+    );
 }
 
 #[tokio::test]
 async fn missing_streams_short_bodies_and_huge_ones() {
     let a = answer("describe_404.txt").await.unwrap();
-    assert_eq!(check_sdp(&a).unwrap_err().to_string(), "stream not found (RTSP 404)");
-    assert!(matches!(answer("describe_truncated.txt").await, Err(ProbeError::Parse(_))));
-    assert_eq!(answer("describe_too_large.txt").await, Err(ProbeError::TooLarge(MAX_BODY)));
-    assert!(read_answer(&mut b"HTTP/1.1 200 OK\r\n\r\n".as_slice()).await.is_err());
+    assert_eq!(
+        check_sdp(&a).unwrap_err().to_string(),
+        "stream not found (RTSP 404)"
+    );
+    assert!(matches!(
+        answer("describe_truncated.txt").await,
+        Err(ProbeError::Parse(_))
+    ));
+    assert_eq!(
+        answer("describe_too_large.txt").await,
+        Err(ProbeError::TooLarge(MAX_BODY))
+    );
+    assert!(read_answer(&mut b"HTTP/1.1 200 OK\r\n\r\n".as_slice())
+        .await
+        .is_err());
 }
 
 #[test]
 fn credentials_in_a_url_never_reach_the_request_line() {
     let (url, addr) = target("rtsp://admin:secret@10.0.0.5/Streaming/Channels/101").unwrap();
-    assert_eq!((url.as_str(), addr.as_str()), ("rtsp://10.0.0.5/Streaming/Channels/101", "10.0.0.5:554"));
+    assert_eq!(
+        (url.as_str(), addr.as_str()),
+        ("rtsp://10.0.0.5/Streaming/Channels/101", "10.0.0.5:554")
+    );
 }

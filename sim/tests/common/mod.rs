@@ -23,7 +23,9 @@ pub async fn start(ids: &[&str]) -> One {
         .into_iter()
         .filter(|d| ids.contains(&d.id.as_str()))
         .collect();
-    let sim = ronda_sim::start(office, Options::default(), stop.clone()).await.unwrap();
+    let sim = ronda_sim::start(office, Options::default(), stop.clone())
+        .await
+        .unwrap();
     let yaml = ronda_sim::agent_config::agent_yaml(&sim, "o", "a", "mqtt://127.0.0.1:1", "30s");
     let config = AgentConfig::from_text(Path::new("sim.yaml"), yaml).unwrap();
     One { sim, stop, config }
@@ -35,13 +37,27 @@ impl One {
     }
 
     pub fn recorder(&self, id: &str, timeout: Duration) -> recorders::Watched {
-        let mut cfg = self.config.devices.recorders.iter().find(|r| r.id == id).unwrap().clone();
+        let mut cfg = self
+            .config
+            .devices
+            .recorders
+            .iter()
+            .find(|r| r.id == id)
+            .unwrap()
+            .clone();
         cfg.timeout = timeout;
         recorders::Watched::new(cfg, &Clients::new().unwrap())
     }
 
     pub fn plug(&self, id: &str, timeout: Duration) -> plugs::Watched {
-        let mut cfg = self.config.devices.plugs.iter().find(|p| p.id == id).unwrap().clone();
+        let mut cfg = self
+            .config
+            .devices
+            .plugs
+            .iter()
+            .find(|p| p.id == id)
+            .unwrap()
+            .clone();
         cfg.timeout = timeout;
         let bus = cfg.kind.over_mqtt().then(|| {
             let broker = self.config.devices.local_broker.as_ref().unwrap();
