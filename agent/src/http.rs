@@ -327,6 +327,48 @@ mod tests {
         assert!(client.respond(&p).unwrap().contains("nc=00000002"));
     }
 
+    /// A server that answers every request with `head` and then `body_len`
+    /// bytes, in chunks, like a misbehaving device.
+    async fn serve_raw(head: String, body_len: usize) -> String {
+        use tokio::io::{AsyncReadExt, AsyncWriteExt};
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let addr = listener.local_addr().unwrap();
+        tokio::spawn(async move {
+            while let Ok((mut s, _)) = listener.accept().await {
+                let head = head.clone();
+                tokio::spawn(async move {
+                    let mut buf = [0u8; 2048];
+                    let _ = s.read(&mut buf).await;
+                    let _ = s.write_all(head.as_bytes()).await;
+                    let chunk = vec![b'x'; 64 * 1024];
+                    let mut sent = 0;
+                    while sent < body_len {
+                        let n = chunk.len().min(body_len - sent);
+                        if s.write_all(&chunk[..n]).await.is_err() {
+                            return;
+                        }
+                        sent += n;
+                    }
+                });
+            }
+        });
+        format!("http://{addr}")
+    }
+
+    #[tokio::test]
+    async fn a_two_megabyte_body_is_refused_with_or_without_its_length() {
+        let two_mb = 2 << 20;
+        let clients = super::Clients::new().unwrap();
+        let t = std::time::Duration::from_secs(5);
+        let declared = serve_raw(format!("HTTP/1.1 200 OK\r\nContent-Length: {two_mb}\r\n\r\n"), two_mb).await;
+        let d = super::Device::new(clients.pick(false), &declared, None, t);
+        assert_eq!(d.get("/").await, Err(super::ProbeError::TooLarge(super::DEFAULT_MAX_BODY)));
+        // No length: the cap applies while reading, before the body is whole.
+        let undeclared = serve_raw("HTTP/1.1 200 OK\r\nConnection: close\r\n\r\n".into(), two_mb).await;
+        let d = super::Device::new(clients.pick(false), &undeclared, None, t);
+        assert_eq!(d.get("/").await, Err(super::ProbeError::TooLarge(super::DEFAULT_MAX_BODY)));
+    }
+
     #[test]
     fn snippets_are_short_and_flat() {
         assert_eq!(super::snippet("a\n  b"), "a b");
