@@ -170,30 +170,34 @@ impl Commander {
         Commander { client, results }
     }
 
+    /// Send a command and wait for its result. A command sent before the
+    /// agent has subscribed is lost (MQTT keeps no message for a topic
+    /// nobody listens to yet), so it is sent again, under a new id, until
+    /// an answer comes.
     async fn send(&mut self, id: &str, plug: &str, on: bool) -> CommandResult {
-        let cmd = Command::new(
-            id,
-            Action::PlugSet {
-                plug: plug.into(),
-                on,
-            },
-        );
-        let topic = "ronda/v1/dinsos/kantor-utama/cmd";
-        self.client
-            .publish(
-                topic,
-                QoS::AtLeastOnce,
-                false,
-                serde_json::to_vec(&cmd).unwrap(),
-            )
-            .await
-            .unwrap();
-        let r = tokio::time::timeout(Duration::from_secs(20), self.results.recv())
-            .await
-            .expect("no command result within 20s")
-            .unwrap();
-        assert_eq!(r.id, id);
-        r
+        for attempt in 0..10 {
+            let this = format!("{id}.{attempt}");
+            let cmd = Command::new(
+                &this,
+                Action::PlugSet {
+                    plug: plug.into(),
+                    on,
+                },
+            );
+            let topic = "ronda/v1/dinsos/kantor-utama/cmd";
+            let body = serde_json::to_vec(&cmd).unwrap();
+            self.client
+                .publish(topic, QoS::AtLeastOnce, false, body)
+                .await
+                .unwrap();
+            let deadline = tokio::time::Instant::now() + Duration::from_secs(3);
+            while let Ok(Some(r)) = tokio::time::timeout_at(deadline, self.results.recv()).await {
+                if r.id == this {
+                    return r;
+                }
+            }
+        }
+        panic!("no result for command {id}");
     }
 }
 
@@ -220,17 +224,7 @@ async fn plug_commands_switch_over_http_and_mqtt_and_protected_classes_are_refus
     let mut server = Commander::connect(broker.port()).await;
     let relay = |id: &str, i: usize| lock(&sim.device(id).unwrap().state).relays[i];
 
-    // Let the agent connect and subscribe; the first command may race it.
-    let mut first = server.send("c-0", "stopkontak-tu-2", true).await;
-    for attempt in 1..20 {
-        if first.ok {
-            break;
-        }
-        tokio::time::sleep(Duration::from_millis(250)).await;
-        first = server
-            .send(&format!("c-0-{attempt}"), "stopkontak-tu-2", true)
-            .await;
-    }
+    let first = server.send("c-0", "stopkontak-tu-2", true).await;
     assert!(first.ok, "{first:?}");
     assert!(
         relay("stopkontak-tu", 1),

@@ -119,7 +119,18 @@ pub struct Checker<'a> {
 
 impl Checker<'_> {
     pub fn fail(&mut self, path: &str, message: impl Into<String>) {
-        let (line, column) = locate(&self.source.text, path).unwrap_or((1, 1));
+        // A missing key is pointed at by its parent: the nearest part of the
+        // path that is in the file.
+        let mut at = path;
+        let (line, column) = loop {
+            if let Some(place) = locate(&self.source.text, at) {
+                break place;
+            }
+            match at.rsplit_once('.') {
+                Some((parent, _)) => at = parent,
+                None => break (1, 1),
+            }
+        };
         self.problems.push(Problem {
             line,
             column,

@@ -53,36 +53,24 @@ pub struct RawDevices {
 
 impl RawDevices {
     pub fn check(self, c: &mut Checker<'_>) -> Option<Devices> {
+        if self.local_broker.is_none() && self.plugs.iter().any(|p| p.kind().over_mqtt()) {
+            c.fail(
+                "plugs",
+                "MQTT plugs need a `local_broker:` section naming the office broker",
+            );
+        }
         let recorders = section(
             c,
             "recorders",
             self.recorders,
+            RawRecorder::id,
             |r, c, p| r.check(c, p),
-            |r| r.id.clone(),
         );
-        let plugs = section(
-            c,
-            "plugs",
-            self.plugs,
-            |r, c, p| r.check(c, p),
-            |p| p.id.clone(),
-        );
-        let services = section(
-            c,
-            "services",
-            self.services,
-            |r, c, p| r.check(c, p),
-            |s| s.id.clone(),
-        );
+        let plugs = section(c, "plugs", self.plugs, RawPlug::id, |r, c, p| r.check(c, p));
+        let services = section(c, "services", self.services, RawService::id, |r, c, p| {
+            r.check(c, p)
+        });
         let local_broker = self.local_broker.map(|b| b.check("local_broker", c));
-        if let Some(plugs) = &plugs {
-            if local_broker.is_none() && plugs.iter().any(|p| p.kind.over_mqtt()) {
-                c.fail(
-                    "plugs",
-                    "MQTT plugs need a `local_broker:` section naming the office broker",
-                );
-            }
-        }
         let protected: Vec<String> = match self.protected_classes {
             Some(list) => list
                 .iter()
@@ -112,26 +100,46 @@ impl RawDevices {
     }
 }
 
-/// Check every item of a list section and refuse duplicate ids.
+/// Check every item of a list section, and refuse duplicate ids even among
+/// items that have other problems.
 fn section<R, T>(
     c: &mut Checker<'_>,
     name: &str,
     raw: Vec<R>,
+    id: impl Fn(&R) -> &str,
     check: impl Fn(R, &mut Checker<'_>, &str) -> Option<T>,
-    id: impl Fn(&T) -> String,
 ) -> Option<Vec<T>> {
     let mut seen = Vec::new();
     let mut out = Vec::new();
     let mut ok = true;
     for (i, item) in raw.into_iter().enumerate() {
         let path = format!("{name}.{i}");
+        devconf::unique(c, &format!("{path}.id"), &mut seen, id(&item));
         match check(item, c, &path) {
-            Some(t) => {
-                devconf::unique(c, &format!("{path}.id"), &mut seen, &id(&t));
-                out.push(t);
-            }
+            Some(t) => out.push(t),
             None => ok = false,
         }
     }
     ok.then_some(out)
+}
+
+#[cfg(test)]
+mod tests {
+    use crate::config::AgentConfig;
+
+    #[test]
+    fn device_mistakes_are_all_reported_with_their_place() {
+        let text = "office: o\nagent: a\nbroker:\n  url: mqtt://127.0.0.1:1883\nplugs:\n  - id: tv\n    kind: zigbee2mqtt\n    class: cctv-monitor\n    topic: zigbee2mqtt/tv\n  - id: tv\n    kind: tasmota\n    class: Printer\n    url: ftp://x\nrecorders:\n  - id: nvr\n    kind: rtsp\n    channels:\n      - id: 1\n        zone: front-road\n";
+        let err = AgentConfig::from_text(std::path::Path::new("a.yaml"), text.into()).unwrap_err();
+        let all = err.to_string();
+        for want in [
+            "a.yaml:12:12: plugs.1.class: id `Printer`",
+            "a.yaml:13:10: plugs.1.url: `ftp://x` must start with http://",
+            "a.yaml:10:9: plugs.1.id: `tv` is used twice",
+            "recorders.0.channels.0.url: an rtsp channel needs the camera's url",
+            "plugs: MQTT plugs need a `local_broker:` section",
+        ] {
+            assert!(all.contains(want), "missing {want:?} in\n{all}");
+        }
+    }
 }

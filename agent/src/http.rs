@@ -6,7 +6,7 @@
 //! requests reuse the nonce with a rising `nc` instead of paying a 401 each
 //! time, as RFC 7616 intends.
 
-use std::sync::{Arc, Mutex};
+use std::sync::{Arc, Mutex, OnceLock};
 use std::time::Duration;
 
 use http_auth::{PasswordClient, PasswordParams};
@@ -32,29 +32,39 @@ pub struct Creds {
 #[derive(Clone)]
 pub struct Clients {
     checked: reqwest::Client,
-    unchecked: reqwest::Client,
+    /// Built on first use: most offices have no device that needs it, and
+    /// each client holds its own TLS setup in memory.
+    unchecked: Arc<OnceLock<reqwest::Client>>,
 }
 
 impl Clients {
     pub fn new() -> Result<Clients, ProbeError> {
-        let build = |insecure| {
-            base_builder()
-                .danger_accept_invalid_certs(insecure)
-                .build()
-                .map_err(|e| ProbeError::Setup(e.without_url().to_string()))
-        };
+        let checked = base_builder()
+            .build()
+            .map_err(|e| ProbeError::Setup(e.without_url().to_string()))?;
         Ok(Clients {
-            checked: build(false)?,
-            unchecked: build(true)?,
+            checked,
+            unchecked: Arc::default(),
         })
     }
 
     pub fn pick(&self, insecure: bool) -> reqwest::Client {
-        if insecure {
-            self.unchecked.clone()
-        } else {
-            self.checked.clone()
+        if !insecure {
+            return self.checked.clone();
         }
+        self.unchecked
+            .get_or_init(|| {
+                // No roots to load: nothing is checked against them.
+                let built = base_builder()
+                    .tls_built_in_root_certs(false)
+                    .danger_accept_invalid_certs(true)
+                    .build();
+                built.unwrap_or_else(|e| {
+                    tracing::warn!(error = %e.without_url(), "cannot build the unchecked TLS client; checking certificates");
+                    self.checked.clone()
+                })
+            })
+            .clone()
     }
 }
 
@@ -66,6 +76,8 @@ pub fn base_builder() -> reqwest::ClientBuilder {
         .pool_idle_timeout(Duration::from_secs(30))
         .pool_max_idle_per_host(1)
         .tcp_nodelay(true)
+        // Service checks read the peer certificate's expiry.
+        .tls_info(true)
         .user_agent(concat!("ronda-agent/", env!("CARGO_PKG_VERSION")))
 }
 
@@ -360,13 +372,27 @@ mod tests {
         let two_mb = 2 << 20;
         let clients = super::Clients::new().unwrap();
         let t = std::time::Duration::from_secs(5);
-        let declared = serve_raw(format!("HTTP/1.1 200 OK\r\nContent-Length: {two_mb}\r\n\r\n"), two_mb).await;
+        let declared = serve_raw(
+            format!("HTTP/1.1 200 OK\r\nContent-Length: {two_mb}\r\n\r\n"),
+            two_mb,
+        )
+        .await;
         let d = super::Device::new(clients.pick(false), &declared, None, t);
-        assert_eq!(d.get("/").await, Err(super::ProbeError::TooLarge(super::DEFAULT_MAX_BODY)));
+        assert_eq!(
+            d.get("/").await,
+            Err(super::ProbeError::TooLarge(super::DEFAULT_MAX_BODY))
+        );
         // No length: the cap applies while reading, before the body is whole.
-        let undeclared = serve_raw("HTTP/1.1 200 OK\r\nConnection: close\r\n\r\n".into(), two_mb).await;
+        let undeclared = serve_raw(
+            "HTTP/1.1 200 OK\r\nConnection: close\r\n\r\n".into(),
+            two_mb,
+        )
+        .await;
         let d = super::Device::new(clients.pick(false), &undeclared, None, t);
-        assert_eq!(d.get("/").await, Err(super::ProbeError::TooLarge(super::DEFAULT_MAX_BODY)));
+        assert_eq!(
+            d.get("/").await,
+            Err(super::ProbeError::TooLarge(super::DEFAULT_MAX_BODY))
+        );
     }
 
     #[test]

@@ -11,7 +11,7 @@ use serde::Deserialize;
 
 use crate::conffile::{secret_in, Checker, Dur, Secret};
 use crate::devconf::{self, RawCreds};
-use crate::http::{base_builder, read_capped, Creds};
+use crate::http::{base_builder, read_capped, Clients, Creds};
 use crate::probe::{with_deadline, ProbeError};
 
 /// Default deadline for a service check: public apps on a slow link.
@@ -71,7 +71,9 @@ pub struct ServiceCheck {
     expect_body: Option<String>,
     timeout: Duration,
     auth: ServiceAuth,
-    client: reqwest::Client,
+    /// Its own client only with a proxy or a private CA; otherwise the
+    /// agent's shared one.
+    client: Option<reqwest::Client>,
 }
 
 impl std::fmt::Debug for ServiceCheck {
@@ -84,6 +86,10 @@ impl std::fmt::Debug for ServiceCheck {
 }
 
 impl RawService {
+    pub fn id(&self) -> &str {
+        &self.id
+    }
+
     pub fn check(self, c: &mut Checker<'_>, path: &str) -> Option<ServiceCheck> {
         let id = devconf::device_id(c, &format!("{path}.id"), &self.id);
         let url = devconf::http_url(c, &format!("{path}.url"), Some(&self.url));
@@ -137,8 +143,11 @@ fn client(
     path: &str,
     proxy: Option<&str>,
     ca: Option<&std::path::Path>,
-) -> Option<reqwest::Client> {
-    let mut b = base_builder().tls_info(true);
+) -> Option<Option<reqwest::Client>> {
+    if proxy.is_none() && ca.is_none() {
+        return Some(None);
+    }
+    let mut b = base_builder();
     if let Some(p) = proxy {
         match reqwest::Proxy::all(p) {
             Ok(p) => b = b.proxy(p),
@@ -167,6 +176,7 @@ fn client(
         }
     }
     b.build()
+        .map(Some)
         .map_err(|e| c.fail(path, format!("cannot set up the HTTP client: {e}")))
         .ok()
 }
@@ -180,8 +190,9 @@ struct Seen {
 }
 
 impl ServiceCheck {
-    pub async fn probe(&self) -> Service {
-        let result = with_deadline(self.timeout, self.fetch()).await;
+    pub async fn probe(&self, shared: &Clients) -> Service {
+        let client = self.client.clone().unwrap_or_else(|| shared.pick(false));
+        let result = with_deadline(self.timeout, self.fetch(&client)).await;
         let mut s = Service {
             id: self.id.clone(),
             url: self.url.clone(),
@@ -204,8 +215,8 @@ impl ServiceCheck {
         s
     }
 
-    async fn fetch(&self) -> Result<Seen, ProbeError> {
-        let mut req = self.client.get(&self.url).timeout(self.timeout);
+    async fn fetch(&self, client: &reqwest::Client) -> Result<Seen, ProbeError> {
+        let mut req = client.get(&self.url).timeout(self.timeout);
         match &self.auth {
             ServiceAuth::None => {}
             ServiceAuth::Basic(c) => req = req.basic_auth(&c.username, Some(c.password.expose())),

@@ -50,6 +50,7 @@ pub struct DeviceSet {
     pub services: Vec<ServiceCheck>,
     pub protected_classes: Vec<String>,
     concurrency: usize,
+    clients: Clients,
 }
 
 impl DeviceSet {
@@ -87,6 +88,7 @@ impl DeviceSet {
             services: devices.services.clone(),
             protected_classes: devices.protected_classes.clone(),
             concurrency: devices.concurrency,
+            clients,
         })
     }
 
@@ -98,7 +100,13 @@ impl DeviceSet {
         let round = tokio::join!(
             bounded(self.recorders.iter().map(|r| r.probe()).collect(), n),
             bounded(self.plugs.iter().map(|p| p.probe()).collect(), n),
-            bounded(self.services.iter().map(|s| s.probe()).collect(), n),
+            bounded(
+                self.services
+                    .iter()
+                    .map(|s| s.probe(&self.clients))
+                    .collect(),
+                n
+            ),
         );
         let failed = round.0.iter().filter(|r| !r.reachable).count()
             + round.1.iter().filter(|p| !p.reachable).count()

@@ -93,6 +93,14 @@ pub struct PlugConfig {
 }
 
 impl RawPlug {
+    pub fn id(&self) -> &str {
+        &self.id
+    }
+
+    pub fn kind(&self) -> PlugKind {
+        self.kind
+    }
+
     pub fn check(self, c: &mut Checker<'_>, path: &str) -> Option<PlugConfig> {
         let id = devconf::device_id(c, &format!("{path}.id"), &self.id);
         let class = devconf::device_id(c, &format!("{path}.class"), &self.class);

@@ -104,6 +104,10 @@ pub struct ChannelConfig {
 }
 
 impl RawRecorder {
+    pub fn id(&self) -> &str {
+        &self.id
+    }
+
     pub fn check(self, c: &mut Checker<'_>, path: &str) -> Option<RecorderConfig> {
         let id = devconf::device_id(c, &format!("{path}.id"), &self.id);
         let url = match self.kind {
