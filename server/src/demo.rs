@@ -55,18 +55,26 @@ async fn spawn_offices(
 ) -> Result<(Vec<ronda_sim::Sim>, Vec<tokio::task::JoinHandle<()>>), ServerError> {
     let (mut sims, mut tasks) = (Vec::new(), Vec::new());
     for office in OFFICES {
-        let sim = ronda_sim::start(ronda_sim::layout::default_office(), Options::default(), shutdown.clone())
-            .await
-            .map_err(|e| ServerError::Demo(format!("simulated office {office}: {e}")))?;
+        let sim = ronda_sim::start(
+            ronda_sim::layout::default_office(),
+            Options::default(),
+            shutdown.clone(),
+        )
+        .await
+        .map_err(|e| ServerError::Demo(format!("simulated office {office}: {e}")))?;
         let interval = format!("{}ms", interval.as_millis());
         let broker = server.broker_url.to_string();
-        let yaml = ronda_sim::agent_config::agent_yaml(&sim, office, "kantor-utama", &broker, &interval);
+        let yaml =
+            ronda_sim::agent_config::agent_yaml(&sim, office, "kantor-utama", &broker, &interval);
         let name = PathBuf::from(format!("<demo {office}>"));
-        let config = AgentConfig::from_text(&name, yaml).map_err(|e| ServerError::Demo(e.to_string()))?;
-        let probes = ronda_agent::probes(&config, shutdown).map_err(|e| ServerError::Demo(e.to_string()))?;
+        let config =
+            AgentConfig::from_text(&name, yaml).map_err(|e| ServerError::Demo(e.to_string()))?;
+        let probes =
+            ronda_agent::probes(&config, shutdown).map_err(|e| ServerError::Demo(e.to_string()))?;
         let stop = shutdown.clone();
         tasks.push(tokio::spawn(async move {
-            if let Err(e) = ronda_agent::run_with(config, probes, MemorySeq::default(), stop).await {
+            if let Err(e) = ronda_agent::run_with(config, probes, MemorySeq::default(), stop).await
+            {
                 tracing::error!(office, error = %e, "demo agent stopped");
             }
         }));
@@ -101,7 +109,11 @@ fn print_banner(server: &Running, db: &std::path::Path, sims: &[ronda_sim::Sim])
     println!("  MQTT broker  {}", server.broker_url);
     println!("  database     {} (removed on exit)", db.display());
     for (office, sim) in OFFICES.iter().zip(sims) {
-        println!("  {office:<12} devices: {} (change them: http://{}/devices)", sim.devices.len(), sim.control);
+        println!(
+            "  {office:<12} devices: {} (change them: http://{}/devices)",
+            sim.devices.len(),
+            sim.control
+        );
     }
     println!();
     println!("A real agent joins as one more office:");

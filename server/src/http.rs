@@ -54,7 +54,10 @@ impl IntoResponse for ApiError {
             ApiError::BadRequest(m) => (StatusCode::BAD_REQUEST, m.clone()),
             ApiError::Render(e) => {
                 tracing::error!(error = %e, "page rendering failed");
-                (StatusCode::INTERNAL_SERVER_ERROR, "internal error".to_owned())
+                (
+                    StatusCode::INTERNAL_SERVER_ERROR,
+                    "internal error".to_owned(),
+                )
             }
             ApiError::Store(e) => {
                 tracing::error!(error = %e, "store query failed");

@@ -28,8 +28,14 @@ pub async fn office(
     for id in [&office, &agent] {
         Id::new(id.as_str()).map_err(|e| ApiError::BadRequest(e.to_string()))?;
     }
-    let row = s.reader.agent(office.clone(), agent.clone()).await?.ok_or(ApiError::NotFound)?;
-    let report: Option<Report> = row.report.and_then(|raw| serde_json::from_str(raw.get()).ok());
+    let row = s
+        .reader
+        .agent(office.clone(), agent.clone())
+        .await?
+        .ok_or(ApiError::NotFound)?;
+    let report: Option<Report> = row
+        .report
+        .and_then(|raw| serde_json::from_str(raw.get()).ok());
     let ctx = minijinja::context! { office, agent, report };
     env()
         .get_template("office.html")
