@@ -136,10 +136,10 @@ impl RawBroker {
 
 #[derive(Debug, thiserror::Error)]
 pub enum LinkError {
-    #[error("cannot read CA file {path}: {source}")]
+    #[error("cannot read CA file {path}: {error}")]
     CaFile {
         path: PathBuf,
-        source: std::io::Error,
+        error: std::io::Error,
     },
     #[error("CA file {0} holds no usable certificate")]
     NoCertificate(PathBuf),
@@ -174,9 +174,9 @@ fn tls_config(cfg: &BrokerConfig) -> Result<TlsConfiguration, LinkError> {
     let mut roots = rustls::RootCertStore::empty();
     match &cfg.ca_file {
         Some(path) => {
-            let pem = std::fs::read(path).map_err(|source| LinkError::CaFile {
+            let pem = std::fs::read(path).map_err(|error| LinkError::CaFile {
                 path: path.clone(),
-                source,
+                error,
             })?;
             for cert in rustls_pemfile::certs(&mut pem.as_slice()).flatten() {
                 roots.add(cert)?;

@@ -16,11 +16,10 @@ pub trait SeqSource: Send {
 
 #[derive(Debug, thiserror::Error)]
 pub enum SeqError {
-    #[error("cannot use state directory {path}: {source}")]
-    Io {
-        path: PathBuf,
-        source: std::io::Error,
-    },
+    // The cause is in the message, so it is not also a `source` (anyhow's
+    // `{:#}` would print it twice).
+    #[error("cannot use state directory {path}: {error}")]
+    Io { path: PathBuf, error: std::io::Error },
     #[error(
         "sequence file {0} is corrupt; delete it only if the server has never seen this agent"
     )]
@@ -48,9 +47,9 @@ pub struct FileSeq {
 
 impl FileSeq {
     pub fn open(state_dir: &Path) -> Result<FileSeq, SeqError> {
-        let io = |source| SeqError::Io {
+        let io = |error| SeqError::Io {
             path: state_dir.to_owned(),
-            source,
+            error,
         };
         std::fs::create_dir_all(state_dir).map_err(io)?;
         let path = state_dir.join("seq");
@@ -74,9 +73,9 @@ impl FileSeq {
     fn reserve(&mut self) -> Result<(), SeqError> {
         let top = self.next + BLOCK;
         let tmp = self.path.with_extension("tmp");
-        let io = |source| SeqError::Io {
+        let io = |error| SeqError::Io {
             path: self.path.clone(),
-            source,
+            error,
         };
         let mut f = std::fs::File::create(&tmp).map_err(io)?;
         f.write_all(format!("{top}\n").as_bytes()).map_err(io)?;

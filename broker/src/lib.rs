@@ -38,10 +38,10 @@ impl Default for EmbeddedBroker {
 
 #[derive(Debug, thiserror::Error)]
 pub enum BrokerError {
-    #[error("cannot listen on {addr}: {source}")]
+    #[error("cannot listen on {addr}: {error}")]
     Bind {
         addr: SocketAddr,
-        source: std::io::Error,
+        error: std::io::Error,
     },
     #[error("embedded broker did not start listening on {0} within 10s")]
     NotListening(SocketAddr),
@@ -72,10 +72,10 @@ pub async fn start(settings: &EmbeddedBroker) -> Result<SocketAddr, BrokerError>
 fn resolve(addr: SocketAddr) -> Result<SocketAddr, BrokerError> {
     // Binding here also turns "address in use" into a clear error now,
     // rather than a log line from rumqttd's thread later.
-    let probe = TcpListener::bind(addr).map_err(|source| BrokerError::Bind { addr, source })?;
+    let probe = TcpListener::bind(addr).map_err(|error| BrokerError::Bind { addr, error })?;
     probe
         .local_addr()
-        .map_err(|source| BrokerError::Bind { addr, source })
+        .map_err(|error| BrokerError::Bind { addr, error })
 }
 
 async fn wait_until_listening(addr: SocketAddr) -> Result<(), BrokerError> {

@@ -42,10 +42,10 @@ pub enum ServerError {
     Broker(#[from] broker::BrokerError),
     #[error(transparent)]
     Link(#[from] link::LinkError),
-    #[error("cannot listen for HTTP on {addr}: {source}")]
+    #[error("cannot listen for HTTP on {addr}: {error}")]
     Http {
         addr: SocketAddr,
-        source: std::io::Error,
+        error: std::io::Error,
     },
     #[error("cannot start the store writer: {0}")]
     Writer(std::io::Error),
@@ -102,9 +102,9 @@ pub async fn start(
     let reader = store::Reader::open(&config.database)?;
     // Bind HTTP before starting a broker, whose threads cannot be stopped.
     let listener = bind_http(config.http_listen).await?;
-    let http_addr = listener.local_addr().map_err(|source| ServerError::Http {
+    let http_addr = listener.local_addr().map_err(|error| ServerError::Http {
         addr: config.http_listen,
-        source,
+        error,
     })?;
     let writer =
         store::spawn_writer(conn, metrics.clone(), STORE_QUEUE).map_err(ServerError::Writer)?;
@@ -150,7 +150,7 @@ pub async fn start(
 async fn bind_http(addr: SocketAddr) -> Result<tokio::net::TcpListener, ServerError> {
     tokio::net::TcpListener::bind(addr)
         .await
-        .map_err(|source| ServerError::Http { addr, source })
+        .map_err(|error| ServerError::Http { addr, error })
 }
 
 async fn serve_http(

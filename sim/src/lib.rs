@@ -37,10 +37,10 @@ use crate::state::{DeviceState, Shared, SimKind};
 
 #[derive(Debug, thiserror::Error)]
 pub enum SimError {
-    #[error("cannot listen on {addr}: {source}")]
+    #[error("cannot listen on {addr}: {error}")]
     Bind {
         addr: SocketAddr,
-        source: std::io::Error,
+        error: std::io::Error,
     },
     #[error("cannot create the recording folder: {0}")]
     Folder(std::io::Error),
@@ -167,7 +167,7 @@ async fn spawn_device(
             let listener = bind(addr).await?;
             let local = listener
                 .local_addr()
-                .map_err(|source| SimError::Bind { addr, source })?;
+                .map_err(|error| SimError::Bind { addr, error })?;
             tokio::spawn(rtsp::serve(listener, dev.clone(), stop));
             Some(local)
         }
@@ -201,7 +201,7 @@ async fn spawn_device(
 async fn bind(addr: SocketAddr) -> Result<TcpListener, SimError> {
     TcpListener::bind(addr)
         .await
-        .map_err(|source| SimError::Bind { addr, source })
+        .map_err(|error| SimError::Bind { addr, error })
 }
 
 /// Serve `router` on `addr` until shutdown; returns the bound address.
@@ -213,7 +213,7 @@ async fn serve(
     let listener = bind(addr).await?;
     let local = listener
         .local_addr()
-        .map_err(|source| SimError::Bind { addr, source })?;
+        .map_err(|error| SimError::Bind { addr, error })?;
     let stop = shutdown.clone();
     tokio::spawn(async move {
         let served = axum::serve(listener, router)

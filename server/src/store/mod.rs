@@ -13,10 +13,10 @@ pub use writer::{spawn_writer, Write, WriterHandle};
 
 #[derive(Debug, thiserror::Error)]
 pub enum StoreError {
-    #[error("database {path}: {source}")]
+    #[error("database {path}: {error}")]
     Open {
         path: PathBuf,
-        source: rusqlite::Error,
+        error: rusqlite::Error,
     },
     #[error(transparent)]
     Sqlite(#[from] rusqlite::Error),
@@ -30,9 +30,9 @@ pub enum StoreError {
 
 /// Open (creating if needed) and migrate the database at `path`.
 pub fn open(path: &Path) -> Result<Connection, StoreError> {
-    let wrap = |source| StoreError::Open {
+    let wrap = |error| StoreError::Open {
         path: path.to_owned(),
-        source,
+        error,
     };
     let mut conn = Connection::open(path).map_err(wrap)?;
     // WAL lets the API read while the writer writes. NORMAL survives a crash
@@ -52,9 +52,9 @@ fn open_read_only(path: &Path) -> Result<Connection, StoreError> {
         path,
         OpenFlags::SQLITE_OPEN_READ_ONLY | OpenFlags::SQLITE_OPEN_NO_MUTEX,
     )
-    .map_err(|source| StoreError::Open {
+    .map_err(|error| StoreError::Open {
         path: path.to_owned(),
-        source,
+        error,
     })?;
     conn.busy_timeout(std::time::Duration::from_secs(5))?;
     Ok(conn)
