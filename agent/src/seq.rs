@@ -19,7 +19,10 @@ pub enum SeqError {
     // The cause is in the message, so it is not also a `source` (anyhow's
     // `{:#}` would print it twice).
     #[error("cannot use state directory {path}: {error}")]
-    Io { path: PathBuf, error: std::io::Error },
+    Io {
+        path: PathBuf,
+        error: std::io::Error,
+    },
     #[error(
         "sequence file {0} is corrupt; delete it only if the server has never seen this agent"
     )]
