@@ -20,9 +20,10 @@ async fn sim(base_port: Option<u16>, shutdown: &CancellationToken) -> ronda_sim:
         base_port,
         ..Default::default()
     };
-    ronda_sim::start(ronda_sim::layout::default_office(), opts, shutdown.clone())
-        .await
-        .unwrap()
+    match ronda_sim::start(ronda_sim::layout::default_office(), opts, shutdown.clone()).await {
+        Ok(sim) => sim,
+        Err(e) => panic!("cannot start the simulator ({e}); is a ronda-sim already running on ports 17800-17883?"),
+    }
 }
 
 /// The example config is written for the simulator's fixed ports, so this is
