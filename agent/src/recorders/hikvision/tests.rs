@@ -1,0 +1,245 @@
+//! Hikvision parsing against every fixture under `sim/fixtures/hikvision/`,
+//! each written from the ISAPI developer guide.
+
+use jiff::tz::Offset;
+use jiff::{SignedDuration, Timestamp};
+
+use super::*;
+
+fn fixture(name: &str) -> String {
+    let path = format!(
+        "{}/../sim/fixtures/hikvision/{name}",
+        env!("CARGO_MANIFEST_DIR")
+    );
+    let text = std::fs::read_to_string(&path).unwrap_or_else(|e| panic!("{path}: {e}"));
+    // Drop the header naming the source document (see sim/src/fixture.rs).
+    let mut rest = text.as_str();
+    while rest.starts_with("# ") || rest.starts_with("#\n") {
+        rest = rest.split_once('\n').map_or("", |(_, r)| r);
+    }
+    rest.strip_prefix('\n').unwrap_or(rest).to_owned()
+}
+
+fn wib() -> Offset {
+    Offset::constant(7)
+}
+
+fn ts(text: &str) -> Timestamp {
+    text.parse().unwrap()
+}
+
+#[test]
+fn device_info_gives_model_and_firmware() {
+    let (model, firmware) = parse_device_info(&fixture("deviceInfo.xml")).unwrap();
+    assert_eq!(model, "DS-7608NI-K2/8P");
+    assert_eq!(firmware, "V4.22.005 build 191206");
+}
+
+#[test]
+fn status_gives_the_clock_and_its_offset() {
+    let clock = parse_status(&fixture("status.xml")).unwrap();
+    assert_eq!(clock.time, Some(ts("2018-06-11T01:00:00Z")));
+    assert_eq!(clock.offset, wib());
+}
+
+#[test]
+fn a_clock_without_offset_gives_no_instant() {
+    let body =
+        "<DeviceStatus><currentDeviceTime>2018-06-11T08:00:00</currentDeviceTime></DeviceStatus>";
+    let clock = parse_status(body).unwrap();
+    assert_eq!(clock.time, None);
+    let e =
+        parse_status("<DeviceStatus><currentDeviceTime>soon</currentDeviceTime></DeviceStatus>");
+    assert!(matches!(e, Err(ProbeError::Parse(_))), "{e:?}");
+}
+
+#[test]
+fn failed_and_unformatted_disks_are_unhealthy() {
+    let disks = parse_storage(&fixture("storage_error.xml")).unwrap();
+    let health: Vec<_> = disks
+        .iter()
+        .map(|d| (d.id.as_str(), d.status.as_str(), d.healthy))
+        .collect();
+    assert_eq!(
+        health,
+        [
+            ("1", "ok", true),
+            ("2", "error", false),
+            ("3", "unformatted", false)
+        ]
+    );
+    assert_eq!(disks[0].capacity_bytes, Some(1_907_729 * 1024 * 1024));
+    assert_eq!(disks[0].free_bytes, Some(0));
+}
+
+#[test]
+fn a_new_unformatted_disk_is_unhealthy() {
+    let disks = parse_storage(&fixture("storage_unformatted.xml")).unwrap();
+    assert_eq!(disks.len(), 1);
+    assert_eq!(disks[0].status, "unformatted");
+    assert!(!disks[0].healthy);
+    assert_eq!(disks[0].capacity_bytes, Some(3_815_447 * 1024 * 1024));
+}
+
+#[test]
+fn a_truncated_storage_answer_is_a_parse_error() {
+    let full = fixture("storage_error.xml");
+    let e = parse_storage(&full[..full.len() / 2]).unwrap_err();
+    assert!(matches!(e, ProbeError::Parse(_)), "{e:?}");
+}
+
+#[test]
+fn sleeping_disks_are_healthy_and_unknown_words_are_not() {
+    let hdd = |id: &str, status: &str| {
+        format!("<hdd><id>{id}</id><status>{status}</status><capacity>10</capacity></hdd>")
+    };
+    let body = format!(
+        "<storage xmlns=\"http://www.std-cgi.com/ver20/XMLSchema\"><hddList>{}{}{}</hddList></storage>",
+        hdd("1", "idle"),
+        hdd("2", "sleeping"),
+        hdd("3", "smartFailed")
+    );
+    let disks = parse_storage(&body).unwrap();
+    let healthy: Vec<_> = disks.iter().map(|d| d.healthy).collect();
+    assert_eq!(healthy, [true, true, false]);
+    assert_eq!(disks[0].capacity_bytes, Some(10 << 20));
+    assert_eq!(
+        disks[0].free_bytes, None,
+        "a missing freeSpace stays unknown"
+    );
+}
+
+#[test]
+fn tracks_say_which_channels_record_and_whether_they_overwrite() {
+    let tracks = parse_tracks(&fixture("tracks.xml")).unwrap();
+    assert_eq!(
+        tracks.iter().map(|t| (t.id, t.enabled)).collect::<Vec<_>>(),
+        [(101, true), (201, false)]
+    );
+    assert_eq!(tracks_overwrite(&tracks), Some(true));
+    assert_eq!(tracks_overwrite(&[]), None);
+}
+
+#[test]
+fn tracks_without_loop_enable_leave_overwrite_unknown() {
+    let tracks = parse_tracks(&fixture("tracks_no_loop.xml")).unwrap();
+    assert_eq!(
+        tracks.iter().map(|t| (t.id, t.enabled)).collect::<Vec<_>>(),
+        [(101, true), (201, false)]
+    );
+    assert_eq!(tracks_overwrite(&tracks), None);
+}
+
+#[test]
+fn unknown_detect_results_leave_online_to_the_device() {
+    let links = parse_channel_status(&fixture("channels_status.xml")).unwrap();
+    let online: Vec<_> = links.iter().map(|l| (l.id.as_str(), l.online)).collect();
+    assert_eq!(
+        online,
+        [("1", Some(true)), ("2", Some(false)), ("3", Some(true))]
+    );
+}
+
+#[test]
+fn search_reads_the_newest_end_in_device_time() {
+    let page = parse_search(&fixture("search_result_hikvision_ns.xml"), wib()).unwrap();
+    // 07:59:40 on the WIB wall clock is 00:59:40 UTC.
+    assert_eq!(page.newest, Some(ts("2018-06-11T00:59:40Z")));
+    assert_eq!(page.matches, 2);
+    assert!(page.more, "MORE means another page");
+}
+
+#[test]
+fn the_last_page_in_the_std_cgi_namespace_reads_alike() {
+    let page = parse_search(&fixture("search_result_std_ns.xml"), wib()).unwrap();
+    assert_eq!(page.newest, Some(ts("2018-06-11T01:00:05Z")));
+    assert_eq!((page.matches, page.more), (1, false));
+}
+
+#[test]
+fn both_namespaces_read_alike() {
+    let hik = fixture("search_result_hikvision_ns.xml");
+    let std = hik.replace("www.hikvision.com/ver20", "www.std-cgi.com/ver20");
+    assert_ne!(hik, std);
+    assert_eq!(parse_search(&hik, wib()), parse_search(&std, wib()));
+}
+
+#[test]
+fn no_match_is_no_segment() {
+    let page = parse_search(&fixture("search_no_match.xml"), wib()).unwrap();
+    assert_eq!(
+        page,
+        SearchPage {
+            newest: None,
+            matches: 0,
+            more: false
+        }
+    );
+}
+
+#[test]
+fn a_truncated_answer_is_a_parse_error() {
+    let e = parse_search(&fixture("search_result_truncated.xml"), wib()).unwrap_err();
+    assert!(matches!(e, ProbeError::Parse(_)), "{e:?}");
+}
+
+#[test]
+fn a_response_status_to_a_search_is_the_device_refusing() {
+    let e = parse_search(&fixture("response_status_not_found.xml"), wib()).unwrap_err();
+    assert_eq!(
+        e,
+        ProbeError::Device("recorder refused: 4 Invalid Operation (notSupport)".into())
+    );
+}
+
+#[test]
+fn search_requests_use_the_vendor_spelling_and_device_wall_clock() {
+    assert_eq!(
+        wall(ts("2018-06-11T01:00:00Z"), wib()),
+        "2018-06-11T08:00:00Z"
+    );
+    let body = search_request("{X}", 101, "a", "b", 50);
+    assert!(
+        body.contains("<searchResultPostion>50</searchResultPostion>"),
+        "{body}"
+    );
+    assert!(body.contains("<trackID>101</trackID>"), "{body}");
+    assert!(body.contains("<searchID>{X}</searchID>"), "{body}");
+    crate::xml::parse(&body).unwrap();
+}
+
+#[test]
+fn times_with_their_own_offset_are_taken_as_written() {
+    let t = device_time("2018-06-11T08:00:00+07:00", Offset::UTC).unwrap();
+    assert_eq!(t, ts("2018-06-11T01:00:00Z"));
+    let t = device_time("2018-06-11T08:00:00Z", wib()).unwrap();
+    assert_eq!(
+        t,
+        ts("2018-06-11T01:00:00Z"),
+        "Z means the device's wall clock"
+    );
+    assert!(matches!(
+        device_time("08:00", wib()),
+        Err(ProbeError::Parse(_))
+    ));
+}
+
+#[test]
+fn the_lookback_is_searched_newest_window_first() {
+    let h = SignedDuration::from_hours;
+    assert_eq!(windows(h(1)), [(h(1), h(0))]);
+    assert_eq!(
+        windows(SignedDuration::from_mins(10)),
+        [(SignedDuration::from_mins(10), h(0))]
+    );
+    assert_eq!(
+        windows(h(168)),
+        [
+            (h(1), h(0)),
+            (h(4), h(1)),
+            (h(16), h(4)),
+            (h(64), h(16)),
+            (h(168), h(64))
+        ]
+    );
+}
