@@ -1,6 +1,13 @@
-//! Simulated ONVIF recorder (Profile S device service, Profile G search):
-//! SOAP 1.2 over HTTP, with the WS-Security UsernameToken checked against
-//! the device's user and password. `GetSystemDateAndTime` needs no login.
+//! Simulated ONVIF recorder: the device service (ONVIF Core) and the
+//! Profile G Recording Search service, SOAP 1.2 over HTTP. The caller's
+//! WS-Security UsernameToken is checked as a UsernameToken-only device does
+//! (ONVIF Core 5.9.1, 5.9.5): the digest against the device's user and
+//! password, a `Created` close to the device clock, a nonce not seen before.
+//! The PRE_AUTH operations answer anyone. Every answer comes from a template
+//! under `templates/onvif/`.
+
+use std::collections::VecDeque;
+use std::sync::{Arc, Mutex};
 
 use axum::extract::State;
 use axum::http::StatusCode;
@@ -10,6 +17,7 @@ use axum::Router;
 use base64::Engine;
 use jiff::{SignedDuration, Timestamp};
 use minijinja::context;
+use ronda_agent::xml;
 use sha1::{Digest, Sha1};
 
 use crate::fixture::render;
@@ -19,56 +27,183 @@ const TIME: &str = include_str!("../templates/onvif/get_system_date_and_time.xml
 const INFO: &str = include_str!("../templates/onvif/get_device_information.xml");
 const SERVICES: &str = include_str!("../templates/onvif/get_services.xml");
 const SUMMARY: &str = include_str!("../templates/onvif/get_recording_summary.xml");
-const FAULT: &str = include_str!("../templates/onvif/fault_not_authorized.xml");
+const FAULT: &str = include_str!("../templates/onvif/fault.xml");
+
+const PASSWORD_DIGEST: &str = "#PasswordDigest";
+/// How far `Created` may be from the device clock. The Core names no
+/// window; clients assume a few seconds, devices allow more.
+const CREATED_WINDOW: SignedDuration = SignedDuration::from_secs(30);
+/// Nonces remembered against replay.
+const NONCES_KEPT: usize = 256;
+
+/// The device, and the nonces its tokens have used.
+#[derive(Clone)]
+struct Onvif {
+    dev: Shared,
+    nonces: Arc<Mutex<VecDeque<String>>>,
+}
+
+#[derive(Clone, Copy, PartialEq)]
+enum Service {
+    Device,
+    Search,
+}
 
 pub fn router(dev: Shared) -> Router {
+    let state = Onvif {
+        dev,
+        nonces: Arc::default(),
+    };
     Router::new()
-        .route("/onvif/device_service", post(soap))
-        .route("/onvif/search_service", post(soap))
-        .with_state(dev)
+        .route("/onvif/device_service", post(device_service))
+        .route("/onvif/search_service", post(search_service))
+        .with_state(state)
+}
+
+async fn device_service(State(o): State<Onvif>, body: String) -> Response {
+    o.serve(Service::Device, &body)
+}
+
+async fn search_service(State(o): State<Onvif>, body: String) -> Response {
+    o.serve(Service::Search, &body)
+}
+
+/// A SOAP request: its operation and its UsernameToken, if any.
+struct Request {
+    op: String,
+    token: Option<Token>,
+}
+
+struct Token {
+    username: String,
+    password: String,
+    password_type: String,
+    nonce: String,
+    created: String,
+}
+
+impl Onvif {
+    fn serve(&self, service: Service, body: &str) -> Response {
+        let d = lock(&self.dev).clone();
+        let Some(req) = parse_request(body) else {
+            return fault("Sender", "WellFormed", "Well-formed Error");
+        };
+        let op = (service, req.op.as_str());
+        // Core 5.9.4.3, access class PRE_AUTH: answered without a login, so
+        // that a client can learn the clock it must date its token with.
+        let pre_auth = matches!(
+            op,
+            (Service::Device, "GetSystemDateAndTime" | "GetServices")
+        );
+        if !pre_auth && !req.token.as_ref().is_some_and(|t| self.token_ok(&d, t)) {
+            return fault("Sender", "NotAuthorized", "Sender not Authorized");
+        }
+        let answer = match op {
+            (Service::Device, "GetSystemDateAndTime") => time(),
+            (Service::Device, "GetDeviceInformation") => render(
+                "info",
+                INFO,
+                context! { model => d.model, firmware => d.firmware, serial => d.serial },
+            ),
+            (Service::Device, "GetServices") => render("services", SERVICES, ()),
+            (Service::Search, "GetRecordingSummary") => summary(&d),
+            _ => {
+                let reason = "Optional Action Not Implemented";
+                return fault("Receiver", "ActionNotSupported", reason);
+            }
+        };
+        reply(StatusCode::OK, answer)
+    }
+
+    /// A fresh, well-dated token with the right digest. The nonce is
+    /// remembered whether or not the rest checks out.
+    fn token_ok(&self, d: &DeviceState, t: &Token) -> bool {
+        let fresh = {
+            let mut seen = self.nonces.lock().unwrap_or_else(|e| e.into_inner());
+            let fresh = !seen.contains(&t.nonce);
+            if seen.len() >= NONCES_KEPT {
+                seen.pop_front();
+            }
+            seen.push_back(t.nonce.clone());
+            fresh
+        };
+        fresh && timely(&t.created, Timestamp::now()) && digest_ok(d, t)
+    }
 }
 
 fn reply(status: StatusCode, body: String) -> Response {
-    (
-        status,
-        [("content-type", "application/soap+xml; charset=utf-8")],
-        body,
-    )
-        .into_response()
+    let soap = [("content-type", "application/soap+xml; charset=utf-8")];
+    (status, soap, body).into_response()
 }
 
-async fn soap(State(dev): State<Shared>, body: String) -> Response {
-    let d = lock(&dev).clone();
-    if body.contains("GetSystemDateAndTime") {
-        return reply(StatusCode::OK, time());
-    }
-    if !authorized(&d, &body) {
-        return reply(StatusCode::BAD_REQUEST, render("fault", FAULT, ()));
-    }
-    let answer = if body.contains("GetDeviceInformation") {
-        render(
-            "info",
-            INFO,
-            context! { model => d.model, firmware => d.firmware, serial => d.serial },
-        )
-    } else if body.contains("GetServices") {
-        render("services", SERVICES, ())
-    } else if body.contains("GetRecordingSummary") {
-        summary(&d)
-    } else {
-        return reply(
-            StatusCode::BAD_REQUEST,
-            render("fault", FAULT, ()).replace("ter:NotAuthorized", "ter:ActionNotSupported"),
-        );
+/// A fault: HTTP 400 for the sender's, 500 for the device's own, as SOAP
+/// 1.2's HTTP binding answers them.
+fn fault(code: &str, subcode: &str, reason: &str) -> Response {
+    let status = match code {
+        "Sender" => StatusCode::BAD_REQUEST,
+        _ => StatusCode::INTERNAL_SERVER_ERROR,
     };
-    reply(StatusCode::OK, answer)
+    reply(
+        status,
+        render("fault", FAULT, context! { code, subcode, reason }),
+    )
 }
 
-fn parts(t: Timestamp, offset: i8) -> minijinja::Value {
-    let z = t.to_zoned(jiff::tz::TimeZone::fixed(jiff::tz::offset(offset)));
+fn parse_request(body: &str) -> Option<Request> {
+    let doc = xml::parse(body).ok()?;
+    let root = doc.root_element();
+    let op = xml::find(root, "Body")?
+        .children()
+        .find(|n| n.is_element())?
+        .tag_name()
+        .name()
+        .to_owned();
+    let token = xml::find(root, "UsernameToken").map(|t| {
+        let text = |name: &str| xml::text(t, name).unwrap_or("").to_owned();
+        Token {
+            username: text("Username"),
+            password: text("Password"),
+            password_type: xml::find(t, "Password")
+                .and_then(|p| p.attribute("Type"))
+                .unwrap_or("")
+                .to_owned(),
+            nonce: text("Nonce"),
+            created: text("Created"),
+        }
+    });
+    Some(Request { op, token })
+}
+
+/// `Created` is UTC with its `Z`, within [`CREATED_WINDOW`] of `now`.
+fn timely(created: &str, now: Timestamp) -> bool {
+    created.ends_with('Z')
+        && created
+            .parse::<Timestamp>()
+            .is_ok_and(|t| t.duration_since(now).abs() <= CREATED_WINDOW)
+}
+
+/// The password digest must be Base64(SHA-1(nonce + created + password)),
+/// over the decoded nonce, for the device's own user.
+fn digest_ok(d: &DeviceState, t: &Token) -> bool {
+    let b64 = base64::engine::general_purpose::STANDARD;
+    let Ok(nonce) = b64.decode(&t.nonce) else {
+        return false;
+    };
+    let mut h = Sha1::new();
+    h.update(&nonce);
+    h.update(t.created.as_bytes());
+    h.update(d.auth.password.as_bytes());
+    t.username == d.auth.username
+        && t.password_type.ends_with(PASSWORD_DIGEST)
+        && b64.encode(h.finalize()) == t.password
+}
+
+fn parts(t: Timestamp, hours: i8) -> minijinja::Value {
+    let z = t.to_zoned(jiff::tz::TimeZone::fixed(jiff::tz::offset(hours)));
     context! { year => z.year(), month => z.month(), day => z.day(), hour => z.hour(), minute => z.minute(), second => z.second() }
 }
 
+/// The device clock in UTC, and in WIB (UTC+7) as the local time.
 fn time() -> String {
     let now = Timestamp::now();
     render(
@@ -78,6 +213,8 @@ fn time() -> String {
     )
 }
 
+/// One recording per channel. `DataUntil` is the newest segment end over all
+/// of them: the summary is device-wide.
 fn summary(d: &DeviceState) -> String {
     let now = Timestamp::now();
     let until = d
@@ -86,42 +223,82 @@ fn summary(d: &DeviceState) -> String {
         .filter_map(|c| c.last_segment_end(now))
         .max();
     let fmt = |t: Timestamp| t.strftime("%Y-%m-%dT%H:%M:%SZ").to_string();
-    let from = fmt(now - SignedDuration::from_hours(24 * 14));
-    render(
-        "summary",
-        SUMMARY,
-        context! { from, until => until.map(fmt).unwrap_or_else(|| from.clone()), count => d.channels.len() },
-    )
+    let (from, until, count) = match until {
+        Some(until) => (
+            fmt(now - SignedDuration::from_hours(24 * 14)),
+            fmt(until),
+            d.channels.len(),
+        ),
+        // Nothing recorded at all: no recordings, and the epoch for the
+        // times, as devices write them.
+        None => (fmt(Timestamp::UNIX_EPOCH), fmt(Timestamp::UNIX_EPOCH), 0),
+    };
+    render("summary", SUMMARY, context! { from, until, count })
 }
 
-/// The text inside `<tag …>…</tag>`, attributes ignored.
-fn element<'a>(body: &'a str, tag: &str) -> Option<&'a str> {
-    let open = [format!("<{tag}>"), format!("<{tag} ")]
-        .iter()
-        .filter_map(|t| body.find(t.as_str()))
-        .min()?;
-    let start = open + body[open..].find('>')? + 1;
-    let end = start + body[start..].find(&format!("</{tag}>"))?;
-    Some(body[start..end].trim())
-}
+#[cfg(test)]
+mod tests {
+    use super::*;
 
-/// Check the UsernameToken's password digest: Base64(SHA-1(nonce + created + password)).
-fn authorized(d: &DeviceState, body: &str) -> bool {
-    let b64 = base64::engine::general_purpose::STANDARD;
-    let (Some(user), Some(digest), Some(nonce), Some(created)) = (
-        element(body, "Username"),
-        element(body, "Password"),
-        element(body, "Nonce"),
-        element(body, "Created"),
-    ) else {
-        return false;
-    };
-    let Ok(nonce) = b64.decode(nonce) else {
-        return false;
-    };
-    let mut h = Sha1::new();
-    h.update(&nonce);
-    h.update(created.as_bytes());
-    h.update(d.auth.password.as_bytes());
-    user == d.auth.username && b64.encode(h.finalize()) == digest
+    fn fixture(name: &str) -> String {
+        let path = format!("{}/fixtures/onvif/{name}", env!("CARGO_MANIFEST_DIR"));
+        crate::fixture::body(&std::fs::read_to_string(path).unwrap()).to_owned()
+    }
+
+    fn aula() -> DeviceState {
+        crate::layout::default_office()
+            .into_iter()
+            .find(|d| d.id == "nvr-aula")
+            .unwrap()
+    }
+
+    #[test]
+    fn the_spec_requests_parse_and_their_token_checks() {
+        let r = parse_request(&fixture("get_system_date_and_time_request.xml")).unwrap();
+        assert_eq!(
+            (r.op.as_str(), r.token.is_none()),
+            ("GetSystemDateAndTime", true)
+        );
+        let r = parse_request(&fixture("get_services_request.xml")).unwrap();
+        assert_eq!(r.op, "GetServices");
+        let r = parse_request(&fixture("get_recording_summary_request.xml")).unwrap();
+        assert_eq!(r.op, "GetRecordingSummary");
+        let r = parse_request(&fixture("get_device_information_request.xml")).unwrap();
+        assert_eq!(r.op, "GetDeviceInformation");
+        // The worked example's digest is right for operator / Aula2018 ...
+        let t = r.token.unwrap();
+        let mut d = aula();
+        assert!(digest_ok(&d, &t));
+        d.auth.password = "changed".into();
+        assert!(!digest_ok(&d, &t));
+        // ... and its Created of 2018 is far too old for today's device.
+        let then: Timestamp = "2018-06-11T01:00:10Z".parse().unwrap();
+        assert!(timely(&t.created, then));
+        assert!(!timely(&t.created, Timestamp::now()));
+        assert!(parse_request("<s:Envelope").is_none());
+    }
+
+    #[test]
+    fn a_nonce_is_good_once() {
+        let o = Onvif {
+            dev: Arc::new(Mutex::new(aula())),
+            nonces: Arc::default(),
+        };
+        let d = aula();
+        let t = parse_request(&fixture("get_device_information_request.xml"))
+            .unwrap()
+            .token
+            .unwrap();
+        // Re-date the worked example's token to now, with a fresh digest.
+        let created = Timestamp::now().strftime("%Y-%m-%dT%H:%M:%SZ").to_string();
+        let nonce: Vec<u8> = (0..16).collect();
+        let password = ronda_agent::recorders::onvif::password_digest(&nonce, &created, "Aula2018");
+        let t = Token {
+            created,
+            password,
+            ..t
+        };
+        assert!(o.token_ok(&d, &t));
+        assert!(!o.token_ok(&d, &t), "a replayed nonce is refused");
+    }
 }

@@ -1,0 +1,233 @@
+//! ONVIF recorders over SOAP 1.2: the device service's
+//! `GetSystemDateAndTime` (no login: it proves the device answers and gives
+//! its clock), `GetDeviceInformation` and `GetServices`, then the Profile G
+//! Recording Search service's `GetRecordingSummary`. Every call but the
+//! first carries a WS-Security UsernameToken with a password digest; a
+//! device that wants HTTP Digest instead (ONVIF Core 5.9.1) gets that.
+//!
+//! `GetRecordingSummary` is device-wide: its `DataUntil`, the end of the
+//! newest recorded data anywhere on the device, stands for every configured
+//! channel. ONVIF tells per-channel recording only through FindRecordings.
+
+mod parse;
+mod soap;
+
+use jiff::{SignedDuration, Timestamp};
+
+use super::{Adapter, BoxFuture, ChannelReading, Reading, RecorderConfig};
+use crate::http::{Clients, Creds, Device};
+use crate::probe::ProbeError;
+pub use parse::{
+    parse_date_time, parse_device_information, parse_recording_summary, parse_system_time,
+    search_path, DeviceInfo, Summary, SEARCH_NS,
+};
+pub use soap::{envelope, fault, password_digest, request, security_header, Op};
+
+pub const DEVICE_NS: &str = "http://www.onvif.org/ver10/device/wsdl";
+
+pub const GET_SYSTEM_DATE_AND_TIME: Op = Op::new(DEVICE_NS, "GetSystemDateAndTime", "");
+pub const GET_DEVICE_INFORMATION: Op = Op::new(DEVICE_NS, "GetDeviceInformation", "");
+pub const GET_SERVICES: Op = Op::new(
+    DEVICE_NS,
+    "GetServices",
+    "<IncludeCapability>false</IncludeCapability>",
+);
+pub const GET_RECORDING_SUMMARY: Op = Op::new(SEARCH_NS, "GetRecordingSummary", "");
+
+pub struct Onvif {
+    /// The configured scheme, host and port.
+    device: Device,
+    /// The device service's path, from the configured URL.
+    path: String,
+    creds: Option<Creds>,
+    channels: Vec<String>,
+}
+
+impl Onvif {
+    pub fn new(cfg: &RecorderConfig, clients: &Clients) -> Self {
+        let (base, path) = split_url(&cfg.url);
+        Onvif {
+            // The credentials go into the SOAP header; the HTTP client has
+            // them too, to answer a device that challenges with HTTP Digest.
+            device: Device::new(
+                clients.pick(cfg.insecure_tls),
+                &base,
+                cfg.creds.clone(),
+                cfg.timeout,
+            ),
+            path,
+            creds: cfg.creds.clone(),
+            channels: cfg.channels.iter().map(|c| c.id.clone()).collect(),
+        }
+    }
+
+    async fn read_all(&self) -> Result<Reading, ProbeError> {
+        let (device_time, offset) = self.clock().await?;
+        let info = self
+            .call(&self.path, &GET_DEVICE_INFORMATION, Some(offset))
+            .await?;
+        let info = parse_device_information(&info)?;
+        let newest = self.newest_recording(offset).await?;
+        let channels = self
+            .channels
+            .iter()
+            .map(|id| ChannelReading {
+                // The device answered; ONVIF says nothing per channel here.
+                online: Some(true),
+                // The summary is device-wide: the same end for every channel.
+                last_segment_end: newest.as_ref().ok().copied(),
+                error: newest.as_ref().err().cloned(),
+                ..ChannelReading::new(id)
+            })
+            .collect();
+        Ok(Reading {
+            model: info.model,
+            firmware: info.firmware,
+            device_time,
+            channels,
+            ..Reading::default()
+        })
+    }
+
+    /// The device clock, and how far it is ahead of ours. The device checks
+    /// `Created` against its own clock, so tokens are dated in device time:
+    /// a recorder whose clock is off still lets us in, and its skew is
+    /// reported rather than mistaken for a wrong password.
+    async fn clock(&self) -> Result<(Option<Timestamp>, SignedDuration), ProbeError> {
+        let path = &self.path;
+        let answer = match self.call(path, &GET_SYSTEM_DATE_AND_TIME, None).await {
+            // Some cameras want a login even for this PRE_AUTH call: ask
+            // again with a token dated by our own clock.
+            Err(ProbeError::Unauthorized) if self.creds.is_some() => {
+                let zero = Some(SignedDuration::ZERO);
+                self.call(path, &GET_SYSTEM_DATE_AND_TIME, zero).await?
+            }
+            other => other?,
+        };
+        let device_time = parse_system_time(&answer)?;
+        let offset =
+            device_time.map_or(SignedDuration::ZERO, |t| t.duration_since(Timestamp::now()));
+        Ok((device_time, offset))
+    }
+
+    /// The end of the newest recording, or why there is none as a channel
+    /// error. Only a failure that stops the whole device is an `Err`.
+    async fn newest_recording(
+        &self,
+        offset: SignedDuration,
+    ) -> Result<Result<Timestamp, String>, ProbeError> {
+        let services = self.call(&self.path, &GET_SERVICES, Some(offset)).await;
+        let search = match services.and_then(|s| search_path(&s)) {
+            Ok(Some(path)) => path,
+            Ok(None) => {
+                return Ok(Err(
+                    "the device offers no recording search (ONVIF Profile G)".into(),
+                ))
+            }
+            Err(e) => return channel_error("GetServices", e),
+        };
+        let summary = self
+            .call(&search, &GET_RECORDING_SUMMARY, Some(offset))
+            .await;
+        match summary.and_then(|s| parse_recording_summary(&s)) {
+            Ok(Summary {
+                data_until: Some(t),
+                ..
+            }) => Ok(Ok(t)),
+            Ok(_) => Ok(Err("the recorder reports no recordings".into())),
+            Err(e) => channel_error("GetRecordingSummary", e),
+        }
+    }
+
+    /// POST one operation to `path` on the configured host, with a
+    /// UsernameToken dated `offset` ahead of our clock when one is given.
+    /// A SOAP fault, whatever its HTTP status (400, 401, 500 and even 200
+    /// are seen), is an error.
+    async fn call(
+        &self,
+        path: &str,
+        op: &Op,
+        offset: Option<SignedDuration>,
+    ) -> Result<String, ProbeError> {
+        let token = match (&self.creds, offset) {
+            (Some(c), Some(offset)) => {
+                let created = (Timestamp::now() + offset).strftime("%Y-%m-%dT%H:%M:%SZ");
+                Some((c, soap::nonce(), created.to_string()))
+            }
+            _ => None,
+        };
+        let token = token
+            .as_ref()
+            .map(|(c, n, t)| (*c, n.as_slice(), t.as_str()));
+        let body = request(op, token);
+        let answer = self
+            .device
+            .send(
+                reqwest::Method::POST,
+                path,
+                Some((&op.content_type(), body)),
+            )
+            .await
+            // A 401 without a challenge we can answer is a refused login.
+            .map_err(|e| match e {
+                ProbeError::Auth(_) => ProbeError::Unauthorized,
+                e => e,
+            })?;
+        if let Some(fault) = fault(&answer.body)? {
+            return Err(fault);
+        }
+        if !answer.status.is_success() {
+            return Err(ProbeError::Status {
+                status: answer.status.as_u16(),
+                detail: crate::http::snippet(&answer.body),
+            });
+        }
+        Ok(answer.body)
+    }
+}
+
+impl Adapter for Onvif {
+    fn read(&self, _now: Timestamp) -> BoxFuture<'_, Result<Reading, ProbeError>> {
+        Box::pin(self.read_all())
+    }
+}
+
+/// A recording-search failure after the device has identified itself goes
+/// into the channels, so model, firmware and clock are still reported.
+/// Losing the device (timeout, connection) fails the whole read.
+fn channel_error(op: &str, e: ProbeError) -> Result<Result<Timestamp, String>, ProbeError> {
+    match e {
+        // The login worked for GetDeviceInformation: this account lacks the
+        // right (ONVIF access class READ_MEDIA), its password is not wrong.
+        ProbeError::Unauthorized => Ok(Err(format!(
+            "{op}: not allowed for this user (ONVIF NotAuthorized)"
+        ))),
+        ProbeError::Device(_)
+        | ProbeError::Parse(_)
+        | ProbeError::Status { .. }
+        | ProbeError::TooLarge(_) => Ok(Err(format!("{op} failed: {e}"))),
+        e => Err(e),
+    }
+}
+
+/// The configured device service URL as base and path. Devices write their
+/// own LAN address into the XAddrs they list (ONVIF Core 8.1.2.2 allows it
+/// behind NAT), which the agent may not reach: so every call goes to the
+/// configured scheme, host and port, and only the path is taken from an
+/// XAddr.
+fn split_url(url: &str) -> (String, String) {
+    match reqwest::Url::parse(url) {
+        Ok(u) => {
+            let host = u.host_str().unwrap_or("");
+            let base = match u.port() {
+                Some(p) => format!("{}://{host}:{p}", u.scheme()),
+                None => format!("{}://{host}", u.scheme()),
+            };
+            (base, u.path().to_owned())
+        }
+        Err(_) => (url.to_owned(), "/onvif/device_service".to_owned()),
+    }
+}
+
+#[cfg(test)]
+mod tests;
