@@ -102,6 +102,34 @@ impl Bus {
         tokio::time::timeout(timeout, waiting).await.ok().flatten()
     }
 
+    /// Publish `payload` to `to`, then wait up to `timeout` for a message on
+    /// `answer` that `accept` takes (it returns `None` to keep waiting: other
+    /// traffic, such as telemetry, shares the topic).
+    pub async fn request<T>(
+        &self,
+        to: &str,
+        payload: impl Into<Vec<u8>>,
+        answer: &str,
+        timeout: Duration,
+        accept: impl Fn(&str) -> Result<Option<T>, ProbeError>,
+    ) -> Result<T, ProbeError> {
+        let since = Instant::now();
+        self.publish(to, payload).await?;
+        let deadline = since + timeout;
+        let mut after = since;
+        loop {
+            let left = deadline.saturating_duration_since(Instant::now());
+            let msg = self
+                .wait(answer, after, left)
+                .await
+                .ok_or(ProbeError::Timeout(timeout))?;
+            after = msg.at;
+            if let Some(t) = accept(&String::from_utf8_lossy(&msg.payload))? {
+                return Ok(t);
+            }
+        }
+    }
+
     fn store(&self, topic: String, payload: Vec<u8>) {
         if let Ok(mut cache) = self.cache.lock() {
             cache.insert(

@@ -7,7 +7,6 @@ use std::sync::Arc;
 
 use ronda_wire::PowerOn;
 use serde_json::{json, Value};
-use tokio::time::Instant;
 
 use super::{Adapter, Bus, PlugConfig, PlugReading};
 use crate::http::{Clients, Device};
@@ -242,32 +241,23 @@ impl RpcMqtt {
         let id = self.next.fetch_add(1, Ordering::Relaxed);
         let src = self.bus.client_id().to_owned();
         let frame = json!({ "id": id, "src": src, "method": method, "params": params });
-        let since = Instant::now();
+        let (to, reply) = (format!("{}/rpc", self.prefix), format!("{src}/rpc"));
         self.bus
-            .publish(&format!("{}/rpc", self.prefix), frame.to_string())
-            .await?;
-        let (reply, deadline) = (format!("{src}/rpc"), since + self.timeout);
-        let mut after = since;
-        loop {
-            let left = deadline.saturating_duration_since(Instant::now());
-            let msg = self
-                .bus
-                .wait(&reply, after, left)
-                .await
-                .ok_or(ProbeError::Timeout(self.timeout))?;
-            after = msg.at;
-            let v = json(&String::from_utf8_lossy(&msg.payload))?;
-            if v.get("id").and_then(Value::as_u64) != Some(id) {
-                continue;
-            }
-            if let Some(e) = v.get("error").and_then(|_| rpc_error(&v)) {
-                return Err(e);
-            }
-            return v
-                .get("result")
-                .cloned()
-                .ok_or_else(|| ProbeError::Parse("RPC answer has no result".into()));
-        }
+            .request(&to, frame.to_string(), &reply, self.timeout, |text| {
+                let v = json(text)?;
+                // Answers to other calls share the reply topic.
+                if v.get("id").and_then(Value::as_u64) != Some(id) {
+                    return Ok(None);
+                }
+                if let Some(e) = v.get("error").and_then(|_| rpc_error(&v)) {
+                    return Err(e);
+                }
+                v.get("result")
+                    .cloned()
+                    .map(Some)
+                    .ok_or_else(|| ProbeError::Parse("RPC answer has no result".into()))
+            })
+            .await
     }
 }
 

@@ -9,7 +9,6 @@ use std::sync::Arc;
 
 use ronda_wire::PowerOn;
 use serde_json::Value;
-use tokio::time::Instant;
 
 use super::{Adapter, Bus, PlugConfig, PlugReading};
 use crate::http::{Clients, Device};
@@ -227,26 +226,16 @@ impl Mqtt {
         answer: &str,
         keys: &[String],
     ) -> Result<Value, ProbeError> {
-        let since = Instant::now();
+        let (to, from) = (
+            format!("cmnd/{}/{cmnd}", self.topic),
+            format!("stat/{}/{answer}", self.topic),
+        );
         self.bus
-            .publish(&format!("cmnd/{}/{cmnd}", self.topic), payload)
-            .await?;
-        let topic = format!("stat/{}/{answer}", self.topic);
-        let deadline = since + self.timeout;
-        let mut after = since;
-        loop {
-            let left = deadline.saturating_duration_since(Instant::now());
-            let msg = self
-                .bus
-                .wait(&topic, after, left)
-                .await
-                .ok_or(ProbeError::Timeout(self.timeout))?;
-            after = msg.at;
-            let v = parse_json(&String::from_utf8_lossy(&msg.payload))?;
-            if keys.is_empty() || keys.iter().any(|k| v.get(k).is_some()) {
-                return Ok(v);
-            }
-        }
+            .request(&to, payload, &from, self.timeout, |text| {
+                let v = parse_json(text)?;
+                Ok((keys.is_empty() || keys.iter().any(|k| v.get(k).is_some())).then_some(v))
+            })
+            .await
     }
 
     fn offline(&self) -> bool {

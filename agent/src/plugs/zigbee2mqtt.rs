@@ -7,7 +7,6 @@ use std::sync::Arc;
 
 use ronda_wire::PowerOn;
 use serde_json::Value;
-use tokio::time::Instant;
 
 use super::{Adapter, Bus, PlugConfig, PlugReading};
 use crate::probe::ProbeError;
@@ -85,25 +84,13 @@ impl Z2m {
         body: &str,
         want: impl Fn(&PlugReading) -> bool,
     ) -> Result<PlugReading, ProbeError> {
-        let since = Instant::now();
+        let to = format!("{}/{suffix}", self.topic);
         self.bus
-            .publish(&format!("{}/{suffix}", self.topic), body)
-            .await?;
-        let deadline = since + self.timeout;
-        let mut after = since;
-        loop {
-            let left = deadline.saturating_duration_since(Instant::now());
-            let msg = self
-                .bus
-                .wait(&self.topic, after, left)
-                .await
-                .ok_or(ProbeError::Timeout(self.timeout))?;
-            after = msg.at;
-            let r = parse_state(&String::from_utf8_lossy(&msg.payload))?;
-            if want(&r) {
-                return Ok(r);
-            }
-        }
+            .request(&to, body, &self.topic, self.timeout, |text| {
+                let r = parse_state(text)?;
+                Ok(want(&r).then_some(r))
+            })
+            .await
     }
 }
 
