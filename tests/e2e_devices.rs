@@ -244,7 +244,10 @@ async fn plug_commands_switch_over_http_and_mqtt_and_protected_classes_are_refus
     let mqtt_off = server.send("c-2b", "dispenser-lobi", false).await;
     assert!(mqtt_off.ok, "{mqtt_off:?}");
     assert_eq!(mqtt_off.plug.unwrap().relay_on, Some(false));
-    assert!(!relay("dispenser-lobi", 0), "switched off over the office broker");
+    assert!(
+        !relay("dispenser-lobi", 0),
+        "switched off over the office broker"
+    );
     let z2m_off = server.send("c-2c", "tv-monitor-cctv", false).await;
     assert!(!z2m_off.ok, "a cctv-monitor is protected");
     assert!(relay("tv-monitor-cctv", 0));
