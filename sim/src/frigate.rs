@@ -1,24 +1,38 @@
-//! Simulated Frigate NVR: `/api/stats`, `/api/version` and per-camera
-//! `/api/<camera>/recordings`, answered from the simulated channels.
+//! Simulated Frigate NVR (0.14): `/api/stats`, `/api/version` and per-camera
+//! `/api/<camera>/recordings`, each rendered from the simulated channels
+//! through a template under `templates/frigate/`. No auth, as on Frigate's
+//! internal port 5000.
+//!
+//! Each camera records ten-second segments; the newest ends where the
+//! channel's newest segment ends. The recordings mount comes from the
+//! device's first disk (953 869 MiB, 412 345 free when it has none); a disk
+//! whose status is not `ok` is a mount Frigate cannot measure, listed `{}`.
 
 use std::collections::HashMap;
 
 use axum::extract::{Path, Query, State};
-use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 use axum::routing::get;
 use axum::Router;
-use jiff::Timestamp;
+use jiff::{SignedDuration, Timestamp};
 use minijinja::context;
 
 use crate::fixture::render;
-use crate::state::{lock, Shared};
+use crate::state::{lock, DeviceState, Shared};
 
 const STATS: &str = include_str!("../templates/frigate/stats.json");
 const RECORDINGS: &str = include_str!("../templates/frigate/recordings.json");
+const VERSION: &str = include_str!("../templates/frigate/version.txt");
 
-/// The recordings disk of the simulated Frigate host, in MiB.
-const TOTAL_MIB: u64 = 953_869;
+/// The build Frigate appends to its version.
+const COMMIT: &str = "f4f3cfa";
+/// The recordings mount when the device has no disk, in MiB.
+const DEFAULT_MIB: (u64, u64) = (953_869, 412_345);
+/// Frigate's record segment length.
+const SEGMENT: SignedDuration = SignedDuration::from_secs(10);
+/// The most segments one answer lists (a day's worth), so a silly window
+/// cannot make the simulator build an endless list.
+const MAX_SEGMENTS: usize = 8640;
 
 pub fn router(dev: Shared) -> Router {
     Router::new()
@@ -28,45 +42,100 @@ pub fn router(dev: Shared) -> Router {
         .with_state(dev)
 }
 
+/// Flask's `jsonify`: compact, with a trailing newline.
 fn json(body: String) -> Response {
-    ([("content-type", "application/json")], body).into_response()
+    ([("content-type", "application/json")], format!("{body}\n")).into_response()
+}
+
+fn full_version(d: &DeviceState) -> String {
+    format!("{}-{COMMIT}", d.firmware)
 }
 
 async fn stats(State(dev): State<Shared>) -> Response {
     let d = lock(&dev).clone();
-    let free = d.disks.first().map_or(412_345, |x| x.free_mb);
-    let ctx = context! { channels => d.channels, firmware => d.firmware, now => Timestamp::now().as_second(), total => TOTAL_MIB, free };
+    let disk = match d.disks.first() {
+        Some(x) if !x.status.eq_ignore_ascii_case("ok") => None,
+        Some(x) => Some((x.capacity_mb, x.free_mb)),
+        None => Some(DEFAULT_MIB),
+    };
+    let disk = disk.map(|(total, free)| {
+        let mib = |v: u64| format!("{v}.0");
+        context! { total => mib(total), free => mib(free), used => mib(total.saturating_sub(free)) }
+    });
+    let ctx = context! {
+        channels => d.channels,
+        firmware => d.firmware,
+        version => full_version(&d),
+        now => Timestamp::now().as_second(),
+        disk,
+    };
     json(render("stats", STATS, ctx))
 }
 
-async fn version(State(dev): State<Shared>) -> String {
-    format!("{}-f4f3cfa", lock(&dev).firmware)
+/// Plain text, as Flask sends a returned string.
+async fn version(State(dev): State<Shared>) -> Response {
+    let v = full_version(&lock(&dev));
+    let body = render("version", VERSION, context! { version => v });
+    ([("content-type", "text/html; charset=utf-8")], body).into_response()
 }
 
+/// Segments overlapping `after..before` (Frigate's defaults: the last
+/// hour), oldest first. An unknown camera gets `[]`, as from Frigate,
+/// which does not check the name.
 async fn recordings(
     State(dev): State<Shared>,
     Path(camera): Path<String>,
     Query(q): Query<HashMap<String, String>>,
 ) -> Response {
     let now = Timestamp::now();
-    let d = lock(&dev).clone();
-    let Some(ch) = d.channels.iter().find(|c| c.id == camera) else {
-        return (
-            StatusCode::NOT_FOUND,
-            json(r#"{"success":false,"message":"Camera not found"}"#.into()),
-        )
-            .into_response();
-    };
-    let after = q
-        .get("after")
-        .and_then(|a| a.parse::<f64>().ok())
-        .unwrap_or(0.0);
-    let segments: Vec<_> = ch
-        .last_segment_end(now)
-        .map(|e| e.as_second() as f64)
-        .filter(|end| *end >= after)
-        .map(|end| context! { start => format!("{:.1}", end - 10.0), end => format!("{end:.1}") })
+    let secs = |k: &str| q.get(k).and_then(|v| v.parse::<f64>().ok());
+    let after = secs("after").unwrap_or((now - SignedDuration::from_hours(1)).as_second() as f64);
+    let before = secs("before").unwrap_or(now.as_second() as f64);
+    let newest = lock(&dev)
+        .channels
+        .iter()
+        .find(|c| c.id == camera)
+        .and_then(|c| c.last_segment_end(now));
+    let segments: Vec<_> = newest
+        .map(|end| segments(end, after, before))
+        .unwrap_or_default()
         .into_iter()
+        .map(|(start, end)| {
+            context! {
+                start => format!("{start:.1}"),
+                end => format!("{end:.1}"),
+                tag => tag(start),
+            }
+        })
         .collect();
     json(render("recordings", RECORDINGS, context! { segments }))
+}
+
+/// Ten-second segments ending at `newest` and going back, those that
+/// overlap the window, oldest first, as (start, end) Unix seconds.
+fn segments(newest: Timestamp, after: f64, before: f64) -> Vec<(f64, f64)> {
+    let step = SEGMENT.as_secs_f64();
+    let mut end = newest.as_millisecond() as f64 / 1000.0;
+    let mut out = Vec::new();
+    while end >= after && out.len() < MAX_SEGMENTS {
+        if end - step <= before {
+            out.push((end - step, end));
+        }
+        end -= step;
+    }
+    out.reverse();
+    out
+}
+
+/// Six characters after the start time in a segment id, as Frigate's
+/// random suffix; derived from the time so the answer is stable.
+fn tag(start: f64) -> String {
+    let mut n = start as u64;
+    (0..6)
+        .map(|_| {
+            let c = b"abcdefghijklmnopqrstuvwxyz0123456789"[(n % 36) as usize];
+            n /= 36;
+            char::from(c)
+        })
+        .collect()
 }

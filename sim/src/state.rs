@@ -111,7 +111,7 @@ pub struct DeviceState {
     pub topic: String,
     /// Services: the status code to answer with.
     pub status: u16,
-    /// Dahua: file finders created and not yet destroyed.
+    /// Dahua: file finders created and not yet both closed and destroyed.
     pub open_finders: usize,
 }
 

@@ -1,75 +1,289 @@
-//! The agent's Dahua adapter against the simulated recorder, over real HTTP
-//! with digest auth; every file finder it opens is destroyed again.
-#![allow(clippy::unwrap_used)]
+//! The agent's Dahua adapter against the simulated DVR `dvr-gudang`, over
+//! real HTTP with digest MD5: the report a user depends on, how it changes
+//! when the DVR does, and that every file finder the agent opens on the
+//! DVR is closed and destroyed again, whatever happened in between.
+#![allow(clippy::unwrap_used, clippy::expect_used)]
 
-mod common;
+use std::time::{Duration, Instant};
 
-use std::time::Duration;
+use jiff::{SignedDuration, Timestamp};
+use ronda_agent::conffile::Secret;
+use ronda_agent::http::{Clients, Creds, Device};
+use ronda_agent::probe::{with_deadline, ProbeError};
+use ronda_agent::recorders::dahua::{parse_kv, parse_object, Dahua, Finder};
+use ronda_agent::recorders::{Adapter, ChannelConfig, RecorderConfig, RecorderKind, Watched};
+use ronda_sim::state::{lock, DeviceState, Patch};
+use ronda_sim::{Options, Sim};
+use tokio_util::sync::CancellationToken;
 
-const T: Duration = Duration::from_secs(3);
+const MIB: u64 = 1024 * 1024;
+const ID: &str = "dvr-gudang";
+
+struct Dvr {
+    sim: Sim,
+    stop: CancellationToken,
+    cfg: RecorderConfig,
+}
+
+impl Drop for Dvr {
+    fn drop(&mut self) {
+        self.stop.cancel();
+    }
+}
+
+impl Dvr {
+    /// The DVR alone, and an agent config for its channels `ids`.
+    async fn start(password: &str, timeout: Duration, lookback: Duration, ids: &[&str]) -> Dvr {
+        let device: DeviceState = ronda_sim::layout::default_office()
+            .into_iter()
+            .find(|d| d.id == ID)
+            .unwrap();
+        let stop = CancellationToken::new();
+        let opts = Options {
+            base_port: None,
+            mqtt: None,
+            folder_root: None,
+        };
+        let sim = ronda_sim::start(vec![device], opts, stop.clone())
+            .await
+            .unwrap();
+        let addr = sim.device(ID).unwrap().addr.unwrap();
+        let channels = ids
+            .iter()
+            .map(|id| ChannelConfig {
+                id: (*id).into(),
+                name: None,
+                zone: "interior".into(),
+                url: None,
+                path: None,
+            })
+            .collect();
+        let cfg = RecorderConfig {
+            id: ID.into(),
+            kind: RecorderKind::Dahua,
+            url: format!("http://{addr}"),
+            creds: Some(Creds {
+                username: "admin".into(),
+                password: Secret::new(password),
+            }),
+            insecure_tls: false,
+            timeout,
+            lookback,
+            channels,
+        };
+        Dvr { sim, stop, cfg }
+    }
+
+    async fn default() -> Dvr {
+        Dvr::start("Gudang2018", Duration::from_secs(3), HOUR, &["1", "2"]).await
+    }
+
+    fn state(&self) -> std::sync::MutexGuard<'_, DeviceState> {
+        lock(&self.sim.device(ID).unwrap().state)
+    }
+
+    fn open_finders(&self) -> usize {
+        self.state().open_finders
+    }
+
+    async fn report(&self) -> ronda_wire::Recorder {
+        Watched::new(self.cfg.clone(), &Clients::new().unwrap())
+            .probe()
+            .await
+    }
+
+    /// The adapter itself, for the exact error.
+    async fn read(&self) -> Result<ronda_agent::recorders::Reading, ProbeError> {
+        let dahua = Dahua::new(&self.cfg, &Clients::new().unwrap());
+        with_deadline(self.cfg.timeout, dahua.read(Timestamp::now())).await
+    }
+
+    fn device(&self) -> Device {
+        Device::new(
+            Clients::new().unwrap().pick(false),
+            &self.cfg.url,
+            self.cfg.creds.clone(),
+            self.cfg.timeout,
+        )
+    }
+}
+
+const HOUR: Duration = Duration::from_secs(3600);
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn reads_the_recorder_and_sees_it_change() {
-    let one = common::start(&["dvr-gudang"]).await;
-    let dvr = one.recorder("dvr-gudang", T);
-    let r = dvr.probe().await;
+async fn reads_the_dvr_and_sees_it_change() {
+    let dvr = Dvr::default().await;
+    let r = dvr.report().await;
     assert!(r.reachable, "{r:?}");
+    assert_eq!(r.kind, "dahua");
     assert_eq!(r.model.as_deref(), Some("DH-XVR5108HS-4KL-I2"));
-    assert!(r
-        .firmware
-        .as_deref()
-        .unwrap()
-        .starts_with("4.001.0000000.3.R"));
+    assert_eq!(r.firmware.as_deref(), Some("4.001.0000000.3.R"));
+    // The DVR's wall clock is WIB, whatever this machine's zone: the agent
+    // learns the zone from the NTP config.
     assert!(r.clock_skew_s.unwrap().abs() <= 2, "{r:?}");
-    assert_eq!((r.disks.len(), r.disks[0].healthy), (1, true));
-    assert_eq!(r.disks[0].free_bytes, Some(120_000 * 1_048_576));
+    assert_eq!(r.overwrite, Some(true));
+    let disks: Vec<_> = r
+        .disks
+        .iter()
+        .map(|d| (d.id.as_str(), d.status.as_str(), d.healthy))
+        .collect();
+    assert_eq!(disks, [("/dev/sda", "Success", true)]);
+    assert_eq!(r.disks[0].capacity_bytes, Some(953_869 * MIB));
+    assert_eq!(r.disks[0].free_bytes, Some(120_000 * MIB));
     for ch in &r.channels {
-        assert_eq!(ch.recording, Some(true), "{ch:?}");
+        assert_eq!((ch.recording, &ch.error), (Some(true), &None), "{ch:?}");
         assert!(ch.segment_age_s.unwrap() < 30, "{ch:?}");
     }
-    assert_eq!(
-        one.state("dvr-gudang").open_finders,
-        0,
-        "every finder destroyed"
-    );
+    assert_eq!(dvr.open_finders(), 0, "every finder destroyed");
 
+    // Channel 2 stops recording half an hour ago; the disk fails; the DVR
+    // is set to stop recording when full.
+    let stopped = Timestamp::from_second(Timestamp::now().as_second()).unwrap()
+        - SignedDuration::from_mins(30);
     {
-        let mut s = one.state("dvr-gudang");
-        s.channels[1].recording = false;
-        s.channels[1].stopped_at =
-            Some(jiff::Timestamp::now() - jiff::SignedDuration::from_mins(30));
+        let mut s = dvr.state();
+        let stop = Patch {
+            channel: Some("2".into()),
+            recording: Some(false),
+            ..Patch::default()
+        };
+        stop.apply(&mut s, stopped).unwrap();
         s.disks[0].status = "Error".into();
+        s.overwrite = false;
     }
-    let r = dvr.probe().await;
-    assert_eq!(r.channels[1].recording, Some(false));
-    let age = r.channels[1].segment_age_s.unwrap();
-    assert!((1790..1900).contains(&age), "{age}");
-    assert!(!r.disks[0].healthy);
+    let r = dvr.report().await;
+    assert!(r.reachable, "{r:?}");
+    let two = &r.channels[1];
+    assert_eq!(two.recording, Some(false), "{two:?}");
+    // Placed by its distance from the DVR's clock, which reads whole seconds.
+    let off = two.last_segment_end.unwrap().duration_since(stopped);
+    assert!(off.abs() <= SignedDuration::from_secs(1), "{two:?}");
+    assert!(
+        (1798..1830).contains(&two.segment_age_s.unwrap()),
+        "{two:?}"
+    );
+    assert_eq!(r.channels[0].recording, Some(true), "channel 1 unaffected");
+    assert!(r.channels[0].segment_age_s.unwrap() < 30);
+    assert_eq!(
+        (r.disks[0].status.as_str(), r.disks[0].healthy),
+        ("Error", false)
+    );
+    assert_eq!(r.overwrite, Some(false));
+
+    // Later, channel 2's newest file still ends where it stopped.
+    tokio::time::sleep(Duration::from_millis(1100)).await;
+    let later = dvr.report().await;
+    assert!(
+        later.channels[1].segment_age_s > two.segment_age_s,
+        "{later:?}"
+    );
+    assert_eq!(dvr.open_finders(), 0);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_channel_stopped_before_the_lookback_has_no_segment() {
+    let dvr = Dvr::default().await;
+    dvr.state().channels[0].recording = false;
+    dvr.state().channels[0].stopped_at = Some(Timestamp::now() - SignedDuration::from_hours(2));
+    let r = dvr.report().await;
+    let one = &r.channels[0];
+    assert_eq!(dvr.open_finders(), 0);
+    assert_eq!(
+        (one.recording, one.last_segment_end, &one.error),
+        (Some(false), None, &None),
+        "nothing matched (a bare Error from findFile) is no segment: {one:?}"
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_day_of_files_is_paged_to_the_newest() {
+    // 144 ten-minute files, oldest first, 100 per findNextFile.
+    let day = Duration::from_secs(86_400);
+    let dvr = Dvr::start("Gudang2018", Duration::from_secs(3), day, &["1"]).await;
+    let r = dvr.report().await;
+    let one = &r.channels[0];
+    assert!(one.segment_age_s.unwrap() < 30, "{one:?}");
+    assert_eq!(dvr.open_finders(), 0);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_finder_count_sees_a_finder_left_open_or_not_closed() {
+    // The check the other tests rely on: a finder created and not closed
+    // and destroyed shows in the simulator's state.
+    let dvr = Dvr::default().await;
+    let finder = Finder::create(&dvr.device()).await.unwrap();
+    assert_eq!(dvr.open_finders(), 1);
+    finder.release().await;
+    assert_eq!(dvr.open_finders(), 0);
+    // Destroyed without the close: still counted.
+    let device = dvr.device();
+    let created = device
+        .get("/cgi-bin/mediaFileFind.cgi?action=factory.create")
+        .await
+        .unwrap();
+    let object = parse_object(&parse_kv(&created).unwrap()).unwrap();
+    let destroy = format!("/cgi-bin/mediaFileFind.cgi?action=destroy&object={object}");
+    assert_eq!(device.get(&destroy).await.unwrap(), "OK\r\n");
+    assert_eq!(dvr.open_finders(), 1);
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_refused_search_still_closes_its_finder() {
-    let one = common::start(&["dvr-gudang"]).await;
-    let mut cfg = one.config.devices.recorders[0].clone();
-    cfg.channels[0].id = "9".into();
-    let r = ronda_agent::recorders::Watched::new(cfg, &ronda_agent::http::Clients::new().unwrap())
-        .probe()
-        .await;
-    let err = r.channels[0].error.as_deref().unwrap();
+    // Channel 9 does not exist: findFile answers Error / Bad Request!.
+    let dvr = Dvr::start("Gudang2018", Duration::from_secs(3), HOUR, &["1", "9"]).await;
+    let r = dvr.report().await;
+    assert!(
+        r.reachable,
+        "one channel's failure is that channel's: {r:?}"
+    );
+    assert_eq!(r.channels[0].error, None);
+    let err = r.channels[1].error.as_deref().unwrap();
     assert!(err.contains("Bad Request"), "{err}");
-    assert_eq!(one.state("dvr-gudang").open_finders, 0);
+    assert_eq!(
+        dvr.open_finders(),
+        0,
+        "the refused finder was destroyed too"
+    );
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn wrong_password_and_a_hung_recorder_are_reported() {
-    let one = common::start(&["dvr-gudang"]).await;
-    one.state("dvr-gudang").auth.password = "changed".into();
-    let r = one.recorder("dvr-gudang", T).probe().await;
+async fn a_finder_dropped_mid_search_is_still_cleaned_up() {
+    let dvr = Dvr::default().await;
+    let finder = Finder::create(&dvr.device()).await.unwrap();
+    assert_eq!(dvr.open_finders(), 1);
+    drop(finder);
+    let start = Instant::now();
+    while dvr.open_finders() > 0 && start.elapsed() < Duration::from_secs(3) {
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    assert_eq!(dvr.open_finders(), 0);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_wrong_password_is_unauthorized() {
+    let dvr = Dvr::start("Gudang2019", Duration::from_secs(3), HOUR, &["1"]).await;
+    assert_eq!(dvr.read().await, Err(ProbeError::Unauthorized));
+    let r = dvr.report().await;
+    assert!(!r.reachable);
     assert_eq!(r.error.as_deref(), Some("wrong username or password"));
-    one.state("dvr-gudang").hang = true;
-    let r = one
-        .recorder("dvr-gudang", Duration::from_millis(300))
-        .probe()
-        .await;
+    // The DVR's password changed under a correct agent config.
+    let ok = Dvr::default().await;
+    ok.state().auth.password = "changed".into();
+    assert_eq!(ok.read().await, Err(ProbeError::Unauthorized));
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_hung_dvr_times_out_within_the_configured_timeout() {
+    let timeout = Duration::from_millis(300);
+    let dvr = Dvr::start("Gudang2018", timeout, HOUR, &["1", "2"]).await;
+    dvr.state().hang = true;
+    let start = Instant::now();
+    assert_eq!(dvr.read().await, Err(ProbeError::Timeout(timeout)));
+    let took = start.elapsed();
+    assert!(
+        took >= timeout && took < Duration::from_millis(800),
+        "{took:?}"
+    );
+    let r = dvr.report().await;
     assert_eq!(r.error.as_deref(), Some("no answer within 300ms"));
 }

@@ -1,38 +1,240 @@
-//! The agent's Frigate adapter against a simulated Frigate.
-#![allow(clippy::unwrap_used)]
+//! The agent's Frigate adapter against the simulated Frigate `frigate-pos`,
+//! over real HTTP: the report a user depends on, and how it changes when
+//! Frigate's cameras and disk do.
+#![allow(clippy::unwrap_used, clippy::expect_used)]
 
-mod common;
+use std::time::{Duration, Instant};
 
-use std::time::Duration;
+use jiff::{SignedDuration, Timestamp};
+use ronda_agent::http::Clients;
+use ronda_agent::probe::{with_deadline, ProbeError};
+use ronda_agent::recorders::frigate::Frigate;
+use ronda_agent::recorders::{Adapter, ChannelConfig, RecorderConfig, RecorderKind, Watched};
+use ronda_sim::state::{lock, DeviceState, Patch, SimDisk};
+use ronda_sim::{Options, Sim};
+use tokio_util::sync::CancellationToken;
+
+const MIB: u64 = 1024 * 1024;
+const ID: &str = "frigate-pos";
+const HOUR: Duration = Duration::from_secs(3600);
+
+struct Nvr {
+    sim: Sim,
+    stop: CancellationToken,
+    cfg: RecorderConfig,
+}
+
+impl Drop for Nvr {
+    fn drop(&mut self) {
+        self.stop.cancel();
+    }
+}
+
+impl Nvr {
+    /// Frigate alone (with a recordings disk when `disk`), and an agent
+    /// config for its cameras `cams`.
+    async fn start(timeout: Duration, lookback: Duration, cams: &[&str], disk: bool) -> Nvr {
+        let mut device: DeviceState = ronda_sim::layout::default_office()
+            .into_iter()
+            .find(|d| d.id == ID)
+            .unwrap();
+        if disk {
+            device.disks = vec![SimDisk {
+                id: "0".into(),
+                status: "ok".into(),
+                capacity_mb: 476_940,
+                free_mb: 100_000,
+            }];
+        }
+        let stop = CancellationToken::new();
+        let opts = Options {
+            base_port: None,
+            mqtt: None,
+            folder_root: None,
+        };
+        let sim = ronda_sim::start(vec![device], opts, stop.clone())
+            .await
+            .unwrap();
+        let addr = sim.device(ID).unwrap().addr.unwrap();
+        let channels = cams
+            .iter()
+            .map(|id| ChannelConfig {
+                id: (*id).into(),
+                name: None,
+                zone: "perimeter".into(),
+                url: None,
+                path: None,
+            })
+            .collect();
+        let cfg = RecorderConfig {
+            id: ID.into(),
+            kind: RecorderKind::Frigate,
+            url: format!("http://{addr}"),
+            creds: None,
+            insecure_tls: false,
+            timeout,
+            lookback,
+            channels,
+        };
+        Nvr { sim, stop, cfg }
+    }
+
+    async fn default() -> Nvr {
+        Nvr::start(Duration::from_secs(3), HOUR, &["depan", "halaman"], false).await
+    }
+
+    fn change(&self, f: impl FnOnce(&mut DeviceState)) {
+        f(&mut lock(&self.sim.device(ID).unwrap().state));
+    }
+
+    async fn report(&self) -> ronda_wire::Recorder {
+        Watched::new(self.cfg.clone(), &Clients::new().unwrap())
+            .probe()
+            .await
+    }
+}
+
+/// A whole second: the simulated segments end on one.
+fn whole_second(t: Timestamp) -> Timestamp {
+    Timestamp::from_second(t.as_second()).unwrap()
+}
+
+fn stop(cam: &str, at: Timestamp) -> impl FnOnce(&mut DeviceState) + '_ {
+    move |s| {
+        let p = Patch {
+            channel: Some(cam.into()),
+            recording: Some(false),
+            ..Patch::default()
+        };
+        p.apply(s, at).unwrap();
+    }
+}
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn reads_cameras_storage_and_the_newest_segments() {
-    let one = common::start(&["frigate-pos"]).await;
-    let frigate = one.recorder("frigate-pos", Duration::from_secs(3));
-    let r = frigate.probe().await;
+    let nvr = Nvr::default().await;
+    let r = nvr.report().await;
     assert!(r.reachable, "{r:?}");
+    assert_eq!(r.kind, "frigate");
+    assert_eq!(r.model.as_deref(), Some("Frigate"));
     assert_eq!(r.firmware.as_deref(), Some("0.14.1-f4f3cfa"));
-    assert_eq!(r.disks[0].capacity_bytes, Some(953_869 * 1_048_576));
+    assert_eq!(r.clock_skew_s, None, "Frigate does not tell its clock");
+    let disks: Vec<_> = r
+        .disks
+        .iter()
+        .map(|d| (d.id.as_str(), d.status.as_str(), d.healthy))
+        .collect();
+    assert_eq!(disks, [("/media/frigate/recordings", "ext4", true)]);
+    assert_eq!(r.disks[0].capacity_bytes, Some(953_869 * MIB));
+    assert_eq!(r.disks[0].free_bytes, Some(412_345 * MIB));
     for ch in &r.channels {
-        assert_eq!(ch.online, Some(true));
+        assert_eq!(
+            (ch.online, ch.recording, &ch.error),
+            (Some(true), None, &None),
+            "{ch:?}"
+        );
         assert!(ch.segment_age_s.unwrap() < 30, "{ch:?}");
     }
-    {
-        let mut s = one.state("frigate-pos");
+
+    // Camera "depan" loses its stream and stops recording half an hour ago.
+    let stopped = whole_second(Timestamp::now()) - SignedDuration::from_mins(30);
+    nvr.change(|s| {
+        stop("depan", stopped)(s);
         s.channels[0].online = false;
-        s.channels[0].recording = false;
-        s.channels[0].stopped_at = None;
-    }
-    let r = frigate.probe().await;
-    assert_eq!(r.channels[0].online, Some(false));
-    assert_eq!(
-        r.channels[0].last_segment_end, None,
-        "nothing recorded within the lookback"
+    });
+    let r = nvr.report().await;
+    let depan = &r.channels[0];
+    assert_eq!(depan.online, Some(false), "0 fps is offline: {depan:?}");
+    assert_eq!(depan.last_segment_end, Some(stopped), "{depan:?}");
+    assert!(
+        (1800..1830).contains(&depan.segment_age_s.unwrap()),
+        "{depan:?}"
     );
-    one.state("frigate-pos").hang = true;
-    let r = one
-        .recorder("frigate-pos", Duration::from_millis(300))
-        .probe()
-        .await;
+    assert_eq!(r.channels[1].online, Some(true), "halaman unaffected");
+    assert!(r.channels[1].segment_age_s.unwrap() < 30);
+
+    tokio::time::sleep(Duration::from_millis(1100)).await;
+    let later = nvr.report().await;
+    assert_eq!(later.channels[0].last_segment_end, Some(stopped));
+    assert!(later.channels[0].segment_age_s > depan.segment_age_s);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_camera_silent_for_hours_is_found_in_an_older_window() {
+    let day = Duration::from_secs(86_400);
+    let nvr = Nvr::start(Duration::from_secs(3), day, &["depan", "halaman"], false).await;
+    let stopped = whole_second(Timestamp::now()) - SignedDuration::from_mins(200);
+    nvr.change(stop("halaman", stopped));
+    let r = nvr.report().await;
+    assert_eq!(r.channels[1].last_segment_end, Some(stopped), "{r:?}");
+    assert!(r.channels[0].segment_age_s.unwrap() < 30);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn nothing_recorded_within_the_lookback_is_no_segment() {
+    let nvr = Nvr::default().await;
+    nvr.change(stop(
+        "halaman",
+        Timestamp::now() - SignedDuration::from_hours(2),
+    ));
+    let r = nvr.report().await;
+    let halaman = &r.channels[1];
+    assert_eq!(
+        (halaman.online, halaman.last_segment_end, &halaman.error),
+        (Some(true), None, &None),
+        "{halaman:?}"
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_camera_frigate_does_not_know_is_offline_with_no_segment() {
+    let nvr = Nvr::start(Duration::from_secs(3), HOUR, &["depan", "gudang"], false).await;
+    let r = nvr.report().await;
+    let gudang = &r.channels[1];
+    assert_eq!(
+        (gudang.online, gudang.last_segment_end, &gudang.error),
+        (Some(false), None, &None),
+        "{gudang:?}"
+    );
+    assert_eq!(r.channels[0].online, Some(true));
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_failed_recordings_disk_is_unhealthy() {
+    let nvr = Nvr::start(Duration::from_secs(3), HOUR, &["depan"], true).await;
+    let r = nvr.report().await;
+    assert_eq!(
+        (
+            r.disks[0].healthy,
+            r.disks[0].capacity_bytes,
+            r.disks[0].free_bytes
+        ),
+        (true, Some(476_940 * MIB), Some(100_000 * MIB))
+    );
+    nvr.change(|s| s.disks[0].status = "error".into());
+    let r = nvr.report().await;
+    assert!(r.reachable, "{r:?}");
+    assert_eq!(
+        (r.disks[0].status.as_str(), r.disks[0].healthy),
+        ("missing", false)
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_hung_frigate_times_out_within_the_configured_timeout() {
+    let timeout = Duration::from_millis(300);
+    let nvr = Nvr::start(timeout, HOUR, &["depan"], false).await;
+    nvr.change(|s| s.hang = true);
+    let frigate = Frigate::new(&nvr.cfg, &Clients::new().unwrap());
+    let start = Instant::now();
+    let got = with_deadline(timeout, frigate.read(Timestamp::now())).await;
+    assert_eq!(got, Err(ProbeError::Timeout(timeout)));
+    let took = start.elapsed();
+    assert!(
+        took >= timeout && took < Duration::from_millis(800),
+        "{took:?}"
+    );
+    let r = nvr.report().await;
+    assert!(!r.reachable);
     assert_eq!(r.error.as_deref(), Some("no answer within 300ms"));
 }
