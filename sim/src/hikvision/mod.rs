@@ -25,6 +25,7 @@ pub use search::{answer, Page, Query, Segment, SEGMENT};
 const DEVICE_INFO: &str = include_str!("../../templates/hikvision/deviceInfo.xml");
 const STATUS: &str = include_str!("../../templates/hikvision/status.xml");
 const STORAGE: &str = include_str!("../../templates/hikvision/storage.xml");
+const EXTENSION: &str = include_str!("../../templates/hikvision/storage_extension.xml");
 const TRACKS: &str = include_str!("../../templates/hikvision/tracks.xml");
 const CHANNELS: &str = include_str!("../../templates/hikvision/channels_status.xml");
 const SEARCH: &str = include_str!("../../templates/hikvision/search_result.xml");
@@ -38,6 +39,7 @@ pub fn router(dev: Shared) -> Router {
         .route("/ISAPI/System/deviceInfo", get(device_info))
         .route("/ISAPI/System/status", get(status))
         .route("/ISAPI/ContentMgmt/Storage", get(storage))
+        .route("/ISAPI/ContentMgmt/Storage/extension", get(extension))
         .route("/ISAPI/ContentMgmt/record/tracks", get(tracks))
         .route(
             "/ISAPI/ContentMgmt/InputProxy/channels/status",
@@ -59,6 +61,15 @@ fn xml(body: String) -> Response {
 /// `2018-06-11T08:00:00` on the WIB wall clock, in `fmt`.
 fn wall(t: Timestamp, fmt: &str) -> String {
     WIB.to_datetime(t).strftime(fmt).to_string()
+}
+
+async fn extension(State(dev): State<Shared>) -> Response {
+    let overwrite = lock(&dev).overwrite;
+    xml(render(
+        "storage_extension",
+        EXTENSION,
+        context! { overwrite },
+    ))
 }
 
 async fn device_info(State(dev): State<Shared>) -> Response {

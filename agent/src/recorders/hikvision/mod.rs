@@ -61,6 +61,14 @@ impl Hikvision {
         let tracks = self
             .optional("/ISAPI/ContentMgmt/record/tracks", parse_tracks)
             .await?;
+        // Overwrite is a device setting (Storage/extension); older firmware
+        // only says it per track.
+        let extension = self
+            .optional(
+                "/ISAPI/ContentMgmt/Storage/extension",
+                parse_storage_extension,
+            )
+            .await?;
         let links = self
             .optional(
                 "/ISAPI/ContentMgmt/InputProxy/channels/status",
@@ -80,7 +88,10 @@ impl Hikvision {
             model: Some(model),
             firmware: Some(firmware),
             device_time: clock.time,
-            overwrite: tracks_overwrite(&tracks),
+            overwrite: extension
+                .first()
+                .copied()
+                .or_else(|| tracks_overwrite(&tracks)),
             disks,
             channels,
         })

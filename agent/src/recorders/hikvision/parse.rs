@@ -131,6 +131,15 @@ pub fn parse_tracks(body: &str) -> Result<Vec<Track>, ProbeError> {
         .collect())
 }
 
+/// `storageExtension/LoopEnable`: the recorder's overwrite setting, as a
+/// list of at most one so that a missing element reads as no opinion.
+pub fn parse_storage_extension(body: &str) -> Result<Vec<bool>, ProbeError> {
+    let doc = xml::parse(body)?;
+    Ok(xml::is_true(xml::text(doc.root_element(), "LoopEnable"))
+        .into_iter()
+        .collect())
+}
+
 /// Overwrite is on when every track that says so loops; `None` when none says.
 pub fn tracks_overwrite(tracks: &[Track]) -> Option<bool> {
     let known: Vec<bool> = tracks.iter().filter_map(|t| t.loop_enable).collect();

@@ -114,7 +114,16 @@ fn tracks_say_which_channels_record_and_whether_they_overwrite() {
     let tracks = parse_tracks(&fixture("tracks.xml")).unwrap();
     assert_eq!(
         tracks.iter().map(|t| (t.id, t.enabled)).collect::<Vec<_>>(),
-        [(101, true), (201, false)]
+        [
+            (101, true),
+            (201, false),
+            (301, true),
+            (401, true),
+            (501, true),
+            (601, true),
+            (701, true),
+            (801, true)
+        ]
     );
     assert_eq!(tracks_overwrite(&tracks), Some(true));
     assert_eq!(tracks_overwrite(&[]), None);
@@ -134,9 +143,26 @@ fn tracks_without_loop_enable_leave_overwrite_unknown() {
 fn unknown_detect_results_leave_online_to_the_device() {
     let links = parse_channel_status(&fixture("channels_status.xml")).unwrap();
     let online: Vec<_> = links.iter().map(|l| (l.id.as_str(), l.online)).collect();
+    let mut want: Vec<(&str, Option<bool>)> = ["1", "2", "3", "4", "5", "6", "7", "8"]
+        .map(|id| (id, Some(true)))
+        .to_vec();
+    want[1].1 = Some(false);
+    assert_eq!(online, want);
+}
+
+#[test]
+fn overwrite_is_the_storage_extension_setting() {
     assert_eq!(
-        online,
-        [("1", Some(true)), ("2", Some(false)), ("3", Some(true))]
+        parse_storage_extension(&fixture("storage_extension.xml")).unwrap(),
+        [true]
+    );
+    assert_eq!(
+        parse_storage_extension(&fixture("storage_extension_no_overwrite.xml")).unwrap(),
+        [false]
+    );
+    assert_eq!(
+        parse_storage_extension("<storageExtension/>").unwrap(),
+        Vec::<bool>::new()
     );
 }
 
