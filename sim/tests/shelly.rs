@@ -83,3 +83,36 @@ async fn gen2_over_mqtt_rpc() {
         .await;
     assert_eq!(p.error.as_deref(), Some("no answer within 400ms"));
 }
+
+/// Six plugs on one office-broker connection ask at once; every answer
+/// must reach the plug that asked (they share the reply topic).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn concurrent_rpc_answers_on_one_bus_reach_their_askers() {
+    let one = common::start(&["printer-lobi"]).await;
+    let base = one.config.devices.plugs[0].clone();
+    let plugs: Vec<_> = (0..6)
+        .map(|i| ronda_agent::plugs::PlugConfig {
+            id: format!("p{i}"),
+            timeout: T,
+            ..base.clone()
+        })
+        .collect();
+    let broker = one.config.devices.local_broker.clone().unwrap();
+    let filters = ronda_agent::plugs::mqtt_filters(&plugs, "test-shared");
+    let bus =
+        ronda_agent::plugs::Bus::start(&broker, "test-shared", filters, one.stop.clone()).unwrap();
+    for _ in 0..40 {
+        if bus.latest(&format!("{}/online", base.topic)).is_some() {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    let clients = ronda_agent::http::Clients::new().unwrap();
+    let watched: Vec<_> = plugs
+        .into_iter()
+        .map(|c| ronda_agent::plugs::Watched::new(c, &clients, Some(bus.clone())))
+        .collect();
+    let read = ronda_agent::probe::bounded(watched.iter().map(|w| w.probe()).collect(), 6).await;
+    let failed: Vec<_> = read.iter().filter(|p| !p.reachable).collect();
+    assert!(failed.is_empty(), "{failed:#?}");
+}

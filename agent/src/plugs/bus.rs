@@ -29,7 +29,10 @@ pub struct Bus {
     client: AsyncClient,
     client_id: String,
     cache: Mutex<HashMap<String, Msg>>,
-    changed: broadcast::Sender<String>,
+    /// Every message as it arrives, so that each waiter sees all of them:
+    /// the cache keeps only the newest per topic, and answers to concurrent
+    /// requests on one topic would overwrite each other there.
+    arrived: broadcast::Sender<(String, Msg)>,
 }
 
 impl Bus {
@@ -46,7 +49,7 @@ impl Bus {
             client,
             client_id: client_id.to_owned(),
             cache: Mutex::new(HashMap::new()),
-            changed: broadcast::channel(256).0,
+            arrived: broadcast::channel(256).0,
         });
         tokio::spawn(drive(eventloop, Arc::clone(&bus), filters, shutdown));
         Ok(bus)
@@ -74,37 +77,10 @@ impl Bus {
             .map_err(|e| ProbeError::Transport(format!("office broker: {e}")))
     }
 
-    /// Wait up to `timeout` for a message on `topic` that arrived after `after`.
-    pub async fn wait(&self, topic: &str, after: Instant, timeout: Duration) -> Option<Msg> {
-        let mut rx = self.changed.subscribe();
-        let fresh = |bus: &Bus| bus.latest(topic).filter(|m| m.at > after);
-        if let Some(m) = fresh(self) {
-            return Some(m);
-        }
-        let waiting = async {
-            loop {
-                match rx.recv().await {
-                    Ok(t) if t == topic => {
-                        if let Some(m) = fresh(self) {
-                            return Some(m);
-                        }
-                    }
-                    Ok(_) => {}
-                    Err(broadcast::error::RecvError::Lagged(_)) => {
-                        if let Some(m) = fresh(self) {
-                            return Some(m);
-                        }
-                    }
-                    Err(broadcast::error::RecvError::Closed) => return None,
-                }
-            }
-        };
-        tokio::time::timeout(timeout, waiting).await.ok().flatten()
-    }
-
     /// Publish `payload` to `to`, then wait up to `timeout` for a message on
     /// `answer` that `accept` takes (it returns `None` to keep waiting: other
-    /// traffic, such as telemetry, shares the topic).
+    /// traffic, such as telemetry or answers to other requests, shares the
+    /// topic). Listening starts before publishing, so no answer is missed.
     pub async fn request<T>(
         &self,
         to: &str,
@@ -113,34 +89,43 @@ impl Bus {
         timeout: Duration,
         accept: impl Fn(&str) -> Result<Option<T>, ProbeError>,
     ) -> Result<T, ProbeError> {
-        let since = Instant::now();
+        let mut rx = self.arrived.subscribe();
         self.publish(to, payload).await?;
-        let deadline = since + timeout;
-        let mut after = since;
-        loop {
-            let left = deadline.saturating_duration_since(Instant::now());
-            let msg = self
-                .wait(answer, after, left)
-                .await
-                .ok_or(ProbeError::Timeout(timeout))?;
-            after = msg.at;
-            if let Some(t) = accept(&String::from_utf8_lossy(&msg.payload))? {
-                return Ok(t);
+        let waiting = async {
+            loop {
+                match rx.recv().await {
+                    Ok((topic, msg)) if topic == answer => {
+                        if let Some(t) = accept(&String::from_utf8_lossy(&msg.payload))? {
+                            return Ok(t);
+                        }
+                    }
+                    Ok(_) => {}
+                    Err(broadcast::error::RecvError::Lagged(n)) => {
+                        tracing::debug!(
+                            missed = n,
+                            "office broker messages arrived faster than read"
+                        );
+                    }
+                    Err(broadcast::error::RecvError::Closed) => {
+                        return Err(ProbeError::Timeout(timeout))
+                    }
+                }
             }
-        }
+        };
+        tokio::time::timeout(timeout, waiting)
+            .await
+            .unwrap_or(Err(ProbeError::Timeout(timeout)))
     }
 
     fn store(&self, topic: String, payload: Vec<u8>) {
+        let msg = Msg {
+            payload,
+            at: Instant::now(),
+        };
         if let Ok(mut cache) = self.cache.lock() {
-            cache.insert(
-                topic.clone(),
-                Msg {
-                    payload,
-                    at: Instant::now(),
-                },
-            );
+            cache.insert(topic.clone(), msg.clone());
         }
-        let _ = self.changed.send(topic);
+        let _ = self.arrived.send((topic, msg));
     }
 }
 
