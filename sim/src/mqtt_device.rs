@@ -40,6 +40,31 @@ pub async fn run(broker: SocketAddr, dev: Shared, b: Behaviour, shutdown: Cancel
     let mut net = eventloop.network_options();
     net.set_tcp_nodelay(true);
     eventloop.set_network_options(net);
+    // The event loop polls on its own task: a `poll()` cancelled by the tick
+    // while connecting drops the connection, and the broker then publishes
+    // the Last Will (the device would read as offline at every start).
+    let (events, mut incoming) = tokio::sync::mpsc::channel(64);
+    let stop = shutdown.clone();
+    tokio::spawn(async move {
+        loop {
+            let event = tokio::select! {
+                _ = stop.cancelled() => return,
+                e = eventloop.poll() => e,
+            };
+            match event {
+                Ok(Event::Incoming(p @ (Packet::ConnAck(_) | Packet::Publish(_)))) => {
+                    if events.send(p).await.is_err() {
+                        return;
+                    }
+                }
+                Ok(_) => {}
+                Err(e) => {
+                    tracing::debug!(error = %e, "simulated device lost the broker");
+                    tokio::time::sleep(Duration::from_millis(500)).await;
+                }
+            }
+        }
+    });
     let mut tick = tokio::time::interval(Duration::from_millis(500));
     let (mut last, mut since) = (Vec::new(), tokio::time::Instant::now());
     loop {
@@ -54,8 +79,8 @@ pub async fn run(broker: SocketAddr, dev: Shared, b: Behaviour, shutdown: Cancel
                     (last, since) = (now, tokio::time::Instant::now());
                 }
             }
-            event = eventloop.poll() => match event {
-                Ok(Event::Incoming(Packet::ConnAck(_))) => {
+            packet = incoming.recv() => match packet {
+                Some(Packet::ConnAck(_)) => {
                     let d = lock(&dev).clone();
                     send(&client, &(b.hello)(&d));
                     for s in &b.subscribe {
@@ -63,7 +88,7 @@ pub async fn run(broker: SocketAddr, dev: Shared, b: Behaviour, shutdown: Cancel
                     }
                     last.clear();
                 }
-                Ok(Event::Incoming(Packet::Publish(p))) => {
+                Some(Packet::Publish(p)) => {
                     let payload = String::from_utf8_lossy(&p.payload).into_owned();
                     let out = {
                         let mut d = lock(&dev);
@@ -72,11 +97,8 @@ pub async fn run(broker: SocketAddr, dev: Shared, b: Behaviour, shutdown: Cancel
                     };
                     send(&client, &out);
                 }
-                Ok(_) => {}
-                Err(e) => {
-                    tracing::debug!(device = %b.client_id, error = %e, "simulated device lost the broker");
-                    tokio::time::sleep(Duration::from_millis(500)).await;
-                }
+                Some(_) => {}
+                None => return,
             }
         }
     }
