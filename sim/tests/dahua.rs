@@ -4,6 +4,8 @@
 //! DVR is closed and destroyed again, whatever happened in between.
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
+mod common;
+
 use std::time::{Duration, Instant};
 
 use jiff::{SignedDuration, Timestamp};
@@ -11,44 +13,27 @@ use ronda_agent::conffile::Secret;
 use ronda_agent::http::{Clients, Creds, Device};
 use ronda_agent::probe::{with_deadline, ProbeError};
 use ronda_agent::recorders::dahua::{parse_kv, parse_object, Dahua, Finder};
-use ronda_agent::recorders::{Adapter, ChannelConfig, RecorderConfig, RecorderKind, Watched};
+use ronda_agent::recorders::{Adapter, ChannelConfig, RecorderConfig, Watched};
 use ronda_sim::state::{lock, DeviceState, Patch};
-use ronda_sim::{Options, Sim};
-use tokio_util::sync::CancellationToken;
 
 const MIB: u64 = 1024 * 1024;
 const ID: &str = "dvr-gudang";
 
 struct Dvr {
-    sim: Sim,
-    stop: CancellationToken,
+    one: common::One,
     cfg: RecorderConfig,
 }
 
-impl Drop for Dvr {
-    fn drop(&mut self) {
-        self.stop.cancel();
-    }
-}
-
 impl Dvr {
-    /// The DVR alone, and an agent config for its channels `ids`.
     async fn start(password: &str, timeout: Duration, lookback: Duration, ids: &[&str]) -> Dvr {
-        let device: DeviceState = ronda_sim::layout::default_office()
-            .into_iter()
-            .find(|d| d.id == ID)
-            .unwrap();
-        let stop = CancellationToken::new();
-        let opts = Options {
-            base_port: None,
-            mqtt: None,
-            folder_root: None,
-        };
-        let sim = ronda_sim::start(vec![device], opts, stop.clone())
-            .await
-            .unwrap();
-        let addr = sim.device(ID).unwrap().addr.unwrap();
-        let channels = ids
+        let one = common::start(&[ID]).await;
+        let mut cfg = one.recorder_config(ID);
+        cfg.creds = Some(Creds {
+            username: "admin".into(),
+            password: Secret::new(password),
+        });
+        (cfg.timeout, cfg.lookback) = (timeout, lookback);
+        cfg.channels = ids
             .iter()
             .map(|id| ChannelConfig {
                 id: (*id).into(),
@@ -58,20 +43,7 @@ impl Dvr {
                 path: None,
             })
             .collect();
-        let cfg = RecorderConfig {
-            id: ID.into(),
-            kind: RecorderKind::Dahua,
-            url: format!("http://{addr}"),
-            creds: Some(Creds {
-                username: "admin".into(),
-                password: Secret::new(password),
-            }),
-            insecure_tls: false,
-            timeout,
-            lookback,
-            channels,
-        };
-        Dvr { sim, stop, cfg }
+        Dvr { one, cfg }
     }
 
     async fn default() -> Dvr {
@@ -79,7 +51,7 @@ impl Dvr {
     }
 
     fn state(&self) -> std::sync::MutexGuard<'_, DeviceState> {
-        lock(&self.sim.device(ID).unwrap().state)
+        lock(&self.one.sim.device(ID).unwrap().state)
     }
 
     fn open_finders(&self) -> usize {

@@ -3,41 +3,29 @@
 //! Frigate's cameras and disk do.
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
+mod common;
+
 use std::time::{Duration, Instant};
 
 use jiff::{SignedDuration, Timestamp};
 use ronda_agent::http::Clients;
 use ronda_agent::probe::{with_deadline, ProbeError};
 use ronda_agent::recorders::frigate::Frigate;
-use ronda_agent::recorders::{Adapter, ChannelConfig, RecorderConfig, RecorderKind, Watched};
+use ronda_agent::recorders::{Adapter, ChannelConfig, RecorderConfig, Watched};
 use ronda_sim::state::{lock, DeviceState, Patch, SimDisk};
-use ronda_sim::{Options, Sim};
-use tokio_util::sync::CancellationToken;
 
 const MIB: u64 = 1024 * 1024;
 const ID: &str = "frigate-pos";
 const HOUR: Duration = Duration::from_secs(3600);
 
 struct Nvr {
-    sim: Sim,
-    stop: CancellationToken,
+    one: common::One,
     cfg: RecorderConfig,
 }
 
-impl Drop for Nvr {
-    fn drop(&mut self) {
-        self.stop.cancel();
-    }
-}
-
 impl Nvr {
-    /// Frigate alone (with a recordings disk when `disk`), and an agent
-    /// config for its cameras `cams`.
     async fn start(timeout: Duration, lookback: Duration, cams: &[&str], disk: bool) -> Nvr {
-        let mut device: DeviceState = ronda_sim::layout::default_office()
-            .into_iter()
-            .find(|d| d.id == ID)
-            .unwrap();
+        let mut device = common::device(ID);
         if disk {
             device.disks = vec![SimDisk {
                 id: "0".into(),
@@ -46,17 +34,10 @@ impl Nvr {
                 free_mb: 100_000,
             }];
         }
-        let stop = CancellationToken::new();
-        let opts = Options {
-            base_port: None,
-            mqtt: None,
-            folder_root: None,
-        };
-        let sim = ronda_sim::start(vec![device], opts, stop.clone())
-            .await
-            .unwrap();
-        let addr = sim.device(ID).unwrap().addr.unwrap();
-        let channels = cams
+        let one = common::start_devices(vec![device]).await;
+        let mut cfg = one.recorder_config(ID);
+        (cfg.timeout, cfg.lookback) = (timeout, lookback);
+        cfg.channels = cams
             .iter()
             .map(|id| ChannelConfig {
                 id: (*id).into(),
@@ -66,17 +47,7 @@ impl Nvr {
                 path: None,
             })
             .collect();
-        let cfg = RecorderConfig {
-            id: ID.into(),
-            kind: RecorderKind::Frigate,
-            url: format!("http://{addr}"),
-            creds: None,
-            insecure_tls: false,
-            timeout,
-            lookback,
-            channels,
-        };
-        Nvr { sim, stop, cfg }
+        Nvr { one, cfg }
     }
 
     async fn default() -> Nvr {
@@ -84,7 +55,7 @@ impl Nvr {
     }
 
     fn change(&self, f: impl FnOnce(&mut DeviceState)) {
-        f(&mut lock(&self.sim.device(ID).unwrap().state));
+        f(&mut lock(&self.one.sim.device(ID).unwrap().state));
     }
 
     async fn report(&self) -> ronda_wire::Recorder {

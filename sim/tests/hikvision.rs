@@ -3,6 +3,8 @@
 //! changes when the NVR does.
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
+mod common;
+
 use std::time::{Duration, Instant};
 
 use jiff::{SignedDuration, Timestamp};
@@ -10,71 +12,30 @@ use ronda_agent::conffile::Secret;
 use ronda_agent::http::{Clients, Creds};
 use ronda_agent::probe::{with_deadline, ProbeError};
 use ronda_agent::recorders::hikvision::Hikvision;
-use ronda_agent::recorders::{Adapter, ChannelConfig, RecorderConfig, RecorderKind, Watched};
+use ronda_agent::recorders::{Adapter, RecorderConfig, Watched};
 use ronda_sim::state::{lock, DeviceState, Patch};
-use ronda_sim::{Options, Sim};
-use tokio_util::sync::CancellationToken;
 
 const MIB: u64 = 1024 * 1024;
 
 struct Nvr {
-    sim: Sim,
-    stop: CancellationToken,
+    one: common::One,
     cfg: RecorderConfig,
-}
-
-impl Drop for Nvr {
-    fn drop(&mut self) {
-        self.stop.cancel();
-    }
 }
 
 impl Nvr {
     async fn start(password: &str, timeout: Duration, lookback: Duration) -> Nvr {
-        let device: DeviceState = ronda_sim::layout::default_office()
-            .into_iter()
-            .find(|d| d.id == "nvr-depan")
-            .unwrap();
-        let stop = CancellationToken::new();
-        let opts = Options {
-            base_port: None,
-            mqtt: None,
-            folder_root: None,
-        };
-        let sim = ronda_sim::start(vec![device], opts, stop.clone())
-            .await
-            .unwrap();
-        let addr = sim.device("nvr-depan").unwrap().addr.unwrap();
-        let ch = |id: &str, zone: &str| ChannelConfig {
-            id: id.into(),
-            name: None,
-            zone: zone.into(),
-            url: None,
-            path: None,
-        };
-        let cfg = RecorderConfig {
-            id: "nvr-depan".into(),
-            kind: RecorderKind::Hikvision,
-            url: format!("http://{addr}"),
-            creds: Some(Creds {
-                username: "admin".into(),
-                password: Secret::new(password),
-            }),
-            insecure_tls: false,
-            timeout,
-            lookback,
-            channels: vec![
-                ch("1", "front-road"),
-                ch("2", "interior"),
-                ch("3", "interior"),
-                ch("4", "perimeter"),
-            ],
-        };
-        Nvr { sim, stop, cfg }
+        let one = common::start(&["nvr-depan"]).await;
+        let mut cfg = one.recorder_config("nvr-depan");
+        cfg.creds = Some(Creds {
+            username: "admin".into(),
+            password: Secret::new(password),
+        });
+        (cfg.timeout, cfg.lookback) = (timeout, lookback);
+        Nvr { one, cfg }
     }
 
     fn change(&self, f: impl FnOnce(&mut DeviceState)) {
-        f(&mut lock(&self.sim.device("nvr-depan").unwrap().state));
+        f(&mut lock(&self.one.sim.device("nvr-depan").unwrap().state));
     }
 
     async fn report(&self) -> ronda_wire::Recorder {

@@ -18,12 +18,25 @@ pub struct One {
 
 /// Start the default office's devices named in `ids` alone.
 pub async fn start(ids: &[&str]) -> One {
-    let stop = CancellationToken::new();
     let office: Vec<DeviceState> = ronda_sim::layout::default_office()
         .into_iter()
         .filter(|d| ids.contains(&d.id.as_str()))
         .collect();
-    let sim = ronda_sim::start(office, Options::default(), stop.clone())
+    start_devices(office).await
+}
+
+/// The default office's device `id`, to change before it starts.
+pub fn device(id: &str) -> DeviceState {
+    ronda_sim::layout::default_office()
+        .into_iter()
+        .find(|d| d.id == id)
+        .unwrap()
+}
+
+/// Start `devices` alone, with the agent config the simulator writes for them.
+pub async fn start_devices(devices: Vec<DeviceState>) -> One {
+    let stop = CancellationToken::new();
+    let sim = ronda_sim::start(devices, Options::default(), stop.clone())
         .await
         .unwrap();
     let yaml = ronda_sim::agent_config::agent_yaml(&sim, "o", "a", "mqtt://127.0.0.1:1", "30s");
@@ -34,6 +47,17 @@ pub async fn start(ids: &[&str]) -> One {
 impl One {
     pub fn state(&self, id: &str) -> std::sync::MutexGuard<'_, DeviceState> {
         lock(&self.sim.device(id).unwrap().state)
+    }
+
+    /// The agent's config for recorder `id`: its URL and credentials.
+    pub fn recorder_config(&self, id: &str) -> recorders::RecorderConfig {
+        self.config
+            .devices
+            .recorders
+            .iter()
+            .find(|r| r.id == id)
+            .unwrap()
+            .clone()
     }
 
     pub fn recorder(&self, id: &str, timeout: Duration) -> recorders::Watched {
