@@ -8,7 +8,6 @@ use std::time::Duration;
 
 use rumqttc::{AsyncClient, Event, EventLoop, Packet, QoS};
 use tokio::sync::broadcast;
-use tokio::time::Instant;
 use tokio_util::sync::CancellationToken;
 
 use crate::link::{self, Backoff, BrokerConfig, LinkError};
@@ -21,7 +20,6 @@ const MAX_PACKET: usize = 64 * 1024;
 #[derive(Debug, Clone)]
 pub struct Msg {
     pub payload: Vec<u8>,
-    pub at: Instant,
 }
 
 /// A connection to the office broker with a cache of the subscribed topics.
@@ -118,10 +116,7 @@ impl Bus {
     }
 
     fn store(&self, topic: String, payload: Vec<u8>) {
-        let msg = Msg {
-            payload,
-            at: Instant::now(),
-        };
+        let msg = Msg { payload };
         if let Ok(mut cache) = self.cache.lock() {
             cache.insert(topic.clone(), msg.clone());
         }
