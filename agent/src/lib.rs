@@ -6,7 +6,7 @@
 //! MQTT connections and reads YAML files the same way.
 
 pub mod command;
-pub mod conffile;
+pub use ronda_conf as conffile;
 pub mod config;
 pub mod devconf;
 pub mod devices;

@@ -10,6 +10,7 @@ pub mod config;
 pub mod demo;
 pub mod http;
 mod ingest;
+pub mod letters;
 pub mod metrics;
 pub mod pages;
 mod sim;

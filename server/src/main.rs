@@ -52,10 +52,27 @@ enum Command {
         #[arg(long, default_value_t = 8)]
         segments: usize,
     },
+    /// Work with circular letters (policy files).
+    Policy {
+        #[command(subcommand)]
+        command: PolicyCommand,
+    },
     /// Check a config file and print every problem in it.
     Check {
         #[arg(long, short)]
         config: PathBuf,
+    },
+}
+
+#[derive(Subcommand)]
+enum PolicyCommand {
+    /// Check letters and print every problem in each, or a summary of each good one.
+    Check {
+        /// The office registry, to check office and group names against.
+        #[arg(long)]
+        offices: Option<PathBuf>,
+        #[arg(required = true)]
+        files: Vec<PathBuf>,
     },
 }
 
@@ -64,6 +81,12 @@ fn main() -> ExitCode {
     // quiet unless asked for with RUST_LOG.
     ronda_agent::shell::init_logs("info,rumqttd=off");
     let cli = Cli::parse();
+    if let Command::Policy {
+        command: PolicyCommand::Check { offices, files },
+    } = &cli.command
+    {
+        return policy_check(offices.as_deref(), files);
+    }
     if let Command::Check { config } = &cli.command {
         return match ServerConfig::load(config) {
             Ok(_) => {
@@ -145,7 +168,37 @@ async fn execute(command: Command) -> anyhow::Result<ExitCode> {
                 return Ok(ExitCode::FAILURE);
             }
         }
-        Command::Check { .. } => {}
+        Command::Check { .. } | Command::Policy { .. } => {}
     }
     Ok(ExitCode::SUCCESS)
+}
+
+fn policy_check(offices: Option<&std::path::Path>, files: &[PathBuf]) -> ExitCode {
+    let registry = match offices.map(ronda_policy::Registry::load).transpose() {
+        Ok(r) => r,
+        Err(e) => {
+            eprintln!("{e}");
+            return ExitCode::from(2);
+        }
+    };
+    if registry.is_none() {
+        eprintln!("note: no --offices registry given; office names are checked for form only");
+    }
+    let checked = ronda_server::letters::check_files(files, registry.as_ref());
+    for letter in &checked.letters {
+        println!("{}", ronda_server::letters::summary(letter));
+    }
+    for e in &checked.errors {
+        eprintln!("{e}");
+    }
+    if checked.errors.is_empty() {
+        ExitCode::SUCCESS
+    } else {
+        eprintln!(
+            "{} of {} files have problems",
+            checked.errors.len(),
+            files.len()
+        );
+        ExitCode::from(2)
+    }
 }

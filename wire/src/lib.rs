@@ -9,6 +9,7 @@ mod devices;
 mod id;
 mod report;
 mod topic;
+pub mod vocab;
 
 pub use command::{Action, Command, CommandResult};
 pub use decode::{decode_report, decode_state, RejectReason};

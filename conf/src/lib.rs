@@ -138,7 +138,19 @@ impl Checker<'_> {
         });
     }
 
-    pub fn finish(self) -> Result<(), ConfigError> {
+    /// Add a problem that was located some other way, such as a shape error
+    /// found while reading one part of the file on its own.
+    pub fn add(&mut self, problem: Problem) {
+        self.problems.push(problem);
+    }
+
+    pub fn has_problems(&self) -> bool {
+        !self.problems.is_empty()
+    }
+
+    /// Every problem, in file order.
+    pub fn finish(mut self) -> Result<(), ConfigError> {
+        self.problems.sort_by_key(|p| (p.line, p.column));
         if self.problems.is_empty() {
             Ok(())
         } else {

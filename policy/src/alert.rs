@@ -1,0 +1,338 @@
+//! The alert lifecycle: evaluations in, state changes out.
+//!
+//! An alert is one (letter, item, office, subject). It is `pending` while the
+//! item's grace time runs, then `firing`; a person may `acknowledge` it (with
+//! a note and an optional expiry), which holds until it recovers; every alert
+//! ends `resolved`. [`Book`] holds the open alerts and is pure: the caller
+//! passes the time and stores the [`Change`]s it returns.
+
+use std::collections::BTreeMap;
+use std::time::Duration;
+
+use jiff::Timestamp;
+use serde::{Deserialize, Serialize};
+
+use crate::eval::{Evaluation, Finding, Status};
+use crate::model::{Letter, Severity};
+
+#[derive(Clone, Debug, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize)]
+pub struct AlertKey {
+    pub letter: String,
+    pub item: String,
+    pub office: String,
+    pub subject: String,
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum State {
+    Pending,
+    Firing,
+    Acknowledged,
+    Resolved,
+}
+
+impl State {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            State::Pending => "pending",
+            State::Firing => "firing",
+            State::Acknowledged => "acknowledged",
+            State::Resolved => "resolved",
+        }
+    }
+
+    pub fn parse(s: &str) -> Option<State> {
+        [
+            State::Pending,
+            State::Firing,
+            State::Acknowledged,
+            State::Resolved,
+        ]
+        .into_iter()
+        .find(|v| v.as_str() == s)
+    }
+}
+
+#[derive(Clone, Debug, PartialEq, Serialize)]
+pub struct Ack {
+    pub by: String,
+    pub note: String,
+    pub at: Timestamp,
+    pub until: Option<Timestamp>,
+}
+
+#[derive(Clone, Debug, PartialEq, Serialize)]
+pub struct Alert {
+    pub id: i64,
+    #[serde(flatten)]
+    pub key: AlertKey,
+    pub severity: Severity,
+    pub state: State,
+    pub agent: Option<String>,
+    pub message: String,
+    pub evidence: serde_json::Value,
+    pub started: Timestamp,
+    pub fired: Option<Timestamp>,
+    pub resolved: Option<Timestamp>,
+    pub ack: Option<Ack>,
+}
+
+#[derive(Clone, Debug, PartialEq, Serialize)]
+pub struct Transition {
+    pub alert: i64,
+    pub from: Option<State>,
+    pub to: State,
+    pub at: Timestamp,
+    pub cause: String,
+    pub actor: Option<String>,
+    pub evidence: serde_json::Value,
+}
+
+/// One move of one alert: its state after the move, and the move itself.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Change {
+    pub alert: Alert,
+    pub transition: Transition,
+}
+
+#[derive(Debug, thiserror::Error, PartialEq)]
+pub enum AckError {
+    #[error("no open alert {0}")]
+    NotOpen(i64),
+    #[error("an acknowledgement needs a note that says what is being done")]
+    NoNote,
+    #[error("the expiry is already past")]
+    ExpiryPast,
+}
+
+/// The open alerts, and the next id to give.
+#[derive(Debug, Default)]
+pub struct Book {
+    open: BTreeMap<AlertKey, Alert>,
+    next_id: i64,
+}
+
+impl Book {
+    /// Resume from stored open alerts; ids continue after `last_id`.
+    pub fn new(open: Vec<Alert>, last_id: i64) -> Book {
+        Book {
+            open: open.into_iter().map(|a| (a.key.clone(), a)).collect(),
+            next_id: last_id + 1,
+        }
+    }
+
+    pub fn open(&self) -> impl Iterator<Item = &Alert> {
+        self.open.values()
+    }
+
+    pub fn get(&self, id: i64) -> Option<&Alert> {
+        self.open.values().find(|a| a.id == id)
+    }
+
+    /// Bring the alerts of one (letter, office) in line with an evaluation.
+    pub fn apply(&mut self, letter: &Letter, eval: &Evaluation) -> Vec<Change> {
+        let now = eval.at;
+        let mut changes = Vec::new();
+        let mut seen = Vec::new();
+        if eval.enforced {
+            for result in &eval.items {
+                let Some(item) = letter.item(&result.item) else {
+                    continue;
+                };
+                for f in &result.findings {
+                    let key = AlertKey {
+                        letter: eval.letter.clone(),
+                        item: result.item.clone(),
+                        office: eval.office.clone(),
+                        subject: f.subject.clone(),
+                    };
+                    seen.push(key.clone());
+                    self.finding(key, item.severity, item.grace, f, now, &mut changes);
+                }
+            }
+        }
+        let gone: Vec<AlertKey> = self
+            .open
+            .iter()
+            .filter(|(k, _)| {
+                k.letter == eval.letter && k.office == eval.office && !seen.contains(k)
+            })
+            // Data held back by an offline agent is not the same as recovery.
+            .filter(|(_, a)| {
+                !eval.enforced || a.agent.as_ref().is_none_or(|g| !eval.down.contains(g))
+            })
+            .map(|(k, _)| k.clone())
+            .collect();
+        let cause = if eval.enforced {
+            "no longer reported"
+        } else {
+            "outside the letter's window"
+        };
+        for key in gone {
+            self.resolve(
+                &key,
+                now,
+                cause.into(),
+                serde_json::Value::Null,
+                &mut changes,
+            );
+        }
+        changes
+    }
+
+    fn finding(
+        &mut self,
+        key: AlertKey,
+        severity: Severity,
+        grace: Duration,
+        f: &Finding,
+        now: Timestamp,
+        out: &mut Vec<Change>,
+    ) {
+        match f.status {
+            Status::Fail => {}
+            Status::Ok => {
+                return self.resolve(
+                    &key,
+                    now,
+                    format!("recovered: {}", f.message),
+                    f.evidence.clone(),
+                    out,
+                )
+            }
+            Status::NoData | Status::Pending => return,
+        }
+        let alert = match self.open.get_mut(&key) {
+            Some(a) => a,
+            None => {
+                let alert = Alert {
+                    id: self.next_id,
+                    key: key.clone(),
+                    severity,
+                    state: State::Pending,
+                    agent: f.agent.clone(),
+                    message: f.message.clone(),
+                    evidence: f.evidence.clone(),
+                    started: now,
+                    fired: None,
+                    resolved: None,
+                    ack: None,
+                };
+                self.next_id += 1;
+                out.push(change(&alert, None, now, f.message.clone(), None));
+                self.open.entry(key).or_insert(alert)
+            }
+        };
+        alert.message.clone_from(&f.message);
+        alert.evidence.clone_from(&f.evidence);
+        let due = alert.started.checked_add(grace).unwrap_or(Timestamp::MAX) <= now;
+        let expired = alert
+            .ack
+            .as_ref()
+            .and_then(|a| a.until)
+            .is_some_and(|u| u <= now);
+        let cause = match alert.state {
+            State::Pending if due => {
+                format!("failing for {}: {}", crate::eval::human(grace), f.message)
+            }
+            State::Acknowledged if expired => "acknowledgement expired".into(),
+            _ => return,
+        };
+        let from = alert.state;
+        alert.state = State::Firing;
+        alert.fired.get_or_insert(now);
+        alert.ack = None;
+        out.push(change(alert, Some(from), now, cause, None));
+    }
+
+    fn resolve(
+        &mut self,
+        key: &AlertKey,
+        now: Timestamp,
+        cause: String,
+        evidence: serde_json::Value,
+        out: &mut Vec<Change>,
+    ) {
+        let Some(mut alert) = self.open.remove(key) else {
+            return;
+        };
+        let from = alert.state;
+        alert.state = State::Resolved;
+        alert.resolved = Some(now);
+        if !evidence.is_null() {
+            alert.evidence = evidence;
+        }
+        out.push(change(&alert, Some(from), now, cause, None));
+    }
+
+    /// A person takes an alert on. Stops repeats and escalation until it
+    /// recovers or `until` passes; never hides the recovery.
+    pub fn acknowledge(
+        &mut self,
+        id: i64,
+        by: &str,
+        note: &str,
+        until: Option<Timestamp>,
+        now: Timestamp,
+    ) -> Result<Change, AckError> {
+        if note.trim().is_empty() {
+            return Err(AckError::NoNote);
+        }
+        if until.is_some_and(|u| u <= now) {
+            return Err(AckError::ExpiryPast);
+        }
+        let alert = self
+            .open
+            .values_mut()
+            .find(|a| a.id == id)
+            .ok_or(AckError::NotOpen(id))?;
+        let from = alert.state;
+        alert.state = State::Acknowledged;
+        alert.ack = Some(Ack {
+            by: by.to_owned(),
+            note: note.trim().to_owned(),
+            at: now,
+            until,
+        });
+        Ok(change(
+            alert,
+            Some(from),
+            now,
+            format!("acknowledged: {}", note.trim()),
+            Some(by.to_owned()),
+        ))
+    }
+
+    /// Record something that happened to an open alert without moving it,
+    /// such as a remote switch-off and its result.
+    pub fn note(&mut self, id: i64, cause: String, now: Timestamp) -> Option<Change> {
+        let alert = self.open.values().find(|a| a.id == id)?;
+        Some(change(alert, Some(alert.state), now, cause, None))
+    }
+}
+
+fn change(
+    alert: &Alert,
+    from: Option<State>,
+    at: Timestamp,
+    cause: String,
+    actor: Option<String>,
+) -> Change {
+    Change {
+        transition: Transition {
+            alert: alert.id,
+            from,
+            to: alert.state,
+            at,
+            cause,
+            actor,
+            evidence: alert.evidence.clone(),
+        },
+        alert: alert.clone(),
+    }
+}
+
+#[cfg(test)]
+#[path = "alert_tests.rs"]
+mod tests;

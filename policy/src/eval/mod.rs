@@ -1,0 +1,257 @@
+//! The checklist evaluation: a pure function of (letter, office state, now).
+//!
+//! Each item gives one finding per subject (a zone, a plug, a disk, a
+//! service, an agent) with its evidence. A finding is `ok`, `fail`,
+//! `no-data` (nothing fresh to judge, for example because the agent that
+//! would tell is offline) or `pending` (an attestation nobody has signed).
+//! Only `fail` findings become alerts.
+
+mod cctv;
+pub(crate) use cctv::human;
+mod hosts;
+mod power;
+#[cfg(test)]
+mod tests;
+
+use std::collections::{BTreeMap, BTreeSet};
+use std::sync::Arc;
+use std::time::Duration;
+
+use jiff::Timestamp;
+use ronda_wire::Report;
+use serde::Serialize;
+
+use crate::model::{Check, Item, Letter, Severity};
+
+/// What the server knows about one office at one moment.
+#[derive(Debug, Clone, Default)]
+pub struct OfficeState {
+    pub office: String,
+    pub agents: Vec<AgentView>,
+    /// `(letter, item)` → who attested it.
+    pub attestations: BTreeMap<(String, String), Attestation>,
+}
+
+#[derive(Debug, Clone)]
+pub struct AgentView {
+    pub agent: String,
+    /// From the retained `state` topic: false after the Last Will.
+    pub online: bool,
+    /// When its latest report arrived.
+    pub last_seen: Option<Timestamp>,
+    pub report: Option<Arc<Report>>,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct Attestation {
+    pub by: String,
+    pub at: Timestamp,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum Status {
+    Ok,
+    Fail,
+    NoData,
+    Pending,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct Finding {
+    /// What the finding is about: `zone:front-road`, a plug id, `nvr/disk1`, an agent.
+    pub subject: String,
+    /// The agent whose data it comes from, when one agent alone tells.
+    pub agent: Option<String>,
+    pub status: Status,
+    pub message: String,
+    pub evidence: serde_json::Value,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct ItemResult {
+    pub item: String,
+    pub kind: &'static str,
+    pub severity: Severity,
+    pub status: Status,
+    pub findings: Vec<Finding>,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct Evaluation {
+    pub letter: String,
+    pub office: String,
+    pub at: Timestamp,
+    /// Inside the letter's window: failures become alerts.
+    pub enforced: bool,
+    /// Agents that are offline or silent; their data is not judged.
+    pub down: Vec<String>,
+    pub items: Vec<ItemResult>,
+}
+
+/// How long without a report before an agent's data is stale, when the
+/// letter has no `agent.online` item to say.
+pub const DEFAULT_SILENCE: Duration = Duration::from_secs(90);
+
+pub fn evaluate(letter: &Letter, state: &OfficeState, now: Timestamp) -> Evaluation {
+    let cx = Cx::new(letter, state, now);
+    let items = letter.items.iter().map(|item| cx.item(item)).collect();
+    Evaluation {
+        letter: letter.id.clone(),
+        office: state.office.clone(),
+        at: now,
+        enforced: letter.enforced_at(now),
+        down: cx.down.iter().cloned().collect(),
+        items,
+    }
+}
+
+/// What every check needs: the letter, the time, and which agents to trust.
+pub(crate) struct Cx<'a> {
+    pub letter: &'a Letter,
+    pub state: &'a OfficeState,
+    pub now: Timestamp,
+    pub silence: Duration,
+    pub down: BTreeSet<String>,
+}
+
+impl<'a> Cx<'a> {
+    fn new(letter: &'a Letter, state: &'a OfficeState, now: Timestamp) -> Self {
+        let silence = letter
+            .items
+            .iter()
+            .find_map(|i| match i.check {
+                Check::AgentOnline { silence } => Some(silence),
+                _ => None,
+            })
+            .unwrap_or(DEFAULT_SILENCE);
+        let mut cx = Cx {
+            letter,
+            state,
+            now,
+            silence,
+            down: BTreeSet::new(),
+        };
+        cx.down = state
+            .agents
+            .iter()
+            .filter(|a| !cx.is_up(a))
+            .map(|a| a.agent.clone())
+            .collect();
+        cx
+    }
+
+    pub fn is_up(&self, a: &AgentView) -> bool {
+        a.online && a.report.is_some() && self.silent_for(a).is_some_and(|s| s <= self.silence)
+    }
+
+    pub fn silent_for(&self, a: &AgentView) -> Option<Duration> {
+        let seen = a.last_seen?;
+        Some(Duration::try_from(self.now.duration_since(seen)).unwrap_or(Duration::ZERO))
+    }
+
+    /// Reports of the agents that are up, with their agent ids.
+    pub fn live(&self) -> impl Iterator<Item = (&'a str, &'a Report)> + '_ {
+        self.state
+            .agents
+            .iter()
+            .filter(|a| !self.down.contains(&a.agent))
+            .filter_map(|a| Some((a.agent.as_str(), a.report.as_deref()?)))
+    }
+
+    /// One `no-data` finding per agent that is down, so the item shows why
+    /// it cannot be judged and raises nothing.
+    fn down_findings(&self) -> Vec<Finding> {
+        self.down
+            .iter()
+            .map(|a| Finding {
+                subject: format!("agent:{a}"),
+                agent: Some(a.clone()),
+                status: Status::NoData,
+                message: format!("no fresh data: agent {a} is offline or silent"),
+                evidence: serde_json::Value::Null,
+            })
+            .collect()
+    }
+
+    fn item(&self, item: &Item) -> ItemResult {
+        let mut findings = match &item.check {
+            Check::CctvRecording {
+                zones,
+                max_segment_age,
+            } => cctv::recording(self, zones, *max_segment_age),
+            Check::CctvStorage => cctv::storage(self),
+            Check::PowerOff { keep_on } => power::off(self, keep_on),
+            Check::PowerOn { classes } => power::on(self, classes),
+            Check::PowerSafe { .. } => power::safe(self, &item.check),
+            Check::ServiceUp { .. } => hosts::services(self, &item.check),
+            Check::HostUp { .. } => hosts::hosts(self, &item.check),
+            Check::AgentOnline { .. } => hosts::agents(self),
+            Check::Attestation => vec![self.attestation(item)],
+        };
+        if !matches!(item.check, Check::AgentOnline { .. } | Check::Attestation) {
+            findings.extend(self.down_findings());
+        }
+        ItemResult {
+            item: item.id.clone(),
+            kind: item.check.kind(),
+            severity: item.severity,
+            status: overall(&findings),
+            findings,
+        }
+    }
+
+    fn attestation(&self, item: &Item) -> Finding {
+        let key = (self.letter.id.clone(), item.id.clone());
+        match self.state.attestations.get(&key) {
+            Some(a) => Finding {
+                subject: "office".into(),
+                agent: None,
+                status: Status::Ok,
+                message: format!("attested by {}", a.by),
+                evidence: serde_json::json!({ "by": a.by, "at": a.at }),
+            },
+            None => Finding {
+                subject: "office".into(),
+                agent: None,
+                status: Status::Pending,
+                message: "waiting for the head of office to attest".into(),
+                evidence: serde_json::Value::Null,
+            },
+        }
+    }
+
+    pub fn age(&self, since: Timestamp) -> Duration {
+        Duration::try_from(self.now.duration_since(since)).unwrap_or(Duration::ZERO)
+    }
+}
+
+/// The worst finding decides: fail, then no-data, then pending, then ok.
+fn overall(findings: &[Finding]) -> Status {
+    let has = |s| findings.iter().any(|f| f.status == s);
+    if has(Status::Fail) {
+        Status::Fail
+    } else if has(Status::NoData) || findings.is_empty() {
+        Status::NoData
+    } else if has(Status::Pending) {
+        Status::Pending
+    } else {
+        Status::Ok
+    }
+}
+
+pub(crate) fn finding(
+    subject: impl Into<String>,
+    agent: &str,
+    status: Status,
+    message: impl Into<String>,
+    evidence: serde_json::Value,
+) -> Finding {
+    Finding {
+        subject: subject.into(),
+        agent: Some(agent.to_owned()),
+        status,
+        message: message.into(),
+        evidence,
+    }
+}

@@ -1,0 +1,21 @@
+//! Ronda's circular letters as files: reading and checking them, the pure
+//! checklist evaluation `evaluate(letter, office, now)`, and the alert
+//! lifecycle that turns evaluations into alerts.
+//!
+//! Nothing here does I/O besides reading the files, and nothing reads the
+//! clock: every time is passed in, so tests control it.
+
+pub mod alert;
+pub mod eval;
+mod items;
+mod load;
+pub mod model;
+mod notify;
+mod raw;
+pub mod registry;
+mod shape;
+
+pub use items::KINDS;
+pub use load::{from_text, load, local, parse_time, DEFAULT_KEEP_ON};
+pub use model::{Check, Item, Letter, Notify, Period, Remediation, Scope, Severity, Window};
+pub use registry::Registry;

@@ -1,0 +1,241 @@
+//! A checked letter: every field valid, every time an instant, ready to use.
+
+use std::collections::BTreeSet;
+use std::path::PathBuf;
+use std::time::Duration;
+
+use jiff::tz::TimeZone;
+use jiff::{civil, Timestamp};
+use serde::Serialize;
+
+#[derive(Debug, Clone)]
+pub struct Letter {
+    pub id: String,
+    pub number: String,
+    pub title: String,
+    pub issuer: String,
+    pub issued: civil::Date,
+    pub source: Option<String>,
+    pub file: PathBuf,
+    /// IANA name, as written.
+    pub timezone: String,
+    pub tz: TimeZone,
+    pub window: Window,
+    pub readiness: Option<Readiness>,
+    pub offices: Scope,
+    /// Classes that stay on: the exceptions of `power.off`, the duty of `power.on`.
+    pub keep_on: Vec<String>,
+    pub items: Vec<Item>,
+    pub notify: Notify,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Window {
+    Always,
+    /// Sorted, each `start < end`.
+    Periods(Vec<Period>),
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+pub struct Period {
+    pub start: Timestamp,
+    pub end: Timestamp,
+}
+
+#[derive(Debug, Clone)]
+pub struct Readiness {
+    pub deadline: Timestamp,
+    /// How long before the deadline to remind heads who have not signed.
+    pub remind_before: Vec<Duration>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Scope {
+    All,
+    /// Office ids, groups already expanded.
+    Offices(BTreeSet<String>),
+}
+
+#[derive(Debug, Clone)]
+pub struct Item {
+    pub id: String,
+    pub text_id: String,
+    pub text_en: String,
+    pub check: Check,
+    /// How long a failure must last before the alert fires.
+    pub grace: Duration,
+    pub severity: Severity,
+    pub remediation: Remediation,
+}
+
+/// The closed set of checks Ronda implements; a letter only sets parameters.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Check {
+    CctvRecording {
+        zones: Vec<String>,
+        max_segment_age: Duration,
+    },
+    CctvStorage,
+    PowerOff {
+        keep_on: Vec<String>,
+    },
+    PowerOn {
+        classes: Vec<String>,
+    },
+    PowerSafe {
+        max_power_w: Option<f32>,
+        max_current_a: Option<f32>,
+        max_temperature_c: Option<f32>,
+    },
+    ServiceUp {
+        /// `None`: every service the office reports.
+        services: Option<Vec<String>>,
+        max_latency: Option<Duration>,
+        min_tls_days: Option<i32>,
+    },
+    HostUp {
+        max_disk_percent: f32,
+        max_memory_percent: f32,
+        /// A boot later than this long ago (or than the period's start) is a reboot.
+        reboot_lookback: Duration,
+    },
+    AgentOnline {
+        /// No report for this long means the agent is gone.
+        silence: Duration,
+    },
+    Attestation,
+}
+
+impl Check {
+    pub fn kind(&self) -> &'static str {
+        match self {
+            Check::CctvRecording { .. } => "cctv.recording",
+            Check::CctvStorage => "cctv.storage",
+            Check::PowerOff { .. } => "power.off",
+            Check::PowerOn { .. } => "power.on",
+            Check::PowerSafe { .. } => "power.safe",
+            Check::ServiceUp { .. } => "service.up",
+            Check::HostUp { .. } => "host.up",
+            Check::AgentOnline { .. } => "agent.online",
+            Check::Attestation => "attestation",
+        }
+    }
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Severity {
+    Info,
+    Warning,
+    Critical,
+}
+
+impl Severity {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Severity::Info => "info",
+            Severity::Warning => "warning",
+            Severity::Critical => "critical",
+        }
+    }
+
+    pub fn parse(s: &str) -> Option<Severity> {
+        [Severity::Info, Severity::Warning, Severity::Critical]
+            .into_iter()
+            .find(|v| v.as_str() == s)
+    }
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum Remediation {
+    Notify,
+    /// Send `plug.set off` to the office's agent (power.off only).
+    SwitchOff,
+}
+
+/// Who hears about what. The email side uses it; it is checked here.
+#[derive(Debug, Clone, Default)]
+pub struct Notify {
+    /// Recipients per severity: `head`, `it`, `piket`, a registry contact group, or an address.
+    pub critical: Vec<String>,
+    pub warning: Vec<String>,
+    pub info: Vec<String>,
+    pub repeat: Option<Duration>,
+    pub group_wait: Duration,
+    pub escalation: Vec<Tier>,
+    pub piket: Vec<Shift>,
+}
+
+#[derive(Debug, Clone)]
+pub struct Tier {
+    pub after: Duration,
+    pub to: Vec<String>,
+}
+
+#[derive(Debug, Clone)]
+pub struct Shift {
+    pub office: String,
+    pub from: Timestamp,
+    pub to: Timestamp,
+    pub name: String,
+    pub email: String,
+}
+
+impl Letter {
+    pub fn item(&self, id: &str) -> Option<&Item> {
+        self.items.iter().find(|i| i.id == id)
+    }
+
+    pub fn covers(&self, office: &str) -> bool {
+        match &self.offices {
+            Scope::All => true,
+            Scope::Offices(set) => set.contains(office),
+        }
+    }
+
+    /// The period in force at `now`, if any. `Always` has no bounds.
+    pub fn period_at(&self, now: Timestamp) -> Option<Period> {
+        match &self.window {
+            Window::Always => Some(Period {
+                start: Timestamp::MIN,
+                end: Timestamp::MAX,
+            }),
+            Window::Periods(ps) => ps.iter().copied().find(|p| p.start <= now && now < p.end),
+        }
+    }
+
+    pub fn enforced_at(&self, now: Timestamp) -> bool {
+        self.period_at(now).is_some()
+    }
+
+    /// The next start or end of a period after `now`, for the readiness view.
+    pub fn next_edge(&self, now: Timestamp) -> Option<Timestamp> {
+        match &self.window {
+            Window::Always => None,
+            Window::Periods(ps) => ps
+                .iter()
+                .flat_map(|p| [p.start, p.end])
+                .filter(|t| *t > now)
+                .min(),
+        }
+    }
+
+    /// The same letter with its first period moved to start at `start`,
+    /// keeping every period's length and the gaps between them. For the demo.
+    pub fn shifted_to(mut self, start: Timestamp) -> Letter {
+        if let Window::Periods(ps) = &mut self.window {
+            if let Some(first) = ps.first().map(|p| p.start) {
+                let by = start.duration_since(first);
+                for p in ps.iter_mut() {
+                    p.start = p.start.saturating_add(by).unwrap_or(p.start);
+                    p.end = p.end.saturating_add(by).unwrap_or(p.end);
+                }
+                if let Some(r) = &mut self.readiness {
+                    r.deadline = r.deadline.saturating_add(by).unwrap_or(r.deadline);
+                }
+            }
+        }
+        self
+    }
+}
