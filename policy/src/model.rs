@@ -96,7 +96,7 @@ pub enum Check {
     HostUp {
         max_disk_percent: f32,
         max_memory_percent: f32,
-        /// A boot later than this long ago (or than the period's start) is a reboot.
+        /// A reboot seen within this long (and within the period) fails the check.
         reboot_lookback: Duration,
     },
     AgentOnline {

@@ -4,9 +4,12 @@ use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
-use ronda_agent::conffile::{Checker, ConfigError, Dur, Source};
+use std::sync::Arc;
+
+use ronda_agent::conffile::{secret_in, Checker, ConfigError, Dur, Secret, Source};
 use ronda_agent::config::duration_in;
 use ronda_agent::link::{BrokerConfig, RawBroker};
+use ronda_policy::{Letter, Registry};
 use serde::Deserialize;
 
 #[derive(Debug, Deserialize)]
@@ -19,6 +22,26 @@ struct RawConfig {
     database: RawDatabase,
     #[serde(default)]
     ingest: RawIngest,
+    /// Folder of letter files (`*.yaml`), relative to this file.
+    #[serde(default)]
+    policies: Option<PathBuf>,
+    /// The office registry, relative to this file.
+    #[serde(default)]
+    offices: Option<PathBuf>,
+    #[serde(default)]
+    api: RawApi,
+}
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawApi {
+    /// Bearer token for the API's admin actions until user accounts exist.
+    #[serde(default)]
+    admin_token: Option<Secret>,
+    #[serde(default)]
+    admin_token_file: Option<PathBuf>,
+    #[serde(default)]
+    admin_token_env: Option<String>,
 }
 
 #[derive(Debug, Deserialize)]
@@ -78,6 +101,12 @@ pub struct ServerConfig {
     pub report_retention: Duration,
     /// Reports larger than this are rejected as `too_large`.
     pub max_payload_bytes: usize,
+    pub policies_dir: Option<PathBuf>,
+    pub offices_file: Option<PathBuf>,
+    /// The letters to enforce and the registry, read by [`crate::letters::load`].
+    pub letters: Arc<Vec<Letter>>,
+    pub registry: Option<Arc<Registry>>,
+    pub admin_token: Option<Secret>,
 }
 
 pub const DEFAULT_RETENTION: Duration = Duration::from_secs(30 * 86_400);
@@ -108,6 +137,11 @@ impl ServerConfig {
             database,
             report_retention: DEFAULT_RETENTION,
             max_payload_bytes: DEFAULT_MAX_PAYLOAD,
+            policies_dir: None,
+            offices_file: None,
+            letters: Arc::default(),
+            registry: None,
+            admin_token: None,
         }
     }
 }
@@ -145,7 +179,23 @@ impl RawConfig {
                 format!("expected 1024 to {BROKER_MAX_PAYLOAD}"),
             );
         }
+        let api = &self.api;
+        let admin_token = secret_in(
+            c,
+            "api.admin_token",
+            &api.admin_token,
+            &api.admin_token_file,
+            &api.admin_token_env,
+        );
+        if admin_token.as_ref().is_some_and(|t| t.expose().len() < 16) {
+            c.fail("api.admin_token", "use at least 16 characters");
+        }
         Some(ServerConfig {
+            policies_dir: self.policies.map(|p| base.join(p)),
+            offices_file: self.offices.map(|p| base.join(p)),
+            letters: Arc::default(),
+            registry: None,
+            admin_token,
             http_listen: self.http.listen,
             broker: broker?,
             // A relative database path is relative to the config file.

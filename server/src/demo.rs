@@ -4,11 +4,12 @@
 //! watched by a real agent, so the demo shows real probe code at work.
 
 use std::net::{SocketAddr, TcpListener};
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::time::Duration;
 
 use ronda_agent::seq::MemorySeq;
 use ronda_agent::AgentConfig;
+use ronda_sim::state::Patch;
 use ronda_sim::Options;
 use tokio_util::sync::CancellationToken;
 
@@ -21,6 +22,77 @@ pub struct DemoOptions {
     pub http: SocketAddr,
     pub mqtt: SocketAddr,
     pub interval: Duration,
+    /// Move the Kotim letter's window to start here (`None`: keep 2018).
+    pub window_start: Option<jiff::Timestamp>,
+    /// Shorten every item's grace time to at most this, so alerts show soon.
+    pub max_grace: Duration,
+}
+
+const KOTIM: &str = include_str!("../../policies/kotim-idul-fitri-2018.yaml");
+const BASELINE: &str = include_str!("../../policies/baseline-server.yaml");
+const REGISTRY: &str = include_str!("../../examples/offices.yaml");
+
+/// What goes wrong in each demo office, so the demo has something to show:
+/// (office, device, change).
+fn faults() -> Vec<(&'static str, &'static str, Patch)> {
+    vec![
+        // The lobby printer left on over the holiday.
+        (
+            "bappeda",
+            "printer-lobi",
+            Patch {
+                relay_on: Some(true),
+                ..Patch::default()
+            },
+        ),
+    ]
+    .into_iter()
+    .chain(
+        // Every camera on the road in front of the office goes dark.
+        [
+            ("nvr-depan", "1"),
+            ("cam-gerbang", "101"),
+            ("frigate-pos", "depan"),
+        ]
+        .map(|(device, channel)| {
+            (
+                "disdukcapil",
+                device,
+                Patch {
+                    channel: Some(channel.into()),
+                    online: Some(false),
+                    ..Patch::default()
+                },
+            )
+        }),
+    )
+    .collect()
+}
+
+/// The shipped letters and registry, as the demo runs them.
+fn letters(
+    opts: &DemoOptions,
+) -> Result<(Vec<ronda_policy::Letter>, ronda_policy::Registry), ServerError> {
+    let bad = |e: ronda_agent::conffile::ConfigError| ServerError::Demo(e.to_string());
+    let registry =
+        ronda_policy::Registry::from_text(Path::new("examples/offices.yaml"), REGISTRY.into())
+            .map_err(bad)?;
+    let mut letters = Vec::new();
+    for (name, text) in [
+        ("policies/kotim-idul-fitri-2018.yaml", KOTIM),
+        ("policies/baseline-server.yaml", BASELINE),
+    ] {
+        let mut letter =
+            ronda_policy::from_text(Path::new(name), text.into(), Some(&registry)).map_err(bad)?;
+        if let Some(start) = opts.window_start {
+            letter = letter.shifted_to(start);
+        }
+        for item in &mut letter.items {
+            item.grace = item.grace.min(opts.max_grace);
+        }
+        letters.push(letter);
+    }
+    Ok((letters, registry))
 }
 
 /// Run the demo until `shutdown`. The database lives in a temporary
@@ -31,6 +103,11 @@ pub async fn run(opts: DemoOptions, shutdown: CancellationToken) -> Result<(), S
         .tempdir()
         .map_err(ServerError::TempDir)?;
     let mut config = ServerConfig::local(dir.path().join("ronda.db"));
+    let (letters, registry) = letters(&opts)?;
+    config.letters = std::sync::Arc::new(letters);
+    config.registry = Some(std::sync::Arc::new(registry));
+    let token = format!("{:016x}{:016x}", fastrand::u64(..), fastrand::u64(..));
+    config.admin_token = Some(ronda_agent::conffile::Secret::new(token.clone()));
     config.http_listen = free_or_any(opts.http);
     config.broker = BrokerChoice::Embedded(EmbeddedBroker {
         listen: free_or_any(opts.mqtt),
@@ -39,7 +116,7 @@ pub async fn run(opts: DemoOptions, shutdown: CancellationToken) -> Result<(), S
     let server = start(config, shutdown.clone()).await?;
     server.ready().await;
     let (sims, agents) = spawn_offices(&server, opts.interval, &shutdown).await?;
-    print_banner(&server, &dir.path().join("ronda.db"), &sims);
+    print_banner(&server, &dir.path().join("ronda.db"), &sims, &token);
     shutdown.cancelled().await;
     for a in agents {
         let _ = a.await;
@@ -62,6 +139,14 @@ async fn spawn_offices(
         )
         .await
         .map_err(|e| ServerError::Demo(format!("simulated office {office}: {e}")))?;
+        for (_, device, patch) in faults().into_iter().filter(|f| f.0 == office) {
+            if let Some(d) = sim.device(device) {
+                let mut state = ronda_sim::state::lock(&d.state);
+                if let Err(e) = patch.apply(&mut state, jiff::Timestamp::now()) {
+                    tracing::warn!(office, device, error = %e, "demo fault not applied");
+                }
+            }
+        }
         let interval = format!("{}ms", interval.as_millis());
         let broker = server.broker_url.to_string();
         let yaml =
@@ -95,7 +180,7 @@ fn free_or_any(addr: SocketAddr) -> SocketAddr {
     }
 }
 
-fn print_banner(server: &Running, db: &std::path::Path, sims: &[ronda_sim::Sim]) {
+fn print_banner(server: &Running, db: &Path, sims: &[ronda_sim::Sim], token: &str) {
     let http = server.http_addr;
     println!();
     println!(
@@ -104,6 +189,9 @@ fn print_banner(server: &Running, db: &std::path::Path, sims: &[ronda_sim::Sim])
         OFFICES.join(", ")
     );
     println!("  dashboard    http://{http}/");
+    println!("  compliance   http://{http}/letters/kotim-idul-fitri-2018");
+    println!("  alerts       http://{http}/api/v1/alerts");
+    println!("  admin token  {token}  (POST /api/v1/alerts/ID/ack with Authorization: Bearer …)");
     println!("  API          http://{http}/api/v1/agents");
     println!("  metrics      http://{http}/metrics");
     println!("  MQTT broker  {}", server.broker_url);
@@ -115,6 +203,7 @@ fn print_banner(server: &Running, db: &std::path::Path, sims: &[ronda_sim::Sim])
             sim.control
         );
     }
+    println!("  planted      bappeda: lobby printer left on (Ronda switches it off); disdukcapil: road cameras dark");
     println!();
     println!("A real agent joins as one more office:");
     println!("  cargo run -p ronda-agent -- run --config examples/agent.yaml");

@@ -6,12 +6,13 @@ use std::sync::Arc;
 use axum::extract::{Path, State};
 use axum::http::{header, StatusCode};
 use axum::response::{Html, IntoResponse, Response};
-use axum::routing::get;
+use axum::routing::{get, post};
 use axum::{Json, Router};
 use ronda_wire::Id;
 use serde_json::json;
 use tokio::sync::watch;
 
+use crate::api;
 use crate::metrics::Metrics;
 use crate::store::{AgentRow, Reader, StoreError};
 
@@ -20,6 +21,10 @@ pub struct AppState {
     pub reader: Reader,
     pub metrics: Arc<Metrics>,
     pub subscribed: watch::Receiver<bool>,
+    pub letters: Arc<Vec<ronda_policy::Letter>>,
+    pub views: crate::engine::Views,
+    pub engine: tokio::sync::mpsc::Sender<crate::engine::worker::Msg>,
+    pub admin_token: Option<ronda_agent::conffile::Secret>,
 }
 
 pub fn app(state: AppState) -> Router {
@@ -29,6 +34,12 @@ pub fn app(state: AppState) -> Router {
         .route("/metrics", get(metrics))
         .route("/api/v1/agents", get(list_agents))
         .route("/api/v1/agents/{office}/{agent}", get(one_agent))
+        .route("/api/v1/letters", get(api::letters))
+        .route("/api/v1/offices/{office}/compliance", get(api::compliance))
+        .route("/api/v1/alerts", get(api::alerts))
+        .route("/api/v1/alerts/{id}", get(api::alert))
+        .route("/api/v1/alerts/{id}/ack", post(api::ack))
+        .route("/letters/{letter}", get(crate::pages::letter))
         .route("/offices/{office}/{agent}", get(crate::pages::office))
         .with_state(state)
 }
@@ -41,6 +52,14 @@ pub enum ApiError {
     NotFound,
     #[error("{0}")]
     BadRequest(String),
+    #[error("missing or wrong bearer token")]
+    Unauthorized,
+    #[error("{0}")]
+    Forbidden(String),
+    #[error("{0}")]
+    Conflict(String),
+    #[error("the policy engine is not running")]
+    Unavailable,
     #[error(transparent)]
     Store(#[from] StoreError),
     #[error("page cannot be rendered: {0}")]
@@ -52,6 +71,10 @@ impl IntoResponse for ApiError {
         let (status, message) = match &self {
             ApiError::NotFound => (StatusCode::NOT_FOUND, self.to_string()),
             ApiError::BadRequest(m) => (StatusCode::BAD_REQUEST, m.clone()),
+            ApiError::Unauthorized => (StatusCode::UNAUTHORIZED, self.to_string()),
+            ApiError::Forbidden(m) => (StatusCode::FORBIDDEN, m.clone()),
+            ApiError::Conflict(m) => (StatusCode::CONFLICT, m.clone()),
+            ApiError::Unavailable => (StatusCode::SERVICE_UNAVAILABLE, self.to_string()),
             ApiError::Render(e) => {
                 tracing::error!(error = %e, "page rendering failed");
                 (

@@ -15,6 +15,7 @@ use rumqttc::{
 use tokio::sync::{mpsc, watch};
 use tokio_util::sync::CancellationToken;
 
+use crate::engine::worker::Msg;
 use crate::metrics::Metrics;
 use crate::store::{now_ms, Write};
 
@@ -30,6 +31,8 @@ pub struct Ingest {
 /// loop, which must stay owned by one task.
 pub struct Handler {
     pub store: mpsc::Sender<Write>,
+    /// The policy engine, which sees every accepted report after the store.
+    pub engine: mpsc::Sender<Msg>,
     pub metrics: Arc<Metrics>,
     pub max_payload: usize,
 }
@@ -94,7 +97,7 @@ impl Ingest {
 fn subscribe(client: &AsyncClient) {
     // A fresh session after every connect: subscribe again each time, both
     // filters in one packet so that one SUBACK means "ready".
-    let filters = [Kind::Report, Kind::State]
+    let filters = [Kind::Report, Kind::State, Kind::CmdResult]
         .map(|k| SubscribeFilter::new(Topic::filter_all(k), QoS::AtLeastOnce));
     if let Err(e) = client.try_subscribe_many(filters) {
         tracing::error!(error = %e, "cannot queue subscription");
@@ -104,30 +107,38 @@ fn subscribe(client: &AsyncClient) {
 impl Handler {
     /// Returns false when the store is gone and ingest must stop.
     async fn handle(&self, p: Publish) -> bool {
-        let write = match self.check(&p) {
-            Ok(Some(w)) => w,
-            Ok(None) => return true,
+        let (write, msg) = match self.check(&p) {
+            Ok((w, m)) => (w, m),
             Err(reason) => {
                 self.metrics.reject(&reason);
                 tracing::warn!(topic = %p.topic, reason = reason.label(), detail = %reason, "payload rejected");
                 return true;
             }
         };
-        if self.store.send(write).await.is_err() {
-            tracing::error!("store writer has stopped; ingest stops");
-            return false;
+        if let Some(w) = write {
+            if self.store.send(w).await.is_err() {
+                tracing::error!("store writer has stopped; ingest stops");
+                return false;
+            }
+        }
+        if let Some(m) = msg {
+            if self.engine.send(m).await.is_err() {
+                tracing::error!("policy engine has stopped; ingest stops");
+                return false;
+            }
         }
         true
     }
 
-    fn check(&self, p: &Publish) -> Result<Option<Write>, RejectReason> {
+    /// What to store and what to tell the policy engine.
+    fn check(&self, p: &Publish) -> Result<(Option<Write>, Option<Msg>), RejectReason> {
         let topic = Topic::parse(&p.topic).map_err(|e| RejectReason::BadTopic(e.to_string()))?;
         let received_ms = now_ms();
         match topic.kind {
             Kind::Report => {
                 let report = decode_report(&topic, &p.payload, self.max_payload)?;
                 self.metrics.accepted.inc();
-                Ok(Some(Write::Report {
+                let write = Write::Report {
                     office: report.office.to_string(),
                     agent: report.agent.to_string(),
                     seq: report.seq,
@@ -135,19 +146,36 @@ impl Handler {
                     received_ms,
                     // decode_report proved it is UTF-8 JSON.
                     body: String::from_utf8_lossy(&p.payload).into_owned(),
-                }))
+                };
+                let received = jiff::Timestamp::from_millisecond(received_ms).unwrap_or_default();
+                let msg = Msg::Report {
+                    report: Box::new(report),
+                    received,
+                };
+                Ok((Some(write), Some(msg)))
             }
             Kind::State => {
                 let online = decode_state(&p.payload)? == Presence::Online;
                 tracing::info!(office = %topic.office, agent = %topic.agent, online, "agent presence");
-                Ok(Some(Write::Presence {
+                let write = Write::Presence {
                     office: topic.office.to_string(),
                     agent: topic.agent.to_string(),
                     online,
                     at_ms: received_ms,
-                }))
+                };
+                let msg = Msg::Presence {
+                    office: topic.office.to_string(),
+                    agent: topic.agent.to_string(),
+                    online,
+                };
+                Ok((Some(write), Some(msg)))
             }
-            Kind::Cmd | Kind::CmdResult => Ok(None),
+            Kind::CmdResult => {
+                let result: ronda_wire::CommandResult = serde_json::from_slice(&p.payload)
+                    .map_err(|e| RejectReason::Invalid(e.to_string()))?;
+                Ok((None, Some(Msg::CommandResult(result))))
+            }
+            Kind::Cmd => Ok((None, None)),
         }
     }
 }

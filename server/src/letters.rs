@@ -39,6 +39,28 @@ pub fn check_files(files: &[PathBuf], registry: Option<&Registry>) -> Checked {
     out
 }
 
+/// Read the registry and the letters a server config names. Every problem
+/// in every file is in the error, one per line.
+pub fn load(config: &mut crate::ServerConfig) -> Result<(), String> {
+    let registry = match &config.offices_file {
+        Some(f) => Some(Registry::load(f).map_err(|e| e.to_string())?),
+        None => None,
+    };
+    let mut letters = Vec::new();
+    if let Some(dir) = &config.policies_dir {
+        let files =
+            files_in(dir).map_err(|e| format!("{}: cannot list letters: {e}", dir.display()))?;
+        let checked = check_files(&files, registry.as_ref());
+        if !checked.errors.is_empty() {
+            return Err(checked.errors.join("\n"));
+        }
+        letters = checked.letters;
+    }
+    config.letters = std::sync::Arc::new(letters);
+    config.registry = registry.map(std::sync::Arc::new);
+    Ok(())
+}
+
 /// The `*.yaml` files of a folder, in name order.
 pub fn files_in(dir: &Path) -> std::io::Result<Vec<PathBuf>> {
     let mut files: Vec<PathBuf> = std::fs::read_dir(dir)?
@@ -49,8 +71,9 @@ pub fn files_in(dir: &Path) -> std::io::Result<Vec<PathBuf>> {
     Ok(files)
 }
 
-pub fn summary(l: &Letter) -> String {
-    let window = match &l.window {
+/// The window in the letter's own zone: `always`, or its periods.
+pub fn window_text(l: &Letter) -> String {
+    match &l.window {
         Window::Always => "always".to_owned(),
         Window::Periods(ps) => ps
             .iter()
@@ -63,7 +86,11 @@ pub fn summary(l: &Letter) -> String {
             })
             .collect::<Vec<_>>()
             .join(", "),
-    };
+    }
+}
+
+pub fn summary(l: &Letter) -> String {
+    let window = window_text(l);
     let offices = match &l.offices {
         Scope::All => "all offices".to_owned(),
         Scope::Offices(set) if set.is_empty() => "no offices yet".to_owned(),

@@ -4,10 +4,12 @@
 //! addresses (port 0 is fine) and returns where they listen. `main` is a thin
 //! shell around it.
 
+pub mod api;
 pub mod bench;
 pub use ronda_broker as broker;
 pub mod config;
 pub mod demo;
+pub mod engine;
 pub mod http;
 mod ingest;
 pub mod letters;
@@ -33,6 +35,8 @@ use store::Write;
 const STORE_QUEUE: usize = 20_000;
 /// The server's MQTT client accepts packets a little over the broker's limit.
 const MAX_PACKET: usize = config::BROKER_MAX_PAYLOAD + 4096;
+/// Room in the ingest → policy engine channel.
+const ENGINE_QUEUE: usize = 20_000;
 const PRUNE_EVERY: Duration = Duration::from_secs(3_600);
 
 #[derive(Debug, thiserror::Error)]
@@ -52,6 +56,8 @@ pub enum ServerError {
     Writer(std::io::Error),
     #[error("cannot create a temporary directory: {0}")]
     TempDir(std::io::Error),
+    #[error("letters: {0}")]
+    Letters(String),
     #[error("demo: {0}")]
     Demo(String),
 }
@@ -101,6 +107,13 @@ pub async fn start(
     let metrics = Metrics::new();
     let conn = store::open(&config.database)?;
     let reader = store::Reader::open(&config.database)?;
+    let views = engine::Views::default();
+    let engine = engine::Engine::new(
+        config.letters.clone(),
+        config.registry.clone(),
+        store::seed(&config.database)?,
+        views.clone(),
+    );
     // Bind HTTP before starting a broker, whose threads cannot be stopped.
     let listener = bind_http(config.http_listen).await?;
     let http_addr = listener.local_addr().map_err(|error| ServerError::Http {
@@ -115,11 +128,18 @@ pub async fn start(
     let options = link::options(&client_id, &broker, None, MAX_PACKET)?;
     let (client, eventloop) = link::connect(options, 64);
     let (subscribed_tx, subscribed) = watch::channel(false);
+    let (engine_tx, engine_rx) = tokio::sync::mpsc::channel(ENGINE_QUEUE);
+    let worker = engine::worker::Worker {
+        engine,
+        store: writer.tx.clone(),
+        client: Some(client.clone()),
+    };
     let ingest = ingest::Ingest {
         client,
         eventloop,
         handler: ingest::Handler {
             store: writer.tx.clone(),
+            engine: engine_tx.clone(),
             metrics: metrics.clone(),
             max_payload: config.max_payload_bytes,
         },
@@ -129,10 +149,15 @@ pub async fn start(
         reader,
         metrics: metrics.clone(),
         subscribed: subscribed.clone(),
+        letters: config.letters.clone(),
+        views,
+        engine: engine_tx,
+        admin_token: config.admin_token.clone(),
     });
     tracing::info!(http = %http_addr, broker = %broker.url, database = %config.database.display(), "server started");
 
     let tasks = vec![
+        tokio::spawn(worker.run(engine_rx, shutdown.clone())),
         tokio::spawn(ingest.run(shutdown.clone())),
         tokio::spawn(serve_http(listener, app, shutdown.clone())),
         tokio::spawn(prune(writer.tx.clone(), config.report_retention, shutdown)),

@@ -39,6 +39,13 @@ enum Command {
         /// Seconds between the simulated offices' reports.
         #[arg(long, default_value_t = 5)]
         interval: u64,
+        /// Where the Kotim 2018 letter's window starts: `now`, `original`
+        /// (11 June 2018, so nothing is enforced), or a time like 2026-12-24T00:00+07:00.
+        #[arg(long, default_value = "now")]
+        window_start: String,
+        /// Shorten every checklist item's grace time (`for`) to at most this.
+        #[arg(long, default_value = "1m")]
+        max_grace: String,
     },
     /// Measure how many reports a second this machine ingests and stores.
     Bench {
@@ -88,9 +95,12 @@ fn main() -> ExitCode {
         return policy_check(offices.as_deref(), files);
     }
     if let Command::Check { config } = &cli.command {
-        return match ServerConfig::load(config) {
-            Ok(_) => {
+        return match load_config(config) {
+            Ok(c) => {
                 println!("{}: ok", config.display());
+                for letter in c.letters.iter() {
+                    println!("{}", ronda_server::letters::summary(letter));
+                }
                 ExitCode::SUCCESS
             }
             Err(e) => {
@@ -120,7 +130,7 @@ async fn execute(command: Command) -> anyhow::Result<ExitCode> {
     tokio::spawn(ronda_agent::shell::cancel_on_signal(shutdown.clone()));
     match command {
         Command::Run { config } => {
-            let config = match ServerConfig::load(&config) {
+            let config = match load_config(&config) {
                 Ok(c) => c,
                 Err(e) => {
                     eprintln!("{e}");
@@ -133,13 +143,28 @@ async fn execute(command: Command) -> anyhow::Result<ExitCode> {
             http,
             mqtt,
             interval,
+            window_start,
+            max_grace,
         } => {
             let interval = Duration::from_secs(interval.max(1));
+            let window_start = match window_start.as_str() {
+                "now" => Some(jiff::Timestamp::now()),
+                "original" => None,
+                t => Some(t.parse().map_err(|e| {
+                    anyhow::anyhow!(
+                        "--window-start: `{t}` is not now, original or a time with an offset: {e}"
+                    )
+                })?),
+            };
+            let max_grace = ronda_agent::conffile::parse_duration(&max_grace)
+                .map_err(|e| anyhow::anyhow!("--max-grace: {e}"))?;
             ronda_server::demo::run(
                 DemoOptions {
                     http,
                     mqtt,
                     interval,
+                    window_start,
+                    max_grace,
                 },
                 shutdown,
             )
@@ -171,6 +196,13 @@ async fn execute(command: Command) -> anyhow::Result<ExitCode> {
         Command::Check { .. } | Command::Policy { .. } => {}
     }
     Ok(ExitCode::SUCCESS)
+}
+
+/// The config file, then the registry and letters it names.
+fn load_config(path: &std::path::Path) -> Result<ServerConfig, String> {
+    let mut config = ServerConfig::load(path).map_err(|e| e.to_string())?;
+    ronda_server::letters::load(&mut config)?;
+    Ok(config)
 }
 
 fn policy_check(offices: Option<&std::path::Path>, files: &[PathBuf]) -> ExitCode {

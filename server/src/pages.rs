@@ -5,19 +5,63 @@
 use axum::extract::{Path, State};
 use axum::response::Html;
 use minijinja::Environment;
+use ronda_policy::eval::Status;
 use ronda_wire::{Id, Report};
 
 use crate::http::{ApiError, AppState};
 
 const OFFICE: &str = include_str!("../templates/office.html");
+const LETTER: &str = include_str!("../templates/letter.html");
 
 fn env() -> Environment<'static> {
     let mut env = Environment::new();
     // `.html` names turn on HTML escaping.
-    if let Err(e) = env.add_template("office.html", OFFICE) {
-        tracing::error!(error = %e, "office template does not parse");
+    for (name, text) in [("office.html", OFFICE), ("letter.html", LETTER)] {
+        if let Err(e) = env.add_template(name, text) {
+            tracing::error!(template = name, error = %e, "template does not parse");
+        }
     }
     env
+}
+
+fn render(name: &str, ctx: minijinja::Value) -> Result<Html<String>, ApiError> {
+    env()
+        .get_template(name)
+        .and_then(|t| t.render(ctx))
+        .map(Html)
+        .map_err(|e| ApiError::Render(e.to_string()))
+}
+
+/// `GET /letters/{letter}`: every office against one letter's checklist.
+pub async fn letter(
+    State(s): State<AppState>,
+    Path(id): Path<String>,
+) -> Result<Html<String>, ApiError> {
+    let letter = s
+        .letters
+        .iter()
+        .find(|l| l.id == id)
+        .ok_or(ApiError::NotFound)?;
+    let mut views = s.views.letter(&id);
+    views.sort_by(|a, b| a.evaluation.office.cmp(&b.evaluation.office));
+    let compliant = views
+        .iter()
+        .filter(|v| v.evaluation.items.iter().all(|i| i.status == Status::Ok))
+        .count();
+    let items: Vec<_> = letter
+        .items
+        .iter()
+        .enumerate()
+        .map(|(index, i)| minijinja::context! { index, id => i.id, text_id => i.text_id, text_en => i.text_en, kind => i.check.kind(), severity => i.severity })
+        .collect();
+    let now = jiff::Timestamp::now();
+    let ctx = minijinja::context! {
+        letter => minijinja::context! { id => letter.id, title => letter.title, issuer => letter.issuer, number => letter.number, issued => letter.issued.to_string(), timezone => letter.timezone, items },
+        window => crate::letters::window_text(letter),
+        enforced => letter.enforced_at(now),
+        views, compliant,
+    };
+    render("letter.html", ctx)
 }
 
 /// `GET /offices/{office}/{agent}`: the devices of one office.
@@ -36,10 +80,5 @@ pub async fn office(
     let report: Option<Report> = row
         .report
         .and_then(|raw| serde_json::from_str(raw.get()).ok());
-    let ctx = minijinja::context! { office, agent, report };
-    env()
-        .get_template("office.html")
-        .and_then(|t| t.render(ctx))
-        .map(Html)
-        .map_err(|e| ApiError::Render(e.to_string()))
+    render("office.html", minijinja::context! { office, agent, report })
 }

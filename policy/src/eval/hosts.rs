@@ -88,8 +88,9 @@ pub fn hosts(cx: &Cx<'_>, check: &Check) -> Vec<Finding> {
     for (agent, report) in cx.live() {
         let Some(h) = &report.host else { continue };
         let mut problems = Vec::new();
-        if h.boot_time > since {
-            problems.push(format!("rebooted at {}", local(h.boot_time, &cx.letter.tz)));
+        let view = cx.state.agents.iter().find(|a| a.agent == agent);
+        for boot in view.iter().flat_map(|a| &a.reboots).filter(|b| **b > since) {
+            problems.push(format!("rebooted at {}", local(*boot, &cx.letter.tz)));
         }
         let mem = used_percent(h.memory.total_bytes, h.memory.available_bytes);
         if mem > *max_memory_percent {
@@ -158,6 +159,8 @@ pub fn agents(cx: &Cx<'_>) -> Vec<Finding> {
             let evidence = json!({ "online": a.online, "last_report": a.last_seen, "silent_s": silent.map(|s| s.as_secs()), "silence_limit_s": cx.silence.as_secs() });
             let (status, msg) = if cx.is_up(a) {
                 (Status::Ok, format!("agent {} is reporting", a.agent))
+            } else if cx.is_connected(a) {
+                (Status::Ok, format!("agent {} is connected; its first report is due", a.agent))
             } else if !a.online {
                 (Status::Fail, format!("agent {} went offline (its connection dropped)", a.agent))
             } else {

@@ -39,7 +39,26 @@ pub struct AgentView {
     pub online: bool,
     /// When its latest report arrived.
     pub last_seen: Option<Timestamp>,
+    /// When it last came online; silence is counted from here too, so a
+    /// fresh connection gets time to send its first report.
+    pub online_since: Option<Timestamp>,
     pub report: Option<Arc<Report>>,
+    /// Boot times seen to change from one report to the next: reboots
+    /// that happened while Ronda watched.
+    pub reboots: Vec<Timestamp>,
+}
+
+impl AgentView {
+    pub fn new(agent: impl Into<String>) -> AgentView {
+        AgentView {
+            agent: agent.into(),
+            online: false,
+            last_seen: None,
+            online_since: None,
+            report: None,
+            reboots: Vec::new(),
+        }
+    }
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize)]
@@ -141,13 +160,19 @@ impl<'a> Cx<'a> {
         cx
     }
 
+    /// Connected and heard from within the silence limit.
+    pub fn is_connected(&self, a: &AgentView) -> bool {
+        a.online && self.silent_for(a).is_some_and(|s| s <= self.silence)
+    }
+
+    /// Connected, with a report to judge.
     pub fn is_up(&self, a: &AgentView) -> bool {
-        a.online && a.report.is_some() && self.silent_for(a).is_some_and(|s| s <= self.silence)
+        self.is_connected(a) && a.report.is_some()
     }
 
     pub fn silent_for(&self, a: &AgentView) -> Option<Duration> {
-        let seen = a.last_seen?;
-        Some(Duration::try_from(self.now.duration_since(seen)).unwrap_or(Duration::ZERO))
+        let heard = a.last_seen.max(a.online_since)?;
+        Some(self.age(heard))
     }
 
     /// Reports of the agents that are up, with their agent ids.
@@ -190,7 +215,21 @@ impl<'a> Cx<'a> {
             Check::Attestation => vec![self.attestation(item)],
         };
         if !matches!(item.check, Check::AgentOnline { .. } | Check::Attestation) {
+            if self.live().next().is_none() {
+                // Nothing to judge at all: say why instead of failing zones
+                // and plugs nobody has reported on.
+                findings.clear();
+            }
             findings.extend(self.down_findings());
+            if findings.is_empty() {
+                findings.push(Finding {
+                    subject: "office".into(),
+                    agent: None,
+                    status: Status::NoData,
+                    message: "no agent reports for this office yet".into(),
+                    evidence: serde_json::Value::Null,
+                });
+            }
         }
         ItemResult {
             item: item.id.clone(),

@@ -1,5 +1,6 @@
 //! SQLite persistence: one writer thread that batches, and a reader for the API.
 
+pub mod alerts;
 mod read;
 mod schema;
 mod writer;
@@ -58,6 +59,57 @@ fn open_read_only(path: &Path) -> Result<Connection, StoreError> {
     })?;
     conn.busy_timeout(std::time::Duration::from_secs(5))?;
     Ok(conn)
+}
+
+/// What the policy engine needs to resume after a restart.
+pub struct Seed {
+    pub open_alerts: Vec<ronda_policy::alert::Alert>,
+    pub last_alert_id: i64,
+    pub agents: Vec<SeedAgent>,
+    pub attestations:
+        std::collections::BTreeMap<(String, String, String), ronda_policy::eval::Attestation>,
+}
+
+pub struct SeedAgent {
+    pub office: String,
+    pub agent: String,
+    pub online: bool,
+    pub last_seen: Option<jiff::Timestamp>,
+    pub last_seq: Option<u64>,
+    pub report: Option<ronda_wire::Report>,
+}
+
+/// Read the engine's starting point from the database at `path`.
+pub fn seed(path: &Path) -> Result<Seed, StoreError> {
+    let conn = open_read_only(path)?;
+    let (open_alerts, last_alert_id) = alerts::open_alerts(&conn)?;
+    let mut stmt = conn.prepare(
+        "SELECT office, agent, online, last_received_ms, last_seq, latest_report FROM agents",
+    )?;
+    let agents = stmt
+        .query_map([], |r| {
+            Ok(SeedAgent {
+                office: r.get(0)?,
+                agent: r.get(1)?,
+                online: r.get(2)?,
+                last_seen: r
+                    .get::<_, Option<i64>>(3)?
+                    .and_then(|m| jiff::Timestamp::from_millisecond(m).ok()),
+                last_seq: r.get::<_, Option<i64>>(4)?.map(|s| s.max(0) as u64),
+                // A stored report was checked when it arrived; one this
+                // version cannot read is left out rather than stopping the server.
+                report: r
+                    .get::<_, Option<String>>(5)?
+                    .and_then(|s| serde_json::from_str(&s).ok()),
+            })
+        })?
+        .collect::<rusqlite::Result<Vec<_>>>()?;
+    Ok(Seed {
+        open_alerts,
+        last_alert_id,
+        agents,
+        attestations: alerts::attestations(&conn)?,
+    })
 }
 
 pub fn now_ms() -> i64 {

@@ -91,6 +91,30 @@ impl Reader {
     }
 }
 
+impl Reader {
+    pub async fn alerts(
+        &self,
+        filter: super::alerts::AlertFilter,
+        limit: u32,
+    ) -> Result<Vec<ronda_policy::alert::Alert>, StoreError> {
+        self.with(move |c| super::alerts::list(c, &filter, limit))
+            .await
+    }
+
+    pub async fn alert(
+        &self,
+        id: i64,
+    ) -> Result<
+        Option<(
+            ronda_policy::alert::Alert,
+            Vec<ronda_policy::alert::Transition>,
+        )>,
+        StoreError,
+    > {
+        self.with(move |c| super::alerts::one(c, id)).await
+    }
+}
+
 fn row(
     r: &Row<'_>,
     report: Option<Box<serde_json::value::RawValue>>,

@@ -34,6 +34,48 @@ const MIGRATIONS: &[&str] = &[
         at_ms INTEGER NOT NULL
     );
     CREATE INDEX presence_agent ON presence (office, agent, at_ms);",
+    // 2: alerts with their history, and the heads' attestations.
+    "CREATE TABLE alerts (
+        id INTEGER PRIMARY KEY,
+        letter TEXT NOT NULL,
+        item TEXT NOT NULL,
+        office TEXT NOT NULL,
+        subject TEXT NOT NULL,
+        severity TEXT NOT NULL,
+        state TEXT NOT NULL,
+        agent TEXT,
+        message TEXT NOT NULL,
+        evidence TEXT NOT NULL,
+        started_ms INTEGER NOT NULL,
+        fired_ms INTEGER,
+        resolved_ms INTEGER,
+        ack_by TEXT,
+        ack_note TEXT,
+        ack_at_ms INTEGER,
+        ack_until_ms INTEGER
+    );
+    -- At most one open alert per (letter, item, office, subject).
+    CREATE UNIQUE INDEX alerts_open ON alerts (letter, item, office, subject)
+        WHERE state != 'resolved';
+    CREATE INDEX alerts_office ON alerts (office, state);
+    CREATE TABLE alert_transitions (
+        alert_id INTEGER NOT NULL REFERENCES alerts (id),
+        at_ms INTEGER NOT NULL,
+        from_state TEXT,
+        to_state TEXT NOT NULL,
+        cause TEXT NOT NULL,
+        actor TEXT,
+        evidence TEXT NOT NULL
+    );
+    CREATE INDEX alert_transitions_alert ON alert_transitions (alert_id, at_ms);
+    CREATE TABLE attestations (
+        letter TEXT NOT NULL,
+        office TEXT NOT NULL,
+        item TEXT NOT NULL,
+        by TEXT NOT NULL,
+        at_ms INTEGER NOT NULL,
+        PRIMARY KEY (letter, office, item)
+    ) WITHOUT ROWID;",
 ];
 
 #[cfg(test)]

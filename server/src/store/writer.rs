@@ -34,6 +34,15 @@ pub enum Write {
         online: bool,
         at_ms: i64,
     },
+    /// An alert moved; stored with the move in the same transaction.
+    Alert(Box<ronda_policy::alert::Change>),
+    /// A head of office attested a checklist item.
+    Attest {
+        letter: String,
+        office: String,
+        item: String,
+        attestation: ronda_policy::eval::Attestation,
+    },
     /// Delete report history received before this time.
     Prune { before_ms: i64 },
     /// Answered once everything sent before it is committed.
@@ -142,6 +151,13 @@ fn apply(conn: &mut Connection, batch: &[Write]) -> rusqlite::Result<Outcome> {
             } => {
                 out.presence_changed |= set_presence(&tx, office, agent, *online, *at_ms)?;
             }
+            Write::Alert(change) => super::alerts::write_change(&tx, change)?,
+            Write::Attest {
+                letter,
+                office,
+                item,
+                attestation,
+            } => super::alerts::write_attestation(&tx, letter, office, item, attestation)?,
             Write::Prune { before_ms } => {
                 let n = tx.execute("DELETE FROM reports WHERE received_ms < ?1", [before_ms])?;
                 tx.execute("DELETE FROM presence WHERE at_ms < ?1", [before_ms])?;

@@ -1,0 +1,287 @@
+//! The policy engine: keeps each office's latest state, evaluates every
+//! letter that covers it, and moves alerts.
+//!
+//! [`Engine`] does no I/O and never reads the clock: each call takes `now`
+//! and returns [`Effects`] (alert changes to store, commands to send).
+//! [`worker`] runs it on the live server; tests drive it one step at a time.
+
+mod remedy;
+pub mod views;
+pub mod worker;
+
+use std::collections::{BTreeMap, BTreeSet, HashMap};
+use std::sync::Arc;
+
+use jiff::Timestamp;
+use ronda_policy::alert::{AckError, Book, Change};
+use ronda_policy::eval::{evaluate, AgentView, Attestation, OfficeState};
+use ronda_policy::{Check, Letter, Registry, Scope};
+use ronda_wire::{Command, CommandResult, Report};
+
+use crate::store::Seed;
+pub use views::{OfficeView, Views};
+
+/// What a step of the engine asks the outside world to do.
+#[derive(Debug, Default)]
+pub struct Effects {
+    pub changes: Vec<Change>,
+    pub commands: Vec<Outgoing>,
+}
+
+/// A command for one agent.
+#[derive(Debug, Clone)]
+pub struct Outgoing {
+    pub office: String,
+    pub agent: String,
+    pub command: Command,
+}
+
+#[derive(Debug, thiserror::Error, PartialEq)]
+pub enum AttestError {
+    #[error("unknown letter `{0}`")]
+    Letter(String),
+    #[error("letter has no attestation item `{0}`")]
+    Item(String),
+    #[error("the letter does not cover office `{0}`")]
+    Office(String),
+}
+
+/// A boot time that moved by more than this is a reboot.
+const REBOOT_SLACK_S: i64 = 60;
+/// How long after start an office without any agent is left unjudged.
+const NO_AGENT_GRACE_S: i64 = 120;
+/// Reboots remembered per agent.
+const MAX_REBOOTS: usize = 16;
+
+pub struct Engine {
+    letters: Arc<Vec<Letter>>,
+    registry: Option<Arc<Registry>>,
+    offices: BTreeMap<String, OfficeState>,
+    seqs: HashMap<(String, String), u64>,
+    book: Book,
+    views: Views,
+    /// Command id → the alert that sent it.
+    commands: HashMap<String, i64>,
+    /// The first `now` the engine saw.
+    started: Option<Timestamp>,
+}
+
+impl Engine {
+    pub fn new(
+        letters: Arc<Vec<Letter>>,
+        registry: Option<Arc<Registry>>,
+        seed: Seed,
+        views: Views,
+    ) -> Engine {
+        let mut offices: BTreeMap<String, OfficeState> = BTreeMap::new();
+        let mut seqs = HashMap::new();
+        for a in seed.agents {
+            if let Some(seq) = a.last_seq {
+                seqs.insert((a.office.clone(), a.agent.clone()), seq);
+            }
+            let office = offices
+                .entry(a.office.clone())
+                .or_insert_with(|| OfficeState {
+                    office: a.office.clone(),
+                    ..OfficeState::default()
+                });
+            let mut view = AgentView::new(a.agent);
+            view.online = a.online;
+            view.last_seen = a.last_seen;
+            view.report = a.report.map(Arc::new);
+            office.agents.push(view);
+        }
+        for ((letter, office, item), att) in seed.attestations {
+            let state = offices
+                .entry(office.clone())
+                .or_insert_with(|| OfficeState {
+                    office,
+                    ..OfficeState::default()
+                });
+            state.attestations.insert((letter, item), att);
+        }
+        Engine {
+            letters,
+            registry,
+            offices,
+            seqs,
+            book: Book::new(seed.open_alerts, seed.last_alert_id),
+            views,
+            commands: HashMap::new(),
+            started: None,
+        }
+    }
+
+    pub fn letters(&self) -> &Arc<Vec<Letter>> {
+        &self.letters
+    }
+
+    /// A new report: newer than what is known for its agent, or ignored.
+    pub fn report(&mut self, report: Report, received: Timestamp, now: Timestamp) -> Effects {
+        let key = (report.office.to_string(), report.agent.to_string());
+        if self.seqs.get(&key).is_some_and(|s| *s >= report.seq) {
+            return Effects::default();
+        }
+        self.seqs.insert(key.clone(), report.seq);
+        let view = self.agent(&key.0, &key.1);
+        let old_boot = view
+            .report
+            .as_ref()
+            .and_then(|r| r.host.as_ref())
+            .map(|h| h.boot_time);
+        if let (Some(old), Some(new)) = (old_boot, report.host.as_ref().map(|h| h.boot_time)) {
+            // Boot times computed from uptime wobble by a second or two.
+            if new.duration_since(old).as_secs() > REBOOT_SLACK_S {
+                view.reboots.push(new);
+                let extra = view.reboots.len().saturating_sub(MAX_REBOOTS);
+                view.reboots.drain(..extra);
+            }
+        }
+        view.report = Some(Arc::new(report));
+        view.last_seen = Some(received);
+        // A report proves the agent is connected, whatever order the
+        // retained `online` and the report arrived in.
+        view.online = true;
+        self.evaluate_office(&key.0, now)
+    }
+
+    pub fn presence(&mut self, office: &str, agent: &str, online: bool, now: Timestamp) -> Effects {
+        let view = self.agent(office, agent);
+        if online && !view.online {
+            view.online_since = Some(now);
+        }
+        view.online = online;
+        self.evaluate_office(office, now)
+    }
+
+    /// Re-evaluate everything: silences grow, grace times run out, windows open and close.
+    pub fn tick(&mut self, now: Timestamp) -> Effects {
+        let mut fx = Effects::default();
+        for office in self.office_ids() {
+            let more = self.evaluate_office(&office, now);
+            fx.changes.extend(more.changes);
+            fx.commands.extend(more.commands);
+        }
+        fx
+    }
+
+    pub fn acknowledge(
+        &mut self,
+        id: i64,
+        by: &str,
+        note: &str,
+        until: Option<Timestamp>,
+        now: Timestamp,
+    ) -> Result<Change, AckError> {
+        let change = self.book.acknowledge(id, by, note, until, now)?;
+        self.views.set_since(&change.alert.key.office, &self.book);
+        Ok(change)
+    }
+
+    /// A head of office attests an `attestation` item.
+    pub fn attest(
+        &mut self,
+        letter: &str,
+        office: &str,
+        item: &str,
+        by: &str,
+        now: Timestamp,
+    ) -> Result<(Attestation, Effects), AttestError> {
+        let l = self
+            .letters
+            .iter()
+            .find(|l| l.id == letter)
+            .ok_or_else(|| AttestError::Letter(letter.into()))?;
+        if !l.item(item).is_some_and(|i| i.check == Check::Attestation) {
+            return Err(AttestError::Item(item.into()));
+        }
+        if !l.covers(office) {
+            return Err(AttestError::Office(office.into()));
+        }
+        let att = Attestation {
+            by: by.to_owned(),
+            at: now,
+        };
+        self.office(office)
+            .attestations
+            .insert((letter.to_owned(), item.to_owned()), att.clone());
+        Ok((att, self.evaluate_office(office, now)))
+    }
+
+    pub fn command_result(&mut self, result: &CommandResult, now: Timestamp) -> Effects {
+        let mut fx = Effects::default();
+        if let Some(id) = self.commands.remove(&result.id) {
+            fx.changes
+                .extend(self.book.note(id, remedy::describe(result), now));
+        }
+        fx
+    }
+
+    fn evaluate_office(&mut self, office: &str, now: Timestamp) -> Effects {
+        let mut fx = Effects::default();
+        let state = self
+            .offices
+            .get(office)
+            .cloned()
+            .unwrap_or_else(|| OfficeState {
+                office: office.to_owned(),
+                ..OfficeState::default()
+            });
+        let started = *self.started.get_or_insert(now);
+        // Agents connect after a server (re)start; an office with none yet
+        // is shown but not alerted on until they have had time to.
+        let judge =
+            !state.agents.is_empty() || now.duration_since(started).as_secs() >= NO_AGENT_GRACE_S;
+        for letter in self.letters.iter().filter(|l| l.covers(office)) {
+            let eval = evaluate(letter, &state, now);
+            let changes = if judge {
+                self.book.apply(letter, &eval)
+            } else {
+                Vec::new()
+            };
+            fx.commands
+                .extend(remedy::switch_offs(letter, &changes, &mut self.commands));
+            fx.changes.extend(changes);
+            self.views.put(eval);
+        }
+        fx.changes
+            .extend(remedy::notes(&fx.commands, &mut self.book, now));
+        self.views.set_since(office, &self.book);
+        fx
+    }
+
+    /// Every office some letter should be evaluated for.
+    fn office_ids(&self) -> BTreeSet<String> {
+        let mut ids: BTreeSet<String> = self.offices.keys().cloned().collect();
+        if let Some(r) = &self.registry {
+            ids.extend(r.offices.keys().cloned());
+        }
+        for l in self.letters.iter() {
+            if let Scope::Offices(set) = &l.offices {
+                ids.extend(set.iter().cloned());
+            }
+        }
+        ids
+    }
+
+    fn office(&mut self, office: &str) -> &mut OfficeState {
+        self.offices
+            .entry(office.to_owned())
+            .or_insert_with(|| OfficeState {
+                office: office.to_owned(),
+                ..OfficeState::default()
+            })
+    }
+
+    fn agent(&mut self, office: &str, agent: &str) -> &mut AgentView {
+        let state = self.office(office);
+        let i = match state.agents.iter().position(|a| a.agent == agent) {
+            Some(i) => i,
+            None => {
+                state.agents.push(AgentView::new(agent));
+                state.agents.len() - 1
+            }
+        };
+        &mut state.agents[i]
+    }
+}

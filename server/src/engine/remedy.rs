@@ -1,0 +1,84 @@
+//! Remediation `switch-off`: when a `power.off` alert fires and its item
+//! allows it, ask the office's agent to switch the plug off, and note what
+//! was sent and what came back on the alert.
+
+use std::collections::HashMap;
+
+use jiff::Timestamp;
+use ronda_policy::alert::{Book, Change, State};
+use ronda_policy::{Check, Letter, Remediation};
+use ronda_wire::{Action, Command, CommandResult};
+
+use super::Outgoing;
+
+/// Commands for the alerts that have just fired on a switch-off item.
+pub fn switch_offs(
+    letter: &Letter,
+    changes: &[Change],
+    sent: &mut HashMap<String, i64>,
+) -> Vec<Outgoing> {
+    let mut out = Vec::new();
+    for c in changes {
+        let just_fired = c.transition.to == State::Firing
+            && matches!(c.transition.from, None | Some(State::Pending));
+        let Some(item) = letter.item(&c.alert.key.item) else {
+            continue;
+        };
+        let allowed = item.remediation == Remediation::SwitchOff
+            && matches!(item.check, Check::PowerOff { .. });
+        // Subjects with a colon are not plugs (`x:power-on`, `agent:x`).
+        let plug = &c.alert.key.subject;
+        let (Some(agent), true, true, false) =
+            (&c.alert.agent, just_fired, allowed, plug.contains(':'))
+        else {
+            continue;
+        };
+        let id = format!("alert-{}-off", c.alert.id);
+        sent.insert(id.clone(), c.alert.id);
+        out.push(Outgoing {
+            office: c.alert.key.office.clone(),
+            agent: agent.clone(),
+            command: Command::new(
+                id,
+                Action::PlugSet {
+                    plug: plug.clone(),
+                    on: false,
+                },
+            ),
+        });
+    }
+    out
+}
+
+/// Note on each alert that its switch-off was sent.
+pub fn notes(commands: &[Outgoing], book: &mut Book, now: Timestamp) -> Vec<Change> {
+    commands
+        .iter()
+        .filter_map(|o| {
+            let id = o
+                .command
+                .id
+                .strip_prefix("alert-")?
+                .strip_suffix("-off")?
+                .parse()
+                .ok()?;
+            book.note(
+                id,
+                format!(
+                    "switch-off: asked agent {} to switch the plug off (command {})",
+                    o.agent, o.command.id
+                ),
+                now,
+            )
+        })
+        .collect()
+}
+
+pub fn describe(r: &CommandResult) -> String {
+    match (r.ok, &r.error, r.plug.as_ref().and_then(|p| p.relay_on)) {
+        (true, _, Some(false)) => "switch-off done: the agent read the plug back as off".into(),
+        (true, _, _) => "switch-off sent; the agent could not confirm the relay state".into(),
+        (false, Some(e), _) => format!("switch-off refused or failed at the agent: {e}"),
+        (false, None, _) => "switch-off failed at the agent (no reason given)".into(),
+    }
+}

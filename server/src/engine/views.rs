@@ -1,0 +1,68 @@
+//! The latest evaluation of every (letter, office), shared with the HTTP
+//! side. The engine writes; pages and the API read.
+
+use std::collections::BTreeMap;
+use std::sync::{Arc, RwLock};
+
+use jiff::Timestamp;
+use ronda_policy::alert::Book;
+use ronda_policy::eval::Evaluation;
+use serde::Serialize;
+
+#[derive(Debug, Clone, Serialize)]
+pub struct OfficeView {
+    pub evaluation: Evaluation,
+    /// Item id → when its oldest open alert started.
+    pub since: BTreeMap<String, Timestamp>,
+}
+
+#[derive(Clone, Default)]
+pub struct Views(Arc<RwLock<BTreeMap<(String, String), OfficeView>>>);
+
+impl Views {
+    pub(super) fn put(&self, evaluation: Evaluation) {
+        let key = (evaluation.letter.clone(), evaluation.office.clone());
+        if let Ok(mut map) = self.0.write() {
+            let since = map.remove(&key).map(|v| v.since).unwrap_or_default();
+            map.insert(key, OfficeView { evaluation, since });
+        }
+    }
+
+    pub(super) fn set_since(&self, office: &str, book: &Book) {
+        let Ok(mut map) = self.0.write() else { return };
+        for ((_, o), view) in map.iter_mut() {
+            if o != office {
+                continue;
+            }
+            view.since.clear();
+            for a in book
+                .open()
+                .filter(|a| a.key.office == office && a.key.letter == view.evaluation.letter)
+            {
+                let t = view.since.entry(a.key.item.clone()).or_insert(a.started);
+                *t = (*t).min(a.started);
+            }
+        }
+    }
+
+    pub fn get(&self, letter: &str, office: &str) -> Option<OfficeView> {
+        self.0
+            .read()
+            .ok()?
+            .get(&(letter.to_owned(), office.to_owned()))
+            .cloned()
+    }
+
+    /// Every office's view of one letter.
+    pub fn letter(&self, letter: &str) -> Vec<OfficeView> {
+        self.0
+            .read()
+            .map(|m| {
+                m.iter()
+                    .filter(|((l, _), _)| l == letter)
+                    .map(|(_, v)| v.clone())
+                    .collect()
+            })
+            .unwrap_or_default()
+    }
+}

@@ -1,0 +1,163 @@
+//! The engine on the live server: one task that owns the [`Engine`], takes
+//! messages from ingest and the API, ticks once a second, stores every alert
+//! change through the store writer and publishes commands.
+
+use std::time::Duration;
+
+use jiff::Timestamp;
+use ronda_policy::alert::{AckError, Alert};
+use ronda_wire::{CommandResult, Id, Kind, Report, Topic};
+use rumqttc::{AsyncClient, QoS};
+use tokio::sync::{mpsc, oneshot};
+use tokio_util::sync::CancellationToken;
+
+use super::{AttestError, Effects, Engine};
+use crate::store::Write;
+
+/// How often silences, grace times and window edges are looked at.
+pub const TICK: Duration = Duration::from_secs(1);
+
+pub enum Msg {
+    Report {
+        report: Box<Report>,
+        received: Timestamp,
+    },
+    Presence {
+        office: String,
+        agent: String,
+        online: bool,
+    },
+    CommandResult(CommandResult),
+    Ack {
+        id: i64,
+        by: String,
+        note: String,
+        until: Option<Timestamp>,
+        reply: oneshot::Sender<Result<Alert, AckError>>,
+    },
+    Attest {
+        letter: String,
+        office: String,
+        item: String,
+        by: String,
+        reply: oneshot::Sender<Result<(), AttestError>>,
+    },
+}
+
+pub struct Worker {
+    pub engine: Engine,
+    pub store: mpsc::Sender<Write>,
+    /// Where commands go; `None` in tests that only look at the store.
+    pub client: Option<AsyncClient>,
+}
+
+impl Worker {
+    pub async fn run(mut self, mut rx: mpsc::Receiver<Msg>, shutdown: CancellationToken) {
+        let mut tick = tokio::time::interval(TICK);
+        tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+        loop {
+            tokio::select! {
+                _ = shutdown.cancelled() => break,
+                _ = tick.tick() => self.tick(Timestamp::now()).await,
+                msg = rx.recv() => match msg {
+                    Some(m) => self.step(m, Timestamp::now()).await,
+                    None => break,
+                },
+            }
+        }
+        tracing::info!("policy engine stopped");
+    }
+
+    /// Handle one message as of `now`.
+    pub async fn step(&mut self, msg: Msg, now: Timestamp) {
+        let fx = match msg {
+            Msg::Report { report, received } => self.engine.report(*report, received, now),
+            Msg::Presence {
+                office,
+                agent,
+                online,
+            } => self.engine.presence(&office, &agent, online, now),
+            Msg::CommandResult(r) => self.engine.command_result(&r, now),
+            Msg::Ack {
+                id,
+                by,
+                note,
+                until,
+                reply,
+            } => {
+                let result = self.engine.acknowledge(id, &by, &note, until, now);
+                let fx = Effects {
+                    changes: result.iter().cloned().collect(),
+                    commands: Vec::new(),
+                };
+                self.apply(fx).await;
+                let _ = reply.send(result.map(|c| c.alert));
+                return;
+            }
+            Msg::Attest {
+                letter,
+                office,
+                item,
+                by,
+                reply,
+            } => match self.engine.attest(&letter, &office, &item, &by, now) {
+                Ok((attestation, fx)) => {
+                    let _ = self
+                        .store
+                        .send(Write::Attest {
+                            letter,
+                            office,
+                            item,
+                            attestation,
+                        })
+                        .await;
+                    self.apply(fx).await;
+                    let _ = reply.send(Ok(()));
+                    return;
+                }
+                Err(e) => {
+                    let _ = reply.send(Err(e));
+                    return;
+                }
+            },
+        };
+        self.apply(fx).await;
+    }
+
+    pub async fn tick(&mut self, now: Timestamp) {
+        let fx = self.engine.tick(now);
+        self.apply(fx).await;
+    }
+
+    async fn apply(&mut self, fx: Effects) {
+        for c in fx.changes {
+            tracing::info!(alert = c.alert.id, letter = %c.alert.key.letter, item = %c.alert.key.item, office = %c.alert.key.office, subject = %c.alert.key.subject, to = c.transition.to.as_str(), cause = %c.transition.cause, "alert");
+            if self.store.send(Write::Alert(Box::new(c))).await.is_err() {
+                tracing::error!("store writer has stopped; alert change not stored");
+            }
+        }
+        for o in fx.commands {
+            self.publish(o);
+        }
+    }
+
+    fn publish(&self, o: super::Outgoing) {
+        let Some(client) = &self.client else { return };
+        let (Ok(office), Ok(agent)) = (Id::new(o.office.as_str()), Id::new(o.agent.as_str()))
+        else {
+            return;
+        };
+        let topic = Topic::new(office, agent, Kind::Cmd).to_string();
+        let payload = match serde_json::to_vec(&o.command) {
+            Ok(p) => p,
+            Err(e) => return tracing::error!(error = %e, "cannot encode command"),
+        };
+        // try_: the MQTT event loop is driven by ingest, which may be waiting
+        // on this task; a full request queue must not deadlock the two.
+        if let Err(e) = client.try_publish(&topic, QoS::AtLeastOnce, false, payload) {
+            tracing::error!(%topic, error = %e, "cannot send command");
+        } else {
+            tracing::info!(%topic, command = %o.command.id, "command sent");
+        }
+    }
+}
