@@ -1,0 +1,239 @@
+//! The whole chain, live: a simulated office and its real agent report over
+//! MQTT; the server enforces the Kotim letter, switches the printer left on
+//! off through the agent, and lets an admin acknowledge an alert.
+#![allow(clippy::unwrap_used)]
+
+mod common;
+
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+
+use common::{eventually, spawn_with, TestApp};
+use jiff::{SignedDuration, Timestamp};
+use ronda_agent::conffile::Secret;
+use ronda_agent::seq::MemorySeq;
+use ronda_agent::AgentConfig;
+use ronda_sim::state::{lock, Patch};
+use serde_json::{json, Value};
+use tokio_util::sync::CancellationToken;
+
+const TOKEN: &str = "test-admin-token-0123456789";
+const LETTER: &str = "kotim-idul-fitri-2018";
+
+/// The Kotim letter in force now, with no grace times, so alerts fire on
+/// the first report.
+fn kotim_now() -> ronda_policy::Letter {
+    let path =
+        PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("policies/kotim-idul-fitri-2018.yaml");
+    let mut letter = ronda_policy::load(&path, None)
+        .unwrap()
+        .shifted_to(Timestamp::now() - SignedDuration::from_hours(1));
+    letter
+        .items
+        .iter_mut()
+        .for_each(|i| i.grace = std::time::Duration::ZERO);
+    letter
+}
+
+async fn alert(app: &TestApp, item: &str, subject: &str) -> Option<Value> {
+    let url = format!("{}/api/v1/alerts?office=dinkes&letter={LETTER}", app.http);
+    let list: Vec<Value> = app.client.get(url).send().await.ok()?.json().await.ok()?;
+    list.into_iter()
+        .find(|a| a["item"] == item && a["subject"] == subject)
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_server_switches_off_a_printer_left_on_and_an_admin_acknowledges_a_service_alert() {
+    let stop = CancellationToken::new();
+    let sim = ronda_sim::start(
+        ronda_sim::layout::default_office(),
+        ronda_sim::Options::default(),
+        stop.clone(),
+    )
+    .await
+    .unwrap();
+    let patch = |device: &str, p: Patch| {
+        p.apply(
+            &mut lock(&sim.device(device).unwrap().state),
+            Timestamp::now(),
+        )
+        .unwrap()
+    };
+    patch(
+        "printer-lobi",
+        Patch {
+            relay_on: Some(true),
+            ..Patch::default()
+        },
+    );
+    patch(
+        "sipd",
+        Patch {
+            status: Some(503),
+            ..Patch::default()
+        },
+    );
+
+    let app = spawn_with(|c| {
+        c.letters = Arc::new(vec![kotim_now()]);
+        c.admin_token = Some(Secret::new(TOKEN));
+    })
+    .await;
+    let yaml = ronda_sim::agent_config::agent_yaml(
+        &sim,
+        "dinkes",
+        "kantor-utama",
+        &app.broker.to_string(),
+        "1s",
+    );
+    let config = AgentConfig::from_text(Path::new("<test>"), yaml).unwrap();
+    let probes = ronda_agent::probes(&config, &stop).unwrap();
+    tokio::spawn(ronda_agent::run_with(
+        config,
+        probes,
+        MemorySeq::default(),
+        stop.clone(),
+    ));
+
+    // Fired, switched off through the agent, read back off, resolved.
+    let printer = eventually("the printer alert to resolve", || async {
+        alert(&app, "listrik-diputus", "printer-lobi")
+            .await
+            .filter(|a| a["state"] == "resolved")
+    })
+    .await;
+    assert_eq!(
+        lock(&sim.device("printer-lobi").unwrap().state).relays,
+        vec![false]
+    );
+    let detail: Value = app
+        .client
+        .get(format!("{}/api/v1/alerts/{}", app.http, printer["id"]))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    let causes: Vec<&str> = detail["transitions"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|t| t["cause"].as_str().unwrap())
+        .collect();
+    assert!(
+        causes[0].contains("printer-lobi (printer) is on"),
+        "{causes:?}"
+    );
+    assert!(
+        causes
+            .iter()
+            .any(|c| c.starts_with("switch-off: asked agent kantor-utama")),
+        "{causes:?}"
+    );
+    assert!(
+        causes.iter().any(|c| c.starts_with("switch-off done")),
+        "{causes:?}"
+    );
+    assert!(
+        causes
+            .last()
+            .unwrap()
+            .starts_with("recovered: printer-lobi (printer) is off"),
+        "{causes:?}"
+    );
+
+    // The service alert: acknowledging needs the admin token and a note.
+    let sipd = eventually("the service alert to fire", || async {
+        alert(&app, "aplikasi-layanan-dapat-diakses", "sipd")
+            .await
+            .filter(|a| a["state"] == "firing")
+    })
+    .await;
+    let ack_url = format!("{}/api/v1/alerts/{}/ack", app.http, sipd["id"]);
+    let post = |token: Option<&str>, body: Value| {
+        let mut req = app.client.post(&ack_url).json(&body);
+        if let Some(t) = token {
+            req = req.bearer_auth(t);
+        }
+        req.send()
+    };
+    assert_eq!(
+        post(None, json!({"note": "x"})).await.unwrap().status(),
+        401
+    );
+    assert_eq!(
+        post(Some("wrong-token-0123456789"), json!({"note": "x"}))
+            .await
+            .unwrap()
+            .status(),
+        401
+    );
+    assert_eq!(
+        post(Some(TOKEN), json!({"note": "  "}))
+            .await
+            .unwrap()
+            .status(),
+        400
+    );
+    let ok = post(
+        Some(TOKEN),
+        json!({"note": "vendor SIPD sedang memperbaiki", "by": "budi"}),
+    )
+    .await
+    .unwrap();
+    assert_eq!(ok.status(), 200);
+    let acked: Value = ok.json().await.unwrap();
+    assert_eq!(acked["state"], "acknowledged");
+    assert_eq!(acked["ack"]["by"], "budi");
+    // It stays acknowledged while the service is still down.
+    let again = alert(&app, "aplikasi-layanan-dapat-diakses", "sipd")
+        .await
+        .unwrap();
+    assert_eq!(again["state"], "acknowledged");
+
+    // The compliance view says which item fails and since when.
+    let url = format!(
+        "{}/api/v1/offices/dinkes/compliance?letter={LETTER}",
+        app.http
+    );
+    let c: Value = app
+        .client
+        .get(url)
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    let view = &c["letters"][0];
+    assert_eq!(view["evaluation"]["enforced"], true);
+    let item = |id: &str| {
+        view["evaluation"]["items"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|i| i["item"] == id)
+            .unwrap()
+            .clone()
+    };
+    assert_eq!(item("aplikasi-layanan-dapat-diakses")["status"], "fail");
+    assert_eq!(item("listrik-diputus")["status"], "ok");
+    assert!(view["since"]["aplikasi-layanan-dapat-diakses"].is_string());
+
+    // The service comes back: the acknowledged alert still resolves.
+    patch(
+        "sipd",
+        Patch {
+            status: Some(200),
+            ..Patch::default()
+        },
+    );
+    eventually("the acknowledged alert to resolve", || async {
+        alert(&app, "aplikasi-layanan-dapat-diakses", "sipd")
+            .await
+            .filter(|a| a["state"] == "resolved")
+    })
+    .await;
+    stop.cancel();
+}

@@ -1,0 +1,222 @@
+//! The Kotim letter against a simulated office, on a clock the test holds.
+//!
+//! A real `ronda-sim` office is probed by the real agent code once per
+//! scenario step; the report is then replayed at the test's chosen time
+//! (every timestamp in it moved by the same amount, as if observed then).
+//! The real engine evaluates it and every alert change goes through the real
+//! store writer into a real SQLite file. Nothing sleeps.
+#![allow(clippy::unwrap_used, dead_code)]
+
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+
+use jiff::{SignedDuration, Timestamp};
+use ronda_agent::AgentConfig;
+use ronda_policy::alert::State;
+use ronda_policy::Letter;
+use ronda_server::engine::{Effects, Engine, Views};
+use ronda_server::metrics::Metrics;
+use ronda_server::store::{self, Write};
+use ronda_sim::state::Patch;
+use ronda_wire::Report;
+use tokio_util::sync::CancellationToken;
+
+pub const OFFICE: &str = "dinkes";
+pub const AGENT: &str = "kantor-utama";
+pub const LETTER: &str = "kotim-idul-fitri-2018";
+
+pub struct Office {
+    pub sim: ronda_sim::Sim,
+    agent: AgentConfig,
+    _stop: tokio_util::sync::DropGuard,
+}
+
+impl Office {
+    pub async fn start() -> Office {
+        let stop = CancellationToken::new();
+        let sim = ronda_sim::start(
+            ronda_sim::layout::default_office(),
+            ronda_sim::Options::default(),
+            stop.clone(),
+        )
+        .await
+        .unwrap();
+        // The central broker is not used: reports go straight to the engine.
+        let yaml =
+            ronda_sim::agent_config::agent_yaml(&sim, OFFICE, AGENT, "mqtt://127.0.0.1:1", "30s");
+        let agent = AgentConfig::from_text(Path::new("<test>"), yaml).unwrap();
+        Office {
+            sim,
+            agent,
+            _stop: stop.drop_guard(),
+        }
+    }
+
+    /// Change a device, as if it happened `ago` before the probe.
+    pub fn patch(&self, device: &str, patch: Patch, ago: SignedDuration) {
+        let d = self
+            .sim
+            .device(device)
+            .unwrap_or_else(|| panic!("no device {device}"));
+        let mut state = ronda_sim::state::lock(&d.state);
+        patch.apply(&mut state, Timestamp::now() - ago).unwrap();
+    }
+
+    /// One round of the agent's real probes.
+    pub async fn observe(&self) -> Report {
+        ronda_agent::probe_once(&self.agent).await.unwrap()
+    }
+}
+
+pub fn kotim(window_start: Timestamp) -> Letter {
+    let path =
+        PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("policies/kotim-idul-fitri-2018.yaml");
+    ronda_policy::load(&path, None)
+        .unwrap()
+        .shifted_to(window_start)
+}
+
+/// The report as if observed at `at`, with sequence number `seq`.
+pub fn replay(report: &Report, at: Timestamp, seq: u64) -> Report {
+    let by = at.duration_since(report.observed_at);
+    let mv = |t: &mut Timestamp| *t = t.saturating_add(by).unwrap();
+    let mut r = report.clone();
+    r.seq = seq;
+    mv(&mut r.observed_at);
+    if let Some(h) = &mut r.host {
+        mv(&mut h.boot_time);
+    }
+    for rec in &mut r.recorders {
+        for ch in &mut rec.channels {
+            ch.last_segment_end.iter_mut().for_each(mv);
+        }
+    }
+    r
+}
+
+/// The engine with its real store, driven one step at a time.
+pub struct Central {
+    pub engine: Engine,
+    pub views: Views,
+    writer: Option<store::WriterHandle>,
+    pub db: PathBuf,
+    letters: Arc<Vec<Letter>>,
+    pub commands: Vec<ronda_server::engine::Outgoing>,
+    seq: u64,
+}
+
+impl Central {
+    pub fn open(db: &Path, letters: Vec<Letter>) -> Central {
+        Self::resume(db, Arc::new(letters))
+    }
+
+    fn resume(db: &Path, letters: Arc<Vec<Letter>>) -> Central {
+        let conn = store::open(db).unwrap();
+        let views = Views::default();
+        let engine = Engine::new(
+            letters.clone(),
+            None,
+            store::seed(db).unwrap(),
+            views.clone(),
+        );
+        let writer = store::spawn_writer(conn, Metrics::new(), 1024).unwrap();
+        Central {
+            engine,
+            views,
+            writer: Some(writer),
+            db: db.to_owned(),
+            letters,
+            commands: Vec::new(),
+            seq: 0,
+        }
+    }
+
+    /// Stop and start again from the database, as after a server restart.
+    pub async fn restart(mut self) -> Central {
+        let seq = self.seq;
+        self.close().await;
+        let mut again = Self::resume(&self.db, self.letters.clone());
+        again.seq = seq;
+        again
+    }
+
+    async fn close(&mut self) {
+        if let Some(w) = self.writer.take() {
+            drop(w.tx);
+            tokio::task::spawn_blocking(move || w.thread.join().unwrap())
+                .await
+                .unwrap();
+        }
+    }
+
+    async fn persist(&mut self, fx: Effects) -> Effects {
+        let tx = &self.writer.as_ref().unwrap().tx;
+        for c in &fx.changes {
+            tx.send(Write::Alert(Box::new(c.clone()))).await.unwrap();
+        }
+        let (done, flushed) = tokio::sync::oneshot::channel();
+        tx.send(Write::Flush(done)).await.unwrap();
+        flushed.await.unwrap();
+        self.commands.extend(fx.commands.iter().cloned());
+        fx
+    }
+
+    /// The agent comes online and sends `report` as observed at `at`.
+    pub async fn report(&mut self, report: &Report, at: Timestamp) -> Effects {
+        self.seq += 1;
+        let fx = self.engine.report(replay(report, at, self.seq), at, at);
+        self.persist(fx).await
+    }
+
+    pub async fn presence(&mut self, online: bool, at: Timestamp) -> Effects {
+        let fx = self.engine.presence(OFFICE, AGENT, online, at);
+        self.persist(fx).await
+    }
+
+    pub async fn tick(&mut self, at: Timestamp) -> Effects {
+        let fx = self.engine.tick(at);
+        self.persist(fx).await
+    }
+
+    /// `(item, subject, state)` of every stored alert, oldest first.
+    pub fn alerts(&self) -> Vec<(String, String, State)> {
+        let conn = rusqlite::Connection::open(&self.db).unwrap();
+        let f = store::alerts::AlertFilter::default();
+        let mut v: Vec<_> = store::alerts::list(&conn, &f, 1000)
+            .unwrap()
+            .into_iter()
+            .map(|a| (a.key.item, a.key.subject, a.state))
+            .collect();
+        v.reverse();
+        v
+    }
+
+    pub fn transitions(&self) -> i64 {
+        let conn = rusqlite::Connection::open(&self.db).unwrap();
+        conn.query_row("SELECT count(*) FROM alert_transitions", [], |r| r.get(0))
+            .unwrap()
+    }
+
+    /// Item id → status of the office's latest evaluation of the letter.
+    pub fn statuses(&self) -> Vec<(String, ronda_policy::eval::Status)> {
+        let view = self.views.get(LETTER, OFFICE).unwrap();
+        view.evaluation
+            .items
+            .iter()
+            .map(|i| (i.item.clone(), i.status))
+            .collect()
+    }
+}
+
+impl Drop for Central {
+    fn drop(&mut self) {
+        if let Some(w) = self.writer.take() {
+            drop(w.tx);
+            let _ = w.thread.join();
+        }
+    }
+}
+
+pub fn mins(m: i64) -> SignedDuration {
+    SignedDuration::from_mins(m)
+}
