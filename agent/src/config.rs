@@ -208,12 +208,13 @@ mod tests {
             lines[1].contains(":3:11: interval: expected a duration"),
             "{lines:#?}"
         );
+        // In file order: the password's problem (line 4) before the URL's (line 5).
         assert!(
-            lines[2].contains(":5:8: broker.url: `http://x` must start with mqtt://"),
+            lines[2].contains(":4:8: broker.username: a password needs a username"),
             "{lines:#?}"
         );
         assert!(
-            lines[3].contains("broker.username: a password needs a username"),
+            lines[3].contains(":5:8: broker.url: `http://x` must start with mqtt://"),
             "{lines:#?}"
         );
     }
