@@ -107,10 +107,17 @@ pub enum AckError {
 }
 
 /// The open alerts, and the next id to give.
-#[derive(Debug, Default)]
+#[derive(Debug)]
 pub struct Book {
     open: BTreeMap<AlertKey, Alert>,
     next_id: i64,
+}
+
+impl Default for Book {
+    /// An empty book; the first alert gets id 1.
+    fn default() -> Book {
+        Book::new(Vec::new(), 0)
+    }
 }
 
 impl Book {
