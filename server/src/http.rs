@@ -145,12 +145,42 @@ async fn index(State(s): State<AppState>) -> Result<Html<String>, ApiError> {
             seq = a.last_seq.map(|s| s.to_string()).unwrap_or_default(),
         ));
     }
+    let letters: String = s
+        .letters
+        .iter()
+        .map(|l| {
+            let state = if l.enforced_at(jiff::Timestamp::now()) {
+                "berlaku / in force"
+            } else {
+                "tidak berlaku / not in force"
+            };
+            // Letter ids are [a-z0-9-] by construction; titles are escaped.
+            format!(
+                "<li><a href=\"/letters/{id}\">{title}</a> ({state})</li>",
+                id = l.id,
+                title = escape(&l.title)
+            )
+        })
+        .collect();
+    let letters = if letters.is_empty() {
+        String::new()
+    } else {
+        format!("<h2>Surat edaran / Letters</h2><ul>{letters}</ul>")
+    };
     Ok(Html(format!(
         "<!doctype html><html lang=\"id\"><head><meta charset=\"utf-8\"><meta name=\"viewport\" content=\"width=device-width\">\
 <title>Ronda</title><style>body{{font-family:sans-serif;margin:2em}}table{{border-collapse:collapse}}td,th{{padding:.3em .8em;border-bottom:1px solid #ccc;text-align:left}}\
 .online{{color:#075e00}}.offline{{color:#a00;font-weight:bold}}</style></head><body>\
 <h1>Ronda</h1><p>{n} agen terdaftar / {n} agents known. <a href=\"/api/v1/agents\">API</a> · <a href=\"/metrics\">metrics</a> · <a href=\"/healthz\">healthz</a></p>\
-<table><tr><th>Kantor / Office</th><th>Agen / Agent</th><th>Status</th><th>Laporan terakhir / Last report</th><th>Seq</th></tr>\n{rows}</table></body></html>",
+{letters}<h2>Agen / Agents</h2><table><tr><th>Kantor / Office</th><th>Agen / Agent</th><th>Status</th><th>Laporan terakhir / Last report</th><th>Seq</th></tr>\n{rows}</table></body></html>",
         n = agents.len()
     )))
+}
+
+/// Minimal HTML escaping for text placed between tags.
+fn escape(s: &str) -> String {
+    s.replace('&', "&amp;")
+        .replace('<', "&lt;")
+        .replace('>', "&gt;")
+        .replace('"', "&quot;")
 }
