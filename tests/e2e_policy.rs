@@ -57,14 +57,7 @@ async fn a_well_kept_office_is_compliant_and_raises_nothing() {
 #[tokio::test(flavor = "multi_thread")]
 async fn a_printer_left_on_fires_after_its_grace_and_is_switched_off() {
     let (office, mut central, t0, _dir) = setup().await;
-    office.patch(
-        "printer-lobi",
-        Patch {
-            relay_on: Some(true),
-            ..Patch::default()
-        },
-        mins(0),
-    );
+    office.relay("printer-lobi", true);
     let on = office.observe().await;
     central.report(&on, t0).await;
     let pending = vec![(
@@ -102,14 +95,7 @@ async fn a_printer_left_on_fires_after_its_grace_and_is_switched_off() {
         "no second command while it stays firing"
     );
 
-    office.patch(
-        "printer-lobi",
-        Patch {
-            relay_on: Some(false),
-            ..Patch::default()
-        },
-        mins(0),
-    );
+    office.relay("printer-lobi", false);
     central.report(&office.observe().await, t0 + mins(36)).await;
     let resolved = vec![(
         "listrik-diputus".to_owned(),
@@ -157,14 +143,7 @@ async fn road_cameras_that_stop_recording_fire_cctv_recording() {
 #[tokio::test(flavor = "multi_thread")]
 async fn a_killed_agent_gives_one_alert_and_no_storm_then_everything_is_re_evaluated() {
     let (office, mut central, t0, _dir) = setup().await;
-    office.patch(
-        "printer-lobi",
-        Patch {
-            relay_on: Some(true),
-            ..Patch::default()
-        },
-        mins(0),
-    );
+    office.relay("printer-lobi", true);
     let on = office.observe().await;
     central.presence(true, t0).await;
     central.report(&on, t0).await;
@@ -202,14 +181,7 @@ async fn a_killed_agent_gives_one_alert_and_no_storm_then_everything_is_re_evalu
     }
 
     // It comes back with the printer now off: everything is judged afresh.
-    office.patch(
-        "printer-lobi",
-        Patch {
-            relay_on: Some(false),
-            ..Patch::default()
-        },
-        mins(0),
-    );
+    office.relay("printer-lobi", false);
     let back = t0 + mins(241);
     central.presence(true, back).await;
     central.report(&office.observe().await, back).await;
@@ -243,14 +215,7 @@ async fn a_silent_agent_without_a_last_will_is_found_by_the_no_data_timer() {
 #[tokio::test(flavor = "multi_thread")]
 async fn alerts_survive_a_restart_without_duplicates() {
     let (office, mut central, t0, _dir) = setup().await;
-    office.patch(
-        "printer-lobi",
-        Patch {
-            relay_on: Some(true),
-            ..Patch::default()
-        },
-        mins(0),
-    );
+    office.relay("printer-lobi", true);
     let on = office.observe().await;
     central.report(&on, t0).await;
     central.report(&on, t0 + mins(30)).await;
@@ -277,14 +242,7 @@ async fn alerts_survive_a_restart_without_duplicates() {
         "no second switch-off after the restart"
     );
 
-    office.patch(
-        "printer-lobi",
-        Patch {
-            relay_on: Some(false),
-            ..Patch::default()
-        },
-        mins(0),
-    );
+    office.relay("printer-lobi", false);
     central.report(&office.observe().await, t0 + mins(33)).await;
     assert_eq!(central.alerts()[0].2, State::Resolved);
 }
@@ -299,14 +257,7 @@ async fn outside_the_window_nothing_alerts_but_the_checklist_is_computed() {
         &dir.path().join("ronda.db"),
         vec![kotim(t0 + mins(24 * 60))],
     );
-    office.patch(
-        "printer-lobi",
-        Patch {
-            relay_on: Some(true),
-            ..Patch::default()
-        },
-        mins(0),
-    );
+    office.relay("printer-lobi", true);
     let on = office.observe().await;
     central.report(&on, t0).await;
     central.report(&on, t0 + mins(120)).await;

@@ -62,6 +62,15 @@ impl Office {
         patch.apply(&mut state, Timestamp::now() - ago).unwrap();
     }
 
+    /// Switch a plug's first relay, as a person in the office would.
+    pub fn relay(&self, device: &str, on: bool) {
+        let patch = Patch {
+            relay_on: Some(on),
+            ..Patch::default()
+        };
+        self.patch(device, patch, SignedDuration::ZERO);
+    }
+
     /// One round of the agent's real probes.
     pub async fn observe(&self) -> Report {
         ronda_agent::probe_once(&self.agent).await.unwrap()

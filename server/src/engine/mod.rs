@@ -219,14 +219,17 @@ impl Engine {
 
     fn evaluate_office(&mut self, office: &str, now: Timestamp) -> Effects {
         let mut fx = Effects::default();
-        let state = self
-            .offices
-            .get(office)
-            .cloned()
-            .unwrap_or_else(|| OfficeState {
-                office: office.to_owned(),
-                ..OfficeState::default()
-            });
+        let empty;
+        let state = match self.offices.get(office) {
+            Some(s) => s,
+            None => {
+                empty = OfficeState {
+                    office: office.to_owned(),
+                    ..OfficeState::default()
+                };
+                &empty
+            }
+        };
         let started = *self.started.get_or_insert(now);
         // Agents connect after a server (re)start; an office with none yet
         // is shown but not alerted on until they have had time to.
