@@ -236,7 +236,7 @@ impl Engine {
         let judge =
             !state.agents.is_empty() || now.duration_since(started).as_secs() >= NO_AGENT_GRACE_S;
         for letter in self.letters.iter().filter(|l| l.covers(office)) {
-            let eval = evaluate(letter, &state, now);
+            let eval = evaluate(letter, state, now);
             let changes = if judge {
                 self.book.apply(letter, &eval)
             } else {
