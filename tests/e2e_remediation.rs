@@ -95,6 +95,19 @@ async fn the_server_switches_off_a_printer_left_on_and_an_admin_acknowledges_a_s
         stop.clone(),
     ));
 
+    let letters: Value = app
+        .client
+        .get(format!("{}/api/v1/letters", app.http))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(letters[0]["id"], LETTER);
+    assert_eq!(letters[0]["enforced"], true);
+    assert_eq!(letters[0]["items"].as_array().unwrap().len(), 10);
+
     // Fired, switched off through the agent, read back off, resolved.
     let printer = eventually("the printer alert to resolve", || async {
         alert(&app, "listrik-diputus", "printer-lobi")
@@ -236,4 +249,23 @@ async fn the_server_switches_off_a_printer_left_on_and_an_admin_acknowledges_a_s
     })
     .await;
     stop.cancel();
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn without_an_admin_token_configured_nobody_may_acknowledge() {
+    let app = common::spawn_app().await;
+    let res = app
+        .client
+        .post(format!("{}/api/v1/alerts/1/ack", app.http))
+        .bearer_auth("anything-at-all-0123")
+        .json(&json!({"note": "x"}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), 403);
+    let body: Value = res.json().await.unwrap();
+    assert!(
+        body["error"].as_str().unwrap().contains("api.admin_token"),
+        "{body}"
+    );
 }
