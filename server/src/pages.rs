@@ -44,9 +44,15 @@ pub async fn letter(
         .ok_or(ApiError::NotFound)?;
     let mut views = s.views.letter(&id);
     views.sort_by(|a, b| a.evaluation.office.cmp(&b.evaluation.office));
+    // Machine-checked compliance; attestations still to sign show apart.
     let compliant = views
         .iter()
-        .filter(|v| v.evaluation.items.iter().all(|i| i.status == Status::Ok))
+        .filter(|v| {
+            v.evaluation
+                .items
+                .iter()
+                .all(|i| matches!(i.status, Status::Ok | Status::Pending))
+        })
         .count();
     let items: Vec<_> = letter
         .items
