@@ -112,10 +112,6 @@ impl Engine {
         }
     }
 
-    pub fn letters(&self) -> &Arc<Vec<Letter>> {
-        &self.letters
-    }
-
     /// A new report: newer than what is known for its agent, or ignored.
     pub fn report(&mut self, report: Report, received: Timestamp, now: Timestamp) -> Effects {
         let key = (report.office.to_string(), report.agent.to_string());
