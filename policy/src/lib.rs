@@ -10,7 +10,7 @@ pub mod eval;
 mod items;
 mod load;
 pub mod model;
-mod notify;
+pub mod notify;
 mod raw;
 pub mod registry;
 mod shape;

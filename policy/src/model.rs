@@ -234,6 +234,10 @@ impl Letter {
                 if let Some(r) = &mut self.readiness {
                     r.deadline = r.deadline.saturating_add(by).unwrap_or(r.deadline);
                 }
+                for s in &mut self.notify.piket {
+                    s.from = s.from.saturating_add(by).unwrap_or(s.from);
+                    s.to = s.to.saturating_add(by).unwrap_or(s.to);
+                }
             }
         }
         self

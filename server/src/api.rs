@@ -175,3 +175,21 @@ fn authorize(s: &AppState, headers: &HeaderMap) -> Result<(), ApiError> {
 fn constant_time_eq(a: &[u8], b: &[u8]) -> bool {
     a.len() == b.len() && a.iter().zip(b).fold(0u8, |acc, (x, y)| acc | (x ^ y)) == 0
 }
+
+/// `GET /api/v1/mail`: the outbox, newest first, including dead messages.
+pub async fn mail(State(s): State<AppState>) -> Result<Json<Vec<crate::store::MailRow>>, ApiError> {
+    Ok(Json(s.reader.mail(None, LIST_LIMIT).await?))
+}
+
+/// `GET /api/v1/mail/{id}`: one message with its plain-text body.
+pub async fn mail_one(
+    State(s): State<AppState>,
+    Path(id): Path<i64>,
+) -> Result<Json<crate::store::MailRow>, ApiError> {
+    s.reader
+        .mail(Some(id), 1)
+        .await?
+        .pop()
+        .map(Json)
+        .ok_or(ApiError::NotFound)
+}

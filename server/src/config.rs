@@ -30,6 +30,9 @@ struct RawConfig {
     offices: Option<PathBuf>,
     #[serde(default)]
     api: RawApi,
+    /// Email; without it alerts are only shown, not sent.
+    #[serde(default)]
+    mail: Option<crate::mail::config::RawMail>,
 }
 
 #[derive(Debug, Default, Deserialize)]
@@ -107,6 +110,7 @@ pub struct ServerConfig {
     pub letters: Arc<Vec<Letter>>,
     pub registry: Option<Arc<Registry>>,
     pub admin_token: Option<Secret>,
+    pub mail: Option<crate::mail::MailConfig>,
 }
 
 pub const DEFAULT_RETENTION: Duration = Duration::from_secs(30 * 86_400);
@@ -142,6 +146,7 @@ impl ServerConfig {
             letters: Arc::default(),
             registry: None,
             admin_token: None,
+            mail: None,
         }
     }
 }
@@ -190,7 +195,12 @@ impl RawConfig {
         if admin_token.as_ref().is_some_and(|t| t.expose().len() < 16) {
             c.fail("api.admin_token", "use at least 16 characters");
         }
+        let mail = match self.mail {
+            Some(m) => Some(m.check(c, base)?),
+            None => None,
+        };
         Some(ServerConfig {
+            mail,
             policies_dir: self.policies.map(|p| base.join(p)),
             offices_file: self.offices.map(|p| base.join(p)),
             letters: Arc::default(),

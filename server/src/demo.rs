@@ -28,6 +28,9 @@ pub struct DemoOptions {
     pub max_grace: Duration,
 }
 
+/// Alerts of one office within this go in one demo email.
+const DEMO_GROUP_WAIT: Duration = Duration::from_secs(10);
+
 const KOTIM: &str = include_str!("../../policies/kotim-idul-fitri-2018.yaml");
 const BASELINE: &str = include_str!("../../policies/baseline-server.yaml");
 const REGISTRY: &str = include_str!("../../examples/offices.yaml");
@@ -90,6 +93,7 @@ fn letters(
         for item in &mut letter.items {
             item.grace = item.grace.min(opts.max_grace);
         }
+        letter.notify.group_wait = letter.notify.group_wait.min(DEMO_GROUP_WAIT);
         letters.push(letter);
     }
     Ok((letters, registry))
@@ -108,6 +112,7 @@ pub async fn run(opts: DemoOptions, shutdown: CancellationToken) -> Result<(), S
     config.registry = Some(std::sync::Arc::new(registry));
     let token = format!("{:016x}{:016x}", fastrand::u64(..), fastrand::u64(..));
     config.admin_token = Some(ronda_agent::conffile::Secret::new(token.clone()));
+    config.mail = Some(demo_mail(&dir.path().join("mail"), config.http_listen)?);
     config.http_listen = free_or_any(opts.http);
     config.broker = BrokerChoice::Embedded(EmbeddedBroker {
         listen: free_or_any(opts.mqtt),
@@ -170,12 +175,30 @@ async fn spawn_offices(
 
 /// The asked-for address if it is free, otherwise any free port, so that the
 /// demo starts even where 8080 or 1883 is taken.
+/// The demo sends no email: each message becomes an `.eml` file.
+fn demo_mail(dir: &Path, http: SocketAddr) -> Result<crate::mail::MailConfig, ServerError> {
+    use crate::mail::config::{Lang, MailConfig, TransportConfig};
+    let from = "Ronda Demo <ronda@demo.invalid>"
+        .parse()
+        .map_err(|e| ServerError::Demo(format!("demo sender address: {e}")))?;
+    Ok(MailConfig {
+        transport: TransportConfig::Capture(dir.to_owned()),
+        from,
+        reply_to: None,
+        language: Lang::Id,
+        dashboard_url: format!("http://{http}"),
+    })
+}
+
 fn free_or_any(addr: SocketAddr) -> SocketAddr {
     match TcpListener::bind(addr) {
         Ok(_) => addr,
         Err(e) => {
-            eprintln!("note: {addr} is not available ({e}); using a free port instead");
-            SocketAddr::new(addr.ip(), 0)
+            // A concrete free port, so the links in the demo's emails work.
+            let any = TcpListener::bind(SocketAddr::new(addr.ip(), 0)).and_then(|l| l.local_addr());
+            let chosen = any.unwrap_or(SocketAddr::new(addr.ip(), 0));
+            eprintln!("note: {addr} is not available ({e}); using {chosen} instead");
+            chosen
         }
     }
 }
@@ -191,6 +214,10 @@ fn print_banner(server: &Running, db: &Path, sims: &[ronda_sim::Sim], token: &st
     println!("  dashboard    http://{http}/");
     println!("  compliance   http://{http}/letters/kotim-idul-fitri-2018");
     println!("  alerts       http://{http}/api/v1/alerts");
+    println!(
+        "  email        http://{http}/mail  (captured as .eml in {}, never sent)",
+        db.with_file_name("mail").display()
+    );
     println!("  admin token  {token}  (POST /api/v1/alerts/ID/ack with Authorization: Bearer …)");
     println!("  API          http://{http}/api/v1/agents");
     println!("  metrics      http://{http}/metrics");

@@ -25,6 +25,8 @@ pub struct AppState {
     pub views: crate::engine::Views,
     pub engine: tokio::sync::mpsc::Sender<crate::engine::worker::Msg>,
     pub admin_token: Option<ronda_agent::conffile::Secret>,
+    /// The demo's capture folder, shown on the email page.
+    pub mail_capture: Option<std::path::PathBuf>,
 }
 
 pub fn app(state: AppState) -> Router {
@@ -39,6 +41,9 @@ pub fn app(state: AppState) -> Router {
         .route("/api/v1/alerts", get(api::alerts))
         .route("/api/v1/alerts/{id}", get(api::alert))
         .route("/api/v1/alerts/{id}/ack", post(api::ack))
+        .route("/api/v1/mail", get(api::mail))
+        .route("/api/v1/mail/{id}", get(api::mail_one))
+        .route("/mail", get(crate::pages::mail))
         .route("/letters/{letter}", get(crate::pages::letter))
         .route("/offices/{office}/{agent}", get(crate::pages::office))
         .with_state(state)
@@ -171,7 +176,7 @@ async fn index(State(s): State<AppState>) -> Result<Html<String>, ApiError> {
         "<!doctype html><html lang=\"id\"><head><meta charset=\"utf-8\"><meta name=\"viewport\" content=\"width=device-width\">\
 <title>Ronda</title><style>body{{font-family:sans-serif;margin:2em}}table{{border-collapse:collapse}}td,th{{padding:.3em .8em;border-bottom:1px solid #ccc;text-align:left}}\
 .online{{color:#075e00}}.offline{{color:#a00;font-weight:bold}}</style></head><body>\
-<h1>Ronda</h1><p>{n} agen terdaftar / {n} agents known. <a href=\"/api/v1/agents\">API</a> · <a href=\"/metrics\">metrics</a> · <a href=\"/healthz\">healthz</a></p>\
+<h1>Ronda</h1><p>{n} agen terdaftar / {n} agents known. <a href=\"/api/v1/agents\">API</a> · <a href=\"/mail\">email</a> · <a href=\"/metrics\">metrics</a> · <a href=\"/healthz\">healthz</a></p>\
 {letters}<h2>Agen / Agents</h2><table><tr><th>Kantor / Office</th><th>Agen / Agent</th><th>Status</th><th>Laporan terakhir / Last report</th><th>Seq</th></tr>\n{rows}</table></body></html>",
         n = agents.len()
     )))

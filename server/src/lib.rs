@@ -13,6 +13,7 @@ pub mod engine;
 pub mod http;
 mod ingest;
 pub mod letters;
+pub mod mail;
 pub mod metrics;
 pub mod pages;
 mod sim;
@@ -56,6 +57,8 @@ pub enum ServerError {
     Writer(std::io::Error),
     #[error("cannot create a temporary directory: {0}")]
     TempDir(std::io::Error),
+    #[error(transparent)]
+    Mail(#[from] mail::MailError),
     #[error("letters: {0}")]
     Letters(String),
     #[error("demo: {0}")]
@@ -133,6 +136,7 @@ pub async fn start(
         engine,
         store: writer.tx.clone(),
         client: Some(client.clone()),
+        mail: config.mail.is_some(),
     };
     let ingest = ingest::Ingest {
         client,
@@ -153,15 +157,37 @@ pub async fn start(
         views,
         engine: engine_tx,
         admin_token: config.admin_token.clone(),
+        mail_capture: config.mail.as_ref().and_then(|m| match &m.transport {
+            mail::config::TransportConfig::Capture(dir) => Some(dir.clone()),
+            mail::config::TransportConfig::Smtp(_) => None,
+        }),
     });
     tracing::info!(http = %http_addr, broker = %broker.url, database = %config.database.display(), "server started");
 
-    let tasks = vec![
+    let mailer = match &config.mail {
+        Some(m) => Some(mail::Mailer::open(
+            &config.database,
+            mail::Context {
+                letters: config.letters.clone(),
+                registry: config.registry.clone(),
+                config: m.clone(),
+            },
+        )?),
+        None => None,
+    };
+    let mut tasks = vec![
         tokio::spawn(worker.run(engine_rx, shutdown.clone())),
         tokio::spawn(ingest.run(shutdown.clone())),
         tokio::spawn(serve_http(listener, app, shutdown.clone())),
-        tokio::spawn(prune(writer.tx.clone(), config.report_retention, shutdown)),
+        tokio::spawn(prune(
+            writer.tx.clone(),
+            config.report_retention,
+            shutdown.clone(),
+        )),
     ];
+    if let Some(m) = mailer {
+        tasks.push(tokio::spawn(m.run(shutdown)));
+    }
     Ok(Running {
         http_addr,
         broker_url: broker.url,

@@ -12,11 +12,18 @@ use crate::http::{ApiError, AppState};
 
 const OFFICE: &str = include_str!("../templates/office.html");
 const LETTER: &str = include_str!("../templates/letter.html");
+const MAIL: &str = include_str!("../templates/mail.html");
+/// Messages the email page shows with their bodies.
+const MAIL_PAGE: u32 = 50;
 
 fn env() -> Environment<'static> {
     let mut env = Environment::new();
     // `.html` names turn on HTML escaping.
-    for (name, text) in [("office.html", OFFICE), ("letter.html", LETTER)] {
+    for (name, text) in [
+        ("office.html", OFFICE),
+        ("letter.html", LETTER),
+        ("mail.html", MAIL),
+    ] {
         if let Err(e) = env.add_template(name, text) {
             tracing::error!(template = name, error = %e, "template does not parse");
         }
@@ -87,4 +94,18 @@ pub async fn office(
         .report
         .and_then(|raw| serde_json::from_str(raw.get()).ok());
     render("office.html", minijinja::context! { office, agent, report })
+}
+
+/// `GET /mail`: the latest messages and their state; in the demo, the
+/// messages captured instead of sent.
+pub async fn mail(State(s): State<AppState>) -> Result<Html<String>, ApiError> {
+    let mail = s.reader.mail(None, MAIL_PAGE).await?;
+    let mut bodies = std::collections::BTreeMap::new();
+    for m in &mail {
+        if let Some(full) = s.reader.mail(Some(m.id), 1).await?.pop() {
+            bodies.insert(m.id.to_string(), full.body_text.unwrap_or_default());
+        }
+    }
+    let capture = s.mail_capture.as_ref().map(|p| p.display().to_string());
+    render("mail.html", minijinja::context! { mail, bodies, capture })
 }

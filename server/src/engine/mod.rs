@@ -112,6 +112,10 @@ impl Engine {
         }
     }
 
+    pub fn letter(&self, id: &str) -> Option<&Letter> {
+        self.letters.iter().find(|l| l.id == id)
+    }
+
     /// A new report: newer than what is known for its agent, or ignored.
     pub fn report(&mut self, report: Report, received: Timestamp, now: Timestamp) -> Effects {
         let key = (report.office.to_string(), report.agent.to_string());

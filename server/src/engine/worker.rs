@@ -49,6 +49,8 @@ pub struct Worker {
     pub store: mpsc::Sender<Write>,
     /// Where commands go; `None` in tests that only look at the store.
     pub client: Option<AsyncClient>,
+    /// Whether alert changes should leave email intents.
+    pub mail: bool,
 }
 
 impl Worker {
@@ -132,7 +134,16 @@ impl Worker {
     async fn apply(&mut self, fx: Effects) {
         for c in fx.changes {
             tracing::info!(alert = c.alert.id, letter = %c.alert.key.letter, item = %c.alert.key.item, office = %c.alert.key.office, subject = %c.alert.key.subject, to = c.transition.to.as_str(), cause = %c.transition.cause, "alert");
-            if self.store.send(Write::Alert(Box::new(c))).await.is_err() {
+            let intent = self
+                .mail
+                .then(|| crate::mail::intent(&self.engine, &c))
+                .flatten();
+            if self
+                .store
+                .send(Write::Alert(Box::new(c), intent))
+                .await
+                .is_err()
+            {
                 tracing::error!("store writer has stopped; alert change not stored");
             }
         }

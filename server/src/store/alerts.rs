@@ -66,6 +66,22 @@ pub(super) fn write_change(tx: &Transaction<'_>, c: &Change) -> rusqlite::Result
     Ok(())
 }
 
+/// An email an alert change calls for, due once the letter's group wait is over.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Intent {
+    /// `firing`, `resolved` or `ack`.
+    pub kind: &'static str,
+    pub due: Timestamp,
+}
+
+pub(super) fn write_intent(tx: &Transaction<'_>, c: &Change, i: &Intent) -> rusqlite::Result<()> {
+    tx.prepare_cached(
+        "INSERT INTO notify_intents (alert_id, kind, office, due_ms) VALUES (?1, ?2, ?3, ?4)",
+    )?
+    .execute(params![c.alert.id, i.kind, c.alert.key.office, ms(i.due)])?;
+    Ok(())
+}
+
 pub(super) fn write_attestation(
     tx: &Transaction<'_>,
     letter: &str,
@@ -150,6 +166,12 @@ pub fn list(conn: &Connection, f: &AlertFilter, limit: u32) -> rusqlite::Result<
         alert,
     )?;
     rows.collect()
+}
+
+pub fn get(conn: &Connection, id: i64) -> rusqlite::Result<Option<Alert>> {
+    conn.prepare_cached(&format!("SELECT {ALERT_COLUMNS} FROM alerts WHERE id = ?1"))?
+        .query_row([id], alert)
+        .optional()
 }
 
 pub fn one(conn: &Connection, id: i64) -> rusqlite::Result<Option<(Alert, Vec<Transition>)>> {

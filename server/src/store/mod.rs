@@ -9,7 +9,7 @@ use std::path::{Path, PathBuf};
 
 use rusqlite::{Connection, OpenFlags};
 
-pub use read::{AgentRow, Reader};
+pub use read::{AgentRow, MailRow, Reader};
 pub use writer::{spawn_writer, Write, WriterHandle};
 
 #[derive(Debug, thiserror::Error)]

@@ -115,6 +115,62 @@ impl Reader {
     }
 }
 
+/// One outbox message as the API shows it.
+#[derive(Debug, Clone, Serialize)]
+pub struct MailRow {
+    pub id: i64,
+    pub kind: String,
+    pub office: Option<String>,
+    pub recipients: Vec<String>,
+    pub subject: String,
+    /// `queued`, `sent` or `dead`.
+    pub state: String,
+    pub attempts: i64,
+    pub last_error: Option<String>,
+    pub message_id: String,
+    pub alert_ids: Vec<i64>,
+    pub created: Option<jiff::Timestamp>,
+    pub sent: Option<jiff::Timestamp>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub body_text: Option<String>,
+}
+
+impl Reader {
+    /// Newest first; bodies only when `id` picks one message.
+    pub async fn mail(&self, id: Option<i64>, limit: u32) -> Result<Vec<MailRow>, StoreError> {
+        self.with(move |c| {
+            let mut stmt = c.prepare_cached(
+                "SELECT id, kind, office, recipients, subject, state, attempts, last_error, message_id,
+                        alert_ids, created_ms, sent_ms, body_text
+                 FROM outbox WHERE (?1 IS NULL OR id = ?1) ORDER BY id DESC LIMIT ?2",
+            )?;
+            let rows = stmt.query_map(rusqlite::params![id, limit], |r| {
+                let ts = |i: usize| -> rusqlite::Result<Option<jiff::Timestamp>> {
+                    Ok(r.get::<_, Option<i64>>(i)?
+                        .and_then(|ms| jiff::Timestamp::from_millisecond(ms).ok()))
+                };
+                Ok(MailRow {
+                    id: r.get(0)?,
+                    kind: r.get(1)?,
+                    office: r.get(2)?,
+                    recipients: serde_json::from_str(&r.get::<_, String>(3)?).unwrap_or_default(),
+                    subject: r.get(4)?,
+                    state: r.get(5)?,
+                    attempts: r.get(6)?,
+                    last_error: r.get(7)?,
+                    message_id: r.get(8)?,
+                    alert_ids: serde_json::from_str(&r.get::<_, String>(9)?).unwrap_or_default(),
+                    created: ts(10)?,
+                    sent: ts(11)?,
+                    body_text: if id.is_some() { r.get(12)? } else { None },
+                })
+            })?;
+            rows.collect()
+        })
+        .await
+    }
+}
+
 fn row(
     r: &Row<'_>,
     report: Option<Box<serde_json::value::RawValue>>,

@@ -76,6 +76,42 @@ const MIGRATIONS: &[&str] = &[
         at_ms INTEGER NOT NULL,
         PRIMARY KEY (letter, office, item)
     ) WITHOUT ROWID;",
+    // 3: email. Intents are written with the alert transition that causes
+    // them; the composer turns due intents into outbox messages in one
+    // transaction; the sender marks each message sent or dead.
+    "CREATE TABLE notify_intents (
+        id INTEGER PRIMARY KEY,
+        alert_id INTEGER NOT NULL,
+        kind TEXT NOT NULL,
+        office TEXT NOT NULL,
+        due_ms INTEGER NOT NULL
+    );
+    CREATE INDEX notify_intents_due ON notify_intents (due_ms);
+    CREATE TABLE alert_notify (
+        alert_id INTEGER PRIMARY KEY,
+        firing_sent_ms INTEGER,
+        last_sent_ms INTEGER,
+        repeats INTEGER NOT NULL DEFAULT 0,
+        tier INTEGER NOT NULL DEFAULT 0
+    );
+    CREATE TABLE outbox (
+        id INTEGER PRIMARY KEY,
+        kind TEXT NOT NULL,
+        office TEXT,
+        recipients TEXT NOT NULL,
+        subject TEXT NOT NULL,
+        body_text TEXT NOT NULL,
+        body_html TEXT NOT NULL,
+        message_id TEXT NOT NULL,
+        alert_ids TEXT NOT NULL,
+        state TEXT NOT NULL DEFAULT 'queued',
+        attempts INTEGER NOT NULL DEFAULT 0,
+        next_attempt_ms INTEGER NOT NULL,
+        last_error TEXT,
+        created_ms INTEGER NOT NULL,
+        sent_ms INTEGER
+    );
+    CREATE INDEX outbox_due ON outbox (state, next_attempt_ms);",
 ];
 
 #[cfg(test)]

@@ -34,8 +34,12 @@ pub enum Write {
         online: bool,
         at_ms: i64,
     },
-    /// An alert moved; stored with the move in the same transaction.
-    Alert(Box<ronda_policy::alert::Change>),
+    /// An alert moved; stored with the move, and with the email it calls
+    /// for, in the same transaction.
+    Alert(
+        Box<ronda_policy::alert::Change>,
+        Option<super::alerts::Intent>,
+    ),
     /// A head of office attested a checklist item.
     Attest {
         letter: String,
@@ -151,7 +155,12 @@ fn apply(conn: &mut Connection, batch: &[Write]) -> rusqlite::Result<Outcome> {
             } => {
                 out.presence_changed |= set_presence(&tx, office, agent, *online, *at_ms)?;
             }
-            Write::Alert(change) => super::alerts::write_change(&tx, change)?,
+            Write::Alert(change, intent) => {
+                super::alerts::write_change(&tx, change)?;
+                if let Some(i) = intent {
+                    super::alerts::write_intent(&tx, change, i)?;
+                }
+            }
             Write::Attest {
                 letter,
                 office,

@@ -1,0 +1,125 @@
+//! Email that is never lost and never doubled.
+//!
+//! An alert change leaves an *intent* in the same transaction
+//! ([`intent`]); the composer turns due intents, repeats and escalations
+//! into outbox messages ([`compose`]); the sender delivers them ([`send`]).
+//! [`Mailer::step`] runs one pass of both, so tests drive it on their own
+//! clock; [`Mailer::run`] is the live loop.
+
+pub mod compose;
+pub mod config;
+pub mod recipients;
+pub mod send;
+pub mod text;
+
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+use std::time::Duration;
+
+use jiff::Timestamp;
+use ronda_policy::alert::{Change, State};
+use ronda_policy::{Letter, Registry};
+use rusqlite::Connection;
+use tokio_util::sync::CancellationToken;
+
+use crate::engine::Engine;
+use crate::store::alerts::Intent;
+pub use config::MailConfig;
+
+/// How often the live loop composes and sends.
+pub const PASS: Duration = Duration::from_millis(250);
+
+#[derive(Debug, thiserror::Error)]
+pub enum MailError {
+    #[error("mail database: {0}")]
+    Db(#[from] rusqlite::Error),
+    #[error("mail template: {0}")]
+    Template(#[from] minijinja::Error),
+    #[error("mail encoding: {0}")]
+    Json(#[from] serde_json::Error),
+    #[error("SMTP settings: {0}")]
+    Smtp(String),
+    #[error("capture folder {0}: {1}")]
+    Capture(PathBuf, std::io::Error),
+    #[error(transparent)]
+    Store(#[from] crate::store::StoreError),
+}
+
+/// What the composer needs besides the database.
+pub struct Context {
+    pub letters: Arc<Vec<Letter>>,
+    pub registry: Option<Arc<Registry>>,
+    pub config: MailConfig,
+}
+
+impl Context {
+    fn letter(&self, id: &str) -> Option<&Letter> {
+        self.letters.iter().find(|l| l.id == id)
+    }
+}
+
+/// The email an alert change calls for, due after the letter's group wait.
+pub fn intent(engine: &Engine, c: &Change) -> Option<Intent> {
+    let t = &c.transition;
+    let kind = match (t.from, t.to) {
+        (from, State::Firing) if from != Some(State::Firing) => "firing",
+        (_, State::Resolved) if c.alert.fired.is_some() => "resolved",
+        (Some(from), State::Acknowledged) if from != State::Acknowledged => "ack",
+        _ => return None,
+    };
+    let wait = engine
+        .letter(&c.alert.key.letter)
+        .map_or(ronda_policy::notify::DEFAULT_GROUP_WAIT, |l| {
+            l.notify.group_wait
+        });
+    Some(Intent {
+        kind,
+        due: t.at.checked_add(wait).unwrap_or(t.at),
+    })
+}
+
+pub struct Mailer {
+    conn: Connection,
+    cx: Context,
+    transport: send::Transport,
+}
+
+impl Mailer {
+    /// A mailer on the database at `db` (opened and migrated if needed).
+    pub fn open(db: &Path, cx: Context) -> Result<Mailer, MailError> {
+        let transport = send::Transport::new(&cx.config)?;
+        Ok(Mailer {
+            conn: crate::store::open(db)?,
+            cx,
+            transport,
+        })
+    }
+
+    /// Compose what is due, then send what is due. Returns messages sent.
+    pub async fn step(&mut self, now: Timestamp) -> Result<usize, MailError> {
+        compose::step(&mut self.conn, &self.cx, now)?;
+        let mut sent = 0;
+        for row in send::due(&self.conn, now)? {
+            let outcome = send::attempt(&self.transport, &self.cx.config, &row).await;
+            sent += usize::from(outcome == send::Outcome::Sent);
+            send::record(&self.conn, &row, outcome, now)?;
+        }
+        Ok(sent)
+    }
+
+    pub async fn run(mut self, shutdown: CancellationToken) {
+        let mut every = tokio::time::interval(PASS);
+        every.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+        loop {
+            tokio::select! {
+                _ = shutdown.cancelled() => break,
+                _ = every.tick() => {
+                    if let Err(e) = self.step(Timestamp::now()).await {
+                        tracing::error!(error = %e, "mail pass failed; will retry");
+                    }
+                }
+            }
+        }
+        tracing::info!("mailer stopped");
+    }
+}

@@ -1,0 +1,222 @@
+//! The sender: delivers queued outbox messages through SMTP (or into the
+//! capture folder), each send inside its own timeout, with capped
+//! exponential backoff and jitter for transient failures. A permanent
+//! failure (5xx) or too many attempts makes a message dead; the others go on.
+
+use std::path::PathBuf;
+use std::time::Duration;
+
+use jiff::Timestamp;
+use lettre::message::{Mailbox, MultiPart};
+use lettre::transport::smtp::authentication::Credentials;
+use lettre::transport::smtp::client::{Tls as SmtpTls, TlsParameters};
+use lettre::{AsyncSmtpTransport, AsyncTransport, Message, Tokio1Executor};
+use rusqlite::{params, Connection};
+
+use super::config::{MailConfig, SmtpConfig, Tls, TransportConfig};
+use super::MailError;
+
+/// Messages tried per step.
+const BATCH: usize = 50;
+/// After this many failed attempts a message is dead.
+pub const MAX_ATTEMPTS: u32 = 12;
+const FIRST_RETRY: Duration = Duration::from_secs(5);
+const MAX_RETRY: Duration = Duration::from_secs(3600);
+/// A capture folder write has this long.
+const CAPTURE_TIMEOUT: Duration = Duration::from_secs(10);
+
+pub enum Transport {
+    Smtp {
+        inner: AsyncSmtpTransport<Tokio1Executor>,
+        timeout: Duration,
+    },
+    Capture(PathBuf),
+}
+
+/// How one attempt ended.
+#[derive(Debug, PartialEq)]
+pub enum Outcome {
+    Sent,
+    /// Worth trying again: 4xx, a timeout, a refused connection.
+    Transient(String),
+    /// Never going to work: 5xx, an address the server refuses.
+    Permanent(String),
+}
+
+impl Transport {
+    pub fn new(config: &MailConfig) -> Result<Transport, MailError> {
+        match &config.transport {
+            TransportConfig::Capture(dir) => {
+                std::fs::create_dir_all(dir).map_err(|e| MailError::Capture(dir.clone(), e))?;
+                Ok(Transport::Capture(dir.clone()))
+            }
+            TransportConfig::Smtp(s) => Ok(Transport::Smtp {
+                inner: smtp(s)?,
+                timeout: s.timeout,
+            }),
+        }
+    }
+
+    async fn send(&self, id: i64, kind: &str, message: Message) -> Outcome {
+        match self {
+            Transport::Smtp { inner, timeout } => {
+                // lettre's own timeout covers the connection only; a server
+                // that stalls mid-DATA would hang `send` for ever.
+                match tokio::time::timeout(*timeout, inner.send(message)).await {
+                    Err(_) => Outcome::Transient(format!("no answer within {timeout:?}")),
+                    Ok(Ok(_)) => Outcome::Sent,
+                    Ok(Err(e)) if e.is_permanent() => Outcome::Permanent(e.to_string()),
+                    Ok(Err(e)) => Outcome::Transient(e.to_string()),
+                }
+            }
+            Transport::Capture(dir) => {
+                let path = dir.join(format!("{id:06}-{kind}.eml"));
+                let bytes = message.formatted();
+                let write = tokio::task::spawn_blocking(move || {
+                    std::fs::write(&path, bytes).map_err(|e| format!("{}: {e}", path.display()))
+                });
+                match tokio::time::timeout(CAPTURE_TIMEOUT, write).await {
+                    Ok(Ok(Ok(()))) => Outcome::Sent,
+                    Ok(Ok(Err(e))) => Outcome::Transient(e),
+                    Ok(Err(e)) => Outcome::Transient(e.to_string()),
+                    Err(_) => Outcome::Transient("capture write timed out".into()),
+                }
+            }
+        }
+    }
+}
+
+fn smtp(s: &SmtpConfig) -> Result<AsyncSmtpTransport<Tokio1Executor>, MailError> {
+    let tls = |required: bool| -> Result<SmtpTls, MailError> {
+        let params =
+            TlsParameters::new(s.host.clone()).map_err(|e| MailError::Smtp(e.to_string()))?;
+        Ok(if required {
+            SmtpTls::Required(params)
+        } else {
+            SmtpTls::Wrapper(params)
+        })
+    };
+    let mut b = AsyncSmtpTransport::<Tokio1Executor>::builder_dangerous(&s.host)
+        .port(s.port)
+        .timeout(Some(s.timeout))
+        .tls(match s.tls {
+            Tls::None => SmtpTls::None,
+            Tls::StartTls => tls(true)?,
+            Tls::Implicit => tls(false)?,
+        });
+    if let (Some(user), Some(pass)) = (&s.username, &s.password) {
+        b = b.credentials(Credentials::new(user.clone(), pass.expose().to_owned()));
+    }
+    Ok(b.build())
+}
+
+pub struct Row {
+    id: i64,
+    kind: String,
+    recipients: Vec<String>,
+    subject: String,
+    text: String,
+    html: String,
+    message_id: String,
+    attempts: u32,
+}
+
+/// One try at one message.
+pub async fn attempt(transport: &Transport, config: &MailConfig, row: &Row) -> Outcome {
+    match build(row, config) {
+        Ok(m) => transport.send(row.id, &row.kind, m).await,
+        Err(e) => Outcome::Permanent(e),
+    }
+}
+
+/// The messages due at `now`, oldest first.
+pub fn due(conn: &Connection, now: Timestamp) -> Result<Vec<Row>, MailError> {
+    let mut stmt = conn.prepare_cached(
+        "SELECT id, kind, recipients, subject, body_text, body_html, message_id, attempts FROM outbox
+         WHERE state = 'queued' AND next_attempt_ms <= ?1 ORDER BY next_attempt_ms, id LIMIT ?2",
+    )?;
+    let rows = stmt.query_map(params![now.as_millisecond(), BATCH as i64], |r| {
+        Ok(Row {
+            id: r.get(0)?,
+            kind: r.get(1)?,
+            recipients: serde_json::from_str(&r.get::<_, String>(2)?).unwrap_or_default(),
+            subject: r.get(3)?,
+            text: r.get(4)?,
+            html: r.get(5)?,
+            message_id: r.get(6)?,
+            attempts: r.get::<_, i64>(7)?.max(0) as u32,
+        })
+    })?;
+    Ok(rows.collect::<rusqlite::Result<_>>()?)
+}
+
+fn build(row: &Row, config: &MailConfig) -> Result<Message, String> {
+    let mut b = Message::builder()
+        .from(config.from.clone())
+        .subject(row.subject.clone())
+        .message_id(Some(row.message_id.clone()));
+    if let Some(r) = &config.reply_to {
+        b = b.reply_to(r.clone());
+    }
+    for to in &row.recipients {
+        let mailbox: Mailbox = to.parse().map_err(|e| format!("recipient `{to}`: {e}"))?;
+        b = b.to(mailbox);
+    }
+    b.multipart(MultiPart::alternative_plain_html(
+        row.text.clone(),
+        row.html.clone(),
+    ))
+    .map_err(|e| e.to_string())
+}
+
+pub fn record(
+    conn: &Connection,
+    row: &Row,
+    outcome: Outcome,
+    now: Timestamp,
+) -> rusqlite::Result<()> {
+    let now_ms = now.as_millisecond();
+    let attempts = row.attempts + 1;
+    match outcome {
+        Outcome::Sent => {
+            tracing::info!(message = row.id, kind = %row.kind, to = row.recipients.len(), "mail sent");
+            conn.execute(
+                "UPDATE outbox SET state = 'sent', sent_ms = ?2, attempts = ?3, last_error = NULL WHERE id = ?1",
+                params![row.id, now_ms, attempts],
+            )?;
+        }
+        Outcome::Permanent(e) => {
+            tracing::error!(message = row.id, error = %e, "mail refused for good; marked dead");
+            conn.execute(
+                "UPDATE outbox SET state = 'dead', attempts = ?2, last_error = ?3 WHERE id = ?1",
+                params![row.id, attempts, e],
+            )?;
+        }
+        Outcome::Transient(e) if attempts >= MAX_ATTEMPTS => {
+            tracing::error!(message = row.id, error = %e, attempts, "mail still failing; marked dead");
+            conn.execute(
+                "UPDATE outbox SET state = 'dead', attempts = ?2, last_error = ?3 WHERE id = ?1",
+                params![row.id, attempts, e],
+            )?;
+        }
+        Outcome::Transient(e) => {
+            let wait = backoff(attempts);
+            tracing::warn!(message = row.id, error = %e, retry_in_s = wait.as_secs(), "mail not sent; will retry");
+            let next = now_ms + i64::try_from(wait.as_millis()).unwrap_or(i64::MAX / 2);
+            conn.execute(
+                "UPDATE outbox SET attempts = ?2, last_error = ?3, next_attempt_ms = ?4 WHERE id = ?1",
+                params![row.id, attempts, e, next],
+            )?;
+        }
+    }
+    Ok(())
+}
+
+/// 5 s, 10 s, 20 s … capped at an hour, each with up to a quarter more at
+/// random so that many messages failing together do not retry together.
+pub fn backoff(attempts: u32) -> Duration {
+    let base = FIRST_RETRY
+        .saturating_mul(1 << attempts.saturating_sub(1).min(16))
+        .min(MAX_RETRY);
+    base + base.mul_f64(fastrand::f64() * 0.25)
+}

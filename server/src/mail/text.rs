@@ -1,0 +1,162 @@
+//! What a message says: subject lines and bodies in Bahasa Indonesia or
+//! English, rendered from `templates/mail/` (a plain-text and an HTML
+//! template, escaped by minijinja).
+
+use jiff::tz::TimeZone;
+use jiff::Timestamp;
+use minijinja::{context, Environment};
+use ronda_policy::alert::Alert;
+use ronda_policy::{Letter, Severity};
+use serde::Serialize;
+
+use super::config::Lang;
+
+const TEXT: &str = include_str!("../../templates/mail/alerts.txt");
+const HTML: &str = include_str!("../../templates/mail/alerts.html");
+
+/// What kind of message: says which heading and subject tag it gets.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Kind {
+    Firing,
+    Repeat,
+    Escalation,
+    Resolved,
+    Ack,
+}
+
+impl Kind {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Kind::Firing => "firing",
+            Kind::Repeat => "repeat",
+            Kind::Escalation => "escalation",
+            Kind::Resolved => "resolved",
+            Kind::Ack => "ack",
+        }
+    }
+
+    fn heading(self, lang: Lang) -> &'static str {
+        match (self, lang) {
+            (Kind::Firing, Lang::Id) => "Kantor tidak memenuhi surat edaran",
+            (Kind::Firing, Lang::En) => "An office is out of line with the circular letter",
+            (Kind::Repeat, Lang::Id) => "Pengingat: masalah belum ditangani",
+            (Kind::Repeat, Lang::En) => "Reminder: still not handled",
+            (Kind::Escalation, Lang::Id) => "Eskalasi: belum ada yang menangani",
+            (Kind::Escalation, Lang::En) => "Escalation: nobody has taken this on",
+            (Kind::Resolved, Lang::Id) => "Sudah pulih",
+            (Kind::Resolved, Lang::En) => "Recovered",
+            (Kind::Ack, Lang::Id) => "Sedang ditangani",
+            (Kind::Ack, Lang::En) => "Being handled",
+        }
+    }
+
+    fn tag(self, severity: Severity, lang: Lang) -> &'static str {
+        match (self, lang) {
+            (Kind::Resolved, Lang::Id) => "PULIH",
+            (Kind::Resolved, Lang::En) => "RESOLVED",
+            (Kind::Ack, Lang::Id) => "DITANGANI",
+            (Kind::Ack, Lang::En) => "ACKNOWLEDGED",
+            (_, lang) => severity_word(severity, lang),
+        }
+    }
+}
+
+fn severity_word(s: Severity, lang: Lang) -> &'static str {
+    match (s, lang) {
+        (Severity::Critical, Lang::Id) => "KRITIS",
+        (Severity::Warning, Lang::Id) => "PERINGATAN",
+        (Severity::Info, _) => "INFO",
+        (Severity::Critical, Lang::En) => "CRITICAL",
+        (Severity::Warning, Lang::En) => "WARNING",
+    }
+}
+
+#[derive(Serialize)]
+struct Line {
+    severity: &'static str,
+    item: String,
+    subject: String,
+    message: String,
+    since: String,
+    link: String,
+    ack: Option<String>,
+}
+
+pub struct Rendered {
+    pub subject: String,
+    pub text: String,
+    pub html: String,
+}
+
+pub struct Ctx<'a> {
+    pub lang: Lang,
+    pub office_name: &'a str,
+    pub tz: &'a TimeZone,
+    pub dashboard_url: &'a str,
+}
+
+/// One message about `alerts` (each with its letter), all of one office.
+pub fn render(
+    kind: Kind,
+    alerts: &[(&Alert, &Letter)],
+    cx: &Ctx<'_>,
+) -> Result<Rendered, minijinja::Error> {
+    let worst = alerts
+        .iter()
+        .map(|(a, _)| a.severity)
+        .max()
+        .unwrap_or(Severity::Info);
+    let text_of = |a: &Alert, l: &Letter| {
+        let item = l.item(&a.key.item);
+        item.map_or_else(
+            || a.key.item.clone(),
+            |i| match cx.lang {
+                Lang::Id => i.text_id.clone(),
+                Lang::En => i.text_en.clone(),
+            },
+        )
+    };
+    let about = match alerts {
+        [(a, l)] => text_of(a, l),
+        many => match cx.lang {
+            Lang::Id => format!("{} butir", many.len()),
+            Lang::En => format!("{} items", many.len()),
+        },
+    };
+    let subject = format!(
+        "[{}] {} — {}",
+        kind.tag(worst, cx.lang),
+        cx.office_name,
+        about
+    );
+    let lines: Vec<Line> = alerts
+        .iter()
+        .map(|(a, l)| Line {
+            severity: severity_word(a.severity, cx.lang),
+            item: text_of(a, l),
+            subject: a.key.subject.clone(),
+            message: a.message.clone(),
+            since: local(a.started, cx.tz),
+            link: format!("{}/api/v1/alerts/{}", cx.dashboard_url, a.id),
+            ack: a.ack.as_ref().map(|k| format!("{}: {}", k.by, k.note)),
+        })
+        .collect();
+    let ctx = context! {
+        lang => cx.lang, heading => kind.heading(cx.lang), office => cx.office_name,
+        alerts => lines, letter => alerts.first().map(|(_, l)| l.title.clone()),
+    };
+    let mut env = Environment::new();
+    env.add_template("alerts.txt", TEXT)?;
+    env.add_template("alerts.html", HTML)?;
+    Ok(Rendered {
+        subject,
+        text: env.get_template("alerts.txt")?.render(&ctx)?,
+        html: env.get_template("alerts.html")?.render(&ctx)?,
+    })
+}
+
+fn local(t: Timestamp, tz: &TimeZone) -> String {
+    t.to_zoned(tz.clone())
+        .strftime("%Y-%m-%d %H:%M %Z")
+        .to_string()
+}
