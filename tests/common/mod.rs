@@ -2,6 +2,8 @@
 //! that can be stopped cleanly or killed, a real Mosquitto, and polling.
 #![allow(clippy::unwrap_used, clippy::expect_used, dead_code)]
 
+pub mod smtp;
+
 use std::future::Future;
 use std::net::{SocketAddr, TcpListener, TcpStream};
 use std::path::PathBuf;

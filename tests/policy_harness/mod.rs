@@ -13,7 +13,7 @@ use std::sync::Arc;
 use jiff::{SignedDuration, Timestamp};
 use ronda_agent::AgentConfig;
 use ronda_policy::alert::State;
-use ronda_policy::Letter;
+use ronda_policy::{Letter, Registry};
 use ronda_server::engine::{Effects, Engine, Views};
 use ronda_server::metrics::Metrics;
 use ronda_server::store::{self, Write};
@@ -77,6 +77,11 @@ impl Office {
     }
 }
 
+pub fn registry() -> Arc<Registry> {
+    let path = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("examples/offices.yaml");
+    Arc::new(Registry::load(&path).unwrap())
+}
+
 pub fn kotim(window_start: Timestamp) -> Letter {
     let path =
         PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("policies/kotim-idul-fitri-2018.yaml");
@@ -110,21 +115,27 @@ pub struct Central {
     writer: Option<store::WriterHandle>,
     pub db: PathBuf,
     letters: Arc<Vec<Letter>>,
+    registry: Option<Arc<Registry>>,
     pub commands: Vec<ronda_server::engine::Outgoing>,
     seq: u64,
 }
 
 impl Central {
     pub fn open(db: &Path, letters: Vec<Letter>) -> Central {
-        Self::resume(db, Arc::new(letters))
+        Self::resume(db, Arc::new(letters), None)
     }
 
-    fn resume(db: &Path, letters: Arc<Vec<Letter>>) -> Central {
+    /// With the office registry, as the mail tests need for recipients.
+    pub fn with_registry(db: &Path, letters: Vec<Letter>, registry: Arc<Registry>) -> Central {
+        Self::resume(db, Arc::new(letters), Some(registry))
+    }
+
+    fn resume(db: &Path, letters: Arc<Vec<Letter>>, registry: Option<Arc<Registry>>) -> Central {
         let conn = store::open(db).unwrap();
         let views = Views::default();
         let engine = Engine::new(
             letters.clone(),
-            None,
+            registry.clone(),
             store::seed(db).unwrap(),
             views.clone(),
         );
@@ -135,6 +146,7 @@ impl Central {
             writer: Some(writer),
             db: db.to_owned(),
             letters,
+            registry,
             commands: Vec::new(),
             seq: 0,
         }
@@ -144,7 +156,7 @@ impl Central {
     pub async fn restart(mut self) -> Central {
         let seq = self.seq;
         self.close().await;
-        let mut again = Self::resume(&self.db, self.letters.clone());
+        let mut again = Self::resume(&self.db, self.letters.clone(), self.registry.clone());
         again.seq = seq;
         again
     }
@@ -161,7 +173,10 @@ impl Central {
     async fn persist(&mut self, fx: Effects) -> Effects {
         let tx = &self.writer.as_ref().unwrap().tx;
         for c in &fx.changes {
-            tx.send(Write::Alert(Box::new(c.clone()))).await.unwrap();
+            let intent = ronda_server::mail::intent(&self.engine, c);
+            tx.send(Write::Alert(Box::new(c.clone()), intent))
+                .await
+                .unwrap();
         }
         let (done, flushed) = tokio::sync::oneshot::channel();
         tx.send(Write::Flush(done)).await.unwrap();
@@ -180,6 +195,15 @@ impl Central {
     pub async fn presence(&mut self, online: bool, at: Timestamp) -> Effects {
         let fx = self.engine.presence(OFFICE, AGENT, online, at);
         self.persist(fx).await
+    }
+
+    pub async fn acknowledge(&mut self, id: i64, note: &str, at: Timestamp) {
+        let c = self.engine.acknowledge(id, "budi", note, None, at).unwrap();
+        self.persist(Effects {
+            changes: vec![c],
+            commands: Vec::new(),
+        })
+        .await;
     }
 
     pub async fn tick(&mut self, at: Timestamp) -> Effects {
