@@ -362,9 +362,9 @@ async fn a_sender_killed_after_the_250_resends_with_the_same_message_id() {
         .unwrap();
         let rows = send::due(&conn, at(w.t0, 31)).unwrap();
         assert_eq!(rows.len(), 1);
-        let transport = send::Transport::new(&config(smtp.addr)).unwrap();
+        let mut transport = send::Transport::new(&config(smtp.addr)).unwrap();
         assert_eq!(
-            send::attempt(&transport, &config(smtp.addr), &rows[0]).await,
+            send::attempt(&mut transport, &config(smtp.addr), &rows[0]).await,
             send::Outcome::Sent
         );
     }

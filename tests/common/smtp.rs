@@ -16,6 +16,8 @@ use mailin::{Action, Handler, SessionBuilder};
 pub struct Received {
     pub to: Vec<String>,
     pub data: String,
+    /// When the server accepted it (just before its 250).
+    pub at: Option<jiff::Timestamp>,
 }
 
 impl Received {
@@ -26,9 +28,9 @@ impl Received {
             lines.find(|l| l.to_ascii_lowercase().starts_with(&prefix))?[prefix.len()..].to_owned();
         // Folded header lines continue with whitespace.
         for l in lines.take_while(|l| l.starts_with(' ') || l.starts_with('\t')) {
-            value.push_str(l);
+            value.push_str(l.trim_end());
         }
-        Some(value)
+        Some(value.trim_end().to_owned())
     }
 }
 
@@ -80,6 +82,7 @@ impl Handler for H {
     }
 
     fn data_end(&mut self) -> Response {
+        self.current.at = Some(jiff::Timestamp::now());
         self.received
             .lock()
             .unwrap()
@@ -135,10 +138,13 @@ impl Smtp {
 
 fn session(stream: TcpStream, h: H) -> io::Result<()> {
     let peer = stream.peer_addr()?.ip();
+    // Nagle's algorithm would hold each reply ~40 ms behind a delayed ACK.
+    stream.set_nodelay(true)?;
     let mut session = SessionBuilder::new("smtp.test").build(peer, h);
-    let mut out = stream.try_clone()?;
+    let mut out = io::BufWriter::new(stream.try_clone()?);
     let mut reader = BufReader::new(stream);
     session.greeting().write_to(&mut out)?;
+    out.flush()?;
     let mut line = Vec::new();
     loop {
         line.clear();

@@ -13,7 +13,7 @@ use std::collections::{BTreeMap, BTreeSet, HashMap};
 use std::sync::Arc;
 
 use jiff::Timestamp;
-use ronda_policy::alert::{AckError, Book, Change};
+use ronda_policy::alert::{AckError, Book, Change, State};
 use ronda_policy::eval::{evaluate, AgentView, Attestation, OfficeState};
 use ronda_policy::{Check, Letter, Registry, Scope};
 use ronda_wire::{Command, CommandResult, Report};
@@ -114,6 +114,24 @@ impl Engine {
 
     pub fn letter(&self, id: &str) -> Option<&Letter> {
         self.letters.iter().find(|l| l.id == id)
+    }
+
+    /// The next moment after `now` an open alert may change by time alone:
+    /// a grace time running out or an acknowledgement lapsing. (One already
+    /// past is waiting on data, such as an offline agent: the tick has it.)
+    pub fn next_due(&self, now: Timestamp) -> Option<Timestamp> {
+        self.book
+            .open()
+            .filter_map(|a| match a.state {
+                State::Pending => {
+                    let grace = self.letter(&a.key.letter)?.item(&a.key.item)?.grace;
+                    a.started.checked_add(grace).ok()
+                }
+                State::Acknowledged => a.ack.as_ref()?.until,
+                _ => None,
+            })
+            .filter(|t| *t > now)
+            .min()
     }
 
     /// A new report: newer than what is known for its agent, or ignored.

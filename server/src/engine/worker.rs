@@ -58,9 +58,13 @@ impl Worker {
         let mut tick = tokio::time::interval(TICK);
         tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
         loop {
+            // A grace time that runs out between ticks is acted on at once,
+            // not up to a tick later: alert latency is a budget.
+            let due = self.engine.next_due(Timestamp::now()).map(until);
             tokio::select! {
                 _ = shutdown.cancelled() => break,
                 _ = tick.tick() => self.tick(Timestamp::now()).await,
+                _ = sleep_until(due), if due.is_some() => self.tick(Timestamp::now()).await,
                 msg = rx.recv() => match msg {
                     Some(m) => self.step(m, Timestamp::now()).await,
                     None => break,
@@ -170,5 +174,18 @@ impl Worker {
         } else {
             tracing::info!(%topic, command = %o.command.id, "command sent");
         }
+    }
+}
+
+/// The monotonic instant of a wall-clock time (now, if it is past).
+fn until(t: Timestamp) -> tokio::time::Instant {
+    let ahead = t.duration_since(Timestamp::now());
+    tokio::time::Instant::now() + Duration::try_from(ahead).unwrap_or(Duration::ZERO)
+}
+
+async fn sleep_until(at: Option<tokio::time::Instant>) {
+    match at {
+        Some(at) => tokio::time::sleep_until(at).await,
+        None => std::future::pending().await,
     }
 }

@@ -10,6 +10,7 @@ pub mod compose;
 pub mod config;
 pub mod recipients;
 pub mod send;
+pub mod smtp;
 pub mod text;
 
 use std::path::{Path, PathBuf};
@@ -27,7 +28,7 @@ use crate::store::alerts::Intent;
 pub use config::MailConfig;
 
 /// How often the live loop composes and sends.
-pub const PASS: Duration = Duration::from_millis(250);
+pub const PASS: Duration = Duration::from_millis(100);
 
 #[derive(Debug, thiserror::Error)]
 pub enum MailError {
@@ -99,10 +100,15 @@ impl Mailer {
     pub async fn step(&mut self, now: Timestamp) -> Result<usize, MailError> {
         compose::step(&mut self.conn, &self.cx, now)?;
         let mut sent = 0;
-        for row in send::due(&self.conn, now)? {
-            let outcome = send::attempt(&self.transport, &self.cx.config, &row).await;
+        let due = send::due(&self.conn, now)?;
+        let any = !due.is_empty();
+        for row in due {
+            let outcome = send::attempt(&mut self.transport, &self.cx.config, &row).await;
             sent += usize::from(outcome == send::Outcome::Sent);
             send::record(&self.conn, &row, outcome, now)?;
+        }
+        if any {
+            self.transport.finish().await;
         }
         Ok(sent)
     }

@@ -8,12 +8,11 @@ use std::time::Duration;
 
 use jiff::Timestamp;
 use lettre::message::{Mailbox, MultiPart};
-use lettre::transport::smtp::authentication::Credentials;
-use lettre::transport::smtp::client::{Tls as SmtpTls, TlsParameters};
-use lettre::{AsyncSmtpTransport, AsyncTransport, Message, Tokio1Executor};
+use lettre::Message;
 use rusqlite::{params, Connection};
 
-use super::config::{MailConfig, SmtpConfig, Tls, TransportConfig};
+use super::config::{MailConfig, TransportConfig};
+use super::smtp::Smtp;
 use super::MailError;
 
 /// Messages tried per step.
@@ -26,10 +25,7 @@ const MAX_RETRY: Duration = Duration::from_secs(3600);
 const CAPTURE_TIMEOUT: Duration = Duration::from_secs(10);
 
 pub enum Transport {
-    Smtp {
-        inner: AsyncSmtpTransport<Tokio1Executor>,
-        timeout: Duration,
-    },
+    Smtp(Box<Smtp>),
     Capture(PathBuf),
 }
 
@@ -50,23 +46,22 @@ impl Transport {
                 std::fs::create_dir_all(dir).map_err(|e| MailError::Capture(dir.clone(), e))?;
                 Ok(Transport::Capture(dir.clone()))
             }
-            TransportConfig::Smtp(s) => Ok(Transport::Smtp {
-                inner: smtp(s)?,
-                timeout: s.timeout,
-            }),
+            TransportConfig::Smtp(s) => Ok(Transport::Smtp(Box::new(Smtp::new(s.clone())))),
         }
     }
 
-    async fn send(&self, id: i64, kind: &str, message: Message) -> Outcome {
+    async fn send(&mut self, id: i64, kind: &str, message: Message) -> Outcome {
         match self {
-            Transport::Smtp { inner, timeout } => {
+            Transport::Smtp(smtp) => {
                 // lettre's own timeout covers the connection only; a server
-                // that stalls mid-DATA would hang `send` for ever.
-                match tokio::time::timeout(*timeout, inner.send(message)).await {
-                    Err(_) => Outcome::Transient(format!("no answer within {timeout:?}")),
-                    Ok(Ok(_)) => Outcome::Sent,
-                    Ok(Err(e)) if e.is_permanent() => Outcome::Permanent(e.to_string()),
-                    Ok(Err(e)) => Outcome::Transient(e.to_string()),
+                // that stalls mid-DATA would hang a send for ever.
+                let timeout = smtp.timeout();
+                match tokio::time::timeout(timeout, smtp.send(&message)).await {
+                    Ok(outcome) => outcome,
+                    Err(_) => {
+                        smtp.reset();
+                        Outcome::Transient(format!("no answer within {timeout:?}"))
+                    }
                 }
             }
             Transport::Capture(dir) => {
@@ -84,30 +79,16 @@ impl Transport {
             }
         }
     }
-}
 
-fn smtp(s: &SmtpConfig) -> Result<AsyncSmtpTransport<Tokio1Executor>, MailError> {
-    let tls = |required: bool| -> Result<SmtpTls, MailError> {
-        let params =
-            TlsParameters::new(s.host.clone()).map_err(|e| MailError::Smtp(e.to_string()))?;
-        Ok(if required {
-            SmtpTls::Required(params)
-        } else {
-            SmtpTls::Wrapper(params)
-        })
-    };
-    let mut b = AsyncSmtpTransport::<Tokio1Executor>::builder_dangerous(&s.host)
-        .port(s.port)
-        .timeout(Some(s.timeout))
-        .tls(match s.tls {
-            Tls::None => SmtpTls::None,
-            Tls::StartTls => tls(true)?,
-            Tls::Implicit => tls(false)?,
-        });
-    if let (Some(user), Some(pass)) = (&s.username, &s.password) {
-        b = b.credentials(Credentials::new(user.clone(), pass.expose().to_owned()));
+    /// End of a pass: close the SMTP connection.
+    pub async fn finish(&mut self) {
+        if let Transport::Smtp(smtp) = self {
+            let timeout = smtp.timeout();
+            if tokio::time::timeout(timeout, smtp.close()).await.is_err() {
+                smtp.reset();
+            }
+        }
     }
-    Ok(b.build())
 }
 
 pub struct Row {
@@ -122,7 +103,7 @@ pub struct Row {
 }
 
 /// One try at one message.
-pub async fn attempt(transport: &Transport, config: &MailConfig, row: &Row) -> Outcome {
+pub async fn attempt(transport: &mut Transport, config: &MailConfig, row: &Row) -> Outcome {
     match build(row, config) {
         Ok(m) => transport.send(row.id, &row.kind, m).await,
         Err(e) => Outcome::Permanent(e),
