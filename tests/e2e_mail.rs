@@ -35,6 +35,7 @@ fn config(addr: std::net::SocketAddr) -> MailConfig {
 }
 
 struct World {
+    registry: std::sync::Arc<ronda_policy::Registry>,
     office: Office,
     central: Central,
     t0: Timestamp,
@@ -43,15 +44,31 @@ struct World {
     _dir: tempfile::TempDir,
 }
 
+/// The example registry without its `leadership` list: the daily summary,
+/// which depends on the time of day, stays out of the alert mail tests.
+fn quiet_registry() -> std::sync::Arc<ronda_policy::Registry> {
+    let mut r = (*registry()).clone();
+    r.contacts.remove("leadership");
+    std::sync::Arc::new(r)
+}
+
 /// A simulated office watched by the engine under `letter` (or Kotim).
 async fn world(letter: Option<ronda_policy::Letter>) -> World {
+    world_with(letter, quiet_registry()).await
+}
+
+async fn world_with(
+    letter: Option<ronda_policy::Letter>,
+    registry: std::sync::Arc<ronda_policy::Registry>,
+) -> World {
     let office = Office::start().await;
     let dir = tempfile::tempdir().unwrap();
     let t0 = Timestamp::now();
     let letter = letter.unwrap_or_else(|| kotim(t0 - mins(60)));
     let db = dir.path().join("ronda.db");
-    let central = Central::with_registry(&db, vec![letter.clone()], registry());
+    let central = Central::with_registry(&db, vec![letter.clone()], registry.clone());
     World {
+        registry,
         office,
         central,
         t0,
@@ -65,7 +82,7 @@ impl World {
     fn mailer(&self, addr: std::net::SocketAddr) -> Mailer {
         let cx = Context {
             letters: std::sync::Arc::new(vec![self.letter.clone()]),
-            registry: Some(registry()),
+            registry: Some(self.registry.clone()),
             config: config(addr),
         };
         Mailer::open(&self.db, cx).unwrap()
@@ -384,7 +401,99 @@ async fn a_sender_killed_after_the_250_resends_with_the_same_message_id() {
 fn context(w: &World, addr: std::net::SocketAddr) -> Context {
     Context {
         letters: std::sync::Arc::new(vec![w.letter.clone()]),
-        registry: Some(registry()),
+        registry: Some(w.registry.clone()),
         config: config(addr),
     }
+}
+
+/// `(kind, recipients)` of every outbox message, oldest first.
+fn sent(db: &Path) -> Vec<(String, Vec<String>)> {
+    let conn = rusqlite::Connection::open(db).unwrap();
+    let mut stmt = conn
+        .prepare("SELECT kind, recipients FROM outbox ORDER BY id")
+        .unwrap();
+    stmt.query_map([], |r| {
+        Ok((
+            r.get(0)?,
+            serde_json::from_str(&r.get::<_, String>(1)?).unwrap(),
+        ))
+    })
+    .unwrap()
+    .map(Result::unwrap)
+    .collect()
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn heads_who_have_not_signed_are_reminded_once_per_reminder_time() {
+    let smtp = Smtp::start();
+    let t0 = Timestamp::now();
+    // The window opens in 10 h: the deadline is 7 h before it, so in 3 h;
+    // the letter reminds 1 day and 3 hours before.
+    let w = world(Some(kotim(t0 + mins(600)))).await;
+    let conn = rusqlite::Connection::open(&w.db).unwrap();
+    conn.execute("INSERT INTO signatures (letter, office, by, at_ms) VALUES ('kotim-idul-fitri-2018', 'bappeda', 'kepala', 0)", []).unwrap();
+    let mut mailer = w.mailer(smtp.addr);
+    mailer.step(at(t0, -10)).await.unwrap();
+    mailer.step(at(t0, -5)).await.unwrap();
+    let heads = |v: &[(String, Vec<String>)]| {
+        v.iter()
+            .map(|(k, to)| format!("{k}:{}", to.join(",")))
+            .collect::<Vec<_>>()
+    };
+    let once = [
+        "reminder:kepala@dinkes.example.go.id",
+        "reminder:kepala@disdukcapil.example.go.id",
+    ];
+    assert_eq!(
+        heads(&sent(&w.db)),
+        once,
+        "the one-day reminder, not to the head who signed, once"
+    );
+    mailer.step(at(t0, 10)).await.unwrap(); // three hours before the deadline
+    assert_eq!(sent(&w.db).len(), 4);
+    mailer.step(at(t0, 200)).await.unwrap(); // past the deadline: no more
+    assert_eq!(sent(&w.db).len(), 4);
+    let subject = smtp.received()[0].header("Subject").unwrap();
+    assert!(subject.starts_with("[PENGINGAT]"), "{subject}");
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn the_leadership_gets_one_summary_a_day_during_the_window() {
+    let smtp = Smtp::start();
+    let mut w = world_with(None, registry()).await;
+    w.printer_fires().await;
+    let mut mailer = w.mailer(smtp.addr);
+    let tz = jiff::tz::TimeZone::get("Asia/Jakarta").unwrap();
+    let eight = |days: i64| {
+        let d =
+            w.t0.to_zoned(tz.clone())
+                .date()
+                .checked_add(jiff::Span::new().days(days))
+                .unwrap();
+        d.at(8, 0, 0, 0).to_zoned(tz.clone()).unwrap().timestamp()
+    };
+    mailer.step(eight(1)).await.unwrap();
+    mailer.step(eight(1) + mins(60)).await.unwrap();
+    mailer.step(eight(2)).await.unwrap();
+    let summaries: Vec<_> = sent(&w.db)
+        .into_iter()
+        .filter(|(k, _)| k == "summary")
+        .collect();
+    assert_eq!(summaries.len(), 2, "one a day");
+    assert_eq!(summaries[0].1, vec!["sekda@setda.example.go.id".to_owned()]);
+    let body = smtp
+        .received()
+        .into_iter()
+        .find(|m| m.header("Subject").unwrap().starts_with("[RINGKASAN]"))
+        .unwrap()
+        .data
+        .replace("=\r\n", "");
+    assert!(
+        body.contains("Dinas Kesehatan: 1 peringatan terbuka"),
+        "{body}"
+    );
+    assert!(
+        body.contains("Badan Perencanaan Pembangunan Daerah: patuh"),
+        "{body}"
+    );
 }

@@ -24,6 +24,8 @@ pub fn step(conn: &mut Connection, cx: &Context, now: Timestamp) -> Result<usize
     let tx = conn.transaction()?;
     let mut queued = intents(&tx, cx, now)?;
     queued += reminders(&tx, cx, now)?;
+    queued += super::digest::readiness(&tx, cx, now)?;
+    queued += super::digest::daily(&tx, cx, now)?;
     tx.commit()?;
     Ok(queued)
 }
@@ -194,8 +196,7 @@ fn by_severity(cx: &Context, office: &str, alerts: &[Alert], now: Timestamp) -> 
     to
 }
 
-/// Queue one message. One with nobody to send to is stored dead, so that
-/// it shows in the API instead of vanishing.
+/// Queue one message about `alerts`.
 fn enqueue(
     tx: &Transaction<'_>,
     cx: &Context,
@@ -224,21 +225,33 @@ fn enqueue(
     };
     let r = text::render(kind, &pairs, &text_cx)?;
     let ids: Vec<i64> = alerts.iter().map(|a| a.id).collect();
-    let (state, error) = if to.is_empty() {
-        (
-            "dead",
-            Some("no recipient could be resolved for this office"),
-        )
-    } else {
-        ("queued", None)
+    store_message(tx, cx, kind.as_str(), Some(office), to, &r, &ids, now)
+}
+
+/// Insert one rendered message into the outbox. One with nobody to send to
+/// is stored dead, so that it shows in the API instead of vanishing.
+#[allow(clippy::too_many_arguments)]
+pub(super) fn store_message(
+    tx: &Transaction<'_>,
+    cx: &Context,
+    kind: &str,
+    office: Option<&str>,
+    to: &BTreeSet<String>,
+    r: &text::Rendered,
+    alert_ids: &[i64],
+    now: Timestamp,
+) -> Result<usize, MailError> {
+    let (state, error) = match to.is_empty() {
+        true => ("dead", Some("no recipient could be resolved")),
+        false => ("queued", None),
     };
     tx.execute(
         "INSERT INTO outbox (kind, office, recipients, subject, body_text, body_html, message_id, alert_ids,
             state, next_attempt_ms, last_error, created_ms)
          VALUES (?1, ?2, ?3, ?4, ?5, ?6, '', ?7, ?8, ?9, ?10, ?9)",
         params![
-            kind.as_str(), office, serde_json::to_string(to)?, r.subject, r.text, r.html,
-            serde_json::to_string(&ids)?, state, now.as_millisecond(), error,
+            kind, office, serde_json::to_string(to)?, r.subject, r.text, r.html,
+            serde_json::to_string(alert_ids)?, state, now.as_millisecond(), error,
         ],
     )?;
     let id = tx.last_insert_rowid();
@@ -255,7 +268,7 @@ fn enqueue(
     if to.is_empty() {
         tracing::warn!(
             office,
-            kind = kind.as_str(),
+            kind,
             "no recipient for this message; stored as dead"
         );
         return Ok(0);

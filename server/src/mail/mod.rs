@@ -8,6 +8,7 @@
 
 pub mod compose;
 pub mod config;
+pub mod digest;
 pub mod recipients;
 pub mod send;
 pub mod smtp;

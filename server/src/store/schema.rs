@@ -112,6 +112,19 @@ const MIGRATIONS: &[&str] = &[
         sent_ms INTEGER
     );
     CREATE INDEX outbox_due ON outbox (state, next_attempt_ms);",
+    // 4: heads' signed compliance acknowledgements (the dashboard writes
+    // them), and mail that goes out once per key (reminders, summaries).
+    "CREATE TABLE signatures (
+        letter TEXT NOT NULL,
+        office TEXT NOT NULL,
+        by TEXT NOT NULL,
+        at_ms INTEGER NOT NULL,
+        PRIMARY KEY (letter, office)
+    ) WITHOUT ROWID;
+    CREATE TABLE mail_once (
+        key TEXT PRIMARY KEY,
+        at_ms INTEGER NOT NULL
+    ) WITHOUT ROWID;",
 ];
 
 #[cfg(test)]
