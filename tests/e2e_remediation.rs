@@ -13,6 +13,7 @@ use jiff::{SignedDuration, Timestamp};
 use ronda_agent::conffile::Secret;
 use ronda_agent::seq::MemorySeq;
 use ronda_agent::AgentConfig;
+use ronda_server::mail::config::{Lang, MailConfig, SmtpConfig, Tls, TransportConfig};
 use ronda_sim::state::{lock, Patch};
 use serde_json::{json, Value};
 use tokio_util::sync::CancellationToken;
@@ -32,6 +33,7 @@ fn kotim_now() -> ronda_policy::Letter {
         .items
         .iter_mut()
         .for_each(|i| i.grace = std::time::Duration::ZERO);
+    letter.notify.group_wait = std::time::Duration::ZERO;
     letter
 }
 
@@ -74,9 +76,24 @@ async fn the_server_switches_off_a_printer_left_on_and_an_admin_acknowledges_a_s
         },
     );
 
+    let smtp = common::smtp::Smtp::start();
     let app = spawn_with(|c| {
         c.letters = Arc::new(vec![kotim_now()]);
         c.admin_token = Some(Secret::new(TOKEN));
+        c.mail = Some(MailConfig {
+            transport: TransportConfig::Smtp(SmtpConfig {
+                host: "127.0.0.1".into(),
+                port: smtp.addr.port(),
+                tls: Tls::None,
+                username: None,
+                password: None,
+                timeout: std::time::Duration::from_secs(5),
+            }),
+            from: "Ronda <ronda@kotim.example.go.id>".parse().unwrap(),
+            reply_to: None,
+            language: Lang::En,
+            dashboard_url: "https://ronda.example.go.id".into(),
+        });
     })
     .await;
     let yaml = ronda_sim::agent_config::agent_yaml(
@@ -154,6 +171,36 @@ async fn the_server_switches_off_a_printer_left_on_and_an_admin_acknowledges_a_s
             .unwrap()
             .starts_with("recovered: printer-lobi (printer) is off"),
         "{causes:?}"
+    );
+
+    // The on-duty officer heard about it and about the recovery, in English.
+    let about_printer = |m: &common::smtp::Received| {
+        m.data
+            .replace("=\r\n", "")
+            .contains("printer-lobi (printer) is")
+    };
+    let mail = eventually("the firing and resolved mail about the printer", || async {
+        let got: Vec<_> = smtp.received().into_iter().filter(about_printer).collect();
+        let resolved = got.iter().any(|m| {
+            m.header("Subject")
+                .is_some_and(|s| s.starts_with("[RESOLVED]"))
+        });
+        resolved.then_some(got)
+    })
+    .await;
+    let subjects: Vec<String> = mail.iter().filter_map(|m| m.header("Subject")).collect();
+    assert!(
+        subjects[0].starts_with("[CRITICAL] dinkes"),
+        "the printer fired with the critical service alert: {subjects:?}"
+    );
+    // The em dash travels as an RFC 2047 encoded word.
+    assert_eq!(
+        subjects.last().unwrap(),
+        "[RESOLVED] dinkes =?utf-8?b?4oCU?= Power to electronic equipment not in use is cut"
+    );
+    assert!(
+        mail.iter().all(|m| m.to == ["piket1@dinkes.example.go.id"]),
+        "no registry: the roster's piket only"
     );
 
     // The service alert: acknowledging needs the admin token and a note.

@@ -220,12 +220,7 @@ impl RawConfig {
 mod tests {
     use super::*;
 
-    fn load(text: &str) -> Result<ServerConfig, ConfigError> {
-        let dir = tempfile::tempdir().unwrap();
-        let path = dir.path().join("server.yaml");
-        std::fs::write(&path, text).unwrap();
-        ServerConfig::load(&path)
-    }
+    use super::tests_support::load;
 
     #[test]
     fn defaults_to_the_embedded_broker() {
@@ -262,5 +257,45 @@ mod tests {
             err.contains("server.yaml:4:11: http.listen: invalid"),
             "{err}"
         );
+    }
+}
+
+#[cfg(test)]
+mod mail_tests {
+    use super::tests_support::load;
+
+    #[test]
+    fn mail_settings_are_checked_and_the_password_never_shows() {
+        std::env::set_var("RONDA_TEST_SMTP_PW", "hunter2-smtp");
+        let c = load("database:\n  path: r.db\nmail:\n  from: Ronda <ronda@kotim.go.id>\n  smtp:\n    host: smtp.kotim.go.id\n    username: ronda\n    password_env: RONDA_TEST_SMTP_PW\n").unwrap();
+        let m = c.mail.unwrap();
+        assert!(!format!("{m:?}").contains("hunter2"), "{m:?}");
+        let crate::mail::config::TransportConfig::Smtp(s) = &m.transport else {
+            panic!()
+        };
+        assert_eq!((s.port, s.tls), (587, crate::mail::config::Tls::StartTls));
+        let err = load("database:\n  path: r.db\nmail:\n  from: not an address\n  language: jv\n  smtp:\n    host: x\n    tls: ssl\n").unwrap_err().to_string();
+        assert!(
+            err.contains(":4:9: mail.from: `not an address` is not an address"),
+            "{err}"
+        );
+        assert!(
+            err.contains(":5:13: mail.language: `jv` is not a language"),
+            "{err}"
+        );
+        assert!(
+            err.contains(":8:10: mail.smtp.tls: `ssl` is not a TLS mode"),
+            "{err}"
+        );
+    }
+}
+
+#[cfg(test)]
+mod tests_support {
+    pub fn load(text: &str) -> Result<super::ServerConfig, ronda_agent::conffile::ConfigError> {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("server.yaml");
+        std::fs::write(&path, text).unwrap();
+        super::ServerConfig::load(&path)
     }
 }
