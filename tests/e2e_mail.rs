@@ -362,40 +362,40 @@ async fn a_550_kills_that_message_and_the_others_go_on() {
 }
 
 #[tokio::test(flavor = "multi_thread")]
-async fn a_sender_killed_after_the_250_resends_with_the_same_message_id() {
+async fn a_sender_killed_after_the_250_resends_only_that_one_with_the_same_message_id() {
     let smtp = Smtp::start();
     let mut w = world(None).await;
     w.printer_fires().await;
     {
-        // Compose, then deliver the message but die before recording it.
-        let mut mailer = w.mailer(smtp.addr);
-        assert_eq!(mailer.step(at(w.t0, 30)).await.unwrap(), 0);
-        let conn = rusqlite::Connection::open(&w.db).unwrap();
-        ronda_server::mail::compose::step(
-            &mut rusqlite::Connection::open(&w.db).unwrap(),
-            &context(&w, smtp.addr),
-            at(w.t0, 31),
-        )
-        .unwrap();
-        let rows = send::due(&conn, at(w.t0, 31)).unwrap();
-        assert_eq!(rows.len(), 1);
+        // Two messages wait in the outbox (the firing mail and, 30 min
+        // later, the escalation to the head); the sender delivers the first
+        // and dies before recording it.
+        let cx = context(&w, smtp.addr);
+        let mut conn = rusqlite::Connection::open(&w.db).unwrap();
+        ronda_server::mail::compose::step(&mut conn, &cx, at(w.t0, 31)).unwrap();
+        ronda_server::mail::compose::step(&mut conn, &cx, at(w.t0, 60)).unwrap();
+        let rows = send::due(&conn, at(w.t0, 60)).unwrap();
+        assert_eq!(rows.len(), 2);
         let mut transport = send::Transport::new(&config(smtp.addr)).unwrap();
-        assert_eq!(
-            send::attempt(&mut transport, &config(smtp.addr), &rows[0]).await,
-            send::Outcome::Sent
-        );
+        let outcome = send::attempt(&mut transport, &config(smtp.addr), &rows[0]).await;
+        assert_eq!(outcome, send::Outcome::Sent);
     }
     // Restarted: every queued message is delivered, the cut-off one again.
     let mut mailer = w.mailer(smtp.addr);
-    assert_eq!(mailer.step(at(w.t0, 32)).await.unwrap(), 1);
-    assert_eq!(mailer.step(at(w.t0, 33)).await.unwrap(), 0);
-    let got = smtp.received();
-    assert_eq!(got.len(), 2);
+    assert_eq!(mailer.step(at(w.t0, 61)).await.unwrap(), 2);
+    assert_eq!(mailer.step(at(w.t0, 62)).await.unwrap(), 0);
+    let ids: Vec<String> = smtp
+        .received()
+        .iter()
+        .map(|m| m.header("Message-ID").unwrap())
+        .collect();
+    assert_eq!(ids.len(), 3, "{ids:?}");
     assert_eq!(
-        got[0].header("Message-ID"),
-        got[1].header("Message-ID"),
-        "a duplicate keeps its Message-ID"
+        ids[0], ids[1],
+        "the duplicate is the cut-off message, with its Message-ID"
     );
+    assert_ne!(ids[1], ids[2]);
+    assert!(w.outbox().iter().all(|(_, state, _)| state == "sent"));
 }
 
 fn context(w: &World, addr: std::net::SocketAddr) -> Context {
