@@ -130,25 +130,6 @@ async fn alert_latency_over_1000_alerts() {
         tokio::time::sleep(Duration::from_millis(100)).await;
     }
     stop.cancel();
-    let conn = rusqlite::Connection::open(&db).unwrap();
-    let states: Vec<(String, i64)> = conn
-        .prepare("SELECT state, count(*) FROM outbox GROUP BY state")
-        .unwrap()
-        .query_map([], |r| Ok((r.get(0)?, r.get(1)?)))
-        .unwrap()
-        .map(Result::unwrap)
-        .collect();
-    let alerts: Vec<(String, i64)> = conn
-        .prepare("SELECT state, count(*) FROM alerts GROUP BY state")
-        .unwrap()
-        .query_map([], |r| Ok((r.get(0)?, r.get(1)?)))
-        .unwrap()
-        .map(Result::unwrap)
-        .collect();
-    let intents: i64 = conn
-        .query_row("SELECT count(*) FROM notify_intents", [], |r| r.get(0))
-        .unwrap();
-    println!("outbox {states:?} alerts {alerts:?} intents {intents}");
     let got = smtp.received();
     assert_eq!(got.len(), OFFICES, "every alert mailed once");
 

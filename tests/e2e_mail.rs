@@ -233,21 +233,7 @@ async fn unacknowledged_alerts_escalate_to_the_head_then_diskominfo() {
     for m in [31, 60, 61, 150, 151] {
         mailer.step(at(w.t0, m)).await.unwrap();
     }
-    let sent: Vec<(String, Vec<String>)> = {
-        let conn = rusqlite::Connection::open(&w.db).unwrap();
-        let mut stmt = conn
-            .prepare("SELECT kind, recipients FROM outbox ORDER BY id")
-            .unwrap();
-        stmt.query_map([], |r| {
-            Ok((
-                r.get(0)?,
-                serde_json::from_str(&r.get::<_, String>(1)?).unwrap(),
-            ))
-        })
-        .unwrap()
-        .map(Result::unwrap)
-        .collect()
-    };
+    let sent = sent(&w.db);
     assert_eq!(sent[0].0, "firing");
     assert_eq!(
         sent[1],
