@@ -14,7 +14,9 @@ use tokio::sync::oneshot;
 use crate::engine::worker::Msg;
 use crate::engine::OfficeView;
 use crate::http::{ApiError, AppState};
+use crate::login::{check_csrf, Session, Source};
 use crate::store::alerts::AlertFilter;
+use crate::users::{self, Role};
 
 /// Most alerts one list request returns.
 const LIST_LIMIT: u32 = 500;
@@ -126,19 +128,39 @@ pub struct AckBody {
 pub async fn ack(
     State(s): State<AppState>,
     headers: HeaderMap,
+    Session(session): Session,
+    Source(source): Source,
     Path(id): Path<i64>,
     Json(body): Json<AckBody>,
 ) -> Result<Json<Alert>, ApiError> {
-    authorize(&s, &headers)?;
+    let by = match session {
+        // A logged-in user: admins and IT staff, or the head of the alert's office.
+        Some((user, csrf)) => {
+            check_csrf(&headers, &csrf, None)?;
+            let (alert, _) = s.reader.alert(id).await?.ok_or(ApiError::NotFound)?;
+            if !user.sees(&alert.key.office) {
+                return Err(ApiError::NotFound);
+            }
+            if user.role == Role::Viewer {
+                return Err(ApiError::Forbidden(
+                    "viewers cannot acknowledge alerts".into(),
+                ));
+            }
+            user.name
+        }
+        // A script with the admin token.
+        None => {
+            authorize(&s, &headers)?;
+            body.by
+                .filter(|b| !b.trim().is_empty())
+                .unwrap_or_else(|| "admin".into())
+        }
+    };
     let (reply, answer) = oneshot::channel();
-    let by = body
-        .by
-        .filter(|b| !b.trim().is_empty())
-        .unwrap_or_else(|| "admin".into());
     let msg = Msg::Ack {
         id,
-        by,
-        note: body.note,
+        by: by.clone(),
+        note: body.note.clone(),
         until: body.until,
         reply,
     };
@@ -146,11 +168,27 @@ pub async fn ack(
         .send(msg)
         .await
         .map_err(|_| ApiError::Unavailable)?;
-    match answer.await.map_err(|_| ApiError::Unavailable)? {
-        Ok(alert) => Ok(Json(alert)),
-        Err(AckError::NotOpen(_)) => Err(ApiError::Conflict(format!("alert {id} is not open"))),
-        Err(e) => Err(ApiError::BadRequest(e.to_string())),
-    }
+    let alert = match answer.await.map_err(|_| ApiError::Unavailable)? {
+        Ok(alert) => alert,
+        Err(AckError::NotOpen(_)) => {
+            return Err(ApiError::Conflict(format!("alert {id} is not open")))
+        }
+        Err(e) => return Err(ApiError::BadRequest(e.to_string())),
+    };
+    let now = Timestamp::now().as_millisecond();
+    let detail = format!("alert {id}: {}", body.note.trim());
+    crate::login::with(&s.auth, move |c| {
+        Ok(users::audit(
+            c,
+            Some(&by),
+            "alert.ack",
+            &detail,
+            source.as_deref(),
+            now,
+        )?)
+    })
+    .await?;
+    Ok(Json(alert))
 }
 
 /// Until user accounts exist, only the configured admin token may act.

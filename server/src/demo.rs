@@ -118,10 +118,16 @@ pub async fn run(opts: DemoOptions, shutdown: CancellationToken) -> Result<(), S
         listen: free_or_any(opts.mqtt),
         ..EmbeddedBroker::default()
     });
+    let db = dir.path().join("ronda.db");
     let server = start(config, shutdown.clone()).await?;
     server.ready().await;
+    let accounts = demo_accounts(&db)?;
     let (sims, agents) = spawn_offices(&server, opts.interval, &shutdown).await?;
-    print_banner(&server, &dir.path().join("ronda.db"), &sims, &token);
+    print_banner(&server, &db, &sims, &token);
+    println!("Accounts (log in at http://{}/login):", server.http_addr);
+    for (name, role, password) in &accounts {
+        println!("  {name:<20} {role:<14} {password}");
+    }
     shutdown.cancelled().await;
     for a in agents {
         let _ = a.await;
@@ -175,6 +181,34 @@ async fn spawn_offices(
 
 /// The asked-for address if it is free, otherwise any free port, so that the
 /// demo starts even where 8080 or 1883 is taken.
+/// One account per role, and a head for each office; passwords are new
+/// every run and printed once.
+fn demo_accounts(db: &Path) -> Result<Vec<(String, String, String)>, ServerError> {
+    let conn = crate::store::open(db)?;
+    let now = jiff::Timestamp::now().as_millisecond();
+    let mut wanted: Vec<(String, &str, Option<&str>)> = vec![
+        ("admin".into(), "admin", None),
+        ("it".into(), "it", None),
+        ("pimpinan".into(), "viewer", None),
+    ];
+    wanted.extend(
+        OFFICES
+            .iter()
+            .map(|o| (format!("kepala-{o}"), "head", Some(*o))),
+    );
+    let mut out = Vec::new();
+    for (name, role, office) in wanted {
+        let bytes = crate::users::fastrand_bytes::<6>();
+        let password: String =
+            bytes.iter().map(|b| format!("{b:02x}")).collect::<String>() + "-ronda";
+        crate::users::add(&conn, &name, role, office, &password, now)
+            .map_err(|e| ServerError::Demo(format!("account {name}: {e}")))?;
+        let label = office.map_or(role.to_owned(), |o| format!("{role} {o}"));
+        out.push((name, label, password));
+    }
+    Ok(out)
+}
+
 /// The demo sends no email: each message becomes an `.eml` file.
 fn demo_mail(dir: &Path, http: SocketAddr) -> Result<crate::mail::MailConfig, ServerError> {
     use crate::mail::config::{Lang, MailConfig, TransportConfig};

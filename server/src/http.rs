@@ -27,6 +27,8 @@ pub struct AppState {
     pub admin_token: Option<ronda_agent::conffile::Secret>,
     /// The demo's capture folder, shown on the email page.
     pub mail_capture: Option<std::path::PathBuf>,
+    /// Accounts, sessions and the audit log.
+    pub auth: crate::login::AuthDb,
 }
 
 pub fn app(state: AppState) -> Router {
@@ -41,6 +43,9 @@ pub fn app(state: AppState) -> Router {
         .route("/api/v1/alerts", get(api::alerts))
         .route("/api/v1/alerts/{id}", get(api::alert))
         .route("/api/v1/alerts/{id}/ack", post(api::ack))
+        .route("/login", get(crate::login::form).post(crate::login::login))
+        .route("/logout", post(crate::login::logout))
+        .route("/api/v1/me", get(crate::login::me))
         .route("/api/v1/mail", get(api::mail))
         .route("/api/v1/mail/{id}", get(api::mail_one))
         .route("/mail", get(crate::pages::mail))
@@ -65,6 +70,8 @@ pub enum ApiError {
     Conflict(String),
     #[error("the policy engine is not running")]
     Unavailable,
+    #[error("internal: {0}")]
+    Internal(String),
     #[error(transparent)]
     Store(#[from] StoreError),
     #[error("page cannot be rendered: {0}")]
@@ -80,6 +87,13 @@ impl IntoResponse for ApiError {
             ApiError::Forbidden(m) => (StatusCode::FORBIDDEN, m.clone()),
             ApiError::Conflict(m) => (StatusCode::CONFLICT, m.clone()),
             ApiError::Unavailable => (StatusCode::SERVICE_UNAVAILABLE, self.to_string()),
+            ApiError::Internal(e) => {
+                tracing::error!(error = %e, "request failed");
+                (
+                    StatusCode::INTERNAL_SERVER_ERROR,
+                    "internal error".to_owned(),
+                )
+            }
             ApiError::Render(e) => {
                 tracing::error!(error = %e, "page rendering failed");
                 (

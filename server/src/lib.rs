@@ -13,11 +13,13 @@ pub mod engine;
 pub mod http;
 mod ingest;
 pub mod letters;
+pub mod login;
 pub mod mail;
 pub mod metrics;
 pub mod pages;
 mod sim;
 pub mod store;
+pub mod users;
 
 use std::net::SocketAddr;
 use std::sync::Arc;
@@ -149,7 +151,9 @@ pub async fn start(
         },
         subscribed: subscribed_tx,
     };
+    let auth = std::sync::Arc::new(std::sync::Mutex::new(store::open(&config.database)?));
     let app = http::app(http::AppState {
+        auth,
         reader,
         metrics: metrics.clone(),
         subscribed: subscribed.clone(),
@@ -210,6 +214,8 @@ async fn serve_http(
     app: axum::Router,
     shutdown: CancellationToken,
 ) {
+    // The peer address goes into the audit log.
+    let app = app.into_make_service_with_connect_info::<SocketAddr>();
     let serve = axum::serve(listener, app).with_graceful_shutdown(shutdown.cancelled_owned());
     if let Err(e) = serve.await {
         tracing::error!(error = %e, "HTTP server failed");

@@ -59,6 +59,11 @@ enum Command {
         #[arg(long, default_value_t = 8)]
         segments: usize,
     },
+    /// Manage user accounts (there is no default account).
+    User {
+        #[command(subcommand)]
+        command: UserCommand,
+    },
     /// Work with circular letters (policy files).
     Policy {
         #[command(subcommand)]
@@ -68,6 +73,39 @@ enum Command {
     Check {
         #[arg(long, short)]
         config: PathBuf,
+    },
+}
+
+#[derive(Subcommand)]
+enum UserCommand {
+    /// Add an account; the password is read from standard input.
+    Add {
+        #[arg(long, short)]
+        config: PathBuf,
+        name: String,
+        /// admin, it, head or viewer.
+        #[arg(long)]
+        role: String,
+        /// The office of a head.
+        #[arg(long)]
+        office: Option<String>,
+    },
+    /// Set a new password (read from standard input); ends the user's sessions.
+    Passwd {
+        #[arg(long, short)]
+        config: PathBuf,
+        name: String,
+    },
+    /// List the accounts.
+    List {
+        #[arg(long, short)]
+        config: PathBuf,
+    },
+    /// Disable an account; ends its sessions.
+    Disable {
+        #[arg(long, short)]
+        config: PathBuf,
+        name: String,
     },
 }
 
@@ -93,6 +131,9 @@ fn main() -> ExitCode {
     } = &cli.command
     {
         return policy_check(offices.as_deref(), files);
+    }
+    if let Command::User { command } = &cli.command {
+        return user_command(command);
     }
     if let Command::Check { config } = &cli.command {
         return match load_config(config) {
@@ -193,7 +234,7 @@ async fn execute(command: Command) -> anyhow::Result<ExitCode> {
                 return Ok(ExitCode::FAILURE);
             }
         }
-        Command::Check { .. } | Command::Policy { .. } => {}
+        Command::Check { .. } | Command::Policy { .. } | Command::User { .. } => {}
     }
     Ok(ExitCode::SUCCESS)
 }
@@ -233,4 +274,90 @@ fn policy_check(offices: Option<&std::path::Path>, files: &[PathBuf]) -> ExitCod
         );
         ExitCode::from(2)
     }
+}
+
+fn user_command(command: &UserCommand) -> ExitCode {
+    use ronda_server::users;
+    let config = match command {
+        UserCommand::Add { config, .. }
+        | UserCommand::Passwd { config, .. }
+        | UserCommand::List { config }
+        | UserCommand::Disable { config, .. } => config,
+    };
+    let run = || -> Result<String, String> {
+        let cfg = ServerConfig::load(config).map_err(|e| e.to_string())?;
+        let conn = ronda_server::store::open(&cfg.database).map_err(|e| e.to_string())?;
+        let now = jiff::Timestamp::now().as_millisecond();
+        let done = match command {
+            UserCommand::Add {
+                name, role, office, ..
+            } => {
+                let password = read_password()?;
+                let u = users::add(&conn, name, role, office.as_deref(), &password, now)
+                    .map_err(|e| e.to_string())?;
+                format!(
+                    "added {} ({}{})",
+                    u.name,
+                    u.role.as_str(),
+                    u.office.map(|o| format!(", {o}")).unwrap_or_default()
+                )
+            }
+            UserCommand::Passwd { name, .. } => {
+                let password = read_password()?;
+                users::passwd(&conn, name, &password, now).map_err(|e| e.to_string())?;
+                format!("password of {name} changed; its sessions have ended")
+            }
+            UserCommand::Disable { name, .. } => {
+                users::disable(&conn, name).map_err(|e| e.to_string())?;
+                format!("{name} disabled; its sessions have ended")
+            }
+            UserCommand::List { .. } => {
+                let list = users::list(&conn).map_err(|e| e.to_string())?;
+                let lines: Vec<String> = list
+                    .iter()
+                    .map(|u| {
+                        format!(
+                            "{:<20} {:<7} {:<14} {}",
+                            u.name,
+                            u.role.as_str(),
+                            u.office.as_deref().unwrap_or("-"),
+                            if u.disabled { "disabled" } else { "active" }
+                        )
+                    })
+                    .collect();
+                return Ok(lines.join("\n"));
+            }
+        };
+        let actor = std::env::var("USER").unwrap_or_else(|_| "cli".into());
+        let _ = users::audit(
+            &conn,
+            Some(&actor),
+            "user.cli",
+            &done,
+            Some("command line"),
+            now,
+        );
+        Ok(done)
+    };
+    match run() {
+        Ok(out) => {
+            println!("{out}");
+            ExitCode::SUCCESS
+        }
+        Err(e) => {
+            eprintln!("error: {e}");
+            ExitCode::from(2)
+        }
+    }
+}
+
+/// One line from standard input, so a password never sits in the shell
+/// history or the process list: `read -rs P && echo "$P" | ronda-server user add ...`.
+fn read_password() -> Result<String, String> {
+    eprint!("password: ");
+    let mut line = String::new();
+    std::io::stdin()
+        .read_line(&mut line)
+        .map_err(|e| format!("cannot read the password: {e}"))?;
+    Ok(line.trim_end_matches(['\r', '\n']).to_owned())
 }

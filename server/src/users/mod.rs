@@ -1,0 +1,352 @@
+//! User accounts: roles, argon2id password hashes, the password policy, and
+//! the account commands (`ronda-server user add|passwd|list|disable`).
+//!
+//! Accounts live in the server's SQLite file. There is no default account.
+
+pub mod session;
+
+use argon2::password_hash::{PasswordHash, PasswordHasher, PasswordVerifier, SaltString};
+use argon2::{Algorithm, Argon2, Params, Version};
+use rusqlite::{params, Connection, OptionalExtension};
+use serde::Serialize;
+
+/// What a user may do.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Role {
+    Admin,
+    /// Every office; acknowledges alerts; controls plugs.
+    It,
+    /// One office: sees and acknowledges only that office.
+    Head,
+    /// Read-only, every office.
+    Viewer,
+}
+
+impl Role {
+    pub fn parse(s: &str) -> Option<Role> {
+        match s {
+            "admin" => Some(Role::Admin),
+            "it" => Some(Role::It),
+            "head" => Some(Role::Head),
+            "viewer" => Some(Role::Viewer),
+            _ => None,
+        }
+    }
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Role::Admin => "admin",
+            Role::It => "it",
+            Role::Head => "head",
+            Role::Viewer => "viewer",
+        }
+    }
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct User {
+    pub name: String,
+    pub role: Role,
+    /// The office of a head.
+    pub office: Option<String>,
+    pub disabled: bool,
+}
+
+impl User {
+    /// Whether this user may see `office`.
+    pub fn sees(&self, office: &str) -> bool {
+        self.role != Role::Head || self.office.as_deref() == Some(office)
+    }
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum UserError {
+    #[error("user names are 2-64 characters of a-z, 0-9, `.`, `_` and `-`")]
+    BadName,
+    #[error("a head needs --office; other roles must not have one")]
+    Office,
+    #[error("unknown role `{0}`: admin, it, head or viewer")]
+    Role(String),
+    #[error("the password must be at least {MIN_PASSWORD} characters")]
+    TooShort,
+    #[error("that password is too common; choose another")]
+    Common,
+    #[error("user `{0}` already exists")]
+    Exists(String),
+    #[error("no user `{0}`")]
+    Unknown(String),
+    #[error("password hashing failed: {0}")]
+    Hash(String),
+    #[error(transparent)]
+    Db(#[from] rusqlite::Error),
+}
+
+pub const MIN_PASSWORD: usize = 8;
+
+/// Passwords refused whatever their length: the most common ones, and the
+/// ones people in an Indonesian office try first.
+const COMMON: &[&str] = &[
+    "password",
+    "password1",
+    "password123",
+    "12345678",
+    "123456789",
+    "1234567890",
+    "qwertyui",
+    "qwerty123",
+    "11111111",
+    "00000000",
+    "iloveyou",
+    "admin123",
+    "administrator",
+    "letmein1",
+    "welcome1",
+    "sunshine",
+    "princess",
+    "football",
+    "baseball",
+    "abc12345",
+    "passw0rd",
+    "bismillah",
+    "indonesia",
+    "rahasia123",
+    "rahasia",
+    "katasandi",
+    "sayang123",
+    "jakarta123",
+    "merdeka45",
+    "garuda123",
+    "pemkab123",
+    "diskominfo",
+    "ronda123",
+    "ronda2018",
+    "kotim123",
+];
+
+pub fn check_password(password: &str) -> Result<(), UserError> {
+    if password.chars().count() < MIN_PASSWORD {
+        return Err(UserError::TooShort);
+    }
+    if COMMON.contains(&password.to_lowercase().as_str()) {
+        return Err(UserError::Common);
+    }
+    Ok(())
+}
+
+/// argon2id with m = 19456 KiB, t = 2, p = 1 (the OWASP minimum).
+fn argon() -> Result<Argon2<'static>, UserError> {
+    let params = Params::new(19_456, 2, 1, None).map_err(|e| UserError::Hash(e.to_string()))?;
+    Ok(Argon2::new(Algorithm::Argon2id, Version::V0x13, params))
+}
+
+pub fn hash(password: &str) -> Result<String, UserError> {
+    let salt = SaltString::encode_b64(&fastrand_bytes::<16>())
+        .map_err(|e| UserError::Hash(e.to_string()))?;
+    argon()?
+        .hash_password(password.as_bytes(), &salt)
+        .map(|h| h.to_string())
+        .map_err(|e| UserError::Hash(e.to_string()))
+}
+
+pub fn verify(password: &str, phc: &str) -> bool {
+    let Ok(parsed) = PasswordHash::new(phc) else {
+        return false;
+    };
+    argon().is_ok_and(|a| a.verify_password(password.as_bytes(), &parsed).is_ok())
+}
+
+/// Random bytes from the OS, for salts and session ids.
+pub fn fastrand_bytes<const N: usize>() -> [u8; N] {
+    let mut b = [0u8; N];
+    // getrandom through the argon2/password-hash stack's rand_core.
+    use argon2::password_hash::rand_core::{OsRng, RngCore};
+    OsRng.fill_bytes(&mut b);
+    b
+}
+
+fn valid_name(name: &str) -> bool {
+    (2..=64).contains(&name.len())
+        && name
+            .chars()
+            .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || "._-".contains(c))
+}
+
+pub fn add(
+    conn: &Connection,
+    name: &str,
+    role: &str,
+    office: Option<&str>,
+    password: &str,
+    now_ms: i64,
+) -> Result<User, UserError> {
+    let role = Role::parse(role).ok_or_else(|| UserError::Role(role.into()))?;
+    if !valid_name(name) {
+        return Err(UserError::BadName);
+    }
+    if (role == Role::Head) != office.is_some() {
+        return Err(UserError::Office);
+    }
+    check_password(password)?;
+    let hash = hash(password)?;
+    let n = conn.execute(
+        "INSERT OR IGNORE INTO users (name, role, office, password_hash, password_changed_ms, created_ms) VALUES (?1, ?2, ?3, ?4, ?5, ?5)",
+        params![name, role.as_str(), office, hash, now_ms],
+    )?;
+    if n == 0 {
+        return Err(UserError::Exists(name.into()));
+    }
+    Ok(User {
+        name: name.into(),
+        role,
+        office: office.map(String::from),
+        disabled: false,
+    })
+}
+
+/// Change a password; every session of the user ends.
+pub fn passwd(conn: &Connection, name: &str, password: &str, now_ms: i64) -> Result<(), UserError> {
+    check_password(password)?;
+    let n = conn.execute(
+        "UPDATE users SET password_hash = ?2, password_changed_ms = ?3 WHERE name = ?1",
+        params![name, hash(password)?, now_ms],
+    )?;
+    if n == 0 {
+        return Err(UserError::Unknown(name.into()));
+    }
+    conn.execute("DELETE FROM sessions WHERE user = ?1", [name])?;
+    Ok(())
+}
+
+/// Disable an account; every session of the user ends.
+pub fn disable(conn: &Connection, name: &str) -> Result<(), UserError> {
+    if conn.execute("UPDATE users SET disabled = 1 WHERE name = ?1", [name])? == 0 {
+        return Err(UserError::Unknown(name.into()));
+    }
+    conn.execute("DELETE FROM sessions WHERE user = ?1", [name])?;
+    Ok(())
+}
+
+pub fn list(conn: &Connection) -> Result<Vec<User>, UserError> {
+    let mut stmt = conn.prepare("SELECT name, role, office, disabled FROM users ORDER BY name")?;
+    let rows = stmt.query_map([], row)?;
+    Ok(rows.collect::<rusqlite::Result<_>>()?)
+}
+
+fn row(r: &rusqlite::Row<'_>) -> rusqlite::Result<User> {
+    Ok(User {
+        name: r.get(0)?,
+        role: Role::parse(&r.get::<_, String>(1)?).unwrap_or(Role::Viewer),
+        office: r.get(2)?,
+        disabled: r.get(3)?,
+    })
+}
+
+/// The user if `password` is theirs and the account is enabled.
+pub fn authenticate(
+    conn: &Connection,
+    name: &str,
+    password: &str,
+) -> Result<Option<User>, UserError> {
+    let found = conn
+        .query_row(
+            "SELECT name, role, office, disabled, password_hash FROM users WHERE name = ?1",
+            [name],
+            |r| Ok((row(r)?, r.get::<_, String>(4)?)),
+        )
+        .optional()?;
+    Ok(match found {
+        Some((user, phc)) if !user.disabled && verify(password, &phc) => Some(user),
+        Some(_) => None,
+        None => {
+            // Spend the same time as a real check, so a name cannot be probed.
+            let _ = hash(password);
+            None
+        }
+    })
+}
+
+/// Append to the audit log.
+pub fn audit(
+    conn: &Connection,
+    actor: Option<&str>,
+    action: &str,
+    detail: &str,
+    source: Option<&str>,
+    now_ms: i64,
+) -> rusqlite::Result<()> {
+    conn.execute(
+        "INSERT INTO audit (at_ms, actor, action, detail, source) VALUES (?1, ?2, ?3, ?4, ?5)",
+        params![now_ms, actor, action, detail, source],
+    )?;
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn db() -> (tempfile::TempDir, Connection) {
+        let dir = tempfile::tempdir().unwrap();
+        let conn = crate::store::open(&dir.path().join("u.db")).unwrap();
+        (dir, conn)
+    }
+
+    #[test]
+    fn hashes_are_argon2id_with_the_chosen_cost_and_verify() {
+        let h = hash("kantor-aman-2018").unwrap();
+        assert!(h.starts_with("$argon2id$v=19$m=19456,t=2,p=1$"), "{h}");
+        assert!(verify("kantor-aman-2018", &h));
+        assert!(!verify("kantor-aman-2019", &h));
+    }
+
+    #[test]
+    fn short_and_common_passwords_are_refused() {
+        assert!(matches!(check_password("pendek"), Err(UserError::TooShort)));
+        assert!(matches!(
+            check_password("Bismillah"),
+            Err(UserError::Common)
+        ));
+        assert!(check_password("lampu-merah-7").is_ok());
+    }
+
+    #[test]
+    fn accounts_add_authenticate_change_and_disable() {
+        let (_d, c) = db();
+        assert!(matches!(
+            add(&c, "kepala", "head", None, "lampu-merah-7", 1),
+            Err(UserError::Office)
+        ));
+        add(&c, "kepala", "head", Some("dinkes"), "lampu-merah-7", 1).unwrap();
+        assert!(matches!(
+            add(&c, "kepala", "it", None, "lampu-merah-7", 1),
+            Err(UserError::Exists(_))
+        ));
+        assert!(authenticate(&c, "kepala", "lampu-merah-7")
+            .unwrap()
+            .is_some());
+        assert!(authenticate(&c, "kepala", "salah-sandi-99")
+            .unwrap()
+            .is_none());
+        assert!(authenticate(&c, "nobody", "lampu-merah-7")
+            .unwrap()
+            .is_none());
+        passwd(&c, "kepala", "lampu-hijau-8", 2).unwrap();
+        assert!(authenticate(&c, "kepala", "lampu-merah-7")
+            .unwrap()
+            .is_none());
+        disable(&c, "kepala").unwrap();
+        assert!(authenticate(&c, "kepala", "lampu-hijau-8")
+            .unwrap()
+            .is_none());
+        assert!(list(&c).unwrap()[0].disabled);
+    }
+
+    #[test]
+    fn the_audit_log_is_append_only() {
+        let (_d, c) = db();
+        audit(&c, Some("admin"), "user.add", "kepala", None, 1).unwrap();
+        assert!(c.execute("UPDATE audit SET detail = 'x'", []).is_err());
+        assert!(c.execute("DELETE FROM audit", []).is_err());
+    }
+}
