@@ -196,3 +196,160 @@ async fn only_the_right_people_may_acknowledge_and_only_with_the_csrf_token() {
         "allowed; the engine holds no such open alert"
     );
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_head_attests_explains_signs_withdraws_and_signs_again() {
+    let path = std::path::PathBuf::from(env!("CARGO_MANIFEST_DIR"));
+    let letter = ronda_policy::load(&path.join("policies/kotim-idul-fitri-2018.yaml"), None)
+        .unwrap()
+        .shifted_to(jiff::Timestamp::now() + jiff::SignedDuration::from_hours(24));
+    let registry = ronda_policy::Registry::load(&path.join("examples/offices.yaml")).unwrap();
+    let app = common::spawn_with(|c| {
+        c.letters = std::sync::Arc::new(vec![letter]);
+        c.registry = Some(std::sync::Arc::new(registry));
+    })
+    .await;
+    add(&app, "kepala-dinkes", "head", Some("dinkes"));
+    add(&app, "kepala-bappeda", "head", Some("bappeda"));
+    let page_url = format!("{}/offices/dinkes/letters/kotim-idul-fitri-2018", app.http);
+    let (cookie, csrf) = login(&app, "kepala-dinkes").await;
+    let page = common::eventually("the office's checklist", || {
+        let (url, cookie) = (page_url.clone(), cookie.clone());
+        async move {
+            let res = client()
+                .get(url)
+                .header("cookie", cookie)
+                .send()
+                .await
+                .ok()?;
+            (res.status() == StatusCode::OK).then_some(res.text().await.ok()?)
+        }
+    })
+    .await;
+    assert!(
+        page.contains("Alat perekam kamera CCTV diletakkan di tempat tersembunyi dan terkunci"),
+        "{page}"
+    );
+    let post = |path: &'static str, cookie: String, form: Vec<(String, String)>| {
+        let url = format!("{page_url}/{path}");
+        async move {
+            client()
+                .post(url)
+                .header("cookie", cookie)
+                .form(&form)
+                .send()
+                .await
+                .unwrap()
+                .status()
+        }
+    };
+    let f = |pairs: &[(&str, &str)]| {
+        pairs
+            .iter()
+            .map(|(k, v)| (k.to_string(), v.to_string()))
+            .collect::<Vec<_>>()
+    };
+    for item in [
+        "perekam-tersembunyi-terkunci",
+        "sambungan-listrik-diperiksa",
+    ] {
+        assert_eq!(
+            post(
+                "attest",
+                cookie.clone(),
+                f(&[("csrf", &csrf), ("item", item)])
+            )
+            .await,
+            StatusCode::SEE_OTHER
+        );
+    }
+    // No agent reports yet: every machine-checked item lacks data and needs a word.
+    assert_eq!(
+        post("sign", cookie.clone(), f(&[("csrf", &csrf)])).await,
+        StatusCode::BAD_REQUEST
+    );
+    let machine = [
+        "cctv-jalan-depan",
+        "cctv-dalam-kantor",
+        "cctv-penyimpanan",
+        "listrik-diputus",
+        "peralatan-24-jam-menyala",
+        "sambungan-listrik-aman",
+        "aplikasi-layanan-dapat-diakses",
+        "aplikasi-layanan-dapat-dimonitor",
+    ];
+    let mut form = f(&[("csrf", &csrf)]);
+    form.extend(machine.iter().map(|i| {
+        (
+            format!("explain_{i}"),
+            "agen dipasang besok pagi".to_owned(),
+        )
+    }));
+    let (other, other_csrf) = login(&app, "kepala-bappeda").await;
+    let mut foreign = form.clone();
+    foreign[0].1 = other_csrf;
+    assert_eq!(
+        post("sign", other, foreign).await,
+        StatusCode::NOT_FOUND,
+        "another office's head cannot sign here"
+    );
+    assert_eq!(
+        post("sign", cookie.clone(), form.clone()).await,
+        StatusCode::SEE_OTHER
+    );
+
+    let conn = ronda_server::store::open(&app.db).unwrap();
+    let sig = ronda_server::sign::signature(&conn, "kotim-idul-fitri-2018", "dinkes")
+        .unwrap()
+        .unwrap();
+    assert_eq!(
+        (sig.by.as_str(), sig.late, sig.explanations.len()),
+        ("kepala-dinkes", false, machine.len())
+    );
+    let snapshot: String = conn
+        .query_row("SELECT snapshot FROM signatures", [], |r| r.get(0))
+        .unwrap();
+    assert!(
+        snapshot.contains("\"perekam-tersembunyi-terkunci\"")
+            && snapshot.contains("attested by kepala-dinkes"),
+        "{snapshot}"
+    );
+    let overview = client()
+        .get(format!("{}/letters/kotim-idul-fitri-2018", app.http))
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    assert!(
+        overview.contains("1 sudah menandatangani") && overview.contains("✍ kepala-dinkes"),
+        "{overview}"
+    );
+
+    assert_eq!(
+        post("withdraw", cookie.clone(), f(&[("csrf", &csrf)])).await,
+        StatusCode::SEE_OTHER
+    );
+    assert!(
+        ronda_server::sign::signature(&conn, "kotim-idul-fitri-2018", "dinkes")
+            .unwrap()
+            .is_none()
+    );
+    assert_eq!(
+        post("sign", cookie, form).await,
+        StatusCode::SEE_OTHER,
+        "signed again"
+    );
+    let actions: Vec<String> = conn
+        .prepare("SELECT action FROM audit WHERE action != 'login' ORDER BY id")
+        .unwrap()
+        .query_map([], |r| r.get(0))
+        .unwrap()
+        .map(Result::unwrap)
+        .collect();
+    assert_eq!(
+        actions,
+        ["attest", "attest", "sign", "sign.withdraw", "sign"]
+    );
+}

@@ -45,6 +45,19 @@ pub fn app(state: AppState) -> Router {
         .route("/api/v1/alerts/{id}/ack", post(api::ack))
         .route("/login", get(crate::login::form).post(crate::login::login))
         .route("/logout", post(crate::login::logout))
+        .route("/offices/{office}/letters/{letter}", get(crate::sign::page))
+        .route(
+            "/offices/{office}/letters/{letter}/attest",
+            post(crate::sign::attest),
+        )
+        .route(
+            "/offices/{office}/letters/{letter}/sign",
+            post(crate::sign::sign),
+        )
+        .route(
+            "/offices/{office}/letters/{letter}/withdraw",
+            post(crate::sign::withdraw),
+        )
         .route("/api/v1/me", get(crate::login::me))
         .route("/api/v1/mail", get(api::mail))
         .route("/api/v1/mail/{id}", get(api::mail_one))

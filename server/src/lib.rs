@@ -17,6 +17,7 @@ pub mod login;
 pub mod mail;
 pub mod metrics;
 pub mod pages;
+pub mod sign;
 mod sim;
 pub mod store;
 pub mod users;

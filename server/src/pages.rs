@@ -68,7 +68,21 @@ pub async fn letter(
         .map(|(index, i)| minijinja::context! { index, id => i.id, text_id => i.text_id, text_en => i.text_en, kind => i.check.kind(), severity => i.severity })
         .collect();
     let now = jiff::Timestamp::now();
+    let lid = id.clone();
+    let offices: Vec<String> = views.iter().map(|v| v.evaluation.office.clone()).collect();
+    let signed: std::collections::BTreeMap<String, crate::sign::Signature> =
+        crate::login::with(&s.auth, move |c| {
+            let mut out = std::collections::BTreeMap::new();
+            for o in offices {
+                if let Some(sig) = crate::sign::signature(c, &lid, &o)? {
+                    out.insert(o, sig);
+                }
+            }
+            Ok(out)
+        })
+        .await?;
     let ctx = minijinja::context! {
+        signed, signed_count => signed.len(),
         letter => minijinja::context! { id => letter.id, title => letter.title, issuer => letter.issuer, number => letter.number, issued => letter.issued.to_string(), timezone => letter.timezone, items },
         window => crate::letters::window_text(letter),
         enforced => letter.enforced_at(now),

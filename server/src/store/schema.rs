@@ -153,6 +153,11 @@ const MIGRATIONS: &[&str] = &[
     -- Append-only: no update or delete of the audit log.
     CREATE TRIGGER audit_no_update BEFORE UPDATE ON audit BEGIN SELECT RAISE(ABORT, 'the audit log is append-only'); END;
     CREATE TRIGGER audit_no_delete BEFORE DELETE ON audit BEGIN SELECT RAISE(ABORT, 'the audit log is append-only'); END;",
+    // 6: what a signature covers: the checklist as it stood, the head's
+    // explanations, and whether it came after the deadline.
+    "ALTER TABLE signatures ADD COLUMN snapshot TEXT NOT NULL DEFAULT 'null';
+    ALTER TABLE signatures ADD COLUMN explanations TEXT NOT NULL DEFAULT '{}';
+    ALTER TABLE signatures ADD COLUMN late INTEGER NOT NULL DEFAULT 0;",
 ];
 
 #[cfg(test)]

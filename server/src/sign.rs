@@ -1,0 +1,262 @@
+//! The compliance acknowledgement: a head (or an admin) attests the items a
+//! machine cannot check, explains every item that is not green, and signs.
+//! The signature keeps the checklist as it stood; it can be withdrawn and
+//! signed again; one after the letter's deadline is marked late.
+
+use std::collections::BTreeMap;
+
+use axum::extract::{Path, State};
+use axum::http::HeaderMap;
+use axum::response::{Html, IntoResponse, Redirect, Response};
+use axum::Form;
+use rusqlite::{params, OptionalExtension};
+use serde::Serialize;
+use tokio::sync::oneshot;
+
+use crate::engine::worker::Msg;
+use crate::http::{ApiError, AppState};
+use crate::login::{check_csrf, with, Session, Source};
+use crate::users::{self, Role, User};
+
+const PAGE: &str = include_str!("../templates/sign.html");
+
+#[derive(Debug, Clone, Serialize)]
+pub struct Signature {
+    pub by: String,
+    pub at: jiff::Timestamp,
+    pub late: bool,
+    pub explanations: BTreeMap<String, String>,
+}
+
+/// The signed user and CSRF token of someone who may sign for `office`.
+fn signer(
+    session: Option<(User, String)>,
+    office: &str,
+    headers: &HeaderMap,
+    csrf: &str,
+) -> Result<User, ApiError> {
+    let (user, token) = session.ok_or(ApiError::Unauthorized)?;
+    check_csrf(headers, &token, Some(csrf))?;
+    if !user.sees(office) {
+        return Err(ApiError::NotFound);
+    }
+    match user.role {
+        Role::Head | Role::Admin => Ok(user),
+        _ => Err(ApiError::Forbidden(
+            "only the head of the office signs for it".into(),
+        )),
+    }
+}
+
+fn letter<'a>(s: &'a AppState, id: &str) -> Result<&'a ronda_policy::Letter, ApiError> {
+    s.letters
+        .iter()
+        .find(|l| l.id == id)
+        .ok_or(ApiError::NotFound)
+}
+
+pub fn signature(
+    conn: &rusqlite::Connection,
+    letter: &str,
+    office: &str,
+) -> rusqlite::Result<Option<Signature>> {
+    conn.query_row(
+        "SELECT by, at_ms, late, explanations FROM signatures WHERE letter = ?1 AND office = ?2",
+        params![letter, office],
+        |r| {
+            Ok(Signature {
+                by: r.get(0)?,
+                at: jiff::Timestamp::from_millisecond(r.get(1)?).unwrap_or_default(),
+                late: r.get(2)?,
+                explanations: serde_json::from_str(&r.get::<_, String>(3)?).unwrap_or_default(),
+            })
+        },
+    )
+    .optional()
+}
+
+/// `GET /offices/{office}/letters/{letter}`: the checklist and the form.
+pub async fn page(
+    State(s): State<AppState>,
+    Session(session): Session,
+    Path((office, letter_id)): Path<(String, String)>,
+) -> Result<Response, ApiError> {
+    let Some((user, csrf)) = session else {
+        return Ok(Redirect::to("/login").into_response());
+    };
+    if !user.sees(&office) {
+        return Err(ApiError::NotFound);
+    }
+    let l = letter(&s, &letter_id)?;
+    let view = s.views.get(&letter_id, &office).ok_or(ApiError::NotFound)?;
+    let (lid, oid) = (letter_id.clone(), office.clone());
+    let signed = with(&s.auth, move |c| Ok(signature(c, &lid, &oid)?)).await?;
+    let items: Vec<_> = l
+        .items
+        .iter()
+        .zip(&view.evaluation.items)
+        .map(|(i, r)| minijinja::context! { id => i.id, text => i.text_id, en => i.text_en, kind => r.kind, status => r.status, attest => i.check == ronda_policy::Check::Attestation, findings => r.findings })
+        .collect();
+    let may_sign = matches!(user.role, Role::Head | Role::Admin);
+    let deadline = l
+        .readiness
+        .as_ref()
+        .map(|r| ronda_policy::local(r.deadline, &l.tz));
+    let ctx = minijinja::context! { office, letter => l.title, letter_id, items, csrf, user, signed, may_sign, deadline };
+    let mut env = minijinja::Environment::new();
+    env.add_template("sign.html", PAGE)
+        .map_err(|e| ApiError::Render(e.to_string()))?;
+    let html = env
+        .get_template("sign.html")
+        .and_then(|t| t.render(ctx))
+        .map_err(|e| ApiError::Render(e.to_string()))?;
+    Ok(Html(html).into_response())
+}
+
+/// `POST …/attest` with `item` and `csrf`.
+pub async fn attest(
+    State(s): State<AppState>,
+    headers: HeaderMap,
+    Session(session): Session,
+    Source(source): Source,
+    Path((office, letter_id)): Path<(String, String)>,
+    Form(f): Form<BTreeMap<String, String>>,
+) -> Result<Response, ApiError> {
+    let user = signer(
+        session,
+        &office,
+        &headers,
+        f.get("csrf").map_or("", String::as_str),
+    )?;
+    let item = f
+        .get("item")
+        .cloned()
+        .ok_or_else(|| ApiError::BadRequest("which item?".into()))?;
+    let (reply, answer) = oneshot::channel();
+    let msg = Msg::Attest {
+        letter: letter_id.clone(),
+        office: office.clone(),
+        item: item.clone(),
+        by: user.name.clone(),
+        reply,
+    };
+    s.engine
+        .send(msg)
+        .await
+        .map_err(|_| ApiError::Unavailable)?;
+    answer
+        .await
+        .map_err(|_| ApiError::Unavailable)?
+        .map_err(|e| ApiError::BadRequest(e.to_string()))?;
+    let now = jiff::Timestamp::now().as_millisecond();
+    let detail = format!("{letter_id} {office} {item}");
+    with(&s.auth, move |c| {
+        Ok(users::audit(
+            c,
+            Some(&user.name),
+            "attest",
+            &detail,
+            source.as_deref(),
+            now,
+        )?)
+    })
+    .await?;
+    Ok(Redirect::to(&format!("/offices/{office}/letters/{letter_id}")).into_response())
+}
+
+/// `POST …/sign`: every item that is not green needs `explain_<item>`.
+pub async fn sign(
+    State(s): State<AppState>,
+    headers: HeaderMap,
+    Session(session): Session,
+    Source(source): Source,
+    Path((office, letter_id)): Path<(String, String)>,
+    Form(f): Form<BTreeMap<String, String>>,
+) -> Result<Response, ApiError> {
+    let user = signer(
+        session,
+        &office,
+        &headers,
+        f.get("csrf").map_or("", String::as_str),
+    )?;
+    let l = letter(&s, &letter_id)?;
+    let view = s.views.get(&letter_id, &office).ok_or(ApiError::NotFound)?;
+    let mut explanations = BTreeMap::new();
+    for r in view
+        .evaluation
+        .items
+        .iter()
+        .filter(|r| r.status != ronda_policy::eval::Status::Ok)
+    {
+        match f
+            .get(&format!("explain_{}", r.item))
+            .map(|e| e.trim())
+            .filter(|e| !e.is_empty())
+        {
+            Some(e) => {
+                explanations.insert(r.item.clone(), e.to_owned());
+            }
+            None => {
+                return Err(ApiError::BadRequest(format!(
+                    "explain why `{}` is not green before signing",
+                    r.item
+                )))
+            }
+        }
+    }
+    let now = jiff::Timestamp::now();
+    let late = l.readiness.as_ref().is_some_and(|r| now > r.deadline);
+    let snapshot =
+        serde_json::to_string(&view.evaluation).map_err(|e| ApiError::Internal(e.to_string()))?;
+    let explained =
+        serde_json::to_string(&explanations).map_err(|e| ApiError::Internal(e.to_string()))?;
+    let (lid, oid) = (letter_id.clone(), office.clone());
+    with(&s.auth, move |c| {
+        c.execute(
+            "INSERT INTO signatures (letter, office, by, at_ms, snapshot, explanations, late) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)
+             ON CONFLICT (letter, office) DO UPDATE SET by = excluded.by, at_ms = excluded.at_ms,
+                snapshot = excluded.snapshot, explanations = excluded.explanations, late = excluded.late",
+            params![lid, oid, user.name, now.as_millisecond(), snapshot, explained, late],
+        )?;
+        let detail = format!("{lid} {oid}{}", if late { " (late)" } else { "" });
+        Ok(users::audit(c, Some(&user.name), "sign", &detail, source.as_deref(), now.as_millisecond())?)
+    })
+    .await?;
+    Ok(Redirect::to(&format!("/offices/{office}/letters/{letter_id}")).into_response())
+}
+
+/// `POST …/withdraw`: the signature is taken back (and can be given again).
+pub async fn withdraw(
+    State(s): State<AppState>,
+    headers: HeaderMap,
+    Session(session): Session,
+    Source(source): Source,
+    Path((office, letter_id)): Path<(String, String)>,
+    Form(f): Form<BTreeMap<String, String>>,
+) -> Result<Response, ApiError> {
+    let user = signer(
+        session,
+        &office,
+        &headers,
+        f.get("csrf").map_or("", String::as_str),
+    )?;
+    letter(&s, &letter_id)?;
+    let (lid, oid) = (letter_id.clone(), office.clone());
+    let now = jiff::Timestamp::now().as_millisecond();
+    with(&s.auth, move |c| {
+        c.execute(
+            "DELETE FROM signatures WHERE letter = ?1 AND office = ?2",
+            params![lid, oid],
+        )?;
+        Ok(users::audit(
+            c,
+            Some(&user.name),
+            "sign.withdraw",
+            &format!("{lid} {oid}"),
+            source.as_deref(),
+            now,
+        )?)
+    })
+    .await?;
+    Ok(Redirect::to(&format!("/offices/{office}/letters/{letter_id}")).into_response())
+}
