@@ -10,6 +10,7 @@ pub use ronda_conf as conffile;
 pub mod config;
 pub mod devconf;
 pub mod devices;
+pub mod fixture;
 pub mod host;
 pub mod http;
 pub mod link;

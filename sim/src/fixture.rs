@@ -6,21 +6,7 @@
 use minijinja::Environment;
 use serde::Serialize;
 
-/// The body of a fixture or template, without its header.
-pub fn body(file: &str) -> &str {
-    let mut rest = file;
-    while let Some(line_end) = rest.find('\n') {
-        let line = &rest[..line_end];
-        if line.starts_with("# ") || line == "#" {
-            rest = &rest[line_end + 1..];
-        } else {
-            break;
-        }
-    }
-    rest.strip_prefix("\r\n")
-        .or_else(|| rest.strip_prefix('\n'))
-        .unwrap_or(rest)
-}
+pub use ronda_agent::fixture::body;
 
 /// Render a template with `ctx`. A template error is the simulator's own bug,
 /// so it is logged and answered as an empty body rather than crashing.

@@ -4,13 +4,7 @@
 use super::*;
 
 fn fixture(name: &str) -> String {
-    let path = format!(
-        "{}/../sim/fixtures/tasmota/{name}",
-        env!("CARGO_MANIFEST_DIR")
-    );
-    let text = std::fs::read_to_string(&path).unwrap();
-    text.split_once("\n\n")
-        .map_or(text.clone(), |(_, b)| b.to_owned())
+    crate::fixture::read("tasmota", name)
 }
 
 #[test]

@@ -129,10 +129,7 @@ mod tests {
     use super::*;
 
     fn fixture(name: &str) -> String {
-        let path = format!("{}/../sim/fixtures/z2m/{name}", env!("CARGO_MANIFEST_DIR"));
-        let text = std::fs::read_to_string(&path).unwrap();
-        text.split_once("\n\n")
-            .map_or(text.clone(), |(_, b)| b.to_owned())
+        crate::fixture::read("z2m", name)
     }
 
     #[test]

@@ -93,6 +93,29 @@ pub struct RecorderConfig {
     pub channels: Vec<ChannelConfig>,
 }
 
+impl RecorderConfig {
+    /// The HTTP device at `url` (or another base), with this recorder's
+    /// credentials, TLS choice and timeout.
+    pub fn device(&self, clients: &crate::http::Clients, url: &str) -> crate::http::Device {
+        crate::http::Device::new(
+            clients.pick(self.insecure_tls),
+            url,
+            self.creds.clone(),
+            self.timeout,
+        )
+    }
+
+    /// The device's own ids of the configured channels, in order.
+    pub fn channel_ids(&self) -> Vec<String> {
+        self.channels.iter().map(|c| c.id.clone()).collect()
+    }
+
+    /// How far back to look for recordings.
+    pub fn lookback(&self) -> jiff::SignedDuration {
+        jiff::SignedDuration::try_from(self.lookback).unwrap_or(jiff::SignedDuration::from_hours(1))
+    }
+}
+
 #[derive(Debug, Clone)]
 pub struct ChannelConfig {
     /// The device's own channel number or camera name.

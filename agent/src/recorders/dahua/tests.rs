@@ -6,16 +6,7 @@ use jiff::civil::{date, DateTime};
 use super::*;
 
 fn fixture(name: &str) -> String {
-    let path = format!(
-        "{}/../sim/fixtures/dahua/{name}",
-        env!("CARGO_MANIFEST_DIR")
-    );
-    let text = std::fs::read_to_string(&path).unwrap();
-    let mut rest = text.as_str();
-    while rest.starts_with("# ") {
-        rest = rest.split_once('\n').map_or("", |(_, r)| r);
-    }
-    rest.strip_prefix('\n').unwrap_or(rest).to_owned()
+    crate::fixture::read("dahua", name)
 }
 
 fn kv(name: &str) -> Kv {

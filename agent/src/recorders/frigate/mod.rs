@@ -49,15 +49,9 @@ pub struct Frigate {
 impl Frigate {
     pub fn new(cfg: &RecorderConfig, clients: &Clients) -> Self {
         Frigate {
-            device: Device::new(
-                clients.pick(cfg.insecure_tls),
-                &cfg.url,
-                cfg.creds.clone(),
-                cfg.timeout,
-            ),
-            cameras: cfg.channels.iter().map(|c| c.id.clone()).collect(),
-            lookback: SignedDuration::try_from(cfg.lookback)
-                .unwrap_or(SignedDuration::from_hours(1)),
+            device: cfg.device(clients, &cfg.url),
+            cameras: cfg.channel_ids(),
+            lookback: cfg.lookback(),
         }
     }
 

@@ -6,16 +6,7 @@ use serde_json::json;
 use super::*;
 
 fn fixture(name: &str) -> String {
-    let path = format!(
-        "{}/../sim/fixtures/frigate/{name}",
-        env!("CARGO_MANIFEST_DIR")
-    );
-    let text = std::fs::read_to_string(&path).unwrap();
-    let mut rest = text.as_str();
-    while rest.starts_with("# ") {
-        rest = rest.split_once('\n').map_or("", |(_, r)| r);
-    }
-    rest.strip_prefix('\n').unwrap_or(rest).to_owned()
+    crate::fixture::read("frigate", name)
 }
 
 const MIB: u64 = 1_048_576;

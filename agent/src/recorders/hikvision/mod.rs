@@ -41,15 +41,9 @@ pub struct Hikvision {
 impl Hikvision {
     pub fn new(cfg: &RecorderConfig, clients: &Clients) -> Self {
         Hikvision {
-            device: Device::new(
-                clients.pick(cfg.insecure_tls),
-                &cfg.url,
-                cfg.creds.clone(),
-                cfg.timeout,
-            ),
-            channels: cfg.channels.iter().map(|c| c.id.clone()).collect(),
-            lookback: SignedDuration::try_from(cfg.lookback)
-                .unwrap_or(SignedDuration::from_hours(1)),
+            device: cfg.device(clients, &cfg.url),
+            channels: cfg.channel_ids(),
+            lookback: cfg.lookback(),
         }
     }
 

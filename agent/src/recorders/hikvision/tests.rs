@@ -7,17 +7,7 @@ use jiff::{SignedDuration, Timestamp};
 use super::*;
 
 fn fixture(name: &str) -> String {
-    let path = format!(
-        "{}/../sim/fixtures/hikvision/{name}",
-        env!("CARGO_MANIFEST_DIR")
-    );
-    let text = std::fs::read_to_string(&path).unwrap_or_else(|e| panic!("{path}: {e}"));
-    // Drop the header naming the source document (see sim/src/fixture.rs).
-    let mut rest = text.as_str();
-    while rest.starts_with("# ") || rest.starts_with("#\n") {
-        rest = rest.split_once('\n').map_or("", |(_, r)| r);
-    }
-    rest.strip_prefix('\n').unwrap_or(rest).to_owned()
+    crate::fixture::read("hikvision", name)
 }
 
 fn wib() -> Offset {

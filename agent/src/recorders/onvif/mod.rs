@@ -49,15 +49,10 @@ impl Onvif {
         Onvif {
             // The credentials go into the SOAP header; the HTTP client has
             // them too, to answer a device that challenges with HTTP Digest.
-            device: Device::new(
-                clients.pick(cfg.insecure_tls),
-                &base,
-                cfg.creds.clone(),
-                cfg.timeout,
-            ),
+            device: cfg.device(clients, &base),
             path,
             creds: cfg.creds.clone(),
-            channels: cfg.channels.iter().map(|c| c.id.clone()).collect(),
+            channels: cfg.channel_ids(),
         }
     }
 

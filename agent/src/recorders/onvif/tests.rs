@@ -6,13 +6,7 @@ use crate::conffile::Secret;
 use crate::xml;
 
 fn fixture(name: &str) -> String {
-    let path = format!(
-        "{}/../sim/fixtures/onvif/{name}",
-        env!("CARGO_MANIFEST_DIR")
-    );
-    let text = std::fs::read_to_string(&path).unwrap();
-    text.split_once("\n\n")
-        .map_or(text.clone(), |(_, b)| b.to_owned())
+    crate::fixture::read("onvif", name)
 }
 
 fn at(t: &str) -> Timestamp {

@@ -7,10 +7,7 @@ use super::*;
 
 /// A fixture's body: everything after the header and its empty line.
 fn fixture(name: &str) -> Vec<u8> {
-    let path = format!("{}/../sim/fixtures/rtsp/{name}", env!("CARGO_MANIFEST_DIR"));
-    let text = std::fs::read(&path).unwrap();
-    let split = text.windows(2).position(|w| w == b"\n\n").unwrap();
-    text[split + 2..].to_vec()
+    crate::fixture::read("rtsp", name).into_bytes()
 }
 
 fn outcome(answered: bool, result: Result<(), ProbeError>) -> Outcome {
