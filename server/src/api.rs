@@ -216,7 +216,7 @@ fn constant_time_eq(a: &[u8], b: &[u8]) -> bool {
 
 /// `GET /api/v1/mail`: the outbox, newest first, including dead messages.
 pub async fn mail(State(s): State<AppState>) -> Result<Json<Vec<crate::store::MailRow>>, ApiError> {
-    Ok(Json(s.reader.mail(None, LIST_LIMIT).await?))
+    Ok(Json(s.reader.mail(None, LIST_LIMIT, false).await?))
 }
 
 /// `GET /api/v1/mail/{id}`: one message with its plain-text body.
@@ -225,7 +225,7 @@ pub async fn mail_one(
     Path(id): Path<i64>,
 ) -> Result<Json<crate::store::MailRow>, ApiError> {
     s.reader
-        .mail(Some(id), 1)
+        .mail(Some(id), 1, true)
         .await?
         .pop()
         .map(Json)

@@ -198,7 +198,7 @@ fn demo_accounts(db: &Path) -> Result<Vec<(String, String, String)>, ServerError
     );
     let mut out = Vec::new();
     for (name, role, office) in wanted {
-        let bytes = crate::users::fastrand_bytes::<6>();
+        let bytes = crate::users::random_bytes::<6>();
         let password: String =
             bytes.iter().map(|b| format!("{b:02x}")).collect::<String>() + "-ronda";
         crate::users::add(&conn, &name, role, office, &password, now)

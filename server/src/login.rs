@@ -7,15 +7,13 @@ use std::sync::{Arc, Mutex};
 use axum::extract::{ConnectInfo, FromRequestParts, State};
 use axum::http::request::Parts;
 use axum::http::{header, HeaderMap, StatusCode};
-use axum::response::{Html, IntoResponse, Redirect, Response};
+use axum::response::{IntoResponse, Redirect, Response};
 use axum::Form;
 use rusqlite::Connection;
 use serde::Deserialize;
 
 use crate::http::{ApiError, AppState};
 use crate::users::{self, session, User};
-
-const PAGE: &str = include_str!("../templates/login.html");
 
 /// The connection accounts, sessions and the audit log are written through.
 pub type AuthDb = Arc<Mutex<Connection>>;
@@ -78,14 +76,9 @@ fn cookie(headers: &HeaderMap, name: &str) -> Option<String> {
 }
 
 fn page(status: StatusCode, error: Option<&str>, name: Option<&str>) -> Response {
-    let mut env = minijinja::Environment::new();
-    let html = env
-        .add_template("login.html", PAGE)
-        .and_then(|_| env.get_template("login.html"))
-        .and_then(|t| t.render(minijinja::context! { error, name }));
-    match html {
-        Ok(h) => (status, Html(h)).into_response(),
-        Err(e) => ApiError::Render(e.to_string()).into_response(),
+    match crate::pages::render("login.html", minijinja::context! { error, name }) {
+        Ok(h) => (status, h).into_response(),
+        Err(e) => e.into_response(),
     }
 }
 

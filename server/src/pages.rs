@@ -1,6 +1,7 @@
-//! Server-rendered pages. For now one: an office's devices as its agent last
-//! reported them. Templates live in `server/templates/` and are escaped by
-//! minijinja (device names and error texts come from the field).
+//! Server-rendered pages: an office's devices, a letter across offices, the
+//! email outbox, and the one place every page template is parsed. Templates
+//! live in `server/templates/` and are escaped by minijinja (device names and
+//! error texts come from the field).
 
 use axum::extract::{Path, State};
 use axum::response::Html;
@@ -10,28 +11,30 @@ use ronda_wire::{Id, Report};
 
 use crate::http::{ApiError, AppState};
 
-const OFFICE: &str = include_str!("../templates/office.html");
-const LETTER: &str = include_str!("../templates/letter.html");
-const MAIL: &str = include_str!("../templates/mail.html");
 /// Messages the email page shows with their bodies.
 const MAIL_PAGE: u32 = 50;
 
-fn env() -> Environment<'static> {
-    let mut env = Environment::new();
-    // `.html` names turn on HTML escaping.
-    for (name, text) in [
-        ("office.html", OFFICE),
-        ("letter.html", LETTER),
-        ("mail.html", MAIL),
-    ] {
-        if let Err(e) = env.add_template(name, text) {
-            tracing::error!(template = name, error = %e, "template does not parse");
+/// Every page template, parsed once. `.html` names turn on HTML escaping.
+fn env() -> &'static Environment<'static> {
+    static ENV: std::sync::OnceLock<Environment<'static>> = std::sync::OnceLock::new();
+    ENV.get_or_init(|| {
+        let mut env = Environment::new();
+        for (name, text) in [
+            ("office.html", include_str!("../templates/office.html")),
+            ("letter.html", include_str!("../templates/letter.html")),
+            ("mail.html", include_str!("../templates/mail.html")),
+            ("login.html", include_str!("../templates/login.html")),
+            ("sign.html", include_str!("../templates/sign.html")),
+        ] {
+            if let Err(e) = env.add_template(name, text) {
+                tracing::error!(template = name, error = %e, "template does not parse");
+            }
         }
-    }
-    env
+        env
+    })
 }
 
-fn render(name: &str, ctx: minijinja::Value) -> Result<Html<String>, ApiError> {
+pub(crate) fn render(name: &str, ctx: minijinja::Value) -> Result<Html<String>, ApiError> {
     env()
         .get_template(name)
         .and_then(|t| t.render(ctx))
@@ -113,13 +116,7 @@ pub async fn office(
 /// `GET /mail`: the latest messages and their state; in the demo, the
 /// messages captured instead of sent.
 pub async fn mail(State(s): State<AppState>) -> Result<Html<String>, ApiError> {
-    let mail = s.reader.mail(None, MAIL_PAGE).await?;
-    let mut bodies = std::collections::BTreeMap::new();
-    for m in &mail {
-        if let Some(full) = s.reader.mail(Some(m.id), 1).await?.pop() {
-            bodies.insert(m.id.to_string(), full.body_text.unwrap_or_default());
-        }
-    }
+    let mail = s.reader.mail(None, MAIL_PAGE, true).await?;
     let capture = s.mail_capture.as_ref().map(|p| p.display().to_string());
-    render("mail.html", minijinja::context! { mail, bodies, capture })
+    render("mail.html", minijinja::context! { mail, capture })
 }

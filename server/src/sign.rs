@@ -7,7 +7,7 @@ use std::collections::BTreeMap;
 
 use axum::extract::{Path, State};
 use axum::http::HeaderMap;
-use axum::response::{Html, IntoResponse, Redirect, Response};
+use axum::response::{IntoResponse, Redirect, Response};
 use axum::Form;
 use rusqlite::{params, OptionalExtension};
 use serde::Serialize;
@@ -18,8 +18,6 @@ use crate::http::{ApiError, AppState};
 use crate::login::{check_csrf, with, Session, Source};
 use crate::users::{self, Role, User};
 
-const PAGE: &str = include_str!("../templates/sign.html");
-
 #[derive(Debug, Clone, Serialize)]
 pub struct Signature {
     pub by: String,
@@ -28,24 +26,74 @@ pub struct Signature {
     pub explanations: BTreeMap<String, String>,
 }
 
-/// The signed user and CSRF token of someone who may sign for `office`.
-fn signer(
-    session: Option<(User, String)>,
-    office: &str,
-    headers: &HeaderMap,
-    csrf: &str,
-) -> Result<User, ApiError> {
-    let (user, token) = session.ok_or(ApiError::Unauthorized)?;
-    check_csrf(headers, &token, Some(csrf))?;
-    if !user.sees(office) {
-        return Err(ApiError::NotFound);
+/// A head (or an admin) acting on one office's letter through a form.
+struct Act {
+    user: User,
+    office: String,
+    letter: String,
+    source: Option<String>,
+}
+
+impl Act {
+    /// Logged in, the form's CSRF token right, and allowed to sign here.
+    fn check(
+        session: Option<(User, String)>,
+        headers: &HeaderMap,
+        source: Option<String>,
+        (office, letter): (String, String),
+        form: &BTreeMap<String, String>,
+    ) -> Result<Act, ApiError> {
+        let (user, token) = session.ok_or(ApiError::Unauthorized)?;
+        check_csrf(
+            headers,
+            &token,
+            Some(form.get("csrf").map_or("", String::as_str)),
+        )?;
+        if !user.sees(&office) {
+            return Err(ApiError::NotFound);
+        }
+        if !matches!(user.role, Role::Head | Role::Admin) {
+            return Err(ApiError::Forbidden(
+                "only the head of the office signs for it".into(),
+            ));
+        }
+        Ok(Act {
+            user,
+            office,
+            letter,
+            source,
+        })
     }
-    match user.role {
-        Role::Head | Role::Admin => Ok(user),
-        _ => Err(ApiError::Forbidden(
-            "only the head of the office signs for it".into(),
-        )),
+
+    /// Make `change` and log `action` in one step, then back to the page.
+    async fn done(
+        self,
+        s: &AppState,
+        action: &'static str,
+        detail: String,
+        change: impl FnOnce(&rusqlite::Connection) -> rusqlite::Result<()> + Send + 'static,
+    ) -> Result<Response, ApiError> {
+        let back = format!("/offices/{}/letters/{}", self.office, self.letter);
+        let now = jiff::Timestamp::now().as_millisecond();
+        let detail = format!("{} {} {detail}", self.letter, self.office);
+        with(&s.auth, move |c| {
+            change(c)?;
+            Ok(users::audit(
+                c,
+                Some(&self.user.name),
+                action,
+                detail.trim_end(),
+                self.source.as_deref(),
+                now,
+            )?)
+        })
+        .await?;
+        Ok(Redirect::to(&back).into_response())
     }
+}
+
+fn to_json<T: Serialize>(v: &T) -> Result<String, ApiError> {
+    serde_json::to_string(v).map_err(|e| ApiError::Internal(e.to_string()))
 }
 
 fn letter<'a>(s: &'a AppState, id: &str) -> Result<&'a ronda_policy::Letter, ApiError> {
@@ -103,14 +151,7 @@ pub async fn page(
         .as_ref()
         .map(|r| ronda_policy::local(r.deadline, &l.tz));
     let ctx = minijinja::context! { office, letter => l.title, letter_id, items, csrf, user, signed, may_sign, deadline };
-    let mut env = minijinja::Environment::new();
-    env.add_template("sign.html", PAGE)
-        .map_err(|e| ApiError::Render(e.to_string()))?;
-    let html = env
-        .get_template("sign.html")
-        .and_then(|t| t.render(ctx))
-        .map_err(|e| ApiError::Render(e.to_string()))?;
-    Ok(Html(html).into_response())
+    Ok(crate::pages::render("sign.html", ctx)?.into_response())
 }
 
 /// `POST …/attest` with `item` and `csrf`.
@@ -119,25 +160,20 @@ pub async fn attest(
     headers: HeaderMap,
     Session(session): Session,
     Source(source): Source,
-    Path((office, letter_id)): Path<(String, String)>,
+    Path(path): Path<(String, String)>,
     Form(f): Form<BTreeMap<String, String>>,
 ) -> Result<Response, ApiError> {
-    let user = signer(
-        session,
-        &office,
-        &headers,
-        f.get("csrf").map_or("", String::as_str),
-    )?;
+    let act = Act::check(session, &headers, source, path, &f)?;
     let item = f
         .get("item")
         .cloned()
         .ok_or_else(|| ApiError::BadRequest("which item?".into()))?;
     let (reply, answer) = oneshot::channel();
     let msg = Msg::Attest {
-        letter: letter_id.clone(),
-        office: office.clone(),
+        letter: act.letter.clone(),
+        office: act.office.clone(),
         item: item.clone(),
-        by: user.name.clone(),
+        by: act.user.name.clone(),
         reply,
     };
     s.engine
@@ -148,20 +184,7 @@ pub async fn attest(
         .await
         .map_err(|_| ApiError::Unavailable)?
         .map_err(|e| ApiError::BadRequest(e.to_string()))?;
-    let now = jiff::Timestamp::now().as_millisecond();
-    let detail = format!("{letter_id} {office} {item}");
-    with(&s.auth, move |c| {
-        Ok(users::audit(
-            c,
-            Some(&user.name),
-            "attest",
-            &detail,
-            source.as_deref(),
-            now,
-        )?)
-    })
-    .await?;
-    Ok(Redirect::to(&format!("/offices/{office}/letters/{letter_id}")).into_response())
+    act.done(&s, "attest", item, |_| Ok(())).await
 }
 
 /// `POST …/sign`: every item that is not green needs `explain_<item>`.
@@ -170,17 +193,15 @@ pub async fn sign(
     headers: HeaderMap,
     Session(session): Session,
     Source(source): Source,
-    Path((office, letter_id)): Path<(String, String)>,
+    Path(path): Path<(String, String)>,
     Form(f): Form<BTreeMap<String, String>>,
 ) -> Result<Response, ApiError> {
-    let user = signer(
-        session,
-        &office,
-        &headers,
-        f.get("csrf").map_or("", String::as_str),
-    )?;
-    let l = letter(&s, &letter_id)?;
-    let view = s.views.get(&letter_id, &office).ok_or(ApiError::NotFound)?;
+    let act = Act::check(session, &headers, source, path, &f)?;
+    let l = letter(&s, &act.letter)?;
+    let view = s
+        .views
+        .get(&act.letter, &act.office)
+        .ok_or(ApiError::NotFound)?;
     let mut explanations = BTreeMap::new();
     for r in view
         .evaluation
@@ -188,41 +209,41 @@ pub async fn sign(
         .iter()
         .filter(|r| r.status != ronda_policy::eval::Status::Ok)
     {
-        match f
+        let given = f
             .get(&format!("explain_{}", r.item))
             .map(|e| e.trim())
-            .filter(|e| !e.is_empty())
-        {
-            Some(e) => {
-                explanations.insert(r.item.clone(), e.to_owned());
-            }
-            None => {
-                return Err(ApiError::BadRequest(format!(
-                    "explain why `{}` is not green before signing",
-                    r.item
-                )))
-            }
-        }
+            .filter(|e| !e.is_empty());
+        let e = given.ok_or_else(|| {
+            ApiError::BadRequest(format!(
+                "explain why `{}` is not green before signing",
+                r.item
+            ))
+        })?;
+        explanations.insert(r.item.clone(), e.to_owned());
     }
     let now = jiff::Timestamp::now();
     let late = l.readiness.as_ref().is_some_and(|r| now > r.deadline);
-    let snapshot =
-        serde_json::to_string(&view.evaluation).map_err(|e| ApiError::Internal(e.to_string()))?;
-    let explained =
-        serde_json::to_string(&explanations).map_err(|e| ApiError::Internal(e.to_string()))?;
-    let (lid, oid) = (letter_id.clone(), office.clone());
-    with(&s.auth, move |c| {
+    let (snapshot, explained) = (to_json(&view.evaluation)?, to_json(&explanations)?);
+    let (lid, oid, by) = (
+        act.letter.clone(),
+        act.office.clone(),
+        act.user.name.clone(),
+    );
+    let detail = if late {
+        "(late)".to_owned()
+    } else {
+        String::new()
+    };
+    act.done(&s, "sign", detail, move |c| {
         c.execute(
             "INSERT INTO signatures (letter, office, by, at_ms, snapshot, explanations, late) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)
              ON CONFLICT (letter, office) DO UPDATE SET by = excluded.by, at_ms = excluded.at_ms,
                 snapshot = excluded.snapshot, explanations = excluded.explanations, late = excluded.late",
-            params![lid, oid, user.name, now.as_millisecond(), snapshot, explained, late],
-        )?;
-        let detail = format!("{lid} {oid}{}", if late { " (late)" } else { "" });
-        Ok(users::audit(c, Some(&user.name), "sign", &detail, source.as_deref(), now.as_millisecond())?)
+            params![lid, oid, by, now.as_millisecond(), snapshot, explained, late],
+        )
+        .map(drop)
     })
-    .await?;
-    Ok(Redirect::to(&format!("/offices/{office}/letters/{letter_id}")).into_response())
+    .await
 }
 
 /// `POST …/withdraw`: the signature is taken back (and can be given again).
@@ -231,32 +252,18 @@ pub async fn withdraw(
     headers: HeaderMap,
     Session(session): Session,
     Source(source): Source,
-    Path((office, letter_id)): Path<(String, String)>,
+    Path(path): Path<(String, String)>,
     Form(f): Form<BTreeMap<String, String>>,
 ) -> Result<Response, ApiError> {
-    let user = signer(
-        session,
-        &office,
-        &headers,
-        f.get("csrf").map_or("", String::as_str),
-    )?;
-    letter(&s, &letter_id)?;
-    let (lid, oid) = (letter_id.clone(), office.clone());
-    let now = jiff::Timestamp::now().as_millisecond();
-    with(&s.auth, move |c| {
+    let act = Act::check(session, &headers, source, path, &f)?;
+    letter(&s, &act.letter)?;
+    let (lid, oid) = (act.letter.clone(), act.office.clone());
+    act.done(&s, "sign.withdraw", String::new(), move |c| {
         c.execute(
             "DELETE FROM signatures WHERE letter = ?1 AND office = ?2",
             params![lid, oid],
-        )?;
-        Ok(users::audit(
-            c,
-            Some(&user.name),
-            "sign.withdraw",
-            &format!("{lid} {oid}"),
-            source.as_deref(),
-            now,
-        )?)
+        )
+        .map(drop)
     })
-    .await?;
-    Ok(Redirect::to(&format!("/offices/{office}/letters/{letter_id}")).into_response())
+    .await
 }

@@ -24,8 +24,6 @@ pub fn step(conn: &mut Connection, cx: &Context, now: Timestamp) -> Result<usize
     let tx = conn.transaction()?;
     let mut queued = intents(&tx, cx, now)?;
     queued += reminders(&tx, cx, now)?;
-    queued += super::digest::readiness(&tx, cx, now)?;
-    queued += super::digest::daily(&tx, cx, now)?;
     tx.commit()?;
     Ok(queued)
 }

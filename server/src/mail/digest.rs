@@ -6,7 +6,7 @@
 use std::collections::BTreeSet;
 
 use jiff::Timestamp;
-use minijinja::{context, Environment};
+use minijinja::context;
 use ronda_policy::{Letter, Window};
 use rusqlite::{params, OptionalExtension, Transaction};
 
@@ -15,15 +15,29 @@ use super::config::Lang;
 use super::text::Rendered;
 use super::{Context, MailError};
 
-const TEXT: &str = include_str!("../../templates/mail/digest.txt");
-const HTML: &str = include_str!("../../templates/mail/digest.html");
 /// The summary goes out at the first pass after this local hour.
 const SUMMARY_HOUR: i8 = 7;
 /// The registry contact list that gets the daily summary.
 pub const LEADERSHIP: &str = "leadership";
 
+/// How often reminders and summaries are looked at: they are due on the
+/// minute at best, and each look touches every office.
+pub const EVERY: std::time::Duration = std::time::Duration::from_secs(60);
+
+/// Queue the reminders and summaries due at `now`, in one transaction.
+pub fn step(
+    conn: &mut rusqlite::Connection,
+    cx: &Context,
+    now: Timestamp,
+) -> Result<usize, MailError> {
+    let tx = conn.transaction()?;
+    let queued = readiness(&tx, cx, now)? + daily(&tx, cx, now)?;
+    tx.commit()?;
+    Ok(queued)
+}
+
 /// Reminders for the latest reminder time that has come, before the deadline.
-pub fn readiness(tx: &Transaction<'_>, cx: &Context, now: Timestamp) -> Result<usize, MailError> {
+fn readiness(tx: &Transaction<'_>, cx: &Context, now: Timestamp) -> Result<usize, MailError> {
     let Some(reg) = cx.registry.as_deref() else {
         return Ok(0);
     };
@@ -77,7 +91,7 @@ pub fn readiness(tx: &Transaction<'_>, cx: &Context, now: Timestamp) -> Result<u
 }
 
 /// Once a local day, from 07:00, while a dated letter is in force.
-pub fn daily(tx: &Transaction<'_>, cx: &Context, now: Timestamp) -> Result<usize, MailError> {
+fn daily(tx: &Transaction<'_>, cx: &Context, now: Timestamp) -> Result<usize, MailError> {
     let Some(reg) = cx.registry.as_deref() else {
         return Ok(0);
     };
@@ -176,13 +190,11 @@ fn render(
     let link = format!("{}/letters/{}", cx.config.dashboard_url, letter.id);
     let ctx =
         context! { lang => cx.config.language, heading, intro, letter => letter.title, rows, link };
-    let mut env = Environment::new();
-    env.add_template("digest.txt", TEXT)?;
-    env.add_template("digest.html", HTML)?;
+    let (text, html) = super::text::bodies("digest", &ctx)?;
     Ok(Rendered {
         subject: subject.to_owned(),
-        text: env.get_template("digest.txt")?.render(&ctx)?,
-        html: env.get_template("digest.html")?.render(&ctx)?,
+        text,
+        html,
     })
 }
 

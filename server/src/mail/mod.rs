@@ -84,6 +84,8 @@ pub struct Mailer {
     conn: Connection,
     cx: Context,
     transport: send::Transport,
+    /// When reminders and summaries are next looked at.
+    digest_due: Timestamp,
 }
 
 impl Mailer {
@@ -94,12 +96,17 @@ impl Mailer {
             conn: crate::store::open(db)?,
             cx,
             transport,
+            digest_due: Timestamp::MIN,
         })
     }
 
     /// Compose what is due, then send what is due. Returns messages sent.
     pub async fn step(&mut self, now: Timestamp) -> Result<usize, MailError> {
         compose::step(&mut self.conn, &self.cx, now)?;
+        if now >= self.digest_due {
+            digest::step(&mut self.conn, &self.cx, now)?;
+            self.digest_due = now.checked_add(digest::EVERY).unwrap_or(Timestamp::MAX);
+        }
         let mut sent = 0;
         let due = send::due(&self.conn, now)?;
         let any = !due.is_empty();

@@ -11,8 +11,48 @@ use serde::Serialize;
 
 use super::config::Lang;
 
-const TEXT: &str = include_str!("../../templates/mail/alerts.txt");
-const HTML: &str = include_str!("../../templates/mail/alerts.html");
+/// Every mail template, parsed once. `.html` names turn on HTML escaping.
+pub(super) fn env() -> &'static Environment<'static> {
+    static ENV: std::sync::OnceLock<Environment<'static>> = std::sync::OnceLock::new();
+    ENV.get_or_init(|| {
+        let mut env = Environment::new();
+        for (name, text) in [
+            (
+                "alerts.txt",
+                include_str!("../../templates/mail/alerts.txt"),
+            ),
+            (
+                "alerts.html",
+                include_str!("../../templates/mail/alerts.html"),
+            ),
+            (
+                "digest.txt",
+                include_str!("../../templates/mail/digest.txt"),
+            ),
+            (
+                "digest.html",
+                include_str!("../../templates/mail/digest.html"),
+            ),
+        ] {
+            if let Err(e) = env.add_template(name, text) {
+                tracing::error!(template = name, error = %e, "mail template does not parse");
+            }
+        }
+        env
+    })
+}
+
+/// Both bodies of template `stem` (`alerts` or `digest`).
+pub(super) fn bodies(
+    stem: &str,
+    ctx: &minijinja::Value,
+) -> Result<(String, String), minijinja::Error> {
+    let env = env();
+    Ok((
+        env.get_template(&format!("{stem}.txt"))?.render(ctx)?,
+        env.get_template(&format!("{stem}.html"))?.render(ctx)?,
+    ))
+}
 
 /// What kind of message: says which heading and subject tag it gets.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -145,13 +185,11 @@ pub fn render(
         lang => cx.lang, heading => kind.heading(cx.lang), office => cx.office_name,
         alerts => lines, letter => alerts.first().map(|(_, l)| l.title.clone()),
     };
-    let mut env = Environment::new();
-    env.add_template("alerts.txt", TEXT)?;
-    env.add_template("alerts.html", HTML)?;
+    let (text, html) = bodies("alerts", &ctx)?;
     Ok(Rendered {
         subject,
-        text: env.get_template("alerts.txt")?.render(&ctx)?,
-        html: env.get_template("alerts.html")?.render(&ctx)?,
+        text,
+        html,
     })
 }
 

@@ -136,8 +136,14 @@ pub struct MailRow {
 }
 
 impl Reader {
-    /// Newest first; bodies only when `id` picks one message.
-    pub async fn mail(&self, id: Option<i64>, limit: u32) -> Result<Vec<MailRow>, StoreError> {
+    /// Newest first: one message when `id` is given; with their plain-text
+    /// bodies when `bodies`.
+    pub async fn mail(
+        &self,
+        id: Option<i64>,
+        limit: u32,
+        bodies: bool,
+    ) -> Result<Vec<MailRow>, StoreError> {
         self.with(move |c| {
             let mut stmt = c.prepare_cached(
                 "SELECT id, kind, office, recipients, subject, state, attempts, last_error, message_id,
@@ -162,7 +168,7 @@ impl Reader {
                     alert_ids: serde_json::from_str(&r.get::<_, String>(9)?).unwrap_or_default(),
                     created: ts(10)?,
                     sent: ts(11)?,
-                    body_text: if id.is_some() { r.get(12)? } else { None },
+                    body_text: if bodies { r.get(12)? } else { None },
                 })
             })?;
             rows.collect()

@@ -141,7 +141,7 @@ fn argon() -> Result<Argon2<'static>, UserError> {
 }
 
 pub fn hash(password: &str) -> Result<String, UserError> {
-    let salt = SaltString::encode_b64(&fastrand_bytes::<16>())
+    let salt = SaltString::encode_b64(&random_bytes::<16>())
         .map_err(|e| UserError::Hash(e.to_string()))?;
     argon()?
         .hash_password(password.as_bytes(), &salt)
@@ -157,7 +157,7 @@ pub fn verify(password: &str, phc: &str) -> bool {
 }
 
 /// Random bytes from the OS, for salts and session ids.
-pub fn fastrand_bytes<const N: usize>() -> [u8; N] {
+pub fn random_bytes<const N: usize>() -> [u8; N] {
     let mut b = [0u8; N];
     // getrandom through the argon2/password-hash stack's rand_core.
     use argon2::password_hash::rand_core::{OsRng, RngCore};

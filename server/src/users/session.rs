@@ -5,7 +5,7 @@
 use rusqlite::{params, Connection, OptionalExtension};
 use sha2::{Digest, Sha256};
 
-use super::{fastrand_bytes, Role, User, UserError};
+use super::{random_bytes, Role, User, UserError};
 
 /// The cookie's name. `__Host-` makes browsers insist on Secure, Path=/
 /// and no Domain, so no other site or subdomain can set it.
@@ -31,8 +31,8 @@ fn digest(token: &str) -> String {
 }
 
 pub fn start(conn: &Connection, user: &str, now_ms: i64) -> Result<Started, UserError> {
-    let token = hex(fastrand_bytes::<32>());
-    let csrf = hex(fastrand_bytes::<16>());
+    let token = hex(random_bytes::<32>());
+    let csrf = hex(random_bytes::<16>());
     conn.execute(
         "INSERT INTO sessions (id_hash, user, csrf, created_ms, expires_ms) VALUES (?1, ?2, ?3, ?4, ?5)",
         params![digest(&token), user, csrf, now_ms, now_ms + LIFETIME_MS],

@@ -1,21 +1,23 @@
 //! Alert latency: from a violation's grace time running out to the SMTP
 //! server's 250, over 1,000 alerts, on the live engine and mailer loops
-//! with the real clock. Not part of the test run; run it with
+//! with the real clock. A benchmark, not a test: it takes a minute and its
+//! figure is a measurement, not a pass/fail. Run it with
 //!
-//!     cargo test --release --test bench_alert_latency -- --ignored --nocapture
+//!     cargo bench --bench alert_latency
 //!
 //! 1,000 offices each report a printer left on, 100 a second; the item's
 //! grace is 2 s and the letter groups nothing (`group_wait: 0s`).
 #![allow(clippy::unwrap_used)]
 
-mod common;
+// The same real SMTP server the mail tests use.
+#[path = "../tests/common/smtp.rs"]
+mod smtp;
 
 use std::collections::HashMap;
 use std::path::Path;
 use std::sync::Arc;
 use std::time::Duration;
 
-use common::smtp::Smtp;
 use jiff::Timestamp;
 use ronda_server::engine::worker::{Msg, Worker};
 use ronda_server::engine::{Engine, Views};
@@ -24,6 +26,7 @@ use ronda_server::mail::{Context, Mailer};
 use ronda_server::metrics::Metrics;
 use ronda_server::store;
 use ronda_wire::{Id, Plug, Report};
+use smtp::Smtp;
 use tokio_util::sync::CancellationToken;
 
 const OFFICES: usize = 1000;
@@ -65,8 +68,15 @@ fn report(office: usize) -> Report {
     }
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-#[ignore = "benchmark: run with --ignored --release"]
+fn main() {
+    let rt = tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .enable_all()
+        .build()
+        .unwrap();
+    rt.block_on(alert_latency_over_1000_alerts());
+}
+
 async fn alert_latency_over_1000_alerts() {
     let smtp = Smtp::start();
     let dir = tempfile::tempdir().unwrap();
