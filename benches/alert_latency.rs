@@ -21,7 +21,7 @@ use std::time::Duration;
 use jiff::Timestamp;
 use ronda_server::engine::worker::{Msg, Worker};
 use ronda_server::engine::{Engine, Views};
-use ronda_server::mail::config::{Lang, MailConfig, SmtpConfig, Tls, TransportConfig};
+use ronda_server::mail::config::Lang;
 use ronda_server::mail::{Context, Mailer};
 use ronda_server::metrics::Metrics;
 use ronda_server::store;
@@ -96,20 +96,7 @@ async fn alert_latency_over_1000_alerts() {
         client: None,
         mail: true,
     };
-    let config = MailConfig {
-        transport: TransportConfig::Smtp(SmtpConfig {
-            host: "127.0.0.1".into(),
-            port: smtp.addr.port(),
-            tls: Tls::None,
-            username: None,
-            password: None,
-            timeout: Duration::from_secs(10),
-        }),
-        from: "Ronda <ronda@bench.example.go.id>".parse().unwrap(),
-        reply_to: None,
-        language: Lang::Id,
-        dashboard_url: "http://127.0.0.1:8080".into(),
-    };
+    let config = smtp.mail_config(Lang::Id, Duration::from_secs(10));
     let mailer = Mailer::open(
         &db,
         Context {

@@ -12,26 +12,14 @@ use std::time::Duration;
 use common::smtp::{free_addr, Smtp};
 use jiff::Timestamp;
 use policy_harness::{kotim, mins, registry, Central, Office};
-use ronda_server::mail::config::{Lang, MailConfig, SmtpConfig, Tls, TransportConfig};
+use ronda_server::mail::config::Lang;
+use ronda_server::mail::MailConfig;
 use ronda_server::mail::{send, Context, Mailer};
 
 const SEND_TIMEOUT: Duration = Duration::from_secs(1);
 
 fn config(addr: std::net::SocketAddr) -> MailConfig {
-    MailConfig {
-        transport: TransportConfig::Smtp(SmtpConfig {
-            host: addr.ip().to_string(),
-            port: addr.port(),
-            tls: Tls::None,
-            username: None,
-            password: None,
-            timeout: SEND_TIMEOUT,
-        }),
-        from: "Ronda Kotim <ronda@kotim.example.go.id>".parse().unwrap(),
-        reply_to: Some("Command Center <cc@kotim.example.go.id>".parse().unwrap()),
-        language: Lang::Id,
-        dashboard_url: "https://ronda.example.go.id".into(),
-    }
+    common::smtp::mail_config(addr, Lang::Id, SEND_TIMEOUT)
 }
 
 struct World {

@@ -13,7 +13,7 @@ use jiff::{SignedDuration, Timestamp};
 use ronda_agent::conffile::Secret;
 use ronda_agent::seq::MemorySeq;
 use ronda_agent::AgentConfig;
-use ronda_server::mail::config::{Lang, MailConfig, SmtpConfig, Tls, TransportConfig};
+use ronda_server::mail::config::Lang;
 use ronda_sim::state::{lock, Patch};
 use serde_json::{json, Value};
 use tokio_util::sync::CancellationToken;
@@ -80,20 +80,7 @@ async fn the_server_switches_off_a_printer_left_on_and_an_admin_acknowledges_a_s
     let app = spawn_with(|c| {
         c.letters = Arc::new(vec![kotim_now()]);
         c.admin_token = Some(Secret::new(TOKEN));
-        c.mail = Some(MailConfig {
-            transport: TransportConfig::Smtp(SmtpConfig {
-                host: "127.0.0.1".into(),
-                port: smtp.addr.port(),
-                tls: Tls::None,
-                username: None,
-                password: None,
-                timeout: std::time::Duration::from_secs(5),
-            }),
-            from: "Ronda <ronda@kotim.example.go.id>".parse().unwrap(),
-            reply_to: None,
-            language: Lang::En,
-            dashboard_url: "https://ronda.example.go.id".into(),
-        });
+        c.mail = Some(smtp.mail_config(Lang::En, std::time::Duration::from_secs(5)));
     })
     .await;
     let yaml = ronda_sim::agent_config::agent_yaml(

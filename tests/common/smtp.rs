@@ -173,3 +173,38 @@ pub fn free_addr() -> SocketAddr {
         .local_addr()
         .unwrap()
 }
+
+impl Smtp {
+    /// Server mail settings that send here.
+    pub fn mail_config(
+        &self,
+        language: ronda_server::mail::config::Lang,
+        timeout: Duration,
+    ) -> ronda_server::mail::MailConfig {
+        mail_config(self.addr, language, timeout)
+    }
+}
+
+/// Server mail settings that send to `addr`: plain SMTP, no login, each
+/// send limited to `timeout`, in `language`.
+pub fn mail_config(
+    addr: SocketAddr,
+    language: ronda_server::mail::config::Lang,
+    timeout: Duration,
+) -> ronda_server::mail::MailConfig {
+    use ronda_server::mail::config::{MailConfig, SmtpConfig, Tls, TransportConfig};
+    MailConfig {
+        transport: TransportConfig::Smtp(SmtpConfig {
+            host: addr.ip().to_string(),
+            port: addr.port(),
+            tls: Tls::None,
+            username: None,
+            password: None,
+            timeout,
+        }),
+        from: "Ronda Kotim <ronda@kotim.example.go.id>".parse().unwrap(),
+        reply_to: Some("Command Center <cc@kotim.example.go.id>".parse().unwrap()),
+        language,
+        dashboard_url: "https://ronda.example.go.id".into(),
+    }
+}
