@@ -281,7 +281,10 @@ async fn the_office_page_shows_the_devices_its_agent_reported() {
         stop.clone(),
     ));
     app.wait_report("dinsos", "kantor-utama", 1).await;
-    let page = reqwest::get(format!("{}/offices/dinsos/kantor-utama", app.http))
+    let page = app
+        .client
+        .get(format!("{}/offices/dinsos", app.http))
+        .send()
         .await
         .unwrap()
         .text()
@@ -297,7 +300,10 @@ async fn the_office_page_shows_the_devices_its_agent_reported() {
     ] {
         assert!(page.contains(text), "the office page lacks {text}");
     }
-    let missing = reqwest::get(format!("{}/offices/nowhere/kantor-utama", app.http))
+    let missing = app
+        .client
+        .get(format!("{}/offices/nowhere", app.http))
+        .send()
         .await
         .unwrap();
     assert_eq!(missing.status(), 404);

@@ -4,57 +4,10 @@
 
 mod common;
 
+use common::web::{add, client, login};
 use common::{spawn_app, TestApp};
-use reqwest::redirect::Policy;
 use reqwest::StatusCode;
-use serde_json::{json, Value};
-
-const PW: &str = "lampu-merah-7";
-
-fn client() -> reqwest::Client {
-    reqwest::Client::builder()
-        .redirect(Policy::none())
-        .build()
-        .unwrap()
-}
-
-fn add(app: &TestApp, name: &str, role: &str, office: Option<&str>) {
-    let conn = ronda_server::store::open(&app.db).unwrap();
-    ronda_server::users::add(&conn, name, role, office, PW, 0).unwrap();
-}
-
-/// Log in; the session cookie as sent back, and its CSRF token.
-async fn login(app: &TestApp, name: &str) -> (String, String) {
-    let res = client()
-        .post(format!("{}/login", app.http))
-        .form(&[("name", name), ("password", PW)])
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(res.status(), StatusCode::SEE_OTHER);
-    let set = res.headers()["set-cookie"].to_str().unwrap().to_owned();
-    for attr in [
-        "__Host-ronda=",
-        "HttpOnly",
-        "SameSite=Strict",
-        "Secure",
-        "Path=/",
-    ] {
-        assert!(set.contains(attr), "{set}");
-    }
-    let cookie = set.split(';').next().unwrap().to_owned();
-    let me: Value = client()
-        .get(format!("{}/api/v1/me", app.http))
-        .header("cookie", &cookie)
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
-    assert_eq!(me["user"]["name"], name);
-    (cookie, me["csrf"].as_str().unwrap().to_owned())
-}
+use serde_json::json;
 
 async fn me(app: &TestApp, cookie: &str) -> StatusCode {
     client()
@@ -299,7 +252,7 @@ async fn a_head_attests_explains_signs_withdraws_and_signs_again() {
     );
 
     let conn = ronda_server::store::open(&app.db).unwrap();
-    let sig = ronda_server::sign::signature(&conn, "kotim-idul-fitri-2018", "dinkes")
+    let sig = ronda_server::web::sign::signature(&conn, "kotim-idul-fitri-2018", "dinkes")
         .unwrap()
         .unwrap();
     assert_eq!(
@@ -315,7 +268,8 @@ async fn a_head_attests_explains_signs_withdraws_and_signs_again() {
         "{snapshot}"
     );
     let overview = client()
-        .get(format!("{}/letters/kotim-idul-fitri-2018", app.http))
+        .get(format!("{}/?letter=kotim-idul-fitri-2018", app.http))
+        .header("cookie", &cookie)
         .send()
         .await
         .unwrap()
@@ -323,7 +277,8 @@ async fn a_head_attests_explains_signs_withdraws_and_signs_again() {
         .await
         .unwrap();
     assert!(
-        overview.contains("1 sudah menandatangani") && overview.contains("✍ kepala-dinkes"),
+        overview.contains("<b>1 / 1</b>sudah menandatangani")
+            && overview.contains("✍ kepala-dinkes"),
         "{overview}"
     );
 
@@ -332,7 +287,7 @@ async fn a_head_attests_explains_signs_withdraws_and_signs_again() {
         StatusCode::SEE_OTHER
     );
     assert!(
-        ronda_server::sign::signature(&conn, "kotim-idul-fitri-2018", "dinkes")
+        ronda_server::web::sign::signature(&conn, "kotim-idul-fitri-2018", "dinkes")
             .unwrap()
             .is_none()
     );

@@ -2,7 +2,6 @@
 //! acknowledgement.
 
 use axum::extract::{Path, Query, State};
-use axum::http::HeaderMap;
 use axum::Json;
 use jiff::Timestamp;
 use ronda_policy::alert::{AckError, Alert, Transition};
@@ -14,14 +13,14 @@ use tokio::sync::oneshot;
 use crate::engine::worker::Msg;
 use crate::engine::OfficeView;
 use crate::http::{ApiError, AppState};
-use crate::login::{check_csrf, Session, Source};
+use crate::login::Who;
 use crate::store::alerts::AlertFilter;
-use crate::users::{self, Role};
+use crate::users::Role;
 
 /// Most alerts one list request returns.
 const LIST_LIMIT: u32 = 500;
 
-pub async fn letters(State(s): State<AppState>) -> Json<Vec<Value>> {
+pub async fn letters(State(s): State<AppState>, _who: Who) -> Json<Vec<Value>> {
     let now = Timestamp::now();
     Json(s.letters.iter().map(|l| letter_json(l, now)).collect())
 }
@@ -58,10 +57,12 @@ pub struct Compliance {
 
 pub async fn compliance(
     State(s): State<AppState>,
+    who: Who,
     Path(office): Path<String>,
     Query(q): Query<LetterQuery>,
 ) -> Result<Json<Compliance>, ApiError> {
     ronda_wire::Id::new(office.as_str()).map_err(|e| ApiError::BadRequest(e.to_string()))?;
+    who.office(&office)?;
     if let Some(l) = &q.letter {
         if !s.letters.iter().any(|x| &x.id == l) {
             return Err(ApiError::NotFound);
@@ -81,8 +82,14 @@ pub async fn compliance(
 
 pub async fn alerts(
     State(s): State<AppState>,
+    who: Who,
     Query(f): Query<AlertFilter>,
 ) -> Result<Json<Vec<Alert>>, ApiError> {
+    Ok(Json(s.reader.alerts(scoped(&who, f)?, LIST_LIMIT).await?))
+}
+
+/// A checked filter; a head's is pinned to their own office.
+pub fn scoped(who: &Who, mut f: AlertFilter) -> Result<AlertFilter, ApiError> {
     if let Some(state) = &f.state {
         ronda_policy::alert::State::parse(state).ok_or_else(|| {
             ApiError::BadRequest(format!(
@@ -97,7 +104,13 @@ pub async fn alerts(
             ))
         })?;
     }
-    Ok(Json(s.reader.alerts(f, LIST_LIMIT).await?))
+    if let Some(o) = &f.office {
+        who.office(o)?;
+    }
+    if who.user.role == Role::Head {
+        f.office = who.user.office.clone();
+    }
+    Ok(f)
 }
 
 #[derive(Serialize)]
@@ -109,59 +122,61 @@ pub struct AlertDetail {
 
 pub async fn alert(
     State(s): State<AppState>,
+    who: Who,
     Path(id): Path<i64>,
 ) -> Result<Json<AlertDetail>, ApiError> {
-    let (alert, transitions) = s.reader.alert(id).await?.ok_or(ApiError::NotFound)?;
+    let (alert, transitions) = one_alert(&s, &who, id).await?;
     Ok(Json(AlertDetail { alert, transitions }))
+}
+
+/// An alert and its transitions, or 404 when it is not the user's to see.
+pub async fn one_alert(
+    s: &AppState,
+    who: &Who,
+    id: i64,
+) -> Result<(Alert, Vec<Transition>), ApiError> {
+    let (alert, transitions) = s.reader.alert(id).await?.ok_or(ApiError::NotFound)?;
+    who.office(&alert.key.office)?;
+    Ok((alert, transitions))
 }
 
 #[derive(Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct AckBody {
     note: String,
-    /// Who acknowledges; user accounts replace this with the session's user.
-    by: Option<String>,
     /// When the acknowledgement lapses (RFC 3339); absent: until recovery.
     until: Option<Timestamp>,
 }
 
 pub async fn ack(
     State(s): State<AppState>,
-    headers: HeaderMap,
-    Session(session): Session,
-    Source(source): Source,
+    who: Who,
     Path(id): Path<i64>,
     Json(body): Json<AckBody>,
 ) -> Result<Json<Alert>, ApiError> {
-    let by = match session {
-        // A logged-in user: admins and IT staff, or the head of the alert's office.
-        Some((user, csrf)) => {
-            check_csrf(&headers, &csrf, None)?;
-            let (alert, _) = s.reader.alert(id).await?.ok_or(ApiError::NotFound)?;
-            if !user.sees(&alert.key.office) {
-                return Err(ApiError::NotFound);
-            }
-            if user.role == Role::Viewer {
-                return Err(ApiError::Forbidden(
-                    "viewers cannot acknowledge alerts".into(),
-                ));
-            }
-            user.name
-        }
-        // A script with the admin token.
-        None => {
-            authorize(&s, &headers)?;
-            body.by
-                .filter(|b| !b.trim().is_empty())
-                .unwrap_or_else(|| "admin".into())
-        }
-    };
+    who.check_csrf(None)?;
+    Ok(Json(
+        acknowledge(&s, &who, id, body.note, body.until).await?,
+    ))
+}
+
+/// Acknowledge an open alert as `who`: admins and IT staff, or the head of
+/// the alert's office; viewers may not. Audited.
+pub async fn acknowledge(
+    s: &AppState,
+    who: &Who,
+    id: i64,
+    note: String,
+    until: Option<Timestamp>,
+) -> Result<Alert, ApiError> {
+    one_alert(s, who, id).await?;
+    who.role(&[Role::Admin, Role::It, Role::Head], "acknowledge alerts")?;
     let (reply, answer) = oneshot::channel();
     let msg = Msg::Ack {
         id,
-        by: by.clone(),
-        note: body.note.clone(),
-        until: body.until,
+        by: who.user.name.clone(),
+        note: note.clone(),
+        until,
         reply,
     };
     s.engine
@@ -175,57 +190,29 @@ pub async fn ack(
         }
         Err(e) => return Err(ApiError::BadRequest(e.to_string())),
     };
-    let now = Timestamp::now().as_millisecond();
-    let detail = format!("alert {id}: {}", body.note.trim());
-    crate::login::with(&s.auth, move |c| {
-        Ok(users::audit(
-            c,
-            Some(&by),
-            "alert.ack",
-            &detail,
-            source.as_deref(),
-            now,
-        )?)
-    })
-    .await?;
-    Ok(Json(alert))
-}
-
-/// Until user accounts exist, only the configured admin token may act.
-fn authorize(s: &AppState, headers: &HeaderMap) -> Result<(), ApiError> {
-    let Some(token) = &s.admin_token else {
-        return Err(ApiError::Forbidden(
-            "set api.admin_token in server.yaml to allow this".into(),
-        ));
-    };
-    let given = headers
-        .get(axum::http::header::AUTHORIZATION)
-        .and_then(|v| v.to_str().ok())
-        .and_then(|v| v.strip_prefix("Bearer "))
-        .ok_or(ApiError::Unauthorized)?;
-    if constant_time_eq(given.as_bytes(), token.expose().as_bytes()) {
-        Ok(())
-    } else {
-        Err(ApiError::Unauthorized)
-    }
-}
-
-fn constant_time_eq(a: &[u8], b: &[u8]) -> bool {
-    a.len() == b.len() && a.iter().zip(b).fold(0u8, |acc, (x, y)| acc | (x ^ y)) == 0
+    who.audit(s, "alert.ack", format!("alert {id}: {}", note.trim()))
+        .await?;
+    Ok(alert)
 }
 
 /// `GET /api/v1/mail`: the outbox, newest first, including dead messages.
-pub async fn mail(State(s): State<AppState>) -> Result<Json<Vec<crate::store::MailRow>>, ApiError> {
-    Ok(Json(s.reader.mail(None, LIST_LIMIT, false).await?))
+pub async fn mail(
+    State(s): State<AppState>,
+    who: Who,
+) -> Result<Json<Vec<crate::store::MailRow>>, ApiError> {
+    who.role(&[Role::Admin, Role::It, Role::Viewer], "read all email")?;
+    Ok(Json(s.reader.mail(None, None, LIST_LIMIT, false).await?))
 }
 
 /// `GET /api/v1/mail/{id}`: one message with its plain-text body.
 pub async fn mail_one(
     State(s): State<AppState>,
+    who: Who,
     Path(id): Path<i64>,
 ) -> Result<Json<crate::store::MailRow>, ApiError> {
+    who.role(&[Role::Admin, Role::It, Role::Viewer], "read all email")?;
     s.reader
-        .mail(Some(id), 1, true)
+        .mail(Some(id), None, 1, true)
         .await?
         .pop()
         .map(Json)

@@ -73,7 +73,7 @@ fn faults() -> Vec<(&'static str, &'static str, Patch)> {
 }
 
 /// The shipped letters and registry, as the demo runs them.
-fn letters(
+pub fn letters(
     opts: &DemoOptions,
 ) -> Result<(Vec<ronda_policy::Letter>, ronda_policy::Registry), ServerError> {
     let bad = |e: ronda_agent::conffile::ConfigError| ServerError::Demo(e.to_string());
@@ -136,7 +136,9 @@ pub async fn run(opts: DemoOptions, shutdown: CancellationToken) -> Result<(), S
     Ok(())
 }
 
-async fn spawn_offices(
+/// A simulated office with its real agent for each of [`OFFICES`], with the
+/// planted faults. The browser test uses the same offices.
+pub async fn spawn_offices(
     server: &Running,
     interval: Duration,
     shutdown: &CancellationToken,
@@ -245,9 +247,10 @@ fn print_banner(server: &Running, db: &Path, sims: &[ronda_sim::Sim], token: &st
         OFFICES.len(),
         OFFICES.join(", ")
     );
-    println!("  dashboard    http://{http}/");
-    println!("  compliance   http://{http}/letters/kotim-idul-fitri-2018");
-    println!("  alerts       http://{http}/api/v1/alerts");
+    println!("  overview     http://{http}/   (log in with an account below)");
+    println!("  wall view    http://{http}/wall");
+    println!("  report       http://{http}/letters/kotim-idul-fitri-2018/report");
+    println!("  alerts       http://{http}/alerts");
     println!(
         "  email        http://{http}/mail  (captured as .eml in {}, never sent)",
         db.with_file_name("mail").display()

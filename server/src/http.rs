@@ -1,11 +1,11 @@
-//! HTTP surface: JSON API under `/api/v1/`, `/healthz`, `/metrics` and a
-//! plain start page.
+//! HTTP surface: the routes (pages, JSON API under `/api/v1/`, `/healthz`,
+//! `/metrics`), the security headers and the one error type.
 
 use std::sync::Arc;
 
 use axum::extract::{Path, State};
 use axum::http::{header, StatusCode};
-use axum::response::{Html, IntoResponse, Response};
+use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
 use axum::{Json, Router};
 use ronda_wire::Id;
@@ -13,6 +13,7 @@ use serde_json::json;
 use tokio::sync::watch;
 
 use crate::api;
+use crate::login::Who;
 use crate::metrics::Metrics;
 use crate::store::{AgentRow, Reader, StoreError};
 
@@ -29,13 +30,43 @@ pub struct AppState {
     pub mail_capture: Option<std::path::PathBuf>,
     /// Accounts, sessions and the audit log.
     pub auth: crate::login::AuthDb,
+    /// Failed logins per source and account.
+    pub limiter: Arc<crate::ratelimit::LoginLimiter>,
+    /// Office names and contacts, when `offices:` is configured.
+    pub registry: Option<Arc<ronda_policy::Registry>>,
 }
 
 pub fn app(state: AppState) -> Router {
+    use crate::web::{alerts, office, overview, report, servers, sign};
+    let sign_path = "/offices/{office}/letters/{letter}";
     Router::new()
-        .route("/", get(index))
+        // Open to all: health checks, metrics scrapes, the login form.
         .route("/healthz", get(healthz))
         .route("/metrics", get(metrics))
+        .route("/login", get(crate::login::form).post(crate::login::login))
+        .route("/static/live.js", get(crate::web::live_js))
+        .route("/lang/{to}", get(crate::web::lang))
+        // Everything else takes a session or a token (`login::Who`).
+        .route("/logout", post(crate::login::logout))
+        .route("/", get(overview::page))
+        .route("/wall", get(overview::wall))
+        .route("/letters/{letter}", get(overview::letter))
+        .route("/letters/{letter}/report", get(report::page))
+        .route("/letters/{letter}/report.csv", get(report::csv))
+        .route("/offices/{office}", get(office::page))
+        .route("/offices/{office}/plug", post(office::plug))
+        .route("/offices/{office}/{agent}", get(office::agent))
+        .route(sign_path, get(sign::page))
+        .route(&format!("{sign_path}/attest"), post(sign::attest))
+        .route(&format!("{sign_path}/sign"), post(sign::sign))
+        .route(&format!("{sign_path}/withdraw"), post(sign::withdraw))
+        .route("/alerts", get(alerts::list))
+        .route("/alerts/{id}", get(alerts::one))
+        .route("/alerts/{id}/ack", post(alerts::ack))
+        .route("/servers", get(servers::page))
+        .route("/mail", get(crate::web::mail))
+        .route("/audit", get(crate::web::audit))
+        .route("/api/v1/me", get(crate::login::me))
         .route("/api/v1/agents", get(list_agents))
         .route("/api/v1/agents/{office}/{agent}", get(one_agent))
         .route("/api/v1/letters", get(api::letters))
@@ -43,28 +74,25 @@ pub fn app(state: AppState) -> Router {
         .route("/api/v1/alerts", get(api::alerts))
         .route("/api/v1/alerts/{id}", get(api::alert))
         .route("/api/v1/alerts/{id}/ack", post(api::ack))
-        .route("/login", get(crate::login::form).post(crate::login::login))
-        .route("/logout", post(crate::login::logout))
-        .route("/offices/{office}/letters/{letter}", get(crate::sign::page))
-        .route(
-            "/offices/{office}/letters/{letter}/attest",
-            post(crate::sign::attest),
-        )
-        .route(
-            "/offices/{office}/letters/{letter}/sign",
-            post(crate::sign::sign),
-        )
-        .route(
-            "/offices/{office}/letters/{letter}/withdraw",
-            post(crate::sign::withdraw),
-        )
-        .route("/api/v1/me", get(crate::login::me))
         .route("/api/v1/mail", get(api::mail))
         .route("/api/v1/mail/{id}", get(api::mail_one))
-        .route("/mail", get(crate::pages::mail))
-        .route("/letters/{letter}", get(crate::pages::letter))
-        .route("/offices/{office}/{agent}", get(crate::pages::office))
+        .layer(axum::middleware::map_response(security_headers))
         .with_state(state)
+}
+
+/// No framing, no sniffing, no referrer leaks, and scripts only from this
+/// site (the live pages' one file), so injected markup cannot run.
+async fn security_headers(mut r: Response) -> Response {
+    let h = r.headers_mut();
+    for (k, v) in [
+        ("content-security-policy", "default-src 'self'; style-src 'self' 'unsafe-inline'; frame-ancestors 'none'; form-action 'self'"),
+        ("x-frame-options", "DENY"),
+        ("x-content-type-options", "nosniff"),
+        ("referrer-policy", "same-origin"),
+    ] {
+        h.insert(k, header::HeaderValue::from_static(v));
+    }
+    r
 }
 
 /// The one error type of the HTTP layer. Internal details go to the log,
@@ -140,79 +168,24 @@ async fn metrics(State(s): State<AppState>) -> Response {
     ([(header::CONTENT_TYPE, content_type)], s.metrics.encode()).into_response()
 }
 
-async fn list_agents(State(s): State<AppState>) -> Result<Json<Vec<AgentRow>>, ApiError> {
-    Ok(Json(s.reader.agents().await?))
+async fn list_agents(State(s): State<AppState>, who: Who) -> Result<Json<Vec<AgentRow>>, ApiError> {
+    let mut agents = s.reader.agents().await?;
+    agents.retain(|a| who.user.sees(&a.office));
+    Ok(Json(agents))
 }
 
 async fn one_agent(
     State(s): State<AppState>,
+    who: Who,
     Path((office, agent)): Path<(String, String)>,
 ) -> Result<Json<AgentRow>, ApiError> {
     for id in [&office, &agent] {
         Id::new(id.as_str()).map_err(|e| ApiError::BadRequest(e.to_string()))?;
     }
+    who.office(&office)?;
     s.reader
         .agent(office, agent)
         .await?
         .map(Json)
         .ok_or(ApiError::NotFound)
-}
-
-/// A plain page so the demo has something to open in a browser. The real
-/// dashboard is its own piece of work; this lists agents and links the API.
-async fn index(State(s): State<AppState>) -> Result<Html<String>, ApiError> {
-    let agents = s.reader.agents().await?;
-    let mut rows = String::new();
-    for a in &agents {
-        // Ids are [a-z0-9-] by construction, so they need no escaping.
-        let state = if a.online { "online" } else { "offline" };
-        let seen = a
-            .last_seen
-            .map(|t| t.to_string())
-            .unwrap_or_else(|| "never".into());
-        rows.push_str(&format!(
-            "<tr><td><a href=\"/offices/{o}/{g}\">{o}</a></td><td><a href=\"/api/v1/agents/{o}/{g}\">{g}</a></td><td class=\"{state}\">{state}</td><td>{seen}</td><td>{seq}</td></tr>\n",
-            o = a.office,
-            g = a.agent,
-            seq = a.last_seq.map(|s| s.to_string()).unwrap_or_default(),
-        ));
-    }
-    let letters: String = s
-        .letters
-        .iter()
-        .map(|l| {
-            let state = if l.enforced_at(jiff::Timestamp::now()) {
-                "berlaku / in force"
-            } else {
-                "tidak berlaku / not in force"
-            };
-            // Letter ids are [a-z0-9-] by construction; titles are escaped.
-            format!(
-                "<li><a href=\"/letters/{id}\">{title}</a> ({state})</li>",
-                id = l.id,
-                title = escape(&l.title)
-            )
-        })
-        .collect();
-    let letters = if letters.is_empty() {
-        String::new()
-    } else {
-        format!("<h2>Surat edaran / Letters</h2><ul>{letters}</ul>")
-    };
-    Ok(Html(format!(
-        "<!doctype html><html lang=\"id\"><head><meta charset=\"utf-8\"><meta name=\"viewport\" content=\"width=device-width\">\
-<title>Ronda</title><style>body{{font-family:sans-serif;margin:2em}}table{{border-collapse:collapse}}td,th{{padding:.3em .8em;border-bottom:1px solid #ccc;text-align:left}}\
-.online{{color:#075e00}}.offline{{color:#a00;font-weight:bold}}</style></head><body>\
-<h1>Ronda</h1><p>{n} agen terdaftar / {n} agents known. <a href=\"/api/v1/agents\">API</a> · <a href=\"/mail\">email</a> · <a href=\"/metrics\">metrics</a> · <a href=\"/healthz\">healthz</a></p>\
-{letters}<h2>Agen / Agents</h2><table><tr><th>Kantor / Office</th><th>Agen / Agent</th><th>Status</th><th>Laporan terakhir / Last report</th><th>Seq</th></tr>\n{rows}</table></body></html>",
-        n = agents.len()
-    )))
-}
-
-/// Minimal HTML escaping for text placed between tags.
-fn escape(s: &str) -> String {
-    s.replace('&', "&amp;")
-        .replace('<', "&lt;")
-        .replace('>', "&gt;")
-        .replace('"', "&quot;")
 }

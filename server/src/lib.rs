@@ -16,11 +16,11 @@ pub mod letters;
 pub mod login;
 pub mod mail;
 pub mod metrics;
-pub mod pages;
-pub mod sign;
+pub mod ratelimit;
 mod sim;
 pub mod store;
 pub mod users;
+pub mod web;
 
 use std::net::SocketAddr;
 use std::sync::Arc;
@@ -155,6 +155,8 @@ pub async fn start(
     let auth = std::sync::Arc::new(std::sync::Mutex::new(store::open(&config.database)?));
     let app = http::app(http::AppState {
         auth,
+        limiter: Default::default(),
+        registry: config.registry.clone(),
         reader,
         metrics: metrics.clone(),
         subscribed: subscribed.clone(),

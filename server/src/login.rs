@@ -1,5 +1,6 @@
-//! Logging in and out, and who is asking: the session cookie, the CSRF
-//! check and the source address for the audit log.
+//! Who is asking: the session cookie or an API token becomes a [`Who`] on
+//! every route, with its CSRF check and source address; and logging in and
+//! out.
 
 use std::net::SocketAddr;
 use std::sync::{Arc, Mutex};
@@ -13,7 +14,7 @@ use rusqlite::Connection;
 use serde::Deserialize;
 
 use crate::http::{ApiError, AppState};
-use crate::users::{self, session, User};
+use crate::users::{self, session, tokens, Role, User};
 
 /// The connection accounts, sessions and the audit log are written through.
 pub type AuthDb = Arc<Mutex<Connection>>;
@@ -32,39 +33,193 @@ pub async fn with<T: Send + 'static>(
     .map_err(|e| ApiError::Internal(e.to_string()))?
 }
 
-/// The logged-in user, if any, with the session's CSRF token.
-pub struct Session(pub Option<(User, String)>);
+/// A logged-in user or a script's token. Every route but the login page,
+/// `/healthz` and `/metrics` takes one; without it a page redirects to the
+/// login form and the API answers 401.
+pub struct Who {
+    pub user: User,
+    /// The session's CSRF token; `None` for a bearer token, which a browser
+    /// never sends on its own, so it needs none.
+    csrf: Option<String>,
+    /// The `X-CSRF-Token` header, for scripts that use a session.
+    csrf_header: Option<String>,
+    /// No `Origin`, or one naming this host.
+    same_origin: bool,
+    pub source: Option<String>,
+}
 
-impl FromRequestParts<AppState> for Session {
-    type Rejection = ApiError;
+impl Who {
+    /// The session's token for forms on the page (empty for a script).
+    pub fn csrf(&self) -> &str {
+        self.csrf.as_deref().unwrap_or("")
+    }
 
-    async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, ApiError> {
-        let Some(token) = cookie(&parts.headers, session::COOKIE) else {
-            return Ok(Session(None));
+    /// A state-changing request from a session must carry its CSRF token
+    /// (form field or header) and must not come from another site.
+    pub fn check_csrf(&self, form: Option<&str>) -> Result<(), ApiError> {
+        let Some(expected) = &self.csrf else {
+            return Ok(());
         };
+        if form.or(self.csrf_header.as_deref()) != Some(expected.as_str()) {
+            return Err(ApiError::Forbidden("missing or wrong CSRF token".into()));
+        }
+        if !self.same_origin {
+            return Err(ApiError::Forbidden("request from another site".into()));
+        }
+        Ok(())
+    }
+
+    /// 404 for an office this user may not see: not even its existence leaks.
+    pub fn office(&self, office: &str) -> Result<(), ApiError> {
+        if self.user.sees(office) {
+            Ok(())
+        } else {
+            Err(ApiError::NotFound)
+        }
+    }
+
+    /// 403 unless the user has one of `roles`.
+    pub fn role(&self, roles: &[Role], what: &str) -> Result<(), ApiError> {
+        if roles.contains(&self.user.role) {
+            Ok(())
+        } else {
+            Err(ApiError::Forbidden(format!(
+                "the {} role cannot {what}",
+                self.user.role.as_str()
+            )))
+        }
+    }
+
+    /// Append `action` to the audit log as this user.
+    pub async fn audit(
+        &self,
+        s: &AppState,
+        action: &'static str,
+        detail: String,
+    ) -> Result<(), ApiError> {
+        let (name, source) = (self.user.name.clone(), self.source.clone());
         let now = jiff::Timestamp::now().as_millisecond();
-        let found = with(&state.auth, move |c| session::find(c, &token, now)).await?;
-        Ok(Session(found))
+        with(&s.auth, move |c| {
+            Ok(users::audit(
+                c,
+                Some(&name),
+                action,
+                &detail,
+                source.as_deref(),
+                now,
+            )?)
+        })
+        .await
     }
 }
 
-/// Where the request came from, for the audit log.
+impl FromRequestParts<AppState> for Who {
+    type Rejection = Response;
+
+    async fn from_request_parts(parts: &mut Parts, s: &AppState) -> Result<Self, Response> {
+        let source = source(parts);
+        let found = identify(&parts.headers, s)
+            .await
+            .map_err(IntoResponse::into_response)?;
+        let Some((user, csrf)) = found else {
+            let path = parts.uri.path();
+            return Err(if path.starts_with("/api/") {
+                ApiError::Unauthorized.into_response()
+            } else {
+                let next = parts.uri.path_and_query().map_or(path, |p| p.as_str());
+                Redirect::to(&format!("/login?next={}", urlencode(next))).into_response()
+            });
+        };
+        Ok(Who {
+            user,
+            csrf,
+            csrf_header: parts
+                .headers
+                .get("x-csrf-token")
+                .and_then(|v| v.to_str().ok())
+                .map(String::from),
+            same_origin: same_origin(&parts.headers),
+            source,
+        })
+    }
+}
+
+/// A bearer token (the configured admin token or a stored API token) or the
+/// session cookie.
+async fn identify(h: &HeaderMap, s: &AppState) -> Result<Option<(User, Option<String>)>, ApiError> {
+    if let Some(given) = bearer(h) {
+        if let Some(admin) = &s.admin_token {
+            if constant_time_eq(given.as_bytes(), admin.expose().as_bytes()) {
+                let user = User {
+                    name: "admin-token".into(),
+                    role: Role::Admin,
+                    office: None,
+                    disabled: false,
+                };
+                return Ok(Some((user, None)));
+            }
+        }
+        let user = with(&s.auth, move |c| tokens::find(c, &given)).await?;
+        // A wrong token is an error, not a fall-back to the cookie.
+        return user.map(|u| Some((u, None))).ok_or(ApiError::Unauthorized);
+    }
+    let Some(token) = cookie(h, session::COOKIE) else {
+        return Ok(None);
+    };
+    let now = jiff::Timestamp::now().as_millisecond();
+    let found = with(&s.auth, move |c| session::find(c, &token, now)).await?;
+    Ok(found.map(|(u, csrf)| (u, Some(csrf))))
+}
+
+fn bearer(h: &HeaderMap) -> Option<String> {
+    h.get(header::AUTHORIZATION)?
+        .to_str()
+        .ok()?
+        .strip_prefix("Bearer ")
+        .map(|t| t.trim().to_owned())
+}
+
+fn constant_time_eq(a: &[u8], b: &[u8]) -> bool {
+    a.len() == b.len() && a.iter().zip(b).fold(0u8, |acc, (x, y)| acc | (x ^ y)) == 0
+}
+
+/// Where the request came from, for the audit log and the login throttle.
 pub struct Source(pub Option<String>);
 
 impl<S: Send + Sync> FromRequestParts<S> for Source {
     type Rejection = std::convert::Infallible;
 
     async fn from_request_parts(parts: &mut Parts, _: &S) -> Result<Self, Self::Rejection> {
-        Ok(Source(
-            parts
-                .extensions
-                .get::<ConnectInfo<SocketAddr>>()
-                .map(|c| c.0.ip().to_string()),
-        ))
+        Ok(Source(source(parts)))
     }
 }
 
-fn cookie(headers: &HeaderMap, name: &str) -> Option<String> {
+fn source(parts: &Parts) -> Option<String> {
+    parts
+        .extensions
+        .get::<ConnectInfo<SocketAddr>>()
+        .map(|c| c.0.ip().to_string())
+}
+
+/// Browsers send `Origin` on every cross-site POST; a missing one is a
+/// script or an old browser, which the CSRF token still covers.
+fn same_origin(h: &HeaderMap) -> bool {
+    let host = h
+        .get(header::HOST)
+        .and_then(|v| v.to_str().ok())
+        .unwrap_or("");
+    match h.get(header::ORIGIN).and_then(|v| v.to_str().ok()) {
+        None => true,
+        Some(origin) => {
+            origin
+                .strip_prefix("http://")
+                .or_else(|| origin.strip_prefix("https://"))
+                == Some(host)
+        }
+    }
+}
+
+pub fn cookie(headers: &HeaderMap, name: &str) -> Option<String> {
     headers
         .get_all(header::COOKIE)
         .iter()
@@ -75,48 +230,109 @@ fn cookie(headers: &HeaderMap, name: &str) -> Option<String> {
         .map(|(_, v)| v.to_owned())
 }
 
-fn page(status: StatusCode, error: Option<&str>, name: Option<&str>) -> Response {
-    match crate::pages::render("login.html", minijinja::context! { error, name }) {
+fn urlencode(s: &str) -> String {
+    s.bytes()
+        .map(|b| match b {
+            b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'/' | b'-' | b'_' | b'.' => {
+                (b as char).to_string()
+            }
+            _ => format!("%{b:02X}"),
+        })
+        .collect()
+}
+
+/// Only a path on this site: never `//evil` or `https://…`.
+fn local_path(next: Option<&str>) -> &str {
+    match next {
+        Some(n)
+            if n.starts_with('/')
+                && !n.starts_with("//")
+                && n.chars().all(|c| c.is_ascii_graphic() && c != '\\') =>
+        {
+            n
+        }
+        _ => "/",
+    }
+}
+
+#[derive(Deserialize)]
+pub struct Next {
+    next: Option<String>,
+}
+
+fn page(status: StatusCode, error: Option<&str>, name: Option<&str>, next: &str) -> Response {
+    let ctx = minijinja::context! { error, name, next };
+    match crate::web::render_plain("login.html", ctx) {
         Ok(h) => (status, h).into_response(),
         Err(e) => e.into_response(),
     }
 }
 
-pub async fn form() -> Response {
-    page(StatusCode::OK, None, None)
+pub async fn form(axum::extract::Query(q): axum::extract::Query<Next>) -> Response {
+    page(StatusCode::OK, None, None, local_path(q.next.as_deref()))
 }
 
 #[derive(Deserialize)]
 pub struct Credentials {
     name: String,
     password: String,
+    next: Option<String>,
 }
 
 pub async fn login(
     State(s): State<AppState>,
-    Source(source): Source,
+    headers: HeaderMap,
+    Source(src): Source,
     Form(c): Form<Credentials>,
 ) -> Result<Response, ApiError> {
-    let now = jiff::Timestamp::now().as_millisecond();
+    // Logging a victim into an attacker's account is an attack too.
+    if !same_origin(&headers) {
+        return Err(ApiError::Forbidden("request from another site".into()));
+    }
+    let ip = src.unwrap_or_else(|| "unknown".into());
     let name = c.name.trim().to_owned();
-    let who = name.clone();
+    let next = local_path(c.next.as_deref()).to_owned();
+    let clock = std::time::Instant::now();
+    if let Err(wait) = s.limiter.check(&name, &ip, clock) {
+        let msg = format!(
+            "Terlalu banyak percobaan; coba lagi dalam {m} menit / too many attempts; try again in {m} min",
+            m = wait.as_secs().div_ceil(60)
+        );
+        let mut r = page(
+            StatusCode::TOO_MANY_REQUESTS,
+            Some(&msg),
+            Some(&name),
+            &next,
+        );
+        if let Ok(v) = wait.as_secs().to_string().parse() {
+            r.headers_mut().insert(header::RETRY_AFTER, v);
+        }
+        return Ok(r);
+    }
+    let now = jiff::Timestamp::now().as_millisecond();
+    let (who, source) = (name.clone(), ip.clone());
     let started = with(&s.auth, move |conn| {
         let user = users::authenticate(conn, &who, &c.password)?;
-        let outcome = match &user {
-            Some(_) => "login",
-            None => "login.failed",
+        let outcome = if user.is_some() {
+            "login"
+        } else {
+            "login.failed"
         };
-        users::audit(conn, Some(&who), outcome, "", source.as_deref(), now)?;
+        users::audit(conn, Some(&who), outcome, "", Some(&source), now)?;
         user.map(|u| session::start(conn, &u.name, now)).transpose()
     })
     .await?;
     let Some(started) = started else {
+        s.limiter.failed(&name, &ip, clock);
+        let msg = "Nama atau kata sandi salah / wrong name or password";
         return Ok(page(
             StatusCode::UNAUTHORIZED,
-            Some("Nama atau kata sandi salah / wrong name or password"),
+            Some(msg),
             Some(&name),
+            &next,
         ));
     };
+    s.limiter.succeeded(&name, &ip);
     // A fresh id at every login; HttpOnly, SameSite=Strict, and Secure,
     // which `__Host-` requires (browsers accept it on http://localhost).
     let cookie = format!(
@@ -125,7 +341,7 @@ pub async fn login(
         started.token,
         session::LIFETIME_MS / 1000
     );
-    Ok(([(header::SET_COOKIE, cookie)], Redirect::to("/")).into_response())
+    Ok(([(header::SET_COOKIE, cookie)], Redirect::to(&next)).into_response())
 }
 
 #[derive(Deserialize)]
@@ -136,30 +352,13 @@ pub struct Logout {
 pub async fn logout(
     State(s): State<AppState>,
     headers: HeaderMap,
-    Source(source): Source,
-    Session(session): Session,
+    who: Who,
     Form(f): Form<Logout>,
 ) -> Result<Response, ApiError> {
-    let (user, csrf) = session.ok_or(ApiError::Unauthorized)?;
-    if f.csrf != csrf {
-        return Err(ApiError::Forbidden(
-            "the form is stale or came from another site; reload and try again".into(),
-        ));
-    }
+    who.check_csrf(Some(&f.csrf))?;
     let token = cookie(&headers, session::COOKIE).unwrap_or_default();
-    let now = jiff::Timestamp::now().as_millisecond();
-    with(&s.auth, move |c| {
-        session::end(c, &token)?;
-        Ok(users::audit(
-            c,
-            Some(&user.name),
-            "logout",
-            "",
-            source.as_deref(),
-            now,
-        )?)
-    })
-    .await?;
+    with(&s.auth, move |c| session::end(c, &token)).await?;
+    who.audit(&s, "logout", String::new()).await?;
     let clear = format!(
         "{}=; Path=/; HttpOnly; SameSite=Strict; Secure; Max-Age=0",
         session::COOKIE
@@ -167,38 +366,7 @@ pub async fn logout(
     Ok(([(header::SET_COOKIE, clear)], Redirect::to("/login")).into_response())
 }
 
-/// `GET /api/v1/me`: who the session belongs to, and its CSRF token for scripts.
-pub async fn me(Session(session): Session) -> Result<axum::Json<serde_json::Value>, ApiError> {
-    let (user, csrf) = session.ok_or(ApiError::Unauthorized)?;
-    Ok(axum::Json(
-        serde_json::json!({ "user": user, "csrf": csrf }),
-    ))
-}
-
-/// A state-changing request from a session must carry the session's CSRF
-/// token (form field or `X-CSRF-Token`) and, when the browser says where it
-/// comes from, come from this site.
-pub fn check_csrf(
-    headers: &HeaderMap,
-    expected: &str,
-    given: Option<&str>,
-) -> Result<(), ApiError> {
-    let header_token = headers.get("x-csrf-token").and_then(|v| v.to_str().ok());
-    if given.or(header_token) != Some(expected) {
-        return Err(ApiError::Forbidden("missing or wrong CSRF token".into()));
-    }
-    let host = headers
-        .get(header::HOST)
-        .and_then(|v| v.to_str().ok())
-        .unwrap_or("");
-    if let Some(origin) = headers.get(header::ORIGIN).and_then(|v| v.to_str().ok()) {
-        let same = origin
-            .strip_prefix("http://")
-            .or_else(|| origin.strip_prefix("https://"))
-            == Some(host);
-        if !same {
-            return Err(ApiError::Forbidden("request from another site".into()));
-        }
-    }
-    Ok(())
+/// `GET /api/v1/me`: who is asking, and the session's CSRF token for scripts.
+pub async fn me(who: Who) -> axum::Json<serde_json::Value> {
+    axum::Json(serde_json::json!({ "user": who.user, "csrf": who.csrf }))
 }

@@ -107,6 +107,30 @@ enum UserCommand {
         config: PathBuf,
         name: String,
     },
+    /// Make an API token for scripts (`Authorization: Bearer …`); it is
+    /// printed once and stored only as a hash.
+    TokenAdd {
+        #[arg(long, short)]
+        config: PathBuf,
+        name: String,
+        /// admin, it, head or viewer.
+        #[arg(long)]
+        role: String,
+        /// The office of a head token.
+        #[arg(long)]
+        office: Option<String>,
+    },
+    /// List the API tokens (names and scopes, never the tokens).
+    TokenList {
+        #[arg(long, short)]
+        config: PathBuf,
+    },
+    /// Revoke an API token.
+    TokenRevoke {
+        #[arg(long, short)]
+        config: PathBuf,
+        name: String,
+    },
 }
 
 #[derive(Subcommand)]
@@ -282,13 +306,61 @@ fn user_command(command: &UserCommand) -> ExitCode {
         UserCommand::Add { config, .. }
         | UserCommand::Passwd { config, .. }
         | UserCommand::List { config }
-        | UserCommand::Disable { config, .. } => config,
+        | UserCommand::Disable { config, .. }
+        | UserCommand::TokenAdd { config, .. }
+        | UserCommand::TokenList { config }
+        | UserCommand::TokenRevoke { config, .. } => config,
     };
     let run = || -> Result<String, String> {
         let cfg = ServerConfig::load(config).map_err(|e| e.to_string())?;
         let conn = ronda_server::store::open(&cfg.database).map_err(|e| e.to_string())?;
         let now = jiff::Timestamp::now().as_millisecond();
+        // A head of an office the registry does not know could never sign.
+        let office = match command {
+            UserCommand::Add { office, .. } | UserCommand::TokenAdd { office, .. } => {
+                office.as_deref()
+            }
+            _ => None,
+        };
+        if let (Some(o), Some(r)) = (office, &cfg.registry) {
+            if !r.offices.contains_key(o) {
+                let known: Vec<&str> = r.offices.keys().map(String::as_str).collect();
+                return Err(format!(
+                    "unknown office `{o}`; the registry has {}",
+                    known.join(", ")
+                ));
+            }
+        }
         let done = match command {
+            UserCommand::TokenAdd {
+                name, role, office, ..
+            } => {
+                let token = users::tokens::add(&conn, name, role, office.as_deref(), now)
+                    .map_err(|e| e.to_string())?;
+                let _ = users::audit(&conn, None, "token.add", name, Some("command line"), now);
+                // The only copy: on stdout alone, so `$(…)` captures just it.
+                eprintln!("token {name} ({role}) made; it is shown once:");
+                return Ok(token);
+            }
+            UserCommand::TokenRevoke { name, .. } => {
+                users::tokens::revoke(&conn, name).map_err(|e| e.to_string())?;
+                format!("token {name} revoked")
+            }
+            UserCommand::TokenList { .. } => {
+                let list = users::tokens::list(&conn).map_err(|e| e.to_string())?;
+                let lines: Vec<String> = list
+                    .iter()
+                    .map(|t| {
+                        format!(
+                            "{:<20} {:<7} {}",
+                            t.name,
+                            t.role.as_str(),
+                            t.office.as_deref().unwrap_or("-")
+                        )
+                    })
+                    .collect();
+                return Ok(lines.join("\n"));
+            }
             UserCommand::Add {
                 name, role, office, ..
             } => {

@@ -3,6 +3,8 @@
 #![allow(clippy::unwrap_used, clippy::expect_used, dead_code)]
 
 pub mod smtp;
+pub mod web;
+pub mod webdriver;
 
 use std::future::Future;
 use std::net::{SocketAddr, TcpListener, TcpStream};
@@ -37,6 +39,7 @@ pub async fn spawn_with(tweak: impl FnOnce(&mut ServerConfig)) -> TestApp {
     let dir = tempfile::tempdir().unwrap();
     let db = dir.path().join("ronda.db");
     let mut config = ServerConfig::local(db.clone());
+    config.admin_token = Some(ronda_agent::conffile::Secret::new(ADMIN_TOKEN.to_owned()));
     tweak(&mut config);
     let shutdown = CancellationToken::new();
     let server = ronda_server::start(config, shutdown.clone()).await.unwrap();
@@ -48,8 +51,21 @@ pub async fn spawn_with(tweak: impl FnOnce(&mut ServerConfig)) -> TestApp {
         db,
         dir,
         shutdown,
-        client: reqwest::Client::new(),
+        client: admin_client(),
     }
+}
+
+/// The admin token every test server accepts; `TestApp::client` sends it.
+pub const ADMIN_TOKEN: &str = "test-admin-token-0123456789";
+
+fn admin_client() -> reqwest::Client {
+    let mut h = reqwest::header::HeaderMap::new();
+    let v = format!("Bearer {ADMIN_TOKEN}").parse().unwrap();
+    h.insert(reqwest::header::AUTHORIZATION, v);
+    reqwest::Client::builder()
+        .default_headers(h)
+        .build()
+        .unwrap()
 }
 
 pub fn external(url: &BrokerUrl) -> impl FnOnce(&mut ServerConfig) + '_ {
@@ -260,11 +276,7 @@ fn start_mosquitto(secure: Option<(&TestCa, &[(&str, &str)])>) -> Option<Mosquit
         eprintln!("SKIPPED: mosquitto is not installed");
         return None;
     };
-    let port = TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port();
+    let port = free_port();
     let dir = tempfile::tempdir().unwrap();
     // `user root`: as root, Mosquitto would otherwise switch to a user that
     // cannot read the files in our private temporary folder.
@@ -359,4 +371,13 @@ impl TestCa {
         std::fs::write(&key, &self.server_key).unwrap();
         (cert, key)
     }
+}
+
+/// A port nothing listens on right now.
+pub fn free_port() -> u16 {
+    TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port()
 }

@@ -34,6 +34,8 @@ pub struct Outgoing {
     pub office: String,
     pub agent: String,
     pub command: Command,
+    /// Who asked: a user, or the remediation of an alert.
+    pub by: String,
 }
 
 #[derive(Debug, thiserror::Error, PartialEq)]

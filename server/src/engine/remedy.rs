@@ -36,6 +36,7 @@ pub fn switch_offs(
         let id = format!("alert-{}-off", c.alert.id);
         sent.insert(id.clone(), c.alert.id);
         out.push(Outgoing {
+            by: format!("ronda (alert {} switch-off)", c.alert.id),
             office: c.alert.key.office.clone(),
             agent: agent.clone(),
             command: Command::new(

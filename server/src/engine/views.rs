@@ -65,4 +65,14 @@ impl Views {
             })
             .unwrap_or_default()
     }
+
+    /// Every office some letter covers, sorted.
+    pub fn offices(&self) -> Vec<String> {
+        let set: std::collections::BTreeSet<String> = self
+            .0
+            .read()
+            .map(|m| m.keys().map(|(_, o)| o.clone()).collect())
+            .unwrap_or_default();
+        set.into_iter().collect()
+    }
 }

@@ -28,6 +28,12 @@ pub enum Msg {
         online: bool,
     },
     CommandResult(CommandResult),
+    /// A command a user asked for (plug control); `reply` says whether it
+    /// could be handed to the broker.
+    Command {
+        outgoing: super::Outgoing,
+        reply: oneshot::Sender<bool>,
+    },
     Ack {
         id: i64,
         by: String,
@@ -83,7 +89,20 @@ impl Worker {
                 agent,
                 online,
             } => self.engine.presence(&office, &agent, online, now),
-            Msg::CommandResult(r) => self.engine.command_result(&r, now),
+            Msg::CommandResult(r) => {
+                let answer = Write::CommandAnswer {
+                    id: r.id.clone(),
+                    ok: r.ok,
+                    answer: answer_text(&r),
+                    at_ms: now.as_millisecond(),
+                };
+                let _ = self.store.send(answer).await;
+                self.engine.command_result(&r, now)
+            }
+            Msg::Command { outgoing, reply } => {
+                let _ = reply.send(self.publish(outgoing, now).await);
+                return;
+            }
             Msg::Ack {
                 id,
                 by,
@@ -152,28 +171,58 @@ impl Worker {
             }
         }
         for o in fx.commands {
-            self.publish(o);
+            self.publish(o, Timestamp::now()).await;
         }
     }
 
-    fn publish(&self, o: super::Outgoing) {
-        let Some(client) = &self.client else { return };
+    /// Send a command and record it; false when it could not be sent.
+    async fn publish(&self, o: super::Outgoing, now: Timestamp) -> bool {
+        let Some(client) = &self.client else {
+            return false;
+        };
         let (Ok(office), Ok(agent)) = (Id::new(o.office.as_str()), Id::new(o.agent.as_str()))
         else {
-            return;
+            return false;
         };
         let topic = Topic::new(office, agent, Kind::Cmd).to_string();
         let payload = match serde_json::to_vec(&o.command) {
             Ok(p) => p,
-            Err(e) => return tracing::error!(error = %e, "cannot encode command"),
+            Err(e) => {
+                tracing::error!(error = %e, "cannot encode command");
+                return false;
+            }
         };
         // try_: the MQTT event loop is driven by ingest, which may be waiting
         // on this task; a full request queue must not deadlock the two.
         if let Err(e) = client.try_publish(&topic, QoS::AtLeastOnce, false, payload) {
             tracing::error!(%topic, error = %e, "cannot send command");
-        } else {
-            tracing::info!(%topic, command = %o.command.id, "command sent");
+            return false;
         }
+        tracing::info!(%topic, command = %o.command.id, by = %o.by, "command sent");
+        let ronda_wire::Action::PlugSet { plug, on } = &o.command.action;
+        let sent = crate::store::commands::Sent {
+            id: o.command.id.clone(),
+            office: o.office,
+            agent: o.agent,
+            action: "plug.set",
+            plug: Some(plug.clone()),
+            on: Some(*on),
+            by: o.by,
+            at_ms: now.as_millisecond(),
+        };
+        let _ = self.store.send(Write::Command(sent)).await;
+        true
+    }
+}
+
+/// The agent's answer in a line for the office page.
+fn answer_text(r: &CommandResult) -> String {
+    let relay = r.plug.as_ref().and_then(|p| p.relay_on);
+    match (r.ok, &r.error, relay) {
+        (true, _, Some(on)) => format!("done: the plug reads {}", if on { "ON" } else { "OFF" }),
+        (true, _, None) => "done; the relay state could not be read back".into(),
+        (false, Some(e), _) => format!("refused or failed: {e}"),
+        (false, None, _) => "failed (no reason given)".into(),
     }
 }
 

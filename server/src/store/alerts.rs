@@ -145,7 +145,7 @@ pub fn open_alerts(conn: &Connection) -> rusqlite::Result<(Vec<Alert>, i64)> {
 }
 
 /// Filters of `GET /api/v1/alerts`; `None` matches anything.
-#[derive(Debug, Default, Clone, serde::Deserialize)]
+#[derive(Debug, Default, Clone, serde::Deserialize, serde::Serialize)]
 pub struct AlertFilter {
     pub state: Option<String>,
     pub office: Option<String>,

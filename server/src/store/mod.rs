@@ -1,6 +1,8 @@
 //! SQLite persistence: one writer thread that batches, and a reader for the API.
 
 pub mod alerts;
+pub mod commands;
+pub mod history;
 mod read;
 mod schema;
 mod writer;

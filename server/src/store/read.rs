@@ -41,7 +41,7 @@ impl Reader {
     }
 
     /// Run a query on a blocking thread so the async workers stay free.
-    async fn with<T: Send + 'static>(
+    pub(crate) async fn with<T: Send + 'static>(
         &self,
         f: impl FnOnce(&Connection) -> rusqlite::Result<T> + Send + 'static,
     ) -> Result<T, StoreError> {
@@ -136,11 +136,12 @@ pub struct MailRow {
 }
 
 impl Reader {
-    /// Newest first: one message when `id` is given; with their plain-text
-    /// bodies when `bodies`.
+    /// Newest first: one message when `id` is given, the messages about
+    /// one alert when `alert` is; with their plain-text bodies when `bodies`.
     pub async fn mail(
         &self,
         id: Option<i64>,
+        alert: Option<i64>,
         limit: u32,
         bodies: bool,
     ) -> Result<Vec<MailRow>, StoreError> {
@@ -148,9 +149,11 @@ impl Reader {
             let mut stmt = c.prepare_cached(
                 "SELECT id, kind, office, recipients, subject, state, attempts, last_error, message_id,
                         alert_ids, created_ms, sent_ms, body_text
-                 FROM outbox WHERE (?1 IS NULL OR id = ?1) ORDER BY id DESC LIMIT ?2",
+                 FROM outbox WHERE (?1 IS NULL OR id = ?1)
+                   AND (?3 IS NULL OR EXISTS (SELECT 1 FROM json_each(outbox.alert_ids) WHERE value = ?3))
+                 ORDER BY id DESC LIMIT ?2",
             )?;
-            let rows = stmt.query_map(rusqlite::params![id, limit], |r| {
+            let rows = stmt.query_map(rusqlite::params![id, limit, alert], |r| {
                 let ts = |i: usize| -> rusqlite::Result<Option<jiff::Timestamp>> {
                     Ok(r.get::<_, Option<i64>>(i)?
                         .and_then(|ms| jiff::Timestamp::from_millisecond(ms).ok()))

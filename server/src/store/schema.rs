@@ -158,6 +158,30 @@ const MIGRATIONS: &[&str] = &[
     "ALTER TABLE signatures ADD COLUMN snapshot TEXT NOT NULL DEFAULT 'null';
     ALTER TABLE signatures ADD COLUMN explanations TEXT NOT NULL DEFAULT '{}';
     ALTER TABLE signatures ADD COLUMN late INTEGER NOT NULL DEFAULT 0;",
+    // 7: API tokens for scripts (role- and office-scoped, stored hashed), and
+    // every command sent to an agent with its answer (plug control by hand
+    // and switch-off remediation alike).
+    "CREATE TABLE api_tokens (
+        id_hash TEXT PRIMARY KEY,
+        name TEXT NOT NULL UNIQUE,
+        role TEXT NOT NULL,
+        office TEXT,
+        created_ms INTEGER NOT NULL
+    ) WITHOUT ROWID;
+    CREATE TABLE commands (
+        id TEXT PRIMARY KEY,
+        office TEXT NOT NULL,
+        agent TEXT NOT NULL,
+        action TEXT NOT NULL,
+        plug TEXT,
+        turn_on INTEGER,
+        by TEXT NOT NULL,
+        sent_ms INTEGER NOT NULL,
+        answered_ms INTEGER,
+        ok INTEGER,
+        answer TEXT
+    ) WITHOUT ROWID;
+    CREATE INDEX commands_office ON commands (office, sent_ms);",
 ];
 
 #[cfg(test)]

@@ -47,6 +47,15 @@ pub enum Write {
         item: String,
         attestation: ronda_policy::eval::Attestation,
     },
+    /// A command went to an agent.
+    Command(super::commands::Sent),
+    /// An agent answered a command.
+    CommandAnswer {
+        id: String,
+        ok: bool,
+        answer: String,
+        at_ms: i64,
+    },
     /// Delete report history received before this time.
     Prune { before_ms: i64 },
     /// Answered once everything sent before it is committed.
@@ -167,6 +176,13 @@ fn apply(conn: &mut Connection, batch: &[Write]) -> rusqlite::Result<Outcome> {
                 item,
                 attestation,
             } => super::alerts::write_attestation(&tx, letter, office, item, attestation)?,
+            Write::Command(c) => super::commands::write_sent(&tx, c)?,
+            Write::CommandAnswer {
+                id,
+                ok,
+                answer,
+                at_ms,
+            } => super::commands::write_answer(&tx, id, *ok, answer, *at_ms)?,
             Write::Prune { before_ms } => {
                 let n = tx.execute("DELETE FROM reports WHERE received_ms < ?1", [before_ms])?;
                 tx.execute("DELETE FROM presence WHERE at_ms < ?1", [before_ms])?;

@@ -4,6 +4,7 @@
 //! Accounts live in the server's SQLite file. There is no default account.
 
 pub mod session;
+pub mod tokens;
 
 use argon2::password_hash::{PasswordHash, PasswordHasher, PasswordVerifier, SaltString};
 use argon2::{Algorithm, Argon2, Params, Version};
@@ -172,6 +173,18 @@ fn valid_name(name: &str) -> bool {
             .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || "._-".contains(c))
 }
 
+/// A valid name, a known role, and an office exactly when the role is head.
+fn scope(name: &str, role: &str, office: Option<&str>) -> Result<Role, UserError> {
+    let role = Role::parse(role).ok_or_else(|| UserError::Role(role.into()))?;
+    if !valid_name(name) {
+        return Err(UserError::BadName);
+    }
+    if (role == Role::Head) != office.is_some() {
+        return Err(UserError::Office);
+    }
+    Ok(role)
+}
+
 pub fn add(
     conn: &Connection,
     name: &str,
@@ -180,13 +193,7 @@ pub fn add(
     password: &str,
     now_ms: i64,
 ) -> Result<User, UserError> {
-    let role = Role::parse(role).ok_or_else(|| UserError::Role(role.into()))?;
-    if !valid_name(name) {
-        return Err(UserError::BadName);
-    }
-    if (role == Role::Head) != office.is_some() {
-        return Err(UserError::Office);
-    }
+    let role = scope(name, role, office)?;
     check_password(password)?;
     let hash = hash(password)?;
     let n = conn.execute(

@@ -19,11 +19,11 @@ pub struct Started {
     pub csrf: String,
 }
 
-fn hex<const N: usize>(b: [u8; N]) -> String {
+pub(super) fn hex<const N: usize>(b: [u8; N]) -> String {
     b.iter().map(|x| format!("{x:02x}")).collect()
 }
 
-fn digest(token: &str) -> String {
+pub(super) fn digest(token: &str) -> String {
     Sha256::digest(token.as_bytes())
         .iter()
         .map(|x| format!("{x:02x}"))

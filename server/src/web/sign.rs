@@ -6,17 +6,17 @@
 use std::collections::BTreeMap;
 
 use axum::extract::{Path, State};
-use axum::http::HeaderMap;
 use axum::response::{IntoResponse, Redirect, Response};
 use axum::Form;
 use rusqlite::{params, OptionalExtension};
 use serde::Serialize;
 use tokio::sync::oneshot;
 
+use super::{letter, render, Lang};
 use crate::engine::worker::Msg;
 use crate::http::{ApiError, AppState};
-use crate::login::{check_csrf, with, Session, Source};
-use crate::users::{self, Role, User};
+use crate::login::{with, Who};
+use crate::users::{self, Role};
 
 #[derive(Debug, Clone, Serialize)]
 pub struct Signature {
@@ -28,40 +28,25 @@ pub struct Signature {
 
 /// A head (or an admin) acting on one office's letter through a form.
 struct Act {
-    user: User,
+    who: Who,
     office: String,
     letter: String,
-    source: Option<String>,
 }
 
 impl Act {
-    /// Logged in, the form's CSRF token right, and allowed to sign here.
+    /// The form's CSRF token right, and allowed to sign here.
     fn check(
-        session: Option<(User, String)>,
-        headers: &HeaderMap,
-        source: Option<String>,
+        who: Who,
         (office, letter): (String, String),
         form: &BTreeMap<String, String>,
     ) -> Result<Act, ApiError> {
-        let (user, token) = session.ok_or(ApiError::Unauthorized)?;
-        check_csrf(
-            headers,
-            &token,
-            Some(form.get("csrf").map_or("", String::as_str)),
-        )?;
-        if !user.sees(&office) {
-            return Err(ApiError::NotFound);
-        }
-        if !matches!(user.role, Role::Head | Role::Admin) {
-            return Err(ApiError::Forbidden(
-                "only the head of the office signs for it".into(),
-            ));
-        }
+        who.check_csrf(Some(form.get("csrf").map_or("", String::as_str)))?;
+        who.office(&office)?;
+        who.role(&[Role::Head, Role::Admin], "sign for an office")?;
         Ok(Act {
-            user,
+            who,
             office,
             letter,
-            source,
         })
     }
 
@@ -76,14 +61,15 @@ impl Act {
         let back = format!("/offices/{}/letters/{}", self.office, self.letter);
         let now = jiff::Timestamp::now().as_millisecond();
         let detail = format!("{} {} {detail}", self.letter, self.office);
+        let (name, source) = (self.who.user.name.clone(), self.who.source.clone());
         with(&s.auth, move |c| {
             change(c)?;
             Ok(users::audit(
                 c,
-                Some(&self.user.name),
+                Some(&name),
                 action,
                 detail.trim_end(),
-                self.source.as_deref(),
+                source.as_deref(),
                 now,
             )?)
         })
@@ -96,11 +82,13 @@ fn to_json<T: Serialize>(v: &T) -> Result<String, ApiError> {
     serde_json::to_string(v).map_err(|e| ApiError::Internal(e.to_string()))
 }
 
-fn letter<'a>(s: &'a AppState, id: &str) -> Result<&'a ronda_policy::Letter, ApiError> {
-    s.letters
-        .iter()
-        .find(|l| l.id == id)
-        .ok_or(ApiError::NotFound)
+fn row(r: &rusqlite::Row<'_>) -> rusqlite::Result<Signature> {
+    Ok(Signature {
+        by: r.get(0)?,
+        at: jiff::Timestamp::from_millisecond(r.get(1)?).unwrap_or_default(),
+        late: r.get(2)?,
+        explanations: serde_json::from_str(&r.get::<_, String>(3)?).unwrap_or_default(),
+    })
 }
 
 pub fn signature(
@@ -111,30 +99,31 @@ pub fn signature(
     conn.query_row(
         "SELECT by, at_ms, late, explanations FROM signatures WHERE letter = ?1 AND office = ?2",
         params![letter, office],
-        |r| {
-            Ok(Signature {
-                by: r.get(0)?,
-                at: jiff::Timestamp::from_millisecond(r.get(1)?).unwrap_or_default(),
-                late: r.get(2)?,
-                explanations: serde_json::from_str(&r.get::<_, String>(3)?).unwrap_or_default(),
-            })
-        },
+        row,
     )
     .optional()
+}
+
+/// Every office's signature of one letter.
+pub fn signatures(
+    conn: &rusqlite::Connection,
+    letter: &str,
+) -> rusqlite::Result<BTreeMap<String, Signature>> {
+    let mut stmt = conn.prepare_cached(
+        "SELECT by, at_ms, late, explanations, office FROM signatures WHERE letter = ?1",
+    )?;
+    let rows = stmt.query_map([letter], |r| Ok((r.get::<_, String>(4)?, row(r)?)))?;
+    rows.collect()
 }
 
 /// `GET /offices/{office}/letters/{letter}`: the checklist and the form.
 pub async fn page(
     State(s): State<AppState>,
-    Session(session): Session,
+    who: Who,
+    lang: Lang,
     Path((office, letter_id)): Path<(String, String)>,
 ) -> Result<Response, ApiError> {
-    let Some((user, csrf)) = session else {
-        return Ok(Redirect::to("/login").into_response());
-    };
-    if !user.sees(&office) {
-        return Err(ApiError::NotFound);
-    }
+    who.office(&office)?;
     let l = letter(&s, &letter_id)?;
     let view = s.views.get(&letter_id, &office).ok_or(ApiError::NotFound)?;
     let (lid, oid) = (letter_id.clone(), office.clone());
@@ -145,25 +134,21 @@ pub async fn page(
         .zip(&view.evaluation.items)
         .map(|(i, r)| minijinja::context! { id => i.id, text => i.text_id, en => i.text_en, kind => r.kind, status => r.status, attest => i.check == ronda_policy::Check::Attestation, findings => r.findings })
         .collect();
-    let may_sign = matches!(user.role, Role::Head | Role::Admin);
-    let deadline = l
-        .readiness
-        .as_ref()
-        .map(|r| ronda_policy::local(r.deadline, &l.tz));
-    let ctx = minijinja::context! { office, letter => l.title, letter_id, items, csrf, user, signed, may_sign, deadline };
-    Ok(crate::pages::render("sign.html", ctx)?.into_response())
+    let may_sign = matches!(who.user.role, Role::Head | Role::Admin);
+    let deadline = l.readiness.as_ref().map(|r| super::local(r.deadline));
+    let name = super::office_name(&s, &office);
+    let ctx = minijinja::context! { office, name, letter => l.title, letter_id, items, signed, may_sign, deadline };
+    Ok(render(&who, lang, "sign.html", ctx)?.into_response())
 }
 
 /// `POST …/attest` with `item` and `csrf`.
 pub async fn attest(
     State(s): State<AppState>,
-    headers: HeaderMap,
-    Session(session): Session,
-    Source(source): Source,
+    who: Who,
     Path(path): Path<(String, String)>,
     Form(f): Form<BTreeMap<String, String>>,
 ) -> Result<Response, ApiError> {
-    let act = Act::check(session, &headers, source, path, &f)?;
+    let act = Act::check(who, path, &f)?;
     let item = f
         .get("item")
         .cloned()
@@ -173,7 +158,7 @@ pub async fn attest(
         letter: act.letter.clone(),
         office: act.office.clone(),
         item: item.clone(),
-        by: act.user.name.clone(),
+        by: act.who.user.name.clone(),
         reply,
     };
     s.engine
@@ -190,13 +175,11 @@ pub async fn attest(
 /// `POST …/sign`: every item that is not green needs `explain_<item>`.
 pub async fn sign(
     State(s): State<AppState>,
-    headers: HeaderMap,
-    Session(session): Session,
-    Source(source): Source,
+    who: Who,
     Path(path): Path<(String, String)>,
     Form(f): Form<BTreeMap<String, String>>,
 ) -> Result<Response, ApiError> {
-    let act = Act::check(session, &headers, source, path, &f)?;
+    let act = Act::check(who, path, &f)?;
     let l = letter(&s, &act.letter)?;
     let view = s
         .views
@@ -227,7 +210,7 @@ pub async fn sign(
     let (lid, oid, by) = (
         act.letter.clone(),
         act.office.clone(),
-        act.user.name.clone(),
+        act.who.user.name.clone(),
     );
     let detail = if late {
         "(late)".to_owned()
@@ -249,13 +232,11 @@ pub async fn sign(
 /// `POST …/withdraw`: the signature is taken back (and can be given again).
 pub async fn withdraw(
     State(s): State<AppState>,
-    headers: HeaderMap,
-    Session(session): Session,
-    Source(source): Source,
+    who: Who,
     Path(path): Path<(String, String)>,
     Form(f): Form<BTreeMap<String, String>>,
 ) -> Result<Response, ApiError> {
-    let act = Act::check(session, &headers, source, path, &f)?;
+    let act = Act::check(who, path, &f)?;
     letter(&s, &act.letter)?;
     let (lid, oid) = (act.letter.clone(), act.office.clone());
     act.done(&s, "sign.withdraw", String::new(), move |c| {

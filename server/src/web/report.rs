@@ -1,0 +1,234 @@
+//! The letter report for the leadership: per office, who signed and when
+//! (or late, or missing), the items that failed and for how long, the
+//! incidents in the window, and the plugs switched off remotely. A
+//! printable page and the same rows as CSV.
+
+use std::collections::BTreeMap;
+
+use axum::extract::{Path, State};
+use axum::http::header;
+use axum::response::{Html, IntoResponse, Response};
+use jiff::Timestamp;
+use ronda_policy::{Letter, Window};
+use serde::Serialize;
+
+use super::sign::{signatures, Signature};
+use super::{letter, local, local_ms, render, Lang};
+use crate::http::{ApiError, AppState};
+use crate::login::Who;
+use crate::store::commands::CommandRow;
+use crate::store::history::Incident;
+
+/// A letter that is always in force is reported over the last 30 days.
+const ALWAYS_DAYS: i64 = 30;
+
+#[derive(Serialize)]
+pub struct Failed {
+    item: String,
+    incidents: usize,
+    minutes: i64,
+}
+
+#[derive(Serialize)]
+pub struct OfficeReport {
+    office: String,
+    name: String,
+    compliant_now: bool,
+    signed: Option<Signature>,
+    failed: Vec<Failed>,
+    incidents: usize,
+    switched_off: Vec<String>,
+}
+
+/// The report's span: the letter's periods, never past now.
+fn span(l: &Letter, now: Timestamp) -> (i64, i64) {
+    let now_ms = now.as_millisecond();
+    match &l.window {
+        Window::Always => (now_ms - ALWAYS_DAYS * 86_400_000, now_ms),
+        Window::Periods(ps) => {
+            let from = ps.iter().map(|p| p.start).min().unwrap_or(now);
+            let to = ps.iter().map(|p| p.end).max().unwrap_or(now);
+            (
+                from.as_millisecond(),
+                to.as_millisecond().min(now_ms).max(from.as_millisecond()),
+            )
+        }
+    }
+}
+
+/// Per failing item: incidents and minutes firing, clipped to the span.
+fn failed(incidents: &[&Incident], (from, to): (i64, i64)) -> Vec<Failed> {
+    let mut by_item: BTreeMap<&str, (usize, i64)> = BTreeMap::new();
+    for i in incidents {
+        let start = i.fired_ms.max(from);
+        let end = i.resolved_ms.unwrap_or(to).min(to);
+        let e = by_item.entry(&i.item).or_default();
+        e.0 += 1;
+        e.1 += (end - start).max(0);
+    }
+    by_item
+        .into_iter()
+        .map(|(item, (n, ms))| Failed {
+            item: item.to_owned(),
+            incidents: n,
+            minutes: ms / 60_000,
+        })
+        .collect()
+}
+
+async fn build(
+    s: &AppState,
+    who: &Who,
+    l: &Letter,
+) -> Result<(Vec<OfficeReport>, (i64, i64)), ApiError> {
+    let now = Timestamp::now();
+    let window = span(l, now);
+    let id = l.id.clone();
+    let (incidents, commands): (Vec<Incident>, Vec<CommandRow>) = s
+        .reader
+        .with(move |c| {
+            let inc = crate::store::history::incidents(c, &id, window.0, window.1)?;
+            let cmds = crate::store::commands::list(c, None, window.0, window.1, 10_000)?;
+            Ok((inc, cmds))
+        })
+        .await?;
+    let id = l.id.clone();
+    let mut signed = crate::login::with(&s.auth, move |c| Ok(signatures(c, &id)?)).await?;
+    let mut views = s.views.letter(&l.id);
+    views.retain(|v| who.user.sees(&v.evaluation.office));
+    views.sort_by(|a, b| a.evaluation.office.cmp(&b.evaluation.office));
+    let rows = views
+        .into_iter()
+        .map(|v| {
+            let office = v.evaluation.office;
+            let mine: Vec<&Incident> = incidents.iter().filter(|i| i.office == office).collect();
+            let statuses: Vec<_> = v.evaluation.items.iter().map(|i| i.status).collect();
+            let switched_off = commands
+                .iter()
+                .filter(|c| c.office == office && c.on == Some(false) && c.ok == Some(true))
+                .map(|c| {
+                    format!(
+                        "{}/{} {} ({})",
+                        c.agent,
+                        c.plug.as_deref().unwrap_or("?"),
+                        local_ms(c.sent_ms),
+                        c.by
+                    )
+                })
+                .collect();
+            OfficeReport {
+                name: super::office_name(s, &office),
+                compliant_now: super::overview::compliant(&statuses),
+                signed: signed.remove(&office),
+                failed: failed(&mine, window),
+                incidents: mine.len(),
+                switched_off,
+                office,
+            }
+        })
+        .collect();
+    Ok((rows, window))
+}
+
+/// `GET /letters/{letter}/report`: the printable page.
+pub async fn page(
+    State(s): State<AppState>,
+    who: Who,
+    lang: Lang,
+    Path(id): Path<String>,
+) -> Result<Html<String>, ApiError> {
+    let l = letter(&s, &id)?;
+    let (rows, (from, to)) = build(&s, &who, l).await?;
+    let deadline = l.readiness.as_ref().map(|r| local(r.deadline));
+    let letter = minijinja::context! { id => l.id, title => l.title, number => l.number, issuer => l.issuer };
+    let ctx = minijinja::context! { letter, rows, from => local_ms(from), to => local_ms(to), deadline, made => local(Timestamp::now()) };
+    render(&who, lang, "report.html", ctx)
+}
+
+/// `GET /letters/{letter}/report.csv`: one row per office.
+pub async fn csv(
+    State(s): State<AppState>,
+    who: Who,
+    Path(id): Path<String>,
+) -> Result<Response, ApiError> {
+    let l = letter(&s, &id)?;
+    let (rows, _) = build(&s, &who, l).await?;
+    let mut out = String::from("office,name,compliant_now,signed_by,signed_at,late,incidents,failed_items,switched_off\r\n");
+    for r in &rows {
+        let failed: Vec<String> = r
+            .failed
+            .iter()
+            .map(|f| format!("{} {}x {} min", f.item, f.incidents, f.minutes))
+            .collect();
+        let fields = [
+            r.office.clone(),
+            r.name.clone(),
+            r.compliant_now.to_string(),
+            r.signed.as_ref().map(|x| x.by.clone()).unwrap_or_default(),
+            r.signed.as_ref().map(|x| local(x.at)).unwrap_or_default(),
+            r.signed
+                .as_ref()
+                .map(|x| x.late.to_string())
+                .unwrap_or_default(),
+            r.incidents.to_string(),
+            failed.join("; "),
+            r.switched_off.join("; "),
+        ];
+        let line: Vec<String> = fields.iter().map(|f| field(f)).collect();
+        out.push_str(&line.join(","));
+        out.push_str("\r\n");
+    }
+    let disposition = format!("attachment; filename=\"ronda-{}-report.csv\"", l.id);
+    Ok((
+        [
+            (header::CONTENT_TYPE, "text/csv; charset=utf-8".to_owned()),
+            (header::CONTENT_DISPOSITION, disposition),
+        ],
+        out,
+    )
+        .into_response())
+}
+
+/// RFC 4180 quoting; a leading `=`, `+`, `-` or `@` is prefixed with `'` so
+/// a spreadsheet does not run a name from the field as a formula.
+fn field(s: &str) -> String {
+    let s = if s.starts_with(['=', '+', '-', '@']) {
+        format!("'{s}")
+    } else {
+        s.to_owned()
+    };
+    if s.contains([',', '"', '\n', '\r']) {
+        format!("\"{}\"", s.replace('"', "\"\""))
+    } else {
+        s
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn csv_fields_are_quoted_and_defused() {
+        assert_eq!(field("dinkes"), "dinkes");
+        assert_eq!(field("a, b"), "\"a, b\"");
+        assert_eq!(field("say \"hi\""), "\"say \"\"hi\"\"\"");
+        assert_eq!(field("=HYPERLINK(1)"), "'=HYPERLINK(1)");
+    }
+
+    #[test]
+    fn firing_time_is_clipped_to_the_window() {
+        let i = |item: &str, fired, resolved| Incident {
+            office: "x".into(),
+            item: item.into(),
+            subject: "s".into(),
+            fired_ms: fired,
+            resolved_ms: resolved,
+        };
+        let a = i("cctv", -60_000, Some(120_000));
+        let b = i("cctv", 300_000, None);
+        let f = failed(&[&a, &b], (0, 600_000));
+        assert_eq!(f.len(), 1);
+        assert_eq!((f[0].incidents, f[0].minutes), (2, 2 + 5));
+    }
+}

@@ -1,0 +1,156 @@
+//! A real browser: headless Chromium from Debian packages, driven through
+//! WebDriver. A head of office logs in, reviews the checklist, attests the
+//! manual items, explains the rest and signs; the leadership's overview
+//! and report change. Screenshots land in `target/screenshots/`.
+//!
+//! Skips with a message where Chromium or chromedriver is missing, unless
+//! `RONDA_REQUIRE_BROWSER=1` (which `.ci/run` sets).
+#![allow(clippy::unwrap_used)]
+
+mod common;
+
+use std::path::PathBuf;
+use std::sync::Arc;
+use std::time::Duration;
+
+use common::web::{add, PW};
+use common::webdriver::{installed, Browser};
+use common::{spawn_with, TestApp};
+use ronda_server::demo::{DemoOptions, OFFICES};
+use tokio_util::sync::CancellationToken;
+
+const LETTER: &str = "kotim-idul-fitri-2018";
+
+fn shots() -> PathBuf {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("target/screenshots")
+}
+
+/// The demo's three offices, its letters in force, and two accounts.
+async fn demo() -> (TestApp, CancellationToken) {
+    let opts = DemoOptions {
+        http: "127.0.0.1:0".parse().unwrap(),
+        mqtt: "127.0.0.1:0".parse().unwrap(),
+        interval: Duration::from_secs(1),
+        window_start: Some(jiff::Timestamp::now()),
+        max_grace: Duration::from_secs(5),
+    };
+    let (letters, registry) = ronda_server::demo::letters(&opts).unwrap();
+    let app = spawn_with(|c| {
+        c.letters = Arc::new(letters);
+        c.registry = Some(Arc::new(registry));
+    })
+    .await;
+    let stop = CancellationToken::new();
+    let server = app.server.as_ref().unwrap();
+    ronda_server::demo::spawn_offices(server, opts.interval, &stop)
+        .await
+        .unwrap();
+    for office in OFFICES {
+        app.wait_report(office, "kantor-utama", 2).await;
+    }
+    add(&app, "pimpinan", "viewer", None);
+    add(&app, "kepala-dinkes", "head", Some("dinkes"));
+    (app, stop)
+}
+
+async fn log_in(b: &Browser, http: &str, name: &str) {
+    b.goto(&format!("{http}/")).await;
+    assert!(
+        b.url().await.contains("/login?next="),
+        "not logged in: the login form first"
+    );
+    b.type_into("#name", name).await;
+    b.type_into("#password", PW).await;
+    b.click("button[type=submit]").await;
+    b.find("main h1").await;
+}
+
+async fn log_out(b: &Browser) {
+    b.click("header form button").await;
+    b.find("#password").await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_head_signs_in_a_real_browser_and_the_overview_changes() {
+    let Some((chromium, driver)) = installed() else {
+        assert!(
+            std::env::var("RONDA_REQUIRE_BROWSER").as_deref() != Ok("1"),
+            "RONDA_REQUIRE_BROWSER=1 but Chromium or chromedriver is missing (apt-get install chromium chromium-driver)"
+        );
+        eprintln!("SKIPPED: Chromium or chromedriver is not installed (apt-get install chromium chromium-driver)");
+        return;
+    };
+    let (app, stop) = demo().await;
+    let http = app.http.clone();
+    let b = Browser::start(&chromium, &driver, 1280, 900).await;
+
+    // The leadership's overview before: nobody has signed, disdukcapil fails.
+    log_in(&b, &http, "pimpinan").await;
+    b.wait_text("#signed", "0 / 3").await;
+    b.wait_text("tr[data-office=disdukcapil]", "tidak").await;
+    b.screenshot(&shots().join("overview-before.png")).await;
+    let report = format!("{http}/letters/{LETTER}/report");
+    b.goto(&report).await;
+    assert!(
+        b.text("tr[data-office=dinkes]").await.contains("belum ada"),
+        "missing before signing"
+    );
+    log_out(&b).await;
+
+    // The head of dinkes reviews, attests, explains and signs.
+    log_in(&b, &http, "kepala-dinkes").await;
+    b.goto(&format!("{http}/offices/dinkes")).await;
+    b.find("h1").await;
+    b.screenshot(&shots().join("office-head.png")).await;
+    b.goto(&format!("{http}/offices/dinkes/letters/{LETTER}"))
+        .await;
+    assert!(b
+        .text("main")
+        .await
+        .contains("Alat perekam kamera CCTV diletakkan di tempat tersembunyi"));
+    for _ in 0..2 {
+        let before = b.all("button[name=attest]").await.len();
+        assert!(before > 0, "a manual item to attest");
+        b.click("button[name=attest]").await;
+        for _ in 0..50 {
+            if b.all("button[name=attest]").await.len() < before {
+                break;
+            }
+            tokio::time::sleep(Duration::from_millis(100)).await;
+        }
+    }
+    assert!(
+        b.all("button[name=attest]").await.is_empty(),
+        "both manual items attested"
+    );
+    for e in b.all("textarea").await {
+        b.type_element(&e, "Sudah diperiksa; teknisi datang besok pagi")
+            .await;
+    }
+    b.click("#sign-button").await;
+    b.wait_text("#signed", "kepala-dinkes").await;
+    b.screenshot(&shots().join("sign.png")).await;
+    log_out(&b).await;
+
+    // The overview and the report have changed.
+    log_in(&b, &http, "pimpinan").await;
+    b.wait_text("#signed", "1 / 3").await;
+    b.wait_text("tr[data-office=dinkes]", "kepala-dinkes").await;
+    b.screenshot(&shots().join("overview.png")).await;
+    b.goto(&report).await;
+    b.wait_text("tr[data-office=dinkes]", "kepala-dinkes").await;
+    b.screenshot(&shots().join("report.png")).await;
+    b.goto(&format!("{http}/offices/disdukcapil")).await;
+    b.find("h1").await;
+    b.screenshot(&shots().join("office.png")).await;
+    b.goto(&format!("{http}/wall")).await;
+    b.wait_text("main", "1/3").await;
+    b.screenshot(&shots().join("wall.png")).await;
+
+    // English, and a phone-sized screen.
+    b.goto(&format!("{http}/lang/en")).await;
+    b.wait_text("#signed", "have signed").await;
+    b.resize(390, 844).await;
+    b.screenshot(&shots().join("overview-phone-en.png")).await;
+    stop.cancel();
+}
