@@ -6,14 +6,12 @@
 
 mod common;
 
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 use std::sync::Arc;
 
 use common::web::{add, client, login, PW};
 use common::{eventually, spawn_with, TestApp};
 use jiff::{SignedDuration, Timestamp};
-use ronda_agent::seq::MemorySeq;
-use ronda_agent::AgentConfig;
 use ronda_sim::state::{lock, Patch};
 use serde_json::Value;
 use tokio_util::sync::CancellationToken;
@@ -63,21 +61,7 @@ async fn office() -> (TestApp, CancellationToken) {
         c.registry = Some(Arc::new(registry));
     })
     .await;
-    let yaml = ronda_sim::agent_config::agent_yaml(
-        &sim,
-        "dinkes",
-        "kantor-utama",
-        &app.broker.to_string(),
-        "1s",
-    );
-    let config = AgentConfig::from_text(Path::new("<test>"), yaml).unwrap();
-    let probes = ronda_agent::probes(&config, &stop).unwrap();
-    tokio::spawn(ronda_agent::run_with(
-        config,
-        probes,
-        MemorySeq::default(),
-        stop.clone(),
-    ));
+    common::spawn_sim_agent(&sim, "dinkes", &app.broker.to_string(), &stop);
     for (name, role, office) in [
         ("kepala-dinkes", "head", Some("dinkes")),
         ("kepala-bappeda", "head", Some("bappeda")),

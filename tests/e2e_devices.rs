@@ -8,7 +8,6 @@ use std::collections::BTreeSet;
 use std::path::Path;
 use std::time::Duration;
 
-use ronda_agent::seq::MemorySeq;
 use ronda_agent::AgentConfig;
 use ronda_sim::state::lock;
 use ronda_wire::{Action, Command, CommandResult};
@@ -213,15 +212,7 @@ async fn plug_commands_switch_over_http_and_mqtt_and_protected_classes_are_refus
     .unwrap();
     let sim = sim(None, &stop).await;
     let url = format!("mqtt://{broker}");
-    let yaml = ronda_sim::agent_config::agent_yaml(&sim, "dinsos", "kantor-utama", &url, "1s");
-    let config = AgentConfig::from_text(Path::new("sim.yaml"), yaml).unwrap();
-    let probes = ronda_agent::probes(&config, &stop).unwrap();
-    tokio::spawn(ronda_agent::run_with(
-        config,
-        probes,
-        MemorySeq::default(),
-        stop.clone(),
-    ));
+    common::spawn_sim_agent(&sim, "dinsos", &url, &stop);
     let mut server = Commander::connect(broker.port()).await;
     let relay = |id: &str, i: usize| lock(&sim.device(id).unwrap().state).relays[i];
 
@@ -271,15 +262,7 @@ async fn the_office_page_shows_the_devices_its_agent_reported() {
     let stop = CancellationToken::new();
     let sim = sim(None, &stop).await;
     let url = app.broker.to_string();
-    let yaml = ronda_sim::agent_config::agent_yaml(&sim, "dinsos", "kantor-utama", &url, "1s");
-    let config = AgentConfig::from_text(Path::new("sim.yaml"), yaml).unwrap();
-    let probes = ronda_agent::probes(&config, &stop).unwrap();
-    tokio::spawn(ronda_agent::run_with(
-        config,
-        probes,
-        MemorySeq::default(),
-        stop.clone(),
-    ));
+    common::spawn_sim_agent(&sim, "dinsos", &url, &stop);
     app.wait_report("dinsos", "kantor-utama", 1).await;
     let page = app
         .client

@@ -5,13 +5,11 @@
 
 mod common;
 
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 use std::sync::Arc;
 
 use common::{eventually, spawn_with, TestApp};
 use jiff::{SignedDuration, Timestamp};
-use ronda_agent::seq::MemorySeq;
-use ronda_agent::AgentConfig;
 use ronda_server::mail::config::Lang;
 use ronda_sim::state::{lock, Patch};
 use serde_json::{json, Value};
@@ -80,21 +78,7 @@ async fn the_server_switches_off_a_printer_left_on_and_an_admin_acknowledges_a_s
         c.mail = Some(smtp.mail_config(Lang::En, std::time::Duration::from_secs(5)));
     })
     .await;
-    let yaml = ronda_sim::agent_config::agent_yaml(
-        &sim,
-        "dinkes",
-        "kantor-utama",
-        &app.broker.to_string(),
-        "1s",
-    );
-    let config = AgentConfig::from_text(Path::new("<test>"), yaml).unwrap();
-    let probes = ronda_agent::probes(&config, &stop).unwrap();
-    tokio::spawn(ronda_agent::run_with(
-        config,
-        probes,
-        MemorySeq::default(),
-        stop.clone(),
-    ));
+    common::spawn_sim_agent(&sim, "dinkes", &app.broker.to_string(), &stop);
 
     let letters: Value = app
         .client

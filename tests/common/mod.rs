@@ -381,3 +381,13 @@ pub fn free_port() -> u16 {
         .unwrap()
         .port()
 }
+
+/// The real agent, on this runtime, watching a simulated office and
+/// reporting every second to `broker`, until `stop`.
+pub fn spawn_sim_agent(sim: &ronda_sim::Sim, office: &str, broker: &str, stop: &CancellationToken) {
+    let yaml = ronda_sim::agent_config::agent_yaml(sim, office, "kantor-utama", broker, "1s");
+    let config = AgentConfig::from_text(std::path::Path::new("<test>"), yaml).unwrap();
+    let probes = ronda_agent::probes(&config, stop).unwrap();
+    let seq = ronda_agent::seq::MemorySeq::default();
+    tokio::spawn(ronda_agent::run_with(config, probes, seq, stop.clone()));
+}
