@@ -6,12 +6,11 @@
 
 mod common;
 
-use std::path::PathBuf;
 use std::sync::Arc;
 
 use common::web::{add, client, login, PW};
 use common::{eventually, spawn_with, TestApp};
-use jiff::{SignedDuration, Timestamp};
+use jiff::Timestamp;
 use ronda_sim::state::{lock, Patch};
 use serde_json::Value;
 use tokio_util::sync::CancellationToken;
@@ -31,13 +30,7 @@ type Row<'a> = (&'a str, String, Vec<(&'a str, &'a str)>, [u16; 6]);
 /// grace, and the SIPD service down so an alert fires.
 async fn office() -> (TestApp, CancellationToken) {
     let stop = CancellationToken::new();
-    let sim = ronda_sim::start(
-        ronda_sim::layout::default_office(),
-        ronda_sim::Options::default(),
-        stop.clone(),
-    )
-    .await
-    .unwrap();
+    let sim = common::sim_office(&stop).await;
     let p = Patch {
         status: Some(503),
         ..Patch::default()
@@ -47,15 +40,7 @@ async fn office() -> (TestApp, CancellationToken) {
         Timestamp::now(),
     )
     .unwrap();
-    let root = PathBuf::from(env!("CARGO_MANIFEST_DIR"));
-    let mut letter = ronda_policy::load(&root.join("policies/kotim-idul-fitri-2018.yaml"), None)
-        .unwrap()
-        .shifted_to(Timestamp::now() - SignedDuration::from_hours(1));
-    letter
-        .items
-        .iter_mut()
-        .for_each(|i| i.grace = std::time::Duration::ZERO);
-    let registry = ronda_policy::Registry::load(&root.join("examples/offices.yaml")).unwrap();
+    let (letter, registry) = (common::kotim_now(), common::registry());
     let app = spawn_with(|c| {
         c.letters = Arc::new(vec![letter]);
         c.registry = Some(Arc::new(registry));

@@ -152,11 +152,8 @@ async fn only_the_right_people_may_acknowledge_and_only_with_the_csrf_token() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_head_attests_explains_signs_withdraws_and_signs_again() {
-    let path = std::path::PathBuf::from(env!("CARGO_MANIFEST_DIR"));
-    let letter = ronda_policy::load(&path.join("policies/kotim-idul-fitri-2018.yaml"), None)
-        .unwrap()
-        .shifted_to(jiff::Timestamp::now() + jiff::SignedDuration::from_hours(24));
-    let registry = ronda_policy::Registry::load(&path.join("examples/offices.yaml")).unwrap();
+    let letter = common::kotim(jiff::Timestamp::now() + jiff::SignedDuration::from_hours(24));
+    let registry = common::registry();
     let app = common::spawn_with(|c| {
         c.letters = std::sync::Arc::new(vec![letter]);
         c.registry = Some(std::sync::Arc::new(registry));

@@ -5,33 +5,16 @@
 
 mod common;
 
-use std::path::PathBuf;
 use std::sync::Arc;
 
 use common::{eventually, spawn_with, TestApp};
-use jiff::{SignedDuration, Timestamp};
+use jiff::Timestamp;
 use ronda_server::mail::config::Lang;
 use ronda_sim::state::{lock, Patch};
 use serde_json::{json, Value};
 use tokio_util::sync::CancellationToken;
 
 const LETTER: &str = "kotim-idul-fitri-2018";
-
-/// The Kotim letter in force now, with no grace times, so alerts fire on
-/// the first report.
-fn kotim_now() -> ronda_policy::Letter {
-    let path =
-        PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("policies/kotim-idul-fitri-2018.yaml");
-    let mut letter = ronda_policy::load(&path, None)
-        .unwrap()
-        .shifted_to(Timestamp::now() - SignedDuration::from_hours(1));
-    letter
-        .items
-        .iter_mut()
-        .for_each(|i| i.grace = std::time::Duration::ZERO);
-    letter.notify.group_wait = std::time::Duration::ZERO;
-    letter
-}
 
 async fn alert(app: &TestApp, item: &str, subject: &str) -> Option<Value> {
     let url = format!("{}/api/v1/alerts?office=dinkes&letter={LETTER}", app.http);
@@ -43,13 +26,7 @@ async fn alert(app: &TestApp, item: &str, subject: &str) -> Option<Value> {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_server_switches_off_a_printer_left_on_and_an_admin_acknowledges_a_service_alert() {
     let stop = CancellationToken::new();
-    let sim = ronda_sim::start(
-        ronda_sim::layout::default_office(),
-        ronda_sim::Options::default(),
-        stop.clone(),
-    )
-    .await
-    .unwrap();
+    let sim = common::sim_office(&stop).await;
     let patch = |device: &str, p: Patch| {
         p.apply(
             &mut lock(&sim.device(device).unwrap().state),
@@ -74,7 +51,7 @@ async fn the_server_switches_off_a_printer_left_on_and_an_admin_acknowledges_a_s
 
     let smtp = common::smtp::Smtp::start();
     let app = spawn_with(|c| {
-        c.letters = Arc::new(vec![kotim_now()]);
+        c.letters = Arc::new(vec![common::kotim_now()]);
         c.mail = Some(smtp.mail_config(Lang::En, std::time::Duration::from_secs(5)));
     })
     .await;

@@ -19,7 +19,7 @@ use crate::users::{self, session, tokens, Role, User};
 /// The connection accounts, sessions and the audit log are written through.
 pub type AuthDb = Arc<Mutex<Connection>>;
 
-/// Run `f` on the auth connection on a blocking thread (argon2 takes ~50 ms).
+/// Run `f` on the auth connection on a blocking thread.
 pub async fn with<T: Send + 'static>(
     db: &AuthDb,
     f: impl FnOnce(&Connection) -> Result<T, users::UserError> + Send + 'static,
@@ -310,9 +310,14 @@ pub async fn login(
         return Ok(r);
     }
     let now = jiff::Timestamp::now().as_millisecond();
+    let who = name.clone();
+    let found = with(&s.auth, move |conn| users::account(conn, &who)).await?;
+    // The hash runs off the auth lock, which every request's session lookup takes.
+    let user = tokio::task::spawn_blocking(move || users::check(found, &c.password))
+        .await
+        .map_err(|e| ApiError::Internal(e.to_string()))?;
     let (who, source) = (name.clone(), ip.clone());
     let started = with(&s.auth, move |conn| {
-        let user = users::authenticate(conn, &who, &c.password)?;
         let outcome = if user.is_some() {
             "login"
         } else {

@@ -76,19 +76,26 @@ enum Command {
     },
 }
 
+/// Who an account or a token is: a name, a role and (for a head) an office.
+#[derive(clap::Args)]
+struct Scope {
+    name: String,
+    /// admin, it, head or viewer.
+    #[arg(long)]
+    role: String,
+    /// The office of a head.
+    #[arg(long)]
+    office: Option<String>,
+}
+
 #[derive(Subcommand)]
 enum UserCommand {
     /// Add an account; the password is read from standard input.
     Add {
         #[arg(long, short)]
         config: PathBuf,
-        name: String,
-        /// admin, it, head or viewer.
-        #[arg(long)]
-        role: String,
-        /// The office of a head.
-        #[arg(long)]
-        office: Option<String>,
+        #[command(flatten)]
+        who: Scope,
     },
     /// Set a new password (read from standard input); ends the user's sessions.
     Passwd {
@@ -112,13 +119,8 @@ enum UserCommand {
     TokenAdd {
         #[arg(long, short)]
         config: PathBuf,
-        name: String,
-        /// admin, it, head or viewer.
-        #[arg(long)]
-        role: String,
-        /// The office of a head token.
-        #[arg(long)]
-        office: Option<String>,
+        #[command(flatten)]
+        who: Scope,
     },
     /// List the API tokens (names and scopes, never the tokens).
     TokenList {
@@ -317,8 +319,8 @@ fn user_command(command: &UserCommand) -> ExitCode {
         let now = jiff::Timestamp::now().as_millisecond();
         // A head of an office the registry does not know could never sign.
         let office = match command {
-            UserCommand::Add { office, .. } | UserCommand::TokenAdd { office, .. } => {
-                office.as_deref()
+            UserCommand::Add { who, .. } | UserCommand::TokenAdd { who, .. } => {
+                who.office.as_deref()
             }
             _ => None,
         };
@@ -333,7 +335,8 @@ fn user_command(command: &UserCommand) -> ExitCode {
         }
         let done = match command {
             UserCommand::TokenAdd {
-                name, role, office, ..
+                who: Scope { name, role, office },
+                ..
             } => {
                 let token = users::tokens::add(&conn, name, role, office.as_deref(), now)
                     .map_err(|e| e.to_string())?;
@@ -362,7 +365,8 @@ fn user_command(command: &UserCommand) -> ExitCode {
                 return Ok(lines.join("\n"));
             }
             UserCommand::Add {
-                name, role, office, ..
+                who: Scope { name, role, office },
+                ..
             } => {
                 let password = read_password()?;
                 let u = users::add(&conn, name, role, office.as_deref(), &password, now)

@@ -391,3 +391,43 @@ pub fn spawn_sim_agent(sim: &ronda_sim::Sim, office: &str, broker: &str, stop: &
     let seq = ronda_agent::seq::MemorySeq::default();
     tokio::spawn(ronda_agent::run_with(config, probes, seq, stop.clone()));
 }
+
+/// A file of the repository, e.g. `policies/kotim-idul-fitri-2018.yaml`.
+pub fn repo_file(path: &str) -> PathBuf {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR")).join(path)
+}
+
+/// The shipped Kotim letter with its window moved to start at `start`.
+pub fn kotim(start: jiff::Timestamp) -> ronda_policy::Letter {
+    ronda_policy::load(&repo_file("policies/kotim-idul-fitri-2018.yaml"), None)
+        .unwrap()
+        .shifted_to(start)
+}
+
+/// The Kotim letter in force since an hour ago with no grace times and no
+/// mail grouping, so alerts fire (and mail goes) on the first report.
+pub fn kotim_now() -> ronda_policy::Letter {
+    let mut letter = kotim(jiff::Timestamp::now() - jiff::SignedDuration::from_hours(1));
+    letter
+        .items
+        .iter_mut()
+        .for_each(|i| i.grace = Duration::ZERO);
+    letter.notify.group_wait = Duration::ZERO;
+    letter
+}
+
+/// The shipped office registry (`examples/offices.yaml`).
+pub fn registry() -> ronda_policy::Registry {
+    ronda_policy::Registry::load(&repo_file("examples/offices.yaml")).unwrap()
+}
+
+/// A simulated office (the default layout) on 127.0.0.1 until `stop`.
+pub async fn sim_office(stop: &CancellationToken) -> ronda_sim::Sim {
+    ronda_sim::start(
+        ronda_sim::layout::default_office(),
+        ronda_sim::Options::default(),
+        stop.clone(),
+    )
+    .await
+    .unwrap()
+}

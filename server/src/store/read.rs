@@ -25,6 +25,13 @@ pub struct AgentRow {
     pub report: Option<Box<serde_json::value::RawValue>>,
 }
 
+impl AgentRow {
+    /// The latest report decoded (it was checked when it was accepted).
+    pub fn parsed_report(&self) -> Option<ronda_wire::Report> {
+        serde_json::from_str(self.report.as_ref()?.get()).ok()
+    }
+}
+
 #[derive(Clone)]
 pub struct Reader {
     conn: Arc<Mutex<Connection>>,
@@ -67,6 +74,22 @@ impl Reader {
         .await
     }
 
+    /// Every agent (of one office, if given) with its latest report, in one
+    /// query: for the pages that show devices.
+    pub async fn agents_with_reports(
+        &self,
+        office: Option<String>,
+    ) -> Result<Vec<AgentRow>, StoreError> {
+        self.with(move |c| {
+            let mut stmt = c.prepare_cached(&format!(
+                "SELECT {COLUMNS}, latest_report FROM agents WHERE ?1 IS NULL OR office = ?1 ORDER BY office, agent"
+            ))?;
+            let rows = stmt.query_map([office], |r| row(r, report(r)?))?;
+            rows.collect()
+        })
+        .await
+    }
+
     pub async fn agent(
         &self,
         office: String,
@@ -78,12 +101,7 @@ impl Reader {
                     "SELECT {COLUMNS}, latest_report FROM agents WHERE office = ?1 AND agent = ?2"
                 ),
                 [office, agent],
-                |r| {
-                    let report = r
-                        .get::<_, Option<String>>(7)?
-                        .and_then(|s| serde_json::value::RawValue::from_string(s).ok());
-                    row(r, report)
-                },
+                |r| row(r, report(r)?),
             )
             .optional()
         })
@@ -178,6 +196,12 @@ impl Reader {
         })
         .await
     }
+}
+
+/// The `latest_report` column, selected after [`COLUMNS`].
+fn report(r: &Row<'_>) -> rusqlite::Result<Option<Box<serde_json::value::RawValue>>> {
+    Ok(r.get::<_, Option<String>>(7)?
+        .and_then(|s| serde_json::value::RawValue::from_string(s).ok()))
 }
 
 fn row(

@@ -255,14 +255,24 @@ pub fn authenticate(
     name: &str,
     password: &str,
 ) -> Result<Option<User>, UserError> {
-    let found = conn
+    Ok(check(account(conn, name)?, password))
+}
+
+/// An account with its password hash, to [`check`] away from the database
+/// lock: the hash takes tens of milliseconds of CPU.
+pub fn account(conn: &Connection, name: &str) -> Result<Option<(User, String)>, UserError> {
+    Ok(conn
         .query_row(
             "SELECT name, role, office, disabled, password_hash FROM users WHERE name = ?1",
             [name],
             |r| Ok((row(r)?, r.get::<_, String>(4)?)),
         )
-        .optional()?;
-    Ok(match found {
+        .optional()?)
+}
+
+/// The user of `found` if `password` is theirs and the account is enabled.
+pub fn check(found: Option<(User, String)>, password: &str) -> Option<User> {
+    match found {
         Some((user, phc)) if !user.disabled && verify(password, &phc) => Some(user),
         Some(_) => None,
         None => {
@@ -270,7 +280,7 @@ pub fn authenticate(
             let _ = hash(password);
             None
         }
-    })
+    }
 }
 
 /// Append to the audit log.

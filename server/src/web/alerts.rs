@@ -57,11 +57,9 @@ pub async fn one(
     } else {
         s.reader.mail(None, Some(id), 50, false).await?
     };
-    let may_ack = who.user.role != Role::Viewer
-        && matches!(
-            alert.state,
-            ronda_policy::alert::State::Firing | ronda_policy::alert::State::Pending
-        );
+    // As the engine allows: any open alert, again to change the note or expiry.
+    let may_ack =
+        who.user.role != Role::Viewer && alert.state != ronda_policy::alert::State::Resolved;
     let ctx = minijinja::context! { alert, transitions, mail, may_ack };
     render(&who, lang, "alert.html", ctx)
 }

@@ -220,8 +220,12 @@ pub(crate) fn local_ms(ms: i64) -> String {
 /// Times on pages are in Western Indonesian Time unless the letter says
 /// otherwise; the zone is printed so nobody has to guess.
 pub(crate) fn local(t: jiff::Timestamp) -> String {
-    let tz = jiff::tz::TimeZone::get("Asia/Jakarta").unwrap_or(jiff::tz::TimeZone::UTC);
-    t.to_zoned(tz).strftime("%Y-%m-%d %H:%M:%S %Z").to_string()
+    static WIB: std::sync::OnceLock<jiff::tz::TimeZone> = std::sync::OnceLock::new();
+    let tz = WIB
+        .get_or_init(|| jiff::tz::TimeZone::get("Asia/Jakarta").unwrap_or(jiff::tz::TimeZone::UTC));
+    t.to_zoned(tz.clone())
+        .strftime("%Y-%m-%d %H:%M:%S %Z")
+        .to_string()
 }
 
 /// The letter with id `id`, or 404.

@@ -6,7 +6,7 @@
 use axum::extract::{Path, State};
 use axum::response::{Html, IntoResponse, Redirect, Response};
 use axum::Form;
-use ronda_wire::{Action, Command, Id, Report};
+use ronda_wire::{Action, Command, Id};
 use serde::Deserialize;
 use tokio::sync::oneshot;
 
@@ -34,23 +34,13 @@ pub async fn page(
 ) -> Result<Html<String>, ApiError> {
     id(&office)?;
     who.office(&office)?;
-    let mut agents = Vec::new();
-    for a in s
+    let agents: Vec<_> = s
         .reader
-        .agents()
+        .agents_with_reports(Some(office.clone()))
         .await?
         .into_iter()
-        .filter(|a| a.office == office)
-    {
-        let row = s.reader.agent(a.office, a.agent).await?;
-        if let Some(row) = row {
-            let report: Option<Report> = row
-                .report
-                .as_ref()
-                .and_then(|raw| serde_json::from_str(raw.get()).ok());
-            agents.push(minijinja::context! { row, report });
-        }
-    }
+        .map(|row| minijinja::context! { report => row.parsed_report(), row })
+        .collect();
     let o = office.clone();
     let signed = with(&s.auth, move |c| {
         let mut stmt = c.prepare_cached("SELECT letter FROM signatures WHERE office = ?1")?;
@@ -119,14 +109,11 @@ async fn reported_plug(
     office: &str,
     f: &PlugForm,
 ) -> Result<ronda_wire::Plug, ApiError> {
-    let row = s
+    let report = s
         .reader
         .agent(office.to_owned(), f.agent.clone())
         .await?
-        .ok_or(ApiError::NotFound)?;
-    let report: Report = row
-        .report
-        .and_then(|raw| serde_json::from_str(raw.get()).ok())
+        .and_then(|row| row.parsed_report())
         .ok_or(ApiError::NotFound)?;
     report
         .plugs

@@ -4,7 +4,6 @@
 use axum::extract::State;
 use axum::response::Html;
 use jiff::Timestamp;
-use ronda_wire::Report;
 
 use super::{render, Lang};
 use crate::http::{ApiError, AppState};
@@ -29,22 +28,17 @@ pub async fn page(
         .with(move |c| crate::store::history::availability(c, from, now))
         .await?;
     let mut hosts = Vec::new();
-    for a in s.reader.agents().await? {
-        if !who.user.sees(&a.office) {
+    for row in s.reader.agents_with_reports(None).await? {
+        if !who.user.sees(&row.office) {
             continue;
         }
-        let key = (a.office.clone(), a.agent.clone());
-        let Some(row) = s.reader.agent(a.office, a.agent).await? else {
+        let Some(report) = row.parsed_report() else {
             continue;
         };
-        let report: Option<Report> = row
-            .report
-            .as_ref()
-            .and_then(|raw| serde_json::from_str(raw.get()).ok());
-        let Some(report) = report else { continue };
         if report.host.is_none() && report.services.is_empty() {
             continue;
         }
+        let key = (row.office.clone(), row.agent.clone());
         let availability = shares.get(&key).map(|x| (x * 1000.0).round() / 10.0);
         let boot = report.host.as_ref().map(|h| super::local(h.boot_time));
         hosts.push(minijinja::context! { row, host => report.host, services => report.services, availability, boot });
