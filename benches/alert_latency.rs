@@ -65,6 +65,7 @@ fn report(office: usize) -> Report {
         recorders: vec![],
         plugs: vec![printer],
         services: vec![],
+        delivery: None,
     }
 }
 
@@ -83,7 +84,8 @@ async fn alert_latency_over_1000_alerts() {
     let db = dir.path().join("ronda.db");
     let letters = Arc::new(vec![letter()]);
     let registry = Arc::new(registry());
-    let writer = store::spawn_writer(store::open(&db).unwrap(), Metrics::new(), 20_000).unwrap();
+    let writer =
+        store::spawn_writer(store::open(&db).unwrap(), Metrics::new(), 20_000, None).unwrap();
     let engine = Engine::new(
         letters.clone(),
         Some(registry.clone()),

@@ -22,6 +22,7 @@ fn report(seq: u64) -> Vec<u8> {
         recorders: vec![],
         plugs: vec![],
         services: vec![],
+        delivery: None,
     };
     serde_json::to_vec(&r).unwrap()
 }
@@ -86,7 +87,7 @@ async fn bad_payloads_are_counted_by_reason_and_good_ones_all_stored() {
     })
     .await;
     assert_eq!(app.metric(&reason("schema_version")).await, 1.0);
-    assert_eq!(app.metric(&reason("id_mismatch")).await, 1.0);
+    assert_eq!(app.metric(&reason("identity_mismatch")).await, 1.0);
     assert_eq!(app.metric(&reason("too_large")).await, 1.0);
     assert_eq!(app.metric(&reason("invalid")).await, 1.0);
     assert_eq!(app.metric(&reason("bad_state")).await, 1.0);

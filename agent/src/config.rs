@@ -7,8 +7,10 @@ use ronda_wire::Id;
 use serde::Deserialize;
 
 use crate::conffile::{Checker, ConfigError, Dur, Source};
+use crate::delivery::Pace;
 use crate::devices::{Devices, RawDevices};
 use crate::link::{BrokerConfig, RawBroker};
+use crate::outbox::Limits;
 use crate::plugs::config::RawPlug;
 use crate::recorders::config::RawRecorder;
 use crate::services::RawService;
@@ -38,6 +40,22 @@ struct RawConfig {
     plugs: Vec<RawPlug>,
     #[serde(default)]
     services: Vec<RawService>,
+    #[serde(default)]
+    outbox: RawOutbox,
+}
+
+/// `outbox:`: how much the agent keeps while the server is out of reach.
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawOutbox {
+    #[serde(default)]
+    max_kib: Option<u64>,
+    #[serde(default)]
+    max_age: Option<Dur>,
+    #[serde(default)]
+    resend_per_s: Option<u32>,
+    #[serde(default)]
+    ack_timeout: Option<Dur>,
 }
 
 /// A checked agent configuration, ready to run.
@@ -50,8 +68,10 @@ pub struct AgentConfig {
     /// The first report waits a random time up to this, so that a fleet
     /// restarted together does not publish in the same instant.
     pub startup_jitter: Duration,
-    /// Where the agent keeps its sequence number between runs.
+    /// Where the agent keeps its outbox (`outbox.db`) between runs.
     pub state_dir: PathBuf,
+    pub outbox: Limits,
+    pub pace: Pace,
     pub broker: BrokerConfig,
     pub devices: Devices,
 }
@@ -98,6 +118,7 @@ impl RawConfig {
             0..=3_600,
         );
         let broker = self.broker.check("broker", c);
+        let outbox = self.outbox.check(c);
         let devices = RawDevices {
             recorders: self.recorders,
             plugs: self.plugs,
@@ -113,9 +134,56 @@ impl RawConfig {
             interval: interval?,
             startup_jitter: jitter?,
             state_dir: self.state_dir.unwrap_or_else(|| DEFAULT_STATE_DIR.into()),
+            outbox: outbox?.0,
+            pace: outbox?.1,
             broker: broker?,
             devices: devices?,
         })
+    }
+}
+
+impl RawOutbox {
+    fn check(&self, c: &mut Checker<'_>) -> Option<(Limits, Pace)> {
+        let (limits, pace) = (Limits::default(), Pace::default());
+        let max_kib = self.max_kib.unwrap_or(limits.max_bytes >> 10);
+        if !(64..=64 << 20).contains(&max_kib) {
+            c.fail(
+                "outbox.max_kib",
+                "expected 64 to 67108864 (64 KiB to 64 GiB)",
+            );
+        }
+        let rate = self.resend_per_s.unwrap_or(pace.resend_per_s);
+        if !(1..=10_000).contains(&rate) {
+            c.fail(
+                "outbox.resend_per_s",
+                "expected 1 to 10000 reports a second",
+            );
+        }
+        let max_age = duration_in(
+            c,
+            "outbox.max_age",
+            self.max_age,
+            limits.max_age,
+            60..=366 * 86_400,
+        );
+        let ack_timeout = duration_in(
+            c,
+            "outbox.ack_timeout",
+            self.ack_timeout,
+            pace.ack_timeout,
+            1..=3_600,
+        );
+        Some((
+            Limits {
+                max_bytes: max_kib << 10,
+                max_age: max_age?,
+            },
+            Pace {
+                resend_per_s: rate,
+                ack_timeout: ack_timeout?,
+                ..pace
+            },
+        ))
     }
 }
 

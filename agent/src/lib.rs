@@ -8,16 +8,17 @@
 pub mod command;
 pub use ronda_conf as conffile;
 pub mod config;
+pub mod delivery;
 pub mod devconf;
 pub mod devices;
 pub mod fixture;
 pub mod host;
 pub mod http;
 pub mod link;
+pub mod outbox;
 pub mod plugs;
 pub mod probe;
 pub mod recorders;
-pub mod seq;
 pub mod services;
 mod session;
 pub mod shell;
@@ -32,7 +33,9 @@ use rumqttc::{AsyncClient, LastWill, QoS};
 use tokio_util::sync::CancellationToken;
 
 pub use config::AgentConfig;
-use seq::{FileSeq, SeqError, SeqSource};
+use delivery::{Courier, Transport};
+use outbox::{Outbox, OutboxError, Sync};
+use session::Inbound;
 pub use source::{DeviceSet, Probes, Sections, SetupError, Source};
 
 /// Largest MQTT packet the agent sends or accepts.
@@ -46,7 +49,7 @@ const GOODBYE_TIMEOUT: Duration = Duration::from_secs(5);
 #[derive(Debug, thiserror::Error)]
 pub enum AgentError {
     #[error(transparent)]
-    Seq(#[from] SeqError),
+    Outbox(#[from] OutboxError),
     #[error(transparent)]
     Link(#[from] link::LinkError),
     #[error("cannot read this host: {0}")]
@@ -68,9 +71,16 @@ pub fn probes(config: &AgentConfig, shutdown: &CancellationToken) -> Result<Prob
 
 /// Run the agent with its real probes until `shutdown` fires.
 pub async fn run(config: AgentConfig, shutdown: CancellationToken) -> Result<(), AgentError> {
-    let seq = FileSeq::open(&config.state_dir)?;
+    let (outbox, recovery) = Outbox::open(&config.state_dir, config.outbox, Sync::Full)?;
+    if recovery.corrupt > 0 || recovery.moved_to.is_some() {
+        tracing::warn!(
+            recovered = recovery.recovered,
+            corrupt = recovery.corrupt,
+            "outbox was damaged; the lost reports are counted as dropped"
+        );
+    }
     let probes = probes(&config, &shutdown)?;
-    run_with(config, probes, seq, shutdown).await
+    run_with(config, probes, outbox, shutdown).await
 }
 
 /// One round of probes as a report, for `ronda-agent probe`. No broker needed.
@@ -81,6 +91,12 @@ pub async fn probe_once(config: &AgentConfig) -> Result<Report, AgentError> {
     probes.settle().await;
     let sections = probes.collect().await;
     Ok(report(config, 0, sections))
+}
+
+async fn sleep_until(at: Option<tokio::time::Instant>) {
+    if let Some(at) = at {
+        tokio::time::sleep_until(at).await;
+    }
 }
 
 fn report(config: &AgentConfig, seq: u64, s: Sections) -> Report {
@@ -94,21 +110,28 @@ fn report(config: &AgentConfig, seq: u64, s: Sections) -> Report {
         recorders: s.recorders,
         plugs: s.plugs,
         services: s.services,
+        delivery: None,
     }
 }
 
-fn publish_report(client: &AsyncClient, topic: &str, r: &Report) {
-    let body = match serde_json::to_vec(r) {
-        Ok(body) => body,
-        Err(e) => {
-            tracing::error!(seq = r.seq, error = %e, "report cannot be encoded");
-            return;
-        }
-    };
-    match client.try_publish(topic, QoS::AtLeastOnce, false, body) {
-        Ok(()) => tracing::debug!(seq = r.seq, "report queued"),
-        Err(e) => {
-            tracing::warn!(seq = r.seq, error = %e, "report dropped: broker unreachable and queue full")
+/// Reports go out as QoS 1 publishes through the shared client.
+struct Mqtt {
+    client: AsyncClient,
+    topic: String,
+}
+
+impl Transport for Mqtt {
+    fn send(&mut self, seq: u64, payload: Vec<u8>) -> bool {
+        match self
+            .client
+            .try_publish(&self.topic, QoS::AtLeastOnce, false, payload)
+        {
+            Ok(()) => true,
+            Err(e) => {
+                // Still in the outbox: it goes again later.
+                tracing::debug!(seq, error = %e, "report not queued now");
+                false
+            }
         }
     }
 }
@@ -159,18 +182,18 @@ fn send_result(client: &AsyncClient, topic: &str, result: &CommandResult) {
     }
 }
 
-/// Run with any source of readings and any sequence: the seam that the demo's
+/// Run with any source of readings and any outbox: the seam that the demo's
 /// simulated offices and the tests use.
 pub async fn run_with(
     config: AgentConfig,
     mut source: impl Source,
-    mut seq: impl SeqSource,
+    outbox: Outbox,
     shutdown: CancellationToken,
 ) -> Result<(), AgentError> {
     let topic = |kind| Topic::new(config.office.clone(), config.agent.clone(), kind).to_string();
     let (state_topic, report_topic) = (topic(Kind::State), topic(Kind::Report));
     let result_topic = topic(Kind::CmdResult);
-    let (cmd_tx, mut commands) = tokio::sync::mpsc::channel(16);
+    let (inbound_tx, mut inbound) = tokio::sync::mpsc::channel(64);
     let will = LastWill::new(&state_topic, "offline", QoS::AtLeastOnce, true);
     let client_id = format!("ronda-{}-{}", config.office, config.agent);
     let options = link::options(&client_id, &config.broker, Some(will), MAX_PACKET)?;
@@ -179,12 +202,13 @@ pub async fn run_with(
     let topics = session::Topics {
         state: state_topic.clone(),
         cmd: topic(Kind::Cmd),
+        ack: topic(Kind::Ack),
     };
     let mut session = tokio::spawn(session::drive(
         eventloop,
         client.clone(),
         topics,
-        cmd_tx,
+        inbound_tx,
         session_stop.clone(),
     ));
     tracing::info!(office = %config.office, agent = %config.agent, broker = %config.broker.url, "agent started");
@@ -192,16 +216,37 @@ pub async fn run_with(
     let first = config.startup_jitter.mul_f64(fastrand::f64());
     let mut ticks = tokio::time::interval_at(tokio::time::Instant::now() + first, config.interval);
     ticks.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+    let mqtt = Mqtt {
+        client: client.clone(),
+        topic: report_topic,
+    };
+    let mut courier = Courier::new(outbox, mqtt, config.pace);
     loop {
-        tokio::select! {
+        let wake = courier.wake_at();
+        let step = tokio::select! {
             _ = shutdown.cancelled() => break,
             _ = ticks.tick() => {
-                let r = report(&config, seq.next(), source.collect().await);
-                publish_report(&client, &report_topic, &r);
+                let r = report(&config, 0, source.collect().await);
+                courier.store(r).map(drop)
             }
-            Some(payload) = commands.recv() => {
-                on_command(&payload, source.devices(), client.clone(), result_topic.clone());
-            }
+            Some(msg) = inbound.recv() => match msg {
+                Inbound::Up => courier.connected(),
+                Inbound::Down => {
+                    courier.disconnected();
+                    Ok(())
+                }
+                Inbound::Ack(through) => courier.acknowledged(through),
+                Inbound::Command(payload) => {
+                    on_command(&payload, source.devices(), client.clone(), result_topic.clone());
+                    Ok(())
+                }
+            },
+            _ = sleep_until(wake), if wake.is_some() => courier.work(tokio::time::Instant::now()),
+        };
+        // A disk that refuses a write must not stop the probes: the report
+        // of the next round may well be kept.
+        if let Err(e) = step {
+            tracing::error!(error = %e, "outbox");
         }
     }
 

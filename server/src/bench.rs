@@ -142,6 +142,7 @@ async fn sample_report() -> String {
         recorders: sections.recorders,
         plugs: sections.plugs,
         services: sections.services,
+        delivery: None,
     };
     serde_json::to_string(&report).unwrap_or_default()
 }

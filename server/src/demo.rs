@@ -7,7 +7,7 @@ use std::net::{SocketAddr, TcpListener};
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
-use ronda_agent::seq::MemorySeq;
+use ronda_agent::outbox::Outbox;
 use ronda_agent::AgentConfig;
 use ronda_sim::state::Patch;
 use ronda_sim::Options;
@@ -170,9 +170,9 @@ pub async fn spawn_offices(
         let probes =
             ronda_agent::probes(&config, shutdown).map_err(|e| ServerError::Demo(e.to_string()))?;
         let stop = shutdown.clone();
+        let outbox = Outbox::memory(config.outbox);
         tasks.push(tokio::spawn(async move {
-            if let Err(e) = ronda_agent::run_with(config, probes, MemorySeq::default(), stop).await
-            {
+            if let Err(e) = ronda_agent::run_with(config, probes, outbox, stop).await {
                 tracing::error!(office, error = %e, "demo agent stopped");
             }
         }));

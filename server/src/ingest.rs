@@ -146,7 +146,14 @@ impl Handler {
                     received_ms,
                     // decode_report proved it is UTF-8 JSON.
                     body: String::from_utf8_lossy(&p.payload).into_owned(),
+                    delivery: report.delivery,
                 };
+                // Back-fill from an outbox goes into the history only: the
+                // agent has newer news, and old news must not fire alerts.
+                if report.delivery.is_some_and(|d| d.is_backfill(report.seq)) {
+                    self.metrics.backfilled.inc();
+                    return Ok((Some(write), None));
+                }
                 let received = jiff::Timestamp::from_millisecond(received_ms).unwrap_or_default();
                 let msg = Msg::Report {
                     report: Box::new(report),
@@ -175,7 +182,7 @@ impl Handler {
                     .map_err(|e| RejectReason::Invalid(e.to_string()))?;
                 Ok((None, Some(Msg::CommandResult(result))))
             }
-            Kind::Cmd => Ok((None, None)),
+            Kind::Cmd | Kind::Ack => Ok((None, None)),
         }
     }
 }

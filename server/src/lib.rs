@@ -4,6 +4,7 @@
 //! addresses (port 0 is fine) and returns where they listen. `main` is a thin
 //! shell around it.
 
+mod acks;
 pub mod api;
 pub mod bench;
 pub use ronda_broker as broker;
@@ -126,8 +127,9 @@ pub async fn start(
         addr: config.http_listen,
         error,
     })?;
-    let writer =
-        store::spawn_writer(conn, metrics.clone(), STORE_QUEUE).map_err(ServerError::Writer)?;
+    let (acks_tx, acks_rx) = tokio::sync::mpsc::unbounded_channel();
+    let writer = store::spawn_writer(conn, metrics.clone(), STORE_QUEUE, Some(acks_tx))
+        .map_err(ServerError::Writer)?;
 
     let broker = broker_config(&config.broker).await?;
     let client_id = format!("ronda-server-{:08x}", fastrand::u32(..));
@@ -142,7 +144,7 @@ pub async fn start(
         mail: config.mail.is_some(),
     };
     let ingest = ingest::Ingest {
-        client,
+        client: client.clone(),
         eventloop,
         handler: ingest::Handler {
             store: writer.tx.clone(),
@@ -184,6 +186,7 @@ pub async fn start(
     };
     let mut tasks = vec![
         tokio::spawn(worker.run(engine_rx, shutdown.clone())),
+        tokio::spawn(acks::run(client.clone(), acks_rx, shutdown.clone())),
         tokio::spawn(ingest.run(shutdown.clone())),
         tokio::spawn(serve_http(listener, app, shutdown.clone())),
         tokio::spawn(prune(

@@ -22,6 +22,7 @@ pub struct Metrics {
     pub rejected: Family<Reason, Counter>,
     pub stored: Counter,
     pub duplicates: Counter,
+    pub backfilled: Counter,
     pub store_errors: Counter,
     pub agents_online: Gauge,
     pub ingest_lag: Gauge<f64, AtomicU64>,
@@ -36,6 +37,7 @@ impl Metrics {
             rejected: Family::default(),
             stored: Counter::default(),
             duplicates: Counter::default(),
+            backfilled: Counter::default(),
             store_errors: Counter::default(),
             agents_online: Gauge::default(),
             ingest_lag: Gauge::default(),
@@ -60,6 +62,11 @@ impl Metrics {
             "reports_duplicate",
             "Reports whose (agent, seq) was already stored",
             m.duplicates.clone(),
+        );
+        m.registry.register(
+            "reports_backfilled",
+            "Reports older than their agent's newest (sent from its outbox after an outage): stored as history, not evaluated",
+            m.backfilled.clone(),
         );
         m.registry.register(
             "store_errors",

@@ -142,6 +142,8 @@ impl TestApp {
             state_dir: self.dir.path().join(format!("agent-{office}-{agent}")),
             broker: broker_config(&self.broker),
             devices: Default::default(),
+            outbox: Default::default(),
+            pace: Default::default(),
         }
     }
 
@@ -388,8 +390,8 @@ pub fn spawn_sim_agent(sim: &ronda_sim::Sim, office: &str, broker: &str, stop: &
     let yaml = ronda_sim::agent_config::agent_yaml(sim, office, "kantor-utama", broker, "1s");
     let config = AgentConfig::from_text(std::path::Path::new("<test>"), yaml).unwrap();
     let probes = ronda_agent::probes(&config, stop).unwrap();
-    let seq = ronda_agent::seq::MemorySeq::default();
-    tokio::spawn(ronda_agent::run_with(config, probes, seq, stop.clone()));
+    let outbox = ronda_agent::outbox::Outbox::memory(config.outbox);
+    tokio::spawn(ronda_agent::run_with(config, probes, outbox, stop.clone()));
 }
 
 /// A file of the repository, e.g. `policies/kotim-idul-fitri-2018.yaml`.

@@ -139,7 +139,7 @@ impl Central {
             store::seed(db).unwrap(),
             views.clone(),
         );
-        let writer = store::spawn_writer(conn, Metrics::new(), 1024).unwrap();
+        let writer = store::spawn_writer(conn, Metrics::new(), 1024, None).unwrap();
         Central {
             engine,
             views,

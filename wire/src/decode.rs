@@ -32,7 +32,7 @@ impl RejectReason {
             RejectReason::NotJson(_) => "not_json",
             RejectReason::SchemaVersion(_) => "schema_version",
             RejectReason::Invalid(_) => "invalid",
-            RejectReason::IdMismatch { .. } => "id_mismatch",
+            RejectReason::IdMismatch { .. } => "identity_mismatch",
             RejectReason::BadState => "bad_state",
         }
     }
@@ -44,7 +44,7 @@ impl RejectReason {
         "not_json",
         "schema_version",
         "invalid",
-        "id_mismatch",
+        "identity_mismatch",
         "bad_state",
     ];
 }
@@ -138,9 +138,12 @@ mod tests {
         assert_eq!(reject(&t, "[]"), "invalid");
         assert_eq!(
             reject(&topic("dinsos", "kantor-utama"), EXAMPLE),
-            "id_mismatch"
+            "identity_mismatch"
         );
-        assert_eq!(reject(&topic("dinkes", "other"), EXAMPLE), "id_mismatch");
+        assert_eq!(
+            reject(&topic("dinkes", "other"), EXAMPLE),
+            "identity_mismatch"
+        );
         let err = decode_report(&t, EXAMPLE.as_bytes(), 100).unwrap_err();
         assert_eq!(err.label(), "too_large");
         assert!(RejectReason::LABELS.contains(&err.label()));

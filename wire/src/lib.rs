@@ -3,6 +3,7 @@
 //! Everything an agent and the server exchange is defined here once, so the two
 //! sides cannot drift apart. See `examples/report.json` for a documented report.
 
+pub mod ack;
 mod command;
 mod decode;
 mod devices;
@@ -11,6 +12,7 @@ mod report;
 mod topic;
 pub mod vocab;
 
+pub use ack::{Ack, Delivery, Progress};
 pub use command::{Action, Command, CommandResult};
 pub use decode::{decode_report, decode_state, RejectReason};
 pub use devices::{Channel, Plug, PowerOn, Recorder, RecorderDisk, Service};

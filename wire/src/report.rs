@@ -32,6 +32,10 @@ pub struct Report {
     pub plugs: Vec<Plug>,
     #[serde(default)]
     pub services: Vec<Service>,
+    /// The state of the agent's outbox when this copy was sent. Absent from
+    /// agents without an outbox, whose reports are acknowledged one by one.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub delivery: Option<crate::ack::Delivery>,
 }
 
 /// The machine the agent runs on.
@@ -105,6 +109,7 @@ mod tests {
             recorders: vec![],
             plugs: vec![],
             services: vec![],
+            delivery: None,
         };
         let json = serde_json::to_string(&report).unwrap();
         assert!(!json.contains("host"), "{json}");

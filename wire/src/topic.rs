@@ -1,4 +1,4 @@
-//! MQTT topics: `ronda/v1/{office}/{agent}/report|state|cmd|cmd/result`.
+//! MQTT topics: `ronda/v1/{office}/{agent}/report|state|cmd|cmd/result|ack`.
 
 use std::fmt;
 
@@ -18,6 +18,8 @@ pub enum Kind {
     Cmd,
     /// Agent's answer to a command.
     CmdResult,
+    /// Server to agent, QoS 1: "committed up to seq N" ([`crate::Ack`]).
+    Ack,
 }
 
 impl Kind {
@@ -27,6 +29,7 @@ impl Kind {
             Kind::State => "state",
             Kind::Cmd => "cmd",
             Kind::CmdResult => "cmd/result",
+            Kind::Ack => "ack",
         }
     }
 }
@@ -77,6 +80,7 @@ impl Topic {
             "state" => Kind::State,
             "cmd" => Kind::Cmd,
             "cmd/result" => Kind::CmdResult,
+            "ack" => Kind::Ack,
             other => return Err(TopicError::UnknownKind(other.to_owned())),
         };
         Ok(Topic {
@@ -138,7 +142,13 @@ mod tests {
 
     #[test]
     fn every_kind_round_trips() {
-        for kind in [Kind::Report, Kind::State, Kind::Cmd, Kind::CmdResult] {
+        for kind in [
+            Kind::Report,
+            Kind::State,
+            Kind::Cmd,
+            Kind::CmdResult,
+            Kind::Ack,
+        ] {
             let t = Topic::new(id("dinkes"), id("nvr-gw"), kind);
             assert_eq!(Topic::parse(&t.to_string()).unwrap(), t);
         }

@@ -2,6 +2,7 @@
 
 pub mod alerts;
 pub mod commands;
+mod delivery;
 pub mod history;
 mod read;
 mod schema;
@@ -11,8 +12,9 @@ use std::path::{Path, PathBuf};
 
 use rusqlite::{Connection, OpenFlags};
 
+pub use delivery::AckOut;
 pub use read::{AgentRow, MailRow, Reader};
-pub use writer::{spawn_writer, Write, WriterHandle};
+pub use writer::{spawn_writer, AckSender, Write, WriterHandle};
 
 #[derive(Debug, thiserror::Error)]
 pub enum StoreError {
@@ -27,6 +29,8 @@ pub enum StoreError {
         "database schema version {found} is newer than this Ronda knows ({known}); upgrade Ronda"
     )]
     TooNew { found: usize, known: usize },
+    #[error("database {path} cannot be made durable (WAL, synchronous=FULL); it has {found}. Put it on a local disk")]
+    NotDurable { path: PathBuf, found: String },
     #[error("database reader is gone: {0}")]
     Join(String),
 }
@@ -38,16 +42,40 @@ pub fn open(path: &Path) -> Result<Connection, StoreError> {
         error,
     };
     let mut conn = Connection::open(path).map_err(wrap)?;
-    // WAL lets the API read while the writer writes. NORMAL survives a crash
-    // of the process; the agent-side outbox covers a power cut.
-    conn.pragma_update(None, "journal_mode", "WAL")
-        .map_err(wrap)?;
-    conn.pragma_update(None, "synchronous", "NORMAL")
-        .map_err(wrap)?;
+    // WAL lets the API read while the writer writes. FULL syncs every commit:
+    // the server tells agents to forget a report once it is committed, so a
+    // commit must survive a power cut too.
+    durable(&conn, path)?;
     conn.busy_timeout(std::time::Duration::from_secs(5))
         .map_err(wrap)?;
     schema::migrate(&mut conn)?;
     Ok(conn)
+}
+
+/// Set WAL and `synchronous=FULL`, then read both back: a filesystem that
+/// refuses WAL (some network mounts) must stop the server, not weaken it.
+fn durable(conn: &Connection, path: &Path) -> Result<(), StoreError> {
+    let wrap = |error| StoreError::Open {
+        path: path.to_owned(),
+        error,
+    };
+    conn.pragma_update(None, "journal_mode", "WAL")
+        .map_err(wrap)?;
+    conn.pragma_update(None, "synchronous", "FULL")
+        .map_err(wrap)?;
+    let mode: String = conn
+        .pragma_query_value(None, "journal_mode", |r| r.get(0))
+        .map_err(wrap)?;
+    let sync: i64 = conn
+        .pragma_query_value(None, "synchronous", |r| r.get(0))
+        .map_err(wrap)?;
+    if !mode.eq_ignore_ascii_case("wal") || sync != 2 {
+        return Err(StoreError::NotDurable {
+            path: path.to_owned(),
+            found: format!("journal_mode={mode}, synchronous={sync}"),
+        });
+    }
+    Ok(())
 }
 
 fn open_read_only(path: &Path) -> Result<Connection, StoreError> {

@@ -182,6 +182,19 @@ const MIGRATIONS: &[&str] = &[
         answer TEXT
     ) WITHOUT ROWID;
     CREATE INDEX commands_office ON commands (office, sent_ms);",
+    // 8: end-to-end delivery. The seq each agent has been told is committed,
+    // the outbox drop count it last reported, and every rise of that count
+    // (a gap in the office's history).
+    "ALTER TABLE agents ADD COLUMN acked_through INTEGER NOT NULL DEFAULT 0;
+    ALTER TABLE agents ADD COLUMN dropped INTEGER NOT NULL DEFAULT 0;
+    CREATE TABLE data_gaps (
+        office TEXT NOT NULL,
+        agent TEXT NOT NULL,
+        lost INTEGER NOT NULL,
+        before_seq INTEGER NOT NULL,
+        noticed_ms INTEGER NOT NULL
+    );
+    CREATE INDEX data_gaps_office ON data_gaps (office, noticed_ms);",
 ];
 
 #[cfg(test)]

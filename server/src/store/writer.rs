@@ -10,6 +10,7 @@ use std::time::Duration;
 use rusqlite::{params, Connection, Transaction};
 use tokio::sync::{mpsc, oneshot};
 
+use super::delivery::{AckOut, Ledger, Staged};
 use super::now_ms;
 use crate::metrics::Metrics;
 
@@ -27,6 +28,8 @@ pub enum Write {
         observed_ms: i64,
         received_ms: i64,
         body: String,
+        /// The agent's outbox when this copy was sent.
+        delivery: Option<ronda_wire::Delivery>,
     },
     Presence {
         office: String,
@@ -67,20 +70,30 @@ pub struct WriterHandle {
     pub thread: std::thread::JoinHandle<()>,
 }
 
+/// Acknowledgements to publish, sent after each batch commits.
+pub type AckSender = mpsc::UnboundedSender<Vec<AckOut>>;
+
 pub fn spawn_writer(
     conn: Connection,
     metrics: Arc<Metrics>,
     capacity: usize,
+    acks: Option<AckSender>,
 ) -> std::io::Result<WriterHandle> {
     let (tx, rx) = mpsc::channel(capacity);
     let thread = std::thread::Builder::new()
         .name("store-writer".into())
-        .spawn(move || run(conn, rx, &metrics))?;
+        .spawn(move || run(conn, rx, &metrics, acks))?;
     Ok(WriterHandle { tx, thread })
 }
 
-fn run(mut conn: Connection, mut rx: mpsc::Receiver<Write>, metrics: &Metrics) {
+fn run(
+    mut conn: Connection,
+    mut rx: mpsc::Receiver<Write>,
+    metrics: &Metrics,
+    acks: Option<AckSender>,
+) {
     refresh_online(&conn, metrics);
+    let mut ledger = Ledger::default();
     let mut batch = Vec::with_capacity(MAX_BATCH);
     while let Some(first) = rx.blocking_recv() {
         batch.push(first);
@@ -90,7 +103,12 @@ fn run(mut conn: Connection, mut rx: mpsc::Receiver<Write>, metrics: &Metrics) {
                 Err(_) => break,
             }
         }
-        commit(&mut conn, &batch, metrics);
+        let done = commit(&mut conn, &batch, metrics, &ledger);
+        // Only now, with the batch on disk, may agents forget these reports.
+        let committed = ledger.keep(done);
+        if let (Some(acks), false) = (&acks, committed.is_empty()) {
+            let _ = acks.send(committed);
+        }
         for w in batch.drain(..) {
             if let Write::Flush(done) = w {
                 let _ = done.send(());
@@ -102,11 +120,11 @@ fn run(mut conn: Connection, mut rx: mpsc::Receiver<Write>, metrics: &Metrics) {
 
 /// Commit one batch, retrying while the database is unwell: accepted reports
 /// are never thrown away because the disk was briefly busy or full.
-fn commit(conn: &mut Connection, batch: &[Write], metrics: &Metrics) {
+fn commit(conn: &mut Connection, batch: &[Write], metrics: &Metrics, ledger: &Ledger) -> Staged {
     let mut wait = Duration::from_millis(50);
     loop {
-        match apply(conn, batch) {
-            Ok(outcome) => {
+        match apply(conn, batch, ledger) {
+            Ok((outcome, staged)) => {
                 metrics.stored.inc_by(outcome.stored);
                 metrics.duplicates.inc_by(outcome.duplicates);
                 if let Some(oldest) = outcome.oldest_received_ms {
@@ -115,7 +133,7 @@ fn commit(conn: &mut Connection, batch: &[Write], metrics: &Metrics) {
                 if outcome.presence_changed {
                     refresh_online(conn, metrics);
                 }
-                return;
+                return staged;
             }
             Err(e) => {
                 metrics.store_errors.inc();
@@ -135,9 +153,14 @@ struct Outcome {
     oldest_received_ms: Option<i64>,
 }
 
-fn apply(conn: &mut Connection, batch: &[Write]) -> rusqlite::Result<Outcome> {
+fn apply(
+    conn: &mut Connection,
+    batch: &[Write],
+    ledger: &Ledger,
+) -> rusqlite::Result<(Outcome, Staged)> {
     let tx = conn.transaction()?;
     let mut out = Outcome::default();
+    let mut staged = Staged::default();
     for w in batch {
         match w {
             Write::Report {
@@ -147,7 +170,9 @@ fn apply(conn: &mut Connection, batch: &[Write]) -> rusqlite::Result<Outcome> {
                 observed_ms,
                 received_ms,
                 body,
+                delivery,
             } => {
+                staged.report(&tx, ledger, office, agent, *seq, delivery.as_ref())?;
                 if insert_report(&tx, office, agent, *seq, *observed_ms, *received_ms, body)? {
                     out.stored += 1;
                 } else {
@@ -191,8 +216,9 @@ fn apply(conn: &mut Connection, batch: &[Write]) -> rusqlite::Result<Outcome> {
             Write::Flush(_) => {}
         }
     }
+    staged.save(&tx)?;
     tx.commit()?;
-    Ok(out)
+    Ok((out, staged))
 }
 
 /// Returns false when `(office, agent, seq)` was already stored.
@@ -277,6 +303,7 @@ mod tests {
             observed_ms: received_ms,
             received_ms,
             body: format!("{{\"seq\":{seq}}}"),
+            delivery: None,
         }
     }
 
@@ -304,7 +331,7 @@ mod tests {
         let (_dir, mut conn) = setup();
         let metrics = Metrics::new();
         let batch = [report(2, 1000), report(2, 1001), report(1, 1002)];
-        commit(&mut conn, &batch, &metrics);
+        commit(&mut conn, &batch, &metrics, &Ledger::default());
         assert_eq!(metrics.stored.get(), 2);
         assert_eq!(metrics.duplicates.get(), 1);
         assert_eq!(count(&conn, "SELECT last_seq FROM agents"), 2);
@@ -324,9 +351,9 @@ mod tests {
             report(1, 3),
             presence(false, 4),
         ];
-        commit(&mut conn, &batch[..2], &metrics);
+        commit(&mut conn, &batch[..2], &metrics, &Ledger::default());
         assert_eq!(metrics.agents_online.get(), 1);
-        commit(&mut conn, &batch[2..], &metrics);
+        commit(&mut conn, &batch[2..], &metrics, &Ledger::default());
         assert_eq!(metrics.agents_online.get(), 0);
         assert_eq!(count(&conn, "SELECT count(*) FROM presence"), 2);
         assert_eq!(count(&conn, "SELECT online_changed_ms FROM agents"), 4);
@@ -345,8 +372,14 @@ mod tests {
             &mut conn,
             &[report(1, 100), report(2, 200), report(3, 300)],
             &metrics,
+            &Ledger::default(),
         );
-        commit(&mut conn, &[Write::Prune { before_ms: 250 }], &metrics);
+        commit(
+            &mut conn,
+            &[Write::Prune { before_ms: 250 }],
+            &metrics,
+            &Ledger::default(),
+        );
         assert_eq!(count(&conn, "SELECT count(*) FROM reports"), 1);
         assert_eq!(count(&conn, "SELECT last_seq FROM agents"), 3);
     }
@@ -354,7 +387,7 @@ mod tests {
     #[tokio::test]
     async fn writer_thread_commits_everything_before_a_flush_and_on_close() {
         let (dir, conn) = setup();
-        let handle = spawn_writer(conn, Metrics::new(), 16).unwrap();
+        let handle = spawn_writer(conn, Metrics::new(), 16, None).unwrap();
         for seq in 1..=100 {
             handle.tx.send(report(seq, 1)).await.unwrap();
         }

@@ -40,6 +40,7 @@ fn report() -> Report {
         recorders: vec![],
         plugs: vec![],
         services: vec![],
+        delivery: None,
     }
 }
 

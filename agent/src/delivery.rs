@@ -1,0 +1,201 @@
+//! Sending the outbox until the server has committed it.
+//!
+//! After a connect the newest report goes first, so the server's live view is
+//! current at once; then the backlog follows oldest first, at a capped rate
+//! and with a bounded number awaiting acknowledgement. When acknowledgements
+//! stop coming (the broker lost something without dropping the connection),
+//! everything unacknowledged is walked again. The server stores a repeat once.
+
+use std::time::Duration;
+
+use ronda_wire::Report;
+use tokio::time::Instant;
+
+use crate::outbox::{Outbox, OutboxError, Record};
+
+/// How the backlog is sent.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Pace {
+    /// Backlog reports per second, so a fleet coming back after an outage
+    /// does not flood the broker.
+    pub resend_per_s: u32,
+    /// Backlog reports sent but not yet acknowledged, at most.
+    pub window: u64,
+    /// With reports unacknowledged this long, send them all again.
+    pub ack_timeout: Duration,
+}
+
+impl Default for Pace {
+    fn default() -> Self {
+        Pace {
+            resend_per_s: 50,
+            window: 200,
+            ack_timeout: Duration::from_secs(30),
+        }
+    }
+}
+
+/// Where reports go: the MQTT client, or a test's channel.
+pub trait Transport {
+    /// Queue one payload; false when it could not be queued now.
+    fn send(&mut self, seq: u64, payload: Vec<u8>) -> bool;
+}
+
+pub struct Courier<T> {
+    pub outbox: Outbox,
+    transport: T,
+    pace: Pace,
+    connected: bool,
+    /// Next backlog seq to send; the backlog ends before `live_from`.
+    cursor: u64,
+    /// Reports from this seq on were, or will be, sent as they were made.
+    live_from: u64,
+    acked: u64,
+    highest_sent: u64,
+    /// Since when an acknowledgement has been awaited.
+    waiting_since: Option<Instant>,
+    next_backlog_at: Instant,
+}
+
+impl<T: Transport> Courier<T> {
+    pub fn new(outbox: Outbox, transport: T, pace: Pace) -> Self {
+        Courier {
+            outbox,
+            transport,
+            pace,
+            connected: false,
+            cursor: 0,
+            live_from: 0,
+            acked: 0,
+            highest_sent: 0,
+            waiting_since: None,
+            next_backlog_at: Instant::now(),
+        }
+    }
+
+    pub fn transport(&mut self) -> &mut T {
+        &mut self.transport
+    }
+
+    /// Keep a new report; send it at once when connected. The report's seq
+    /// is set here, and it is on disk before this returns.
+    pub fn store(&mut self, mut report: Report) -> Result<u64, OutboxError> {
+        let observed_ms = report.observed_at.as_millisecond();
+        let seq = self.outbox.push(observed_ms, |seq| {
+            report.seq = seq;
+            serde_json::to_vec(&report).unwrap_or_default()
+        })?;
+        if self.connected {
+            self.send_one(seq)?;
+        }
+        Ok(seq)
+    }
+
+    pub fn connected(&mut self) -> Result<(), OutboxError> {
+        self.connected = true;
+        let newest = self.outbox.last_seq();
+        self.live_from = newest;
+        self.cursor = self.outbox.first()?.unwrap_or(newest + 1);
+        self.waiting_since = None;
+        self.next_backlog_at = Instant::now();
+        if !self.outbox.is_empty() {
+            self.send_one(newest)?;
+        }
+        Ok(())
+    }
+
+    pub fn disconnected(&mut self) {
+        self.connected = false;
+        self.waiting_since = None;
+    }
+
+    /// The server has committed everything up to `through`.
+    pub fn acknowledged(&mut self, through: u64) -> Result<(), OutboxError> {
+        self.outbox.acknowledge(through)?;
+        if through > self.acked {
+            self.acked = through;
+            self.waiting_since = (self.highest_sent > through).then(Instant::now);
+        }
+        self.cursor = self.cursor.max(through + 1);
+        Ok(())
+    }
+
+    /// When `work` next has something to do, if ever without new events.
+    pub fn wake_at(&self) -> Option<Instant> {
+        let timeout = self.waiting_since.map(|t| t + self.pace.ack_timeout);
+        let backlog = (self.connected && self.backlog_open()).then_some(self.next_backlog_at);
+        match (timeout, backlog) {
+            (Some(a), Some(b)) => Some(a.min(b)),
+            (a, b) => a.or(b),
+        }
+    }
+
+    /// Send the next backlog report if its time has come, and start over if
+    /// acknowledgements have stopped.
+    pub fn work(&mut self, now: Instant) -> Result<(), OutboxError> {
+        if !self.connected {
+            return Ok(());
+        }
+        if self
+            .waiting_since
+            .is_some_and(|t| now >= t + self.pace.ack_timeout)
+        {
+            tracing::warn!(
+                acked = self.acked,
+                sent = self.highest_sent,
+                "no acknowledgement in time; sending again"
+            );
+            self.cursor = self.outbox.first()?.unwrap_or(self.cursor);
+            self.live_from = self.outbox.last_seq() + 1;
+            self.waiting_since = Some(now);
+        }
+        if now < self.next_backlog_at || !self.backlog_open() {
+            return Ok(());
+        }
+        let Some(record) = self.outbox.next_from(self.cursor)? else {
+            self.cursor = self.live_from;
+            return Ok(());
+        };
+        if record.seq >= self.live_from {
+            self.cursor = self.live_from;
+            return Ok(());
+        }
+        if self.send(&record)? {
+            self.cursor = record.seq + 1;
+        }
+        let gap = Duration::from_secs(1) / self.pace.resend_per_s.max(1);
+        self.next_backlog_at = now + gap;
+        Ok(())
+    }
+
+    fn backlog_open(&self) -> bool {
+        self.cursor < self.live_from
+            && self.cursor.saturating_sub(self.acked + 1) < self.pace.window
+    }
+
+    fn send_one(&mut self, seq: u64) -> Result<(), OutboxError> {
+        if let Some(record) = self.outbox.next_from(seq)?.filter(|r| r.seq == seq) {
+            self.send(&record)?;
+        }
+        Ok(())
+    }
+
+    /// Stamp the outbox's state into the report and queue it.
+    fn send(&mut self, record: &Record) -> Result<bool, OutboxError> {
+        let delivery = self.outbox.delivery()?;
+        let payload = match serde_json::from_slice::<Report>(&record.body) {
+            Ok(mut report) => {
+                report.delivery = Some(delivery);
+                serde_json::to_vec(&report).unwrap_or_else(|_| record.body.clone())
+            }
+            // Stored by this agent, so only a newer format lands here.
+            Err(_) => record.body.clone(),
+        };
+        let queued = self.transport.send(record.seq, payload);
+        if queued {
+            self.highest_sent = self.highest_sent.max(record.seq);
+            self.waiting_since.get_or_insert_with(Instant::now);
+        }
+        Ok(queued)
+    }
+}
