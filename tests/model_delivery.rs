@@ -8,6 +8,8 @@
 //! stored and the outbox is empty. 10,000 cases by default
 //! (`PROPTEST_CASES` to change).
 
+#![allow(clippy::unwrap_used)]
+
 use std::collections::{BTreeSet, VecDeque};
 use std::path::Path;
 use std::time::Duration;
@@ -205,7 +207,10 @@ async fn run(steps: Vec<Step>) -> Result<(), TestCaseError> {
             );
         }
         for seq in 1..=server.highest_acked {
-            prop_assert!(server.stored.contains(&seq), "{seq} acknowledged, not stored");
+            prop_assert!(
+                server.stored.contains(&seq),
+                "{seq} acknowledged, not stored"
+            );
         }
     }
     // The network heals: everything flows, acknowledgements included.
@@ -224,7 +229,11 @@ async fn run(steps: Vec<Step>) -> Result<(), TestCaseError> {
         }
         pass(&mut agent, 31).await;
     }
-    prop_assert!(agent.outbox.is_empty(), "outbox still holds {:?}", held(&mut agent));
+    prop_assert!(
+        agent.outbox.is_empty(),
+        "outbox still holds {:?}",
+        held(&mut agent)
+    );
     prop_assert_eq!(server.stored.len() as u64, made);
     prop_assert_eq!(server.progress.through(), made);
     Ok(())

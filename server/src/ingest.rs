@@ -46,7 +46,10 @@ impl Ingest {
             subscribed,
         } = self;
         let metrics = handler.metrics.clone();
-        let mut backoff = Backoff::new(Duration::from_millis(200), Duration::from_secs(30));
+        // A short cap: there is one server, and while it is away every report
+        // the broker takes is dropped for want of a subscriber (the agents'
+        // outboxes send them again, but only after their ack timeout).
+        let mut backoff = Backoff::new(Duration::from_millis(200), Duration::from_secs(5));
         loop {
             let event = tokio::select! {
                 _ = shutdown.cancelled() => break,
@@ -95,13 +98,18 @@ impl Ingest {
 }
 
 fn subscribe(client: &AsyncClient) {
-    // A fresh session after every connect: subscribe again each time, both
-    // filters in one packet so that one SUBACK means "ready".
+    // A fresh session after every connect: subscribe again each time, all
+    // filters in one packet so that one SUBACK means "ready". From another
+    // task, and waiting for room: after an outage the request queue may be
+    // full of acknowledgements, and this loop must keep polling to empty it.
     let filters = [Kind::Report, Kind::State, Kind::CmdResult]
         .map(|k| SubscribeFilter::new(Topic::filter_all(k), QoS::AtLeastOnce));
-    if let Err(e) = client.try_subscribe_many(filters) {
-        tracing::error!(error = %e, "cannot queue subscription");
-    }
+    let client = client.clone();
+    tokio::spawn(async move {
+        if let Err(e) = client.subscribe_many(filters).await {
+            tracing::error!(error = %e, "cannot queue subscription");
+        }
+    });
 }
 
 impl Handler {

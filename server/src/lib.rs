@@ -18,7 +18,7 @@ pub mod login;
 pub mod mail;
 pub mod metrics;
 pub mod ratelimit;
-mod sim;
+pub mod sim;
 pub mod store;
 pub mod users;
 pub mod web;

@@ -238,8 +238,23 @@ where
 /// A real Mosquitto on a free port, stopped on drop.
 pub struct Mosquitto {
     child: Child,
+    binary: PathBuf,
+    conf: PathBuf,
     pub url: BrokerUrl,
     _dir: tempfile::TempDir,
+}
+
+impl Mosquitto {
+    /// SIGKILL: whatever it held in memory is gone.
+    pub fn kill(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+
+    /// Start again on the same port with the same settings.
+    pub fn restart(&mut self) {
+        self.child = run_mosquitto(&self.binary, &self.conf, self.url.port);
+    }
 }
 
 impl Drop for Mosquitto {
@@ -308,9 +323,24 @@ fn start_mosquitto(secure: Option<(&TestCa, &[(&str, &str)])>) -> Option<Mosquit
     }
     let conf_path = dir.path().join("mosquitto.conf");
     std::fs::write(&conf_path, conf).unwrap();
+    let child = run_mosquitto(&binary, &conf_path, port);
+    Some(Mosquitto {
+        child,
+        binary,
+        conf: conf_path,
+        url: BrokerUrl {
+            host: "127.0.0.1".into(),
+            port,
+            tls: secure.is_some(),
+        },
+        _dir: dir,
+    })
+}
+
+fn run_mosquitto(binary: &std::path::Path, conf: &std::path::Path, port: u16) -> Child {
     let child = Command::new(binary)
         .arg("-c")
-        .arg(&conf_path)
+        .arg(conf)
         .stdout(Stdio::null())
         .stderr(Stdio::null())
         .spawn()
@@ -324,15 +354,7 @@ fn start_mosquitto(secure: Option<(&TestCa, &[(&str, &str)])>) -> Option<Mosquit
         );
         std::thread::sleep(Duration::from_millis(10));
     }
-    Some(Mosquitto {
-        child,
-        url: BrokerUrl {
-            host: "127.0.0.1".into(),
-            port,
-            tls: secure.is_some(),
-        },
-        _dir: dir,
-    })
+    child
 }
 
 /// A throwaway certificate authority and a server certificate for 127.0.0.1.
