@@ -17,10 +17,12 @@ use tokio_util::sync::CancellationToken;
 const LETTER: &str = "kotim-idul-fitri-2018";
 
 async fn alert(app: &TestApp, item: &str, subject: &str) -> Option<Value> {
-    let url = format!("{}/api/v1/alerts?office=dinkes&letter={LETTER}", app.http);
-    let list: Vec<Value> = app.client.get(url).send().await.ok()?.json().await.ok()?;
-    list.into_iter()
+    let path = format!("/api/v1/alerts?office=dinkes&letter={LETTER}");
+    let (_, list) = app.get_json(&path).await;
+    list.as_array()?
+        .iter()
         .find(|a| a["item"] == item && a["subject"] == subject)
+        .cloned()
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -57,15 +59,8 @@ async fn the_server_switches_off_a_printer_left_on_and_an_admin_acknowledges_a_s
     .await;
     common::spawn_sim_agent(&sim, "dinkes", &app.broker.to_string(), &stop);
 
-    let letters: Value = app
-        .client
-        .get(format!("{}/api/v1/letters", app.http))
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+    let (status, letters) = app.get_json("/api/v1/letters").await;
+    assert_eq!(status, 200);
     assert_eq!(letters[0]["id"], LETTER);
     assert_eq!(letters[0]["enforced"], true);
     assert_eq!(letters[0]["items"].as_array().unwrap().len(), 10);
@@ -81,15 +76,10 @@ async fn the_server_switches_off_a_printer_left_on_and_an_admin_acknowledges_a_s
         lock(&sim.device("printer-lobi").unwrap().state).relays,
         vec![false]
     );
-    let detail: Value = app
-        .client
-        .get(format!("{}/api/v1/alerts/{}", app.http, printer["id"]))
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+    let (status, detail) = app
+        .get_json(&format!("/api/v1/alerts/{}", printer["id"]))
+        .await;
+    assert_eq!(status, 200);
     let causes: Vec<&str> = detail["transitions"]
         .as_array()
         .unwrap()

@@ -78,7 +78,7 @@ impl<T: Transport> Courier<T> {
     }
 
     /// Keep a new report; send it at once when connected. The report's seq
-    /// is set here, and it is on disk before this returns.
+    /// is set here, and it is on disk before it is sent.
     pub fn store(&mut self, mut report: Report) -> Result<u64, OutboxError> {
         let observed_ms = report.observed_at.as_millisecond();
         let seq = self.outbox.push(observed_ms, |seq| {
@@ -86,7 +86,7 @@ impl<T: Transport> Courier<T> {
             serde_json::to_vec(&report).unwrap_or_default()
         })?;
         if self.connected {
-            self.send_one(seq)?;
+            self.send(report)?;
         }
         Ok(seq)
     }
@@ -160,7 +160,7 @@ impl<T: Transport> Courier<T> {
             self.cursor = self.live_from;
             return Ok(());
         }
-        if self.send(&record)? {
+        if self.send_record(&record)? {
             self.cursor = record.seq + 1;
         }
         let gap = Duration::from_secs(1) / self.pace.resend_per_s.max(1);
@@ -175,27 +175,32 @@ impl<T: Transport> Courier<T> {
 
     fn send_one(&mut self, seq: u64) -> Result<(), OutboxError> {
         if let Some(record) = self.outbox.next_from(seq)?.filter(|r| r.seq == seq) {
-            self.send(&record)?;
+            self.send_record(&record)?;
         }
         Ok(())
     }
 
-    /// Stamp the outbox's state into the report and queue it.
-    fn send(&mut self, record: &Record) -> Result<bool, OutboxError> {
-        let delivery = self.outbox.delivery()?;
-        let payload = match serde_json::from_slice::<Report>(&record.body) {
-            Ok(mut report) => {
-                report.delivery = Some(delivery);
-                serde_json::to_vec(&report).unwrap_or_else(|_| record.body.clone())
-            }
+    fn send_record(&mut self, record: &Record) -> Result<bool, OutboxError> {
+        match serde_json::from_slice::<Report>(&record.body) {
+            Ok(report) => self.send(report),
             // Stored by this agent, so only a newer format lands here.
-            Err(_) => record.body.clone(),
-        };
-        let queued = self.transport.send(record.seq, payload);
+            Err(_) => Ok(self.queue(record.seq, record.body.clone())),
+        }
+    }
+
+    /// Stamp the outbox's state into the report and queue it.
+    fn send(&mut self, mut report: Report) -> Result<bool, OutboxError> {
+        report.delivery = Some(self.outbox.delivery()?);
+        let payload = serde_json::to_vec(&report).unwrap_or_default();
+        Ok(self.queue(report.seq, payload))
+    }
+
+    fn queue(&mut self, seq: u64, payload: Vec<u8>) -> bool {
+        let queued = self.transport.send(seq, payload);
         if queued {
-            self.highest_sent = self.highest_sent.max(record.seq);
+            self.highest_sent = self.highest_sent.max(seq);
             self.waiting_since.get_or_insert_with(Instant::now);
         }
-        Ok(queued)
+        queued
     }
 }

@@ -71,14 +71,8 @@ pub fn probes(config: &AgentConfig, shutdown: &CancellationToken) -> Result<Prob
 
 /// Run the agent with its real probes until `shutdown` fires.
 pub async fn run(config: AgentConfig, shutdown: CancellationToken) -> Result<(), AgentError> {
-    let (outbox, recovery) = Outbox::open(&config.state_dir, config.outbox, Sync::Full)?;
-    if recovery.corrupt > 0 || recovery.moved_to.is_some() {
-        tracing::warn!(
-            recovered = recovery.recovered,
-            corrupt = recovery.corrupt,
-            "outbox was damaged; the lost reports are counted as dropped"
-        );
-    }
+    // A damaged outbox is recovered, and logged, inside `open`.
+    let (outbox, _) = Outbox::open(&config.state_dir, config.outbox, Sync::Full)?;
     let probes = probes(&config, &shutdown)?;
     run_with(config, probes, outbox, shutdown).await
 }
@@ -90,7 +84,7 @@ pub async fn probe_once(config: &AgentConfig) -> Result<Report, AgentError> {
     let mut probes = probes(config, &stop)?;
     probes.settle().await;
     let sections = probes.collect().await;
-    Ok(report(config, 0, sections))
+    Ok(report(config, sections))
 }
 
 async fn sleep_until(at: Option<tokio::time::Instant>) {
@@ -99,12 +93,13 @@ async fn sleep_until(at: Option<tokio::time::Instant>) {
     }
 }
 
-fn report(config: &AgentConfig, seq: u64, s: Sections) -> Report {
+/// A report without its seq: the outbox gives that when it keeps it.
+fn report(config: &AgentConfig, s: Sections) -> Report {
     Report {
         schema: SCHEMA_VERSION,
         office: config.office.clone(),
         agent: config.agent.clone(),
-        seq,
+        seq: 0,
         observed_at: Timestamp::now(),
         host: s.host,
         recorders: s.recorders,
@@ -226,7 +221,7 @@ pub async fn run_with(
         let step = tokio::select! {
             _ = shutdown.cancelled() => break,
             _ = ticks.tick() => {
-                let r = report(&config, 0, source.collect().await);
+                let r = report(&config, source.collect().await);
                 courier.store(r).map(drop)
             }
             Some(msg) = inbound.recv() => match msg {

@@ -8,7 +8,6 @@ use ronda_policy::alert::{AckError, Alert, Transition};
 use ronda_policy::{Letter, Window};
 use serde::{Deserialize, Serialize};
 use serde_json::{json, Value};
-use tokio::sync::oneshot;
 
 use crate::engine::worker::Msg;
 use crate::engine::OfficeView;
@@ -171,19 +170,16 @@ pub async fn acknowledge(
 ) -> Result<Alert, ApiError> {
     one_alert(s, who, id).await?;
     who.role(&[Role::Admin, Role::It, Role::Head], "acknowledge alerts")?;
-    let (reply, answer) = oneshot::channel();
-    let msg = Msg::Ack {
-        id,
-        by: who.user.name.clone(),
-        note: note.clone(),
-        until,
-        reply,
-    };
-    s.engine
-        .send(msg)
-        .await
-        .map_err(|_| ApiError::Unavailable)?;
-    let alert = match answer.await.map_err(|_| ApiError::Unavailable)? {
+    let answer = s
+        .ask(|reply| Msg::Ack {
+            id,
+            by: who.user.name.clone(),
+            note: note.clone(),
+            until,
+            reply,
+        })
+        .await?;
+    let alert = match answer {
         Ok(alert) => alert,
         Err(AckError::NotOpen(_)) => {
             return Err(ApiError::Conflict(format!("alert {id} is not open")))

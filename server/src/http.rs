@@ -36,6 +36,22 @@ pub struct AppState {
     pub registry: Option<Arc<ronda_policy::Registry>>,
 }
 
+impl AppState {
+    /// Ask the policy engine something and wait for its answer. `make`
+    /// builds the message around the reply channel.
+    pub async fn ask<T>(
+        &self,
+        make: impl FnOnce(tokio::sync::oneshot::Sender<T>) -> crate::engine::worker::Msg,
+    ) -> Result<T, ApiError> {
+        let (reply, answer) = tokio::sync::oneshot::channel();
+        self.engine
+            .send(make(reply))
+            .await
+            .map_err(|_| ApiError::Unavailable)?;
+        answer.await.map_err(|_| ApiError::Unavailable)
+    }
+}
+
 pub fn app(state: AppState) -> Router {
     use crate::web::{alerts, office, overview, report, servers, sign};
     let sign_path = "/offices/{office}/letters/{letter}";

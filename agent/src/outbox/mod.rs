@@ -54,6 +54,11 @@ pub enum OutboxError {
         what: &'static str,
         found: String,
     },
+    #[error("cannot create the state directory {path}: {error}")]
+    Dir {
+        path: PathBuf,
+        error: std::io::Error,
+    },
     #[error("outbox {path}: cannot move the damaged file aside: {error}")]
     MoveAside {
         path: PathBuf,
@@ -107,9 +112,9 @@ impl Outbox {
         sync: Sync,
     ) -> Result<(Outbox, Recovery), OutboxError> {
         let path = state_dir.join("outbox.db");
-        std::fs::create_dir_all(state_dir).map_err(|e| OutboxError::MoveAside {
-            path: path.clone(),
-            error: e,
+        std::fs::create_dir_all(state_dir).map_err(|error| OutboxError::Dir {
+            path: state_dir.to_owned(),
+            error,
         })?;
         let (mut outbox, recovery) = match Self::open_file(&path, limits, sync) {
             Ok(o) => (o, Recovery::default()),
@@ -296,28 +301,22 @@ impl Outbox {
     }
 
     fn delete(&mut self, low: u64, high: u64) -> Result<u64, OutboxError> {
-        let path = self.path.clone();
-        let err = |e| sqlite(&path, e);
-        let (n, len): (u64, u64) = self
+        let err = |e| sqlite(&self.path, e);
+        let mut delete = self
             .conn
-            .query_row(
-                "SELECT count(*), coalesce(sum(length(body)), 0) FROM records
-                 WHERE seq BETWEEN ?1 AND ?2",
-                params![low, high],
-                |r| Ok((r.get(0)?, r.get(1)?)),
+            .prepare_cached(
+                "DELETE FROM records WHERE seq BETWEEN ?1 AND ?2 RETURNING length(body)",
             )
             .map_err(err)?;
-        if n > 0 {
-            self.conn
-                .execute(
-                    "DELETE FROM records WHERE seq BETWEEN ?1 AND ?2",
-                    params![low, high],
-                )
-                .map_err(err)?;
-            self.count -= n;
-            self.bytes -= len;
-        }
-        Ok(n)
+        let sizes = delete
+            .query_map(params![low, high], |r| r.get::<_, u64>(0))
+            .map_err(err)?
+            .collect::<Result<Vec<u64>, _>>()
+            .map_err(err)?;
+        drop(delete);
+        self.count -= sizes.len() as u64;
+        self.bytes -= sizes.iter().sum::<u64>();
+        Ok(sizes.len() as u64)
     }
 
     /// The lowest seq held, if any.

@@ -56,9 +56,9 @@ pub(super) fn recover(
     let recovery = Recovery {
         recovered: found.records.len() as u64,
         corrupt: found.corrupt,
-        moved_to: Some(aside),
+        moved_to: Some(aside.clone()),
     };
-    tracing::warn!(recovered = recovery.recovered, corrupt = recovery.corrupt, moved_to = %path.display(), "outbox recovered");
+    tracing::warn!(recovered = recovery.recovered, corrupt = recovery.corrupt, moved_to = %aside.display(), "outbox recovered; the lost reports are counted as dropped");
     Ok((outbox, recovery))
 }
 

@@ -1,10 +1,12 @@
 //! What each agent has delivered: the "committed up to seq N" to send back
 //! after a batch commits, and the gaps its outbox reports.
 //!
-//! Changes are staged per batch and kept only once the batch commits, so a
-//! batch retried after a failed commit is counted afresh.
+//! Each agent's count is read from the database once, then kept in memory:
+//! the ingest path touches the database only to store what changed. Changes
+//! are staged per batch and kept only once the batch commits, so a batch
+//! retried after a failed commit is counted afresh.
 
-use std::collections::HashMap;
+use std::collections::hash_map::{Entry, HashMap};
 
 use ronda_wire::{Delivery, Progress};
 use rusqlite::{params, OptionalExtension, Transaction};
@@ -19,27 +21,35 @@ pub struct AckOut {
     pub through: u64,
 }
 
+/// One agent's count.
+#[derive(Clone)]
+struct Count {
+    progress: Progress,
+    /// The outbox drop count the agent last reported.
+    dropped: u64,
+}
+
 #[derive(Default)]
 pub(super) struct Ledger {
-    known: HashMap<Key, Progress>,
+    known: HashMap<Key, Count>,
 }
 
 /// One batch's changes to the ledger.
 #[derive(Default)]
 pub(super) struct Staged {
-    changed: HashMap<Key, Progress>,
+    changed: HashMap<Key, Count>,
 }
 
 impl Ledger {
     pub(super) fn keep(&mut self, staged: Staged) -> Vec<AckOut> {
         let mut acks = Vec::with_capacity(staged.changed.len());
-        for ((office, agent), progress) in staged.changed {
+        for ((office, agent), count) in staged.changed {
             acks.push(AckOut {
                 office: office.clone(),
                 agent: agent.clone(),
-                through: progress.through(),
+                through: count.progress.through(),
             });
-            self.known.insert((office, agent), progress);
+            self.known.insert((office, agent), count);
         }
         acks
     }
@@ -57,21 +67,24 @@ impl Staged {
         seq: u64,
         delivery: Option<&Delivery>,
     ) -> rusqlite::Result<()> {
-        let key = (office.to_owned(), agent.to_owned());
-        let progress = match self.changed.entry(key) {
-            std::collections::hash_map::Entry::Occupied(e) => e.into_mut(),
-            std::collections::hash_map::Entry::Vacant(e) => {
+        let count = match self.changed.entry((office.to_owned(), agent.to_owned())) {
+            Entry::Occupied(e) => e.into_mut(),
+            Entry::Vacant(e) => {
                 let known = match ledger.known.get(e.key()) {
-                    Some(p) => p.clone(),
-                    None => Progress::resume(acked_through(tx, office, agent)?),
+                    Some(c) => c.clone(),
+                    None => load(tx, office, agent)?,
                 };
                 e.insert(known)
             }
         };
-        progress.commit(seq, delivery.map(|d| d.floor));
+        count.progress.commit(seq, delivery.map(|d| d.floor));
         match delivery {
-            Some(d) => note_drops(tx, office, agent, d),
-            None => Ok(()),
+            Some(d) if d.dropped > count.dropped => {
+                let lost = d.dropped - count.dropped;
+                count.dropped = d.dropped;
+                record_gap(tx, office, agent, lost, d)
+            }
+            _ => Ok(()),
         }
     }
 
@@ -81,38 +94,37 @@ impl Staged {
             "INSERT INTO agents (office, agent, acked_through) VALUES (?1, ?2, ?3)
              ON CONFLICT (office, agent) DO UPDATE SET acked_through = excluded.acked_through",
         )?;
-        for ((office, agent), p) in &self.changed {
-            update.execute(params![office, agent, p.through() as i64])?;
+        for ((office, agent), c) in &self.changed {
+            update.execute(params![office, agent, c.progress.through() as i64])?;
         }
         Ok(())
     }
 }
 
-fn acked_through(tx: &Transaction<'_>, office: &str, agent: &str) -> rusqlite::Result<u64> {
-    let mut q =
-        tx.prepare_cached("SELECT acked_through FROM agents WHERE office = ?1 AND agent = ?2")?;
-    Ok(q.query_row(params![office, agent], |r| r.get::<_, i64>(0))
+fn load(tx: &Transaction<'_>, office: &str, agent: &str) -> rusqlite::Result<Count> {
+    let mut q = tx.prepare_cached(
+        "SELECT acked_through, dropped FROM agents WHERE office = ?1 AND agent = ?2",
+    )?;
+    let (through, dropped) = q
+        .query_row(params![office, agent], |r| {
+            Ok((r.get::<_, i64>(0)?, r.get::<_, i64>(1)?))
+        })
         .optional()?
-        .unwrap_or(0) as u64)
+        .unwrap_or((0, 0));
+    Ok(Count {
+        progress: Progress::resume(through as u64),
+        dropped: dropped as u64,
+    })
 }
 
 /// A rise in the outbox's drop count is one gap in the history.
-fn note_drops(
+fn record_gap(
     tx: &Transaction<'_>,
     office: &str,
     agent: &str,
+    lost: u64,
     d: &Delivery,
 ) -> rusqlite::Result<()> {
-    let mut known =
-        tx.prepare_cached("SELECT dropped FROM agents WHERE office = ?1 AND agent = ?2")?;
-    let before = known
-        .query_row(params![office, agent], |r| r.get::<_, i64>(0))
-        .optional()?
-        .unwrap_or(0) as u64;
-    if d.dropped <= before {
-        return Ok(());
-    }
-    let lost = d.dropped - before;
     tracing::warn!(
         office,
         agent,

@@ -384,6 +384,45 @@ mod tests {
         assert_eq!(count(&conn, "SELECT last_seq FROM agents"), 3);
     }
 
+    fn sent(seq: u64, floor: u64, dropped: u64) -> Write {
+        let mut w = report(seq, 1);
+        if let Write::Report { delivery, .. } = &mut w {
+            *delivery = Some(ronda_wire::Delivery {
+                floor,
+                pending: 1,
+                dropped,
+                newest: seq,
+            });
+        }
+        w
+    }
+
+    #[test]
+    fn acknowledgements_wait_for_holes_and_each_rise_in_drops_is_one_gap() {
+        let (_dir, mut conn) = setup();
+        let (metrics, mut ledger) = (Metrics::new(), Ledger::default());
+        let step = |conn: &mut Connection, ledger: &mut Ledger, batch: &[Write]| {
+            let staged = commit(conn, batch, &metrics, ledger);
+            ledger.keep(staged)
+        };
+        // 2 is missing: only 1 is acknowledged.
+        let acks = step(&mut conn, &mut ledger, &[sent(1, 1, 0), sent(3, 1, 0)]);
+        assert_eq!(acks.iter().map(|a| a.through).collect::<Vec<_>>(), [1]);
+        // The agent dropped 2 (and says so): 3 follows at once.
+        let acks = step(&mut conn, &mut ledger, &[sent(4, 3, 1), sent(5, 3, 1)]);
+        assert_eq!(acks[0].through, 5);
+        let acks = step(&mut conn, &mut ledger, &[sent(6, 6, 4)]);
+        assert_eq!(acks[0].through, 6);
+        assert_eq!(count(&conn, "SELECT count(*) FROM data_gaps"), 2);
+        assert_eq!(count(&conn, "SELECT sum(lost) FROM data_gaps"), 4);
+        assert_eq!(count(&conn, "SELECT acked_through FROM agents"), 6);
+        // After a restart the count resumes from the database.
+        let mut fresh = Ledger::default();
+        let acks = step(&mut conn, &mut fresh, &[sent(6, 6, 4)]);
+        assert_eq!(acks[0].through, 6);
+        assert_eq!(count(&conn, "SELECT count(*) FROM data_gaps"), 2);
+    }
+
     #[tokio::test]
     async fn writer_thread_commits_everything_before_a_flush_and_on_close() {
         let (dir, conn) = setup();

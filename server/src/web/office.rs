@@ -8,7 +8,6 @@ use axum::response::{Html, IntoResponse, Redirect, Response};
 use axum::Form;
 use ronda_wire::{Action, Command, Id};
 use serde::Deserialize;
-use tokio::sync::oneshot;
 
 use super::{local_ms, office_name, render, Lang};
 use crate::engine::worker::Msg;
@@ -175,12 +174,7 @@ pub async fn plug(
         ),
         by: who.user.name.clone(),
     };
-    let (reply, answer) = oneshot::channel();
-    s.engine
-        .send(Msg::Command { outgoing, reply })
-        .await
-        .map_err(|_| ApiError::Unavailable)?;
-    if !answer.await.map_err(|_| ApiError::Unavailable)? {
+    if !s.ask(|reply| Msg::Command { outgoing, reply }).await? {
         return Err(ApiError::Unavailable);
     }
     let detail = format!(

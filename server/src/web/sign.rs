@@ -10,7 +10,6 @@ use axum::response::{IntoResponse, Redirect, Response};
 use axum::Form;
 use rusqlite::{params, OptionalExtension};
 use serde::Serialize;
-use tokio::sync::oneshot;
 
 use super::{letter, render, Lang};
 use crate::engine::worker::Msg;
@@ -153,22 +152,15 @@ pub async fn attest(
         .get("item")
         .cloned()
         .ok_or_else(|| ApiError::BadRequest("which item?".into()))?;
-    let (reply, answer) = oneshot::channel();
-    let msg = Msg::Attest {
+    s.ask(|reply| Msg::Attest {
         letter: act.letter.clone(),
         office: act.office.clone(),
         item: item.clone(),
         by: act.who.user.name.clone(),
         reply,
-    };
-    s.engine
-        .send(msg)
-        .await
-        .map_err(|_| ApiError::Unavailable)?;
-    answer
-        .await
-        .map_err(|_| ApiError::Unavailable)?
-        .map_err(|e| ApiError::BadRequest(e.to_string()))?;
+    })
+    .await?
+    .map_err(|e| ApiError::BadRequest(e.to_string()))?;
     act.done(&s, "attest", item, |_| Ok(())).await
 }
 
