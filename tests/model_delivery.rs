@@ -259,3 +259,40 @@ fn nothing_acknowledged_is_lost_whatever_fails() {
         rt.block_on(run(steps))?;
     });
 }
+
+/// Found by the model: after a crash, a courier whose outbox starts at 6
+/// thought 5 reports were unacknowledged and never sent again the one
+/// the network lost.
+#[test]
+fn a_restarted_agent_resends_what_the_network_lost() {
+    use Step::*;
+    let steps = vec![
+        Make,
+        Make,
+        Make,
+        Connect,
+        Wait(1),
+        Make,
+        Deliver(0),
+        Deliver(0),
+        DeliverAck(0),
+        DeliverAck(0),
+        Deliver(0),
+        DeliverAck(0),
+        Deliver(0),
+        Make,
+        Deliver(0),
+        DeliverAck(0),
+        DeliverAck(0),
+        CrashAgent,
+        Connect,
+        Make,
+        Lose(0),
+    ];
+    let rt = tokio::runtime::Builder::new_current_thread()
+        .enable_time()
+        .start_paused(true)
+        .build()
+        .unwrap();
+    rt.block_on(run(steps)).unwrap();
+}

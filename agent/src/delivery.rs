@@ -95,7 +95,7 @@ impl<T: Transport> Courier<T> {
         self.connected = true;
         let newest = self.outbox.last_seq();
         self.live_from = newest;
-        self.cursor = self.outbox.first()?.unwrap_or(newest + 1);
+        self.walk_from(self.outbox.first()?.unwrap_or(newest + 1));
         self.waiting_since = None;
         self.next_backlog_at = Instant::now();
         if !self.outbox.is_empty() {
@@ -145,7 +145,7 @@ impl<T: Transport> Courier<T> {
                 sent = self.highest_sent,
                 "no acknowledgement in time; sending again"
             );
-            self.cursor = self.outbox.first()?.unwrap_or(self.cursor);
+            self.walk_from(self.outbox.first()?.unwrap_or(self.cursor));
             self.live_from = self.outbox.last_seq() + 1;
             self.waiting_since = Some(now);
         }
@@ -166,6 +166,14 @@ impl<T: Transport> Courier<T> {
         let gap = Duration::from_secs(1) / self.pace.resend_per_s.max(1);
         self.next_backlog_at = now + gap;
         Ok(())
+    }
+
+    /// Start the backlog at `first`, the oldest report held. Everything
+    /// before it is settled, which a restarted agent's count must know, or
+    /// its window would look full of reports it no longer has.
+    fn walk_from(&mut self, first: u64) {
+        self.cursor = first;
+        self.acked = self.acked.max(first.saturating_sub(1));
     }
 
     fn backlog_open(&self) -> bool {
