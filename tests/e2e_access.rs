@@ -46,7 +46,7 @@ async fn office() -> (TestApp, CancellationToken) {
         c.registry = Some(Arc::new(registry));
     })
     .await;
-    common::spawn_sim_agent(&sim, "dinkes", &app.broker.to_string(), &stop);
+    app.spawn_sim_agent(&sim, "dinkes", &stop);
     for (name, role, office) in [
         ("kepala-dinkes", "head", Some("dinkes")),
         ("kepala-bappeda", "head", Some("bappeda")),

@@ -42,7 +42,7 @@ async fn demo() -> (TestApp, CancellationToken) {
     .await;
     let stop = CancellationToken::new();
     let server = app.server.as_ref().unwrap();
-    ronda_server::demo::spawn_offices(server, opts.interval, &stop)
+    ronda_server::demo::spawn_offices(server, &app.db, opts.interval, &stop)
         .await
         .unwrap();
     for office in OFFICES {

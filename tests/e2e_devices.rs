@@ -204,7 +204,7 @@ impl Commander {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn plug_commands_switch_over_http_and_mqtt_and_protected_classes_are_refused() {
     let stop = CancellationToken::new();
-    let broker = ronda_broker::start(&ronda_broker::EmbeddedBroker {
+    let broker = ronda_broker::start_open(&ronda_broker::EmbeddedBroker {
         listen: "127.0.0.1:0".parse().unwrap(),
         ..Default::default()
     })
@@ -261,8 +261,7 @@ async fn the_office_page_shows_the_devices_its_agent_reported() {
     let app = common::spawn_app().await;
     let stop = CancellationToken::new();
     let sim = sim(None, &stop).await;
-    let url = app.broker.to_string();
-    common::spawn_sim_agent(&sim, "dinsos", &url, &stop);
+    app.spawn_sim_agent(&sim, "dinsos", &stop);
     app.wait_report("dinsos", "kantor-utama", 1).await;
     let page = app
         .client

@@ -57,7 +57,7 @@ async fn the_server_switches_off_a_printer_left_on_and_an_admin_acknowledges_a_s
         c.mail = Some(smtp.mail_config(Lang::En, std::time::Duration::from_secs(5)));
     })
     .await;
-    common::spawn_sim_agent(&sim, "dinkes", &app.broker.to_string(), &stop);
+    app.spawn_sim_agent(&sim, "dinkes", &stop);
 
     let (status, letters) = app.get_json("/api/v1/letters").await;
     assert_eq!(status, 200);

@@ -32,6 +32,13 @@ fn outbox(app: &TestApp, name: &str, limits: Limits) -> Outbox {
     Outbox::open(&dir, limits, Sync::Off).unwrap().0
 }
 
+/// Reports an agent's outbox still holds, read beside the running agent.
+fn held(app: &TestApp, name: &str) -> i64 {
+    let db = rusqlite::Connection::open(app.dir.path().join(name).join("outbox.db")).unwrap();
+    db.query_row("SELECT count(*) FROM records", [], |r| r.get(0))
+        .unwrap()
+}
+
 fn sql(app: &TestApp, q: &str) -> i64 {
     let db = rusqlite::Connection::open(&app.db).unwrap();
     db.query_row(q, [], |r| r.get(0)).unwrap()
@@ -107,12 +114,15 @@ async fn a_broker_killed_for_ten_seconds_loses_no_report() {
     loop {
         let stored = sql(&app, "SELECT count(*) FROM reports");
         let acked = sql(&app, "SELECT coalesce(sum(acked_through), 0) FROM agents");
-        if stored == total && acked == total {
+        // The server records an acknowledgement before it publishes it: wait
+        // for the agents to have heard it too.
+        let held: i64 = (0..AGENTS).map(|i| held(&app, &format!("load-{i}"))).sum();
+        if stored == total && acked == total && held == 0 {
             break;
         }
         assert!(
             Instant::now() < deadline,
-            "{stored} stored, {acked} acknowledged, of {total} made"
+            "{stored} stored, {acked} acknowledged, {held} still in outboxes, of {total} made"
         );
         tokio::time::sleep(Duration::from_millis(100)).await;
     }

@@ -43,7 +43,8 @@ const STALL: Duration = Duration::from_secs(15);
 pub async fn run(opts: BenchOptions) -> Result<BenchResult, ServerError> {
     let dir = tempfile::tempdir().map_err(ServerError::TempDir)?;
     let shutdown = CancellationToken::new();
-    let mut config = ServerConfig::local(dir.path().join("bench.db"));
+    let db = dir.path().join("bench.db");
+    let mut config = ServerConfig::local(db.clone());
     if let BrokerChoice::Embedded(e) = &mut config.broker {
         e.segments = opts.segments;
     }
@@ -61,11 +62,14 @@ pub async fn run(opts: BenchOptions) -> Result<BenchResult, ServerError> {
     let started = Instant::now();
     let mut publishers = Vec::new();
     for n in 0..opts.agents {
-        let broker = crate::broker_config_for(&server.broker_url);
+        let mut broker = crate::broker_config_for(&server.broker_url);
+        let (office, agent) = bench_ids(n)?;
+        crate::users::mqtt::provision(&db, &mut broker, &office, &agent)
+            .map_err(|e| ServerError::Demo(format!("bench credentials: {e}")))?;
         let body = body.clone();
         let count = opts.reports_per_agent;
         publishers.push(tokio::spawn(async move {
-            publish(n, broker, body, count).await
+            publish(office, agent, broker, body, count).await
         }));
     }
     let stored = wait_for_commits(&server.metrics, total).await;
@@ -103,15 +107,21 @@ async fn wait_for_commits(metrics: &crate::metrics::Metrics, total: u64) -> u64 
     }
 }
 
+fn bench_ids(n: usize) -> Result<(Id, Id), ServerError> {
+    match (Id::new(format!("bench-{n}")), Id::new("gw")) {
+        (Ok(o), Ok(a)) => Ok((o, a)),
+        _ => Err(ServerError::Demo(format!("bench-{n} is not an id"))),
+    }
+}
+
 /// One simulated agent publishing `count` reports back to back.
-async fn publish(n: usize, broker: link::BrokerConfig, template: String, count: u64) {
-    let office = format!("bench-{n}");
-    let Ok(options) = link::options(&format!("bench-{n}"), &broker, None, 1 << 20) else {
+async fn publish(office: Id, agent: Id, broker: link::BrokerConfig, template: String, count: u64) {
+    let Ok(options) = link::options(&format!("{office}-{agent}"), &broker, None, 1 << 20) else {
         return;
     };
     let (client, mut eventloop) = link::connect(options, 100);
     tokio::spawn(async move { while eventloop.poll().await.is_ok() {} });
-    let topic = format!("ronda/v1/{office}/gw/report");
+    let topic = Topic::new(office.clone(), agent, Kind::Report).to_string();
     let template = template.replace("\"office\":\"dinkes\"", &format!("\"office\":\"{office}\""));
     for seq in 1..=count {
         let body = template.replacen("\"seq\":0", &format!("\"seq\":{seq}"), 1);

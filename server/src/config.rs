@@ -120,6 +120,21 @@ pub const DEFAULT_MAX_PAYLOAD: usize = 256 * 1024;
 pub use ronda_broker::{EmbeddedBroker, MAX_PAYLOAD as BROKER_MAX_PAYLOAD};
 
 impl ServerConfig {
+    /// An office the registry does not know (when there is one) could never
+    /// sign or report: refuse it by name, listing the known ones.
+    pub fn known_office(&self, office: &str) -> Result<(), String> {
+        match &self.registry {
+            Some(r) if !r.offices.contains_key(office) => {
+                let known: Vec<&str> = r.offices.keys().map(String::as_str).collect();
+                Err(format!(
+                    "unknown office `{office}`; the registry has {}",
+                    known.join(", ")
+                ))
+            }
+            _ => Ok(()),
+        }
+    }
+
     pub fn load(path: &Path) -> Result<ServerConfig, ConfigError> {
         let source = Source::read(path)?;
         let raw: RawConfig = source.parse()?;

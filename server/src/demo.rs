@@ -11,6 +11,7 @@ use ronda_agent::outbox::Outbox;
 use ronda_agent::AgentConfig;
 use ronda_sim::state::Patch;
 use ronda_sim::Options;
+use ronda_wire::Id;
 use tokio_util::sync::CancellationToken;
 
 use crate::config::{BrokerChoice, EmbeddedBroker};
@@ -122,8 +123,9 @@ pub async fn run(opts: DemoOptions, shutdown: CancellationToken) -> Result<(), S
     let server = start(config, shutdown.clone()).await?;
     server.ready().await;
     let accounts = demo_accounts(&db)?;
-    let (sims, agents) = spawn_offices(&server, opts.interval, &shutdown).await?;
-    print_banner(&server, &db, &sims, &token);
+    let (sims, agents) = spawn_offices(&server, &db, opts.interval, &shutdown).await?;
+    let joiner = joiner_password(&db)?;
+    print_banner(&server, &db, &sims, &token, &joiner);
     println!("Accounts (log in at http://{}/login):", server.http_addr);
     for (name, role, password) in &accounts {
         println!("  {name:<20} {role:<14} {password}");
@@ -140,6 +142,7 @@ pub async fn run(opts: DemoOptions, shutdown: CancellationToken) -> Result<(), S
 /// planted faults. The browser test uses the same offices.
 pub async fn spawn_offices(
     server: &Running,
+    db: &Path,
     interval: Duration,
     shutdown: &CancellationToken,
 ) -> Result<(Vec<ronda_sim::Sim>, Vec<tokio::task::JoinHandle<()>>), ServerError> {
@@ -165,8 +168,10 @@ pub async fn spawn_offices(
         let yaml =
             ronda_sim::agent_config::agent_yaml(&sim, office, "kantor-utama", &broker, &interval);
         let name = PathBuf::from(format!("<demo {office}>"));
-        let config =
+        let mut config =
             AgentConfig::from_text(&name, yaml).map_err(|e| ServerError::Demo(e.to_string()))?;
+        crate::users::mqtt::provision(db, &mut config.broker, &config.office, &config.agent)
+            .map_err(|e| ServerError::Demo(format!("MQTT credentials for {office}: {e}")))?;
         let probes =
             ronda_agent::probes(&config, shutdown).map_err(|e| ServerError::Demo(e.to_string()))?;
         let stop = shutdown.clone();
@@ -239,7 +244,18 @@ fn free_or_any(addr: SocketAddr) -> SocketAddr {
     }
 }
 
-fn print_banner(server: &Running, db: &Path, sims: &[ronda_sim::Sim], token: &str) {
+/// The credential of the real agent the banner invites (`examples/agent.yaml`).
+fn joiner_password(db: &Path) -> Result<String, ServerError> {
+    let conn = crate::store::open(db)?;
+    let (Ok(office), Ok(agent)) = (Id::new("dinsos"), Id::new("kantor-utama")) else {
+        return Err(ServerError::Demo("bad joiner id".into()));
+    };
+    let now = jiff::Timestamp::now().as_millisecond();
+    crate::users::mqtt::add(&conn, &office, &agent, now)
+        .map_err(|e| ServerError::Demo(format!("MQTT credential for dinsos: {e}")))
+}
+
+fn print_banner(server: &Running, db: &Path, sims: &[ronda_sim::Sim], token: &str, joiner: &str) {
     let http = server.http_addr;
     println!();
     println!(
@@ -269,7 +285,7 @@ fn print_banner(server: &Running, db: &Path, sims: &[ronda_sim::Sim], token: &st
     }
     println!("  planted      bappeda: lobby printer left on (Ronda switches it off); disdukcapil: road cameras dark");
     println!();
-    println!("A real agent joins as one more office:");
-    println!("  cargo run -p ronda-agent -- run --config examples/agent.yaml");
+    println!("A real agent joins as one more office (dinsos), with its MQTT credential:");
+    println!("  RONDA_MQTT_PASSWORD={joiner} cargo run -p ronda-agent -- run --config examples/agent.yaml");
     println!("Press Ctrl-C to stop.");
 }

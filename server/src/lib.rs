@@ -74,6 +74,8 @@ pub struct Running {
     pub http_addr: SocketAddr,
     /// Where agents connect.
     pub broker_url: BrokerUrl,
+    /// Where agents connect over TLS, when the embedded broker has TLS on.
+    pub broker_tls_url: Option<BrokerUrl>,
     pub metrics: Arc<Metrics>,
     store: tokio::sync::mpsc::Sender<Write>,
     subscribed: watch::Receiver<bool>,
@@ -131,7 +133,7 @@ pub async fn start(
     let writer = store::spawn_writer(conn, metrics.clone(), STORE_QUEUE, Some(acks_tx))
         .map_err(ServerError::Writer)?;
 
-    let broker = broker_config(&config.broker).await?;
+    let (broker, agents_url, agents_tls_url) = broker_config(&config, &metrics).await?;
     let client_id = format!("ronda-server-{:08x}", fastrand::u32(..));
     let options = link::options(&client_id, &broker, None, MAX_PACKET)?;
     let (client, eventloop) = link::connect(options, 64);
@@ -200,7 +202,8 @@ pub async fn start(
     }
     Ok(Running {
         http_addr,
-        broker_url: broker.url,
+        broker_url: agents_url,
+        broker_tls_url: agents_tls_url,
         metrics,
         store: writer.tx,
         subscribed,
@@ -228,23 +231,44 @@ async fn serve_http(
     }
 }
 
-/// Start the embedded broker if asked, and say how to reach the broker.
-async fn broker_config(choice: &BrokerChoice) -> Result<BrokerConfig, ServerError> {
-    match choice {
-        BrokerChoice::External(b) => Ok(b.clone()),
-        BrokerChoice::Embedded(e) => {
-            let addr = broker::start(e).await?;
-            let host = if addr.ip().is_unspecified() {
-                "127.0.0.1".to_owned()
-            } else {
-                addr.ip().to_string()
-            };
-            Ok(broker_config_for(&BrokerUrl {
-                host,
-                port: addr.port(),
-                tls: false,
-            }))
-        }
+/// Start the embedded broker if asked. Returns how the server reaches the
+/// broker, and where agents connect (plain and TLS).
+async fn broker_config(
+    config: &ServerConfig,
+    metrics: &Arc<Metrics>,
+) -> Result<(BrokerConfig, BrokerUrl, Option<BrokerUrl>), ServerError> {
+    let e = match &config.broker {
+        BrokerChoice::External(b) => return Ok((b.clone(), b.url.clone(), None)),
+        BrokerChoice::Embedded(e) => e,
+    };
+    let guard = users::mqtt::ServerGuard {
+        conn: std::sync::Mutex::new(store::open(&config.database)?),
+        metrics: metrics.clone(),
+    };
+    let gated = broker::start(e, Arc::new(guard)).await?;
+    // The server skips the gate: it may use every office's topics.
+    let own = BrokerConfig {
+        username: Some(broker::INTERNAL_USER.to_owned()),
+        password: Some(ronda_agent::conffile::Secret::new(gated.internal_password)),
+        ..broker_config_for(&loopback_url(gated.internal_addr))
+    };
+    let tls = gated.tls_addr.map(|a| BrokerUrl {
+        tls: true,
+        ..loopback_url(a)
+    });
+    Ok((own, loopback_url(gated.addr), tls))
+}
+
+fn loopback_url(addr: SocketAddr) -> BrokerUrl {
+    let host = if addr.ip().is_unspecified() {
+        "127.0.0.1".to_owned()
+    } else {
+        addr.ip().to_string()
+    };
+    BrokerUrl {
+        host,
+        port: addr.port(),
+        tls: false,
     }
 }
 

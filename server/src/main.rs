@@ -5,6 +5,8 @@ use std::path::PathBuf;
 use std::process::ExitCode;
 use std::time::Duration;
 
+mod mqtt_user_cli;
+
 use clap::{Parser, Subcommand};
 use ronda_server::demo::DemoOptions;
 use ronda_server::ServerConfig;
@@ -63,6 +65,11 @@ enum Command {
     User {
         #[command(subcommand)]
         command: UserCommand,
+    },
+    /// Manage the agents' MQTT credentials for the embedded broker.
+    MqttUser {
+        #[command(subcommand)]
+        command: mqtt_user_cli::MqttUserCommand,
     },
     /// Work with circular letters (policy files).
     Policy {
@@ -160,6 +167,9 @@ fn main() -> ExitCode {
     }
     if let Command::User { command } = &cli.command {
         return user_command(command);
+    }
+    if let Command::MqttUser { command } = &cli.command {
+        return mqtt_user_cli::run(command);
     }
     if let Command::Check { config } = &cli.command {
         return match load_config(config) {
@@ -260,7 +270,10 @@ async fn execute(command: Command) -> anyhow::Result<ExitCode> {
                 return Ok(ExitCode::FAILURE);
             }
         }
-        Command::Check { .. } | Command::Policy { .. } | Command::User { .. } => {}
+        Command::Check { .. }
+        | Command::Policy { .. }
+        | Command::User { .. }
+        | Command::MqttUser { .. } => {}
     }
     Ok(ExitCode::SUCCESS)
 }
@@ -317,20 +330,9 @@ fn user_command(command: &UserCommand) -> ExitCode {
         let cfg = ServerConfig::load(config).map_err(|e| e.to_string())?;
         let conn = ronda_server::store::open(&cfg.database).map_err(|e| e.to_string())?;
         let now = jiff::Timestamp::now().as_millisecond();
-        // A head of an office the registry does not know could never sign.
-        let office = match command {
-            UserCommand::Add { who, .. } | UserCommand::TokenAdd { who, .. } => {
-                who.office.as_deref()
-            }
-            _ => None,
-        };
-        if let (Some(o), Some(r)) = (office, &cfg.registry) {
-            if !r.offices.contains_key(o) {
-                let known: Vec<&str> = r.offices.keys().map(String::as_str).collect();
-                return Err(format!(
-                    "unknown office `{o}`; the registry has {}",
-                    known.join(", ")
-                ));
+        if let UserCommand::Add { who, .. } | UserCommand::TokenAdd { who, .. } = command {
+            if let Some(o) = &who.office {
+                cfg.known_office(o)?;
             }
         }
         let done = match command {

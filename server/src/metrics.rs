@@ -27,6 +27,7 @@ pub struct Metrics {
     pub agents_online: Gauge,
     pub ingest_lag: Gauge<f64, AtomicU64>,
     pub broker_connected: Gauge,
+    pub mqtt_refused: Family<Reason, Counter>,
 }
 
 impl Metrics {
@@ -42,6 +43,7 @@ impl Metrics {
             agents_online: Gauge::default(),
             ingest_lag: Gauge::default(),
             broker_connected: Gauge::default(),
+            mqtt_refused: Family::default(),
         };
         m.registry.register(
             "reports_accepted",
@@ -88,9 +90,23 @@ impl Metrics {
             "1 while ingest is subscribed to the broker",
             m.broker_connected.clone(),
         );
+        m.registry.register(
+            "mqtt_refused",
+            "Connections, publishes and subscriptions the embedded broker's gate refused, by reason",
+            m.mqtt_refused.clone(),
+        );
         // Show every reason from the start, so a dashboard sees zeros, not gaps.
         for reason in RejectReason::LABELS {
             let _ = m.rejected.get_or_create(&Reason { reason });
+        }
+        let gate = [
+            ronda_broker::gate::DENIED_PUBLISH,
+            ronda_broker::gate::DENIED_SUBSCRIBE,
+            ronda_broker::gate::MALFORMED,
+        ];
+        let connect = ronda_broker::acl::Refusal::ALL.map(|r| r.label());
+        for reason in connect.into_iter().chain(gate) {
+            let _ = m.mqtt_refused.get_or_create(&Reason { reason });
         }
         Arc::new(m)
     }

@@ -103,8 +103,9 @@ pub async fn start(
                 max_connections: 100,
                 segment_bytes: 1 << 20,
                 segments: 4,
+                ..Default::default()
             };
-            ronda_broker::start(&settings).await?
+            ronda_broker::start_open(&settings).await?
         }
     };
     let (folder_root, temp) = match (opts.folder_root, opts.base_port) {

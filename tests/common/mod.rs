@@ -27,6 +27,8 @@ pub struct TestApp {
     pub dir: tempfile::TempDir,
     pub shutdown: CancellationToken,
     pub client: reqwest::Client,
+    /// Agents connect to the embedded broker's gate, which needs credentials.
+    embedded: bool,
 }
 
 /// A server with the embedded broker, on free ports, with its own database.
@@ -41,6 +43,7 @@ pub async fn spawn_with(tweak: impl FnOnce(&mut ServerConfig)) -> TestApp {
     let mut config = ServerConfig::local(db.clone());
     config.admin_token = Some(ronda_agent::conffile::Secret::new(ADMIN_TOKEN.to_owned()));
     tweak(&mut config);
+    let embedded = matches!(config.broker, BrokerChoice::Embedded(_));
     let shutdown = CancellationToken::new();
     let server = ronda_server::start(config, shutdown.clone()).await.unwrap();
     server.ready().await;
@@ -52,6 +55,7 @@ pub async fn spawn_with(tweak: impl FnOnce(&mut ServerConfig)) -> TestApp {
         dir,
         shutdown,
         client: admin_client(),
+        embedded,
     }
 }
 
@@ -66,6 +70,14 @@ fn admin_client() -> reqwest::Client {
         .default_headers(h)
         .build()
         .unwrap()
+}
+
+/// Let clients in without credentials, unconfined (tests that play a
+/// hostile client on every topic).
+pub fn anonymous(c: &mut ServerConfig) {
+    if let BrokerChoice::Embedded(e) = &mut c.broker {
+        e.allow_anonymous = true;
+    }
 }
 
 pub fn external(url: &BrokerUrl) -> impl FnOnce(&mut ServerConfig) + '_ {
@@ -133,18 +145,37 @@ impl TestApp {
         .await
     }
 
+    /// An agent of this server, with its own new MQTT credential.
     pub fn agent_config(&self, office: &str, agent: &str) -> AgentConfig {
+        let (office, agent) = (Id::new(office).unwrap(), Id::new(agent).unwrap());
         AgentConfig {
-            office: Id::new(office).unwrap(),
-            agent: Id::new(agent).unwrap(),
+            state_dir: self.dir.path().join(format!("agent-{office}-{agent}")),
+            broker: self.credentials(&office, &agent),
+            office,
+            agent,
             interval: Duration::from_millis(500),
             startup_jitter: Duration::ZERO,
-            state_dir: self.dir.path().join(format!("agent-{office}-{agent}")),
-            broker: broker_config(&self.broker),
             devices: Default::default(),
             outbox: Default::default(),
             pace: Default::default(),
         }
+    }
+
+    /// Broker settings with a new credential for `office/agent`.
+    pub fn credentials(&self, office: &Id, agent: &Id) -> BrokerConfig {
+        let mut broker = broker_config(&self.broker);
+        if self.embedded {
+            ronda_server::users::mqtt::provision(&self.db, &mut broker, office, agent).unwrap();
+        }
+        broker
+    }
+
+    /// The real agent watching a simulated office, reporting every second
+    /// to this server.
+    pub fn spawn_sim_agent(&self, sim: &ronda_sim::Sim, office: &str, stop: &CancellationToken) {
+        let credentials =
+            self.credentials(&Id::new(office).unwrap(), &Id::new("kantor-utama").unwrap());
+        spawn_sim_agent_with(sim, office, credentials, stop);
     }
 
     pub async fn stop(mut self) {
@@ -267,16 +298,49 @@ impl Drop for Mosquitto {
 /// Start Mosquitto, or return None (skip) when it is not installed, unless
 /// `RONDA_REQUIRE_MOSQUITTO=1`, where a missing Mosquitto fails the test.
 pub fn mosquitto() -> Option<Mosquitto> {
-    start_mosquitto(None)
+    start_mosquitto(None, "")
 }
 
 /// A Mosquitto that speaks only TLS (certificate from `ca`) and only to the
 /// given users.
 pub fn secure_mosquitto(ca: &TestCa, users: &[(&str, &str)]) -> Option<Mosquitto> {
-    start_mosquitto(Some((ca, users)))
+    start_mosquitto(Some((ca, users)), "")
 }
 
-fn start_mosquitto(secure: Option<(&TestCa, &[(&str, &str)])>) -> Option<Mosquitto> {
+/// [`secure_mosquitto`] with the identity settings and ACL shipped in
+/// `examples/mosquitto/`, taken from those files as they are. They follow
+/// the `listener` line, as in the example: some are per listener.
+pub fn ronda_mosquitto(ca: &TestCa, users: &[(&str, &str)]) -> Option<Mosquitto> {
+    let example = std::fs::read_to_string(repo_file("examples/mosquitto/mosquitto.conf")).unwrap();
+    let mut settings: String = example
+        .lines()
+        .filter(|l| {
+            [
+                "per_listener_settings",
+                "allow_anonymous",
+                "use_username_as_clientid",
+            ]
+            .iter()
+            .any(|k| l.starts_with(k))
+        })
+        .map(|l| format!("{l}\n"))
+        .collect();
+    assert_eq!(
+        settings.lines().count(),
+        3,
+        "examples/mosquitto/mosquitto.conf changed"
+    );
+    settings.push_str(&format!(
+        "acl_file {}\n",
+        repo_file("examples/mosquitto/ronda.acl").display()
+    ));
+    start_mosquitto(Some((ca, users)), &settings)
+}
+
+fn start_mosquitto(
+    secure: Option<(&TestCa, &[(&str, &str)])>,
+    settings: &str,
+) -> Option<Mosquitto> {
     let binary = [
         "/usr/sbin/mosquitto",
         "/usr/local/sbin/mosquitto",
@@ -298,7 +362,7 @@ fn start_mosquitto(secure: Option<(&TestCa, &[(&str, &str)])>) -> Option<Mosquit
     // `user root`: as root, Mosquitto would otherwise switch to a user that
     // cannot read the files in our private temporary folder.
     let mut conf = format!(
-        "listener {port} 127.0.0.1\nuser root\npersistence false\nmax_queued_messages 100000\n"
+        "listener {port} 127.0.0.1\n{settings}user root\npersistence false\nmax_queued_messages 100000\n"
     );
     match secure {
         None => conf.push_str("allow_anonymous true\n"),
@@ -389,7 +453,7 @@ impl TestCa {
         path
     }
 
-    fn server_files(&self, dir: &std::path::Path) -> (PathBuf, PathBuf) {
+    pub fn server_files(&self, dir: &std::path::Path) -> (PathBuf, PathBuf) {
         let (cert, key) = (dir.join("server.pem"), dir.join("server.key"));
         std::fs::write(&cert, &self.server_pem).unwrap();
         std::fs::write(&key, &self.server_key).unwrap();
@@ -409,8 +473,20 @@ pub fn free_port() -> u16 {
 /// The real agent, on this runtime, watching a simulated office and
 /// reporting every second to `broker`, until `stop`.
 pub fn spawn_sim_agent(sim: &ronda_sim::Sim, office: &str, broker: &str, stop: &CancellationToken) {
-    let yaml = ronda_sim::agent_config::agent_yaml(sim, office, "kantor-utama", broker, "1s");
-    let config = AgentConfig::from_text(std::path::Path::new("<test>"), yaml).unwrap();
+    let url = BrokerUrl::parse(broker).unwrap();
+    spawn_sim_agent_with(sim, office, broker_config(&url), stop);
+}
+
+fn spawn_sim_agent_with(
+    sim: &ronda_sim::Sim,
+    office: &str,
+    broker: BrokerConfig,
+    stop: &CancellationToken,
+) {
+    let url = broker.url.to_string();
+    let yaml = ronda_sim::agent_config::agent_yaml(sim, office, "kantor-utama", &url, "1s");
+    let mut config = AgentConfig::from_text(std::path::Path::new("<test>"), yaml).unwrap();
+    config.broker = broker;
     let probes = ronda_agent::probes(&config, stop).unwrap();
     let outbox = ronda_agent::outbox::Outbox::memory(config.outbox);
     tokio::spawn(ronda_agent::run_with(config, probes, outbox, stop.clone()));

@@ -116,6 +116,7 @@ impl Worker {
                     commands: Vec::new(),
                 };
                 self.apply(fx).await;
+                self.committed().await;
                 let _ = reply.send(result.map(|c| c.alert));
                 return;
             }
@@ -137,6 +138,7 @@ impl Worker {
                         })
                         .await;
                     self.apply(fx).await;
+                    self.committed().await;
                     let _ = reply.send(Ok(()));
                     return;
                 }
@@ -147,6 +149,15 @@ impl Worker {
             },
         };
         self.apply(fx).await;
+    }
+
+    /// Wait until the store has committed everything sent so far: a person
+    /// who acknowledged or signed must see it on the next page they load.
+    async fn committed(&self) {
+        let (done, wait) = tokio::sync::oneshot::channel();
+        if self.store.send(Write::Flush(done)).await.is_ok() {
+            let _ = wait.await;
+        }
     }
 
     pub async fn tick(&mut self, now: Timestamp) {

@@ -195,6 +195,13 @@ const MIGRATIONS: &[&str] = &[
         noticed_ms INTEGER NOT NULL
     );
     CREATE INDEX data_gaps_office ON data_gaps (office, noticed_ms);",
+    // 9: MQTT credentials, one per agent (`office/agent`), for the embedded
+    // broker's gate.
+    "CREATE TABLE mqtt_users (
+        username TEXT PRIMARY KEY,
+        secret_hash TEXT NOT NULL,
+        created_ms INTEGER NOT NULL
+    ) WITHOUT ROWID;",
 ];
 
 #[cfg(test)]

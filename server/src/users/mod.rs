@@ -3,6 +3,7 @@
 //!
 //! Accounts live in the server's SQLite file. There is no default account.
 
+pub mod mqtt;
 pub mod session;
 pub mod tokens;
 

@@ -1,0 +1,300 @@
+//! The gate in front of rumqttd: checks each CONNECT against the office
+//! credentials, then forwards the connection, refusing any PUBLISH or
+//! SUBSCRIBE outside the client's own topic tree.
+//!
+//! rumqttd 0.20 checks passwords but has no topic ACL, so the rules live
+//! here. rumqttd itself listens on loopback and admits only the gate and the
+//! server, with a password made at start.
+
+use std::net::SocketAddr;
+use std::sync::Arc;
+use std::time::Duration;
+
+use bytes::BytesMut;
+use rumqttd::protocol::v4::{self, V4};
+use rumqttd::protocol::{ConnAck, ConnectReturnCode, Error as MqttError, Login, Packet, Protocol};
+use tokio::io::{AsyncRead, AsyncReadExt, AsyncWrite, AsyncWriteExt};
+use tokio::net::{TcpListener, TcpStream};
+use tokio_rustls::TlsAcceptor;
+
+use crate::acl::{self, Identity, Refusal};
+
+/// A client that has not sent CONNECT by then is dropped.
+const CONNECT_TIMEOUT: Duration = Duration::from_secs(10);
+/// Largest CONNECT read: a username, a password and a small Last Will.
+const MAX_CONNECT: usize = 16 << 10;
+
+/// What the gate asks of the server: credentials, and where to count.
+pub trait Guard: Send + Sync + 'static {
+    /// Whether `password` is the MQTT password of `username`.
+    fn verify(&self, username: &str, password: &str) -> bool;
+    /// Called once per refused connection, publish or subscription, with a
+    /// [`Refusal::label`] or one of [`DENIED_PUBLISH`], [`DENIED_SUBSCRIBE`],
+    /// [`MALFORMED`].
+    fn refused(&self, reason: &'static str);
+}
+
+pub const DENIED_PUBLISH: &str = "publish_topic";
+pub const DENIED_SUBSCRIBE: &str = "subscribe_filter";
+pub const MALFORMED: &str = "malformed_packet";
+
+pub struct Gate {
+    pub upstream: SocketAddr,
+    pub internal: Login,
+    pub allow_anonymous: bool,
+    pub guard: Arc<dyn Guard>,
+    pub max_packet: usize,
+}
+
+#[derive(Debug, thiserror::Error)]
+enum GateError {
+    #[error("{0}")]
+    Io(#[from] std::io::Error),
+    #[error("malformed MQTT packet: {0:?}")]
+    Malformed(MqttError),
+    #[error("no CONNECT within {CONNECT_TIMEOUT:?}")]
+    Slow,
+    #[error("{0}")]
+    Denied(&'static str),
+}
+
+/// Accept clients until the runtime ends; each connection is its own task.
+pub async fn serve(listener: TcpListener, gate: Arc<Gate>, tls: Option<TlsAcceptor>) {
+    loop {
+        let (socket, peer) = match listener.accept().await {
+            Ok(c) => c,
+            Err(e) => {
+                // Out of file descriptors, say: wait instead of spinning.
+                tracing::warn!(error = %e, "MQTT gate cannot accept");
+                tokio::time::sleep(Duration::from_millis(100)).await;
+                continue;
+            }
+        };
+        let _ = socket.set_nodelay(true);
+        let (gate, tls) = (gate.clone(), tls.clone());
+        tokio::spawn(async move {
+            let result = match tls {
+                None => gate.connection(socket, peer).await,
+                Some(tls) => {
+                    match tokio::time::timeout(CONNECT_TIMEOUT, tls.accept(socket)).await {
+                        Ok(Ok(stream)) => gate.connection(stream, peer).await,
+                        Ok(Err(e)) => Err(GateError::Io(e)),
+                        Err(_) => Err(GateError::Slow),
+                    }
+                }
+            };
+            if let Err(e) = result {
+                if let GateError::Malformed(_) = e {
+                    gate.guard.refused(MALFORMED);
+                }
+                tracing::debug!(%peer, error = %e, "MQTT connection closed");
+            }
+        });
+    }
+}
+
+impl Gate {
+    async fn connection<S>(&self, mut client: S, peer: SocketAddr) -> Result<(), GateError>
+    where
+        S: AsyncRead + AsyncWrite + Unpin,
+    {
+        let mut buf = BytesMut::with_capacity(1024);
+        let first = tokio::time::timeout(CONNECT_TIMEOUT, read_packet(&mut client, &mut buf))
+            .await
+            .map_err(|_| GateError::Slow)?;
+        let (connect, will, login) = match first {
+            Ok(Packet::Connect(c, _, will, _, login)) => (c, will, login),
+            _ => {
+                return self
+                    .refuse(&mut client, peer, "", None, Refusal::NotConnect)
+                    .await
+            }
+        };
+        let username = login.as_ref().map(|l| l.username.as_str());
+        let (identity, client_id) = match self
+            .admit(login.clone(), will.as_ref(), &connect.client_id)
+            .await
+        {
+            Ok(admitted) => admitted,
+            Err(why) => {
+                return self
+                    .refuse(&mut client, peer, &connect.client_id, username, why)
+                    .await
+            }
+        };
+        let mut upstream = TcpStream::connect(self.upstream).await?;
+        let _ = upstream.set_nodelay(true);
+        let mut out = BytesMut::new();
+        tracing::debug!(%peer, client_id, "MQTT client admitted");
+        let connect = rumqttd::protocol::Connect {
+            client_id,
+            ..connect
+        };
+        let packet = Packet::Connect(connect, None, will, None, Some(self.internal.clone()));
+        V4.write(packet, &mut out).map_err(GateError::Malformed)?;
+        upstream.write_all(&out).await?;
+        let (mut from_broker, mut to_broker) = upstream.into_split();
+        let (mut from_client, mut to_client) = tokio::io::split(client);
+        // Whichever side ends first ends both: a client gone without a
+        // DISCONNECT closes the broker side, so rumqttd sends its Last Will.
+        tokio::select! {
+            r = tokio::io::copy(&mut from_broker, &mut to_client) => r.map(drop).map_err(GateError::Io),
+            r = self.forward(&identity, &mut from_client, &mut to_broker, buf) => r,
+        }
+        .inspect_err(|e| {
+            if let GateError::Denied(what) = e {
+                tracing::warn!(%peer, user = ?identity, what, "MQTT client closed: it used a topic that is not its own");
+            }
+        })
+    }
+
+    async fn admit(
+        &self,
+        login: Option<Login>,
+        will: Option<&rumqttd::protocol::LastWill>,
+        asked_id: &str,
+    ) -> Result<(Identity, String), Refusal> {
+        let identity = match login {
+            None if self.allow_anonymous => Identity::Anonymous,
+            None => return Err(Refusal::Anonymous),
+            Some(Login { username, password }) => {
+                acl::check_username(&username)?;
+                // A credential lookup may touch the disk.
+                let guard = self.guard.clone();
+                let user = username.clone();
+                let ok = tokio::task::spawn_blocking(move || guard.verify(&user, &password))
+                    .await
+                    .unwrap_or(false);
+                if !ok {
+                    return Err(Refusal::BadPassword);
+                }
+                Identity::Agent { username }
+            }
+        };
+        if let Some(w) = will {
+            identity.check_will(&String::from_utf8_lossy(&w.topic))?;
+        }
+        let client_id = identity.client_id(asked_id)?;
+        Ok((identity, client_id))
+    }
+
+    async fn refuse<S: AsyncWrite + Unpin>(
+        &self,
+        client: &mut S,
+        peer: SocketAddr,
+        client_id: &str,
+        username: Option<&str>,
+        why: Refusal,
+    ) -> Result<(), GateError> {
+        self.guard.refused(why.label());
+        tracing::warn!(%peer, client_id, username, reason = %why, "MQTT connection refused");
+        let code = match why {
+            Refusal::ClientId => ConnectReturnCode::ClientIdentifierNotValid,
+            w if w.is_credentials() => ConnectReturnCode::BadUserNamePassword,
+            _ => ConnectReturnCode::NotAuthorized,
+        };
+        let ack = ConnAck {
+            session_present: false,
+            code,
+        };
+        let mut out = BytesMut::new();
+        V4.write(Packet::ConnAck(ack, None), &mut out)
+            .map_err(GateError::Malformed)?;
+        client.write_all(&out).await?;
+        client.flush().await?;
+        Ok(())
+    }
+
+    /// Client to broker: whole packets only, each checked before it passes.
+    async fn forward<R, W>(
+        &self,
+        identity: &Identity,
+        from: &mut R,
+        to: &mut W,
+        mut buf: BytesMut,
+    ) -> Result<(), GateError>
+    where
+        R: AsyncRead + Unpin,
+        W: AsyncWrite + Unpin,
+    {
+        let mut out = BytesMut::new();
+        loop {
+            while let Some(frame) = next_frame(&mut buf, self.max_packet)? {
+                self.check(identity, &frame)?;
+                out.extend_from_slice(&frame);
+            }
+            if !out.is_empty() {
+                to.write_all(&out).await?;
+                out.clear();
+            }
+            if from.read_buf(&mut buf).await? == 0 {
+                return Ok(());
+            }
+        }
+    }
+
+    fn check(&self, identity: &Identity, frame: &[u8]) -> Result<(), GateError> {
+        if matches!(identity, Identity::Anonymous) {
+            return Ok(());
+        }
+        let denied = match frame.first().map(|b| b >> 4) {
+            Some(3) => {
+                let topic = publish_topic(frame, self.max_packet)?;
+                (!identity.may_use(&String::from_utf8_lossy(topic))).then_some(DENIED_PUBLISH)
+            }
+            Some(8) => match parse(BytesMut::from(frame), self.max_packet)? {
+                Packet::Subscribe(s, _) => (!s.filters.iter().all(|f| identity.may_use(&f.path)))
+                    .then_some(DENIED_SUBSCRIBE),
+                _ => None,
+            },
+            // A second CONNECT is a protocol violation.
+            Some(1) => Some(MALFORMED),
+            _ => None,
+        };
+        match denied {
+            Some(what) => {
+                self.guard.refused(what);
+                Err(GateError::Denied(what))
+            }
+            None => Ok(()),
+        }
+    }
+}
+
+/// Split the next whole packet off `buf`, if it holds one.
+fn next_frame(buf: &mut BytesMut, max: usize) -> Result<Option<BytesMut>, GateError> {
+    match v4::check(buf.iter(), max) {
+        Ok(header) => Ok(Some(buf.split_to(header.frame_length()))),
+        Err(MqttError::InsufficientBytes(_)) => Ok(None),
+        Err(e) => Err(GateError::Malformed(e)),
+    }
+}
+
+/// A PUBLISH's topic, read in place: the payload is not copied.
+fn publish_topic(frame: &[u8], max: usize) -> Result<&[u8], GateError> {
+    let start = v4::check(frame.iter(), max)
+        .map_err(GateError::Malformed)?
+        .fixed_header_len;
+    let malformed = || GateError::Malformed(MqttError::MalformedPacket);
+    let len = frame.get(start..start + 2).ok_or_else(malformed)?;
+    let len = usize::from(u16::from_be_bytes([len[0], len[1]]));
+    frame.get(start + 2..start + 2 + len).ok_or_else(malformed)
+}
+
+fn parse(mut frame: BytesMut, max: usize) -> Result<Packet, GateError> {
+    V4.read_mut(&mut frame, max).map_err(GateError::Malformed)
+}
+
+async fn read_packet<S: AsyncRead + Unpin>(
+    client: &mut S,
+    buf: &mut BytesMut,
+) -> Result<Packet, GateError> {
+    loop {
+        if let Some(frame) = next_frame(buf, MAX_CONNECT)? {
+            return parse(frame, MAX_CONNECT);
+        }
+        if client.read_buf(buf).await? == 0 {
+            return Err(GateError::Io(std::io::ErrorKind::UnexpectedEof.into()));
+        }
+    }
+}

@@ -1,0 +1,433 @@
+//! Fault tests of processes (issue 7): the real `ronda-agent` killed with
+//! SIGKILL at random moments, and the real `ronda-server` killed with SIGKILL
+//! mid-ingest, both through Mosquitto. Each prints its figures.
+
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
+mod common;
+mod faults;
+
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use common::*;
+use faults::{binary, outbox_state, sql, tail, Counted, Dice, Tally};
+use ronda_agent::outbox::{Limits, Outbox, Sync};
+use ronda_server::sim::SimOffice;
+use tokio_util::sync::CancellationToken;
+
+/// A child process whose stderr goes to a log file kept across restarts.
+fn spawn(bin: &str, args: &[&str], log: &Path) -> Child {
+    let log = std::fs::OpenOptions::new()
+        .create(true)
+        .append(true)
+        .open(log)
+        .unwrap();
+    Command::new(binary(bin))
+        .args(args)
+        .stdin(Stdio::null())
+        .stdout(Stdio::null())
+        .stderr(log)
+        .spawn()
+        .unwrap()
+}
+
+/// Build (or check) the binaries before anything runs, off the runtime's
+/// threads: the first test to ask may wait half a minute for cargo.
+async fn binaries() {
+    tokio::task::spawn_blocking(|| binary("ronda-agent"))
+        .await
+        .unwrap();
+}
+
+/// SIGTERM, the way an init system stops the agent, then wait for it.
+/// Through the shell's own `kill`: a bare Debian may have no kill binary,
+/// and the standard library sends only SIGKILL.
+fn terminate(child: &mut Child) {
+    let ok = Command::new("sh")
+        .args(["-c", &format!("kill -TERM {}", child.id())])
+        .status()
+        .unwrap();
+    assert!(ok.success(), "kill -TERM failed");
+    let deadline = Instant::now() + Duration::from_secs(10);
+    while child.try_wait().unwrap().is_none() {
+        assert!(Instant::now() < deadline, "no exit 10 s after SIGTERM");
+        std::thread::sleep(Duration::from_millis(20));
+    }
+}
+
+fn agent_yaml(dir: &Path, broker: &str, interval: &str) -> PathBuf {
+    let path = dir.join("agent.yaml");
+    // The config allows 1 s at the least. No start-up jitter, so each run
+    // makes a report at once; a short ack timeout, so a report the broker
+    // dropped around a kill goes again soon.
+    let yaml = format!(
+        "office: dinkes\nagent: crashy\ninterval: {interval}\nstartup_jitter: 0s\n\
+         state_dir: {}\nbroker:\n  url: {broker}\n  keepalive: 5s\noutbox:\n  ack_timeout: 2s\n",
+        dir.join("state").display()
+    );
+    std::fs::write(&path, yaml).unwrap();
+    path
+}
+
+/// `n` reports left in the agent's outbox by an earlier run that could not
+/// reach the broker, one a second up to now.
+async fn backlog(state_dir: &Path, n: u64) {
+    // Written without fsync, to be quick: the agent opens it again with
+    // `synchronous=FULL`, and nothing crashes before that.
+    let (mut outbox, _) = Outbox::open(state_dir, Limits::default(), Sync::Off).unwrap();
+    let mut office = SimOffice::new("dinkes");
+    let now = jiff::Timestamp::now();
+    for i in 0..n {
+        use ronda_agent::Source;
+        let s = office.collect().await;
+        let mut report = ronda_wire::Report {
+            schema: ronda_wire::SCHEMA_VERSION,
+            office: ronda_wire::Id::new("dinkes").unwrap(),
+            agent: ronda_wire::Id::new("crashy").unwrap(),
+            seq: 0,
+            observed_at: now - jiff::SignedDuration::from_secs((n - i) as i64),
+            host: s.host,
+            recorders: s.recorders,
+            plugs: s.plugs,
+            services: s.services,
+            delivery: None,
+        };
+        let observed_ms = report.observed_at.as_millisecond();
+        outbox
+            .push(observed_ms, |seq| {
+                report.seq = seq;
+                serde_json::to_vec(&report).unwrap()
+            })
+            .unwrap();
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_agent_killed_ten_times_at_random_loses_no_report() {
+    let Some(broker) = mosquitto() else {
+        return;
+    };
+    binaries().await;
+    let app = spawn_with(external(&broker.url)).await;
+    let dir = app.dir.path().join("agent");
+    std::fs::create_dir_all(&dir).unwrap();
+    let log = dir.join("agent.log");
+    let url = broker.url.to_string();
+    let config = agent_yaml(&dir, &url, "1s");
+    let run = ["run", "--config", config.to_str().unwrap()];
+    // A backlog, as after an outage, so that kills also land while it is
+    // being sent, acknowledged and deleted (50 a second), not only in the
+    // idle second between two reports.
+    const BACKLOG: u64 = 400;
+    backlog(&dir.join("state"), BACKLOG).await;
+
+    const KILLS: usize = 10;
+    let mut dice = Dice::new("agent SIGKILL");
+    let mut lived = Vec::new();
+    let mut held_after = Vec::new();
+    for _ in 0..KILLS {
+        let mut agent = spawn("ronda-agent", &run, &log);
+        // Anywhere from start-up (outbox opening, connecting, the first
+        // report) through a couple of report rounds and acknowledgements.
+        let life = dice.millis(0, 2500);
+        tokio::time::sleep(life).await;
+        assert!(
+            agent.try_wait().unwrap().is_none(),
+            "the agent exited by itself:\n{}",
+            tail(&log, 20)
+        );
+        agent.kill().unwrap(); // SIGKILL
+        agent.wait().unwrap();
+        lived.push(life.as_millis());
+        held_after.push(outbox_state(&dir.join("state")).1);
+    }
+    let (made_by_kills, _) = outbox_state(&dir.join("state"));
+
+    // Run cleanly until everything is acknowledged. An hour's interval: one
+    // report as it starts, then none, so the outbox can become empty.
+    agent_yaml(&dir, &url, "1h");
+    let mut agent = spawn("ronda-agent", &run, &log);
+    let deadline = Instant::now() + Duration::from_secs(30);
+    loop {
+        let (last, held) = outbox_state(&dir.join("state"));
+        let acked = Tally::of(&app.db, "dinkes", "crashy", last).acked_through;
+        if last > made_by_kills && held == 0 && acked == last {
+            break;
+        }
+        assert!(
+            Instant::now() < deadline,
+            "outbox not drained: made {last}, held {held}, acknowledged {acked}\n{}",
+            tail(&log, 20)
+        );
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    terminate(&mut agent);
+
+    // The highest seq the outbox ever gave out is what must have arrived:
+    // it is handed out in the transaction that keeps the report.
+    let (made, held) = outbox_state(&dir.join("state"));
+    let tally = Tally::of(&app.db, "dinkes", "crashy", made);
+    let repeats = app.metric("ronda_reports_duplicate_total").await;
+    assert_eq!(held, 0, "outbox empty after the clean run");
+    assert!(
+        tally.beyond.is_empty(),
+        "the server holds seqs {:?} above the outbox's last {made}: a seq was given out twice",
+        tally.beyond
+    );
+    assert!(
+        tally.holes.is_empty(),
+        "seqs {:?} of 1..={made} never reached the server\n{}",
+        tally.holes,
+        tail(&log, 40)
+    );
+    assert_eq!(tally.stored, made, "every seq stored once");
+    eprintln!(
+        "FIGURE agent SIGKILL x{KILLS} (lived {lived:?} ms; outbox held {held_after:?} after each): {made} reports made ({BACKLOG} of them a backlog from before, {made_by_kills} before the clean run), {} stored, {} holes, 0 stored twice ({repeats} repeats received and stored once)",
+        tally.stored,
+        tally.holes.len()
+    );
+    app.stop().await;
+}
+
+/// `ronda-server run` on a fixed config, database and ports, restartable.
+struct ServerProcess {
+    child: Child,
+    config: PathBuf,
+    log: PathBuf,
+    http: String,
+}
+
+impl ServerProcess {
+    fn start(dir: &Path, broker: &str) -> ServerProcess {
+        let port = free_port();
+        let config = dir.join("server.yaml");
+        let yaml = format!(
+            "http:\n  listen: 127.0.0.1:{port}\nbroker:\n  external:\n    url: {broker}\n\
+             database:\n  path: ronda.db\n"
+        );
+        std::fs::write(&config, yaml).unwrap();
+        let log = dir.join("server.log");
+        let child = spawn("ronda-server", &server_args(&config), &log);
+        ServerProcess {
+            child,
+            config,
+            log,
+            http: format!("http://127.0.0.1:{port}"),
+        }
+    }
+
+    fn kill(&mut self) {
+        self.child.kill().unwrap(); // SIGKILL
+        self.child.wait().unwrap();
+    }
+
+    /// Start again on the same database and ports.
+    fn restart(&mut self) {
+        self.child = spawn("ronda-server", &server_args(&self.config), &self.log);
+    }
+
+    /// Sum of the samples named `name` in `/metrics`; 0 if it cannot answer.
+    async fn metric(&self, name: &str) -> f64 {
+        let url = format!("{}/metrics", self.http);
+        let text = match reqwest::get(&url).await {
+            Ok(r) => r.text().await.unwrap_or_default(),
+            Err(_) => String::new(),
+        };
+        text.lines()
+            .filter_map(|l| l.strip_prefix(name)?.strip_prefix(' ')?.parse::<f64>().ok())
+            .sum()
+    }
+
+    /// Wait until it is subscribed to the broker (`/healthz` says ok).
+    async fn ready(&mut self) -> Duration {
+        let started = Instant::now();
+        let client = reqwest::Client::new();
+        let url = format!("{}/healthz", self.http);
+        loop {
+            if let Some(status) = self.child.try_wait().unwrap() {
+                panic!("ronda-server exited ({status}):\n{}", tail(&self.log, 30));
+            }
+            let ok = client
+                .get(&url)
+                .timeout(Duration::from_secs(1))
+                .send()
+                .await
+                .is_ok_and(|r| r.status().is_success());
+            if ok {
+                return started.elapsed();
+            }
+            assert!(
+                started.elapsed() < Duration::from_secs(30),
+                "ronda-server not ready after 30 s:\n{}",
+                tail(&self.log, 30)
+            );
+            tokio::time::sleep(Duration::from_millis(20)).await;
+        }
+    }
+}
+
+impl Drop for ServerProcess {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+fn server_args(config: &Path) -> [&str; 3] {
+    ["run", "--config", config.to_str().unwrap()]
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_server_killed_ten_times_mid_ingest_loses_no_acknowledged_report() {
+    let Some(broker) = mosquitto() else {
+        return;
+    };
+    binaries().await;
+    let dir = tempfile::tempdir().unwrap();
+    let db = dir.path().join("ronda.db");
+    let url = broker.url.to_string();
+    let mut server = ServerProcess::start(dir.path(), &url);
+    server.ready().await;
+
+    const AGENTS: usize = 8;
+    const KILLS: usize = 10;
+    let made = Arc::new(AtomicU64::new(0));
+    let agents = |interval: Duration, stop: &CancellationToken| -> Vec<_> {
+        (0..AGENTS)
+            .map(|i| {
+                let office = format!("kill-{i}");
+                let config = ronda_agent::AgentConfig {
+                    office: ronda_wire::Id::new(&office).unwrap(),
+                    agent: ronda_wire::Id::new("gw").unwrap(),
+                    interval,
+                    startup_jitter: interval.min(Duration::from_millis(100)),
+                    state_dir: dir.path().join(&office),
+                    broker: broker_config(&broker.url),
+                    devices: Default::default(),
+                    outbox: Limits::default(),
+                    pace: ronda_agent::delivery::Pace {
+                        // Reports the broker took while no server was
+                        // subscribed are gone; they go again after this.
+                        ack_timeout: Duration::from_secs(2),
+                        ..Default::default()
+                    },
+                };
+                // The agents are not the ones killed: no need for fsync.
+                let (outbox, _) =
+                    Outbox::open(&config.state_dir, config.outbox, Sync::Off).unwrap();
+                let source = Counted(SimOffice::new(&office), made.clone());
+                let stop = stop.clone();
+                tokio::spawn(async move {
+                    ronda_agent::run_with(config, source, outbox, stop)
+                        .await
+                        .unwrap();
+                })
+            })
+            .collect()
+    };
+    let stop = CancellationToken::new();
+    let running = agents(Duration::from_millis(100), &stop);
+
+    let mut dice = Dice::new("server SIGKILL");
+    let (mut backfill, mut repeats) = (0.0, 0.0);
+    let mut lived = Vec::new();
+    let mut restarts = Vec::new();
+    for _ in 0..KILLS {
+        // From the moment it subscribes (retained states, resends, the
+        // backlog of every agent at once) to well into steady ingest.
+        let life = dice.millis(0, 2500);
+        tokio::time::sleep(life).await;
+        let stored_before = sql(&db, "SELECT count(*) FROM reports");
+        // What this run of the server took as back-fill (reports coming
+        // again from an outbox) and as repeats, before its counters die.
+        backfill += server.metric("ronda_reports_backfilled_total").await;
+        repeats += server.metric("ronda_reports_duplicate_total").await;
+        server.kill();
+        // Down for a moment, as under a supervisor's restart delay: what
+        // the agents publish meanwhile finds no subscriber and is dropped
+        // by the broker, so only their outboxes can bring it back.
+        let down = dice.millis(0, 1000);
+        tokio::time::sleep(down).await;
+        lived.push((life.as_millis(), down.as_millis(), stored_before));
+        server.restart();
+        restarts.push(server.ready().await.as_millis());
+    }
+    // A little steady ingest after the last restart, then no new reports.
+    tokio::time::sleep(Duration::from_secs(1)).await;
+    stop.cancel();
+    for task in running {
+        task.await.unwrap();
+    }
+    let first_run = made.load(Ordering::Relaxed);
+
+    // Each agent again on its outbox, making one report as it starts and
+    // none for an hour, until the server has every report and says so.
+    let quiet = CancellationToken::new();
+    let drain = agents(Duration::from_secs(3600), &quiet);
+    while made.load(Ordering::Relaxed) < first_run + AGENTS as u64 {
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    let total = made.load(Ordering::Relaxed) as i64;
+    let settled_at = Instant::now();
+    let deadline = settled_at + Duration::from_secs(60);
+    let (mut stored, mut acked);
+    loop {
+        stored = sql(&db, "SELECT count(*) FROM reports");
+        acked = sql(&db, "SELECT coalesce(sum(acked_through), 0) FROM agents");
+        // The server commits its acknowledgement before it publishes it:
+        // wait for the agents to have taken it too.
+        let held: u64 = (0..AGENTS)
+            .map(|i| outbox_state(&dir.path().join(format!("kill-{i}"))).1)
+            .sum();
+        if (stored == total && acked == total && held == 0) || Instant::now() > deadline {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    let settled = settled_at.elapsed();
+    backfill += server.metric("ronda_reports_backfilled_total").await;
+    repeats += server.metric("ronda_reports_duplicate_total").await;
+    quiet.cancel();
+    for task in drain {
+        task.await.unwrap();
+    }
+
+    // Every seq each outbox gave out is on the server. A hole at or below
+    // what the server acknowledged is a report lost for good: the agent
+    // deleted it on that acknowledgement.
+    let mut lost = Vec::new();
+    let mut made_by_outboxes = 0;
+    for i in 0..AGENTS {
+        let office = format!("kill-{i}");
+        let (last, held) = outbox_state(&dir.path().join(&office));
+        let tally = Tally::of(&db, &office, "gw", last);
+        made_by_outboxes += last;
+        if !tally.complete() || held > 0 {
+            let below_ack: Vec<_> = tally
+                .holes
+                .iter()
+                .filter(|s| **s <= tally.acked_through)
+                .collect();
+            lost.push(format!(
+                "{office}: made {last}, held {held}, stored {}, acknowledged {}, holes {:?} (at or below the acknowledgement: {below_ack:?}), above the last seq {:?}",
+                tally.stored, tally.acked_through, tally.holes, tally.beyond
+            ));
+        }
+    }
+    assert!(
+        lost.is_empty(),
+        "after {:.1} s of settling, {stored} stored and {acked} acknowledged of {total}:\n{}\nserver log:\n{}",
+        settled.as_secs_f64(),
+        lost.join("\n"),
+        tail(&server.log, 30)
+    );
+    assert_eq!(made_by_outboxes as i64, total);
+    eprintln!(
+        "FIGURE server SIGKILL x{KILLS} mid-ingest: {AGENTS} agents every 100 ms, {total} reports made, {stored} stored, 0 lost (the servers took {backfill} reports as back-fill and {repeats} as repeats, sent again from the outboxes), all acknowledged {:.1} s after the last report; killed (ms after ready, ms down, reports stored by then) {lived:?}; restarts took {restarts:?} ms",
+        settled.as_secs_f64()
+    );
+}
