@@ -258,6 +258,21 @@ async fn a_long_outage_keeps_the_outbox_in_its_cap_and_shows_one_gap() {
         "one gap, of every dropped report"
     );
     assert!(app.metric("ronda_reports_backfilled_total").await >= (kept - 1) as f64);
+    // The office page tells the people who read it.
+    let page = app
+        .client
+        .get(format!("{}/offices/dinkes", app.http))
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    let row = format!("<td class=\"bad\">{dropped}</td>");
+    assert!(
+        page.contains("Celah data") && page.contains(&row),
+        "the office page shows no gap of {dropped}"
+    );
     eprintln!(
         "FIGURE long outage: {last} reports made offline and 1 on reconnecting; outbox peak {largest} bytes (cap 65536); {dropped} dropped, reported as 1 gap; {stored} stored"
     );

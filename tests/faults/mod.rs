@@ -3,6 +3,7 @@
 //! (`proxy`) that black-holes or cuts the line.
 #![allow(clippy::unwrap_used, clippy::expect_used, dead_code)]
 
+pub mod process;
 pub mod proxy;
 
 use std::hash::BuildHasher;

@@ -1,5 +1,5 @@
 //! The office page (devices live, the checklist per letter with evidence,
-//! alert history, attestations, commands) and plug control: a switch asked
+//! alert history, attestations, commands, data gaps) and plug control: a switch asked
 //! for on the page, confirmed on a second page, sent through the agent's
 //! command topic and audited. The agent's protected classes still decide.
 
@@ -70,7 +70,7 @@ pub async fn page(
     };
     let alerts = s.reader.alerts(filter, HISTORY).await?;
     let o = office.clone();
-    let (attestations, commands) = s
+    let (attestations, commands, gaps) = s
         .reader
         .with(move |c| {
             let mut stmt = c.prepare_cached(
@@ -82,12 +82,21 @@ pub async fn page(
                 })?
                 .collect::<rusqlite::Result<Vec<_>>>()?;
             let cmds = crate::store::commands::list(c, Some(&o), 0, i64::MAX, HISTORY)?;
-            Ok((att, cmds))
+            // Reports an agent's full outbox dropped: history that will never come.
+            let mut stmt = c.prepare_cached(
+                "SELECT agent, lost, before_seq, noticed_ms FROM data_gaps WHERE office = ?1 ORDER BY noticed_ms DESC LIMIT ?2",
+            )?;
+            let gaps = stmt
+                .query_map(rusqlite::params![&o, HISTORY], |r| {
+                    Ok(minijinja::context! { agent => r.get::<_, String>(0)?, lost => r.get::<_, i64>(1)?, before_seq => r.get::<_, i64>(2)?, at => local_ms(r.get(3)?) })
+                })?
+                .collect::<rusqlite::Result<Vec<_>>>()?;
+            Ok((att, cmds, gaps))
         })
         .await?;
     let controls = matches!(who.user.role, Role::Admin | Role::It);
     let name = office_name(&s, &office);
-    let ctx = minijinja::context! { office, name, agents, letters, alerts, attestations, commands, controls };
+    let ctx = minijinja::context! { office, name, agents, letters, alerts, attestations, commands, gaps, controls };
     render(&who, lang, "office.html", ctx)
 }
 
