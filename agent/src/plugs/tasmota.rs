@@ -68,7 +68,10 @@ pub fn relay_in(obj: &Value, relay: Option<u32>) -> Option<bool> {
 fn relay_from_bits(v: &Value, relay: Option<u32>) -> Option<bool> {
     let bit = relay.unwrap_or(1).max(1) - 1;
     match v {
-        Value::Number(n) => Some(n.as_u64()? >> bit & 1 == 1),
+        // A relay past 64 has no bit in the mask: no opinion. A plain `>>`
+        // panicked there in debug builds and read another relay's bit in
+        // release (found by `fuzz_tasmota_mutated_fixtures`).
+        Value::Number(n) => Some(n.as_u64()?.checked_shr(bit)? & 1 == 1),
         Value::String(s) => s.chars().rev().nth(bit as usize).map(|c| c == '1'),
         _ => None,
     }

@@ -104,3 +104,20 @@ fn commands_are_url_encoded_and_numbered() {
     assert_eq!(power_command(Some(2), false), "Power2 Off");
     assert_eq!(power_command(None, true), "Power On");
 }
+
+/// Found by `fuzz_tasmota_mutated_fixtures`: relay 65 of a device that
+/// sends `Status.Power` as an integer shifted the mask by 64, a panic in
+/// debug builds.
+#[test]
+fn a_relay_past_the_integer_bitmask_is_no_opinion() {
+    let r = parse_status0(&fixture("status0_dual.json"), Some(65)).unwrap();
+    assert_eq!(r.relay_on, None);
+    assert_eq!(
+        relay_from_bits(&serde_json::json!(u64::MAX), Some(64)),
+        Some(true)
+    );
+    assert_eq!(
+        relay_from_bits(&serde_json::json!(u64::MAX), Some(65)),
+        None
+    );
+}

@@ -90,6 +90,13 @@ pub fn parse_time_zone(kv: &[(String, String)]) -> Option<TimeZone> {
     Some(TimeZone::fixed(offset))
 }
 
+/// The highest `[n]` read from a list in an answer (disks, storage
+/// groups). The index sizes a list here, so a garbled or hostile
+/// `list.info[4000000000]` must not allocate gigabytes, which aborts the
+/// agent (found by `fuzz_dahua_mutated_fixtures`). No recorder has anywhere
+/// near this many disks or groups.
+pub const MAX_INDEX: usize = 255;
+
 /// `configManager.cgi?action=getConfig&name=StorageGroup`:
 /// `table.StorageGroup[n].OverWrite` (the key is inferred from the NetSDK
 /// `AV_CFG_StorageGroup.bOverWrite`, not documented for CGI). The
@@ -105,7 +112,10 @@ pub fn parse_overwrite(kv: &[(String, String)]) -> Option<bool> {
         else {
             continue;
         };
-        let Ok(n) = n.parse::<usize>() else { continue };
+        // A group past the bound is no group a recorder has: no opinion.
+        let Some(n) = n.parse::<usize>().ok().filter(|n| *n <= MAX_INDEX) else {
+            continue;
+        };
         if groups.len() <= n {
             groups.resize(n + 1, (None, None));
         }
@@ -203,6 +213,11 @@ pub fn parse_disks(kv: &[(String, String)]) -> Result<Vec<RecorderDisk>, ProbeEr
             continue;
         };
         let Ok(n) = n.parse::<usize>() else { continue };
+        if n > MAX_INDEX {
+            return Err(ProbeError::Parse(format!(
+                "disk index {n} in `{k}` is past {MAX_INDEX}"
+            )));
+        }
         if disks.len() <= n {
             disks.resize_with(n + 1, DiskParts::default);
         }

@@ -308,3 +308,19 @@ fn the_search_window_is_on_the_device_wall_clock() {
     assert_eq!(query_time(from), "2018-06-11%2007:00:00");
     assert_eq!(query_time(to), "2018-06-11%2008:05:00");
 }
+
+/// Found by `fuzz_dahua_mutated_fixtures`: a list index this large sized a
+/// list of that many entries, and the failed allocation aborted the agent
+/// (`usize::MAX` overflowed `n + 1` first, in debug builds).
+#[test]
+fn a_huge_list_index_is_refused_not_allocated() {
+    for index in ["4000000000", "18446744073709551615"] {
+        let storage =
+            fixture("storage.txt").replace("list.info[0]", &format!("list.info[{index}]"));
+        let e = parse_disks(&parse_kv(&storage).unwrap()).unwrap_err();
+        assert!(e.to_string().contains("past 255"), "{e}");
+        let groups = fixture("storage_group.txt")
+            .replace("StorageGroup[0]", &format!("StorageGroup[{index}]"));
+        assert_eq!(parse_overwrite(&parse_kv(&groups).unwrap()), None);
+    }
+}

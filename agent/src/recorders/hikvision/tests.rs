@@ -259,3 +259,15 @@ fn the_lookback_is_searched_newest_window_first() {
         ]
     );
 }
+
+/// Found by `fuzz_hikvision_mutated_fixtures`: a few hundred nested
+/// elements overflowed the stack inside roxmltree and aborted the process.
+#[test]
+fn a_deeply_nested_answer_is_a_parse_error_not_a_crash() {
+    let deep = fixture("status.xml").replace(
+        "<currentDeviceTime>",
+        &("<a>".repeat(100_000) + "<currentDeviceTime>"),
+    );
+    let e = parse_status(&deep).unwrap_err();
+    assert!(e.to_string().contains("nested deeper"), "{e}");
+}

@@ -86,13 +86,22 @@ pub fn search_path(body: &str) -> Result<Option<String>, ProbeError> {
 /// The path (and query) of an XAddr, whether written as a full URL or as a
 /// path alone.
 fn path_of(xaddr: &str) -> String {
-    match reqwest::Url::parse(xaddr) {
+    let path = match reqwest::Url::parse(xaddr) {
         Ok(u) => match u.query() {
             Some(q) => format!("{}?{q}", u.path()),
             None => u.path().to_owned(),
         },
-        Err(_) if xaddr.starts_with('/') => xaddr.to_owned(),
-        Err(_) => format!("/{xaddr}"),
+        Err(_) => xaddr.to_owned(),
+    };
+    // The path goes straight after the configured `scheme://host[:port]`.
+    // Without its `/`, the path of a URL with another scheme (`nvr:8080/x`
+    // reads as scheme `nvr`, path `8080/x`) ran on into the host and sent
+    // the request, credentials and all, elsewhere (found by
+    // `fuzz_onvif_any_xaddr`).
+    if path.starts_with('/') {
+        path
+    } else {
+        format!("/{path}")
     }
 }
 

@@ -221,3 +221,26 @@ fn only_the_path_of_the_configured_url_changes() {
         ("https://nvr.local".into(), "/onvif/device_service".into())
     );
 }
+
+/// Found by `fuzz_onvif_any_xaddr`: an XAddr read as a URL of another
+/// scheme gave a path without its `/`, which ran on into the configured
+/// host (`http://nvr.local` + `8080/x`).
+#[test]
+fn a_search_path_always_starts_at_the_root() {
+    let services = fixture("get_services.xml");
+    for (xaddr, path) in [
+        (
+            "nvr:8080/onvif/search_service",
+            "/8080/onvif/search_service",
+        ),
+        ("a:0", "/0"),
+        ("onvif/search_service", "/onvif/search_service"),
+    ] {
+        let body = services.replace("http://192.168.1.108/onvif/search_service", xaddr);
+        assert_eq!(
+            search_path(&body).unwrap().as_deref(),
+            Some(path),
+            "{xaddr}"
+        );
+    }
+}

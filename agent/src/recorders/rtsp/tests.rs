@@ -272,3 +272,30 @@ fn credentials_in_a_url_never_reach_the_request_line() {
     let e = target("rtsp://admin:secret@/x").unwrap_err().to_string();
     assert!(!e.contains("secret"), "{e}");
 }
+
+/// Found by `fuzz_rtsp_mutated_fixtures`: a head whose last line ends in a
+/// bare `\n` before the `\r\n` empty line was read by the client but
+/// refused by `parse_answer`.
+#[tokio::test]
+async fn mixed_line_ends_read_alike_in_memory_and_off_the_wire() {
+    let mixed =
+        b"RTSP/1.0 401 Unauthorized\r\nCSeq: 2\r\nDate: Mon, Jun 11 2018 08:00:00 GMT\n\r\n";
+    let read = read_answer(&mut &mixed[..]).await;
+    assert_eq!(read, parse_answer(mixed));
+    assert_eq!(read.unwrap().header("CSeq"), Some("2"));
+}
+
+/// Found by `fuzz_rtsp_mutated_fixtures`: a head over `MAX_HEAD` was refused
+/// by the client's reader but read by `parse_answer`.
+#[tokio::test]
+async fn a_head_too_long_for_the_client_is_too_long_in_memory() {
+    let long = [
+        b"RTSP/1.0 200 OK\r\nCSeq: 2\r\nX: ".as_slice(),
+        &[b'9'; 20_000],
+        b"\r\n\r\n",
+    ]
+    .concat();
+    let read = read_answer(&mut long.as_slice()).await;
+    assert!(matches!(read, Err(ProbeError::Parse(_))), "{read:?}");
+    assert_eq!(parse_answer(&long), read);
+}

@@ -1,0 +1,244 @@
+//! Proptest fuzz targets for the policy loader: letters and the office
+//! registry as YAML text, and the times and durations inside them. A file
+//! that does not load must say where each problem is. See `fuzz/README.md`.
+#![allow(clippy::unwrap_used)]
+
+#[path = "../../fuzz/support.rs"]
+mod support;
+
+use std::path::{Path, PathBuf};
+use std::sync::OnceLock;
+use std::time::Duration;
+
+use jiff::civil::DateTime;
+use jiff::tz::TimeZone;
+use proptest::prelude::*;
+use ronda_conf::{parse_duration, ConfigError};
+use ronda_policy::{from_text, parse_time, Registry};
+use support::{check, mutated, mutated_any, soup};
+
+const YAML_BRACKETS: &[(&str, &str)] = &[("[", "]"), ("{a: ", "}"), ("- ", ""), ("[{a: ", "}]")];
+
+fn root() -> PathBuf {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("..")
+}
+
+fn letters() -> Vec<String> {
+    let mut files: Vec<PathBuf> = std::fs::read_dir(root().join("policies"))
+        .unwrap()
+        .map(|e| e.unwrap().path())
+        .filter(|p| p.extension().is_some_and(|x| x == "yaml"))
+        .collect();
+    files.sort();
+    assert!(!files.is_empty(), "no letters in policies/");
+    files
+        .iter()
+        .map(|f| std::fs::read_to_string(f).unwrap())
+        .collect()
+}
+
+const REGISTRY_FILE: &str = include_str!("../../examples/offices.yaml");
+
+fn registry() -> &'static Registry {
+    static R: OnceLock<Registry> = OnceLock::new();
+    R.get_or_init(|| Registry::from_text(Path::new("offices.yaml"), REGISTRY_FILE.into()).unwrap())
+}
+
+/// The last line an error may name: YAML ends a line at `\r\n`, `\n` and
+/// `\r`, and also at NEL, LS and PS (YAML 1.1, which libyaml reads); the end
+/// of a file without a final line break is placed at the start of the line
+/// after, as if the break were there.
+fn last_line(text: &str) -> usize {
+    let mut n = 1;
+    let mut ended = true;
+    let mut chars = text.chars().peekable();
+    while let Some(c) = chars.next() {
+        ended = true;
+        match c {
+            '\r' => {
+                chars.next_if_eq(&'\n');
+                n += 1;
+            }
+            '\n' | '\u{85}' | '\u{2028}' | '\u{2029}' => n += 1,
+            _ => ended = false,
+        }
+    }
+    if ended {
+        n
+    } else {
+        n + 1
+    }
+}
+
+/// A refused file names a place inside it for every problem, and says what
+/// is wrong there.
+fn located(file: &str, text: &str, err: &ConfigError) -> Result<(), TestCaseError> {
+    prop_assert!(!err.problems.is_empty(), "an error without problems");
+    let last = last_line(text);
+    for p in &err.problems {
+        prop_assert!(
+            (1..=last).contains(&p.line) && p.column >= 1,
+            "{}:{}: outside the file of {} lines: {}",
+            p.line,
+            p.column,
+            last,
+            p.message
+        );
+        prop_assert!(!p.message.trim().is_empty(), "an empty message");
+    }
+    let shown = err.to_string();
+    for p in &err.problems {
+        let head = format!("{file}:{}:{}: ", p.line, p.column);
+        prop_assert!(shown.contains(&head), "`{}` not in `{}`", head, shown);
+    }
+    Ok(())
+}
+
+fn letter_answer_is_sound(text: &str) -> Result<(), TestCaseError> {
+    for reg in [None, Some(registry())] {
+        match from_text(Path::new("l.yaml"), text.to_owned(), reg) {
+            Ok(letter) => prop_assert!(!letter.items.is_empty(), "a letter with no items"),
+            Err(e) => located("l.yaml", text, &e)?,
+        }
+    }
+    Ok(())
+}
+
+#[test]
+fn fuzz_policy_letter_any_text() {
+    check(
+        prop_oneof![any::<String>(), soup(r"a-z0-9:\-\[\]{}#&*!|>'\. \n", 400),],
+        |t| letter_answer_is_sound(&t),
+    );
+}
+
+#[test]
+fn fuzz_policy_letter_mutated() {
+    check(mutated_any(letters(), YAML_BRACKETS), |t| {
+        letter_answer_is_sound(&t)
+    });
+}
+
+/// One value of a shipped letter replaced: the loader must name the place
+/// of the value it refuses (by line, or by its key path when the shape read).
+#[test]
+fn fuzz_policy_letter_one_value_replaced() {
+    let samples = letters();
+    let values: Vec<(usize, usize)> = samples
+        .iter()
+        .enumerate()
+        .flat_map(|(s, text)| {
+            text.lines()
+                .enumerate()
+                .filter(|(_, l)| {
+                    let body = l.trim_start().trim_start_matches("- ");
+                    !body.starts_with('#') && body.split_once(": ").is_some()
+                })
+                .map(move |(n, _)| (s, n))
+        })
+        .collect();
+    check(
+        (proptest::sample::select(values), support::value()),
+        |((s, n), v)| {
+            let text: String = samples[s]
+                .lines()
+                .enumerate()
+                .map(|(i, l)| match l.split_once(": ") {
+                    Some((key, _)) if i == n => format!("{key}: {v}\n"),
+                    _ => format!("{l}\n"),
+                })
+                .collect();
+            letter_answer_is_sound(&text)
+        },
+    );
+}
+
+fn registry_answer_is_sound(text: &str) -> Result<(), TestCaseError> {
+    match Registry::from_text(Path::new("offices.yaml"), text.to_owned()) {
+        Ok(r) => {
+            for (id, o) in &r.offices {
+                prop_assert_eq!(id, &o.id);
+            }
+        }
+        Err(e) => located("offices.yaml", text, &e)?,
+    }
+    Ok(())
+}
+
+#[test]
+fn fuzz_policy_registry_any_text() {
+    check(
+        prop_oneof![any::<String>(), soup(r"a-z0-9:\-\[\]{}#@/&*'\. \n", 400),],
+        |t| registry_answer_is_sound(&t),
+    );
+}
+
+#[test]
+fn fuzz_policy_registry_mutated() {
+    check(mutated(REGISTRY_FILE, YAML_BRACKETS), |t| {
+        registry_answer_is_sound(&t)
+    });
+}
+
+fn zone() -> impl Strategy<Value = TimeZone> {
+    prop_oneof![
+        Just("Asia/Jakarta"),
+        Just("Asia/Makassar"),
+        Just("Asia/Jayapura"),
+        Just("UTC"),
+        Just("America/New_York"),
+        Just("Australia/Lord_Howe"),
+    ]
+    .prop_map(|z| TimeZone::get(z).unwrap())
+}
+
+#[test]
+fn fuzz_policy_time_any_text() {
+    check(
+        (
+            prop_oneof![any::<String>(), soup("0-9:TZ+ -", 40), support::value()],
+            zone(),
+        ),
+        |(text, tz)| {
+            let _ = parse_time(&text, &tz);
+            let _ = parse_duration(&text);
+            Ok(())
+        },
+    );
+}
+
+/// A time written as a letter writes it, `2018-06-11 08:00` in the letter's
+/// zone, reads as that wall-clock time in the zone (the later instant of
+/// an ambiguous one, as jiff's default does).
+#[test]
+fn fuzz_policy_time_round_trips() {
+    check(
+        (1i16..=9999, 1i8..=12, 1i8..=31, 0i8..24, 0i8..60, zone()),
+        |(y, mo, d, h, mi, tz)| {
+            let Ok(dt) = DateTime::new(y, mo, d, h, mi, 0, 0) else {
+                return Ok(());
+            };
+            let Ok(want) = dt.to_zoned(tz.clone()) else {
+                return Ok(());
+            };
+            let text = dt.strftime("%Y-%m-%d %H:%M").to_string();
+            prop_assert_eq!(parse_time(&text, &tz), Ok(want.timestamp()));
+            Ok(())
+        },
+    );
+}
+
+#[test]
+fn fuzz_policy_duration_round_trips() {
+    check(
+        (0u64..=u64::from(u32::MAX), 0u64..100_000, 0u64..100_000),
+        |(s, m, h)| {
+            prop_assert_eq!(parse_duration(&format!("{s}s")), Ok(Duration::from_secs(s)));
+            prop_assert_eq!(
+                parse_duration(&format!("{h}h {m}m")),
+                Ok(Duration::from_secs(h * 3600 + m * 60))
+            );
+            Ok(())
+        },
+    );
+}
