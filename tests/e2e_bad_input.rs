@@ -6,7 +6,6 @@
 mod common;
 
 use common::{anonymous, eventually, spawn_with};
-use ronda_wire::{Id, Report, SCHEMA_VERSION};
 use rumqttc::{AsyncClient, MqttOptions, QoS};
 
 const GOOD_REPORTS: u64 = 100;
@@ -23,19 +22,7 @@ const FLOOD: [(&str, &str); 4] = [
 ];
 
 fn report(seq: u64) -> Vec<u8> {
-    let r = Report {
-        schema: SCHEMA_VERSION,
-        office: Id::new("dinkes").unwrap(),
-        agent: Id::new("gw").unwrap(),
-        seq,
-        observed_at: jiff::Timestamp::now(),
-        host: None,
-        recorders: vec![],
-        plugs: vec![],
-        services: vec![],
-        delivery: None,
-    };
-    serde_json::to_vec(&r).unwrap()
+    serde_json::to_vec(&common::bare_report("dinkes", "gw", seq)).unwrap()
 }
 
 /// A raw MQTT client that may publish anything, anywhere (the server lets

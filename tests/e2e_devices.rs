@@ -263,15 +263,7 @@ async fn the_office_page_shows_the_devices_its_agent_reported() {
     let sim = sim(None, &stop).await;
     app.spawn_sim_agent(&sim, "dinsos", &stop);
     app.wait_report("dinsos", "kantor-utama", 1).await;
-    let page = app
-        .client
-        .get(format!("{}/offices/dinsos", app.http))
-        .send()
-        .await
-        .unwrap()
-        .text()
-        .await
-        .unwrap();
+    let page = app.get_text("/offices/dinsos").await;
     for text in [
         "nvr-depan",
         "Jalan depan",

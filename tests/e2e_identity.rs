@@ -12,24 +12,12 @@ use ronda_agent::conffile::Secret;
 use ronda_agent::link::BrokerConfig;
 use ronda_server::broker::TlsListener;
 use ronda_server::BrokerChoice;
-use ronda_wire::{Id, Report, SCHEMA_VERSION};
+use ronda_wire::Id;
 use rumqttc::{AsyncClient, ConnectReturnCode, ConnectionError, Event, LastWill, Packet, QoS};
 use tokio::sync::mpsc;
 
 fn report(office: &str, seq: u64) -> Vec<u8> {
-    let r = Report {
-        schema: SCHEMA_VERSION,
-        office: Id::new(office).unwrap(),
-        agent: Id::new("gw").unwrap(),
-        seq,
-        observed_at: jiff::Timestamp::now(),
-        host: None,
-        recorders: vec![],
-        plugs: vec![],
-        services: vec![],
-        delivery: None,
-    };
-    serde_json::to_vec(&r).unwrap()
+    serde_json::to_vec(&common::bare_report(office, "gw", seq)).unwrap()
 }
 
 /// A raw client, and what happens to its connection: `Ok(())` per CONNACK,

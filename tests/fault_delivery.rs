@@ -259,15 +259,7 @@ async fn a_long_outage_keeps_the_outbox_in_its_cap_and_shows_one_gap() {
     );
     assert!(app.metric("ronda_reports_backfilled_total").await >= (kept - 1) as f64);
     // The office page tells the people who read it.
-    let page = app
-        .client
-        .get(format!("{}/offices/dinkes", app.http))
-        .send()
-        .await
-        .unwrap()
-        .text()
-        .await
-        .unwrap();
+    let page = app.get_text("/offices/dinkes").await;
     let row = format!("<td class=\"bad\">{dropped}</td>");
     assert!(
         page.contains("Celah data") && page.contains(&row),

@@ -10,6 +10,8 @@
 
 #![allow(clippy::unwrap_used)]
 
+mod common;
+
 use std::collections::{BTreeSet, VecDeque};
 use std::path::Path;
 use std::time::Duration;
@@ -17,7 +19,7 @@ use std::time::Duration;
 use proptest::prelude::*;
 use ronda_agent::delivery::{Courier, Pace, Transport};
 use ronda_agent::outbox::{Limits, Outbox, Sync};
-use ronda_wire::{Id, Progress, Report, SCHEMA_VERSION};
+use ronda_wire::{Progress, Report};
 
 #[derive(Debug, Clone)]
 enum Step {
@@ -90,18 +92,7 @@ const PACE: Pace = Pace {
 };
 
 fn report() -> Report {
-    Report {
-        schema: SCHEMA_VERSION,
-        office: Id::new("dinkes").unwrap(),
-        agent: Id::new("gw").unwrap(),
-        seq: 0,
-        observed_at: jiff::Timestamp::now(),
-        host: None,
-        recorders: vec![],
-        plugs: vec![],
-        services: vec![],
-        delivery: None,
-    }
+    common::bare_report("dinkes", "gw", 0)
 }
 
 fn open(dir: &Path) -> Courier<Wire> {

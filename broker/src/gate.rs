@@ -217,15 +217,16 @@ impl Gate {
         R: AsyncRead + Unpin,
         W: AsyncWrite + Unpin,
     {
-        let mut out = BytesMut::new();
         loop {
-            while let Some(frame) = next_frame(&mut buf, self.max_packet)? {
-                self.check(identity, &frame)?;
-                out.extend_from_slice(&frame);
+            // Check every whole packet in place, then pass them on in one
+            // write, without copying them.
+            let mut checked = 0;
+            while let Some(len) = frame_len(&buf[checked..], self.max_packet)? {
+                self.check(identity, &buf[checked..checked + len])?;
+                checked += len;
             }
-            if !out.is_empty() {
-                to.write_all(&out).await?;
-                out.clear();
+            if checked > 0 {
+                to.write_all(&buf.split_to(checked)).await?;
             }
             if from.read_buf(&mut buf).await? == 0 {
                 return Ok(());
@@ -261,10 +262,10 @@ impl Gate {
     }
 }
 
-/// Split the next whole packet off `buf`, if it holds one.
-fn next_frame(buf: &mut BytesMut, max: usize) -> Result<Option<BytesMut>, GateError> {
-    match v4::check(buf.iter(), max) {
-        Ok(header) => Ok(Some(buf.split_to(header.frame_length()))),
+/// The length of the whole packet at the start of `bytes`, if it holds one.
+fn frame_len(bytes: &[u8], max: usize) -> Result<Option<usize>, GateError> {
+    match v4::check(bytes.iter(), max) {
+        Ok(header) => Ok(Some(header.frame_length())),
         Err(MqttError::InsufficientBytes(_)) => Ok(None),
         Err(e) => Err(GateError::Malformed(e)),
     }
@@ -290,8 +291,8 @@ async fn read_packet<S: AsyncRead + Unpin>(
     buf: &mut BytesMut,
 ) -> Result<Packet, GateError> {
     loop {
-        if let Some(frame) = next_frame(buf, MAX_CONNECT)? {
-            return parse(frame, MAX_CONNECT);
+        if let Some(len) = frame_len(buf, MAX_CONNECT)? {
+            return parse(buf.split_to(len), MAX_CONNECT);
         }
         if client.read_buf(buf).await? == 0 {
             return Err(GateError::Io(std::io::ErrorKind::UnexpectedEof.into()));

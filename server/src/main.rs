@@ -169,7 +169,7 @@ fn main() -> ExitCode {
         return user_command(command);
     }
     if let Command::MqttUser { command } = &cli.command {
-        return mqtt_user_cli::run(command);
+        return finish(mqtt_user_cli::execute(command));
     }
     if let Command::Check { config } = &cli.command {
         return match load_config(config) {
@@ -417,7 +417,12 @@ fn user_command(command: &UserCommand) -> ExitCode {
         );
         Ok(done)
     };
-    match run() {
+    finish(run())
+}
+
+/// A management command's outcome: its output on stdout, or the error and 2.
+fn finish(outcome: Result<String, String>) -> ExitCode {
+    match outcome {
         Ok(out) => {
             println!("{out}");
             ExitCode::SUCCESS

@@ -1,7 +1,6 @@
 //! `ronda-server mqtt-user add|list|revoke`: the agents' MQTT credentials.
 
 use std::path::PathBuf;
-use std::process::ExitCode;
 
 use clap::Subcommand;
 use ronda_server::{users, ServerConfig};
@@ -31,20 +30,8 @@ pub enum MqttUserCommand {
     },
 }
 
-pub fn run(command: &MqttUserCommand) -> ExitCode {
-    match execute(command) {
-        Ok(out) => {
-            println!("{out}");
-            ExitCode::SUCCESS
-        }
-        Err(e) => {
-            eprintln!("error: {e}");
-            ExitCode::from(2)
-        }
-    }
-}
-
-fn execute(command: &MqttUserCommand) -> Result<String, String> {
+/// What to print on success, or the error.
+pub fn execute(command: &MqttUserCommand) -> Result<String, String> {
     let (MqttUserCommand::Add { config, .. }
     | MqttUserCommand::List { config }
     | MqttUserCommand::Revoke { config, .. }) = command;

@@ -106,6 +106,12 @@ impl TestApp {
         (status, resp.json().await.unwrap_or(serde_json::Value::Null))
     }
 
+    /// The body of a page, fetched as the admin.
+    pub async fn get_text(&self, path: &str) -> String {
+        let resp = self.client.get(format!("{}{path}", self.http)).send();
+        resp.await.unwrap().text().await.unwrap()
+    }
+
     pub async fn metrics(&self) -> String {
         let url = format!("{}/metrics", self.http);
         self.client
@@ -490,6 +496,22 @@ fn spawn_sim_agent_with(
     let probes = ronda_agent::probes(&config, stop).unwrap();
     let outbox = ronda_agent::outbox::Outbox::memory(config.outbox);
     tokio::spawn(ronda_agent::run_with(config, probes, outbox, stop.clone()));
+}
+
+/// A report with no devices: the smallest valid payload.
+pub fn bare_report(office: &str, agent: &str, seq: u64) -> ronda_wire::Report {
+    ronda_wire::Report {
+        schema: ronda_wire::SCHEMA_VERSION,
+        office: Id::new(office).unwrap(),
+        agent: Id::new(agent).unwrap(),
+        seq,
+        observed_at: jiff::Timestamp::now(),
+        host: None,
+        recorders: vec![],
+        plugs: vec![],
+        services: vec![],
+        delivery: None,
+    }
 }
 
 /// A file of the repository, e.g. `policies/kotim-idul-fitri-2018.yaml`.
