@@ -276,3 +276,35 @@ async fn outside_the_window_nothing_alerts_but_the_checklist_is_computed() {
         "the readiness view shows what would fail"
     );
 }
+
+#[tokio::test(flavor = "multi_thread")]
+async fn the_regular_sweep_skips_an_office_a_report_just_evaluated_but_a_tick_does_not() {
+    let (office, mut central, t0, _dir) = setup().await;
+    let report = office.observe().await;
+    central.presence(true, t0).await;
+    central.report(&report, t0).await;
+    let evaluated = |c: &Central| {
+        c.views
+            .get(policy_harness::LETTER, OFFICE)
+            .unwrap()
+            .evaluation
+            .at
+    };
+    let ms = jiff::SignedDuration::from_millis;
+    central.engine.sweep(t0 + ms(500));
+    assert_eq!(
+        evaluated(&central),
+        t0,
+        "half a second after a report the sweep has nothing new to say"
+    );
+    central.engine.sweep(t0 + ms(1500));
+    assert_eq!(
+        evaluated(&central),
+        t0 + ms(1500),
+        "a second later the sweep evaluates it again"
+    );
+    central.report(&report, t0 + ms(2000)).await;
+    // A grace time running out calls a full tick, which skips nothing.
+    central.engine.tick(t0 + ms(2100));
+    assert_eq!(evaluated(&central), t0 + ms(2100));
+}

@@ -84,6 +84,7 @@ pub struct Gated {
 
 /// Start rumqttd on loopback and the gate on the configured listeners.
 pub async fn start(settings: &EmbeddedBroker, guard: Arc<dyn Guard>) -> Result<Gated, BrokerError> {
+    open_files_for(settings.max_connections);
     let plain = bind(settings.listen).await?;
     let tls = match &settings.tls {
         Some(t) => Some((tls::acceptor(t)?, bind(t.listen).await?, t.listen)),
@@ -222,5 +223,26 @@ fn rumqttd_config(
         },
         v4: Some(HashMap::from([("ronda".to_owned(), server)])),
         ..Config::default()
+    }
+}
+
+/// Sockets one agent holds in this process: the gate's two ends and
+/// rumqttd's end of the hop between them.
+const FILES_PER_CLIENT: u64 = 3;
+
+/// Raise the open-files limit as far as `max_connections` needs (the soft
+/// limit is often 1,024, far below the hard one), and say so when the hard
+/// limit holds fewer agents: past it, new agents are refused.
+fn open_files_for(max_connections: usize) {
+    let want = FILES_PER_CLIENT * max_connections as u64 + 256;
+    match rlimit::increase_nofile_limit(want) {
+        Ok(got) if got < want => tracing::warn!(
+            limit = got,
+            agents = got.saturating_sub(256) / FILES_PER_CLIENT,
+            max_connections,
+            "the open-files limit holds fewer agents than broker.embedded.max_connections (each holds {FILES_PER_CLIENT}); raise it (systemd LimitNOFILE, ulimit -n)"
+        ),
+        Ok(got) => tracing::debug!(limit = got, "open-files limit"),
+        Err(e) => tracing::warn!(error = %e, "cannot read or raise the open-files limit"),
     }
 }

@@ -17,9 +17,11 @@ use crate::model::{Letter, Severity};
 
 #[derive(Clone, Debug, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize)]
 pub struct AlertKey {
+    // Letter, then office first: one office's alerts under one letter are
+    // then one range of the book, which each report's evaluation walks.
     pub letter: String,
-    pub item: String,
     pub office: String,
+    pub item: String,
     pub subject: String,
 }
 
@@ -133,6 +135,24 @@ impl Book {
         self.open.values()
     }
 
+    /// The open alerts of one office under one letter.
+    pub fn open_in<'a>(
+        &'a self,
+        letter: &'a str,
+        office: &'a str,
+    ) -> impl Iterator<Item = &'a Alert> {
+        let from = AlertKey {
+            letter: letter.to_owned(),
+            office: office.to_owned(),
+            item: String::new(),
+            subject: String::new(),
+        };
+        self.open
+            .range(from..)
+            .take_while(move |(k, _)| k.letter == letter && k.office == office)
+            .map(|(_, a)| a)
+    }
+
     pub fn get(&self, id: i64) -> Option<&Alert> {
         self.open.values().find(|a| a.id == id)
     }
@@ -160,16 +180,11 @@ impl Book {
             }
         }
         let gone: Vec<AlertKey> = self
-            .open
-            .iter()
-            .filter(|(k, _)| {
-                k.letter == eval.letter && k.office == eval.office && !seen.contains(k)
-            })
+            .open_in(&eval.letter, &eval.office)
+            .filter(|a| !seen.contains(&a.key))
             // Data held back by an offline agent is not the same as recovery.
-            .filter(|(_, a)| {
-                !eval.enforced || a.agent.as_ref().is_none_or(|g| !eval.down.contains(g))
-            })
-            .map(|(k, _)| k.clone())
+            .filter(|a| !eval.enforced || a.agent.as_ref().is_none_or(|g| !eval.down.contains(g)))
+            .map(|a| a.key.clone())
             .collect();
         let cause = if eval.enforced {
             "no longer reported"
@@ -199,6 +214,9 @@ impl Book {
     ) {
         match f.status {
             Status::Fail => {}
+            // Most findings are fine and have nothing open: skip building
+            // the recovery note and copying the evidence for nothing.
+            Status::Ok if !self.open.contains_key(&key) => return,
             Status::Ok => {
                 return self.resolve(
                     &key,

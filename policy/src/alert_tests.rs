@@ -206,3 +206,23 @@ fn a_resumed_book_continues_ids_and_keeps_open_alerts() {
         10
     );
 }
+
+#[test]
+fn an_office_that_recovers_resolves_only_its_own_alerts() {
+    // Offices whose ids share a prefix sit next to each other in the book.
+    let (l, mut book) = (letter(), Book::default());
+    for office in ["dinkes", "dinkes-2", "dinkes2"] {
+        let e = Evaluation {
+            office: office.into(),
+            ..eval(0, Status::Fail, true, false)
+        };
+        book.apply(&l, &e);
+    }
+    assert_eq!(book.open_in("l", "dinkes").count(), 1);
+    let changes = book.apply(&l, &eval(5, Status::Ok, true, false));
+    assert_eq!(moves(&changes), [(Some(State::Pending), State::Resolved)]);
+    let left: Vec<&str> = book.open().map(|a| a.key.office.as_str()).collect();
+    assert_eq!(left, ["dinkes-2", "dinkes2"]);
+    assert_eq!(book.open_in("l", "dinkes").count(), 0);
+    assert_eq!(book.open_in("other-letter", "dinkes-2").count(), 0);
+}

@@ -25,6 +25,23 @@ pub struct Ingest {
     pub handler: Handler,
     /// True while subscribed; tests and `/healthz` wait on it.
     pub subscribed: watch::Sender<bool>,
+    /// QoS of the subscription: see [`subscription_qos`].
+    pub qos: QoS,
+}
+
+/// QoS 1 from an external broker, which may run on another machine and
+/// outlive a server restart. QoS 0 from the embedded one: it lives in this
+/// process, so the QoS 1 handshake guards nothing, and rumqttd 0.20 allows
+/// only 100 QoS 1 messages in flight to a subscriber (`MAX_INFLIGHT` in its
+/// `iobufs.rs`), which held ingest to 100 per round trip (about 9,000
+/// reports/s). Whatever is lost on the way is resent by the agent, whose
+/// outbox keeps each report until the server acknowledges its commit.
+pub fn subscription_qos(embedded: bool) -> QoS {
+    if embedded {
+        QoS::AtMostOnce
+    } else {
+        QoS::AtLeastOnce
+    }
 }
 
 /// Checks payloads and forwards the good ones; kept apart from the event
@@ -44,6 +61,7 @@ impl Ingest {
             mut eventloop,
             handler,
             subscribed,
+            qos,
         } = self;
         let metrics = handler.metrics.clone();
         // A short cap: there is one server, and while it is away every report
@@ -58,7 +76,7 @@ impl Ingest {
             match event {
                 Ok(Event::Incoming(Packet::ConnAck(_))) => {
                     backoff.reset();
-                    subscribe(&client);
+                    subscribe(&client, qos);
                 }
                 Ok(Event::Incoming(Packet::SubAck(ack))) => {
                     if ack
@@ -97,13 +115,13 @@ impl Ingest {
     }
 }
 
-fn subscribe(client: &AsyncClient) {
+fn subscribe(client: &AsyncClient, qos: QoS) {
     // A fresh session after every connect: subscribe again each time, all
     // filters in one packet so that one SUBACK means "ready". From another
     // task, and waiting for room: after an outage the request queue may be
     // full of acknowledgements, and this loop must keep polling to empty it.
     let filters = [Kind::Report, Kind::State, Kind::CmdResult]
-        .map(|k| SubscribeFilter::new(Topic::filter_all(k), QoS::AtLeastOnce));
+        .map(|k| SubscribeFilter::new(Topic::filter_all(k), qos));
     let client = client.clone();
     tokio::spawn(async move {
         if let Err(e) = client.subscribe_many(filters).await {

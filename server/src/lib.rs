@@ -6,7 +6,6 @@
 
 mod acks;
 pub mod api;
-pub mod bench;
 pub use ronda_broker as broker;
 pub mod config;
 pub mod demo;
@@ -139,12 +138,12 @@ pub async fn start(
     let (client, eventloop) = link::connect(options, 64);
     let (subscribed_tx, subscribed) = watch::channel(false);
     let (engine_tx, engine_rx) = tokio::sync::mpsc::channel(ENGINE_QUEUE);
-    let worker = engine::worker::Worker {
+    let worker = engine::worker::Worker::new(
         engine,
-        store: writer.tx.clone(),
-        client: Some(client.clone()),
-        mail: config.mail.is_some(),
-    };
+        writer.tx.clone(),
+        Some(client.clone()),
+        config.mail.is_some(),
+    );
     let ingest = ingest::Ingest {
         client: client.clone(),
         eventloop,
@@ -155,6 +154,7 @@ pub async fn start(
             max_payload: config.max_payload_bytes,
         },
         subscribed: subscribed_tx,
+        qos: ingest::subscription_qos(matches!(config.broker, BrokerChoice::Embedded(_))),
     };
     let auth = std::sync::Arc::new(std::sync::Mutex::new(store::open(&config.database)?));
     let app = http::app(http::AppState {

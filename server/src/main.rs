@@ -49,18 +49,6 @@ enum Command {
         #[arg(long, default_value = "1m")]
         max_grace: String,
     },
-    /// Measure how many reports a second this machine ingests and stores.
-    Bench {
-        /// Simulated agents publishing at once.
-        #[arg(long, default_value_t = 20)]
-        agents: usize,
-        /// Reports each agent publishes back to back.
-        #[arg(long, default_value_t = 2000)]
-        reports: u64,
-        /// Segments of the embedded broker's in-memory log (16 MiB each).
-        #[arg(long, default_value_t = 8)]
-        segments: usize,
-    },
     /// Manage user accounts (there is no default account).
     User {
         #[command(subcommand)]
@@ -154,6 +142,12 @@ enum PolicyCommand {
     },
 }
 
+/// Ingest allocates and frees many small strings per report, across
+/// threads; jemalloc does that faster and with less memory than glibc
+/// (figures in server/Cargo.toml).
+#[global_allocator]
+static ALLOCATOR: tikv_jemallocator::Jemalloc = tikv_jemallocator::Jemalloc;
+
 fn main() -> ExitCode {
     // rumqttd logs every ordinary client disconnect as an error; keep it
     // quiet unless asked for with RUST_LOG.
@@ -246,29 +240,6 @@ async fn execute(command: Command) -> anyhow::Result<ExitCode> {
                 shutdown,
             )
             .await?;
-        }
-        Command::Bench {
-            agents,
-            reports,
-            segments,
-        } => {
-            let opts = ronda_server::bench::BenchOptions {
-                agents,
-                reports_per_agent: reports,
-                segments,
-            };
-            let r = ronda_server::bench::run(opts).await?;
-            println!(
-                "{} of {} reports ({} bytes each) ingested, validated and committed in {:.2}s: {:.0} reports/s",
-                r.stored,
-                r.reports,
-                r.bytes_per_report,
-                r.elapsed.as_secs_f64(),
-                r.per_second()
-            );
-            if r.stored < r.reports {
-                return Ok(ExitCode::FAILURE);
-            }
         }
         Command::Check { .. }
         | Command::Policy { .. }

@@ -1,5 +1,6 @@
-//! Made-up readings of a plausible office, for the ingest benchmark (the
-//! demo runs real agents against `ronda-sim` devices instead).
+//! Made-up readings of a plausible office, for the fault tests (the demo
+//! runs real agents against `ronda-sim` devices, and `ronda-fleet` makes
+//! its own reports).
 
 use jiff::{SignedDuration, Timestamp};
 use ronda_agent::{Sections, Source};

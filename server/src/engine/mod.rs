@@ -54,6 +54,9 @@ const REBOOT_SLACK_S: i64 = 60;
 const NO_AGENT_GRACE_S: i64 = 120;
 /// Reboots remembered per agent.
 const MAX_REBOOTS: usize = 16;
+/// A tick leaves an office alone that a report evaluated this recently:
+/// nothing has changed for it but the clock, by less than a tick.
+const FRESH_MS: i64 = 900;
 
 pub struct Engine {
     letters: Arc<Vec<Letter>>,
@@ -66,6 +69,8 @@ pub struct Engine {
     commands: HashMap<String, i64>,
     /// The first `now` the engine saw.
     started: Option<Timestamp>,
+    /// When each office was last evaluated because of news about it.
+    evaluated: HashMap<String, Timestamp>,
 }
 
 impl Engine {
@@ -111,6 +116,7 @@ impl Engine {
             views,
             commands: HashMap::new(),
             started: None,
+            evaluated: HashMap::new(),
         }
     }
 
@@ -162,6 +168,7 @@ impl Engine {
         // A report proves the agent is connected, whatever order the
         // retained `online` and the report arrived in.
         view.online = true;
+        self.evaluated.insert(key.0.clone(), now);
         self.evaluate_office(&key.0, now)
     }
 
@@ -176,8 +183,26 @@ impl Engine {
 
     /// Re-evaluate everything: silences grow, grace times run out, windows open and close.
     pub fn tick(&mut self, now: Timestamp) -> Effects {
+        self.evaluate_all(now, false)
+    }
+
+    /// The regular tick: as [`Engine::tick`], but an office a report
+    /// evaluated under a second ago is left alone. Under load most offices
+    /// were; at 20,000 reports/s the sweep would otherwise redo them all.
+    pub fn sweep(&mut self, now: Timestamp) -> Effects {
+        self.evaluate_all(now, true)
+    }
+
+    fn evaluate_all(&mut self, now: Timestamp, skip_fresh: bool) -> Effects {
         let mut fx = Effects::default();
         for office in self.office_ids() {
+            let fresh = skip_fresh
+                && self.evaluated.get(&office).is_some_and(|t| {
+                    *t <= now && now.duration_since(*t).as_millis() < i128::from(FRESH_MS)
+                });
+            if fresh {
+                continue;
+            }
             let more = self.evaluate_office(&office, now);
             fx.changes.extend(more.changes);
             fx.commands.extend(more.commands);

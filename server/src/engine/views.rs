@@ -16,12 +16,13 @@ pub struct OfficeView {
     pub since: BTreeMap<String, Timestamp>,
 }
 
+/// Keyed by (office, letter): each report updates one office's views.
 #[derive(Clone, Default)]
 pub struct Views(Arc<RwLock<BTreeMap<(String, String), OfficeView>>>);
 
 impl Views {
     pub(super) fn put(&self, evaluation: Evaluation) {
-        let key = (evaluation.letter.clone(), evaluation.office.clone());
+        let key = (evaluation.office.clone(), evaluation.letter.clone());
         if let Ok(mut map) = self.0.write() {
             let since = map.remove(&key).map(|v| v.since).unwrap_or_default();
             map.insert(key, OfficeView { evaluation, since });
@@ -30,15 +31,10 @@ impl Views {
 
     pub(super) fn set_since(&self, office: &str, book: &Book) {
         let Ok(mut map) = self.0.write() else { return };
-        for ((_, o), view) in map.iter_mut() {
-            if o != office {
-                continue;
-            }
+        let from = (office.to_owned(), String::new());
+        for ((_, letter), view) in map.range_mut(from..).take_while(|((o, _), _)| o == office) {
             view.since.clear();
-            for a in book
-                .open()
-                .filter(|a| a.key.office == office && a.key.letter == view.evaluation.letter)
-            {
+            for a in book.open_in(letter, office) {
                 let t = view.since.entry(a.key.item.clone()).or_insert(a.started);
                 *t = (*t).min(a.started);
             }
@@ -49,7 +45,7 @@ impl Views {
         self.0
             .read()
             .ok()?
-            .get(&(letter.to_owned(), office.to_owned()))
+            .get(&(office.to_owned(), letter.to_owned()))
             .cloned()
     }
 
@@ -59,7 +55,7 @@ impl Views {
             .read()
             .map(|m| {
                 m.iter()
-                    .filter(|((l, _), _)| l == letter)
+                    .filter(|((_, l), _)| l == letter)
                     .map(|(_, v)| v.clone())
                     .collect()
             })
@@ -71,7 +67,7 @@ impl Views {
         let set: std::collections::BTreeSet<String> = self
             .0
             .read()
-            .map(|m| m.keys().map(|(_, o)| o.clone()).collect())
+            .map(|m| m.keys().map(|(o, _)| o.clone()).collect())
             .unwrap_or_default();
         set.into_iter().collect()
     }

@@ -57,19 +57,47 @@ pub struct Worker {
     pub client: Option<AsyncClient>,
     /// Whether alert changes should leave email intents.
     pub mail: bool,
+    /// Alert changes applied so far: the next due time only moves with them.
+    changes: u64,
 }
 
 impl Worker {
+    pub fn new(
+        engine: Engine,
+        store: mpsc::Sender<Write>,
+        client: Option<AsyncClient>,
+        mail: bool,
+    ) -> Worker {
+        Worker {
+            engine,
+            store,
+            client,
+            mail,
+            changes: 0,
+        }
+    }
+
     pub async fn run(mut self, mut rx: mpsc::Receiver<Msg>, shutdown: CancellationToken) {
         let mut tick = tokio::time::interval(TICK);
         tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+        // Finding the next due time walks every open alert; with thousands
+        // open that cost more than the report itself, so it is worked out
+        // again only after alerts changed.
+        let mut known = (u64::MAX, None);
         loop {
+            let now = Timestamp::now();
+            if known.0 != self.changes || known.1.is_some_and(|t| t <= now) {
+                known = (self.changes, self.engine.next_due(now));
+            }
             // A grace time that runs out between ticks is acted on at once,
             // not up to a tick later: alert latency is a budget.
-            let due = self.engine.next_due(Timestamp::now()).map(until);
+            let due = known.1.map(until);
             tokio::select! {
                 _ = shutdown.cancelled() => break,
-                _ = tick.tick() => self.tick(Timestamp::now()).await,
+                _ = tick.tick() => {
+                    let fx = self.engine.sweep(Timestamp::now());
+                    self.apply(fx).await;
+                }
                 _ = sleep_until(due), if due.is_some() => self.tick(Timestamp::now()).await,
                 msg = rx.recv() => match msg {
                     Some(m) => self.step(m, Timestamp::now()).await,
@@ -166,6 +194,7 @@ impl Worker {
     }
 
     async fn apply(&mut self, fx: Effects) {
+        self.changes += fx.changes.len() as u64;
         for c in fx.changes {
             tracing::info!(alert = c.alert.id, letter = %c.alert.key.letter, item = %c.alert.key.item, office = %c.alert.key.office, subject = %c.alert.key.subject, to = c.transition.to.as_str(), cause = %c.transition.cause, "alert");
             let intent = self
