@@ -27,13 +27,18 @@ pub mod zigbee2mqtt;
 use std::net::SocketAddr;
 use std::path::PathBuf;
 use std::sync::{Arc, Mutex};
+use std::time::Duration;
 
 use axum::Router;
 use tokio::net::TcpListener;
+use tokio::sync::oneshot;
 use tokio_util::sync::CancellationToken;
 
 use crate::auth::Guard;
 use crate::state::{DeviceState, Shared, SimKind};
+
+/// How long the office waits at start for its MQTT devices to subscribe.
+const MQTT_READY: Duration = Duration::from_secs(5);
 
 #[derive(Debug, thiserror::Error)]
 pub enum SimError {
@@ -120,11 +125,13 @@ pub async fn start(
             (t.path().to_owned(), Some(t))
         }
     };
-    let mut devices = Vec::new();
+    let (mut devices, mut listening) = (Vec::new(), Vec::new());
     for (i, state) in office.into_iter().enumerate() {
         let offset = u16::try_from(i + 1).unwrap_or(u16::MAX);
-        devices.push(spawn_device(state, addr(offset), mqtt, &folder_root, &shutdown).await?);
+        let at = addr(offset);
+        devices.push(spawn_device(state, at, mqtt, &folder_root, &shutdown, &mut listening).await?);
     }
+    mqtt_devices_listening(listening, mqtt).await;
     let control = serve(addr(0), control::router(devices.clone()), &shutdown).await?;
     tracing::info!(%control, devices = devices.len(), "simulated office running");
     Ok(Sim {
@@ -142,6 +149,7 @@ async fn spawn_device(
     mqtt: SocketAddr,
     folder_root: &std::path::Path,
     shutdown: &CancellationToken,
+    listening: &mut Vec<oneshot::Receiver<()>>,
 ) -> Result<Served, SimError> {
     let (id, kind) = (state.id.clone(), state.kind);
     let dev: Shared = Arc::new(Mutex::new(state));
@@ -154,6 +162,11 @@ async fn spawn_device(
         serve(addr, auth::layer(router, guard.clone(), kind), shutdown)
             .await
             .map(Some)
+    };
+    let mut ready = || {
+        let (tx, rx) = oneshot::channel();
+        listening.push(rx);
+        tx
     };
     let addr = match kind {
         SimKind::Hikvision => http(hikvision::router(dev.clone())).await?,
@@ -179,15 +192,33 @@ async fn spawn_device(
             None
         }
         SimKind::TasmotaMqtt => {
-            tokio::spawn(tasmota::run_mqtt(mqtt, dev.clone(), stop));
+            mqtt_device::spawn(
+                mqtt,
+                dev.clone(),
+                tasmota::mqtt_behaviour(&dev),
+                stop,
+                ready(),
+            );
             None
         }
         SimKind::ShellyRpcMqtt => {
-            tokio::spawn(shelly::run_mqtt(mqtt, dev.clone(), stop));
+            mqtt_device::spawn(
+                mqtt,
+                dev.clone(),
+                shelly::mqtt_behaviour(&dev),
+                stop,
+                ready(),
+            );
             None
         }
         SimKind::Zigbee2mqtt => {
-            tokio::spawn(zigbee2mqtt::run_mqtt(mqtt, dev.clone(), stop));
+            mqtt_device::spawn(
+                mqtt,
+                dev.clone(),
+                zigbee2mqtt::mqtt_behaviour(&dev),
+                stop,
+                ready(),
+            );
             None
         }
     };
@@ -197,6 +228,21 @@ async fn spawn_device(
         addr,
         state: dev,
     })
+}
+
+/// Wait until the MQTT devices listen on their command topics, so that
+/// the first question an agent asks is answered. An external broker that is
+/// not up yet does not stop the office from starting: it is said, and the
+/// devices keep trying.
+async fn mqtt_devices_listening(listening: Vec<oneshot::Receiver<()>>, broker: SocketAddr) {
+    let all = async {
+        for device in listening {
+            let _ = device.await;
+        }
+    };
+    if tokio::time::timeout(MQTT_READY, all).await.is_err() {
+        tracing::warn!(%broker, wait_s = MQTT_READY.as_secs(), "simulated MQTT devices are not subscribed yet");
+    }
 }
 
 async fn bind(addr: SocketAddr) -> Result<TcpListener, SimError> {

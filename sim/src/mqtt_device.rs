@@ -6,6 +6,7 @@ use std::net::SocketAddr;
 use std::time::Duration;
 
 use rumqttc::{AsyncClient, Event, LastWill, MqttOptions, Packet, QoS};
+use tokio::sync::oneshot;
 use tokio_util::sync::CancellationToken;
 
 use crate::state::{lock, DeviceState, Shared};
@@ -27,7 +28,28 @@ pub struct Behaviour {
     pub every: Duration,
 }
 
-pub async fn run(broker: SocketAddr, dev: Shared, b: Behaviour, shutdown: CancellationToken) {
+/// Run the device on its own task. `ready` fires once the broker has
+/// acknowledged every subscription: a real device has long been listening
+/// when an agent first asks it something, and the simulation promises the same.
+pub fn spawn(
+    broker: SocketAddr,
+    dev: Shared,
+    b: Behaviour,
+    shutdown: CancellationToken,
+    ready: oneshot::Sender<()>,
+) {
+    tokio::spawn(run(broker, dev, b, shutdown, ready));
+}
+
+async fn run(
+    broker: SocketAddr,
+    dev: Shared,
+    b: Behaviour,
+    shutdown: CancellationToken,
+    ready: oneshot::Sender<()>,
+) {
+    let mut ready = Some(ready);
+    let mut acked = 0;
     let mut o = MqttOptions::new(&b.client_id, broker.ip().to_string(), broker.port());
     o.set_keep_alive(Duration::from_secs(15));
     o.set_last_will(LastWill::new(
@@ -52,7 +74,9 @@ pub async fn run(broker: SocketAddr, dev: Shared, b: Behaviour, shutdown: Cancel
                 e = eventloop.poll() => e,
             };
             match event {
-                Ok(Event::Incoming(p @ (Packet::ConnAck(_) | Packet::Publish(_)))) => {
+                Ok(Event::Incoming(
+                    p @ (Packet::ConnAck(_) | Packet::Publish(_) | Packet::SubAck(_)),
+                )) => {
                     if events.send(p).await.is_err() {
                         return;
                     }
@@ -87,6 +111,12 @@ pub async fn run(broker: SocketAddr, dev: Shared, b: Behaviour, shutdown: Cancel
                         let _ = client.try_subscribe(s, QoS::AtLeastOnce);
                     }
                     last.clear();
+                }
+                Some(Packet::SubAck(_)) => {
+                    acked += 1;
+                    if acked >= b.subscribe.len() {
+                        ready.take().map(|r| r.send(()));
+                    }
                 }
                 Some(Packet::Publish(p)) => {
                     let payload = String::from_utf8_lossy(&p.payload).into_owned();

@@ -3,7 +3,6 @@
 //! overpower fault switches the output off, as the real devices do.
 
 use std::collections::HashMap;
-use std::net::SocketAddr;
 use std::time::Duration;
 
 use axum::extract::{Path, Query, State};
@@ -13,10 +12,9 @@ use axum::routing::get;
 use axum::Router;
 use minijinja::context;
 use serde_json::{json, Value};
-use tokio_util::sync::CancellationToken;
 
 use crate::fixture::render;
-use crate::mqtt_device::{self, Behaviour, Out};
+use crate::mqtt_device::{Behaviour, Out};
 use crate::state::{lock, DeviceState, Shared};
 
 const GEN1_STATUS: &str = include_str!("../templates/shelly1/status.json");
@@ -161,9 +159,9 @@ fn rpc(d: &mut DeviceState, method: &str, params: &Value, source: &str) -> Resul
     }
 }
 
-pub async fn run_mqtt(broker: SocketAddr, dev: Shared, shutdown: CancellationToken) {
-    let prefix = lock(&dev).topic.clone();
-    let b = Behaviour {
+pub fn mqtt_behaviour(dev: &Shared) -> Behaviour {
+    let prefix = lock(dev).topic.clone();
+    Behaviour {
         client_id: prefix.clone(),
         will: (format!("{prefix}/online"), "false".into()),
         subscribe: vec![format!("{prefix}/rpc")],
@@ -171,8 +169,7 @@ pub async fn run_mqtt(broker: SocketAddr, dev: Shared, shutdown: CancellationTok
         answer: answer_frame,
         telemetry: |_| Vec::new(),
         every: Duration::from_secs(60),
-    };
-    mqtt_device::run(broker, dev, b, shutdown).await;
+    }
 }
 
 fn answer_frame(d: &mut DeviceState, _topic: &str, payload: &str) -> Vec<Out> {

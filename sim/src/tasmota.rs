@@ -1,7 +1,6 @@
 //! Simulated Tasmota plug: the HTTP command API (`/cm?cmnd=…`) and the MQTT
 //! topics (`cmnd/`, `stat/`, `tele/`), both answering from the same state.
 
-use std::net::SocketAddr;
 use std::time::Duration;
 
 use axum::extract::{Query, State};
@@ -11,10 +10,9 @@ use axum::routing::get;
 use axum::Router;
 use minijinja::context;
 use serde::Deserialize;
-use tokio_util::sync::CancellationToken;
 
 use crate::fixture::render;
-use crate::mqtt_device::{self, Behaviour, Out};
+use crate::mqtt_device::{Behaviour, Out};
 use crate::state::{lock, DeviceState, Shared};
 
 const STATUS0: &str = include_str!("../templates/tasmota/status0.json");
@@ -162,9 +160,9 @@ async fn cm(State(dev): State<Shared>, Query(q): Query<Cm>) -> Response {
     (json, command(&mut d, cmnd, arg).1).into_response()
 }
 
-pub async fn run_mqtt(broker: SocketAddr, dev: Shared, shutdown: CancellationToken) {
-    let topic = lock(&dev).topic.clone();
-    let b = Behaviour {
+pub fn mqtt_behaviour(dev: &Shared) -> Behaviour {
+    let topic = lock(dev).topic.clone();
+    Behaviour {
         client_id: format!("DVES_{topic}"),
         will: (format!("tele/{topic}/LWT"), "Offline".into()),
         subscribe: vec![format!("cmnd/{topic}/#")],
@@ -172,8 +170,7 @@ pub async fn run_mqtt(broker: SocketAddr, dev: Shared, shutdown: CancellationTok
         answer: answer_mqtt,
         telemetry,
         every: Duration::from_secs(10),
-    };
-    mqtt_device::run(broker, dev, b, shutdown).await;
+    }
 }
 
 fn answer_mqtt(d: &mut DeviceState, topic: &str, payload: &str) -> Vec<Out> {

@@ -1,14 +1,12 @@
 //! Simulated Zigbee plug behind Zigbee2MQTT: state on `zigbee2mqtt/<name>`,
 //! retained availability, and answers to `…/get` and `…/set`.
 
-use std::net::SocketAddr;
 use std::time::Duration;
 
 use minijinja::context;
-use tokio_util::sync::CancellationToken;
 
 use crate::fixture::render;
-use crate::mqtt_device::{self, Behaviour, Out};
+use crate::mqtt_device::{Behaviour, Out};
 use crate::state::{lock, DeviceState, Shared};
 
 const STATE: &str = include_str!("../templates/z2m/state.json");
@@ -25,9 +23,9 @@ fn state(d: &DeviceState) -> String {
     render("state", STATE, ctx)
 }
 
-pub async fn run_mqtt(broker: SocketAddr, dev: Shared, shutdown: CancellationToken) {
-    let topic = lock(&dev).topic.clone();
-    let b = Behaviour {
+pub fn mqtt_behaviour(dev: &Shared) -> Behaviour {
+    let topic = lock(dev).topic.clone();
+    Behaviour {
         client_id: format!("z2m-{}", topic.replace('/', "-")),
         will: (
             format!("{topic}/availability"),
@@ -44,8 +42,7 @@ pub async fn run_mqtt(broker: SocketAddr, dev: Shared, shutdown: CancellationTok
         answer,
         telemetry: |d| vec![(d.topic.clone(), state(d), false)],
         every: Duration::from_secs(10),
-    };
-    mqtt_device::run(broker, dev, b, shutdown).await;
+    }
 }
 
 fn answer(d: &mut DeviceState, topic: &str, payload: &str) -> Vec<Out> {

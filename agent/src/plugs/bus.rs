@@ -6,8 +6,8 @@ use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
-use rumqttc::{AsyncClient, Event, EventLoop, Packet, QoS};
-use tokio::sync::broadcast;
+use rumqttc::{AsyncClient, Event, EventLoop, Packet, QoS, SubscribeFilter, SubscribeReasonCode};
+use tokio::sync::{broadcast, watch};
 use tokio_util::sync::CancellationToken;
 
 use crate::link::{self, Backoff, BrokerConfig, LinkError};
@@ -31,6 +31,10 @@ pub struct Bus {
     /// the cache keeps only the newest per topic, and answers to concurrent
     /// requests on one topic would overwrite each other there.
     arrived: broadcast::Sender<(String, Msg)>,
+    /// Whether the broker has acknowledged this connection's subscriptions.
+    /// A request sent before then would have its answer dropped by the
+    /// broker: at agent start, and after every reconnect.
+    subscribed: watch::Sender<bool>,
 }
 
 impl Bus {
@@ -48,6 +52,7 @@ impl Bus {
             client_id: client_id.to_owned(),
             cache: Mutex::new(HashMap::new()),
             arrived: broadcast::channel(256).0,
+            subscribed: watch::channel(false).0,
         });
         tokio::spawn(drive(eventloop, Arc::clone(&bus), filters, shutdown));
         Ok(bus)
@@ -88,8 +93,12 @@ impl Bus {
         accept: impl Fn(&str) -> Result<Option<T>, ProbeError>,
     ) -> Result<T, ProbeError> {
         let mut rx = self.arrived.subscribe();
-        self.publish(to, payload).await?;
+        let mut subscribed = self.subscribed.subscribe();
         let waiting = async {
+            if subscribed.wait_for(|s| *s).await.is_err() {
+                return Err(ProbeError::Transport("office broker: stopped".into()));
+            }
+            self.publish(to, payload).await?;
             loop {
                 match rx.recv().await {
                     Ok((topic, msg)) if topic == answer => {
@@ -110,9 +119,14 @@ impl Bus {
                 }
             }
         };
-        tokio::time::timeout(timeout, waiting)
-            .await
-            .unwrap_or(Err(ProbeError::Timeout(timeout)))
+        match tokio::time::timeout(timeout, waiting).await {
+            Ok(answer) => answer,
+            Err(_) if !*self.subscribed.borrow() => Err(ProbeError::Connect(format!(
+                "office broker: not connected and subscribed within {}",
+                crate::probe::human(timeout)
+            ))),
+            Err(_) => Err(ProbeError::Timeout(timeout)),
+        }
     }
 
     fn store(&self, topic: String, payload: Vec<u8>) {
@@ -140,18 +154,22 @@ async fn drive(
             Ok(Event::Incoming(Packet::ConnAck(_))) => {
                 backoff.reset();
                 tracing::info!("connected to the office broker");
-                let (client, filters) = (bus.client.clone(), filters.clone());
-                tokio::spawn(async move {
-                    for f in filters {
-                        if let Err(e) = client.subscribe(f, QoS::AtLeastOnce).await {
-                            tracing::warn!(error = %e, "cannot subscribe on the office broker");
-                        }
-                    }
-                });
+                subscribe(&bus, &filters);
+            }
+            Ok(Event::Incoming(Packet::SubAck(ack))) => {
+                if ack
+                    .return_codes
+                    .iter()
+                    .any(|c| matches!(c, SubscribeReasonCode::Failure))
+                {
+                    tracing::warn!(?filters, "the office broker refused a subscription");
+                }
+                bus.subscribed.send_replace(true);
             }
             Ok(Event::Incoming(Packet::Publish(p))) => bus.store(p.topic, p.payload.to_vec()),
             Ok(_) => {}
             Err(e) => {
+                bus.subscribed.send_replace(false);
                 let wait = backoff.next_delay();
                 tracing::warn!(error = %e, retry_in_ms = wait.as_millis() as u64, "office broker connection failed");
                 tokio::select! {
@@ -161,4 +179,23 @@ async fn drive(
             }
         }
     }
+}
+
+/// Ask for every filter in one SUBSCRIBE, so one SUBACK says all are in place.
+fn subscribe(bus: &Arc<Bus>, filters: &[String]) {
+    if filters.is_empty() {
+        bus.subscribed.send_replace(true);
+        return;
+    }
+    let client = bus.client.clone();
+    let all: Vec<_> = filters
+        .iter()
+        .map(|f| SubscribeFilter::new(f.clone(), QoS::AtLeastOnce))
+        .collect();
+    // Not awaited here: the request channel is drained by this same loop.
+    tokio::spawn(async move {
+        if let Err(e) = client.subscribe_many(all).await {
+            tracing::warn!(error = %e, "cannot subscribe on the office broker");
+        }
+    });
 }

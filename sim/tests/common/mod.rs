@@ -85,7 +85,11 @@ impl One {
         cfg.timeout = timeout;
         let bus = cfg.kind.over_mqtt().then(|| {
             let broker = self.config.devices.local_broker.as_ref().unwrap();
-            let client_id = format!("test-{id}");
+            // One client id per bus: a broker drops the older of two
+            // connections that share one, and they would take turns.
+            static NEXT: std::sync::atomic::AtomicU32 = std::sync::atomic::AtomicU32::new(0);
+            let n = NEXT.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+            let client_id = format!("test-{id}-{n}");
             let filters = plugs::mqtt_filters(std::slice::from_ref(&cfg), &client_id);
             plugs::Bus::start(broker, &client_id, filters, self.stop.clone()).unwrap()
         });
