@@ -163,11 +163,6 @@ async fn spawn_device(
             .await
             .map(Some)
     };
-    let mut ready = || {
-        let (tx, rx) = oneshot::channel();
-        listening.push(rx);
-        tx
-    };
     let addr = match kind {
         SimKind::Hikvision => http(hikvision::router(dev.clone())).await?,
         SimKind::Dahua => http(dahua::router(dev.clone())).await?,
@@ -191,34 +186,13 @@ async fn spawn_device(
             tokio::spawn(folder::run(root, dev.clone(), stop));
             None
         }
-        SimKind::TasmotaMqtt => {
-            mqtt_device::spawn(
-                mqtt,
-                dev.clone(),
-                tasmota::mqtt_behaviour(&dev),
-                stop,
-                ready(),
-            );
-            None
-        }
-        SimKind::ShellyRpcMqtt => {
-            mqtt_device::spawn(
-                mqtt,
-                dev.clone(),
-                shelly::mqtt_behaviour(&dev),
-                stop,
-                ready(),
-            );
-            None
-        }
-        SimKind::Zigbee2mqtt => {
-            mqtt_device::spawn(
-                mqtt,
-                dev.clone(),
-                zigbee2mqtt::mqtt_behaviour(&dev),
-                stop,
-                ready(),
-            );
+        SimKind::TasmotaMqtt | SimKind::ShellyRpcMqtt | SimKind::Zigbee2mqtt => {
+            let behaviour = match kind {
+                SimKind::TasmotaMqtt => tasmota::mqtt_behaviour(&dev),
+                SimKind::ShellyRpcMqtt => shelly::mqtt_behaviour(&dev),
+                _ => zigbee2mqtt::mqtt_behaviour(&dev),
+            };
+            listening.push(mqtt_device::spawn(mqtt, dev.clone(), behaviour, stop));
             None
         }
     };

@@ -5,7 +5,7 @@
 use std::net::SocketAddr;
 use std::time::Duration;
 
-use rumqttc::{AsyncClient, Event, LastWill, MqttOptions, Packet, QoS};
+use rumqttc::{AsyncClient, Event, LastWill, MqttOptions, Packet, QoS, SubscribeFilter};
 use tokio::sync::oneshot;
 use tokio_util::sync::CancellationToken;
 
@@ -28,17 +28,18 @@ pub struct Behaviour {
     pub every: Duration,
 }
 
-/// Run the device on its own task. `ready` fires once the broker has
-/// acknowledged every subscription: a real device has long been listening
+/// Run the device on its own task. The answer comes once the broker has
+/// acknowledged its subscriptions: a real device has long been listening
 /// when an agent first asks it something, and the simulation promises the same.
 pub fn spawn(
     broker: SocketAddr,
     dev: Shared,
     b: Behaviour,
     shutdown: CancellationToken,
-    ready: oneshot::Sender<()>,
-) {
+) -> oneshot::Receiver<()> {
+    let (ready, listening) = oneshot::channel();
     tokio::spawn(run(broker, dev, b, shutdown, ready));
+    listening
 }
 
 async fn run(
@@ -49,7 +50,6 @@ async fn run(
     ready: oneshot::Sender<()>,
 ) {
     let mut ready = Some(ready);
-    let mut acked = 0;
     let mut o = MqttOptions::new(&b.client_id, broker.ip().to_string(), broker.port());
     o.set_keep_alive(Duration::from_secs(15));
     o.set_last_will(LastWill::new(
@@ -107,16 +107,15 @@ async fn run(
                 Some(Packet::ConnAck(_)) => {
                     let d = lock(&dev).clone();
                     send(&client, &(b.hello)(&d));
-                    for s in &b.subscribe {
-                        let _ = client.try_subscribe(s, QoS::AtLeastOnce);
+                    // One SUBSCRIBE for all topics, so one SUBACK means ready.
+                    let all = b.subscribe.iter().map(|s| SubscribeFilter::new(s.clone(), QoS::AtLeastOnce));
+                    if let Err(e) = client.try_subscribe_many(all) {
+                        tracing::warn!(error = %e, "simulated device could not subscribe");
                     }
                     last.clear();
                 }
                 Some(Packet::SubAck(_)) => {
-                    acked += 1;
-                    if acked >= b.subscribe.len() {
-                        ready.take().map(|r| r.send(()));
-                    }
+                    ready.take().map(|r| r.send(()));
                 }
                 Some(Packet::Publish(p)) => {
                     let payload = String::from_utf8_lossy(&p.payload).into_owned();

@@ -95,9 +95,8 @@ impl Bus {
         let mut rx = self.arrived.subscribe();
         let mut subscribed = self.subscribed.subscribe();
         let waiting = async {
-            if subscribed.wait_for(|s| *s).await.is_err() {
-                return Err(ProbeError::Transport("office broker: stopped".into()));
-            }
+            // Cannot fail: `self` holds the sender.
+            let _ = subscribed.wait_for(|s| *s).await;
             self.publish(to, payload).await?;
             loop {
                 match rx.recv().await {
