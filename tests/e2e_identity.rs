@@ -31,7 +31,7 @@ fn raw(app: &TestApp, client_id: &str, login: Option<(&str, &str)>, will: Option
     let mut broker = common::broker_config(&app.broker);
     if let Some((user, pass)) = login {
         broker.username = Some(user.to_owned());
-        broker.password = Some(Secret::new(pass));
+        broker.password = Some(Secret::new(pass).into());
     }
     raw_to(&broker, client_id, will)
 }
@@ -96,7 +96,8 @@ impl Raw {
 /// A new credential for `office/gw`: (username, password).
 fn credential(app: &TestApp, office: &str) -> (String, String) {
     let b = app.credentials(&Id::new(office).unwrap(), &Id::new("gw").unwrap());
-    (b.username.unwrap(), b.password.unwrap().expose().to_owned())
+    let password = b.password.unwrap().resolve().unwrap();
+    (b.username.unwrap(), password.expose().to_owned())
 }
 
 async fn rows(app: &TestApp, office: &str) -> u64 {
@@ -277,7 +278,7 @@ async fn the_example_mosquitto_config_enforces_the_same_identity() {
     let ca_file = ca.write_ca(dir.path());
     let login = |user: &str, password: &str| BrokerConfig {
         username: Some(user.to_owned()),
-        password: Some(Secret::new(password)),
+        password: Some(Secret::new(password).into()),
         ca_file: Some(ca_file.clone()),
         ..common::broker_config(&broker.url)
     };

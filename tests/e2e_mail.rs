@@ -148,15 +148,22 @@ async fn a_firing_alert_reaches_the_right_people_with_both_bodies() {
         ),
         "{body}"
     );
-    assert!(body.contains("printer-lobi (printer) is on"), "{body}");
+    // The finding is in the mail's language (Bahasa Indonesia), not English.
+    assert!(body.contains("printer-lobi (printer) menyala"), "{body}");
+    assert!(
+        !body.contains("is on"),
+        "English inside Indonesian mail: {body}"
+    );
     assert!(
         body.contains("WIB"),
         "the time is in the office's zone: {body}"
     );
+    // The link opens the alert's page, not its JSON.
     assert!(
-        body.contains("https://ronda.example.go.id/api/v1/alerts/1"),
+        body.contains("https://ronda.example.go.id/alerts/1"),
         "{body}"
     );
+    assert!(!body.contains("/api/v1/alerts/"), "{body}");
     assert_eq!(mailer.step(at(w.t0, 32)).await.unwrap(), 0, "sent once");
 }
 

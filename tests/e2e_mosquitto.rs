@@ -48,7 +48,7 @@ async fn tls_with_a_private_ca_and_passwords() {
     let login = |user: &str, password: &str| {
         let mut b = broker_config(&broker.url);
         b.username = Some(user.to_owned());
-        b.password = Some(Secret::new(password));
+        b.password = Some(Secret::new(password).into());
         b.ca_file = Some(ca_file.clone());
         b
     };

@@ -122,14 +122,22 @@ async fn road_cameras_that_stop_recording_fire_cctv_recording() {
     let report = office.observe().await;
     central.report(&report, t0).await;
     central.report(&report, t0 + mins(15)).await;
+    // The zone, and each stopped camera on its own (a warning by default).
     let alerts = central.alerts();
+    let firing = |subject: &str| {
+        (
+            "cctv-jalan-depan".to_owned(),
+            subject.to_owned(),
+            State::Firing,
+        )
+    };
     assert_eq!(
         alerts,
-        vec![(
-            "cctv-jalan-depan".to_owned(),
-            "zone:front-road".to_owned(),
-            State::Firing
-        )]
+        vec![
+            firing("zone:front-road"),
+            firing("nvr-depan/1"),
+            firing("frigate-pos/depan")
+        ]
     );
     let statuses: std::collections::BTreeMap<_, _> = central.statuses().into_iter().collect();
     assert_eq!(statuses["cctv-jalan-depan"], Status::Fail);
@@ -307,4 +315,84 @@ async fn the_regular_sweep_skips_an_office_a_report_just_evaluated_but_a_tick_do
     // A grace time running out calls a full tick, which skips nothing.
     central.engine.tick(t0 + ms(2100));
     assert_eq!(evaluated(&central), t0 + ms(2100));
+}
+
+/// Issue 17, defect 8: an office PC whose clock is hours off (a dual-boot
+/// machine mixing local time and UTC) raises one warning about its clock,
+/// and no camera, plug or service alarm.
+#[tokio::test(flavor = "multi_thread")]
+async fn an_office_pc_clock_hours_off_is_one_warning_and_no_false_alarm() {
+    let (office, mut central, t0, _dir) = setup().await;
+    let report = office.observe().await;
+    central.presence(true, t0).await;
+    let behind = jiff::SignedDuration::from_hours(-7);
+    for m in [0, 20, 40] {
+        central
+            .report_from_clock(&report, t0 + mins(m), behind)
+            .await;
+        central.tick(t0 + mins(m)).await;
+    }
+    assert_compliant(&central);
+    let alerts = central.alerts();
+    assert_eq!(
+        alerts,
+        vec![(
+            "aplikasi-layanan-dapat-dimonitor".to_owned(),
+            format!("clock:{AGENT}"),
+            State::Firing
+        )],
+        "one warning about the clock, nothing else"
+    );
+    // Fixed: the warning resolves.
+    central.report(&report, t0 + mins(60)).await;
+    assert_eq!(central.alerts()[0].2, State::Resolved);
+}
+
+/// Issue 17, defect 4: one of the road cameras stopped two hours ago while
+/// another still records. The zone holds; the stopped camera is a warning
+/// of its own, mailed to IT, and it resolves when the camera records again.
+#[tokio::test(flavor = "multi_thread")]
+async fn a_stopped_camera_in_a_covered_zone_is_a_warning_of_its_own() {
+    let (office, mut central, t0, _dir) = setup().await;
+    let patch = Patch {
+        channel: Some("1".into()),
+        recording: Some(false),
+        ..Patch::default()
+    };
+    office.patch("nvr-depan", patch, mins(120));
+    let report = office.observe().await;
+    central.presence(true, t0).await;
+    // The item's 15 minutes of grace apply to its warnings too.
+    central.report(&report, t0).await;
+    central.report(&report, t0 + mins(16)).await;
+    assert_compliant(&central);
+    let warning = (
+        "cctv-jalan-depan".to_owned(),
+        "nvr-depan/1".to_owned(),
+        State::Firing,
+    );
+    assert_eq!(central.alerts(), vec![warning]);
+    let conn = rusqlite::Connection::open(&central.db).unwrap();
+    let severity: String = conn
+        .query_row(
+            "SELECT severity FROM alerts WHERE subject = 'nvr-depan/1'",
+            [],
+            |r| r.get(0),
+        )
+        .unwrap();
+    assert_eq!(
+        severity, "warning",
+        "the letter's item is critical; the camera is a warning"
+    );
+    office.patch(
+        "nvr-depan",
+        Patch {
+            channel: Some("1".into()),
+            recording: Some(true),
+            ..Patch::default()
+        },
+        mins(0),
+    );
+    central.report(&office.observe().await, t0 + mins(20)).await;
+    assert_eq!(central.alerts()[0].2, State::Resolved);
 }

@@ -84,7 +84,8 @@ async fn the_server_switches_off_a_printer_left_on_and_an_admin_acknowledges_a_s
         .as_array()
         .unwrap()
         .iter()
-        .map(|t| t["cause"].as_str().unwrap())
+        // Causes come in both languages; the English one is checked here.
+        .map(|t| t["cause"]["en"].as_str().unwrap())
         .collect();
     assert!(
         causes[0].contains("printer-lobi (printer) is on"),

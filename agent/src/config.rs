@@ -6,7 +6,7 @@ use std::time::Duration;
 use ronda_wire::Id;
 use serde::Deserialize;
 
-use crate::conffile::{Checker, ConfigError, Dur, Source};
+use crate::conffile::{Checker, ConfigError, Dur, LazySecret, Source};
 use crate::delivery::Pace;
 use crate::devices::{Devices, RawDevices};
 use crate::link::{BrokerConfig, RawBroker};
@@ -89,6 +89,21 @@ impl AgentConfig {
     /// Check a config held in memory, such as one the simulator wrote.
     pub fn from_text(name: &Path, text: String) -> Result<AgentConfig, ConfigError> {
         Self::from_source(Source::from_text(name, text))
+    }
+
+    /// Every secret in the file not read at load: the broker passwords.
+    /// `run` reads them at start-up; `check` warns about those it cannot read.
+    pub fn secrets(&mut self) -> impl Iterator<Item = &mut LazySecret> {
+        let local = self.devices.local_broker.as_mut();
+        let local = local.into_iter().flat_map(|b| b.password.iter_mut());
+        self.broker.password.iter_mut().chain(local)
+    }
+
+    /// The secrets a round of probes uses: the office broker's password
+    /// (MQTT plugs). The report broker's is not among them.
+    pub fn local_secrets(&mut self) -> impl Iterator<Item = &mut LazySecret> {
+        let local = self.devices.local_broker.as_mut();
+        local.into_iter().flat_map(|b| b.password.iter_mut())
     }
 
     fn from_source(source: Source) -> Result<AgentConfig, ConfigError> {
@@ -285,6 +300,26 @@ mod tests {
             lines[3].contains(":5:8: broker.url: `http://x` must start with mqtt://"),
             "{lines:#?}"
         );
+    }
+
+    #[test]
+    fn the_broker_password_is_read_only_by_those_who_need_it_and_never_shown() {
+        let var = "RONDA_TEST_CONFIG_MQTT_PASSWORD";
+        let text = format!("{GOOD}  username: dinkes/kantor-utama\n  password_env: {var}\n");
+        std::env::remove_var(var);
+        // Loading (for probe, check, doctor) does not need the variable.
+        let mut c = load(&text).unwrap();
+        assert_eq!(c.local_secrets().count(), 0);
+        let err = crate::conffile::read_all(c.secrets()).unwrap_err();
+        assert!(err[0].to_string().ends_with(&format!(
+            "agent.yaml: broker.password: environment variable {var} is not set"
+        )));
+        std::env::set_var(var, "hunter2-agent");
+        crate::conffile::read_all(c.secrets()).unwrap();
+        std::env::remove_var(var);
+        assert!(!format!("{c:?}").contains("hunter2"), "{c:?}");
+        let literal = load(&format!("{GOOD}  username: u\n  password: hunter2-file\n")).unwrap();
+        assert!(!format!("{literal:?}").contains("hunter2"), "{literal:?}");
     }
 
     #[test]

@@ -88,6 +88,10 @@ pub struct Answer {
     pub body: String,
 }
 
+/// Reads a vendor's "account locked" answer from a refused request's body:
+/// `Some(how long, when it says)` when the device says it is locked.
+pub type LockReader = fn(&str) -> Option<Option<Duration>>;
+
 /// One device reached over HTTP, with its base URL and credentials.
 #[derive(Clone)]
 pub struct Device {
@@ -96,7 +100,9 @@ pub struct Device {
     creds: Option<Creds>,
     timeout: Duration,
     max_body: usize,
-    challenge: Arc<Mutex<Option<PasswordClient>>>,
+    /// The device's last challenge, and its header text.
+    challenge: Arc<Mutex<Option<(PasswordClient, String)>>>,
+    lock_reader: Option<LockReader>,
 }
 
 impl Device {
@@ -113,7 +119,14 @@ impl Device {
             timeout,
             max_body: DEFAULT_MAX_BODY,
             challenge: Arc::new(Mutex::new(None)),
+            lock_reader: None,
         }
+    }
+
+    /// Tell a locked account from a wrong password by the device's answer.
+    pub fn with_lock_reader(mut self, reader: LockReader) -> Self {
+        self.lock_reader = Some(reader);
+        self
     }
 
     pub fn with_max_body(mut self, max_body: usize) -> Self {
@@ -155,7 +168,12 @@ impl Device {
     }
 
     /// Send one request, answering a 401 challenge once. A second 401 means
-    /// the credentials are wrong.
+    /// the credentials are wrong. A Basic challenge repeated to the
+    /// credentials that answered it is not tried again: they cannot have
+    /// gone stale, and devices count failed logins and lock the account
+    /// (or our address) after a few. Digest is tried once more, since a
+    /// nonce may have gone stale, or a count arrived out of order from two
+    /// requests in flight, with the device repeating the same challenge.
     pub async fn send(
         &self,
         method: Method,
@@ -163,12 +181,29 @@ impl Device {
         body: Option<(&str, String)>,
     ) -> Result<Answer, ProbeError> {
         let url = format!("{}{}", self.base, path);
+        let answered = self.known_challenge();
         let mut answer = self.attempt(&method, &url, path, body.clone()).await?;
         if answer.0.status == StatusCode::UNAUTHORIZED && self.creds.is_some() {
-            self.learn_challenge(&answer.1)?;
-            answer = self.attempt(&method, &url, path, body).await?;
+            let fresh = challenge_text(&answer.1);
+            let basic = fresh
+                .as_deref()
+                .is_some_and(|c| c.trim_start().starts_with("Basic"));
+            let refused = basic && answered.is_some() && answered == fresh;
+            if !refused {
+                self.learn_challenge(&answer.1)?;
+                answer = self.attempt(&method, &url, path, body).await?;
+            }
         }
-        if answer.0.status == StatusCode::UNAUTHORIZED {
+        let status = answer.0.status;
+        if let Some(left) = self.lock_reader.and_then(|read| {
+            (status.is_client_error() || status.is_server_error())
+                .then(|| read(&answer.0.body))
+                .flatten()
+        }) {
+            self.forget_challenge();
+            return Err(ProbeError::Locked(left));
+        }
+        if status == StatusCode::UNAUTHORIZED {
             self.forget_challenge();
             return Err(ProbeError::Unauthorized);
         }
@@ -210,7 +245,7 @@ impl Device {
             .challenge
             .lock()
             .map_err(|_| ProbeError::Setup("auth state poisoned".into()))?;
-        let Some(client) = guard.as_mut() else {
+        let Some((client, _)) = guard.as_mut() else {
             return Ok(None);
         };
         let params = PasswordParams {
@@ -226,10 +261,17 @@ impl Device {
     fn learn_challenge(&self, headers: &reqwest::header::HeaderMap) -> Result<(), ProbeError> {
         let client = PasswordClient::try_from(headers.get_all(WWW_AUTHENTICATE))
             .map_err(|e| ProbeError::Auth(format!("cannot answer the device's challenge: {e}")))?;
+        let text = challenge_text(headers).unwrap_or_default();
         if let Ok(mut guard) = self.challenge.lock() {
-            *guard = Some(client);
+            *guard = Some((client, text));
         }
         Ok(())
+    }
+
+    /// The text of the challenge our next request answers, if any.
+    fn known_challenge(&self) -> Option<String> {
+        let guard = self.challenge.lock().ok()?;
+        guard.as_ref().map(|(_, text)| text.clone())
     }
 
     fn forget_challenge(&self) {
@@ -237,6 +279,17 @@ impl Device {
             *guard = None;
         }
     }
+}
+
+/// Every `WWW-Authenticate` header of an answer, joined: a new nonce makes
+/// a new text.
+fn challenge_text(headers: &reqwest::header::HeaderMap) -> Option<String> {
+    let all: Vec<&str> = headers
+        .get_all(WWW_AUTHENTICATE)
+        .iter()
+        .filter_map(|v| v.to_str().ok())
+        .collect();
+    (!all.is_empty()).then(|| all.join("\n"))
 }
 
 /// Read a body, refusing it as soon as it passes `max` bytes, so that a
@@ -273,131 +326,5 @@ pub fn snippet(body: &str) -> String {
 }
 
 #[cfg(test)]
-mod tests {
-    use http_auth::digest::DigestClient;
-    use http_auth::{ChallengeRef, PasswordParams};
-
-    /// RFC 7616 section 3.9.1: the worked example, for MD5 and SHA-256.
-    fn rfc_response(algorithm: &str) -> String {
-        let header = format!(
-            "Digest realm=\"http-auth@example.org\", qop=\"auth, auth-int\", algorithm={algorithm}, \
-             nonce=\"7ypf/xlj9XXwfDPEoM4URrv/xwf94BcCAzFZH4GiTo0v\", \
-             opaque=\"FQhe/qaU925kfnzjCev0ciny7QMkPqMAFRtzCUYo5tdS\""
-        );
-        let challenges = http_auth::parse_challenges(&header).unwrap();
-        let challenge: &ChallengeRef = &challenges[0];
-        let mut client = DigestClient::try_from(challenge).unwrap();
-        let params = PasswordParams {
-            username: "Mufasa",
-            password: "Circle of Life",
-            uri: "/dir/index.html",
-            method: "GET",
-            body: None,
-        };
-        client
-            .respond_with_testing_cnonce(&params, "f2/wE4q74E6zIJEtWaHKaf5wv/H5QzzpXusqGemxURZJ")
-            .unwrap()
-    }
-
-    #[test]
-    fn rfc7616_md5_example() {
-        let r = rfc_response("MD5");
-        assert!(
-            r.contains("response=\"8ca523f5e9506fed4657c9700eebdbec\""),
-            "{r}"
-        );
-        assert!(r.contains("nc=00000001"), "{r}");
-        assert!(r.contains("qop=auth"), "{r}");
-    }
-
-    #[test]
-    fn rfc7616_sha256_example() {
-        let r = rfc_response("SHA-256");
-        assert!(
-            r.contains(
-                "response=\"753927fa0e85d155564e2e272a28d1802ca10daf4496794697cf8db5856cb6c1\""
-            ),
-            "{r}"
-        );
-    }
-
-    #[test]
-    fn nonce_is_reused_with_a_rising_count() {
-        let challenges = http_auth::parse_challenges(
-            "Digest realm=\"r\", qop=\"auth\", nonce=\"abc\", algorithm=MD5",
-        )
-        .unwrap();
-        let mut client = DigestClient::try_from(&challenges[0]).unwrap();
-        let p = PasswordParams {
-            username: "u",
-            password: "p",
-            uri: "/",
-            method: "GET",
-            body: None,
-        };
-        assert!(client.respond(&p).unwrap().contains("nc=00000001"));
-        assert!(client.respond(&p).unwrap().contains("nc=00000002"));
-    }
-
-    /// A server that answers every request with `head` and then `body_len`
-    /// bytes, in chunks, like a misbehaving device.
-    async fn serve_raw(head: String, body_len: usize) -> String {
-        use tokio::io::{AsyncReadExt, AsyncWriteExt};
-        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-        let addr = listener.local_addr().unwrap();
-        tokio::spawn(async move {
-            while let Ok((mut s, _)) = listener.accept().await {
-                let head = head.clone();
-                tokio::spawn(async move {
-                    let mut buf = [0u8; 2048];
-                    let _ = s.read(&mut buf).await;
-                    let _ = s.write_all(head.as_bytes()).await;
-                    let chunk = vec![b'x'; 64 * 1024];
-                    let mut sent = 0;
-                    while sent < body_len {
-                        let n = chunk.len().min(body_len - sent);
-                        if s.write_all(&chunk[..n]).await.is_err() {
-                            return;
-                        }
-                        sent += n;
-                    }
-                });
-            }
-        });
-        format!("http://{addr}")
-    }
-
-    #[tokio::test]
-    async fn a_two_megabyte_body_is_refused_with_or_without_its_length() {
-        let two_mb = 2 << 20;
-        let clients = super::Clients::new().unwrap();
-        let t = std::time::Duration::from_secs(5);
-        let declared = serve_raw(
-            format!("HTTP/1.1 200 OK\r\nContent-Length: {two_mb}\r\n\r\n"),
-            two_mb,
-        )
-        .await;
-        let d = super::Device::new(clients.pick(false), &declared, None, t);
-        assert_eq!(
-            d.get("/").await,
-            Err(super::ProbeError::TooLarge(super::DEFAULT_MAX_BODY))
-        );
-        // No length: the cap applies while reading, before the body is whole.
-        let undeclared = serve_raw(
-            "HTTP/1.1 200 OK\r\nConnection: close\r\n\r\n".into(),
-            two_mb,
-        )
-        .await;
-        let d = super::Device::new(clients.pick(false), &undeclared, None, t);
-        assert_eq!(
-            d.get("/").await,
-            Err(super::ProbeError::TooLarge(super::DEFAULT_MAX_BODY))
-        );
-    }
-
-    #[test]
-    fn snippets_are_short_and_flat() {
-        assert_eq!(super::snippet("a\n  b"), "a b");
-        assert_eq!(super::snippet(&"x".repeat(500)).chars().count(), 121);
-    }
-}
+#[path = "http_tests.rs"]
+mod tests;

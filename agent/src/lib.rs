@@ -11,11 +11,14 @@ pub mod config;
 pub mod delivery;
 pub mod devconf;
 pub mod devices;
+#[cfg(feature = "doctor")]
+pub mod doctor;
 pub mod fixture;
 pub mod host;
 pub mod http;
 pub mod link;
 pub mod outbox;
+pub mod pause;
 pub mod plugs;
 pub mod probe;
 pub mod recorders;
@@ -94,7 +97,7 @@ async fn sleep_until(at: Option<tokio::time::Instant>) {
 }
 
 /// A report without its seq: the outbox gives that when it keeps it.
-fn report(config: &AgentConfig, s: Sections) -> Report {
+pub fn report(config: &AgentConfig, s: Sections) -> Report {
     Report {
         schema: SCHEMA_VERSION,
         office: config.office.clone(),

@@ -11,7 +11,7 @@ use std::time::Duration;
 use rumqttc::{AsyncClient, EventLoop, LastWill, MqttOptions, TlsConfiguration, Transport};
 use serde::Deserialize;
 
-use crate::conffile::{secret_in, Checker, Dur, Secret};
+use crate::conffile::{lazy_secret_in, Checker, Dur, LazySecret, Secret, SecretError};
 use crate::config::duration_in;
 
 /// `broker:` section as written in a config file.
@@ -41,7 +41,8 @@ pub struct RawBroker {
 pub struct BrokerConfig {
     pub url: BrokerUrl,
     pub username: Option<String>,
-    pub password: Option<Secret>,
+    /// Read when a connection is set up: `probe` and `check` never need it.
+    pub password: Option<LazySecret>,
     pub ca_file: Option<PathBuf>,
     pub keepalive: Duration,
 }
@@ -99,7 +100,7 @@ impl RawBroker {
         let url = BrokerUrl::parse(&self.url)
             .map_err(|e| c.fail(&format!("{path}.url"), e))
             .ok();
-        let password = secret_in(
+        let password = lazy_secret_in(
             c,
             &format!("{path}.password"),
             &self.password,
@@ -145,6 +146,8 @@ pub enum LinkError {
     NoCertificate(PathBuf),
     #[error("TLS setup failed: {0}")]
     Tls(#[from] rustls::Error),
+    #[error(transparent)]
+    Secret(#[from] SecretError),
 }
 
 /// Build options for one connection. `max_packet` bounds both directions.
@@ -157,8 +160,9 @@ pub fn options(
     let mut o = MqttOptions::new(client_id, cfg.url.host.clone(), cfg.url.port);
     o.set_keep_alive(cfg.keepalive);
     o.set_max_packet_size(max_packet, max_packet);
-    if let (Some(user), pass) = (&cfg.username, &cfg.password) {
-        o.set_credentials(user.clone(), pass.as_ref().map_or("", |p| p.expose()));
+    if let Some(user) = &cfg.username {
+        let pass = cfg.password.as_ref().map(LazySecret::resolve).transpose()?;
+        o.set_credentials(user.clone(), pass.as_ref().map_or("", Secret::expose));
     }
     if let Some(will) = will {
         o.set_last_will(will);
@@ -263,6 +267,31 @@ mod tests {
         assert!(BrokerUrl::parse("http://x").is_err());
         assert!(BrokerUrl::parse("mqtt://x:notaport").is_err());
         assert!(BrokerUrl::parse("mqtt://").is_err());
+    }
+
+    fn broker(password_line: &str) -> BrokerConfig {
+        let text =
+            format!("broker:\n  url: mqtt://127.0.0.1:1\n  username: u\n  {password_line}\n");
+        let source = crate::conffile::Source::from_text(std::path::Path::new("a.yaml"), text);
+        let raw: std::collections::BTreeMap<String, RawBroker> = source.parse().unwrap();
+        let mut c = source.checker();
+        let b = raw["broker"].check("broker", &mut c).unwrap();
+        c.finish().unwrap();
+        b
+    }
+
+    #[test]
+    fn the_password_is_read_when_the_connection_is_set_up() {
+        let unset = broker("password_env: RONDA_TEST_LINK_NEVER_SET");
+        let err = options("c", &unset, None, 1024).unwrap_err().to_string();
+        assert_eq!(
+            err,
+            "a.yaml: broker.password: environment variable RONDA_TEST_LINK_NEVER_SET is not set"
+        );
+        let literal = broker("password: hunter2");
+        assert!(!format!("{literal:?}").contains("hunter2"), "{literal:?}");
+        let o = options("c", &literal, None, 1024).unwrap();
+        assert_eq!(o.credentials().map(|l| l.password), Some("hunter2".into()));
     }
 
     #[test]

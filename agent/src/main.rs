@@ -4,6 +4,7 @@ use std::path::PathBuf;
 use std::process::ExitCode;
 
 use clap::{Parser, Subcommand};
+use ronda_agent::conffile::read_all;
 use ronda_agent::AgentConfig;
 use tokio_util::sync::CancellationToken;
 
@@ -35,6 +36,21 @@ enum Command {
         #[arg(long, short)]
         config: PathBuf,
     },
+    #[cfg(feature = "doctor")]
+    /// Probe every device once and print what Ronda sees: what each device
+    /// gave, what it did not and why, the firmware behaviour detected, and
+    /// what a letter would say. Exits 1 when a device cannot be read.
+    Doctor {
+        #[arg(long, short)]
+        config: PathBuf,
+        /// The office's circular letter (a policies/*.yaml file); without
+        /// it, a built-in checklist asks every check of every device.
+        #[arg(long)]
+        letter: Option<PathBuf>,
+        /// Language of the letter's verdicts: `en` or `id`.
+        #[arg(long, default_value = "en", value_parser = ["en", "id"])]
+        lang: String,
+    },
 }
 
 fn main() -> ExitCode {
@@ -42,14 +58,19 @@ fn main() -> ExitCode {
     let cli = Cli::parse();
     let config_path = match &cli.command {
         Command::Run { config } | Command::Probe { config } | Command::Check { config } => config,
+        #[cfg(feature = "doctor")]
+        Command::Doctor { config, .. } => config,
     };
-    let config = match AgentConfig::load(config_path) {
+    let mut config = match AgentConfig::load(config_path) {
         Ok(c) => c,
         Err(e) => {
             eprintln!("{e}");
             return ExitCode::from(2);
         }
     };
+    if let Err(code) = read_secrets(&cli.command, &mut config) {
+        return code;
+    }
     // One thread is plenty for an agent and keeps its memory small.
     let runtime = match tokio::runtime::Builder::new_current_thread()
         .enable_all()
@@ -62,7 +83,8 @@ fn main() -> ExitCode {
         }
     };
     match runtime.block_on(execute(cli.command, config)) {
-        Ok(()) => ExitCode::SUCCESS,
+        Ok(true) => ExitCode::SUCCESS,
+        Ok(false) => ExitCode::FAILURE,
         Err(e) => {
             eprintln!("error: {e:#}");
             ExitCode::FAILURE
@@ -70,7 +92,33 @@ fn main() -> ExitCode {
     }
 }
 
-async fn execute(command: Command, config: AgentConfig) -> anyhow::Result<()> {
+/// Read the secrets this command uses before anything runs, so a missing
+/// variable stops `run` at once; `check` only warns, since the service may
+/// have a variable the shell running the check does not.
+fn read_secrets(command: &Command, config: &mut AgentConfig) -> Result<(), ExitCode> {
+    let read = match command {
+        Command::Run { .. } => read_all(config.secrets()),
+        Command::Probe { .. } => read_all(config.local_secrets()),
+        #[cfg(feature = "doctor")]
+        Command::Doctor { .. } => read_all(config.local_secrets()),
+        Command::Check { .. } => {
+            for e in config.secrets().filter_map(|s| s.resolve().err()) {
+                eprintln!("warning: {e}; `run` needs it");
+            }
+            Ok(())
+        }
+    };
+    read.map_err(|errors| {
+        for e in errors {
+            eprintln!("{e}");
+        }
+        ExitCode::from(2)
+    })
+}
+
+/// `Ok(false)`: the command ran and found a problem (the doctor, a device
+/// it could not read).
+async fn execute(command: Command, config: AgentConfig) -> anyhow::Result<bool> {
     match command {
         Command::Run { .. } => {
             let shutdown = CancellationToken::new();
@@ -93,6 +141,12 @@ async fn execute(command: Command, config: AgentConfig) -> anyhow::Result<()> {
                 d.services.len()
             );
         }
+        #[cfg(feature = "doctor")]
+        Command::Doctor { letter, lang, .. } => {
+            let visit = ronda_agent::doctor::visit(&config, letter.as_deref()).await?;
+            print!("{}", ronda_agent::doctor::render(&visit, &lang));
+            return Ok(visit.unreadable() == 0);
+        }
     }
-    Ok(())
+    Ok(true)
 }

@@ -14,6 +14,10 @@ pub enum ProbeError {
     Timeout(Duration),
     #[error("wrong username or password")]
     Unauthorized,
+    /// The device refuses every login for a while after too many failures;
+    /// how long, when it says.
+    #[error("the device has locked the account after failed logins{}", .0.map(|d| format!(" (for {} more)", human_long(d))).unwrap_or_default())]
+    Locked(Option<Duration>),
     #[error("cannot authenticate: {0}")]
     Auth(String),
     #[error("HTTP {status}: {detail}")]
@@ -40,7 +44,33 @@ pub(crate) fn human(d: Duration) -> String {
     }
 }
 
+/// "25m", "2h 5m": a lock's remaining time.
+fn human_long(d: Duration) -> String {
+    let m = d.as_secs().div_ceil(60);
+    match (m / 60, m % 60) {
+        (0, m) => format!("{m}m"),
+        (h, 0) => format!("{h}h"),
+        (h, m) => format!("{h}h {m}m"),
+    }
+}
+
 impl ProbeError {
+    /// Whether the device answered past its login: then the credentials
+    /// worked, whatever else went wrong.
+    pub fn got_past_login(&self) -> bool {
+        match self {
+            ProbeError::Status { status, .. } => *status != 401,
+            ProbeError::TooLarge(_) | ProbeError::Parse(_) | ProbeError::Device(_) => true,
+            ProbeError::Timeout(_)
+            | ProbeError::Unauthorized
+            | ProbeError::Locked(_)
+            | ProbeError::Auth(_)
+            | ProbeError::Connect(_)
+            | ProbeError::Transport(_)
+            | ProbeError::Setup(_) => false,
+        }
+    }
+
     /// Describe a reqwest failure without the URL, which may carry a
     /// password in its query (Tasmota's `?user=&password=`).
     pub fn from_reqwest(e: reqwest::Error, timeout: Duration) -> ProbeError {

@@ -12,6 +12,11 @@ use std::time::Duration;
 use serde::de::DeserializeOwned;
 use serde::{Deserialize, Deserializer};
 
+mod secret;
+pub use secret::{
+    lazy_secret_in, read_all, secret_in, LazySecret, Secret, SecretError, SecretSource,
+};
+
 /// One problem in a config file.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Problem {
@@ -292,81 +297,6 @@ pub fn parse_duration(text: &str) -> Result<Duration, String> {
     Duration::try_from(exact).map_err(|_| format!("`{text}` is negative"))
 }
 
-/// A secret read from the file, a separate file, or the environment. It never
-/// shows in `Debug` output or logs.
-#[derive(Clone)]
-pub enum SecretSource {
-    Value(Secret),
-    File(PathBuf),
-    Env(String),
-}
-
-impl fmt::Debug for SecretSource {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        match self {
-            SecretSource::Value(_) => f.write_str("Value(<redacted>)"),
-            SecretSource::File(p) => write!(f, "File({})", p.display()),
-            SecretSource::Env(v) => write!(f, "Env({v})"),
-        }
-    }
-}
-
-/// A resolved secret, or a password written into a config file.
-#[derive(Clone, PartialEq, Eq, serde::Deserialize)]
-#[serde(transparent)]
-pub struct Secret(String);
-
-impl fmt::Debug for Secret {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str("<redacted>")
-    }
-}
-
-impl Secret {
-    pub fn new(s: impl Into<String>) -> Self {
-        Secret(s.into())
-    }
-
-    pub fn expose(&self) -> &str {
-        &self.0
-    }
-}
-
-/// The one secret given by `value`, `file` or `env`, resolved. Reports a
-/// problem at `path` when more than one is given or it cannot be read.
-pub fn secret_in(
-    c: &mut Checker<'_>,
-    path: &str,
-    value: &Option<Secret>,
-    file: &Option<PathBuf>,
-    env: &Option<String>,
-) -> Option<Secret> {
-    let mut sources = Vec::new();
-    sources.extend(value.clone().map(SecretSource::Value));
-    sources.extend(file.clone().map(SecretSource::File));
-    sources.extend(env.clone().map(SecretSource::Env));
-    if sources.len() > 1 {
-        c.fail(path, "give only one of the value, its _file and its _env");
-        return None;
-    }
-    sources.pop()?.resolve().map_err(|e| c.fail(path, e)).ok()
-}
-
-impl SecretSource {
-    /// Resolve the secret; a file's trailing newline is dropped.
-    pub fn resolve(&self) -> Result<Secret, String> {
-        match self {
-            SecretSource::Value(v) => Ok(v.clone()),
-            SecretSource::File(p) => std::fs::read_to_string(p)
-                .map(|s| Secret(s.trim_end_matches(['\r', '\n']).to_owned()))
-                .map_err(|e| format!("cannot read secret file {}: {e}", p.display())),
-            SecretSource::Env(var) => std::env::var(var)
-                .map(Secret)
-                .map_err(|_| format!("environment variable {var} is not set")),
-        }
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -397,20 +327,5 @@ mod tests {
         assert_eq!(parse_duration("30d"), Ok(Duration::from_secs(30 * 86_400)));
         assert!(parse_duration("soon").is_err());
         assert!(parse_duration("-5s").is_err());
-    }
-
-    #[test]
-    fn secrets_never_show_in_debug() {
-        let s = SecretSource::Value(Secret::new("hunter2"));
-        assert!(!format!("{s:?}").contains("hunter2"));
-        assert!(!format!("{:?}", s.resolve().unwrap()).contains("hunter2"));
-    }
-
-    #[test]
-    fn secret_from_file_drops_the_newline() {
-        let dir = tempfile::tempdir().unwrap();
-        let p = dir.path().join("pw");
-        std::fs::write(&p, "s3cret\n").unwrap();
-        assert_eq!(SecretSource::File(p).resolve().unwrap().expose(), "s3cret");
     }
 }

@@ -185,7 +185,7 @@ async fn agent(
         .credentials
         .as_ref()
         .and_then(|c| c.get(&username))
-        .map(|p| Secret::new(p.clone()));
+        .map(|p| ronda_agent::conffile::LazySecret::from(Secret::new(p.clone())));
     let broker = BrokerConfig {
         url: spec.broker.clone(),
         username: password.as_ref().map(|_| username.clone()),

@@ -14,6 +14,7 @@ use serde::{Deserialize, Serialize};
 
 use crate::eval::{Evaluation, Finding, Status};
 use crate::model::{Letter, Severity};
+use crate::text::{self, Text};
 
 #[derive(Clone, Debug, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize)]
 pub struct AlertKey {
@@ -72,7 +73,7 @@ pub struct Alert {
     pub severity: Severity,
     pub state: State,
     pub agent: Option<String>,
-    pub message: String,
+    pub message: Text,
     pub evidence: serde_json::Value,
     pub started: Timestamp,
     pub fired: Option<Timestamp>,
@@ -86,7 +87,7 @@ pub struct Transition {
     pub from: Option<State>,
     pub to: State,
     pub at: Timestamp,
-    pub cause: String,
+    pub cause: Text,
     pub actor: Option<String>,
     pub evidence: serde_json::Value,
 }
@@ -161,41 +162,53 @@ impl Book {
     pub fn apply(&mut self, letter: &Letter, eval: &Evaluation) -> Vec<Change> {
         let now = eval.at;
         let mut changes = Vec::new();
-        let mut seen = Vec::new();
+        // The (item, subject) of this office's open alerts: most findings
+        // are fine and have none, and need no key of their own.
+        let open: Vec<(String, String)> = self
+            .open_in(&eval.letter, &eval.office)
+            .map(|a| (a.key.item.clone(), a.key.subject.clone()))
+            .collect();
+        let is_open =
+            |item: &str, subject: &str| open.iter().any(|(i, s)| i == item && s == subject);
+        let mut seen: Vec<(&str, &str)> = Vec::new();
         if eval.enforced {
             for result in &eval.items {
                 let Some(item) = letter.item(&result.item) else {
                     continue;
                 };
                 for f in &result.findings {
+                    seen.push((&result.item, &f.subject));
+                    if f.status != Status::Fail && !is_open(&result.item, &f.subject) {
+                        continue;
+                    }
                     let key = AlertKey {
                         letter: eval.letter.clone(),
                         item: result.item.clone(),
                         office: eval.office.clone(),
                         subject: f.subject.clone(),
                     };
-                    seen.push(key.clone());
-                    self.finding(key, item.severity, item.grace, f, now, &mut changes);
+                    let severity = f.advisory.unwrap_or(item.severity);
+                    self.finding(key, severity, item.grace, f, now, &mut changes);
                 }
             }
         }
         let gone: Vec<AlertKey> = self
             .open_in(&eval.letter, &eval.office)
-            .filter(|a| !seen.contains(&a.key))
+            .filter(|a| !seen.contains(&(a.key.item.as_str(), a.key.subject.as_str())))
             // Data held back by an offline agent is not the same as recovery.
             .filter(|a| !eval.enforced || a.agent.as_ref().is_none_or(|g| !eval.down.contains(g)))
             .map(|a| a.key.clone())
             .collect();
         let cause = if eval.enforced {
-            "no longer reported"
+            text!("tidak dilaporkan lagi", "no longer reported")
         } else {
-            "outside the letter's window"
+            text!("di luar masa berlaku surat", "outside the letter's window")
         };
         for key in gone {
             self.resolve(
                 &key,
                 now,
-                cause.into(),
+                cause.clone(),
                 serde_json::Value::Null,
                 &mut changes,
             );
@@ -221,7 +234,7 @@ impl Book {
                 return self.resolve(
                     &key,
                     now,
-                    format!("recovered: {}", f.message),
+                    text!("pulih: {}", "recovered: {}", &f.message),
                     f.evidence.clone(),
                     out,
                 )
@@ -258,10 +271,15 @@ impl Book {
             .and_then(|a| a.until)
             .is_some_and(|u| u <= now);
         let cause = match alert.state {
-            State::Pending if due => {
-                format!("failing for {}: {}", crate::eval::human(grace), f.message)
+            State::Pending if due => text!(
+                "gagal selama {}: {}",
+                "failing for {}: {}",
+                text::duration(grace),
+                &f.message
+            ),
+            State::Acknowledged if expired => {
+                text!("masa penanganan berakhir", "acknowledgement expired")
             }
-            State::Acknowledged if expired => "acknowledgement expired".into(),
             _ => return,
         };
         let from = alert.state;
@@ -275,7 +293,7 @@ impl Book {
         &mut self,
         key: &AlertKey,
         now: Timestamp,
-        cause: String,
+        cause: Text,
         evidence: serde_json::Value,
         out: &mut Vec<Change>,
     ) {
@@ -320,18 +338,19 @@ impl Book {
             at: now,
             until,
         });
+        let note = note.trim();
         Ok(change(
             alert,
             Some(from),
             now,
-            format!("acknowledged: {}", note.trim()),
+            text!("ditangani: {note}", "acknowledged: {note}"),
             Some(by.to_owned()),
         ))
     }
 
     /// Record something that happened to an open alert without moving it,
     /// such as a remote switch-off and its result.
-    pub fn note(&mut self, id: i64, cause: String, now: Timestamp) -> Option<Change> {
+    pub fn note(&mut self, id: i64, cause: Text, now: Timestamp) -> Option<Change> {
         let alert = self.open.values().find(|a| a.id == id)?;
         Some(change(alert, Some(alert.state), now, cause, None))
     }
@@ -341,7 +360,7 @@ fn change(
     alert: &Alert,
     from: Option<State>,
     at: Timestamp,
-    cause: String,
+    cause: Text,
     actor: Option<String>,
 ) -> Change {
     Change {

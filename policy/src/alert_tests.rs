@@ -27,7 +27,8 @@ fn eval(m: i64, status: Status, enforced: bool, down: bool) -> Evaluation {
         subject: "printer".into(),
         agent: Some("gw".into()),
         status,
-        message: format!("printer {status:?}"),
+        message: crate::text::Text::same(format!("printer {status:?}")),
+        advisory: None,
         evidence: serde_json::json!({ "relay_on": status == Status::Fail }),
     };
     let findings = if down { vec![] } else { vec![finding] };
@@ -140,7 +141,7 @@ fn an_acknowledgement_with_an_expiry_lapses_back_to_firing() {
         moves(&lapsed),
         vec![(Some(State::Acknowledged), State::Firing)]
     );
-    assert_eq!(lapsed[0].transition.cause, "acknowledgement expired");
+    assert_eq!(lapsed[0].transition.cause.en, "acknowledgement expired");
     assert!(lapsed[0].alert.ack.is_none());
 }
 
@@ -156,7 +157,7 @@ fn outside_the_window_nothing_fires_and_open_alerts_resolve() {
         moves(&closed),
         vec![(Some(State::Pending), State::Resolved)]
     );
-    assert!(closed[0].transition.cause.contains("window"));
+    assert!(closed[0].transition.cause.en.contains("window"));
 }
 
 #[test]
@@ -177,7 +178,7 @@ fn an_offline_agents_alerts_are_held_not_resolved() {
         },
     );
     assert_eq!(moves(&gone), vec![(Some(State::Firing), State::Resolved)]);
-    assert_eq!(gone[0].transition.cause, "no longer reported");
+    assert_eq!(gone[0].transition.cause.en, "no longer reported");
 }
 
 #[test]

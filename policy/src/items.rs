@@ -21,6 +21,9 @@ pub const KINDS: [&str; 9] = [
 
 /// The agent's default report interval; `agent.online` counts missed ones.
 const DEFAULT_INTERVAL: Duration = Duration::from_secs(30);
+/// An agent clock off by more than this is worth fixing: readings on the
+/// office PC (its reboots, its logs) are then hard to line up.
+pub const DEFAULT_MAX_CLOCK_OFFSET: Duration = Duration::from_secs(300);
 
 pub(crate) fn check_all(
     cx: &mut Ctx<'_, '_>,
@@ -54,6 +57,12 @@ fn item(cx: &mut Ctx<'_, '_>, at: &str, r: RawItem, keep_on: &[String]) -> Optio
     if let Some(id) = &id {
         cx.id(&format!("{at}.id"), id);
     }
+    let label = r.label.map(|l| {
+        (
+            cx.need(&format!("{at}.label.id"), l.id),
+            cx.need(&format!("{at}.label.en"), l.en),
+        )
+    });
     let text = cx.need(&format!("{at}.text"), r.text);
     let (text_id, text_en) = match text {
         Some(t) => (
@@ -65,18 +74,8 @@ fn item(cx: &mut Ctx<'_, '_>, at: &str, r: RawItem, keep_on: &[String]) -> Optio
     let check = cx
         .need(&format!("{at}.check"), r.check)
         .and_then(|c| check(cx, &format!("{at}.check"), c, keep_on));
-    let severity = cx
-        .need(&format!("{at}.severity"), r.severity)
-        .and_then(|s| {
-            let v = Severity::parse(&s);
-            if v.is_none() {
-                cx.fail(
-                    &format!("{at}.severity"),
-                    format!("`{s}` is not a severity: info, warning or critical"),
-                );
-            }
-            v
-        });
+    let severity = cx.need(&format!("{at}.severity"), r.severity);
+    let severity = severity_in(cx, &format!("{at}.severity"), severity);
     let remediation = match r.remediation.as_deref() {
         None | Some("notify") => Some(Remediation::Notify),
         Some("switch-off") => {
@@ -99,7 +98,14 @@ fn item(cx: &mut Ctx<'_, '_>, at: &str, r: RawItem, keep_on: &[String]) -> Optio
             None
         }
     };
+    let label = match (label, &id) {
+        (Some((Some(l_id), Some(l_en))), _) => crate::Text::new(l_id, l_en),
+        (Some(_), _) => return None,
+        (None, Some(id)) => crate::Text::same(id.clone()),
+        (None, None) => return None,
+    };
     Some(Item {
+        label,
         id: id?,
         text_id: text_id?,
         text_en: text_en?,
@@ -113,12 +119,12 @@ fn item(cx: &mut Ctx<'_, '_>, at: &str, r: RawItem, keep_on: &[String]) -> Optio
 fn check(cx: &mut Ctx<'_, '_>, at: &str, r: RawCheck, keep_on: &[String]) -> Option<Check> {
     let kind = cx.need(&format!("{at}.kind"), r.kind.clone())?;
     let allowed: &[&str] = match kind.as_str() {
-        "cctv.recording" => &["zones", "max_segment_age"],
+        "cctv.recording" => &["zones", "max_segment_age", "channel_severity"],
         "power.on" => &["classes"],
         "power.safe" => &["max_power_w", "max_current_a", "max_temperature_c"],
         "service.up" => &["services", "max_latency", "min_tls_days"],
         "host.up" => &["max_disk_percent", "max_memory_percent", "reboot_lookback"],
-        "agent.online" => &["interval", "missed"],
+        "agent.online" => &["interval", "missed", "max_clock_offset"],
         "cctv.storage" | "power.off" | "attestation" => &[],
         _ => {
             cx.fail(
@@ -158,6 +164,12 @@ fn check(cx: &mut Ctx<'_, '_>, at: &str, r: RawCheck, keep_on: &[String]) -> Opt
             Check::CctvRecording {
                 zones,
                 max_segment_age: r.max_segment_age.map_or(Duration::from_secs(600), |d| d.0),
+                channel_severity: severity_in(
+                    cx,
+                    &format!("{at}.channel_severity"),
+                    r.channel_severity,
+                )
+                .unwrap_or(Severity::Warning),
             }
         }
         "cctv.storage" => Check::CctvStorage,
@@ -208,10 +220,24 @@ fn check(cx: &mut Ctx<'_, '_>, at: &str, r: RawCheck, keep_on: &[String]) -> Opt
             let interval = r.interval.map_or(DEFAULT_INTERVAL, |d| d.0);
             Check::AgentOnline {
                 silence: interval * missed.max(1),
+                max_clock_offset: r.max_clock_offset.map_or(DEFAULT_MAX_CLOCK_OFFSET, |d| d.0),
             }
         }
         _ => Check::Attestation,
     })
+}
+
+/// A severity word, or a problem at `at`.
+fn severity_in(cx: &mut Ctx<'_, '_>, at: &str, s: Option<String>) -> Option<Severity> {
+    let s = s?;
+    let v = Severity::parse(&s);
+    if v.is_none() {
+        cx.fail(
+            at,
+            format!("`{s}` is not a severity: info, warning or critical"),
+        );
+    }
+    v
 }
 
 fn percent(cx: &mut Ctx<'_, '_>, at: &str, v: Option<f32>, default: f32) -> f32 {
@@ -239,6 +265,8 @@ fn given(r: &RawCheck) -> Vec<&'static str> {
         ("reboot_lookback", r.reboot_lookback.is_some()),
         ("interval", r.interval.is_some()),
         ("missed", r.missed.is_some()),
+        ("channel_severity", r.channel_severity.is_some()),
+        ("max_clock_offset", r.max_clock_offset.is_some()),
     ];
     set.into_iter()
         .filter(|(_, on)| *on)

@@ -5,6 +5,9 @@
 //! Nothing here does I/O besides reading the files, and nothing reads the
 //! clock: every time is passed in, so tests control it.
 
+// First: the `text!` macro is used by the modules after it.
+#[macro_use]
+pub mod text;
 pub mod alert;
 pub mod eval;
 mod items;
@@ -19,3 +22,4 @@ pub use items::KINDS;
 pub use load::{from_text, load, local, parse_time, DEFAULT_KEEP_ON};
 pub use model::{Check, Item, Letter, Notify, Period, Remediation, Scope, Severity, Window};
 pub use registry::Registry;
+pub use text::Text;

@@ -59,6 +59,8 @@ pub enum Scope {
 #[derive(Debug, Clone)]
 pub struct Item {
     pub id: String,
+    /// A short name for column heads; the id when the letter gives none.
+    pub label: crate::Text,
     pub text_id: String,
     pub text_en: String,
     pub check: Check,
@@ -74,6 +76,10 @@ pub enum Check {
     CctvRecording {
         zones: Vec<String>,
         max_segment_age: Duration,
+        /// Each channel in the zones is also its own finding, so that a
+        /// stopped camera is seen while its zone is still covered. It
+        /// raises alerts at this severity and does not decide the item.
+        channel_severity: Severity,
     },
     CctvStorage,
     PowerOff {
@@ -102,6 +108,8 @@ pub enum Check {
     AgentOnline {
         /// No report for this long means the agent is gone.
         silence: Duration,
+        /// An agent whose clock is off by more than this gets a finding.
+        max_clock_offset: Duration,
     },
     Attestation,
 }

@@ -77,6 +77,8 @@ pub struct RawGroups {
 #[serde(deny_unknown_fields)]
 pub struct RawItem {
     pub id: Option<String>,
+    /// A short name for the overview's column heads, in both languages.
+    pub label: Option<RawText>,
     pub text: Option<RawText>,
     pub check: Option<RawCheck>,
     #[serde(rename = "for")]
@@ -112,6 +114,8 @@ pub struct RawCheck {
     pub reboot_lookback: Option<Dur>,
     pub interval: Option<Dur>,
     pub missed: Option<u32>,
+    pub channel_severity: Option<String>,
+    pub max_clock_offset: Option<Dur>,
 }
 
 #[derive(Debug, Default, Deserialize)]

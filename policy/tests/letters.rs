@@ -104,11 +104,11 @@ fn three_planted_mistakes_are_all_reported_with_line_and_column() {
         "{lines:#?}"
     );
     assert!(
-        lines[1].starts_with("bad.yaml:60:14: checklist.1.check.zones.0: unknown zone `interor`"),
+        lines[1].starts_with("bad.yaml:62:14: checklist.1.check.zones.0: unknown zone `interor`"),
         "{lines:#?}"
     );
     assert!(
-        lines[2].starts_with("bad.yaml:72:5: checklist.2: unknown field `severty`"),
+        lines[2].starts_with("bad.yaml:75:5: checklist.2: unknown field `severty`"),
         "{lines:#?}"
     );
 }

@@ -6,7 +6,9 @@ use std::time::Duration;
 
 use std::sync::Arc;
 
-use ronda_agent::conffile::{secret_in, Checker, ConfigError, Dur, Secret, Source};
+use ronda_agent::conffile::{
+    lazy_secret_in, read_all, Checker, ConfigError, Dur, LazySecret, Secret, SecretError, Source,
+};
 use ronda_agent::config::duration_in;
 use ronda_agent::link::{BrokerConfig, RawBroker};
 use ronda_policy::{Letter, Registry};
@@ -109,9 +111,13 @@ pub struct ServerConfig {
     /// The letters to enforce and the registry, read by [`crate::letters::load`].
     pub letters: Arc<Vec<Letter>>,
     pub registry: Option<Arc<Registry>>,
-    pub admin_token: Option<Secret>,
+    /// Read at `run` start-up: `user` commands and `check` never need it.
+    pub admin_token: Option<LazySecret>,
     pub mail: Option<crate::mail::MailConfig>,
 }
+
+/// An admin token shorter than this is refused: it could be guessed.
+pub const MIN_TOKEN_LEN: usize = 16;
 
 pub const DEFAULT_RETENTION: Duration = Duration::from_secs(30 * 86_400);
 pub const DEFAULT_MAX_PAYLOAD: usize = 256 * 1024;
@@ -133,6 +139,41 @@ impl ServerConfig {
             }
             _ => Ok(()),
         }
+    }
+
+    /// Every secret not read at load: the external broker's and the SMTP
+    /// password, and the admin token.
+    pub fn secrets(&mut self) -> impl Iterator<Item = &mut LazySecret> {
+        let broker = match &mut self.broker {
+            BrokerChoice::External(b) => b.password.as_mut(),
+            BrokerChoice::Embedded(_) => None,
+        };
+        let smtp = match self.mail.as_mut().map(|m| &mut m.transport) {
+            Some(crate::mail::config::TransportConfig::Smtp(s)) => s.password.as_mut(),
+            _ => None,
+        };
+        broker
+            .into_iter()
+            .chain(smtp)
+            .chain(self.admin_token.as_mut())
+    }
+
+    /// Read every secret now, as `run` does at start-up before anything
+    /// else, so a missing variable stops it with the setting's name.
+    pub fn read_secrets(&mut self) -> Result<(), Vec<SecretError>> {
+        read_all(self.secrets())?;
+        match self.admin_token.as_ref().and_then(short_token) {
+            Some(e) => Err(vec![e]),
+            None => Ok(()),
+        }
+    }
+
+    /// The secrets that cannot be read now, for `check` to warn about.
+    pub fn unreadable_secrets(&mut self) -> Vec<SecretError> {
+        let mut errors: Vec<SecretError> =
+            self.secrets().filter_map(|s| s.resolve().err()).collect();
+        errors.extend(self.admin_token.as_ref().and_then(short_token));
+        errors
     }
 
     pub fn load(path: &Path) -> Result<ServerConfig, ConfigError> {
@@ -200,15 +241,23 @@ impl RawConfig {
             );
         }
         let api = &self.api;
-        let admin_token = secret_in(
+        let admin_token = lazy_secret_in(
             c,
             "api.admin_token",
             &api.admin_token,
             &api.admin_token_file,
             &api.admin_token_env,
         );
-        if admin_token.as_ref().is_some_and(|t| t.expose().len() < 16) {
-            c.fail("api.admin_token", "use at least 16 characters");
+        // One written in the file is checked now; one kept elsewhere when read.
+        if api
+            .admin_token
+            .as_ref()
+            .is_some_and(|t| t.expose().len() < MIN_TOKEN_LEN)
+        {
+            c.fail(
+                "api.admin_token",
+                format!("use at least {MIN_TOKEN_LEN} characters"),
+            );
         }
         let mail = match self.mail {
             Some(m) => Some(m.check(c, base)?),
@@ -229,6 +278,15 @@ impl RawConfig {
             max_payload_bytes: max_payload,
         })
     }
+}
+
+/// A readable admin token that is too short.
+fn short_token(token: &LazySecret) -> Option<SecretError> {
+    let value = token.resolve().ok()?;
+    (value.expose().len() < MIN_TOKEN_LEN).then(|| SecretError {
+        at: token.at().map(str::to_owned),
+        reason: format!("use at least {MIN_TOKEN_LEN} characters"),
+    })
 }
 
 #[cfg(test)]
@@ -282,7 +340,10 @@ mod mail_tests {
     #[test]
     fn mail_settings_are_checked_and_the_password_never_shows() {
         std::env::set_var("RONDA_TEST_SMTP_PW", "hunter2-smtp");
-        let c = load("database:\n  path: r.db\nmail:\n  from: Ronda <ronda@kotim.go.id>\n  smtp:\n    host: smtp.kotim.go.id\n    username: ronda\n    password_env: RONDA_TEST_SMTP_PW\n").unwrap();
+        let mut c = load("database:\n  path: r.db\nmail:\n  from: Ronda <ronda@kotim.go.id>\n  smtp:\n    host: smtp.kotim.go.id\n    username: ronda\n    password_env: RONDA_TEST_SMTP_PW\n").unwrap();
+        // Read, as `run` does at start-up: the value is kept, never shown.
+        c.read_secrets().unwrap();
+        assert!(!format!("{c:?}").contains("hunter2"), "{c:?}");
         let m = c.mail.unwrap();
         assert!(!format!("{m:?}").contains("hunter2"), "{m:?}");
         let crate::mail::config::TransportConfig::Smtp(s) = &m.transport else {
@@ -302,6 +363,43 @@ mod mail_tests {
             err.contains(":8:10: mail.smtp.tls: `ssl` is not a TLS mode"),
             "{err}"
         );
+    }
+}
+
+#[cfg(test)]
+mod secret_tests {
+    use super::tests_support::load;
+
+    #[test]
+    fn secrets_are_read_at_run_not_at_load() {
+        let text = "database:\n  path: r.db\napi:\n  admin_token_env: RONDA_TEST_TOKEN_NEVER_SET\n";
+        let mut c = load(text).unwrap();
+        let unread = c.unreadable_secrets();
+        assert_eq!(unread.len(), 1);
+        assert!(
+            unread[0].to_string().ends_with(
+                "server.yaml: api.admin_token: environment variable RONDA_TEST_TOKEN_NEVER_SET is not set"
+            ),
+            "{}",
+            unread[0]
+        );
+        assert_eq!(c.read_secrets().unwrap_err(), unread);
+    }
+
+    #[test]
+    fn a_short_admin_token_is_refused_when_it_is_read() {
+        let err = load("database:\n  path: r.db\napi:\n  admin_token: short\n").unwrap_err();
+        assert!(
+            err.to_string().contains("api.admin_token: use at least 16"),
+            "{err}"
+        );
+        std::env::set_var("RONDA_TEST_SHORT_TOKEN", "short");
+        let text = "database:\n  path: r.db\napi:\n  admin_token_env: RONDA_TEST_SHORT_TOKEN\n";
+        let mut c = load(text).unwrap();
+        let err = c.read_secrets().unwrap_err();
+        assert!(err[0]
+            .to_string()
+            .ends_with("api.admin_token: use at least 16 characters"));
     }
 }
 

@@ -112,7 +112,7 @@ pub async fn run(opts: DemoOptions, shutdown: CancellationToken) -> Result<(), S
     config.letters = std::sync::Arc::new(letters);
     config.registry = Some(std::sync::Arc::new(registry));
     let token = format!("{:016x}{:016x}", fastrand::u64(..), fastrand::u64(..));
-    config.admin_token = Some(ronda_agent::conffile::Secret::new(token.clone()));
+    config.admin_token = Some(ronda_agent::conffile::Secret::new(token.clone()).into());
     config.mail = Some(demo_mail(&dir.path().join("mail"), config.http_listen)?);
     config.http_listen = free_or_any(opts.http);
     config.broker = BrokerChoice::Embedded(EmbeddedBroker {

@@ -34,6 +34,8 @@ pub struct AppState {
     pub limiter: Arc<crate::ratelimit::LoginLimiter>,
     /// Office names and contacts, when `offices:` is configured.
     pub registry: Option<Arc<ronda_policy::Registry>>,
+    /// The clock pages show times on ([`crate::web::page_zone`]).
+    pub tz: jiff::tz::TimeZone,
 }
 
 impl AppState {

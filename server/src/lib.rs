@@ -26,6 +26,7 @@ use std::net::SocketAddr;
 use std::sync::Arc;
 use std::time::Duration;
 
+use ronda_agent::conffile::LazySecret;
 use ronda_agent::link::{self, BrokerConfig, BrokerUrl};
 use tokio::sync::watch;
 use tokio::task::JoinHandle;
@@ -51,6 +52,8 @@ pub enum ServerError {
     Broker(#[from] broker::BrokerError),
     #[error(transparent)]
     Link(#[from] link::LinkError),
+    #[error(transparent)]
+    Secret(#[from] ronda_agent::conffile::SecretError),
     #[error("cannot listen for HTTP on {addr}: {error}")]
     Http {
         addr: SocketAddr,
@@ -161,13 +164,19 @@ pub async fn start(
         auth,
         limiter: Default::default(),
         registry: config.registry.clone(),
+        tz: web::page_zone(config.registry.as_deref(), &config.letters),
         reader,
         metrics: metrics.clone(),
         subscribed: subscribed.clone(),
         letters: config.letters.clone(),
         views,
         engine: engine_tx,
-        admin_token: config.admin_token.clone(),
+        // Read at start-up (`run` has read it already, failing fast).
+        admin_token: config
+            .admin_token
+            .as_ref()
+            .map(LazySecret::resolve)
+            .transpose()?,
         mail_capture: config.mail.as_ref().and_then(|m| match &m.transport {
             mail::config::TransportConfig::Capture(dir) => Some(dir.clone()),
             mail::config::TransportConfig::Smtp(_) => None,
@@ -249,7 +258,7 @@ async fn broker_config(
     // The server skips the gate: it may use every office's topics.
     let own = BrokerConfig {
         username: Some(broker::INTERNAL_USER.to_owned()),
-        password: Some(ronda_agent::conffile::Secret::new(gated.internal_password)),
+        password: Some(ronda_agent::conffile::Secret::new(gated.internal_password).into()),
         ..broker_config_for(&loopback_url(gated.internal_addr))
     };
     let tls = gated.tls_addr.map(|a| BrokerUrl {

@@ -167,7 +167,12 @@ fn main() -> ExitCode {
     }
     if let Command::Check { config } = &cli.command {
         return match load_config(config) {
-            Ok(c) => {
+            Ok(mut c) => {
+                // A warning, not a failure: the service may have a variable
+                // the shell running the check does not.
+                for e in c.unreadable_secrets() {
+                    eprintln!("warning: {e}; `run` needs it");
+                }
                 println!("{}: ok", config.display());
                 for letter in c.letters.iter() {
                     println!("{}", ronda_server::letters::summary(letter));
@@ -201,13 +206,20 @@ async fn execute(command: Command) -> anyhow::Result<ExitCode> {
     tokio::spawn(ronda_agent::shell::cancel_on_signal(shutdown.clone()));
     match command {
         Command::Run { config } => {
-            let config = match load_config(&config) {
+            let mut config = match load_config(&config) {
                 Ok(c) => c,
                 Err(e) => {
                     eprintln!("{e}");
                     return Ok(ExitCode::from(2));
                 }
             };
+            // Every secret `run` uses, read before anything starts.
+            if let Err(errors) = config.read_secrets() {
+                for e in errors {
+                    eprintln!("{e}");
+                }
+                return Ok(ExitCode::from(2));
+            }
             ronda_server::run(config, shutdown).await?;
         }
         Command::Demo {

@@ -59,6 +59,8 @@ impl SimOffice {
             zone: zone.into(),
             online: Some(true),
             last_segment_end: Some(now - age),
+            // As an agent reports it: the age on the recorder's own clock.
+            segment_age_s: Some(age.as_secs().unsigned_abs()),
             ..Channel::default()
         }
     }

@@ -57,10 +57,65 @@ pub async fn guard(State(g): State<Guard>, req: Request, next: Next) -> Response
         .headers()
         .get(AUTHORIZATION)
         .and_then(|h| h.to_str().ok());
-    if check(&auth, req.method().as_str(), header) {
-        next.run(req).await
-    } else {
-        challenge(&auth)
+    let ok = check(&auth, req.method().as_str(), header);
+    match login(&g.device, ok, header.is_some()) {
+        Login::Ok => next.run(req).await,
+        Login::Refused => challenge(&auth),
+        Login::Locked(left) => {
+            let kind = lock(&g.device).kind;
+            locked_answer(kind, &auth, left)
+        }
+    }
+}
+
+/// What the device makes of one request's credentials.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Login {
+    Ok,
+    Refused,
+    /// Locked after too many failures, for this many more seconds.
+    Locked(u64),
+}
+
+/// Count logins as the firmware does: a request that carries credentials
+/// and fails is a failed login (the first request without any only fetches
+/// the challenge); `lock_after` of them in a row lock the account for
+/// `lock_secs`, during which even the right password is refused.
+pub fn login(dev: &Shared, ok: bool, tried: bool) -> Login {
+    let mut d = lock(dev);
+    if d.auth.scheme == Scheme::None {
+        return Login::Ok;
+    }
+    let now = d.now();
+    if let Some(until) = d.locked_until.filter(|u| *u > now) {
+        let left = u64::try_from(until.duration_since(now).as_secs()).unwrap_or(0);
+        return Login::Locked(left.max(1));
+    }
+    if ok {
+        d.failed_logins = 0;
+        return Login::Ok;
+    }
+    if !tried {
+        return Login::Refused;
+    }
+    d.failed_logins += 1;
+    d.failed_logins_total += 1;
+    if d.lock_after > 0 && d.failed_logins >= d.lock_after {
+        d.failed_logins = 0;
+        let secs = i64::try_from(d.lock_secs).unwrap_or(i64::MAX);
+        d.locked_until = now.checked_add(jiff::SignedDuration::from_secs(secs)).ok();
+        return Login::Locked(d.lock_secs);
+    }
+    Login::Refused
+}
+
+/// The vendor's answer to a login while the account is locked.
+fn locked_answer(kind: crate::state::SimKind, auth: &Auth, left: u64) -> Response {
+    use crate::state::SimKind;
+    match kind {
+        SimKind::Hikvision => crate::hikvision::locked(auth, left),
+        SimKind::Dahua => crate::dahua::locked(auth, left),
+        _ => challenge(auth),
     }
 }
 
@@ -93,7 +148,8 @@ pub fn challenge_header(auth: &Auth) -> String {
     }
 }
 
-fn challenge(auth: &Auth) -> Response {
+/// A plain 401 with the device's challenge.
+pub fn challenge(auth: &Auth) -> Response {
     let mut resp = StatusCode::UNAUTHORIZED.into_response();
     if let Ok(v) = HeaderValue::from_str(&challenge_header(auth)) {
         resp.headers_mut().insert(WWW_AUTHENTICATE, v);

@@ -1,6 +1,11 @@
 //! A software recorder's footage folder: while a channel records, a new
 //! segment file appears every few seconds under `<root>/<channel>/<date>/`,
 //! and segments older than ten minutes are removed.
+//!
+//! File names follow the device's clock on its wall clock; modification
+//! times are stamped by this host, as for a recorder writing on the agent's
+//! own host (the agent reads them against the same host clock, so a
+//! device clock skew cannot show here).
 
 use std::path::{Path, PathBuf};
 use std::time::Duration;
@@ -20,22 +25,26 @@ pub async fn run(root: PathBuf, dev: Shared, shutdown: CancellationToken) {
             _ = shutdown.cancelled() => return,
             _ = tick.tick() => {}
         }
-        let recording: Vec<String> = lock(&dev)
-            .channels
-            .iter()
-            .filter(|c| c.recording)
-            .map(|c| c.id.clone())
-            .collect();
+        let (recording, now, offset) = {
+            let d = lock(&dev);
+            let ids: Vec<String> = d
+                .channels
+                .iter()
+                .filter(|c| c.recording)
+                .map(|c| c.id.clone())
+                .collect();
+            (ids, d.now(), d.offset())
+        };
         for ch in recording {
-            if let Err(e) = write_segment(&root.join(&ch), Timestamp::now()) {
+            if let Err(e) = write_segment(&root.join(&ch), now, offset) {
                 tracing::warn!(channel = %ch, error = %e, "cannot write a simulated segment");
             }
         }
     }
 }
 
-fn write_segment(dir: &Path, now: Timestamp) -> std::io::Result<()> {
-    let local = now.to_zoned(jiff::tz::TimeZone::fixed(jiff::tz::offset(7)));
+fn write_segment(dir: &Path, now: Timestamp, offset: jiff::tz::Offset) -> std::io::Result<()> {
+    let local = now.to_zoned(jiff::tz::TimeZone::fixed(offset));
     let day = dir.join(local.strftime("%Y-%m-%d").to_string());
     std::fs::create_dir_all(&day)?;
     std::fs::write(

@@ -4,7 +4,10 @@
 //! internal port 5000.
 //!
 //! Each camera records ten-second segments; the newest ends where the
-//! channel's newest segment ends. The recordings mount comes from the
+//! channel's newest segment ends. Everything follows the device's own clock
+//! (`DeviceState::now`, skew included). As in 0.13/0.14, the stats are the
+//! emitter's latest snapshot, taken every `stats_interval` (60 s): their
+//! `last_updated` lags the clock by up to a minute. The recordings mount comes from the
 //! device's first disk (953 869 MiB, 412 345 free when it has none); a disk
 //! whose status is not `ok` is a mount Frigate cannot measure, listed `{}`.
 
@@ -30,6 +33,8 @@ const COMMIT: &str = "f4f3cfa";
 const DEFAULT_MIB: (u64, u64) = (953_869, 412_345);
 /// Frigate's record segment length.
 const SEGMENT: SignedDuration = SignedDuration::from_secs(10);
+/// The stats emitter's interval (`mqtt.stats_interval`, 60 s by default).
+const STATS_INTERVAL_S: i64 = 60;
 /// The most segments one answer lists (a day's worth), so a silly window
 /// cannot make the simulator build an endless list.
 const MAX_SEGMENTS: usize = 8640;
@@ -66,10 +71,15 @@ async fn stats(State(dev): State<Shared>) -> Response {
         channels => d.channels,
         firmware => d.firmware,
         version => full_version(&d),
-        now => Timestamp::now().as_second(),
+        now => snapshot_time(d.now()),
         disk,
     };
     json(render("stats", STATS, ctx))
+}
+
+/// When the latest stats snapshot was taken: the last whole interval.
+fn snapshot_time(now: Timestamp) -> i64 {
+    now.as_second().div_euclid(STATS_INTERVAL_S) * STATS_INTERVAL_S
 }
 
 /// Plain text, as Flask sends a returned string.
@@ -87,7 +97,7 @@ async fn recordings(
     Path(camera): Path<String>,
     Query(q): Query<HashMap<String, String>>,
 ) -> Response {
-    let now = Timestamp::now();
+    let now = lock(&dev).now();
     let secs = |k: &str| q.get(k).and_then(|v| v.parse::<f64>().ok());
     let after = secs("after").unwrap_or((now - SignedDuration::from_hours(1)).as_second() as f64);
     let before = secs("before").unwrap_or(now.as_second() as f64);

@@ -4,7 +4,10 @@
 //! (ONVIF Core 5.9.1, 5.9.5): the digest against the device's user and
 //! password, a `Created` close to the device clock, a nonce not seen before.
 //! The PRE_AUTH operations answer anyone. Every answer comes from a template
-//! under `templates/onvif/`.
+//! under `templates/onvif/`, by the device's own clock (`DeviceState::now`,
+//! skew included). With `get_services` off it is an ONVIF 1.x device: it
+//! refuses `GetServices` with the generic `ter:ActionNotSupported` fault
+//! (Core 5.8.2.2) and names its services through `GetCapabilities` alone.
 
 use std::collections::VecDeque;
 use std::sync::{Arc, Mutex};
@@ -28,6 +31,7 @@ const INFO: &str = include_str!("../templates/onvif/get_device_information.xml")
 const SERVICES: &str = include_str!("../templates/onvif/get_services.xml");
 const SUMMARY: &str = include_str!("../templates/onvif/get_recording_summary.xml");
 const FAULT: &str = include_str!("../templates/onvif/fault.xml");
+const CAPABILITIES: &str = include_str!("../templates/onvif/get_capabilities.xml");
 
 const PASSWORD_DIGEST: &str = "#PasswordDigest";
 /// How far `Created` may be from the device clock. The Core names no
@@ -93,19 +97,23 @@ impl Onvif {
         // that a client can learn the clock it must date its token with.
         let pre_auth = matches!(
             op,
-            (Service::Device, "GetSystemDateAndTime" | "GetServices")
+            (
+                Service::Device,
+                "GetSystemDateAndTime" | "GetServices" | "GetCapabilities"
+            )
         );
         if !pre_auth && !req.token.as_ref().is_some_and(|t| self.token_ok(&d, t)) {
             return fault("Sender", "NotAuthorized", "Sender not Authorized");
         }
         let answer = match op {
-            (Service::Device, "GetSystemDateAndTime") => time(),
+            (Service::Device, "GetSystemDateAndTime") => time(&d),
             (Service::Device, "GetDeviceInformation") => render(
                 "info",
                 INFO,
                 context! { model => d.model, firmware => d.firmware, serial => d.serial },
             ),
-            (Service::Device, "GetServices") => render("services", SERVICES, ()),
+            (Service::Device, "GetServices") if d.get_services => render("services", SERVICES, ()),
+            (Service::Device, "GetCapabilities") => render("capabilities", CAPABILITIES, ()),
             (Service::Search, "GetRecordingSummary") => summary(&d),
             _ => {
                 let reason = "Optional Action Not Implemented";
@@ -127,7 +135,7 @@ impl Onvif {
             seen.push_back(t.nonce.clone());
             fresh
         };
-        fresh && timely(&t.created, Timestamp::now()) && digest_ok(d, t)
+        fresh && timely(&t.created, d.now()) && digest_ok(d, t)
     }
 }
 
@@ -198,25 +206,32 @@ fn digest_ok(d: &DeviceState, t: &Token) -> bool {
         && b64.encode(h.finalize()) == t.password
 }
 
-fn parts(t: Timestamp, hours: i8) -> minijinja::Value {
-    let z = t.to_zoned(jiff::tz::TimeZone::fixed(jiff::tz::offset(hours)));
+fn parts(t: Timestamp, offset: jiff::tz::Offset) -> minijinja::Value {
+    let z = t.to_zoned(jiff::tz::TimeZone::fixed(offset));
     context! { year => z.year(), month => z.month(), day => z.day(), hour => z.hour(), minute => z.minute(), second => z.second() }
 }
 
-/// The device clock in UTC, and in WIB (UTC+7) as the local time.
-fn time() -> String {
-    let now = Timestamp::now();
+/// The device clock in UTC, and on its wall clock as the local time with
+/// its POSIX zone (`WIB-7` is UTC+7: POSIX counts west).
+fn time(d: &DeviceState) -> String {
+    let (now, offset) = (d.now(), d.offset());
+    let hours = -offset.seconds() / 3600;
+    let tz = if hours == -7 {
+        "WIB-7".to_owned()
+    } else {
+        format!("UTC{hours}")
+    };
     render(
         "time",
         TIME,
-        context! { u => parts(now, 0), l => parts(now, 7) },
+        context! { u => parts(now, jiff::tz::Offset::UTC), l => parts(now, offset), tz },
     )
 }
 
 /// One recording per channel. `DataUntil` is the newest segment end over all
 /// of them: the summary is device-wide.
 fn summary(d: &DeviceState) -> String {
-    let now = Timestamp::now();
+    let now = d.now();
     let until = d
         .channels
         .iter()

@@ -97,9 +97,7 @@ async fn read_request(conn: &mut BufReader<TcpStream>) -> Option<Request> {
 
 fn answer(d: &DeviceState, r: &Request) -> String {
     // Hikvision's own Date format, two spaces after the colon included.
-    let date = jiff::Timestamp::now()
-        .strftime("%a, %b %d %Y %H:%M:%S GMT")
-        .to_string();
+    let date = d.now().strftime("%a, %b %d %Y %H:%M:%S GMT").to_string();
     let cseq = &r.cseq;
     match r.method.as_str() {
         "OPTIONS" => head(render("options", OPTIONS, context! { cseq, date })),

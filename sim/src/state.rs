@@ -50,6 +50,28 @@ pub struct Auth {
     pub password: String,
 }
 
+/// How a Hikvision firmware writes `currentDeviceTime`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum TimeFormat {
+    /// `2018-06-11T08:00:00+07:00`: wall clock with its offset.
+    Offset,
+    /// `2018-06-11T08:00:00Z`: the wall clock with a `Z` that does not mean UTC.
+    WallZ,
+    /// `2018-06-11T08:00:00`: the wall clock, no offset at all.
+    Local,
+}
+
+/// How a Hikvision firmware reads and writes recording search times.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum SearchClock {
+    /// Its wall clock, with a `Z` after it (older firmware).
+    Wall,
+    /// True UTC, as `xs:dateTime` defines the `Z`.
+    Utc,
+}
+
 #[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct SimChannel {
     pub id: String,
@@ -113,6 +135,30 @@ pub struct DeviceState {
     pub status: u16,
     /// Dahua: file finders created and not yet both closed and destroyed.
     pub open_finders: usize,
+    /// The device's clock runs this far ahead of true time (negative:
+    /// behind). Its answers, recordings included, follow its own clock.
+    pub clock_skew_s: i64,
+    /// Offset of the device's wall clock from UTC (WIB: +7 h).
+    pub utc_offset_s: i32,
+    /// Hikvision: how `currentDeviceTime` is written.
+    pub time_format: TimeFormat,
+    /// Hikvision: how the recording search reads and writes times.
+    pub search_clock: SearchClock,
+    /// Whether the device tells its overwrite setting at all; older
+    /// firmware and some models do not.
+    pub overwrite_readable: bool,
+    /// ONVIF: whether the device implements `GetServices` (ONVIF 1.x
+    /// devices answer only `GetCapabilities`).
+    pub get_services: bool,
+    /// Lock the account after this many failed logins in a row (0: never).
+    pub lock_after: u32,
+    /// How long a lock lasts, in seconds.
+    pub lock_secs: u64,
+    /// Failed logins in a row, and every failed login since the start.
+    pub failed_logins: u32,
+    pub failed_logins_total: u32,
+    /// While set and in the future, every login is refused as locked.
+    pub locked_until: Option<Timestamp>,
 }
 
 impl DeviceState {
@@ -143,7 +189,34 @@ impl DeviceState {
             topic: String::new(),
             status: 200,
             open_finders: 0,
+            clock_skew_s: 0,
+            utc_offset_s: 7 * 3600,
+            time_format: TimeFormat::Offset,
+            search_clock: SearchClock::Wall,
+            overwrite_readable: true,
+            get_services: true,
+            lock_after: 0,
+            lock_secs: 1800,
+            failed_logins: 0,
+            failed_logins_total: 0,
+            locked_until: None,
         }
+    }
+
+    /// The device's own clock now: true time plus its skew.
+    pub fn now(&self) -> Timestamp {
+        self.clock(Timestamp::now())
+    }
+
+    /// A true instant on the device's own clock.
+    pub fn clock(&self, t: Timestamp) -> Timestamp {
+        t.saturating_add(SignedDuration::from_secs(self.clock_skew_s))
+            .unwrap_or(t)
+    }
+
+    /// The offset of the device's wall clock.
+    pub fn offset(&self) -> jiff::tz::Offset {
+        jiff::tz::Offset::from_seconds(self.utc_offset_s).unwrap_or(jiff::tz::Offset::UTC)
     }
 
     /// Watts drawn now, per relay.
@@ -187,10 +260,45 @@ pub struct Patch {
     pub clear_faults: Option<bool>,
     pub power_on: Option<String>,
     pub status: Option<u16>,
+    pub clock_skew_s: Option<i64>,
+    pub time_format: Option<TimeFormat>,
+    pub search_clock: Option<SearchClock>,
+    pub overwrite_readable: Option<bool>,
+    pub get_services: Option<bool>,
+    pub lock_after: Option<u32>,
+    pub lock_secs: Option<u64>,
 }
 
 impl Patch {
+    /// The firmware variant and login-lock settings.
+    fn apply_firmware(&self, d: &mut DeviceState) {
+        if let Some(f) = self.time_format {
+            d.time_format = f;
+        }
+        if let Some(c) = self.search_clock {
+            d.search_clock = c;
+        }
+        if let Some(r) = self.overwrite_readable {
+            d.overwrite_readable = r;
+        }
+        if let Some(g) = self.get_services {
+            d.get_services = g;
+        }
+        if let Some(n) = self.lock_after {
+            d.lock_after = n;
+        }
+        if let Some(s) = self.lock_secs {
+            d.lock_secs = s;
+        }
+    }
+
+    /// Apply the change as made at true time `now` (a channel stopping then
+    /// stops at that moment of the device's own clock).
     pub fn apply(&self, d: &mut DeviceState, now: Timestamp) -> Result<(), String> {
+        if let Some(s) = self.clock_skew_s {
+            d.clock_skew_s = s;
+        }
+        let now = d.clock(now);
         if let Some(h) = self.hang {
             d.hang = h;
         }
@@ -253,6 +361,7 @@ impl Patch {
         if let Some(s) = self.status {
             d.status = s;
         }
+        self.apply_firmware(d);
         Ok(())
     }
 }

@@ -93,6 +93,9 @@ async fn reads_the_dvr_and_sees_it_change() {
     // The DVR's wall clock is WIB, whatever this machine's zone: the agent
     // learns the zone from the NTP config.
     assert!(r.clock_skew_s.unwrap().abs() <= 2, "{r:?}");
+    assert!(r
+        .detected
+        .contains(&"time-zone: NTP.TimeZone (UTC+07)".to_owned()));
     assert_eq!(r.overwrite, Some(true));
     let disks: Vec<_> = r
         .disks
@@ -237,7 +240,7 @@ async fn a_wrong_password_is_unauthorized() {
     assert_eq!(dvr.read().await, Err(ProbeError::Unauthorized));
     let r = dvr.report().await;
     assert!(!r.reachable);
-    assert_eq!(r.error.as_deref(), Some("wrong username or password"));
+    common::assert_wrong_password(&r);
     // The DVR's password changed under a correct agent config.
     let ok = Dvr::default().await;
     ok.state().auth.password = "changed".into();
@@ -258,4 +261,100 @@ async fn a_hung_dvr_times_out_within_the_configured_timeout() {
     );
     let r = dvr.report().await;
     assert_eq!(r.error.as_deref(), Some("no answer within 300ms"));
+}
+
+/// Issue 17 point 8: ages are the DVR's own (its newest file against its
+/// own clock), so a clock hours or a day off changes nothing. The agent's
+/// clock is true here and the DVR's is skewed: the same mismatch as an
+/// office PC whose clock is off.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn ages_come_from_the_dvrs_own_clock_however_far_off_it_is() {
+    for skew_h in [7, -24, 2, -7] {
+        let dvr = Dvr::start("Gudang2018", Duration::from_secs(3), 3 * HOUR, &["1", "2"]).await;
+        {
+            let mut s = dvr.state();
+            let stop = Patch {
+                clock_skew_s: Some(skew_h * 3600),
+                channel: Some("2".into()),
+                recording: Some(false),
+                ..Patch::default()
+            };
+            stop.apply(&mut s, Timestamp::now() - SignedDuration::from_hours(2))
+                .unwrap();
+        }
+        let r = dvr.report().await;
+        let ages: Vec<_> = r.channels.iter().map(|c| c.segment_age_s).collect();
+        assert!(ages[0].unwrap() < 30, "skew {skew_h} h: {r:?}");
+        assert!(
+            (7190..7230).contains(&ages[1].unwrap()),
+            "skew {skew_h} h: {r:?}"
+        );
+        let skew = r.clock_skew_s.unwrap() - skew_h * 3600;
+        assert!(skew.abs() <= 2, "the skew is still reported: {r:?}");
+        assert_eq!(dvr.open_finders(), 0);
+    }
+}
+
+/// A zone the DVR does not name (its offset is not in Dahua's table): the
+/// ages are still its own, but its skew cannot be told, so none is claimed.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_dvr_that_names_no_zone_gives_ages_but_no_skew() {
+    let dvr = Dvr::default().await;
+    dvr.state().utc_offset_s = 7 * 3600 + 17 * 60;
+    let r = dvr.report().await;
+    assert_eq!(r.clock_skew_s, None, "{r:?}");
+    assert!(r.channels[0].segment_age_s.unwrap() < 30, "{r:?}");
+    assert!(r
+        .detected
+        .contains(&"time-zone: not given; the agent's own assumed".to_owned()));
+}
+
+/// Issue 17 point 3: firmware that does not know the `StorageGroup` config
+/// refuses it as any unknown name; overwrite is then unknown, not "off".
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_unreadable_overwrite_setting_is_unknown() {
+    let dvr = Dvr::default().await;
+    dvr.state().overwrite_readable = false;
+    let r = dvr.report().await;
+    assert!(r.reachable, "{r:?}");
+    assert_eq!(r.overwrite, None);
+    assert!(
+        r.detected
+            .contains(&"overwrite: not readable (StorageGroup refused)".to_owned()),
+        "{r:?}"
+    );
+    dvr.state().overwrite_readable = true;
+    let r = dvr.report().await;
+    assert_eq!(r.overwrite, Some(true));
+    assert!(r.detected.contains(&"overwrite: StorageGroup".to_owned()));
+}
+
+/// Issue 17 point 7: once the DVR has locked the account, the agent says
+/// so (and how long), instead of taking it for a wrong password; a wrong
+/// password before the lock stays a wrong password.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_locked_account_is_told_from_a_wrong_password() {
+    let dvr = Dvr::start("Gudang2019", Duration::from_secs(3), HOUR, &["1"]).await;
+    dvr.state().lock_after = 3;
+    assert_eq!(dvr.read().await, Err(ProbeError::Unauthorized));
+    assert_eq!(dvr.read().await, Err(ProbeError::Unauthorized));
+    let third = dvr.read().await;
+    assert_eq!(
+        third,
+        Err(ProbeError::Locked(Some(Duration::from_secs(1800))))
+    );
+    assert_eq!(dvr.state().failed_logins_total, 3);
+
+    // Locked: even the right password is refused, and the report says so.
+    let right = Dvr::start("Gudang2018", Duration::from_secs(3), HOUR, &["1"]).await;
+    right.state().locked_until = Some(Timestamp::now() + SignedDuration::from_mins(25));
+    assert!(matches!(
+        right.read().await,
+        Err(ProbeError::Locked(Some(_)))
+    ));
+    let r = right.report().await;
+    assert!(!r.reachable);
+    let paused = r.paused.unwrap();
+    assert_eq!(paused.reason, ronda_wire::PauseReason::Locked);
+    assert!(r.error.unwrap().contains("locked"), "{paused:?}");
 }

@@ -89,7 +89,11 @@ async fn reads_cameras_storage_and_the_newest_segments() {
     assert_eq!(r.kind, "frigate");
     assert_eq!(r.model.as_deref(), Some("Frigate"));
     assert_eq!(r.firmware.as_deref(), Some("0.14.1-f4f3cfa"));
-    assert_eq!(r.clock_skew_s, None, "Frigate does not tell its clock");
+    // Frigate's clock is its stats' time, a snapshot up to a minute old.
+    assert!(r.clock_skew_s.unwrap().abs() <= 61, "{r:?}");
+    assert!(r
+        .detected
+        .contains(&"clock: /api/stats service.last_updated".to_owned()));
     let disks: Vec<_> = r
         .disks
         .iter()
@@ -117,8 +121,10 @@ async fn reads_cameras_storage_and_the_newest_segments() {
     let depan = &r.channels[0];
     assert_eq!(depan.online, Some(false), "0 fps is offline: {depan:?}");
     assert_eq!(depan.last_segment_end, Some(stopped), "{depan:?}");
+    // Measured against Frigate's newest sign of time (halaman's segment,
+    // 4 s old), a few seconds short at most.
     assert!(
-        (1800..1830).contains(&depan.segment_age_s.unwrap()),
+        (1790..1830).contains(&depan.segment_age_s.unwrap()),
         "{depan:?}"
     );
     assert_eq!(r.channels[1].online, Some(true), "halaman unaffected");
@@ -208,4 +214,37 @@ async fn a_hung_frigate_times_out_within_the_configured_timeout() {
     let r = nvr.report().await;
     assert!(!r.reachable);
     assert_eq!(r.error.as_deref(), Some("no answer within 300ms"));
+}
+
+/// Issue 17 point 8: the age is Frigate's own (its stats' time against its
+/// segments), so a clock hours or a day off changes nothing; the windows
+/// follow Frigate's clock too, or a skewed one would miss the segments.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn ages_come_from_frigates_own_clock_however_far_off_it_is() {
+    for skew_h in [7, -24, 2, -7] {
+        let nvr = Nvr::start(
+            Duration::from_secs(3),
+            3 * HOUR,
+            &["depan", "halaman"],
+            false,
+        )
+        .await;
+        nvr.change(|s| {
+            let p = Patch {
+                clock_skew_s: Some(skew_h * 3600),
+                channel: Some("halaman".into()),
+                recording: Some(false),
+                ..Patch::default()
+            };
+            p.apply(s, Timestamp::now() - SignedDuration::from_hours(2))
+                .unwrap();
+        });
+        let r = nvr.report().await;
+        let ages: Vec<_> = r.channels.iter().map(|c| c.segment_age_s).collect();
+        assert!(ages[0].unwrap() < 30, "skew {skew_h} h: {r:?}");
+        assert!(
+            (7130..7230).contains(&ages[1].unwrap()),
+            "skew {skew_h} h: {r:?}"
+        );
+    }
 }

@@ -2,6 +2,8 @@
 //! `nvr-aula`, over real HTTP with a WS-Security UsernameToken.
 #![allow(clippy::unwrap_used)]
 
+mod common;
+
 use std::time::{Duration, Instant};
 
 use axum::http::{HeaderMap, StatusCode};
@@ -10,9 +12,10 @@ use axum::routing::post;
 use jiff::{SignedDuration, Timestamp};
 use ronda_agent::conffile::Secret;
 use ronda_agent::http::{Clients, Creds};
+use ronda_agent::recorders::onvif::VIA_CAPABILITIES;
 use ronda_agent::recorders::{ChannelConfig, RecorderConfig, RecorderKind, Watched};
 use ronda_sim::auth;
-use ronda_sim::state::{lock, Auth, DeviceState, Scheme};
+use ronda_sim::state::{lock, Auth, DeviceState, Patch, Scheme};
 use ronda_sim::{Options, Sim};
 use tokio_util::sync::CancellationToken;
 
@@ -46,26 +49,30 @@ impl Aula {
     /// The agent's view of the recorder, as `agent.yaml` would configure it.
     fn recorder(&self, password: &str, timeout: Duration) -> Watched {
         let addr = self.sim.device("nvr-aula").unwrap().addr.unwrap();
-        let cfg = RecorderConfig {
-            id: "nvr-aula".into(),
-            kind: RecorderKind::Onvif,
-            url: format!("http://{addr}/onvif/device_service"),
-            creds: Some(Creds {
-                username: "operator".into(),
-                password: Secret::new(password),
-            }),
-            insecure_tls: false,
-            timeout,
-            lookback: Duration::from_secs(3600),
-            channels: vec![ChannelConfig {
-                id: "1".into(),
-                name: Some("Aula".into()),
-                zone: "interior".into(),
-                url: None,
-                path: None,
-            }],
-        };
-        Watched::new(cfg, &Clients::new().unwrap())
+        Watched::new(config(addr, password, timeout), &Clients::new().unwrap())
+    }
+}
+
+/// The agent's config for an ONVIF recorder at `addr`, one channel.
+fn config(addr: std::net::SocketAddr, password: &str, timeout: Duration) -> RecorderConfig {
+    RecorderConfig {
+        id: "nvr-aula".into(),
+        kind: RecorderKind::Onvif,
+        url: format!("http://{addr}/onvif/device_service"),
+        creds: Some(Creds {
+            username: "operator".into(),
+            password: Secret::new(password),
+        }),
+        insecure_tls: false,
+        timeout,
+        lookback: Duration::from_secs(3600),
+        channels: vec![ChannelConfig {
+            id: "1".into(),
+            name: Some("Aula".into()),
+            zone: "interior".into(),
+            url: None,
+            path: None,
+        }],
     }
 }
 
@@ -128,12 +135,12 @@ async fn a_wrong_password_is_unauthorized() {
     let aula = Aula::start().await;
     let r = aula.recorder("Aula2019", T).probe().await;
     assert!(!r.reachable);
-    assert_eq!(r.error.as_deref(), Some("wrong username or password"));
+    common::assert_wrong_password(&r);
 
     // The device's password changed under a correct config: the same.
     aula.state().auth.password = "changed".into();
     let r = aula.recorder("Aula2018", T).probe().await;
-    assert_eq!(r.error.as_deref(), Some("wrong username or password"));
+    common::assert_wrong_password(&r);
     assert!(!format!("{r:?}").contains("Aula2018"));
 }
 
@@ -156,6 +163,7 @@ async fn a_hung_recorder_times_out_within_the_deadline() {
 struct Fixtures {
     clock: &'static str,
     services: &'static str,
+    capabilities: &'static str,
     summary: &'static str,
     /// HTTP Digest demanded on every request (ONVIF Core 5.9.1).
     http_digest: Option<Auth>,
@@ -168,6 +176,7 @@ struct Fixtures {
 const PROFILE_G: Fixtures = Fixtures {
     clock: "get_system_date_and_time.xml",
     services: "get_services.xml",
+    capabilities: "get_capabilities.xml",
     summary: "get_recording_summary.xml",
     http_digest: None,
     clock_needs_login: false,
@@ -202,6 +211,8 @@ impl Fixtures {
             "get_device_information.xml"
         } else if body.contains("GetServices") {
             self.services
+        } else if body.contains("GetCapabilities") {
+            self.capabilities
         } else {
             self.summary
         };
@@ -230,25 +241,7 @@ impl Fixtures {
     async fn probe(self, password: &str) -> ronda_wire::Recorder {
         let stop = CancellationToken::new();
         let addr = self.serve(&stop).await;
-        let cfg = RecorderConfig {
-            id: "nvr".into(),
-            kind: RecorderKind::Onvif,
-            url: format!("http://{addr}/onvif/device_service"),
-            creds: Some(Creds {
-                username: "operator".into(),
-                password: Secret::new(password),
-            }),
-            insecure_tls: false,
-            timeout: T,
-            lookback: Duration::from_secs(3600),
-            channels: vec![ChannelConfig {
-                id: "1".into(),
-                name: None,
-                zone: "interior".into(),
-                url: None,
-                path: None,
-            }],
-        };
+        let cfg = config(addr, password, T);
         let r = Watched::new(cfg, &Clients::new().unwrap()).probe().await;
         stop.cancel();
         r
@@ -270,10 +263,11 @@ async fn without_recording_search_the_channels_say_why() {
         ch.error.as_deref(),
         Some("the device offers no recording search (ONVIF Profile G)")
     );
+    assert!(r.channels[0].no_recordings, "{r:?}");
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn an_empty_or_broken_summary_is_a_channel_error_and_the_device_still_reads() {
+async fn an_empty_summary_is_nothing_recorded_and_a_broken_one_a_channel_error() {
     let empty = Fixtures {
         summary: "get_recording_summary_empty.xml",
         ..PROFILE_G
@@ -282,10 +276,9 @@ async fn an_empty_or_broken_summary_is_a_channel_error_and_the_device_still_read
     assert!(r.reachable, "{r:?}");
     let ch = &r.channels[0];
     assert_eq!(ch.last_segment_end, None, "the epoch is not a segment");
-    assert_eq!(
-        ch.error.as_deref(),
-        Some("the recorder reports no recordings")
-    );
+    // The search ran and found nothing: that is "did not record", which
+    // must be able to fail its zone, not "could not read".
+    assert_eq!((ch.error.as_deref(), ch.no_recordings), (None, false));
 
     let broken = Fixtures {
         summary: "get_recording_summary_truncated.xml",
@@ -327,7 +320,7 @@ async fn a_device_that_wants_http_digest_gets_it() {
     assert_eq!(r.model.as_deref(), Some("Dahua NVR4104HS-4KS2"));
     assert!(r.channels[0].last_segment_end.is_some(), "{r:?}");
     let r = digest.probe("Aula2019").await;
-    assert_eq!(r.error.as_deref(), Some("wrong username or password"));
+    common::assert_wrong_password(&r);
 
     // HTTP 401 with the NotAuthorized fault and no challenge to answer.
     let refusing = Fixtures {
@@ -335,7 +328,7 @@ async fn a_device_that_wants_http_digest_gets_it() {
         ..PROFILE_G
     };
     let r = refusing.probe("Aula2018").await;
-    assert_eq!(r.error.as_deref(), Some("wrong username or password"));
+    common::assert_wrong_password(&r);
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -356,4 +349,65 @@ async fn clocks_that_want_a_login_or_have_no_utc_still_read() {
     assert!(r.reachable, "{r:?}");
     assert_eq!(r.clock_skew_s, None, "local time alone is no clock");
     assert_eq!(r.model.as_deref(), Some("Dahua NVR4104HS-4KS2"));
+}
+
+/// Issue 17 point 8: the age is the recorder's own (`DataUntil` against its
+/// `UTCDateTime`), so a clock hours or a day off changes nothing; its login
+/// tokens are dated on its clock, so it still lets the agent in.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn ages_come_from_the_recorders_own_clock_however_far_off_it_is() {
+    for skew_h in [7, -24, 2, -7] {
+        let aula = Aula::start().await;
+        aula.state().clock_skew_s = skew_h * 3600;
+        let r = aula.recorder("Aula2018", T).probe().await;
+        assert!(
+            r.channels[0].segment_age_s.unwrap() < 30,
+            "skew {skew_h} h: {r:?}"
+        );
+        assert!(
+            (r.clock_skew_s.unwrap() - skew_h * 3600).abs() <= 2,
+            "{r:?}"
+        );
+        let stop = Patch {
+            channel: Some("1".into()),
+            recording: Some(false),
+            ..Patch::default()
+        };
+        let two_hours_ago = Timestamp::now() - SignedDuration::from_hours(2);
+        stop.apply(&mut aula.state(), two_hours_ago).unwrap();
+        let r = aula.recorder("Aula2018", T).probe().await;
+        let age = r.channels[0].segment_age_s.unwrap();
+        assert!((7190..7230).contains(&age), "skew {skew_h} h: {r:?}");
+    }
+}
+
+/// Issue 17 point 6: an ONVIF 1.x recorder refuses `GetServices`
+/// (`ter:ActionNotSupported`) and is read through `GetCapabilities`.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_recorder_without_get_services_is_read_through_get_capabilities() {
+    let aula = Aula::start().await;
+    aula.state().get_services = false;
+    let r = aula.recorder("Aula2018", T).probe().await;
+    assert!(r.reachable, "{r:?}");
+    assert_eq!(r.channels[0].error, None, "{r:?}");
+    assert!(r.channels[0].segment_age_s.unwrap() < 30, "{r:?}");
+    assert!(r.detected.contains(&VIA_CAPABILITIES.to_owned()), "{r:?}");
+
+    // The same from the spec fixtures, with and without a search service.
+    let old = Fixtures {
+        services: "fault_action_not_supported.xml",
+        ..PROFILE_G
+    };
+    let r = old.clone().probe("Aula2018").await;
+    let end: Timestamp = "2018-06-11T00:59:30Z".parse().unwrap();
+    assert_eq!(r.channels[0].last_segment_end, Some(end), "{r:?}");
+    let camera = Fixtures {
+        capabilities: "get_capabilities_no_search.xml",
+        ..old
+    };
+    let r = camera.probe("Aula2018").await;
+    assert_eq!(
+        r.channels[0].error.as_deref(),
+        Some("the device offers no recording search (ONVIF Profile G)")
+    );
 }

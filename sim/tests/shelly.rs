@@ -6,7 +6,7 @@ mod common;
 
 use std::time::Duration;
 
-use ronda_wire::PowerOn;
+use ronda_wire::{PauseReason, PowerOn};
 
 const T: Duration = Duration::from_secs(3);
 
@@ -33,10 +33,12 @@ async fn gen1_reads_switches_and_trips_on_overpower() {
         "a tripped plug does not switch on"
     );
     one.state("ac-kepala").auth.password = "other".into();
-    assert_eq!(
-        ac.probe().await.error.as_deref(),
-        Some("wrong username or password")
-    );
+    let p = ac.probe().await;
+    assert!(p.error.unwrap().starts_with("wrong username or password"));
+    assert_eq!(p.paused.map(|x| x.reason), Some(PauseReason::WrongPassword));
+    // Paused: the next round does not try the wrong password again.
+    ac.probe().await;
+    assert_eq!(one.state("ac-kepala").failed_logins_total, 1);
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -53,10 +55,13 @@ async fn gen2_over_http_with_digest_sha256() {
     one.state("pc-loket").faults.push("overtemp".into());
     assert_eq!(pc.probe().await.faults, ["overtemp"]);
     one.state("pc-loket").auth.password = "other".into();
-    assert_eq!(
-        pc.probe().await.error.as_deref(),
-        Some("wrong username or password")
-    );
+    let p = pc.probe().await;
+    assert!(p.error.unwrap().starts_with("wrong username or password"));
+    assert_eq!(p.paused.map(|x| x.reason), Some(PauseReason::WrongPassword));
+    pc.probe().await;
+    // Digest is answered once more (a nonce may have gone stale), and then
+    // the plug is left alone: the second round costs no login.
+    assert_eq!(one.state("pc-loket").failed_logins_total, 2);
     one.state("pc-loket").hang = true;
     let p = one
         .plug("pc-loket", Duration::from_millis(300))

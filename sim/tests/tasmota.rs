@@ -46,8 +46,14 @@ async fn http_password_and_hang() {
         s.auth.username = "admin".into();
         s.auth.password = "rahasia".into();
     }
-    let p = one.plug("rak-server", T).probe().await;
-    assert_eq!(p.error.as_deref(), Some("wrong username or password"));
+    let plug = one.plug("rak-server", T);
+    let p = plug.probe().await;
+    assert!(p
+        .error
+        .as_deref()
+        .unwrap()
+        .starts_with("wrong username or password"));
+    assert!(p.paused.is_some(), "left alone after a refused login");
     assert!(!format!("{p:?}").contains("rahasia"));
     one.state("rak-server").hang = true;
     let p = one

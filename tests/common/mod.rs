@@ -41,7 +41,7 @@ pub async fn spawn_with(tweak: impl FnOnce(&mut ServerConfig)) -> TestApp {
     let dir = tempfile::tempdir().unwrap();
     let db = dir.path().join("ronda.db");
     let mut config = ServerConfig::local(db.clone());
-    config.admin_token = Some(ronda_agent::conffile::Secret::new(ADMIN_TOKEN.to_owned()));
+    config.admin_token = Some(ronda_agent::conffile::Secret::new(ADMIN_TOKEN.to_owned()).into());
     tweak(&mut config);
     let embedded = matches!(config.broker, BrokerChoice::Embedded(_));
     let shutdown = CancellationToken::new();

@@ -192,6 +192,25 @@ impl Central {
         self.persist(fx).await
     }
 
+    /// As [`Central::report`], from an agent whose clock is `off` from the
+    /// server's: what it stamps itself (the observation, its boot time) is
+    /// off by that much; what the devices say is not.
+    pub async fn report_from_clock(
+        &mut self,
+        report: &Report,
+        at: Timestamp,
+        off: SignedDuration,
+    ) -> Effects {
+        self.seq += 1;
+        let mut r = replay(report, at, self.seq);
+        r.observed_at += off;
+        if let Some(h) = &mut r.host {
+            h.boot_time += off;
+        }
+        let fx = self.engine.report(r, at, at);
+        self.persist(fx).await
+    }
+
     pub async fn presence(&mut self, online: bool, at: Timestamp) -> Effects {
         let fx = self.engine.presence(OFFICE, AGENT, online, at);
         self.persist(fx).await

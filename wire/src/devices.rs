@@ -32,6 +32,35 @@ pub struct Recorder {
     pub disks: Vec<RecorderDisk>,
     #[serde(default)]
     pub channels: Vec<Channel>,
+    /// What the adapter found out about the firmware it talks to, each as
+    /// `name: value` (`search-times: utc`, `services: get-capabilities`).
+    /// Firmware differs within one vendor; the user never names a version.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub detected: Vec<String>,
+    /// Set while the agent leaves the device alone after a refused login.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub paused: Option<Paused>,
+}
+
+/// A device the agent has stopped asking for a while, so that a wrong
+/// password does not lock the device (and its own users) out. Recorders
+/// lock an account after a handful of failed logins.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Paused {
+    pub reason: PauseReason,
+    /// When the agent will try again (on the agent's clock).
+    pub until: Timestamp,
+    /// Failed logins in a row, the last one included.
+    pub failures: u32,
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum PauseReason {
+    /// The device refused the configured username or password.
+    WrongPassword,
+    /// The device said the account is locked after too many failures.
+    Locked,
 }
 
 /// One storage device of a recorder.
@@ -63,14 +92,30 @@ pub struct Channel {
     /// This is the setting; `last_segment_end` is the proof.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub recording: Option<bool>,
-    /// End of the newest recorded segment.
+    /// End of the newest recorded segment, as the recorder's clock tells it.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub last_segment_end: Option<Timestamp>,
-    /// Age of that segment when the report was observed, in seconds.
+    /// Age of that segment when it was read, in seconds, measured on the
+    /// recorder's own clock (its newest segment against its current time).
+    /// Absent when the recorder's clock could not be read: the age is then
+    /// not known to the agent, whose own clock may be wrong.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub segment_age_s: Option<u64>,
+    /// While the recorder's time convention is not known yet (Hikvision
+    /// firmware reads search times as UTC or as its wall clock), the age
+    /// under the other reading. The true age is one of the two.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub segment_age_other_s: Option<u64>,
+    /// Why the channel's recordings could not be read (the search failed,
+    /// the device keeps no recordings to search). Absent when the search
+    /// ran: then no segment means nothing was recorded in the lookback.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub error: Option<String>,
+    /// The device keeps no recordings Ronda can search (an RTSP stream, an
+    /// ONVIF device without Profile G): the channel neither proves nor
+    /// disproves that its zone records.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub no_recordings: bool,
 }
 
 /// What a plug does when mains power comes back after a cut.
@@ -114,6 +159,9 @@ pub struct Plug {
     pub faults: Vec<String>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub power_on: Option<PowerOn>,
+    /// Set while the agent leaves the plug alone after a refused login.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub paused: Option<Paused>,
 }
 
 /// An HTTP(S) check of a public-service application.

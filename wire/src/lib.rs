@@ -15,7 +15,7 @@ pub mod vocab;
 pub use ack::{Ack, Delivery, Progress};
 pub use command::{Action, Command, CommandResult};
 pub use decode::{decode_report, decode_state, RejectReason};
-pub use devices::{Channel, Plug, PowerOn, Recorder, RecorderDisk, Service};
+pub use devices::{Channel, PauseReason, Paused, Plug, PowerOn, Recorder, RecorderDisk, Service};
 pub use id::{Id, IdError};
 pub use report::{Disk, Host, Memory, Report, Temperature, SCHEMA_VERSION};
 pub use topic::{Kind, Presence, Topic, TopicError, ROOT};

@@ -10,8 +10,8 @@ use jiff::Timestamp;
 use proptest::prelude::*;
 use ronda_wire::{
     decode_report, decode_state, Ack, Action, Channel, Command, CommandResult, Delivery, Disk,
-    Host, Id, Kind, Memory, Plug, PowerOn, Presence, Recorder, RecorderDisk, RejectReason, Report,
-    Service, Temperature, Topic, SCHEMA_VERSION,
+    Host, Id, Kind, Memory, PauseReason, Paused, Plug, PowerOn, Presence, Recorder, RecorderDisk,
+    RejectReason, Report, Service, Temperature, Topic, SCHEMA_VERSION,
 };
 use support::{check, mutated, soup};
 
@@ -198,21 +198,33 @@ fn recorder() -> impl Strategy<Value = Recorder> {
             opt(any::<bool>()),
             opt(timestamp()),
             opt(any::<u64>()),
+            opt(any::<u64>()),
             opt(text()),
+            any::<bool>(),
         ),
     )
         .prop_map(
-            |((id, name, zone, online), (recording, last_segment_end, segment_age_s, error))| {
-                Channel {
-                    id,
-                    name,
-                    zone,
-                    online,
+            |(
+                (id, name, zone, online),
+                (
                     recording,
                     last_segment_end,
                     segment_age_s,
+                    segment_age_other_s,
                     error,
-                }
+                    no_recordings,
+                ),
+            )| Channel {
+                id,
+                name,
+                zone,
+                online,
+                recording,
+                last_segment_end,
+                segment_age_s,
+                segment_age_other_s,
+                error,
+                no_recordings,
             },
         );
     (
@@ -220,6 +232,7 @@ fn recorder() -> impl Strategy<Value = Recorder> {
         (opt(text()), opt(any::<i64>()), opt(any::<bool>())),
         proptest::collection::vec(disk, 0..3),
         proptest::collection::vec(channel, 0..3),
+        (proptest::collection::vec(text(), 0..2), opt(paused())),
     )
         .prop_map(
             |(
@@ -227,6 +240,7 @@ fn recorder() -> impl Strategy<Value = Recorder> {
                 (firmware, clock_skew_s, overwrite),
                 disks,
                 channels,
+                (detected, paused),
             )| Recorder {
                 id,
                 kind,
@@ -238,8 +252,23 @@ fn recorder() -> impl Strategy<Value = Recorder> {
                 overwrite,
                 disks,
                 channels,
+                detected,
+                paused,
             },
         )
+}
+
+fn paused() -> impl Strategy<Value = Paused> {
+    (
+        prop_oneof![Just(PauseReason::WrongPassword), Just(PauseReason::Locked)],
+        timestamp(),
+        any::<u32>(),
+    )
+        .prop_map(|(reason, until, failures)| Paused {
+            reason,
+            until,
+            failures,
+        })
 }
 
 fn plug() -> impl Strategy<Value = Plug> {
@@ -265,10 +294,18 @@ fn plug() -> impl Strategy<Value = Plug> {
             opt(f32_finite()),
             opt(f32_finite()),
         ],
-        (proptest::collection::vec(text(), 0..3), opt(power_on)),
+        (
+            proptest::collection::vec(text(), 0..3),
+            opt(power_on),
+            opt(paused()),
+        ),
     )
         .prop_map(
-            |((id, kind, class, reachable, error, relay_on), [p, v, a, t], (faults, power_on))| {
+            |(
+                (id, kind, class, reachable, error, relay_on),
+                [p, v, a, t],
+                (faults, power_on, paused),
+            )| {
                 Plug {
                     id,
                     kind,
@@ -282,6 +319,7 @@ fn plug() -> impl Strategy<Value = Plug> {
                     temperature_c: t,
                     faults,
                     power_on,
+                    paused,
                 }
             },
         )

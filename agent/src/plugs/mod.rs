@@ -60,6 +60,7 @@ pub fn mqtt_filters(plugs: &[PlugConfig], client_id: &str) -> Vec<String> {
 pub struct Watched {
     pub config: PlugConfig,
     adapter: Box<dyn Adapter>,
+    pause: crate::pause::Pause,
 }
 
 impl Watched {
@@ -74,28 +75,51 @@ impl Watched {
             (PlugKind::Zigbee2mqtt, Some(bus)) => Box::new(zigbee2mqtt::Z2m::new(&config, bus)),
             (_, None) => Box::new(NoBus),
         };
-        Watched { config, adapter }
-    }
-
-    pub async fn probe(&self) -> Plug {
-        let result = with_deadline(self.config.timeout, self.adapter.read()).await;
-        if let Err(e) = &result {
-            tracing::debug!(plug = %self.config.id, error = %e, "plug probe failed");
+        Watched {
+            config,
+            adapter,
+            pause: crate::pause::Pause::default(),
         }
-        describe(&self.config, result)
     }
 
-    /// Switch, then read back. Both within the plug's deadline each.
+    /// The outer deadline: a little past the plug's timeout, which the
+    /// adapters apply themselves with a clearer reason (the office broker
+    /// down, not merely "no answer") that an equal deadline could race.
+    fn backstop(&self) -> std::time::Duration {
+        self.config.timeout + std::time::Duration::from_millis(100)
+    }
+
+    /// Read the plug; one paused after a refused login is not asked.
+    pub async fn probe(&self) -> Plug {
+        let read = with_deadline(self.backstop(), self.adapter.read());
+        match self.pause.ask(&self.config.id, read).await {
+            Ok(result) => describe(&self.config, result, None),
+            Err(p) => describe(&self.config, Err(ProbeError::Unauthorized), Some(p)),
+        }
+    }
+
+    /// Switch, then read back. Both within the plug's deadline each. A
+    /// paused plug is not switched: that would be one more failed login.
     pub async fn switch(&self, on: bool) -> Result<Plug, ProbeError> {
-        with_deadline(self.config.timeout, self.adapter.set(on)).await?;
+        let set = with_deadline(self.backstop(), self.adapter.set(on));
+        match self.pause.ask(&self.config.id, set).await {
+            Ok(set) => set?,
+            Err(p) => return Err(ProbeError::Device(crate::pause::describe(&p))),
+        }
         Ok(self.probe().await)
     }
 }
 
-pub fn describe(cfg: &PlugConfig, result: Result<PlugReading, ProbeError>) -> Plug {
-    let (r, error) = match result {
-        Ok(r) => (r, None),
-        Err(e) => (PlugReading::default(), Some(e.to_string())),
+/// A plug as read, or not asked (`paused`) after a refused login.
+pub fn describe(
+    cfg: &PlugConfig,
+    result: Result<PlugReading, ProbeError>,
+    paused: Option<ronda_wire::Paused>,
+) -> Plug {
+    let (r, error) = match (result, &paused) {
+        (_, Some(p)) => (PlugReading::default(), Some(crate::pause::describe(p))),
+        (Ok(r), None) => (r, None),
+        (Err(e), None) => (PlugReading::default(), Some(e.to_string())),
     };
     Plug {
         id: cfg.id.clone(),
@@ -110,6 +134,7 @@ pub fn describe(cfg: &PlugConfig, result: Result<PlugReading, ProbeError>) -> Pl
         temperature_c: r.temperature_c,
         faults: r.faults,
         power_on: r.power_on,
+        paused,
     }
 }
 

@@ -4,6 +4,12 @@
 //! The modification time of the newest file is the end of the newest segment:
 //! recorders write a segment until they close it. The walk is bounded, so a
 //! folder with years of footage cannot stall the agent.
+//!
+//! Times: the files are written on this host, stamped by its clock, so the
+//! recorder's clock is this host's: the age is this host's now against the
+//! newest modification time, both on the one clock, however far off it is.
+//! A folder that holds no file was searched and found nothing (no error);
+//! one that cannot be read is an error.
 
 use std::path::{Path, PathBuf};
 use std::time::SystemTime;
@@ -50,8 +56,7 @@ fn read_all(channels: &[(String, PathBuf)]) -> Reading {
         .map(|(id, path)| {
             let mut r = ChannelReading::new(id);
             match newest(path) {
-                Ok(Some(t)) => r.last_segment_end = Some(t),
-                Ok(None) => r.error = Some(format!("no recordings in {}", path.display())),
+                Ok(end) => r.last_segment_end = end,
                 Err(e) => r.error = Some(e),
             }
             r
@@ -59,6 +64,9 @@ fn read_all(channels: &[(String, PathBuf)]) -> Reading {
         .collect();
     Reading {
         channels,
+        // Read after the walk: the clock that stamped the files, now.
+        device_time: Some(Timestamp::now()),
+        detected: vec!["clock: this host's (file modification times)".into()],
         ..Reading::default()
     }
 }
@@ -115,17 +123,38 @@ mod tests {
         assert!(Timestamp::now().duration_since(t).as_secs() < 60, "{t}");
     }
 
+    /// Issue 17 point 5: an empty folder was read and holds nothing (did
+    /// not record); a folder that cannot be read is an error (could not
+    /// read), never the other way round.
     #[test]
-    fn empty_and_missing_folders_say_so() {
+    fn an_empty_folder_found_nothing_and_a_missing_one_is_an_error() {
         let dir = tempfile::tempdir().unwrap();
         assert_eq!(newest(dir.path()), Ok(None));
-        let err = newest(&dir.path().join("nope")).unwrap_err();
+        let missing = dir.path().join("nope");
+        let err = newest(&missing).unwrap_err();
         assert!(err.contains("cannot read"), "{err}");
+        let r = read_all(&[
+            ("empty".into(), dir.path().to_owned()),
+            ("missing".into(), missing),
+        ]);
+        let (empty, gone) = (&r.channels[0], &r.channels[1]);
+        assert_eq!((empty.last_segment_end, &empty.error), (None, &None));
+        assert!(gone.error.as_deref().unwrap().contains("cannot read"));
+    }
+
+    /// Issue 17 point 8: the age is taken on the clock that stamped the
+    /// files, this host's, so the recorder's time is this host's now.
+    #[test]
+    fn the_age_is_on_this_hosts_clock() {
+        let dir = tempfile::tempdir().unwrap();
+        std::fs::write(dir.path().join("a.mp4"), b"x").unwrap();
+        let before = Timestamp::now();
         let r = read_all(&[("cam".into(), dir.path().to_owned())]);
-        assert!(r.channels[0]
-            .error
-            .as_deref()
-            .unwrap()
-            .contains("no recordings"));
+        let (now, end) = (
+            r.device_time.unwrap(),
+            r.channels[0].last_segment_end.unwrap(),
+        );
+        assert!(now >= before && now >= end, "{now} {end}");
+        assert!(now.duration_since(end).as_secs() < 60);
     }
 }

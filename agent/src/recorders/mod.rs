@@ -4,6 +4,10 @@
 //! The proof that a channel records is the end time of its newest recorded
 //! segment. A live picture is not proof: a recorder can show live video while
 //! it has stopped writing to disk.
+//!
+//! A segment's age is a fact of the recorder: its newest segment against its
+//! own current time, both read from the device. The agent's clock never
+//! enters it, since the office PC the agent runs on may be hours off.
 
 pub mod config;
 pub mod dahua;
@@ -30,12 +34,19 @@ pub type BoxFuture<'a, T> = Pin<Box<dyn Future<Output = T> + Send + 'a>>;
 pub struct Reading {
     pub model: Option<String>,
     pub firmware: Option<String>,
-    /// The recorder's own clock, for the skew.
+    /// The recorder's own clock when it was read, on the same footing as
+    /// the segment ends (so their difference is the age the device sees).
+    /// `None` when the device does not tell its time.
     pub device_time: Option<Timestamp>,
+    /// `device_time` is the device's wall clock in an unknown zone: good
+    /// for ages against segment ends in the same frame, not for a skew.
+    pub skew_unknown: bool,
     pub overwrite: Option<bool>,
     pub disks: Vec<RecorderDisk>,
     /// One per configured channel the adapter could say something about.
     pub channels: Vec<ChannelReading>,
+    /// What the adapter found out about the firmware: `name: value`.
+    pub detected: Vec<String>,
 }
 
 #[derive(Debug, Clone, Default, PartialEq)]
@@ -45,8 +56,14 @@ pub struct ChannelReading {
     pub online: Option<bool>,
     pub recording: Option<bool>,
     pub last_segment_end: Option<Timestamp>,
-    /// A failure that concerns this channel only.
+    /// While the device's time convention is unknown: the newest segment's
+    /// end under the other reading of its times.
+    pub last_segment_end_other: Option<Timestamp>,
+    /// Why this channel's recordings could not be read. `None` with no
+    /// segment means the search ran and found nothing.
     pub error: Option<String>,
+    /// The device keeps no recordings to search at all (see the wire).
+    pub no_recordings: bool,
 }
 
 impl ChannelReading {
@@ -68,6 +85,7 @@ pub trait Adapter: Send + Sync {
 pub struct Watched {
     pub config: RecorderConfig,
     adapter: Box<dyn Adapter>,
+    pause: crate::pause::Pause,
 }
 
 impl Watched {
@@ -80,18 +98,31 @@ impl Watched {
             RecorderKind::Frigate => Box::new(frigate::Frigate::new(&config, clients)),
             RecorderKind::Folder => Box::new(folder::Folder::new(&config)),
         };
-        Watched { config, adapter }
+        Watched {
+            config,
+            adapter,
+            pause: crate::pause::Pause::default(),
+        }
     }
 
     /// Read the recorder within its deadline and describe it for the report.
+    /// A recorder paused after a refused login is not asked.
     pub async fn probe(&self) -> Recorder {
         let now = Timestamp::now();
-        let result = with_deadline(self.config.timeout, self.adapter.read(now)).await;
-        if let Err(e) = &result {
-            tracing::debug!(recorder = %self.config.id, error = %e, "recorder probe failed");
+        let read = with_deadline(self.config.timeout, self.adapter.read(now));
+        match self.pause.ask(&self.config.id, read).await {
+            Ok(result) => describe(&self.config, result, now),
+            Err(p) => paused(&self.config, p, now),
         }
-        describe(&self.config, result, now)
     }
+}
+
+/// A recorder not asked this round: every channel without data, and why.
+fn paused(cfg: &RecorderConfig, p: ronda_wire::Paused, now: Timestamp) -> Recorder {
+    let mut r = describe(cfg, Err(ProbeError::Unauthorized), now);
+    r.error = Some(crate::pause::describe(&p));
+    r.paused = Some(p);
+    r
 }
 
 /// Merge a reading with the configuration: every configured channel appears,
@@ -110,7 +141,7 @@ pub fn describe(
         .iter()
         .map(|ch| {
             let r = reading.channels.iter().find(|r| r.id == ch.id);
-            channel(ch, r, now)
+            channel(ch, r, reading.device_time)
         })
         .collect();
     Recorder {
@@ -120,15 +151,30 @@ pub fn describe(
         error,
         model: reading.model,
         firmware: reading.firmware,
-        clock_skew_s: reading.device_time.map(|t| t.duration_since(now).as_secs()),
+        clock_skew_s: reading
+            .device_time
+            .filter(|_| !reading.skew_unknown)
+            .map(|t| t.duration_since(now).as_secs()),
         overwrite: reading.overwrite,
         disks: reading.disks,
         channels,
+        detected: reading.detected,
+        paused: None,
     }
 }
 
-fn channel(cfg: &ChannelConfig, r: Option<&ChannelReading>, now: Timestamp) -> Channel {
+/// `device_now` is the recorder's own clock: a segment's age is measured
+/// against it, never against the agent's.
+fn channel(
+    cfg: &ChannelConfig,
+    r: Option<&ChannelReading>,
+    device_now: Option<Timestamp>,
+) -> Channel {
     let last = r.and_then(|r| r.last_segment_end);
+    let age = |end: Option<Timestamp>| {
+        let (end, now) = (end?, device_now?);
+        Some(u64::try_from(now.duration_since(end).as_secs()).unwrap_or(0))
+    };
     Channel {
         id: cfg.id.clone(),
         name: cfg.name.clone(),
@@ -136,8 +182,10 @@ fn channel(cfg: &ChannelConfig, r: Option<&ChannelReading>, now: Timestamp) -> C
         online: r.and_then(|r| r.online),
         recording: r.and_then(|r| r.recording),
         last_segment_end: last,
-        segment_age_s: last.map(|t| u64::try_from(now.duration_since(t).as_secs()).unwrap_or(0)),
+        segment_age_s: age(last),
+        segment_age_other_s: age(r.and_then(|r| r.last_segment_end_other)),
         error: r.and_then(|r| r.error.clone()),
+        no_recordings: r.is_some_and(|r| r.no_recordings),
     }
 }
 
@@ -182,10 +230,65 @@ mod tests {
         let r = describe(&cfg(), Ok(reading), now);
         assert!(r.reachable);
         assert_eq!(r.clock_skew_s, Some(7));
-        assert_eq!(r.channels[0].segment_age_s, Some(30));
+        // On the recorder's clock: 01:00:07 less 00:59:30.
+        assert_eq!(r.channels[0].segment_age_s, Some(37));
         assert_eq!(r.channels[0].zone, "front-road");
         assert_eq!(r.channels[1].zone, "interior");
         assert_eq!(r.channels[1].online, None);
+    }
+
+    #[test]
+    fn a_reading_in_the_wall_frame_gives_ages_but_no_skew() {
+        let reading = Reading {
+            device_time: Some("2018-06-11T08:00:00Z".parse().unwrap()),
+            skew_unknown: true,
+            channels: vec![ChannelReading {
+                last_segment_end: Some("2018-06-11T07:59:30Z".parse().unwrap()),
+                ..ChannelReading::new("1")
+            }],
+            ..Reading::default()
+        };
+        let r = describe(&cfg(), Ok(reading), "2018-06-11T01:00:00Z".parse().unwrap());
+        assert_eq!(r.clock_skew_s, None);
+        assert_eq!(r.channels[0].segment_age_s, Some(30));
+    }
+
+    #[test]
+    fn a_wrong_agent_clock_does_not_change_the_age() {
+        let reading = Reading {
+            device_time: Some("2018-06-11T01:00:00Z".parse().unwrap()),
+            channels: vec![ChannelReading {
+                last_segment_end: Some("2018-06-11T00:59:00Z".parse().unwrap()),
+                ..ChannelReading::new("1")
+            }],
+            ..Reading::default()
+        };
+        for agent_clock in [
+            "2018-06-10T18:00:00Z",
+            "2018-06-10T01:00:00Z",
+            "2018-06-11T03:00:00Z",
+        ] {
+            let r = describe(&cfg(), Ok(reading.clone()), agent_clock.parse().unwrap());
+            assert_eq!(
+                r.channels[0].segment_age_s,
+                Some(60),
+                "agent clock {agent_clock}"
+            );
+        }
+    }
+
+    #[test]
+    fn without_the_recorders_clock_no_age_is_claimed() {
+        let reading = Reading {
+            channels: vec![ChannelReading {
+                last_segment_end: Some("2018-06-11T00:59:00Z".parse().unwrap()),
+                ..ChannelReading::new("1")
+            }],
+            ..Reading::default()
+        };
+        let r = describe(&cfg(), Ok(reading), "2018-06-11T01:00:00Z".parse().unwrap());
+        assert_eq!(r.channels[0].segment_age_s, None);
+        assert!(r.channels[0].last_segment_end.is_some());
     }
 
     #[test]

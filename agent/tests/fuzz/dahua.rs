@@ -15,6 +15,10 @@ const BRACKETS: &[(&str, &str)] = &[("[", "]")];
 /// answers holds together.
 fn all_parsers(body: &str, index: usize) -> Result<(), TestCaseError> {
     let _ = find_file_answer(body);
+    // A lock is only read from Dahua's own answer, and says a real time.
+    if let Some(Some(left)) = parse_lock(body) {
+        prop_assert!(!left.is_zero());
+    }
     let _ = civil(body);
     let _ = wall_time(body, &TimeZone::UTC);
     let Ok(kv) = parse_kv(body) else {
@@ -58,7 +62,11 @@ fn index() -> impl Strategy<Value = usize> {
 fn fuzz_dahua_any_text() {
     check(
         (
-            prop_oneof![any::<String>(), soup(r"a-zA-Z0-9.\[\]=:\- \r\n", 300),],
+            prop_oneof![
+                any::<String>(),
+                soup(r"a-zA-Z0-9.\[\]=:\- \r\n", 300),
+                soup(r#"{}":,a-zA-Z0-9\-"#, 200),
+            ],
             index(),
         ),
         |(body, i)| all_parsers(&body, i),

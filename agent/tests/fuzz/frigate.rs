@@ -20,6 +20,15 @@ fn all_parsers(body: &str) -> Result<(), TestCaseError> {
 
 fn on_stats(stats: &serde_json::Value) -> Result<(), TestCaseError> {
     let _ = camera_fps(stats, "depan");
+    // Frigate's clock, if stated, is a time, and later reads of the same
+    // stated time never put Frigate's clock back.
+    if let Some(t) = stats_time(stats) {
+        let first = std::time::Instant::now();
+        let (now, seen) = advance(None, t, first);
+        prop_assert_eq!(now, t);
+        let later = first + std::time::Duration::from_secs(61);
+        prop_assert!(advance(Some(seen), t, later).0 >= t);
+    }
     let _ = stats_version(stats);
     let unit = storage_unit(stats);
     prop_assert!(unit > 0.0);

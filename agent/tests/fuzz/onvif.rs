@@ -20,6 +20,11 @@ fn all_parsers(body: &str) -> Result<(), TestCaseError> {
             prop_assert_eq!(url.host_str(), Some("nvr.local"), "path {:?}", path);
         }
     }
+    if let Ok(Some(path)) = capabilities_search_path(body) {
+        if let Ok(url) = reqwest::Url::parse(&format!("http://nvr.local{path}")) {
+            prop_assert_eq!(url.host_str(), Some("nvr.local"), "path {:?}", path);
+        }
+    }
     if let Ok(s) = parse_recording_summary(body) {
         prop_assert!(s.recordings != Some(0) || s.data_until.is_none());
     }
@@ -44,12 +49,17 @@ fn fuzz_onvif_mutated_fixtures() {
     );
 }
 
-/// The search service's XAddr replaced by any text, URL-like or not.
+/// The search service's XAddr, in `GetServices` and in `GetCapabilities`,
+/// replaced by any text, URL-like or not.
 #[test]
 fn fuzz_onvif_any_xaddr() {
     let services =
         ronda_agent::fixture::body(include_str!("../../../sim/fixtures/onvif/get_services.xml"))
             .to_owned();
+    let capabilities = ronda_agent::fixture::body(include_str!(
+        "../../../sim/fixtures/onvif/get_capabilities.xml"
+    ))
+    .to_owned();
     let xaddr = prop_oneof![
         super::support::value(),
         "[a-z]{1,8}:(//)?[a-z0-9.:@/?#]{0,30}",
@@ -60,7 +70,10 @@ fn fuzz_onvif_any_xaddr() {
             .replace('&', "&amp;")
             .replace('<', "&lt;")
             .replace('>', "&gt;");
-        let body = services.replace("http://192.168.1.108/onvif/search_service", &escaped);
-        all_parsers(&body)
+        for answer in [&services, &capabilities] {
+            let body = answer.replace("http://192.168.1.108/onvif/search_service", &escaped);
+            all_parsers(&body)?;
+        }
+        Ok(())
     });
 }

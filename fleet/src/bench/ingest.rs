@@ -270,9 +270,9 @@ impl Cpu {
 async fn bare_broker(mosquitto: &Mosquitto, base: &Spec, total: u64) -> Result<Phase, BenchError> {
     let broker = ronda_agent::link::BrokerConfig {
         username: Some(SERVER_USER.into()),
-        password: Some(ronda_agent::conffile::Secret::new(
-            mosquitto.server_password.clone(),
-        )),
+        password: Some(
+            ronda_agent::conffile::Secret::new(mosquitto.server_password.clone()).into(),
+        ),
         ..ronda_server::broker_config_for(&mosquitto.url)
     };
     let options = ronda_agent::link::options("bench-subscriber", &broker, None, 1 << 20)

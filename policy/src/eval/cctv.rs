@@ -1,171 +1,438 @@
 //! `cctv.recording` and `cctv.storage`.
+//!
+//! A channel records when its recorder answers and its newest segment is
+//! young enough. "Could not read" is never "did not record": a channel
+//! whose recordings could not be searched, or whose age is one of two
+//! readings that disagree, is `no-data` with the reason. A recorder that
+//! does not answer at all is a failure of the CCTV itself.
 
 use std::time::Duration;
 
-use ronda_wire::{Channel, Recorder, Report};
+use ronda_wire::{Channel, Recorder, RecorderDisk};
 use serde_json::json;
 
 use super::{finding, Cx, Finding, Status};
+use crate::model::Severity;
+use crate::text::{self, Text};
 
-/// Each required zone needs one channel that is online and whose newest
-/// segment is younger than `max_age`.
-pub fn recording(cx: &Cx<'_>, zones: &[String], max_age: Duration) -> Vec<Finding> {
-    zones
-        .iter()
-        .map(|zone| zone_finding(cx, zone, max_age))
-        .collect()
+/// Ages up to this show a recorder is writing, when no letter item says.
+pub const DEFAULT_FRESH: Duration = Duration::from_secs(600);
+
+/// What one channel's reading shows.
+enum Seen {
+    /// Recorded this long ago, within the limit.
+    Fresh(Duration),
+    /// Its newest segment is this old; `None`: nothing in the lookback.
+    Stale(Option<Duration>),
+    /// The camera is not connected to its recorder.
+    Offline,
+    /// Its recorder does not answer.
+    RecorderDown(Text),
+    /// Its recordings could not be read, and why.
+    Unread(Text),
+    /// The device keeps no recordings to read at all (an RTSP stream): it
+    /// neither proves nor disproves its zone.
+    NoRecordings(Text),
 }
 
-fn zone_finding(cx: &Cx<'_>, zone: &str, max_age: Duration) -> Finding {
-    let mut seen = Vec::new();
-    let mut proof = None;
-    let mut agents = Vec::new();
-    for (agent, report) in cx.live() {
-        for rec in &report.recorders {
-            for ch in rec.channels.iter().filter(|c| c.zone == zone) {
-                let age = segment_age(cx, report, ch);
-                let good =
-                    rec.reachable && ch.online != Some(false) && age.is_some_and(|a| a <= max_age);
-                seen.push(json!({
-                    "recorder": rec.id, "channel": ch.id, "name": ch.name,
-                    "reachable": rec.reachable, "online": ch.online, "recording": ch.recording,
-                    "segment_age_s": age.map(|a| a.as_secs()), "error": ch.error.as_ref().or(rec.error.as_ref()),
-                }));
-                if good && proof.is_none() {
-                    proof = Some(format!(
-                        "{} channel {} recorded {} ago",
-                        rec.id,
-                        label(ch),
-                        human(age.unwrap_or_default())
-                    ));
-                }
-                agents.push(agent);
-            }
-        }
+struct Cam<'a> {
+    agent: &'a str,
+    rec: &'a Recorder,
+    ch: &'a Channel,
+    seen: Seen,
+}
+
+/// Every channel in `zones` of every live agent, with what its reading shows.
+fn cameras<'a>(
+    cx: &'a Cx<'_>,
+    zones: &'a [String],
+    max_age: Duration,
+) -> impl Iterator<Item = Cam<'a>> + 'a {
+    cx.live().flat_map(move |(agent, report)| {
+        report.recorders.iter().flat_map(move |rec| {
+            rec.channels
+                .iter()
+                .filter(|ch| zones.contains(&ch.zone))
+                .map(move |ch| Cam {
+                    agent,
+                    rec,
+                    ch,
+                    seen: seen(cx, agent, rec, ch, max_age),
+                })
+        })
+    })
+}
+
+fn seen(cx: &Cx<'_>, agent: &str, rec: &Recorder, ch: &Channel, max_age: Duration) -> Seen {
+    if let Some(p) = &rec.paused {
+        let why = super::logins::paused_text(cx, agent, super::logins::RECORDER, &rec.id, p);
+        return Seen::Unread(why);
     }
+    if !rec.reachable {
+        return Seen::RecorderDown(silent(rec));
+    }
+    if ch.online == Some(false) {
+        return Seen::Offline;
+    }
+    if ch.no_recordings {
+        return Seen::NoRecordings(no_recordings(rec, ch));
+    }
+    let since = cx.since_taken(agent);
+    // Saturating: the ages come from the field and may be absurd.
+    let age = ch
+        .segment_age_s
+        .map(|s| Duration::from_secs(s).saturating_add(since));
+    let other = ch
+        .segment_age_other_s
+        .map(|s| Duration::from_secs(s).saturating_add(since));
+    match (age, other) {
+        (Some(a), Some(o)) if (a <= max_age) != (o <= max_age) => Seen::Unread(text!(
+            "belum diketahui apakah perekam membaca waktu pencarian sebagai UTC atau jam dindingnya: rekaman terakhir {} atau {} lalu",
+            "not known yet whether the recorder reads search times as UTC or as its wall clock: newest footage {} or {} ago",
+            text::duration(a.min(o)),
+            text::duration(a.max(o))
+        )),
+        (Some(a), Some(o)) if a <= max_age => Seen::Fresh(a.max(o)),
+        (Some(a), Some(o)) => Seen::Stale(Some(a.min(o))),
+        (Some(a), None) if a <= max_age => Seen::Fresh(a),
+        (Some(a), None) => Seen::Stale(Some(a)),
+        (None, _) => match (&ch.error, ch.last_segment_end) {
+            (Some(e), _) => Seen::Unread(Text::same(e.clone())),
+            // An end with no age: the recorder did not tell its own time,
+            // and its clock against ours would be a guess.
+            (None, Some(_)) => Seen::Unread(text!(
+                "perekam tidak memberi tahu jamnya sendiri, jadi umur rekamannya tidak diketahui",
+                "the recorder did not tell its own time, so the age of its footage is not known"
+            )),
+            (None, None) => Seen::Stale(None),
+        },
+    }
+}
+
+/// Why a channel has no recordings to read, in both languages for the
+/// kinds Ronda knows.
+fn no_recordings(rec: &Recorder, ch: &Channel) -> Text {
+    match rec.kind.as_str() {
+        "rtsp" => text!(
+            "kamera RTSP tidak menyimpan rekaman: alirannya menjawab, tetapi itu tidak membuktikan ada yang merekam",
+            "an RTSP camera keeps no recordings: its stream answers, which does not prove anything records it"
+        ),
+        _ => Text::same(ch.error.clone().unwrap_or_else(|| "no recordings to read".into())),
+    }
+}
+
+/// "recorder nvr does not answer: no answer within 5s".
+fn silent(rec: &Recorder) -> Text {
+    let why = rec.error.as_deref().unwrap_or("?");
+    text!(
+        "perekam {} tidak menjawab: {why}",
+        "recorder {} does not answer: {why}",
+        rec.id
+    )
+}
+
+/// Each required zone needs one channel that records; each channel in the
+/// zones is also its own advisory finding.
+pub fn recording(
+    cx: &Cx<'_>,
+    zones: &[String],
+    max_age: Duration,
+    channel_severity: Severity,
+) -> Vec<Finding> {
+    let cams: Vec<Cam<'_>> = cameras(cx, zones, max_age).collect();
+    let mut out: Vec<Finding> = zones
+        .iter()
+        .map(|zone| zone_finding(cx, zone, max_age, &cams))
+        .collect();
+    out.extend(
+        cams.iter()
+            .map(|c| channel_finding(c).advisory(channel_severity)),
+    );
+    out
+}
+
+fn zone_finding(cx: &Cx<'_>, zone: &str, max_age: Duration, all: &[Cam<'_>]) -> Finding {
+    let cams: Vec<&Cam<'_>> = all.iter().filter(|c| c.ch.zone == zone).collect();
+    let name = text::zone(zone);
+    let mut agents: Vec<&str> = cams.iter().map(|c| c.agent).collect();
     agents.dedup();
     let agent = if agents.len() == 1 { agents[0] } else { "" };
-    let subject = format!("zone:{zone}");
-    let evidence =
-        json!({ "zone": zone, "max_segment_age_s": max_age.as_secs(), "channels": seen });
-    let mut f = match proof {
-        Some(msg) => finding(subject, agent, Status::Ok, msg, evidence),
-        // An offline agent may hold the camera that would prove the zone.
-        None if !cx.down.is_empty() => finding(
-            subject,
-            agent,
-            Status::NoData,
-            format!("no live channel in zone {zone}; an agent is offline"),
-            evidence,
-        ),
-        None if seen.is_empty() => finding(
-            subject,
-            agent,
-            Status::Fail,
-            format!("no camera covers zone {zone}"),
-            evidence,
-        ),
-        None => finding(
-            subject,
-            agent,
-            Status::Fail,
-            format!(
-                "no camera in zone {zone} has recorded in the last {}",
-                human(max_age)
+    let evidence = json!({
+        "zone": zone, "max_segment_age_s": max_age.as_secs(),
+        // Each channel's own evidence is in its own finding: named here.
+        "channels": cams.iter().map(|c| format!("{}/{}", c.rec.id, c.ch.id)).collect::<Vec<_>>(),
+    });
+    let proof = cams.iter().find_map(|c| match c.seen {
+        Seen::Fresh(age) => Some((c, age)),
+        _ => None,
+    });
+    let unread = cams.iter().find_map(|c| match &c.seen {
+        Seen::Unread(why) => Some((c, why)),
+        _ => None,
+    });
+    // Cameras that keep no recordings neither prove nor disprove the zone;
+    // with nothing else in it, the zone cannot be judged.
+    let judged: Vec<&Cam<'_>> = cams
+        .iter()
+        .copied()
+        .filter(|c| !matches!(c.seen, Seen::NoRecordings(_)))
+        .collect();
+    let (status, msg) = if let Some((c, age)) = proof {
+        (
+            Status::Ok,
+            text!(
+                "zona {}: {} merekam {} lalu",
+                "zone {}: {} recorded {} ago",
+                &name,
+                camera(c),
+                text::duration(age)
             ),
-            evidence,
-        ),
+        )
+    } else if !cx.down.is_empty() {
+        // An offline agent may hold the camera that would prove the zone.
+        (
+            Status::NoData,
+            text!(
+                "tidak ada kanal yang terpantau di zona {}; ada agen yang luring",
+                "no live channel in zone {}; an agent is offline",
+                name
+            ),
+        )
+    } else if cams.is_empty() {
+        (
+            Status::Fail,
+            text!(
+                "tidak ada kamera yang meliput zona {}",
+                "no camera covers zone {}",
+                name
+            ),
+        )
+    } else if judged.is_empty() {
+        (
+            Status::NoData,
+            text!(
+                "kamera di zona {} tidak menyimpan rekaman yang dapat dibaca Ronda (misalnya hanya aliran RTSP)",
+                "the cameras of zone {} keep no recordings Ronda can read (an RTSP stream only, for example)",
+                name
+            ),
+        )
+    } else if let Some((c, why)) = unread {
+        (
+            Status::NoData,
+            text!(
+                "rekaman zona {} tidak dapat dibaca ({}: {}); belum tentu tidak merekam",
+                "the footage of zone {} could not be read ({}: {}); that is not proof it stopped",
+                name,
+                camera(c),
+                why
+            ),
+        )
+    } else {
+        (Status::Fail, zone_failure(&name, max_age, &judged))
     };
+    let mut f = finding(format!("zone:{zone}"), agent, status, msg, evidence);
     if agent.is_empty() {
         f.agent = None;
     }
     f
 }
 
-/// How old the newest segment is now: from its end time when the recorder
-/// gave one, else from the age the agent measured plus the report's age.
-fn segment_age(cx: &Cx<'_>, report: &Report, ch: &Channel) -> Option<Duration> {
-    if let Some(end) = ch.last_segment_end {
-        return Some(cx.age(end));
+/// Why no camera of a zone records: footage missing, or the recorder down.
+fn zone_failure(name: &Text, max_age: Duration, cams: &[&Cam<'_>]) -> Text {
+    if let Some(why) = cams.iter().find_map(|c| match &c.seen {
+        Seen::RecorderDown(why) => Some(why),
+        _ => None,
+    }) {
+        if cams.iter().all(|c| matches!(c.seen, Seen::RecorderDown(_))) {
+            return text!(
+                "tidak dapat dipastikan ada kamera di zona {} yang merekam: {}",
+                "no camera in zone {} can be shown to record: {}",
+                name,
+                why
+            );
+        }
     }
-    ch.segment_age_s
-        .map(|s| Duration::from_secs(s) + cx.age(report.observed_at))
+    text!(
+        "tidak ada kamera di zona {} yang merekam dalam {} terakhir: rekaman tidak ada",
+        "no camera in zone {} has recorded in the last {}: the footage is missing",
+        name,
+        text::duration(max_age)
+    )
 }
 
-fn label(ch: &Channel) -> String {
-    match &ch.name {
-        Some(n) => format!("{} ({n})", ch.id),
-        None => ch.id.clone(),
-    }
+fn channel_finding(c: &Cam<'_>) -> Finding {
+    let cam = camera(c);
+    let (status, msg) = match &c.seen {
+        Seen::Fresh(age) => (
+            Status::Ok,
+            text!(
+                "{} merekam {} lalu",
+                "{} recorded {} ago",
+                &cam,
+                text::duration(*age)
+            ),
+        ),
+        Seen::Stale(Some(age)) => (
+            Status::Fail,
+            text!(
+                "{} berhenti merekam: rekaman terakhir {} lalu",
+                "{} has stopped recording: its newest footage is {} old",
+                &cam,
+                text::duration(*age)
+            ),
+        ),
+        Seen::Stale(None) => (
+            Status::Fail,
+            text!(
+                "{} tidak punya rekaman dalam jangka pencarian perekam",
+                "{} has no footage within the recorder's search window",
+                &cam
+            ),
+        ),
+        Seen::Offline => (
+            Status::Fail,
+            text!(
+                "{} tidak tersambung ke perekamnya",
+                "{} is not connected to its recorder",
+                &cam
+            ),
+        ),
+        Seen::RecorderDown(why) | Seen::Unread(why) | Seen::NoRecordings(why) => {
+            (Status::NoData, text!("{}: {}", "{}: {}", &cam, why))
+        }
+    };
+    let subject = format!("{}/{}", c.rec.id, c.ch.id);
+    finding(subject, c.agent, status, msg, channel_evidence(c))
 }
 
-/// Disks must be healthy. With overwrite on, a full disk is normal.
+/// `kamera nvr-depan/1 (Jalan depan)`.
+fn camera(c: &Cam<'_>) -> Text {
+    let label = match &c.ch.name {
+        Some(n) => format!("{}/{} ({n})", c.rec.id, c.ch.id),
+        None => format!("{}/{}", c.rec.id, c.ch.id),
+    };
+    text!("kamera {label}", "camera {label}")
+}
+
+fn channel_evidence(c: &Cam<'_>) -> serde_json::Value {
+    let ch = c.ch;
+    json!({
+        "recorder": c.rec.id, "channel": ch.id, "name": ch.name, "zone": ch.zone,
+        "reachable": c.rec.reachable, "online": ch.online, "recording": ch.recording,
+        "last_segment_end": ch.last_segment_end, "segment_age_s": ch.segment_age_s,
+        "segment_age_other_s": ch.segment_age_other_s,
+        "error": ch.error.as_ref().or(c.rec.error.as_ref()),
+    })
+}
+
+/// Disks must be healthy first; a full one is fine when the recorder
+/// overwrites its oldest footage, as its setting or its fresh footage shows.
 pub fn storage(cx: &Cx<'_>) -> Vec<Finding> {
     let mut out = Vec::new();
     for (agent, report) in cx.live() {
         for rec in &report.recorders {
-            if !rec.reachable {
-                let msg = format!(
-                    "recorder {} does not answer: {}",
-                    rec.id,
-                    rec.error.as_deref().unwrap_or("no reason given")
-                );
+            if let Some(p) = &rec.paused {
+                let kind = super::logins::RECORDER;
+                let why = super::logins::paused_text(cx, agent, kind, &rec.id, p);
+                let evidence = json!({ "recorder": rec.id, "paused": p });
                 out.push(finding(
                     rec.id.clone(),
                     agent,
-                    Status::Fail,
-                    msg,
-                    json!({ "recorder": rec.id, "error": rec.error }),
+                    Status::NoData,
+                    why,
+                    evidence,
                 ));
-                continue;
+            } else if !rec.reachable {
+                let evidence = json!({ "recorder": rec.id, "error": rec.error });
+                let msg = silent(rec);
+                out.push(finding(rec.id.clone(), agent, Status::Fail, msg, evidence));
+            } else {
+                let fresh = fresh_channel(cx, agent, rec);
+                out.extend(rec.disks.iter().map(|d| disk_finding(agent, rec, d, fresh)));
             }
-            out.extend(rec.disks.iter().map(|d| disk_finding(agent, rec, d)));
         }
     }
     out
 }
 
-fn disk_finding(agent: &str, rec: &Recorder, d: &ronda_wire::RecorderDisk) -> Finding {
-    let full = d.status.eq_ignore_ascii_case("full") || d.free_bytes == Some(0);
-    let overwrite = rec.overwrite == Some(true);
+/// A channel of `rec` that recorded recently, proving the recorder writes.
+fn fresh_channel<'a>(cx: &Cx<'_>, agent: &str, rec: &'a Recorder) -> Option<&'a Channel> {
+    rec.channels
+        .iter()
+        .find(|ch| matches!(seen(cx, agent, rec, ch, cx.fresh), Seen::Fresh(_)))
+}
+
+fn disk_finding(agent: &str, rec: &Recorder, d: &RecorderDisk, fresh: Option<&Channel>) -> Finding {
+    // "full" is a state some firmware reports, not a failure.
+    let says_full = d.status.eq_ignore_ascii_case("full");
+    let full = says_full || d.free_bytes == Some(0);
     let evidence = json!({
         "recorder": rec.id, "disk": d.id, "status": d.status, "healthy": d.healthy,
         "capacity_bytes": d.capacity_bytes, "free_bytes": d.free_bytes, "overwrite": rec.overwrite,
+        "fresh_channel": fresh.map(|c| &c.id),
     });
-    let subject = format!("{}/{}", rec.id, d.id);
-    let (status, msg) = if full && overwrite {
+    let (disk, status) = (format!("{}/{}", rec.id, d.id), &d.status);
+    // Health first: a failed disk may also read 0 free, and is no full disk.
+    let (verdict, msg) = if !d.healthy && !says_full {
+        (
+            Status::Fail,
+            text!(
+                "disk {disk} rusak: `{status}`",
+                "disk {disk} has failed: `{status}`"
+            ),
+        )
+    } else if !full {
         (
             Status::Ok,
-            format!(
-                "disk {} is full and the recorder overwrites the oldest footage",
-                d.id
+            text!(
+                "disk {disk} baik ({status})",
+                "disk {disk} is healthy ({status})"
             ),
         )
-    } else if full {
-        (
-            Status::Fail,
-            format!(
-                "disk {} is full and overwrite is off: recording has stopped",
-                d.id
-            ),
-        )
-    } else if d.healthy {
-        (Status::Ok, format!("disk {} is {}", d.id, d.status))
     } else {
-        (
-            Status::Fail,
-            format!("disk {} reports `{}`", d.id, d.status),
-        )
+        full_disk(&disk, rec.overwrite, fresh)
     };
-    finding(subject, agent, status, msg, evidence)
+    finding(
+        format!("{}/{}", rec.id, d.id),
+        agent,
+        verdict,
+        msg,
+        evidence,
+    )
 }
 
-pub(crate) fn human(d: Duration) -> String {
-    let s = d.as_secs();
-    match s {
-        0..=119 => format!("{s}s"),
-        120..=7199 => format!("{}m", s / 60),
-        7200..=172_799 => format!("{}h", s / 3600),
-        _ => format!("{}d", s / 86_400),
+/// A full, healthy disk: fine while the recorder overwrites. Without the
+/// setting, fresh footage on one of its channels proves it does.
+fn full_disk(disk: &str, overwrite: Option<bool>, fresh: Option<&Channel>) -> (Status, Text) {
+    match (overwrite, fresh) {
+        (Some(true), _) => (
+            Status::Ok,
+            text!(
+                "disk {disk} penuh dan perekam menimpa rekaman terlama",
+                "disk {disk} is full and the recorder overwrites the oldest footage"
+            ),
+        ),
+        (Some(false), _) => (
+            Status::Fail,
+            text!(
+                "disk {disk} penuh dan penimpaan mati: perekaman berhenti",
+                "disk {disk} is full and overwrite is off: recording stops"
+            ),
+        ),
+        (None, Some(ch)) => (
+            Status::Ok,
+            text!(
+                "disk {disk} penuh; rekaman baru di kanal {} menunjukkan perekam menimpa yang lama",
+                "disk {disk} is full; fresh footage on channel {} shows the recorder overwrites the oldest",
+                ch.id
+            ),
+        ),
+        (None, None) => (
+            Status::NoData,
+            text!(
+                "disk {disk} penuh; pengaturan penimpaan tidak terbaca dan tidak ada rekaman baru yang menunjukkannya",
+                "disk {disk} is full; its overwrite setting could not be read and no fresh footage shows it"
+            ),
+        ),
     }
 }

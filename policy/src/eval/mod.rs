@@ -7,8 +7,8 @@
 //! Only `fail` findings become alerts.
 
 mod cctv;
-pub(crate) use cctv::human;
 mod hosts;
+mod logins;
 mod power;
 #[cfg(test)]
 mod tests;
@@ -22,6 +22,7 @@ use ronda_wire::Report;
 use serde::Serialize;
 
 use crate::model::{Check, Item, Letter, Severity};
+use crate::text::Text;
 
 /// What the server knows about one office at one moment.
 #[derive(Debug, Clone, Default)]
@@ -46,6 +47,13 @@ pub struct AgentView {
     /// Boot times seen to change from one report to the next: reboots
     /// that happened while Ronda watched.
     pub reboots: Vec<Timestamp>,
+    /// The agent's clock minus the server's, from its latest report sent
+    /// straight away (its `observed_at` against the time it arrived).
+    pub clock_offset: Option<jiff::SignedDuration>,
+    /// When its latest report was taken, on the server's clock: its arrival,
+    /// or for one that waited in the agent's outbox, its `observed_at`
+    /// corrected by the clock offset.
+    pub taken: Option<Timestamp>,
 }
 
 impl AgentView {
@@ -57,6 +65,8 @@ impl AgentView {
             online_since: None,
             report: None,
             reboots: Vec::new(),
+            clock_offset: None,
+            taken: None,
         }
     }
 }
@@ -83,8 +93,22 @@ pub struct Finding {
     /// The agent whose data it comes from, when one agent alone tells.
     pub agent: Option<String>,
     pub status: Status,
-    pub message: String,
+    pub message: Text,
     pub evidence: serde_json::Value,
+    /// Set on a finding that informs without deciding its item (one camera
+    /// of a covered zone stopped, a device's password is wrong, an agent's
+    /// clock is off): it raises alerts at this severity, and the item's
+    /// status is decided by the others.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub advisory: Option<Severity>,
+}
+
+impl Finding {
+    /// The same finding, informing at `severity` without deciding its item.
+    pub fn advisory(mut self, severity: Severity) -> Finding {
+        self.advisory = Some(severity);
+        self
+    }
 }
 
 #[derive(Debug, Clone, Serialize)]
@@ -92,8 +116,19 @@ pub struct ItemResult {
     pub item: String,
     pub kind: &'static str,
     pub severity: Severity,
+    /// Decided by the findings that are not advisory.
     pub status: Status,
     pub findings: Vec<Finding>,
+}
+
+impl ItemResult {
+    /// Advisory findings that fail: shown beside the item's status.
+    pub fn warnings(&self) -> usize {
+        self.findings
+            .iter()
+            .filter(|f| f.advisory.is_some() && f.status == Status::Fail)
+            .count()
+    }
 }
 
 #[derive(Debug, Clone, Serialize)]
@@ -132,6 +167,9 @@ pub(crate) struct Cx<'a> {
     pub now: Timestamp,
     pub silence: Duration,
     pub down: BTreeSet<String>,
+    /// Channel ages up to this prove a recorder records (and so overwrites
+    /// a full disk): the strictest `max_segment_age` of the letter.
+    pub fresh: Duration,
 }
 
 impl<'a> Cx<'a> {
@@ -140,16 +178,28 @@ impl<'a> Cx<'a> {
             .items
             .iter()
             .find_map(|i| match i.check {
-                Check::AgentOnline { silence } => Some(silence),
+                Check::AgentOnline { silence, .. } => Some(silence),
                 _ => None,
             })
             .unwrap_or(DEFAULT_SILENCE);
+        let fresh = letter
+            .items
+            .iter()
+            .filter_map(|i| match i.check {
+                Check::CctvRecording {
+                    max_segment_age, ..
+                } => Some(max_segment_age),
+                _ => None,
+            })
+            .min()
+            .unwrap_or(cctv::DEFAULT_FRESH);
         let mut cx = Cx {
             letter,
             state,
             now,
             silence,
             down: BTreeSet::new(),
+            fresh,
         };
         cx.down = state
             .agents
@@ -175,6 +225,18 @@ impl<'a> Cx<'a> {
         Some(self.age(heard))
     }
 
+    /// How long ago the latest report of `agent` was taken, on the
+    /// server's clock: what a reading's age grows by until the next one.
+    pub fn since_taken(&self, agent: &str) -> Duration {
+        self.view(agent)
+            .and_then(|a| a.taken.or(a.last_seen))
+            .map_or(Duration::ZERO, |t| self.age(t))
+    }
+
+    pub fn view(&self, agent: &str) -> Option<&'a AgentView> {
+        self.state.agents.iter().find(|a| a.agent == agent)
+    }
+
     /// Reports of the agents that are up, with their agent ids.
     pub fn live(&self) -> impl Iterator<Item = (&'a str, &'a Report)> + '_ {
         self.state
@@ -193,8 +255,12 @@ impl<'a> Cx<'a> {
                 subject: format!("agent:{a}"),
                 agent: Some(a.clone()),
                 status: Status::NoData,
-                message: format!("no fresh data: agent {a} is offline or silent"),
+                message: text!(
+                    "tidak ada data baru: agen {a} luring atau diam",
+                    "no fresh data: agent {a} is offline or silent"
+                ),
                 evidence: serde_json::Value::Null,
+                advisory: None,
             })
             .collect()
     }
@@ -204,14 +270,22 @@ impl<'a> Cx<'a> {
             Check::CctvRecording {
                 zones,
                 max_segment_age,
-            } => cctv::recording(self, zones, *max_segment_age),
+                channel_severity,
+            } => cctv::recording(self, zones, *max_segment_age, *channel_severity),
             Check::CctvStorage => cctv::storage(self),
             Check::PowerOff { keep_on } => power::off(self, keep_on),
             Check::PowerOn { classes } => power::on(self, classes),
             Check::PowerSafe { .. } => power::safe(self, &item.check),
             Check::ServiceUp { .. } => hosts::services(self, &item.check),
             Check::HostUp { .. } => hosts::hosts(self, &item.check),
-            Check::AgentOnline { .. } => hosts::agents(self),
+            Check::AgentOnline {
+                max_clock_offset, ..
+            } => {
+                let mut f = hosts::agents(self);
+                f.extend(hosts::clocks(self, *max_clock_offset));
+                f.extend(logins::findings(self));
+                f
+            }
             Check::Attestation => vec![self.attestation(item)],
         };
         if !matches!(item.check, Check::AgentOnline { .. } | Check::Attestation) {
@@ -222,12 +296,24 @@ impl<'a> Cx<'a> {
             }
             findings.extend(self.down_findings());
             if findings.is_empty() {
+                let message = if self.live().next().is_none() {
+                    text!(
+                        "belum ada laporan agen untuk kantor ini",
+                        "no agent reports for this office yet"
+                    )
+                } else {
+                    text!(
+                        "laporan kantor ini tidak memuat perangkat yang diperiksa butir ini",
+                        "this office's reports hold no device this item checks"
+                    )
+                };
                 findings.push(Finding {
                     subject: "office".into(),
                     agent: None,
                     status: Status::NoData,
-                    message: "no agent reports for this office yet".into(),
+                    message,
                     evidence: serde_json::Value::Null,
+                    advisory: None,
                 });
             }
         }
@@ -247,15 +333,20 @@ impl<'a> Cx<'a> {
                 subject: "office".into(),
                 agent: None,
                 status: Status::Ok,
-                message: format!("attested by {}", a.by),
+                message: text!("dinyatakan oleh {}", "attested by {}", a.by),
                 evidence: serde_json::json!({ "by": a.by, "at": a.at }),
+                advisory: None,
             },
             None => Finding {
                 subject: "office".into(),
                 agent: None,
                 status: Status::Pending,
-                message: "waiting for the head of office to attest".into(),
+                message: text!(
+                    "menunggu pernyataan kepala kantor",
+                    "waiting for the head of office to attest"
+                ),
                 evidence: serde_json::Value::Null,
+                advisory: None,
             },
         }
     }
@@ -266,11 +357,16 @@ impl<'a> Cx<'a> {
 }
 
 /// The worst finding decides: fail, then no-data, then pending, then ok.
+/// Advisory findings inform and do not decide.
 fn overall(findings: &[Finding]) -> Status {
-    let has = |s| findings.iter().any(|f| f.status == s);
+    let has = |s| {
+        findings
+            .iter()
+            .any(|f| f.advisory.is_none() && f.status == s)
+    };
     if has(Status::Fail) {
         Status::Fail
-    } else if has(Status::NoData) || findings.is_empty() {
+    } else if has(Status::NoData) || findings.iter().all(|f| f.advisory.is_some()) {
         Status::NoData
     } else if has(Status::Pending) {
         Status::Pending
@@ -283,14 +379,15 @@ pub(crate) fn finding(
     subject: impl Into<String>,
     agent: &str,
     status: Status,
-    message: impl Into<String>,
+    message: Text,
     evidence: serde_json::Value,
 ) -> Finding {
     Finding {
         subject: subject.into(),
         agent: Some(agent.to_owned()),
         status,
-        message: message.into(),
+        message,
         evidence,
+        advisory: None,
     }
 }

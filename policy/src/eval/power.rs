@@ -5,14 +5,34 @@ use serde_json::json;
 
 use super::{finding, Cx, Finding, Status};
 use crate::model::Check;
+use crate::text::{self, Text};
 
 fn evidence(p: &Plug) -> serde_json::Value {
     json!({
         "plug": p.id, "class": p.class, "kind": p.kind, "reachable": p.reachable,
         "relay_on": p.relay_on, "power_w": p.power_w, "current_a": p.current_a,
         "temperature_c": p.temperature_c, "faults": p.faults, "power_on": p.power_on,
-        "error": p.error,
+        "error": p.error, "paused": p.paused,
     })
+}
+
+/// `printer-lobi (printer)`, with the equipment named in each language.
+fn name(p: &Plug) -> Text {
+    let id = &p.id;
+    text!("{id} ({})", "{id} ({})", text::class(&p.class))
+}
+
+/// Why a plug gave no reading: paused after a refused login, or no answer.
+fn unread(cx: &Cx<'_>, agent: &str, p: &Plug) -> Text {
+    if let Some(paused) = &p.paused {
+        return super::logins::paused_text(cx, agent, super::logins::PLUG, &p.id, paused);
+    }
+    let why = p.error.as_deref().unwrap_or("?");
+    text!(
+        "{} tidak menjawab: {why}",
+        "{} does not answer: {why}",
+        name(p)
+    )
 }
 
 fn plugs<'a>(cx: &'a Cx<'_>) -> impl Iterator<Item = (&'a str, &'a Plug)> + 'a {
@@ -28,27 +48,19 @@ pub fn off(cx: &Cx<'_>, keep_on: &[String]) -> Vec<Finding> {
         let (status, msg) = match (p.reachable, p.relay_on) {
             (true, Some(true)) => (
                 Status::Fail,
-                format!("{} ({}) is on{}", p.id, p.class, watts(p)),
+                text!("{} menyala{}", "{} is on{}", name(p), watts(p)),
             ),
-            (true, Some(false)) => (Status::Ok, format!("{} ({}) is off", p.id, p.class)),
+            (true, Some(false)) => (Status::Ok, text!("{} mati", "{} is off", name(p))),
             // A plug whose socket was switched off at the wall cannot answer;
             // that may well be compliance, so it is not judged.
-            _ => (
-                Status::NoData,
-                format!(
-                    "{} ({}) does not answer: {}",
-                    p.id,
-                    p.class,
-                    p.error.as_deref().unwrap_or("relay state unknown")
-                ),
-            ),
+            _ => (Status::NoData, unread(cx, agent, p)),
         };
         out.push(finding(p.id.clone(), agent, status, msg, evidence(p)));
         if let Some(mode) = p.power_on.filter(|m| comes_back_on(*m, p.relay_on)) {
-            let msg = format!(
-                "{} ({}) would switch itself on after a power cut (power-on: {})",
-                p.id,
-                p.class,
+            let msg = text!(
+                "{} akan menyala sendiri setelah listrik padam lalu pulih (power-on: {})",
+                "{} would switch itself on after a power cut (power-on: {})",
+                name(p),
                 mode_name(mode)
             );
             out.push(finding(
@@ -89,21 +101,20 @@ pub fn on(cx: &Cx<'_>, classes: &[String]) -> Vec<Finding> {
             let (status, msg) = match (p.reachable, p.relay_on) {
                 (true, Some(true)) => (
                     Status::Ok,
-                    format!("{} ({}) is on{}", p.id, p.class, watts(p)),
+                    text!("{} menyala{}", "{} is on{}", name(p), watts(p)),
                 ),
                 (true, Some(false)) => (
                     Status::Fail,
-                    format!("{} ({}) is off and must stay on", p.id, p.class),
-                ),
-                _ => (
-                    Status::Fail,
-                    format!(
-                        "{} ({}) does not answer: {}",
-                        p.id,
-                        p.class,
-                        p.error.as_deref().unwrap_or("relay state unknown")
+                    text!(
+                        "{} mati, padahal harus tetap menyala",
+                        "{} is off and must stay on",
+                        name(p)
                     ),
                 ),
+                // A wrong password is not a switched-off server: the
+                // login finding says what to fix.
+                _ if p.paused.is_some() => (Status::NoData, unread(cx, agent, p)),
+                _ => (Status::Fail, unread(cx, agent, p)),
             };
             finding(p.id.clone(), agent, status, msg, evidence(p))
         })
@@ -122,41 +133,56 @@ pub fn safe(cx: &Cx<'_>, check: &Check) -> Vec<Finding> {
     };
     let limits = [
         (
-            "power",
+            ("daya", "power"),
             "W",
             max_power_w,
             (|p: &Plug| p.power_w) as fn(&Plug) -> Option<f32>,
         ),
-        ("current", "A", max_current_a, |p: &Plug| p.current_a),
-        ("temperature", "°C", max_temperature_c, |p: &Plug| {
-            p.temperature_c
+        (("arus", "current"), "A", max_current_a, |p: &Plug| {
+            p.current_a
         }),
+        (
+            ("suhu", "temperature"),
+            "°C",
+            max_temperature_c,
+            |p: &Plug| p.temperature_c,
+        ),
     ];
     let mut out = Vec::new();
     for (agent, p) in plugs(cx).filter(|(_, p)| p.reachable) {
-        let mut problems: Vec<String> = p.faults.iter().map(|f| format!("fault {f}")).collect();
-        for (what, unit, max, read) in &limits {
+        let mut problems: Vec<Text> = p
+            .faults
+            .iter()
+            .map(|f| text!("gangguan {f}", "fault {f}"))
+            .collect();
+        for ((what_id, what_en), unit, max, read) in &limits {
             if let (Some(max), Some(v)) = (max, read(p)) {
                 if v > *max {
-                    problems.push(format!("{what} {v:.1} {unit} over {max:.1} {unit}"));
+                    problems.push(text!(
+                        "{what_id} {v:.1} {unit} melebihi {max:.1} {unit}",
+                        "{what_en} {v:.1} {unit} over {max:.1} {unit}"
+                    ));
                 }
             }
         }
         let (status, msg) = if problems.is_empty() {
-            (Status::Ok, format!("{} ({}) within limits", p.id, p.class))
-        } else {
             (
-                Status::Fail,
-                format!("{} ({}): {}", p.id, p.class, problems.join(", ")),
+                Status::Ok,
+                text!("{} dalam batas aman", "{} within limits", name(p)),
             )
+        } else {
+            let pick = |f: fn(&Text) -> &str| problems.iter().map(f).collect::<Vec<_>>().join(", ");
+            let (id, en) = (pick(|t| &t.id), pick(|t| &t.en));
+            (Status::Fail, text!("{}: {id}", "{}: {en}", name(p)))
         };
         out.push(finding(p.id.clone(), agent, status, msg, evidence(p)));
     }
     out
 }
 
-fn watts(p: &Plug) -> String {
-    p.power_w
-        .map(|w| format!(", drawing {w:.0} W"))
-        .unwrap_or_default()
+fn watts(p: &Plug) -> Text {
+    match p.power_w {
+        Some(w) => text!(", memakai {w:.0} W", ", drawing {w:.0} W"),
+        None => Text::default(),
+    }
 }

@@ -149,7 +149,14 @@ impl Engine {
             return Effects::default();
         }
         self.seqs.insert(key.clone(), report.seq);
+        let offset = clock_offset(&report, received);
+        if let Some(off) = offset {
+            self.views.set_clock(&key.0, &key.1, off);
+        }
         let view = self.agent(&key.0, &key.1);
+        if offset.is_some() {
+            view.clock_offset = offset;
+        }
         let old_boot = view
             .report
             .as_ref()
@@ -158,11 +165,14 @@ impl Engine {
         if let (Some(old), Some(new)) = (old_boot, report.host.as_ref().map(|h| h.boot_time)) {
             // Boot times computed from uptime wobble by a second or two.
             if new.duration_since(old).as_secs() > REBOOT_SLACK_S {
-                view.reboots.push(new);
+                // Kept on the server's clock: the agent's may be hours off.
+                let off = view.clock_offset.unwrap_or_default();
+                view.reboots.push(new.checked_sub(off).unwrap_or(new));
                 let extra = view.reboots.len().saturating_sub(MAX_REBOOTS);
                 view.reboots.drain(..extra);
             }
         }
+        view.taken = Some(taken(&report, received, view.clock_offset));
         view.report = Some(Arc::new(report));
         view.last_seen = Some(received);
         // A report proves the agent is connected, whatever order the
@@ -331,5 +341,29 @@ impl Engine {
             }
         };
         &mut state.agents[i]
+    }
+}
+
+/// The agent's clock minus the server's: the report's `observed_at` against
+/// its arrival, from a report sent as soon as it was made (the only one in
+/// the agent's outbox). One that waited out an outage would read as a
+/// clock behind by the outage.
+fn clock_offset(report: &Report, received: Timestamp) -> Option<jiff::SignedDuration> {
+    if report.delivery.is_some_and(|d| d.pending > 1) {
+        return None;
+    }
+    Some(report.observed_at.duration_since(received))
+}
+
+/// When a report was taken, on the server's clock. One sent at once was
+/// taken as it arrived; one that waited in the agent's outbox was taken at
+/// its `observed_at`, corrected by the agent's known clock offset.
+fn taken(report: &Report, received: Timestamp, offset: Option<jiff::SignedDuration>) -> Timestamp {
+    match (report.delivery, offset) {
+        (Some(d), Some(off)) if d.pending > 1 => report
+            .observed_at
+            .checked_sub(off)
+            .map_or(received, |t| t.min(received)),
+        _ => received,
     }
 }

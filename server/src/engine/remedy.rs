@@ -63,11 +63,12 @@ pub fn notes(commands: &[Outgoing], book: &mut Book, now: Timestamp) -> Vec<Chan
                 .strip_suffix("-off")?
                 .parse()
                 .ok()?;
+            let (agent, command) = (&o.agent, &o.command.id);
             book.note(
                 id,
-                format!(
-                    "switch-off: asked agent {} to switch the plug off (command {})",
-                    o.agent, o.command.id
+                ronda_policy::text!(
+                    "pemutusan: agen {agent} diminta memutus stopkontak (perintah {command})",
+                    "switch-off: asked agent {agent} to switch the plug off (command {command})"
                 ),
                 now,
             )
@@ -75,11 +76,24 @@ pub fn notes(commands: &[Outgoing], book: &mut Book, now: Timestamp) -> Vec<Chan
         .collect()
 }
 
-pub fn describe(r: &CommandResult) -> String {
+pub fn describe(r: &CommandResult) -> ronda_policy::Text {
+    use ronda_policy::text;
     match (r.ok, &r.error, r.plug.as_ref().and_then(|p| p.relay_on)) {
-        (true, _, Some(false)) => "switch-off done: the agent read the plug back as off".into(),
-        (true, _, _) => "switch-off sent; the agent could not confirm the relay state".into(),
-        (false, Some(e), _) => format!("switch-off refused or failed at the agent: {e}"),
-        (false, None, _) => "switch-off failed at the agent (no reason given)".into(),
+        (true, _, Some(false)) => text!(
+            "pemutusan selesai: agen membaca stopkontak sudah mati",
+            "switch-off done: the agent read the plug back as off"
+        ),
+        (true, _, _) => text!(
+            "pemutusan dikirim; agen tidak dapat memastikan keadaan relai",
+            "switch-off sent; the agent could not confirm the relay state"
+        ),
+        (false, Some(e), _) => text!(
+            "pemutusan ditolak atau gagal di agen: {e}",
+            "switch-off refused or failed at the agent: {e}"
+        ),
+        (false, None, _) => text!(
+            "pemutusan gagal di agen (tanpa alasan)",
+            "switch-off failed at the agent (no reason given)"
+        ),
     }
 }

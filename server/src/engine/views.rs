@@ -17,10 +17,26 @@ pub struct OfficeView {
 }
 
 /// Keyed by (office, letter): each report updates one office's views.
+/// Beside them, each agent's clock offset as last measured.
 #[derive(Clone, Default)]
-pub struct Views(Arc<RwLock<BTreeMap<(String, String), OfficeView>>>);
+pub struct Views(
+    Arc<RwLock<BTreeMap<(String, String), OfficeView>>>,
+    Arc<RwLock<BTreeMap<(String, String), jiff::SignedDuration>>>,
+);
 
 impl Views {
+    /// The agent's clock minus the server's, as last measured.
+    pub(super) fn set_clock(&self, office: &str, agent: &str, offset: jiff::SignedDuration) {
+        if let Ok(mut map) = self.1.write() {
+            map.insert((office.to_owned(), agent.to_owned()), offset);
+        }
+    }
+
+    pub fn clock(&self, office: &str, agent: &str) -> Option<jiff::SignedDuration> {
+        let map = self.1.read().ok()?;
+        map.get(&(office.to_owned(), agent.to_owned())).copied()
+    }
+
     pub(super) fn put(&self, evaluation: Evaluation) {
         let key = (evaluation.office.clone(), evaluation.letter.clone());
         if let Ok(mut map) = self.0.write() {

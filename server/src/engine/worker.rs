@@ -196,7 +196,7 @@ impl Worker {
     async fn apply(&mut self, fx: Effects) {
         self.changes += fx.changes.len() as u64;
         for c in fx.changes {
-            tracing::info!(alert = c.alert.id, letter = %c.alert.key.letter, item = %c.alert.key.item, office = %c.alert.key.office, subject = %c.alert.key.subject, to = c.transition.to.as_str(), cause = %c.transition.cause, "alert");
+            tracing::info!(alert = c.alert.id, letter = %c.alert.key.letter, item = %c.alert.key.item, office = %c.alert.key.office, subject = %c.alert.key.subject, to = c.transition.to.as_str(), cause = %c.transition.cause.en, "alert");
             let intent = self
                 .mail
                 .then(|| crate::mail::intent(&self.engine, &c))

@@ -5,7 +5,7 @@ use std::path::{Path, PathBuf};
 use std::time::Duration;
 
 use lettre::message::Mailbox;
-use ronda_agent::conffile::{secret_in, Checker, Dur, Secret};
+use ronda_agent::conffile::{lazy_secret_in, Checker, Dur, LazySecret, Secret};
 use serde::Deserialize;
 
 #[derive(Debug, Deserialize)]
@@ -70,7 +70,8 @@ pub struct SmtpConfig {
     pub port: u16,
     pub tls: Tls,
     pub username: Option<String>,
-    pub password: Option<Secret>,
+    /// Read when mail is sent (and at `run` start-up), never at load.
+    pub password: Option<LazySecret>,
     pub timeout: Duration,
 }
 
@@ -156,7 +157,7 @@ impl RawSmtp {
                 None
             }
         }?;
-        let password = secret_in(
+        let password = lazy_secret_in(
             c,
             "mail.smtp.password",
             &self.password,

@@ -100,6 +100,9 @@ impl Smtp {
             }
         }
         if let (Some(user), Some(pass)) = (&s.username, &s.password) {
+            let pass = pass
+                .resolve()
+                .map_err(|e| Outcome::Permanent(e.to_string()))?;
             let creds = Credentials::new(user.clone(), pass.expose().to_owned());
             conn.auth(&[Mechanism::Plain, Mechanism::Login], &creds)
                 .await

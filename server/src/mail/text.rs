@@ -175,9 +175,16 @@ pub fn render(
             severity: severity_word(a.severity, cx.lang),
             item: text_of(a, l),
             subject: a.key.subject.clone(),
-            message: a.message.clone(),
+            message: a
+                .message
+                .get(match cx.lang {
+                    Lang::Id => "id",
+                    Lang::En => "en",
+                })
+                .to_owned(),
             since: local(a.started, cx.tz),
-            link: format!("{}/api/v1/alerts/{}", cx.dashboard_url, a.id),
+            // The alert's page, where a person reads and acknowledges it.
+            link: format!("{}/alerts/{}", cx.dashboard_url, a.id),
             ack: a.ack.as_ref().map(|k| format!("{}: {}", k.by, k.note)),
         })
         .collect();

@@ -6,7 +6,7 @@ use std::collections::BTreeMap;
 use jiff::Timestamp;
 use ronda_policy::alert::{Ack, Alert, AlertKey, Change, State, Transition};
 use ronda_policy::eval::Attestation;
-use ronda_policy::Severity;
+use ronda_policy::{Severity, Text};
 use rusqlite::{params, Connection, OptionalExtension, Row, Transaction};
 
 fn ms(t: Timestamp) -> i64 {
@@ -39,7 +39,7 @@ pub(super) fn write_change(tx: &Transaction<'_>, c: &Change) -> rusqlite::Result
         a.severity.as_str(),
         a.state.as_str(),
         a.agent,
-        a.message,
+        a.message.to_stored(),
         a.evidence.to_string(),
         ms(a.started),
         a.fired.map(ms),
@@ -59,7 +59,7 @@ pub(super) fn write_change(tx: &Transaction<'_>, c: &Change) -> rusqlite::Result
         ms(t.at),
         t.from.map(State::as_str),
         t.to.as_str(),
-        t.cause,
+        t.cause.to_stored(),
         t.actor,
         t.evidence.to_string(),
     ])?;
@@ -123,7 +123,7 @@ fn alert(r: &Row<'_>) -> rusqlite::Result<Alert> {
         severity: Severity::parse(&text(5)?).unwrap_or(Severity::Warning),
         state: State::parse(&text(6)?).unwrap_or(State::Firing),
         agent: r.get(7)?,
-        message: text(8)?,
+        message: Text::from_stored(&text(8)?),
         evidence: serde_json::from_str(&text(9)?).unwrap_or_default(),
         started: ts(r.get(10)?).unwrap_or_default(),
         fired: ts(r.get(11)?),
@@ -199,7 +199,7 @@ pub fn one(conn: &Connection, id: i64) -> rusqlite::Result<Option<(Alert, Vec<Tr
                     .as_deref()
                     .and_then(State::parse),
                 to: State::parse(&r.get::<_, String>(2)?).unwrap_or(State::Firing),
-                cause: r.get(3)?,
+                cause: Text::from_stored(&r.get::<_, String>(3)?),
                 actor: r.get(4)?,
                 evidence: serde_json::from_str(&r.get::<_, String>(5)?).unwrap_or_default(),
             })

@@ -86,7 +86,7 @@ pub fn provision(
     let now = jiff::Timestamp::now().as_millisecond();
     let password = add(&conn, office, agent, now)?;
     broker.username = Some(username(office, agent));
-    broker.password = Some(Secret::new(password));
+    broker.password = Some(Secret::new(password).into());
     Ok(())
 }
 

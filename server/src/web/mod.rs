@@ -63,11 +63,40 @@ fn env() -> &'static Environment<'static> {
                 id
             }
         });
+        // `message|tr`: a two-language text in the page's language.
+        env.add_filter("tr", |st: &minijinja::State, v: minijinja::Value| {
+            let en = st.lookup("lang").is_some_and(|l| l.as_str() == Some("en"));
+            let pick = v
+                .get_attr(if en { "en" } else { "id" })
+                .ok()
+                .filter(|x| !x.is_undefined());
+            pick.map_or_else(|| v.to_string(), |x| x.to_string())
+        });
+        // `state(status)`: a symbol and a word, so colour is never the only sign.
+        env.add_function("state", |st: &minijinja::State, s: String| {
+            let en = st.lookup("lang").is_some_and(|l| l.as_str() == Some("en"));
+            state_word(&s, en)
+        });
         env.add_filter("ago", ago);
-        env.add_filter("ms", local_ms);
+        env.add_filter("ms", ms);
         env.add_filter("when", when);
         env
     })
+}
+
+/// A status or alert state as a symbol and a word in the page's language.
+fn state_word(s: &str, en: bool) -> String {
+    let (sym, id, en_word) = match s {
+        "ok" => ("✓", "baik", "ok"),
+        "fail" => ("✗", "gagal", "fail"),
+        "no-data" => ("?", "tanpa data", "no data"),
+        "pending" => ("…", "menunggu", "pending"),
+        "firing" => ("✗", "aktif", "firing"),
+        "acknowledged" => ("✋", "ditangani", "acknowledged"),
+        "resolved" => ("✓", "selesai", "resolved"),
+        other => return other.to_owned(),
+    };
+    format!("{sym} {}", if en { en_word } else { id })
 }
 
 /// "3 min" from seconds, for ages and countdowns.
@@ -90,18 +119,26 @@ pub(crate) fn render_plain(name: &str, ctx: minijinja::Value) -> Result<Html<Str
         .map_err(|e| ApiError::Render(e.to_string()))
 }
 
-/// The page language: Bahasa Indonesia unless the user chose English.
-#[derive(Clone, Copy)]
-pub struct Lang(pub &'static str);
+/// How a page speaks to its reader: its language (Bahasa Indonesia unless
+/// the user chose English) and the clock its times are read on (the
+/// region's, [`AppState::tz`]), which the `when` and `ms` filters use.
+#[derive(Clone)]
+pub struct Lang(pub &'static str, pub jiff::tz::TimeZone);
 
-impl<S: Send + Sync> FromRequestParts<S> for Lang {
+impl FromRequestParts<AppState> for Lang {
     type Rejection = std::convert::Infallible;
 
-    async fn from_request_parts(parts: &mut Parts, _: &S) -> Result<Self, Self::Rejection> {
+    async fn from_request_parts(parts: &mut Parts, s: &AppState) -> Result<Self, Self::Rejection> {
         let en = crate::login::cookie(&parts.headers, LANG_COOKIE).as_deref() == Some("en");
-        Ok(Lang(if en { "en" } else { "id" }))
+        Ok(Lang(if en { "en" } else { "id" }, s.tz.clone()))
     }
 }
+
+/// The page's clock, handed to the time filters through the frame.
+#[derive(Debug)]
+struct Clock(jiff::tz::TimeZone);
+
+impl minijinja::value::Object for Clock {}
 
 /// A page in the frame: the menu for the user's role, the language switch
 /// and the logout form around `ctx`.
@@ -114,6 +151,7 @@ pub(crate) fn render(
     let u = &who.user;
     let frame = minijinja::context! {
         lang => lang.0,
+        clock => minijinja::Value::from_object(Clock(lang.1)),
         user => u,
         csrf => who.csrf(),
         wide => u.role != Role::Head,
@@ -187,13 +225,14 @@ pub async fn audit(
     lang: Lang,
 ) -> Result<Html<String>, ApiError> {
     who.role(&[Role::Admin], "read the audit log")?;
-    let lines = crate::login::with(&s.auth, |c| {
+    let tz = s.tz.clone();
+    let lines = crate::login::with(&s.auth, move |c| {
         let mut stmt = c.prepare(
             "SELECT at_ms, actor, action, detail, source FROM audit ORDER BY id DESC LIMIT ?1",
         )?;
         let rows = stmt.query_map([AUDIT_PAGE], |r| {
             Ok(AuditLine {
-                at: local_ms(r.get(0)?),
+                at: local_ms(r.get(0)?, &tz),
                 actor: r.get(1)?,
                 action: r.get(2)?,
                 detail: r.get(3)?,
@@ -206,23 +245,53 @@ pub async fn audit(
     render(&who, lang, "audit.html", minijinja::context! { lines })
 }
 
-/// An RFC 3339 time (as timestamps serialize) on the region's wall clock.
-fn when(v: minijinja::Value) -> String {
+/// `t|when`: an RFC 3339 time (as timestamps serialize) on the page's clock.
+fn when(st: &minijinja::State, v: minijinja::Value) -> String {
     let s = v.to_string();
-    s.parse::<jiff::Timestamp>().map_or(s, local)
+    match s.parse::<jiff::Timestamp>() {
+        Ok(t) => local(t, &clock(st)),
+        Err(_) => s,
+    }
 }
 
-/// A stored millisecond time as the region's wall clock, to the second.
-pub(crate) fn local_ms(ms: i64) -> String {
-    jiff::Timestamp::from_millisecond(ms).map_or_else(|_| ms.to_string(), local)
+/// `ms|ms`: a stored millisecond time on the page's clock.
+fn ms(st: &minijinja::State, ms: i64) -> String {
+    local_ms(ms, &clock(st))
 }
 
-/// Times on pages are in Western Indonesian Time unless the letter says
-/// otherwise; the zone is printed so nobody has to guess.
-pub(crate) fn local(t: jiff::Timestamp) -> String {
-    static WIB: std::sync::OnceLock<jiff::tz::TimeZone> = std::sync::OnceLock::new();
-    let tz = WIB
-        .get_or_init(|| jiff::tz::TimeZone::get("Asia/Jakarta").unwrap_or(jiff::tz::TimeZone::UTC));
+/// The clock [`render`] put in the frame; WIB for a page without one.
+fn clock(st: &minijinja::State) -> jiff::tz::TimeZone {
+    let frame = st.lookup("clock");
+    let clock = frame
+        .as_ref()
+        .and_then(|v| v.downcast_object_ref::<Clock>());
+    clock.map_or_else(wib, |c| c.0.clone())
+}
+
+/// The clock pages are read on: the registry's region, else the first
+/// letter's zone, else Western Indonesian Time.
+pub fn page_zone(
+    registry: Option<&ronda_policy::Registry>,
+    letters: &[ronda_policy::Letter],
+) -> jiff::tz::TimeZone {
+    let region = registry.and_then(|r| jiff::tz::TimeZone::get(&r.timezone).ok());
+    region
+        .or_else(|| letters.first().map(|l| l.tz.clone()))
+        .unwrap_or_else(wib)
+}
+
+fn wib() -> jiff::tz::TimeZone {
+    jiff::tz::TimeZone::get("Asia/Jakarta").unwrap_or(jiff::tz::TimeZone::UTC)
+}
+
+/// A stored millisecond time on the clock `tz`, to the second.
+pub(crate) fn local_ms(ms: i64, tz: &jiff::tz::TimeZone) -> String {
+    jiff::Timestamp::from_millisecond(ms).map_or_else(|_| ms.to_string(), |t| local(t, tz))
+}
+
+/// A time on the clock `tz` (see [`page_zone`]), with the zone's name
+/// printed (WIB, WITA, WIT) so nobody has to guess.
+pub(crate) fn local(t: jiff::Timestamp, tz: &jiff::tz::TimeZone) -> String {
     t.to_zoned(tz.clone())
         .strftime("%Y-%m-%d %H:%M:%S %Z")
         .to_string()
@@ -271,6 +340,41 @@ mod tests {
             }
             assert!(env().get_template(name).is_ok(), "{name}");
         }
+    }
+
+    #[test]
+    fn times_are_read_on_the_clock_the_frame_carries() {
+        let t = env()
+            .template_from_str("{{ at|when }} · {{ ms|ms }}")
+            .unwrap();
+        let at = "2018-06-11T01:30:00Z";
+        let ms = 1_528_680_600_000_i64; // the same instant
+        let makassar = jiff::tz::TimeZone::get("Asia/Makassar").unwrap();
+        let clock = minijinja::Value::from_object(Clock(makassar));
+        assert_eq!(
+            t.render(minijinja::context! { clock, at, ms }).unwrap(),
+            "2018-06-11 09:30:00 WITA · 2018-06-11 09:30:00 WITA"
+        );
+        let jayapura = jiff::tz::TimeZone::get("Asia/Jayapura").unwrap();
+        let clock = minijinja::Value::from_object(Clock(jayapura));
+        assert!(t
+            .render(minijinja::context! { clock, at, ms })
+            .unwrap()
+            .starts_with("2018-06-11 10:30:00 WIT ·"));
+        // A page rendered without a clock still says which zone it means.
+        assert!(t
+            .render(minijinja::context! { at, ms })
+            .unwrap()
+            .starts_with("2018-06-11 08:30:00 WIB"));
+    }
+
+    #[test]
+    fn the_page_zone_is_the_regions_then_the_letters() {
+        let text = "region:\n  name: Kota Makassar\n  timezone: Asia/Makassar\noffices:\n  - id: dinkes\n    name: Dinas Kesehatan\n";
+        let r =
+            ronda_policy::Registry::from_text(std::path::Path::new("o.yaml"), text.into()).unwrap();
+        assert_eq!(page_zone(Some(&r), &[]).iana_name(), Some("Asia/Makassar"));
+        assert_eq!(page_zone(None, &[]).iana_name(), Some("Asia/Jakarta"));
     }
 
     #[test]

@@ -38,7 +38,11 @@ pub async fn page(
         .agents_with_reports(Some(office.clone()))
         .await?
         .into_iter()
-        .map(|row| minijinja::context! { report => row.parsed_report(), row })
+        .map(|row| {
+            // The agent's clock against the server's, in whole seconds.
+            let clock_s = s.views.clock(&row.office, &row.agent).map(|d| d.as_secs());
+            minijinja::context! { report => row.parsed_report(), clock_s, row }
+        })
         .collect();
     let o = office.clone();
     let signed = with(&s.auth, move |c| {
@@ -56,7 +60,7 @@ pub async fn page(
                 .items
                 .iter()
                 .zip(&v.evaluation.items)
-                .map(|(i, r)| minijinja::context! { id => i.id, text_id => i.text_id, text_en => i.text_en, status => r.status, findings => r.findings, since => v.since.get(&i.id).map(|t| super::local(*t)) })
+                .map(|(i, r)| minijinja::context! { id => i.id, label => i.label, text_id => i.text_id, text_en => i.text_en, status => r.status, warnings => r.warnings(), findings => r.findings, since => v.since.get(&i.id).map(|t| super::local(*t, &s.tz)) })
                 .collect();
             Some(minijinja::context! { id => l.id, title => l.title, enforced => v.evaluation.enforced, items, signed => signed.contains(&l.id) })
         })
@@ -69,7 +73,7 @@ pub async fn page(
         ..AlertFilter::default()
     };
     let alerts = s.reader.alerts(filter, HISTORY).await?;
-    let o = office.clone();
+    let (o, tz) = (office.clone(), s.tz.clone());
     let (attestations, commands, gaps) = s
         .reader
         .with(move |c| {
@@ -78,7 +82,7 @@ pub async fn page(
             )?;
             let att = stmt
                 .query_map([&o], |r| {
-                    Ok(minijinja::context! { letter => r.get::<_, String>(0)?, item => r.get::<_, String>(1)?, by => r.get::<_, String>(2)?, at => local_ms(r.get(3)?) })
+                    Ok(minijinja::context! { letter => r.get::<_, String>(0)?, item => r.get::<_, String>(1)?, by => r.get::<_, String>(2)?, at => local_ms(r.get(3)?, &tz) })
                 })?
                 .collect::<rusqlite::Result<Vec<_>>>()?;
             let cmds = crate::store::commands::list(c, Some(&o), 0, i64::MAX, HISTORY)?;
@@ -88,7 +92,7 @@ pub async fn page(
             )?;
             let gaps = stmt
                 .query_map(rusqlite::params![&o, HISTORY], |r| {
-                    Ok(minijinja::context! { agent => r.get::<_, String>(0)?, lost => r.get::<_, i64>(1)?, before_seq => r.get::<_, i64>(2)?, at => local_ms(r.get(3)?) })
+                    Ok(minijinja::context! { agent => r.get::<_, String>(0)?, lost => r.get::<_, i64>(1)?, before_seq => r.get::<_, i64>(2)?, at => local_ms(r.get(3)?, &tz) })
                 })?
                 .collect::<rusqlite::Result<Vec<_>>>()?;
             Ok((att, cmds, gaps))

@@ -29,9 +29,10 @@ pub struct Pick {
 pub struct Row {
     office: String,
     name: String,
-    statuses: Vec<Status>,
-    /// The failing findings, for the row's tooltip and the wall.
-    failing: Vec<String>,
+    /// Per item: its status and how many advisory findings fail.
+    cells: Vec<(Status, usize)>,
+    /// The failing findings, for the wall.
+    failing: Vec<ronda_policy::Text>,
     compliant: bool,
     signed: Option<Signature>,
 }
@@ -85,6 +86,7 @@ pub async fn board(s: &AppState, who: &Who, l: &Letter, now: Timestamp) -> Resul
         .map(|v| {
             let e = v.evaluation;
             let statuses: Vec<Status> = e.items.iter().map(|i| i.status).collect();
+            let cells = e.items.iter().map(|i| (i.status, i.warnings())).collect();
             let failing = e
                 .items
                 .iter()
@@ -97,7 +99,7 @@ pub async fn board(s: &AppState, who: &Who, l: &Letter, now: Timestamp) -> Resul
                 compliant: compliant(&statuses),
                 signed: signed.remove(&e.office),
                 office: e.office,
-                statuses,
+                cells,
                 failing,
             }
         })
@@ -105,12 +107,12 @@ pub async fn board(s: &AppState, who: &Who, l: &Letter, now: Timestamp) -> Resul
     let enforced = l.enforced_at(now);
     let edge = l.next_edge(now).map(|t| {
         let which = if enforced { "end" } else { "start" };
-        (which, t.duration_since(now).as_secs(), local(t))
+        (which, t.duration_since(now).as_secs(), local(t, &s.tz))
     });
     Ok(Board {
         compliant: rows.iter().filter(|r| r.compliant).count(),
         signed: rows.iter().filter(|r| r.signed.is_some()).count(),
-        deadline: l.readiness.as_ref().map(|r| local(r.deadline)),
+        deadline: l.readiness.as_ref().map(|r| local(r.deadline, &s.tz)),
         rows,
         edge,
         enforced,
@@ -141,10 +143,11 @@ async fn show(
     let items: Vec<_> = l
         .items
         .iter()
-        .map(|i| minijinja::context! { id => i.id, text_id => i.text_id, text_en => i.text_en, kind => i.check.kind(), severity => i.severity })
+        .map(|i| minijinja::context! { id => i.id, label => i.label, text_id => i.text_id, text_en => i.text_en, kind => i.check.kind(), severity => i.severity })
         .collect();
     let letter = minijinja::context! { id => l.id, title => l.title, number => l.number, issuer => l.issuer, window => crate::letters::window_text(l), items };
-    let ctx = minijinja::context! { letters, letter, board, now => local(now), live => LIVE_S };
+    let ctx =
+        minijinja::context! { letters, letter, board, now => local(now, &s.tz), live => LIVE_S };
     Ok(render(&who, lang, template, ctx)?.into_response())
 }
 

@@ -111,7 +111,7 @@ async fn build(
                         "{}/{} {} ({})",
                         c.agent,
                         c.plug.as_deref().unwrap_or("?"),
-                        local_ms(c.sent_ms),
+                        local_ms(c.sent_ms, &s.tz),
                         c.by
                     )
                 })
@@ -139,9 +139,9 @@ pub async fn page(
 ) -> Result<Html<String>, ApiError> {
     let l = letter(&s, &id)?;
     let (rows, (from, to)) = build(&s, &who, l).await?;
-    let deadline = l.readiness.as_ref().map(|r| local(r.deadline));
+    let deadline = l.readiness.as_ref().map(|r| local(r.deadline, &s.tz));
     let letter = minijinja::context! { id => l.id, title => l.title, number => l.number, issuer => l.issuer };
-    let ctx = minijinja::context! { letter, rows, from => local_ms(from), to => local_ms(to), deadline, made => local(Timestamp::now()) };
+    let ctx = minijinja::context! { letter, rows, from => local_ms(from, &s.tz), to => local_ms(to, &s.tz), deadline, made => local(Timestamp::now(), &s.tz) };
     render(&who, lang, "report.html", ctx)
 }
 
@@ -165,7 +165,10 @@ pub async fn csv(
             r.name.clone(),
             r.compliant_now.to_string(),
             r.signed.as_ref().map(|x| x.by.clone()).unwrap_or_default(),
-            r.signed.as_ref().map(|x| local(x.at)).unwrap_or_default(),
+            r.signed
+                .as_ref()
+                .map(|x| local(x.at, &s.tz))
+                .unwrap_or_default(),
             r.signed
                 .as_ref()
                 .map(|x| x.late.to_string())

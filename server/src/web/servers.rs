@@ -40,7 +40,10 @@ pub async fn page(
         }
         let key = (row.office.clone(), row.agent.clone());
         let availability = shares.get(&key).map(|x| (x * 1000.0).round() / 10.0);
-        let boot = report.host.as_ref().map(|h| super::local(h.boot_time));
+        let boot = report
+            .host
+            .as_ref()
+            .map(|h| super::local(h.boot_time, &s.tz));
         hosts.push(minijinja::context! { row, host => report.host, services => report.services, availability, boot });
     }
     let ctx = minijinja::context! { hosts, days => AVAILABILITY_DAYS, tls_warn => TLS_WARN_DAYS, live => 10 };

@@ -134,7 +134,10 @@ pub async fn page(
         .map(|(i, r)| minijinja::context! { id => i.id, text => i.text_id, en => i.text_en, kind => r.kind, status => r.status, attest => i.check == ronda_policy::Check::Attestation, findings => r.findings })
         .collect();
     let may_sign = matches!(who.user.role, Role::Head | Role::Admin);
-    let deadline = l.readiness.as_ref().map(|r| super::local(r.deadline));
+    let deadline = l
+        .readiness
+        .as_ref()
+        .map(|r| super::local(r.deadline, &s.tz));
     let name = super::office_name(&s, &office);
     let ctx = minijinja::context! { office, name, letter => l.title, letter_id, items, signed, may_sign, deadline };
     Ok(render(&who, lang, "sign.html", ctx)?.into_response())

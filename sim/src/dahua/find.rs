@@ -9,6 +9,7 @@
 
 use std::collections::HashMap;
 
+use jiff::tz::Offset;
 use jiff::{SignedDuration, Timestamp};
 use minijinja::context;
 
@@ -23,7 +24,7 @@ const FILE: SignedDuration = SignedDuration::from_mins(10);
 const DEFAULT_COUNT: usize = 100;
 
 /// One finder object.
-#[derive(Debug, Clone, Default)]
+#[derive(Debug, Clone)]
 pub struct Finder {
     /// The files `findFile` matched, oldest first, as (start, end).
     files: Option<Vec<(Timestamp, Timestamp)>>,
@@ -32,6 +33,20 @@ pub struct Finder {
     /// Files already handed out.
     next: usize,
     closed: bool,
+    /// The device's wall-clock offset when the search started.
+    offset: Offset,
+}
+
+impl Default for Finder {
+    fn default() -> Self {
+        Finder {
+            files: None,
+            channel: String::new(),
+            next: 0,
+            closed: false,
+            offset: super::WIB,
+        }
+    }
 }
 
 pub type Finders = HashMap<u32, Finder>;
@@ -83,10 +98,13 @@ pub fn handle(d: &Dvr, q: &Q) -> Response {
 /// device's `Error` / `Bad Request!`. Like several firmwares, it answers a
 /// bare `Error` when nothing matches (still to be closed and destroyed).
 fn find_file(d: &Dvr, f: &mut Finder, q: &Q) -> Response {
+    let offset = lock(&d.dev).offset();
     let (Some(ch), Some(from), Some(to)) = (
         q.get("condition.Channel"),
-        q.get("condition.StartTime").and_then(|s| parse_local(s)),
-        q.get("condition.EndTime").and_then(|s| parse_local(s)),
+        q.get("condition.StartTime")
+            .and_then(|s| parse_local(s, offset)),
+        q.get("condition.EndTime")
+            .and_then(|s| parse_local(s, offset)),
     ) else {
         return bad_request();
     };
@@ -95,7 +113,7 @@ fn find_file(d: &Dvr, f: &mut Finder, q: &Q) -> Response {
         let Some(c) = s.channels.iter().find(|c| &c.id == ch) else {
             return bad_request();
         };
-        c.last_segment_end(Timestamp::now())
+        c.last_segment_end(s.now())
     };
     let dav = q
         .get("condition.Types[0]")
@@ -111,6 +129,7 @@ fn find_file(d: &Dvr, f: &mut Finder, q: &Q) -> Response {
     *f = Finder {
         files: Some(matched),
         channel: ch.clone(),
+        offset,
         ..Finder::default()
     };
     ok()
@@ -144,13 +163,18 @@ fn find_next(f: &mut Finder, q: &Q) -> Response {
         .unwrap_or(DEFAULT_COUNT);
     let page: Vec<_> = files.iter().skip(f.next).take(count).collect();
     f.next += page.len();
+    let o = f.offset;
     let items: Vec<_> = page
         .into_iter()
         .map(|(start, end)| {
-            let name = format!("{}-{}", clock(*start), clock(*end));
+            let name = format!(
+                "{}-{}",
+                wall(*start, o, "%H.%M.%S"),
+                wall(*end, o, "%H.%M.%S")
+            );
             context! {
-                start => local(*start), end => local(*end),
-                day => day(*start), hour => hour(*start), name,
+                start => local(*start, o), end => local(*end, o),
+                day => wall(*start, o, "%Y-%m-%d"), hour => wall(*start, o, "%H"), name,
             }
         })
         .collect();
@@ -163,14 +187,7 @@ fn find_next(f: &mut Finder, q: &Q) -> Response {
     ))
 }
 
-fn day(t: Timestamp) -> String {
-    super::zoned(t).strftime("%Y-%m-%d").to_string()
-}
-
-fn hour(t: Timestamp) -> String {
-    super::zoned(t).strftime("%H").to_string()
-}
-
-fn clock(t: Timestamp) -> String {
-    super::zoned(t).strftime("%H.%M.%S").to_string()
+/// An instant of the device's clock on its wall clock, in `fmt`.
+fn wall(t: Timestamp, offset: Offset, fmt: &str) -> String {
+    super::zoned(t, offset).strftime(fmt).to_string()
 }

@@ -3,9 +3,13 @@
 //! state through a template under `templates/dahua/`, and
 //! `mediaFileFind.cgi` finders that remember their objects (see [`find`]).
 //!
-//! Its clock runs in WIB (UTC+7), written without an offset as Dahua does;
-//! the zone shows only as index 12 in the `NTP` config. A refused request
-//! answers `Error` and `Bad Request!` with HTTP 400.
+//! Every answer follows the device's own clock (`DeviceState::now`, skew
+//! included) in its wall-clock zone (`utc_offset_s`, WIB by default),
+//! written without an offset as Dahua does; the zone shows only as its
+//! index in the `NTP` config. A refused request answers `Error` and
+//! `Bad Request!` with HTTP 400, as is a config name the firmware does not
+//! know (`StorageGroup` while `overwrite_readable` is off). A login while
+//! the account is locked gets Dahua's locked answer ([`locked`]).
 
 mod find;
 
@@ -37,11 +41,18 @@ const STORAGE_GROUP: &str = include_str!("../../templates/dahua/storage_group.tx
 const FIND_CREATE: &str = include_str!("../../templates/dahua/find_create.txt");
 const OK: &str = include_str!("../../templates/dahua/ok.txt");
 const ERROR: &str = include_str!("../../templates/dahua/error.txt");
+const LOCKED: &str = include_str!("../../templates/dahua/login_locked.json");
 
 /// Asia/Jakarta has no daylight saving: a fixed offset is exact.
 pub const WIB: Offset = Offset::constant(7);
-/// WIB's index in Dahua's time-zone table (NetSDK `EM_CFG_TIME_ZONE_TYPE`).
-const WIB_INDEX: u8 = 12;
+/// Dahua's time-zone table (NetSDK `dhconfigsdk.h` `EM_CFG_TIME_ZONE_TYPE`),
+/// minutes east of UTC by index: `table.NTP.TimeZone` is an index, 12 for
+/// WIB.
+const ZONES_MIN: [i32; 40] = [
+    0, 60, 120, 180, 210, 240, 270, 300, 330, 345, 360, 390, 420, 480, 540, 570, 600, 660, 720,
+    780, -60, -120, -180, -210, -240, -300, -360, -420, -480, -540, -600, -660, -720, -270, 630,
+    840, -570, 510, 525, 765,
+];
 
 /// The device and its finder objects.
 #[derive(Clone)]
@@ -90,18 +101,22 @@ fn bad_request() -> Response {
     error(Some("Bad Request!"))
 }
 
-fn zoned(t: Timestamp) -> Zoned {
-    t.to_zoned(TimeZone::fixed(WIB))
+/// An instant of the device's clock on its wall clock.
+fn zoned(t: Timestamp, offset: Offset) -> Zoned {
+    t.to_zoned(TimeZone::fixed(offset))
 }
 
 /// `2018-6-11 8:00:00`: the device's wall clock, without leading zeros in
 /// the date and hour as Dahua writes it.
-fn local(t: Timestamp) -> String {
-    zoned(t).strftime("%Y-%-m-%-d %-H:%M:%S").to_string()
+fn local(t: Timestamp, offset: Offset) -> String {
+    zoned(t, offset)
+        .strftime("%Y-%-m-%-d %-H:%M:%S")
+        .to_string()
 }
 
-/// A wall-clock time from a request, with or without leading zeros.
-fn parse_local(s: &str) -> Option<Timestamp> {
+/// A wall-clock time from a request, with or without leading zeros, as an
+/// instant of the device's clock.
+fn parse_local(s: &str, offset: Offset) -> Option<Timestamp> {
     let (date, time) = s.trim().split_once(' ')?;
     let num = |p: &str| p.parse::<i16>().ok();
     let d: Vec<i16> = date.split('-').map(num).collect::<Option<_>>()?;
@@ -120,7 +135,7 @@ fn parse_local(s: &str) -> Option<Timestamp> {
         0,
     )
     .ok()?
-    .to_zoned(TimeZone::fixed(WIB))
+    .to_zoned(TimeZone::fixed(offset))
     .ok()
     .map(|z| z.timestamp())
 }
@@ -151,12 +166,16 @@ async fn magic_box(State(d): State<Dvr>, Query(q): Query<Q>) -> Response {
     }
 }
 
-async fn global(Query(q): Query<Q>) -> Response {
+async fn global(State(d): State<Dvr>, Query(q): Query<Q>) -> Response {
+    let (now, offset) = {
+        let s = lock(&d.dev);
+        (s.now(), s.offset())
+    };
     match action(&q) {
         Some("getCurrentTime") => text(render(
             "current_time",
             TIME,
-            context! { now => zoned(Timestamp::now()).strftime("%Y-%m-%d %H:%M:%S").to_string() },
+            context! { now => zoned(now, offset).strftime("%Y-%m-%d %H:%M:%S").to_string() },
         )),
         _ => bad_request(),
     }
@@ -181,11 +200,14 @@ async fn config(State(d): State<Dvr>, Query(q): Query<Q>) -> Response {
             RECORD_MODE,
             context! { channels => s.channels },
         )),
-        (Some("getConfig"), Some("NTP")) => text(render(
-            "ntp_config",
-            NTP,
-            context! { zone => WIB_INDEX, zone_desc => "Jakarta" },
-        )),
+        (Some("getConfig"), Some("NTP")) => {
+            let minutes = s.utc_offset_s / 60;
+            let zone = ZONES_MIN.iter().position(|m| *m == minutes);
+            let zone_desc = if minutes == 420 { "Jakarta" } else { "" };
+            text(render("ntp_config", NTP, context! { zone, zone_desc }))
+        }
+        // Firmware that does not know a config name refuses it.
+        (Some("getConfig"), Some("StorageGroup")) if !s.overwrite_readable => bad_request(),
         (Some("getConfig"), Some("StorageGroup")) => text(render(
             "storage_group",
             STORAGE_GROUP,
@@ -197,4 +219,14 @@ async fn config(State(d): State<Dvr>, Query(q): Query<Q>) -> Response {
 
 async fn find(State(d): State<Dvr>, Query(q): Query<Q>) -> Response {
     find::handle(&d, &q)
+}
+
+/// The answer to a login while the account is locked for `left` more
+/// seconds: Dahua's locked-account answer (error 268632081 with
+/// `remainLockSecond`, fixture `login_locked.json`), with HTTP 403 as field
+/// reports describe. The right password is refused the same way.
+pub fn locked(_auth: &crate::state::Auth, left: u64) -> Response {
+    let body = render("login_locked", LOCKED, context! { left });
+    let json = [("content-type", "application/json")];
+    (StatusCode::FORBIDDEN, json, body).into_response()
 }

@@ -3,24 +3,43 @@
 //! rendered from the live device state through a template under
 //! `templates/hikvision/`.
 //!
-//! Its clock runs in WIB (UTC+7): `currentDeviceTime` carries `+07:00`, and
-//! like the real firmware it reads and writes search times in that wall
-//! clock with a `Z` after them.
+//! Every answer follows the device's own clock (`DeviceState::now`, skewed
+//! as set) on its wall clock (`utc_offset_s`, WIB by default). The
+//! firmware variants found in the field, each set per device:
+//!
+//! * `time_format`, how `System/status` writes `currentDeviceTime`:
+//!   `offset` `2018-06-11T08:00:00+07:00` (ISAPI Developer Guide 4.2.4,
+//!   fixture `status.xml`), `wall-z` the wall clock with a `Z`
+//!   (`status_wall_z.xml`), `local` the wall clock alone (`status_local.xml`).
+//!   `System/time` always answers `localTime` with its offset and the POSIX
+//!   `timeZone` (`system_time.xml`), where a client learns the zone.
+//! * `search_clock`, how `ContentMgmt/search` reads and writes its `Z`
+//!   times: `wall` the wall clock (older NVR firmware, `search_result.xml`),
+//!   `utc` true UTC as `xs:dateTime` defines it (camera firmware V5.5 on,
+//!   `search_result_utc.xml`).
+//! * `overwrite_readable` false: `Storage/extension` answers the firmware's
+//!   403 `notSupport` (`storage_extension_not_supported.xml`) and the tracks
+//!   carry no `LoopEnable` (`tracks_no_loop.xml`).
+//! * `lock_after`: after that many failed logins every login, the right
+//!   password too, gets 401 with a `userCheck` body saying `lock` and the
+//!   seconds left (`user_check_locked.xml`).
 
 mod search;
+mod time;
 
 use axum::extract::State;
-use axum::http::{StatusCode, Uri};
+use axum::http::header::WWW_AUTHENTICATE;
+use axum::http::{HeaderValue, StatusCode, Uri};
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
 use axum::Router;
 use jiff::tz::Offset;
-use jiff::Timestamp;
 use minijinja::context;
 
 use crate::fixture::render;
 use crate::state::{lock, Shared};
 pub use search::{answer, Page, Query, Segment, SEGMENT};
+pub use time::{numeric, posix};
 
 const DEVICE_INFO: &str = include_str!("../../templates/hikvision/deviceInfo.xml");
 const STATUS: &str = include_str!("../../templates/hikvision/status.xml");
@@ -30,14 +49,18 @@ const TRACKS: &str = include_str!("../../templates/hikvision/tracks.xml");
 const CHANNELS: &str = include_str!("../../templates/hikvision/channels_status.xml");
 const SEARCH: &str = include_str!("../../templates/hikvision/search_result.xml");
 const RESPONSE_STATUS: &str = include_str!("../../templates/hikvision/response_status.xml");
+const SYSTEM_TIME: &str = include_str!("../../templates/hikvision/system_time.xml");
+const USER_CHECK: &str = include_str!("../../templates/hikvision/user_check.xml");
 
-/// Asia/Jakarta has no daylight saving: a fixed offset is exact.
+/// Asia/Jakarta has no daylight saving: a fixed offset is exact. The
+/// default wall clock of a simulated device.
 pub const WIB: Offset = Offset::constant(7);
 
 pub fn router(dev: Shared) -> Router {
     Router::new()
         .route("/ISAPI/System/deviceInfo", get(device_info))
         .route("/ISAPI/System/status", get(status))
+        .route("/ISAPI/System/time", get(system_time))
         .route("/ISAPI/ContentMgmt/Storage", get(storage))
         .route("/ISAPI/ContentMgmt/Storage/extension", get(extension))
         .route("/ISAPI/ContentMgmt/record/tracks", get(tracks))
@@ -58,13 +81,19 @@ fn xml(body: String) -> Response {
         .into_response()
 }
 
-/// `2018-06-11T08:00:00` on the WIB wall clock, in `fmt`.
-fn wall(t: Timestamp, fmt: &str) -> String {
-    WIB.to_datetime(t).strftime(fmt).to_string()
-}
-
+/// The overwrite setting, or the firmware's "not supported" where it does
+/// not tell it.
 async fn extension(State(dev): State<Shared>) -> Response {
-    let overwrite = lock(&dev).overwrite;
+    let (overwrite, readable) = {
+        let d = lock(&dev);
+        (d.overwrite, d.overwrite_readable)
+    };
+    if !readable {
+        return status_answer(
+            StatusCode::FORBIDDEN,
+            "/ISAPI/ContentMgmt/Storage/extension",
+        );
+    }
     xml(render(
         "storage_extension",
         EXTENSION,
@@ -81,13 +110,21 @@ async fn device_info(State(dev): State<Shared>) -> Response {
     ))
 }
 
-async fn status() -> Response {
-    let now = format!("{}+07:00", wall(Timestamp::now(), "%Y-%m-%dT%H:%M:%S"));
+async fn status(State(dev): State<Shared>) -> Response {
+    let now = time::current_device_time(&lock(&dev));
     xml(render(
         "status",
         STATUS,
         context! { now, uptime => 864_000 },
     ))
+}
+
+async fn system_time(State(dev): State<Shared>) -> Response {
+    let (local, zone) = {
+        let d = lock(&dev);
+        (time::local_time(&d), time::posix(d.offset()))
+    };
+    xml(render("system_time", SYSTEM_TIME, context! { local, zone }))
 }
 
 async fn storage(State(dev): State<Shared>) -> Response {
@@ -100,7 +137,11 @@ async fn tracks(State(dev): State<Shared>) -> Response {
     xml(render(
         "tracks",
         TRACKS,
-        context! { channels => d.channels, overwrite => d.overwrite },
+        context! {
+            channels => d.channels,
+            overwrite => d.overwrite,
+            readable => d.overwrite_readable,
+        },
     ))
 }
 
@@ -110,19 +151,18 @@ async fn channels(State(dev): State<Shared>) -> Response {
 }
 
 /// Answer for the requested track only: channel `track / 100`, main
-/// stream `…01`. Any other track has no recordings.
+/// stream `…01`. Any other track has no recordings. Times are read and
+/// written in the clock of the device's `search_clock`, by its own clock.
 async fn search(State(dev): State<Shared>, body: String) -> Response {
-    let Some(q) = Query::parse(&body, WIB) else {
+    let d = lock(&dev).clone();
+    let offset = time::search_offset(&d);
+    let Some(q) = Query::parse(&body, offset) else {
         return status_answer(StatusCode::BAD_REQUEST, "/ISAPI/ContentMgmt/search");
     };
-    let now = Timestamp::now();
     let channel = (q.track % 100 == 1).then(|| (q.track / 100).to_string());
-    let page = {
-        let d = lock(&dev);
-        let ch = channel.and_then(|id| d.channels.iter().find(|c| c.id == id));
-        answer(&q, ch, now)
-    };
-    let segments: Vec<_> = page.segments.iter().map(|s| segment(*s)).collect();
+    let ch = channel.and_then(|id| d.channels.iter().find(|c| c.id == id));
+    let page = answer(&q, ch, d.now());
+    let segments: Vec<_> = page.segments.iter().map(|s| segment(*s, offset)).collect();
     let status = match (page.more, segments.is_empty()) {
         (true, _) => "MORE",
         (false, false) => "OK",
@@ -135,14 +175,13 @@ async fn search(State(dev): State<Shared>, body: String) -> Response {
     ))
 }
 
-fn segment(s: Segment) -> minijinja::Value {
-    let long = |t| format!("{}Z", wall(t, "%Y-%m-%dT%H:%M:%S"));
-    let compact = |t| format!("{}Z", wall(t, "%Y%m%dT%H%M%S"));
+fn segment(s: Segment, offset: Offset) -> minijinja::Value {
+    let t = |t, compact| time::search_time(t, offset, compact);
     context! {
-        start => long(s.start),
-        end => long(s.end),
-        start_compact => compact(s.start),
-        end_compact => compact(s.end),
+        start => t(s.start, false),
+        end => t(s.end, false),
+        start_compact => t(s.start, true),
+        end_compact => t(s.end, true),
     }
 }
 
@@ -162,4 +201,20 @@ fn status_answer(code: StatusCode, url: &str) -> Response {
 
 async fn not_found(uri: Uri) -> Response {
     status_answer(StatusCode::NOT_FOUND, uri.path())
+}
+
+/// The answer to a login while the account is locked for `left` more
+/// seconds: 401 with the challenge, and a `userCheck` body saying `lock`,
+/// the seconds left and no logins left.
+pub fn locked(auth: &crate::state::Auth, left: u64) -> Response {
+    let body = render(
+        "user_check",
+        USER_CHECK,
+        context! { lock_status => "lock", unlock_time => left, retry => 0 },
+    );
+    let mut resp = (StatusCode::UNAUTHORIZED, xml(body)).into_response();
+    if let Ok(v) = HeaderValue::from_str(&crate::auth::challenge_header(auth)) {
+        resp.headers_mut().insert(WWW_AUTHENTICATE, v);
+    }
+    resp
 }

@@ -1,6 +1,8 @@
 //! Test helpers: one simulated device, and the agent's own config for it.
 #![allow(clippy::unwrap_used, clippy::expect_used, dead_code)]
 
+pub mod nvr;
+
 use std::path::Path;
 use std::time::Duration;
 
@@ -101,4 +103,16 @@ impl Drop for One {
     fn drop(&mut self) {
         self.stop.cancel();
     }
+}
+
+/// A recorder the agent could not log in to: said so, and left alone.
+pub fn assert_wrong_password(r: &ronda_wire::Recorder) {
+    let e = r.error.as_deref().unwrap_or("");
+    assert!(e.starts_with("wrong username or password"), "{r:?}");
+    let reason = r.paused.as_ref().map(|p| p.reason);
+    assert_eq!(
+        reason,
+        Some(ronda_wire::PauseReason::WrongPassword),
+        "{r:?}"
+    );
 }

@@ -6,19 +6,24 @@
 //! `storageDevice.cgi?action=getDeviceAllInfo` (disks), the `RecordMode`
 //! config (per channel 0 automatic, 1 manual, 2 stop; indexed from 0 while
 //! channel numbers count from 1), the `StorageGroup` config (overwrite when
-//! full) and, per channel, the newest recorded file through a
+//! full; firmware that does not know it refuses it, and overwrite is then
+//! unknown) and, per channel, the newest recorded file through a
 //! `mediaFileFind.cgi` finder (see [`find`]).
 //!
 //! Times: Dahua answers in its own wall clock with no offset, and reads the
 //! search window the same way, so the window is written from the device's
-//! own clock reading. A file's end becomes an instant by its distance from
-//! that reading (the zone cancels out, and a skewed device clock does not
-//! shift the segment age). The zone is needed for the clock skew alone: it
-//! is the `table.NTP.TimeZone` index; where the device does not give one,
-//! the agent's own local zone is assumed, as the agent sits in the same
-//! office as the recorder.
+//! own clock reading. The device's time and its files' ends are both read
+//! in the device's zone, so a segment's age is their difference on the
+//! device's own clock: neither the zone nor the agent's clock enters it.
+//! The zone matters for the clock skew alone: it is the `table.NTP.TimeZone`
+//! index; where the device does not give one, the agent's own local zone is
+//! assumed, as the agent sits in the same office as the recorder.
+//!
+//! A locked account (too many failed logins) is told from a wrong password
+//! by the device's answer (see [`lock`]).
 
 mod find;
+mod lock;
 mod parse;
 
 use jiff::civil::DateTime;
@@ -26,6 +31,7 @@ use jiff::tz::TimeZone;
 use jiff::{SignedDuration, Timestamp};
 
 pub use find::{find_file_answer, parse_object, query_time, Finder, FIND, MAX_PAGES, PAGE};
+pub use lock::parse_lock;
 pub use parse::*;
 
 use super::{Adapter, BoxFuture, ChannelReading, Reading, RecorderConfig};
@@ -51,33 +57,33 @@ pub struct Dahua {
 pub struct Clock {
     /// Its wall clock, which the search windows start from.
     pub wall: DateTime,
-    /// The agent's time when it was read.
-    pub at: Timestamp,
+    /// Its zone, or the one assumed.
     pub tz: TimeZone,
+    /// Whether the device named its zone (else `tz` is assumed).
+    pub zone_known: bool,
+    /// Whether `wall` is the device's own reading (not the agent's clock
+    /// standing in for an unreadable one).
+    pub own: bool,
 }
 
 impl Clock {
-    /// The device's own reading as an instant, for the skew.
-    pub fn device_time(&self) -> Option<Timestamp> {
-        self.wall
-            .to_zoned(self.tz.clone())
-            .ok()
-            .map(|z| z.timestamp())
+    /// A device wall-clock time as an instant, read in the device's zone:
+    /// the device's own frame, whatever the agent's clock says.
+    pub fn instant(&self, wall: DateTime) -> Option<Timestamp> {
+        wall.to_zoned(self.tz.clone()).ok().map(|z| z.timestamp())
     }
 
-    /// A device wall-clock time as an agent instant: as far before `at`
-    /// as it is before the device's reading.
-    pub fn instant(&self, wall: DateTime) -> Option<Timestamp> {
-        let zoned = |w: DateTime| w.to_zoned(self.tz.clone()).ok();
-        let gap = zoned(self.wall)?.duration_until(&zoned(wall)?);
-        self.at.checked_add(gap).ok()
+    /// The device's own time now, in the same frame as [`Clock::instant`];
+    /// `None` when the device did not tell it.
+    pub fn device_time(&self) -> Option<Timestamp> {
+        self.own.then(|| self.instant(self.wall)).flatten()
     }
 }
 
 impl Dahua {
     pub fn new(cfg: &RecorderConfig, clients: &Clients) -> Self {
         Dahua {
-            device: cfg.device(clients, &cfg.url),
+            device: cfg.device(clients, &cfg.url).with_lock_reader(parse_lock),
             channels: cfg.channel_ids(),
             lookback: cfg.lookback(),
             local: TimeZone::system(),
@@ -88,14 +94,15 @@ impl Dahua {
         parse_kv(&self.device.get(path).await?)
     }
 
-    /// A call some devices refuse (`Error` with HTTP 400 or 501, or 200):
-    /// refused is no opinion, an empty answer. Timeouts and the like fail.
-    async fn optional(&self, path: &str) -> Result<Kv, ProbeError> {
+    /// A call some devices refuse (`Error` with HTTP 400 or 501, or 200, as
+    /// for a config name the firmware does not know): refused is no
+    /// opinion, `None`. Timeouts, logins refused and the like fail.
+    async fn optional(&self, path: &str) -> Result<Option<Kv>, ProbeError> {
         match self.kv(path).await {
-            Ok(kv) => Ok(kv),
+            Ok(kv) => Ok(Some(kv)),
             Err(e @ (ProbeError::Status { .. } | ProbeError::Device(_))) => {
                 tracing::debug!(path, error = %e, "recorder refused; no opinion");
-                Ok(Vec::new())
+                Ok(None)
             }
             Err(e) => Err(e),
         }
@@ -105,18 +112,18 @@ impl Dahua {
         let info = self
             .kv("/cgi-bin/magicBox.cgi?action=getSystemInfo")
             .await?;
-        let model = parse_device_type(
-            &self
-                .optional("/cgi-bin/magicBox.cgi?action=getDeviceType")
-                .await?,
-        )
-        .or_else(|| parse_model(&info));
+        let model = self
+            .optional("/cgi-bin/magicBox.cgi?action=getDeviceType")
+            .await?
+            .and_then(|kv| parse_device_type(&kv))
+            .or_else(|| parse_model(&info));
         let firmware = parse_firmware(
             &self
                 .kv("/cgi-bin/magicBox.cgi?action=getSoftwareVersion")
                 .await?,
         )?;
-        let clock = self.clock().await?;
+        let mut detected = Vec::new();
+        let clock = self.clock(now, &mut detected).await?;
         let disks = parse_disks(
             &self
                 .kv("/cgi-bin/storageDevice.cgi?action=getDeviceAllInfo")
@@ -125,44 +132,74 @@ impl Dahua {
         let modes = self
             .kv("/cgi-bin/configManager.cgi?action=getConfig&name=RecordMode")
             .await?;
-        let overwrite = parse_overwrite(
-            &self
-                .optional("/cgi-bin/configManager.cgi?action=getConfig&name=StorageGroup")
-                .await?,
-        );
-        let by = clock.clone().unwrap_or_else(|| self.agent_clock(now));
+        let overwrite = self.overwrite(&mut detected).await?;
         let searches = self
             .channels
             .iter()
-            .map(|id| self.channel(id, &modes, &by))
+            .map(|id| self.channel(id, &modes, &clock))
             .collect();
         let channels = bounded(searches, PARALLEL_SEARCHES).await;
         Ok(Reading {
             model,
             firmware: Some(firmware),
-            device_time: clock.as_ref().and_then(Clock::device_time),
+            device_time: clock.device_time(),
+            // In an assumed zone the device time is good for ages only.
+            skew_unknown: !clock.zone_known,
             overwrite,
             disks,
             channels,
+            detected,
         })
     }
 
-    /// The device's clock and zone. An unreadable clock is no skew, and the
-    /// windows then follow the agent's clock in the assumed zone.
-    async fn clock(&self) -> Result<Option<Clock>, ProbeError> {
-        let tz = parse_time_zone(
-            &self
-                .optional("/cgi-bin/configManager.cgi?action=getConfig&name=NTP")
-                .await?,
-        )
-        .unwrap_or_else(|| self.local.clone());
+    /// Overwrite when full, from the `StorageGroup` config (NetSDK
+    /// `CFG_CMD_STORAGEGROUP`, `AV_CFG_StorageGroup.bOverWrite`), the one
+    /// place Dahua's documents keep it. Firmware that does not know the
+    /// config refuses it: overwrite is then unknown, and said so.
+    async fn overwrite(&self, detected: &mut Vec<String>) -> Result<Option<bool>, ProbeError> {
+        let groups = self
+            .optional("/cgi-bin/configManager.cgi?action=getConfig&name=StorageGroup")
+            .await?;
+        let overwrite = groups.as_deref().and_then(parse_overwrite);
+        detected.push(match (&groups, overwrite) {
+            (None, _) => "overwrite: not readable (StorageGroup refused)".into(),
+            (Some(_), None) => "overwrite: not readable (no OverWrite in StorageGroup)".into(),
+            (Some(_), Some(_)) => "overwrite: StorageGroup".into(),
+        });
+        Ok(overwrite)
+    }
+
+    /// The device's clock and zone. An unreadable clock gives no device
+    /// time (so no age is claimed), and the windows then follow the
+    /// agent's clock in the assumed zone, the only clock left.
+    async fn clock(&self, now: Timestamp, detected: &mut Vec<String>) -> Result<Clock, ProbeError> {
+        let ntp = self
+            .optional("/cgi-bin/configManager.cgi?action=getConfig&name=NTP")
+            .await?;
+        let zone = ntp.as_deref().and_then(parse_time_zone);
+        detected.push(match &zone {
+            Some(tz) => format!("time-zone: NTP.TimeZone (UTC{})", tz.to_offset(now)),
+            None => "time-zone: not given; the agent's own assumed".into(),
+        });
+        let zone_known = zone.is_some();
+        let tz = zone.unwrap_or_else(|| self.local.clone());
         let time = self.kv("/cgi-bin/global.cgi?action=getCurrentTime").await?;
-        let at = Timestamp::now();
         match parse_current_time(&time) {
-            Ok(wall) => Ok(Some(Clock { wall, at, tz })),
+            Ok(wall) => Ok(Clock {
+                wall,
+                tz,
+                zone_known,
+                own: true,
+            }),
             Err(e) => {
                 tracing::debug!(error = %e, "unreadable device clock; searching by the agent's");
-                Ok(None)
+                detected.push("clock: unreadable; no age claimed".into());
+                Ok(Clock {
+                    wall: now.to_zoned(tz.clone()).datetime(),
+                    tz,
+                    zone_known,
+                    own: false,
+                })
             }
         }
     }
@@ -194,16 +231,13 @@ impl Dahua {
         let finder = Finder::create(&self.device).await?;
         let found = finder.newest(channel, from, to).await;
         finder.release().await;
-        Ok(found?.and_then(|end| clock.instant(end)))
-    }
-
-    /// The agent's own clock in the assumed zone, when the device's is
-    /// unreadable.
-    fn agent_clock(&self, now: Timestamp) -> Clock {
-        Clock {
-            wall: now.to_zoned(self.local.clone()).datetime(),
-            at: now,
-            tz: self.local.clone(),
+        match found? {
+            None => Ok(None),
+            // A file end the zone cannot place (a DST gap) is unread, not
+            // "nothing recorded".
+            Some(end) => clock.instant(end).map(Some).ok_or_else(|| {
+                ProbeError::Parse(format!("file end {end} is not a time in the device's zone"))
+            }),
         }
     }
 }

@@ -72,22 +72,63 @@ fn the_ntp_zone_index_twelve_is_wib() {
     assert!(parse_time_zone(&[]).is_none());
 }
 
+/// Issue 17 point 8: the device's time and its files' ends are read in the
+/// same frame (its wall clock in its zone), so the age is their difference
+/// on the device's own clock. Before, the ends were placed on the agent's
+/// clock while the device time was not: a skewed clock changed the age.
 #[test]
-fn a_file_end_is_placed_by_its_distance_from_the_device_clock() {
-    // The device clock runs 2 minutes fast in WIB; a file that ended
-    // 30 seconds before the device's reading ended 30 seconds before `at`.
-    let at: Timestamp = "2018-06-11T00:58:00Z".parse().unwrap();
+fn a_file_end_and_the_device_time_share_the_device_frame() {
+    let wib = TimeZone::fixed(jiff::tz::offset(7));
     let clock = Clock {
         wall: eight(),
-        at,
-        tz: TimeZone::fixed(jiff::tz::offset(7)),
+        tz: wib.clone(),
+        zone_known: true,
+        own: true,
     };
+    let now = clock.device_time().unwrap();
+    assert_eq!(now, "2018-06-11T01:00:00Z".parse().unwrap());
+    let end = clock.instant(date(2018, 6, 11).at(7, 59, 30, 0)).unwrap();
+    assert_eq!(now.duration_since(end), SignedDuration::from_secs(30));
+    // A wrong zone moves both alike: the age stays.
+    let wrong = Clock {
+        tz: TimeZone::UTC,
+        ..clock.clone()
+    };
+    let end_wrong = wrong.instant(date(2018, 6, 11).at(7, 59, 30, 0)).unwrap();
     assert_eq!(
-        clock.device_time(),
-        Some("2018-06-11T01:00:00Z".parse().unwrap())
+        wrong.device_time().unwrap().duration_since(end_wrong),
+        SignedDuration::from_secs(30)
     );
-    let end = date(2018, 6, 11).at(7, 59, 30, 0);
-    assert_eq!(clock.instant(end), Some(at - SignedDuration::from_secs(30)));
+    // A clock the device did not tell is no device time.
+    let agents = Clock {
+        own: false,
+        ..clock
+    };
+    assert_eq!(agents.device_time(), None);
+}
+
+#[test]
+fn a_locked_account_is_told_from_a_wrong_password() {
+    assert_eq!(
+        parse_lock(&fixture("login_locked.json")),
+        Some(Some(std::time::Duration::from_secs(1785)))
+    );
+    assert_eq!(parse_lock(&fixture("login_wrong_password.json")), None);
+    assert_eq!(parse_lock(&fixture("error_invalid_authority.txt")), None);
+    assert_eq!(parse_lock(""), None);
+    assert_eq!(
+        parse_lock(r#"{"error":{"code":268632081,"message":"x"},"result":false}"#),
+        Some(None),
+        "locked without saying how long"
+    );
+}
+
+#[test]
+fn a_failed_disk_that_reads_full_is_unhealthy() {
+    let disks = parse_disks(&kv("storage_error_full.txt")).unwrap();
+    let d = &disks[0];
+    assert_eq!((d.status.as_str(), d.healthy), ("Error", false));
+    assert_eq!(d.free_bytes, Some(0));
 }
 
 #[test]

@@ -6,20 +6,29 @@
 //!
 //! A camera is online while Frigate receives frames from it
 //! (`camera_fps > 0`); one the stats do not list is not online. Frigate
-//! does not say whether recording is switched on, nor its clock, so
-//! `recording` and the clock skew stay unknown; the newest segment is the
-//! proof.
+//! does not say whether recording is switched on, so `recording` stays
+//! unknown; the newest segment is the proof.
+//!
+//! Times: ages are measured on Frigate's own clock, the stats'
+//! `last_updated` (see [`clock`]), which the search windows are anchored on
+//! too; the agent's clock enters neither. Stats without that time give no
+//! device time, so no age is claimed, and the windows fall back on the
+//! agent's clock, the only one left.
 //!
 //! Recordings are ten-second segments listed oldest first, about 150 bytes
 //! each: a day of them is over a megabyte, more than the agent reads from a
 //! device. So the lookback is searched in windows walking back from now, the
 //! newest first, and the first window holding a segment holds the newest.
 
+mod clock;
 mod parse;
+
+use std::time::Instant;
 
 use jiff::{SignedDuration, Timestamp};
 use serde_json::Value;
 
+pub use clock::{advance, FrigateClock};
 pub use parse::*;
 
 use super::{Adapter, BoxFuture, ChannelReading, Reading, RecorderConfig};
@@ -37,13 +46,18 @@ const WINDOW: SignedDuration = SignedDuration::from_hours(1);
 /// A camera silent for longer than that within a longer lookback reads as
 /// having no segment, which is as much an alarm as an old one.
 const MAX_REQUESTS: usize = 8;
-/// Ask past now too: Frigate's clock may run ahead of the agent's.
+/// How far Frigate's stats may lag its clock: it refreshes them every
+/// `stats_interval` (60 s by default); twice that for safety.
+const STATS_LAG: SignedDuration = SignedDuration::from_mins(2);
+/// Ask past the anchor too: Frigate's stated time lags its now by up to a
+/// stats interval, and without it the agent's clock may be behind.
 const AHEAD: SignedDuration = SignedDuration::from_mins(5);
 
 pub struct Frigate {
     device: Device,
     cameras: Vec<String>,
     lookback: SignedDuration,
+    clock: FrigateClock,
 }
 
 impl Frigate {
@@ -52,6 +66,7 @@ impl Frigate {
             device: cfg.device(clients, &cfg.url),
             cameras: cfg.channel_ids(),
             lookback: cfg.lookback(),
+            clock: FrigateClock::default(),
         }
     }
 
@@ -63,22 +78,40 @@ impl Frigate {
             Err(ProbeError::Status { .. }) => stats_version(&stats).map(str::to_owned),
             Err(e) => return Err(e),
         };
+        let clock = stats_time(&stats).map(|t| self.clock.now(t, Instant::now()));
+        let detected = vec![match clock {
+            Some(_) => "clock: /api/stats service.last_updated".to_owned(),
+            None => "clock: not in /api/stats; no age claimed".to_owned(),
+        }];
+        let anchor = clock.unwrap_or(now);
         let reads = self
             .cameras
             .iter()
-            .map(|cam| self.camera(cam, &stats, now))
+            .map(|cam| self.camera(cam, &stats, anchor))
             .collect();
-        let channels = bounded(reads, PARALLEL).await;
+        let channels: Vec<ChannelReading> = bounded(reads, PARALLEL).await;
+        // A listed segment has ended on Frigate's clock: its end is a lower
+        // bound of Frigate's now as well, and may be the closer one. Not
+        // beyond what the stats' lag allows, so that one absurd end cannot
+        // age every other camera.
+        let newest = channels.iter().filter_map(|c| c.last_segment_end).max();
+        let device_time = clock.map(|t| {
+            let cap = t.checked_add(STATS_LAG).unwrap_or(t);
+            newest.map_or(t, |end| t.max(end.min(cap)))
+        });
         Ok(Reading {
             model: Some("Frigate".into()),
             firmware,
-            device_time: None,
+            device_time,
+            skew_unknown: false,
             overwrite: None,
             disks: recordings_disk(&stats).into_iter().collect(),
             channels,
+            detected,
         })
     }
 
+    /// One camera, its windows anchored on `now`, Frigate's time.
     async fn camera(&self, cam: &str, stats: &Value, now: Timestamp) -> ChannelReading {
         let mut r = ChannelReading::new(cam);
         r.online = Some(camera_fps(stats, cam).is_some_and(|fps| fps > 0.0));
@@ -95,13 +128,17 @@ impl Frigate {
         cam: &str,
         now: Timestamp,
     ) -> Result<Option<Timestamp>, ProbeError> {
+        // Checked: `now` is Frigate's own clock, which may say anything.
+        let at = |d: SignedDuration| now.checked_add(d).map(|t| t.as_second());
+        let bad = || ProbeError::Parse(format!("Frigate's clock {now} is out of range"));
         for (older, newer) in windows(self.lookback).into_iter().take(MAX_REQUESTS) {
-            let after = (now - older).as_second();
+            let after = at(-older).map_err(|_| bad())?;
             let before = if newer.is_zero() {
-                (now + AHEAD).as_second()
+                at(AHEAD)
             } else {
-                (now - newer).as_second()
+                at(-newer)
             };
+            let before = before.map_err(|_| bad())?;
             let path = format!(
                 "/api/{}/recordings?after={after}&before={before}",
                 path_segment(cam)

@@ -42,6 +42,17 @@ pub fn camera_fps(stats: &Value, camera: &str) -> Option<f64> {
     cam.get("camera_fps")?.as_f64()
 }
 
+/// `service.last_updated`: Frigate's clock (Unix seconds, `int(time.time())`)
+/// when the stats were taken; see [`super::clock`]. `None` when the stats
+/// do not state it or state no time a clock can read.
+pub fn stats_time(stats: &Value) -> Option<Timestamp> {
+    let secs = stats.pointer("/service/last_updated")?.as_f64()?;
+    if !secs.is_finite() || secs <= 0.0 {
+        return None;
+    }
+    Timestamp::from_millisecond((secs * 1000.0).round() as i64).ok()
+}
+
 /// `service.version`, the same text `/api/version` answers.
 pub fn stats_version(stats: &Value) -> Option<&str> {
     stats.pointer("/service/version")?.as_str()

@@ -151,3 +151,27 @@ fn camera_names_stay_one_path_segment() {
     assert_eq!(path_segment("pos_satpam-2"), "pos_satpam-2");
     assert_eq!(path_segment("a/../b c"), "a%2F..%2Fb%20c");
 }
+
+/// Issue 17 point 8: Frigate's clock is the stats' `last_updated`; stats
+/// without it give no clock, so that no age is claimed.
+#[test]
+fn the_stats_time_is_frigates_clock() {
+    let t: Timestamp = "2018-06-11T01:00:00Z".parse().unwrap();
+    for name in ["stats.json", "stats_0_12.json"] {
+        let stats = parse_stats(&fixture(name)).unwrap();
+        assert_eq!(stats_time(&stats), Some(t), "{name}");
+    }
+    let frac = json!({"service": {"last_updated": 1528678800.5}});
+    assert_eq!(
+        stats_time(&frac),
+        Some(t + jiff::SignedDuration::from_millis(500))
+    );
+    for none in [
+        json!({"service": {}}),
+        json!({"service": {"last_updated": "soon"}}),
+        json!({"service": {"last_updated": -1}}),
+        json!({"service": {"last_updated": 1e300}}),
+    ] {
+        assert_eq!(stats_time(&none), None, "{none}");
+    }
+}

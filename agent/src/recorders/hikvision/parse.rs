@@ -3,11 +3,13 @@
 //! `crate::xml`), so the `hikvision.com/ver20` and `std-cgi.com/ver20`
 //! namespaces of different firmwares read alike.
 
+use std::time::Duration;
+
 use jiff::civil::DateTime;
 use jiff::tz::Offset;
-use jiff::Timestamp;
 use ronda_wire::RecorderDisk;
 
+use super::clock::{stated, Suffix};
 use crate::probe::ProbeError;
 use crate::xml;
 
@@ -24,59 +26,13 @@ pub fn parse_device_info(body: &str) -> Result<(String, String), ProbeError> {
     Ok((model, firmware))
 }
 
-/// The device's clock as `DeviceStatus/currentDeviceTime` states it.
-#[derive(Debug, Clone, Copy, PartialEq)]
-pub struct Clock {
-    /// The instant, when the text names its offset.
-    pub time: Option<Timestamp>,
-    /// The offset of the device's wall clock; UTC when the text names none.
-    pub offset: Offset,
-}
-
-pub fn parse_status(body: &str) -> Result<Clock, ProbeError> {
-    let doc = xml::parse(body)?;
-    let text = xml::need(doc.root_element(), "currentDeviceTime")?;
-    let bad =
-        |e: &dyn std::fmt::Display| ProbeError::Parse(format!("currentDeviceTime `{text}`: {e}"));
-    match offset_of(text) {
-        Some(offset) => {
-            let time = text.parse::<Timestamp>().map_err(|e| bad(&e))?;
-            Ok(Clock {
-                time: Some(time),
-                offset,
-            })
-        }
-        // A wall clock without an offset is no instant: no skew from it,
-        // and the search window is written and read as UTC.
-        None => {
-            text.parse::<DateTime>().map_err(|e| bad(&e))?;
-            Ok(Clock {
-                time: None,
-                offset: Offset::UTC,
-            })
-        }
-    }
-}
-
-/// The offset written at the end of an RFC 3339 time, if any.
-pub fn offset_of(text: &str) -> Option<Offset> {
-    if text.ends_with('Z') || text.ends_with('z') {
-        return Some(Offset::UTC);
-    }
-    let tail = text.get(text.len().checked_sub(6)?..)?;
-    let sign = match tail.as_bytes().first()? {
-        b'+' => 1,
-        b'-' => -1,
-        _ => return None,
-    };
-    let (h, m) = tail[1..].split_once(':')?;
-    let secs = sign * (h.parse::<i32>().ok()? * 3600 + m.parse::<i32>().ok()? * 60);
-    Offset::from_seconds(secs).ok()
-}
-
-/// HDD states a recorder can write to; `idle` and `sleeping` are disks
-/// spun down by the recorder's own power saving. Every other word
-/// (`error`, `unformatted`, `smartFailed`, `mismatch`, `offline`, …) is not.
+/// HDD states a recorder can write to. The ISAPI `hdd/status` enumeration
+/// is `ok, unformatted, error, idle, mismatch, offline, smartFailed,
+/// reparing, formating, notexist, unRecordHostFormatted` (the vendor's own
+/// spellings), and NVRs with disk power saving add `sleeping`. `idle` and
+/// `sleeping` are good disks at rest; every other word is a disk that is
+/// failing, missing, foreign (`mismatch`, `unRecordHostFormatted`), not
+/// ready for footage (`unformatted`, `formating`, `reparing`), or unknown.
 pub const HEALTHY: [&str; 3] = ["ok", "idle", "sleeping"];
 
 /// `storage/hddList/hdd`: one disk each, sizes in MB turned into bytes.
@@ -181,18 +137,47 @@ pub fn parse_channel_status(body: &str) -> Result<Vec<Link>, ProbeError> {
         .collect())
 }
 
+/// A segment end as the search wrote it. Only `exact` times (with a
+/// numeric offset) are instants by themselves; a `Z` or bare time means
+/// the device's wall clock or UTC depending on the firmware (see
+/// `convention`). Ordered by its digits, as the device orders them.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
+pub struct Stamp {
+    /// The digits; for an exact time, its UTC digits.
+    pub civil: DateTime,
+    pub exact: bool,
+}
+
+/// Read a search time.
+pub fn stamp(text: &str) -> Result<Stamp, ProbeError> {
+    let t = stated(text)?;
+    Ok(match t.suffix {
+        Suffix::Offset(o) => Stamp {
+            civil: Offset::UTC.to_datetime(
+                o.to_timestamp(t.civil)
+                    .map_err(|e| ProbeError::Parse(format!("time `{text}`: {e}")))?,
+            ),
+            exact: true,
+        },
+        Suffix::Z | Suffix::Bare => Stamp {
+            civil: t.civil,
+            exact: false,
+        },
+    })
+}
+
 /// One page of a `CMSearchResult`.
 #[derive(Debug, Clone, PartialEq)]
 pub struct SearchPage {
     /// The latest `endTime` among the page's matches.
-    pub newest: Option<Timestamp>,
+    pub newest: Option<Stamp>,
     /// How many matches the page held, to advance `searchResultPostion`.
     pub matches: usize,
     /// `responseStatusStrg` was `MORE`: another page waits.
     pub more: bool,
 }
 
-pub fn parse_search(body: &str, offset: Offset) -> Result<SearchPage, ProbeError> {
+pub fn parse_search(body: &str) -> Result<SearchPage, ProbeError> {
     let doc = xml::parse(body)?;
     let root = doc.root_element();
     if root.tag_name().name() == "ResponseStatus" {
@@ -211,7 +196,7 @@ pub fn parse_search(body: &str, offset: Offset) -> Result<SearchPage, ProbeError
         page.matches += 1;
         let end = xml::find(item, "timeSpan").and_then(|s| xml::child_text(s, "endTime"));
         if let Some(end) = end {
-            page.newest = page.newest.max(Some(device_time(end, offset)?));
+            page.newest = page.newest.max(Some(stamp(end)?));
         }
     }
     Ok(page)
@@ -225,24 +210,26 @@ fn response_status(root: roxmltree::Node<'_, '_>) -> ProbeError {
     ProbeError::Device(format!("recorder refused: {code} {text} ({sub})"))
 }
 
-/// A search time. Recorders write it in their own wall clock and still put
-/// a `Z` after it, so a `Z` (or no offset) means the device's `offset`; a
-/// time with a numeric offset is taken as written.
-pub fn device_time(text: &str, offset: Offset) -> Result<Timestamp, ProbeError> {
-    let bad = |e: &dyn std::fmt::Display| ProbeError::Parse(format!("time `{text}`: {e}"));
-    let has_numeric_offset = offset_of(text).is_some() && !text.ends_with(['Z', 'z']);
-    if has_numeric_offset {
-        return text.parse::<Timestamp>().map_err(|e| bad(&e));
-    }
-    let civil: DateTime = text
-        .trim_end_matches(['Z', 'z'])
-        .parse()
-        .map_err(|e| bad(&e))?;
-    offset.to_timestamp(civil).map_err(|e| bad(&e))
-}
+/// The longest lock believed: a device saying more is broken or hostile,
+/// and the agent would otherwise wait it out (the firmware's own maximum
+/// `maxIllegalLoginLockTime` is in the order of an hour).
+pub const MAX_LOCK: Duration = Duration::from_secs(24 * 3600);
 
-/// `2018-06-11T08:00:00Z`: an instant on the device's wall clock, written
-/// with the `Z` the recorder expects (see [`device_time`]).
-pub fn wall(t: Timestamp, offset: Offset) -> String {
-    format!("{}Z", offset.to_datetime(t).strftime("%Y-%m-%dT%H:%M:%S"))
+/// The `userCheck` body of a refused login: `Some` when `lockStatus` is
+/// `lock` (too many failed logins), with `unlockTime`, the seconds left,
+/// when it gives one. A wrong password answers `unlock` with the
+/// `retryLoginTime` left, which is no lock.
+pub fn read_lock(body: &str) -> Option<Option<Duration>> {
+    let doc = xml::parse(body).ok()?;
+    let root = doc.root_element();
+    if root.tag_name().name() != "userCheck"
+        || !xml::child_text(root, "lockStatus")?.eq_ignore_ascii_case("lock")
+    {
+        return None;
+    }
+    let left = xml::child_text(root, "unlockTime")
+        .and_then(|t| t.parse::<u64>().ok())
+        .filter(|s| *s > 0)
+        .map(|s| Duration::from_secs(s).min(MAX_LOCK));
+    Some(left)
 }

@@ -7,12 +7,13 @@
 //! device's clock (the last hour, then four times further each step), and
 //! the first window with a match holds the newest segment. A channel that
 //! records costs one request; only a channel with no recent footage costs
-//! more, and never more than [`MAX_REQUESTS`].
+//! more, and never more than [`MAX_REQUESTS`]. Which text each window is
+//! written in is the caller's (see `convention`).
 
-use jiff::tz::Offset;
-use jiff::{SignedDuration, Timestamp};
+use jiff::civil::DateTime;
+use jiff::SignedDuration;
 
-use super::{parse_search, wall, Hikvision};
+use super::{parse_search, Hikvision, Stamp};
 use crate::probe::ProbeError;
 
 const SEARCH: &str = "/ISAPI/ContentMgmt/search";
@@ -25,8 +26,9 @@ const MAX_REQUESTS: usize = 8;
 /// The newest window: a channel that records has its newest segment here.
 const FIRST_WINDOW: SignedDuration = SignedDuration::from_hours(1);
 /// Search past the device's clock too: a segment being written may already
-/// carry a slightly later end.
-const AHEAD: SignedDuration = SignedDuration::from_mins(5);
+/// carry a slightly later end. Also how far past its clock a segment may
+/// end before the reading that puts it there is refuted.
+pub const AHEAD: SignedDuration = SignedDuration::from_mins(5);
 
 /// The windows covering `lookback`, newest first, as (start, end) ages
 /// before the device's clock.
@@ -43,32 +45,37 @@ pub fn windows(lookback: SignedDuration) -> Vec<(SignedDuration, SignedDuration)
     }
 }
 
+/// A track's newest segment end, as written.
+#[derive(Debug, Clone, Copy, PartialEq, Default)]
+pub struct Found {
+    /// `None` when nothing was recorded in the windows searched.
+    pub newest: Option<Stamp>,
+    /// The window that gave `newest` (or every window, when none did) was
+    /// read to its last page: nothing newer hides on a page not read.
+    pub complete: bool,
+}
+
 impl Hikvision {
-    /// The latest segment end of `track` within the lookback, `None` when
-    /// nothing was recorded in it.
+    /// The latest segment end of `track` in the first of `spans` that has
+    /// one.
     pub(super) async fn newest_segment(
         &self,
         track: u32,
-        anchor: Timestamp,
-        offset: Offset,
-    ) -> Result<Option<Timestamp>, ProbeError> {
+        spans: &[(DateTime, DateTime)],
+    ) -> Result<Found, ProbeError> {
         let mut budget = MAX_REQUESTS;
-        for (older, newer) in windows(self.lookback) {
-            let from = wall(anchor - older, offset);
-            let until = if newer.is_zero() {
-                anchor + AHEAD
-            } else {
-                anchor - newer
-            };
-            let to = wall(until, offset);
+        for (from, to) in spans {
             let found = self
-                .search_window(track, &from, &to, offset, &mut budget)
+                .search_window(track, &text(*from), &text(*to), &mut budget)
                 .await?;
-            if found.is_some() || budget == 0 {
+            if found.newest.is_some() || budget == 0 {
                 return Ok(found);
             }
         }
-        Ok(None)
+        Ok(Found {
+            newest: None,
+            complete: true,
+        })
     }
 
     /// Page through one window while the device says `MORE`.
@@ -77,9 +84,8 @@ impl Hikvision {
         track: u32,
         from: &str,
         to: &str,
-        offset: Offset,
         budget: &mut usize,
-    ) -> Result<Option<Timestamp>, ProbeError> {
+    ) -> Result<Found, ProbeError> {
         // One searchID for every page: the device keeps the result set
         // under it and pages through it by position.
         let id = search_id(track);
@@ -91,15 +97,26 @@ impl Hikvision {
             *budget -= 1;
             let body = search_request(&id, track, from, to, position);
             let answer = self.device.post(SEARCH, "application/xml", body).await?;
-            let page = parse_search(&answer, offset)?;
+            let page = parse_search(&answer)?;
             newest = newest.max(page.newest);
             position += page.matches;
             if !page.more || page.matches == 0 {
-                break;
+                return Ok(Found {
+                    newest,
+                    complete: true,
+                });
             }
         }
-        Ok(newest)
+        Ok(Found {
+            newest,
+            complete: false,
+        })
     }
+}
+
+/// `2018-06-11T08:00:00Z`: search text, with the `Z` every firmware takes.
+pub fn text(t: DateTime) -> String {
+    format!("{}Z", t.strftime("%Y-%m-%dT%H:%M:%S"))
 }
 
 /// A GUID-shaped search id, fresh per window.

@@ -6,16 +6,24 @@ use jiff::{SignedDuration, Timestamp};
 
 use super::*;
 
-fn fixture(name: &str) -> String {
+pub(super) fn fixture(name: &str) -> String {
     crate::fixture::read("hikvision", name)
 }
 
-fn wib() -> Offset {
+pub(super) fn wib() -> Offset {
     Offset::constant(7)
 }
 
-fn ts(text: &str) -> Timestamp {
+pub(super) fn ts(text: &str) -> Timestamp {
     text.parse().unwrap()
+}
+
+/// A search end as written, with `Z` or without an offset.
+fn civil(text: &str) -> Stamp {
+    Stamp {
+        civil: text.parse().unwrap(),
+        exact: false,
+    }
 }
 
 #[test]
@@ -27,17 +35,15 @@ fn device_info_gives_model_and_firmware() {
 
 #[test]
 fn status_gives_the_clock_and_its_offset() {
-    let clock = parse_status(&fixture("status.xml")).unwrap();
-    assert_eq!(clock.time, Some(ts("2018-06-11T01:00:00Z")));
-    assert_eq!(clock.offset, wib());
+    let status = parse_status(&fixture("status.xml")).unwrap();
+    assert_eq!(status.suffix, Suffix::Offset(wib()));
+    let clock = resolve(status, None).unwrap();
+    assert_eq!(clock.now, ts("2018-06-11T01:00:00Z"));
+    assert_eq!(clock.offset, Some(wib()));
 }
 
 #[test]
-fn a_clock_without_offset_gives_no_instant() {
-    let body =
-        "<DeviceStatus><currentDeviceTime>2018-06-11T08:00:00</currentDeviceTime></DeviceStatus>";
-    let clock = parse_status(body).unwrap();
-    assert_eq!(clock.time, None);
+fn an_unreadable_clock_is_a_parse_error() {
     let e =
         parse_status("<DeviceStatus><currentDeviceTime>soon</currentDeviceTime></DeviceStatus>");
     assert!(matches!(e, Err(ProbeError::Parse(_))), "{e:?}");
@@ -60,6 +66,39 @@ fn failed_and_unformatted_disks_are_unhealthy() {
     );
     assert_eq!(disks[0].capacity_bytes, Some(1_907_729 * 1024 * 1024));
     assert_eq!(disks[0].free_bytes, Some(0));
+    // A failed disk reads 0 free: still a failed disk, not a full one.
+    assert_eq!(disks[1].free_bytes, Some(0));
+}
+
+#[test]
+fn only_good_disks_at_rest_join_ok_among_the_isapi_disk_states() {
+    // The ISAPI `hdd/status` enumeration, and `sleeping` from NVR power saving.
+    let states = [
+        ("ok", true),
+        ("idle", true),
+        ("sleeping", true),
+        ("unformatted", false),
+        ("error", false),
+        ("mismatch", false),
+        ("offline", false),
+        ("smartFailed", false),
+        ("reparing", false),
+        ("formating", false),
+        ("notexist", false),
+        ("unRecordHostFormatted", false),
+        ("unformated", false),
+    ];
+    let hdds: String = states
+        .iter()
+        .enumerate()
+        .map(|(i, (s, _))| format!("<hdd><id>{i}</id><status>{s}</status></hdd>"))
+        .collect();
+    let disks = parse_storage(&format!("<storage><hddList>{hdds}</hddList></storage>")).unwrap();
+    let got: Vec<_> = disks
+        .iter()
+        .map(|d| (d.status.as_str(), d.healthy))
+        .collect();
+    assert_eq!(got, states);
 }
 
 #[test]
@@ -157,18 +196,20 @@ fn overwrite_is_the_storage_extension_setting() {
 }
 
 #[test]
-fn search_reads_the_newest_end_in_device_time() {
-    let page = parse_search(&fixture("search_result_hikvision_ns.xml"), wib()).unwrap();
-    // 07:59:40 on the WIB wall clock is 00:59:40 UTC.
-    assert_eq!(page.newest, Some(ts("2018-06-11T00:59:40Z")));
+fn search_reads_the_newest_end_as_written() {
+    let page = parse_search(&fixture("search_result_hikvision_ns.xml")).unwrap();
+    // The digits only: whether `Z` means UTC or the wall clock is the
+    // firmware's convention, found per device. (This test used to read
+    // every `Z` as the wall clock: the defect of issue 17, point 2.)
+    assert_eq!(page.newest, Some(civil("2018-06-11T07:59:40")));
     assert_eq!(page.matches, 2);
     assert!(page.more, "MORE means another page");
 }
 
 #[test]
 fn the_last_page_in_the_std_cgi_namespace_reads_alike() {
-    let page = parse_search(&fixture("search_result_std_ns.xml"), wib()).unwrap();
-    assert_eq!(page.newest, Some(ts("2018-06-11T01:00:05Z")));
+    let page = parse_search(&fixture("search_result_std_ns.xml")).unwrap();
+    assert_eq!(page.newest, Some(civil("2018-06-11T08:00:05")));
     assert_eq!((page.matches, page.more), (1, false));
 }
 
@@ -177,12 +218,12 @@ fn both_namespaces_read_alike() {
     let hik = fixture("search_result_hikvision_ns.xml");
     let std = hik.replace("www.hikvision.com/ver20", "www.std-cgi.com/ver20");
     assert_ne!(hik, std);
-    assert_eq!(parse_search(&hik, wib()), parse_search(&std, wib()));
+    assert_eq!(parse_search(&hik), parse_search(&std));
 }
 
 #[test]
 fn no_match_is_no_segment() {
-    let page = parse_search(&fixture("search_no_match.xml"), wib()).unwrap();
+    let page = parse_search(&fixture("search_no_match.xml")).unwrap();
     assert_eq!(
         page,
         SearchPage {
@@ -195,13 +236,13 @@ fn no_match_is_no_segment() {
 
 #[test]
 fn a_truncated_answer_is_a_parse_error() {
-    let e = parse_search(&fixture("search_result_truncated.xml"), wib()).unwrap_err();
+    let e = parse_search(&fixture("search_result_truncated.xml")).unwrap_err();
     assert!(matches!(e, ProbeError::Parse(_)), "{e:?}");
 }
 
 #[test]
 fn a_response_status_to_a_search_is_the_device_refusing() {
-    let e = parse_search(&fixture("response_status_not_found.xml"), wib()).unwrap_err();
+    let e = parse_search(&fixture("response_status_not_found.xml")).unwrap_err();
     assert_eq!(
         e,
         ProbeError::Device("recorder refused: 4 Invalid Operation (notSupport)".into())
@@ -209,10 +250,15 @@ fn a_response_status_to_a_search_is_the_device_refusing() {
 }
 
 #[test]
-fn search_requests_use_the_vendor_spelling_and_device_wall_clock() {
+fn search_requests_use_the_vendor_spelling_and_either_clock() {
+    let t = ts("2018-06-11T01:00:00Z");
     assert_eq!(
-        wall(ts("2018-06-11T01:00:00Z"), wib()),
+        text(SearchTimes::Wall.digits(t, wib())),
         "2018-06-11T08:00:00Z"
+    );
+    assert_eq!(
+        text(SearchTimes::Utc.digits(t, wib())),
+        "2018-06-11T01:00:00Z"
     );
     let body = search_request("{X}", 101, "a", "b", 50);
     assert!(
@@ -225,19 +271,28 @@ fn search_requests_use_the_vendor_spelling_and_device_wall_clock() {
 }
 
 #[test]
-fn times_with_their_own_offset_are_taken_as_written() {
-    let t = device_time("2018-06-11T08:00:00+07:00", Offset::UTC).unwrap();
-    assert_eq!(t, ts("2018-06-11T01:00:00Z"));
-    let t = device_time("2018-06-11T08:00:00Z", wib()).unwrap();
+fn search_times_with_their_own_offset_are_instants() {
+    let s = stamp("2018-06-11T08:00:00+07:00").unwrap();
     assert_eq!(
-        t,
-        ts("2018-06-11T01:00:00Z"),
-        "Z means the device's wall clock"
+        s,
+        Stamp {
+            civil: "2018-06-11T01:00:00".parse().unwrap(),
+            exact: true
+        }
     );
-    assert!(matches!(
-        device_time("08:00", wib()),
-        Err(ProbeError::Parse(_))
-    ));
+    for r in [SearchTimes::Utc, SearchTimes::Wall] {
+        assert_eq!(r.read(s, wib()), Some(ts("2018-06-11T01:00:00Z")), "{r:?}");
+    }
+    let z = stamp("2018-06-11T08:00:00Z").unwrap();
+    assert_eq!(
+        SearchTimes::Wall.read(z, wib()),
+        Some(ts("2018-06-11T01:00:00Z"))
+    );
+    assert_eq!(
+        SearchTimes::Utc.read(z, wib()),
+        Some(ts("2018-06-11T08:00:00Z"))
+    );
+    assert!(matches!(stamp("08:00"), Err(ProbeError::Parse(_))));
 }
 
 #[test]
@@ -270,4 +325,29 @@ fn a_deeply_nested_answer_is_a_parse_error_not_a_crash() {
     );
     let e = parse_status(&deep).unwrap_err();
     assert!(e.to_string().contains("nested deeper"), "{e}");
+}
+
+#[test]
+fn a_locked_account_answer_gives_the_time_left() {
+    assert_eq!(
+        read_lock(&fixture("user_check_locked.xml")),
+        Some(Some(std::time::Duration::from_secs(1800)))
+    );
+    let no_time = "<userCheck><lockStatus>lock</lockStatus></userCheck>";
+    assert_eq!(read_lock(no_time), Some(None));
+    let huge = "<userCheck><lockStatus>lock</lockStatus><unlockTime>99999999999999</unlockTime></userCheck>";
+    assert_eq!(read_lock(huge), Some(Some(MAX_LOCK)));
+}
+
+#[test]
+fn a_wrong_password_or_another_refusal_is_no_lock() {
+    assert_eq!(read_lock(&fixture("user_check_wrong_password.xml")), None);
+    assert_eq!(read_lock(&fixture("response_status_not_found.xml")), None);
+    assert_eq!(
+        read_lock(
+            "<!DOCTYPE html><html><body><h2>Access Error: 401 -- Unauthorized</h2></body></html>"
+        ),
+        None
+    );
+    assert_eq!(read_lock(""), None);
 }

@@ -1,13 +1,20 @@
 //! ONVIF recorders over SOAP 1.2: the device service's
 //! `GetSystemDateAndTime` (no login: it proves the device answers and gives
-//! its clock), `GetDeviceInformation` and `GetServices`, then the Profile G
-//! Recording Search service's `GetRecordingSummary`. Every call but the
-//! first carries a WS-Security UsernameToken with a password digest; a
-//! device that wants HTTP Digest instead (ONVIF Core 5.9.1) gets that.
+//! its clock), `GetDeviceInformation` and `GetServices` (or, on ONVIF 1.x
+//! devices that lack it, `GetCapabilities`), then the Profile G Recording
+//! Search service's `GetRecordingSummary`. Every call but the first carries
+//! a WS-Security UsernameToken with a password digest; a device that wants
+//! HTTP Digest instead (ONVIF Core 5.9.1) gets that. A refused token
+//! (`ter:NotAuthorized`) is a wrong password, which pauses the device.
 //!
 //! `GetRecordingSummary` is device-wide: its `DataUntil`, the end of the
 //! newest recorded data anywhere on the device, stands for every configured
 //! channel. ONVIF tells per-channel recording only through FindRecordings.
+//!
+//! Times: the device's clock is its `UTCDateTime` and `DataUntil` is UTC
+//! too (Recording Search 5.2.6), so the age is measured on the device's own
+//! clock; the agent's clock only dates the login tokens, shifted onto the
+//! device's.
 
 mod parse;
 mod soap;
@@ -18,8 +25,8 @@ use super::{Adapter, BoxFuture, ChannelReading, Reading, RecorderConfig};
 use crate::http::{Clients, Creds, Device};
 use crate::probe::ProbeError;
 pub use parse::{
-    parse_date_time, parse_device_information, parse_recording_summary, parse_system_time,
-    search_path, DeviceInfo, Summary, SEARCH_NS,
+    capabilities_search_path, parse_date_time, parse_device_information, parse_recording_summary,
+    parse_system_time, search_path, DeviceInfo, Summary, SEARCH_NS,
 };
 pub use soap::{envelope, fault, password_digest, request, security_header, Op};
 
@@ -32,7 +39,22 @@ pub const GET_SERVICES: Op = Op::new(
     "GetServices",
     "<IncludeCapability>false</IncludeCapability>",
 );
+pub const GET_CAPABILITIES: Op = Op::new(DEVICE_NS, "GetCapabilities", "<Category>All</Category>");
 pub const GET_RECORDING_SUMMARY: Op = Op::new(SEARCH_NS, "GetRecordingSummary", "");
+
+/// Said in the report when the device lacks `GetServices`.
+pub const VIA_CAPABILITIES: &str = "services: GetCapabilities (no GetServices)";
+
+/// The newest recording's end, or why there is none (a channel error).
+/// The device-wide newest recording: its end (`None`: the search found
+/// nothing), or why it is not known.
+enum Newest {
+    End(Option<Timestamp>),
+    /// The device offers no recording search at all.
+    NoSearch(String),
+    /// The search failed.
+    Failed(String),
+}
 
 pub struct Onvif {
     /// The configured scheme, host and port.
@@ -58,21 +80,34 @@ impl Onvif {
 
     async fn read_all(&self) -> Result<Reading, ProbeError> {
         let (device_time, offset) = self.clock().await?;
+        let mut detected = vec![match device_time {
+            Some(_) => "clock: UTCDateTime".to_owned(),
+            None => "clock: no UTCDateTime; no age claimed".to_owned(),
+        }];
         let info = self
             .call(&self.path, &GET_DEVICE_INFORMATION, Some(offset))
             .await?;
         let info = parse_device_information(&info)?;
-        let newest = self.newest_recording(offset).await?;
+        let newest = self.newest_recording(offset, &mut detected).await?;
         let channels = self
             .channels
             .iter()
-            .map(|id| ChannelReading {
-                // The device answered; ONVIF says nothing per channel here.
-                online: Some(true),
-                // The summary is device-wide: the same end for every channel.
-                last_segment_end: newest.as_ref().ok().copied(),
-                error: newest.as_ref().err().cloned(),
-                ..ChannelReading::new(id)
+            .map(|id| {
+                // The device answered; ONVIF says nothing per channel here,
+                // and the summary is device-wide: one end for every channel.
+                let mut c = ChannelReading {
+                    online: Some(true),
+                    ..ChannelReading::new(id)
+                };
+                match &newest {
+                    Newest::End(end) => c.last_segment_end = *end,
+                    Newest::NoSearch(why) => {
+                        c.error = Some(why.clone());
+                        c.no_recordings = true;
+                    }
+                    Newest::Failed(why) => c.error = Some(why.clone()),
+                }
+                c
             })
             .collect();
         Ok(Reading {
@@ -80,6 +115,7 @@ impl Onvif {
             firmware: info.firmware,
             device_time,
             channels,
+            detected,
             ..Reading::default()
         })
     }
@@ -110,27 +146,50 @@ impl Onvif {
     async fn newest_recording(
         &self,
         offset: SignedDuration,
-    ) -> Result<Result<Timestamp, String>, ProbeError> {
-        let services = self.call(&self.path, &GET_SERVICES, Some(offset)).await;
-        let search = match services.and_then(|s| search_path(&s)) {
+        detected: &mut Vec<String>,
+    ) -> Result<Newest, ProbeError> {
+        let search = match self.search_service(offset, detected).await? {
             Ok(Some(path)) => path,
             Ok(None) => {
-                return Ok(Err(
-                    "the device offers no recording search (ONVIF Profile G)".into(),
-                ))
+                let why = "the device offers no recording search (ONVIF Profile G)";
+                return Ok(Newest::NoSearch(why.into()));
             }
-            Err(e) => return channel_error("GetServices", e),
+            Err(why) => return Ok(Newest::Failed(why)),
         };
         let summary = self
             .call(&search, &GET_RECORDING_SUMMARY, Some(offset))
             .await;
         match summary.and_then(|s| parse_recording_summary(&s)) {
-            Ok(Summary {
-                data_until: Some(t),
-                ..
-            }) => Ok(Ok(t)),
-            Ok(_) => Ok(Err("the recorder reports no recordings".into())),
-            Err(e) => channel_error("GetRecordingSummary", e),
+            // No `DataUntil`: the search ran and the recorder has nothing.
+            Ok(Summary { data_until, .. }) => Ok(Newest::End(data_until)),
+            Err(e) => Ok(Newest::Failed(why("GetRecordingSummary", e)?)),
+        }
+    }
+
+    /// The Recording Search service's path from `GetServices`; a device
+    /// that refuses it (ONVIF 1.x: a `ter:ActionNotSupported` fault, or a
+    /// bare HTTP error) is asked `GetCapabilities` instead.
+    async fn search_service(
+        &self,
+        offset: SignedDuration,
+        detected: &mut Vec<String>,
+    ) -> Result<Result<Option<String>, String>, ProbeError> {
+        let services = self.call(&self.path, &GET_SERVICES, Some(offset)).await;
+        let refused = match services.and_then(|s| search_path(&s)) {
+            Ok(path) => return Ok(Ok(path)),
+            Err(e @ (ProbeError::Device(_) | ProbeError::Status { .. } | ProbeError::Parse(_))) => {
+                e
+            }
+            Err(e) => return channel_error("GetServices", e),
+        };
+        tracing::debug!(error = %refused, "GetServices refused; asking GetCapabilities");
+        let caps = self.call(&self.path, &GET_CAPABILITIES, Some(offset)).await;
+        match caps.and_then(|c| capabilities_search_path(&c)) {
+            Ok(path) => {
+                detected.push(VIA_CAPABILITIES.into());
+                Ok(Ok(path))
+            }
+            Err(e) => channel_error(&format!("GetServices ({refused}), then GetCapabilities"), e),
         }
     }
 
@@ -190,17 +249,23 @@ impl Adapter for Onvif {
 /// A recording-search failure after the device has identified itself goes
 /// into the channels, so model, firmware and clock are still reported.
 /// Losing the device (timeout, connection) fails the whole read.
-fn channel_error(op: &str, e: ProbeError) -> Result<Result<Timestamp, String>, ProbeError> {
+fn channel_error<T>(op: &str, e: ProbeError) -> Result<Result<T, String>, ProbeError> {
+    why(op, e).map(Err)
+}
+
+/// Why `op` failed, as a channel's reason; a failure of the whole device
+/// (timeout, no connection) stays an error of the recorder.
+fn why(op: &str, e: ProbeError) -> Result<String, ProbeError> {
     match e {
         // The login worked for GetDeviceInformation: this account lacks the
         // right (ONVIF access class READ_MEDIA), its password is not wrong.
-        ProbeError::Unauthorized => Ok(Err(format!(
+        ProbeError::Unauthorized => Ok(format!(
             "{op}: not allowed for this user (ONVIF NotAuthorized)"
-        ))),
+        )),
         ProbeError::Device(_)
         | ProbeError::Parse(_)
         | ProbeError::Status { .. }
-        | ProbeError::TooLarge(_) => Ok(Err(format!("{op} failed: {e}"))),
+        | ProbeError::TooLarge(_) => Ok(format!("{op} failed: {e}")),
         e => Err(e),
     }
 }

@@ -83,6 +83,30 @@ pub fn search_path(body: &str) -> Result<Option<String>, ProbeError> {
     Ok(xaddr.map(path_of))
 }
 
+/// `GetCapabilities` (Category `All`), the ONVIF 1.x way older devices
+/// without `GetServices` name their services: the Recording Search
+/// service's path from `Capabilities/Extension/Search/XAddr` (Core 8.1.2.4,
+/// Annex A; `tt:CapabilitiesExtension` in onvif.xsd), if the device has
+/// one. Only the path is kept, as from `GetServices`.
+pub fn capabilities_search_path(body: &str) -> Result<Option<String>, ProbeError> {
+    let doc = xml::parse(body)?;
+    let Some(answer) = xml::find(doc.root_element(), "GetCapabilitiesResponse") else {
+        return Err(ProbeError::Parse("no GetCapabilitiesResponse".into()));
+    };
+    let xaddr = child(answer, "Capabilities")
+        .and_then(|c| child(c, "Extension"))
+        .and_then(|e| child(e, "Search"))
+        .and_then(|s| xml::child_text(s, "XAddr"))
+        .filter(|x| !x.is_empty());
+    Ok(xaddr.map(path_of))
+}
+
+/// The first direct child element with this local name.
+fn child<'a, 'i>(node: roxmltree::Node<'a, 'i>, name: &str) -> Option<roxmltree::Node<'a, 'i>> {
+    node.children()
+        .find(|n| n.is_element() && n.tag_name().name() == name)
+}
+
 /// The path (and query) of an XAddr, whether written as a full URL or as a
 /// path alone.
 fn path_of(xaddr: &str) -> String {

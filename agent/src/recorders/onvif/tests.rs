@@ -244,3 +244,40 @@ fn a_search_path_always_starts_at_the_root() {
         );
     }
 }
+
+/// Issue 17 point 6: a device without `GetServices` names its Recording
+/// Search service under `Capabilities/Extension/Search`; only its path is
+/// kept, so the XAddr's host cannot send the agent elsewhere.
+#[test]
+fn the_search_path_from_get_capabilities() {
+    assert_eq!(
+        capabilities_search_path(&fixture("get_capabilities.xml"))
+            .unwrap()
+            .as_deref(),
+        Some("/onvif/search_service")
+    );
+    assert_eq!(
+        capabilities_search_path(&fixture("get_capabilities_no_search.xml")).unwrap(),
+        None
+    );
+    assert!(capabilities_search_path(&fixture("get_services.xml")).is_err());
+    let caps = fixture("get_capabilities.xml");
+    let elsewhere = caps.replace(
+        "http://192.168.1.108/onvif/search_service",
+        "nvr:8080/onvif/search_service",
+    );
+    assert_eq!(
+        capabilities_search_path(&elsewhere).unwrap().as_deref(),
+        Some("/8080/onvif/search_service")
+    );
+    // The fault an ONVIF 1.x device answers GetServices with.
+    assert_eq!(
+        fault(&fixture("fault_action_not_supported.xml")).unwrap(),
+        Some(ProbeError::Device(
+            "SOAP fault ter:ActionNotSupported: Optional Action Not Implemented".into()
+        ))
+    );
+    let (op, args, _) = shape(&request(&GET_CAPABILITIES, None));
+    let (fop, fargs, _) = shape(&fixture("get_capabilities_request.xml"));
+    assert_eq!((op, args), (fop, fargs));
+}

@@ -48,10 +48,17 @@ fn one_answering_camera_makes_the_recorder_reachable() {
 
 #[test]
 fn channels_say_online_only_when_they_know() {
+    // Issue 17 point 5: a live stream is online, with no segment and the
+    // reason why, so it reads as "could not read", never "did not record".
     let ok = channel("101", Ok(()));
     assert_eq!(
-        (ok.online, ok.error, ok.recording, ok.last_segment_end),
-        (Some(true), None, None, None)
+        (
+            ok.online,
+            ok.error.as_deref(),
+            ok.recording,
+            ok.last_segment_end
+        ),
+        (Some(true), Some(NO_RECORDINGS), None, None)
     );
     let lost = channel("201", Err(ProbeError::Device("stream not found".into())));
     assert_eq!(

@@ -3,9 +3,12 @@
 //! with an SDP that has a video stream proves the stream exists and the
 //! credentials work.
 //!
-//! RTSP proves the stream, not the recording: channels read this way carry
-//! no `recording` flag and no segment time. A camera's recordings are
-//! watched through the recorder or folder they go to.
+//! RTSP proves the stream, not the recording: a camera whose stream answers
+//! is online, and its channel says why there is no segment to judge by
+//! ([`NO_RECORDINGS`]): footage that cannot be read is not footage missing.
+//! A camera whose stream does not answer is offline: nothing can be
+//! recording it. A camera's recordings are watched through the recorder or
+//! folder they go to.
 //!
 //! A small client over a tokio `TcpStream` rather than the `retina` crate.
 //! The verdict of the research (`rtsp.md`, section 5): retina is "usable but
@@ -26,6 +29,10 @@ use crate::http::Creds;
 use crate::probe::{bounded, ProbeError};
 pub use answer::{check_describe, parse_answer, Answer, MAX_BODY};
 pub use client::{read_answer, request_text, target, Outcome};
+
+/// A live stream's channel error: there are no recordings here to read.
+pub const NO_RECORDINGS: &str = "an RTSP camera keeps no recordings to read: its stream answers, \
+which does not prove it records (watch its recorder or folder for that)";
 
 /// Cameras probed at once. Each is its own device, so this bounds the
 /// agent's sockets, not any one camera's load.
@@ -79,6 +86,7 @@ impl Rtsp {
             .collect();
         Ok(Reading {
             channels,
+            detected: vec!["recordings: none to read (RTSP proves the stream only)".into()],
             ..Reading::default()
         })
     }
@@ -103,11 +111,16 @@ pub fn recorder_error(outcomes: &[Outcome]) -> Option<ProbeError> {
 }
 
 /// One camera's channel. Credentials that do not work leave `online`
-/// unknown: the camera is there, its stream unproven.
+/// unknown: the camera is there, its stream unproven. A live stream is
+/// online, with no segment and the reason why.
 pub fn channel(id: &str, result: Result<(), ProbeError>) -> ChannelReading {
     let mut c = ChannelReading::new(id);
     match result {
-        Ok(()) => c.online = Some(true),
+        Ok(()) => {
+            c.online = Some(true);
+            c.error = Some(NO_RECORDINGS.into());
+            c.no_recordings = true;
+        }
         Err(e) => {
             if !matches!(e, ProbeError::Unauthorized | ProbeError::Auth(_)) {
                 c.online = Some(false);

@@ -139,6 +139,7 @@ fn host_up() {
     assert!(
         e.items[0].findings[0]
             .message
+            .en
             .contains("rebooted at 2018-06-12 09:50 WIB"),
         "{:?}",
         e.items[0].findings
@@ -149,4 +150,36 @@ fn host_up() {
         Status::Ok,
         "before the window"
     );
+}
+
+/// Issue 17, defect 8: the server measures each agent's clock and says so
+/// when it is off, as a warning; nothing else changes.
+#[test]
+fn an_agent_clock_off_by_more_than_the_limit_is_a_warning() {
+    let online = "      kind: agent.online\n      max_clock_offset: 5m";
+    let at = |offset_s: Option<i64>| {
+        let mut s = office(report());
+        s.agents[0].clock_offset = offset_s.map(SignedDuration::from_secs);
+        let e = evaluate(&letter(online), &s, now());
+        let clock: Vec<_> = e.items[0]
+            .findings
+            .iter()
+            .filter(|f| f.subject == "clock:gw")
+            .map(|f| (f.status, f.advisory, f.message.en.clone()))
+            .collect();
+        (e.items[0].status, clock)
+    };
+    let (item, clock) = at(Some(-7 * 3600));
+    assert_eq!(item, Status::Ok, "the item is the agent reporting");
+    assert_eq!(
+        (clock[0].0, clock[0].1),
+        (Status::Fail, Some(Severity::Warning))
+    );
+    assert!(clock[0].2.contains("7 h behind"), "{}", clock[0].2);
+    let (_, clock) = at(Some(2 * 3600));
+    assert!(clock[0].2.contains("2 h ahead"), "{}", clock[0].2);
+    let (_, clock) = at(Some(40));
+    assert_eq!(clock[0].0, Status::Ok);
+    let (_, clock) = at(None);
+    assert!(clock.is_empty(), "not measured, not claimed");
 }

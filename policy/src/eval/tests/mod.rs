@@ -5,31 +5,32 @@ use std::path::Path;
 use std::sync::Arc;
 
 use jiff::{SignedDuration, Timestamp};
-use ronda_wire::{Channel, Recorder, RecorderDisk, Report};
+use ronda_wire::{Channel, Recorder, Report};
 
 use super::*;
 
+mod cctv;
 mod hosts;
 mod power;
 use power::{plug, plugs};
 
-fn now() -> Timestamp {
+pub(super) fn now() -> Timestamp {
     "2018-06-12T03:00:00Z".parse().unwrap()
 }
 
-fn ago(s: i64) -> Timestamp {
+pub(super) fn ago(s: i64) -> Timestamp {
     now() - SignedDuration::from_secs(s)
 }
 
 /// A letter in force now with one item whose `check:` block is `check`.
-fn letter(check: &str) -> Letter {
+pub(super) fn letter(check: &str) -> Letter {
     let text = format!(
         "letter: {{id: l, number: '1', title: t, issuer: i, issued: 2018-06-08}}\ntimezone: Asia/Jakarta\nwindow:\n  - start: 2018-06-11 00:00\n    end: 2018-06-21 07:30\noffices: all\nchecklist:\n  - id: x\n    text: {{id: x, en: x}}\n    check:\n{check}\n    severity: critical\n"
     );
     crate::from_text(Path::new("t.yaml"), text, None).unwrap()
 }
 
-fn report() -> Report {
+pub(super) fn report() -> Report {
     Report {
         schema: 1,
         office: ronda_wire::Id::new("dinkes").unwrap(),
@@ -44,7 +45,7 @@ fn report() -> Report {
     }
 }
 
-fn office(r: Report) -> OfficeState {
+pub(super) fn office(r: Report) -> OfficeState {
     let mut a = AgentView::new("gw");
     a.online = true;
     a.last_seen = Some(ago(5));
@@ -57,7 +58,7 @@ fn office(r: Report) -> OfficeState {
 }
 
 /// `(subject, status)` of the one item's findings.
-fn run(check: &str, r: Report) -> Vec<(String, Status)> {
+pub(super) fn run(check: &str, r: Report) -> Vec<(String, Status)> {
     let e = evaluate(&letter(check), &office(r), now());
     e.items[0]
         .findings
@@ -66,13 +67,13 @@ fn run(check: &str, r: Report) -> Vec<(String, Status)> {
         .collect()
 }
 
-fn one(check: &str, r: Report) -> Status {
+pub(super) fn one(check: &str, r: Report) -> Status {
     let f = run(check, r);
     assert_eq!(f.len(), 1, "{f:?}");
     f[0].1
 }
 
-fn recorder(channels: Vec<Channel>) -> Recorder {
+pub(super) fn recorder(channels: Vec<Channel>) -> Recorder {
     Recorder {
         id: "nvr".into(),
         kind: "hikvision".into(),
@@ -82,130 +83,19 @@ fn recorder(channels: Vec<Channel>) -> Recorder {
     }
 }
 
-fn channel(zone: &str, online: bool, segment_end: Option<Timestamp>) -> Channel {
+/// A channel whose newest segment ended at `segment_end`, as an agent
+/// reports it: its end, and its age on the recorder's clock when read
+/// (the report arrived 5 s ago).
+pub(super) fn channel(zone: &str, online: bool, segment_end: Option<Timestamp>) -> Channel {
+    let read = ago(5);
     Channel {
         id: "1".into(),
         zone: zone.into(),
         online: Some(online),
         last_segment_end: segment_end,
+        segment_age_s: segment_end.map(|e| read.duration_since(e).as_secs().max(0).unsigned_abs()),
         ..Channel::default()
     }
-}
-
-const RECORDING: &str =
-    "      kind: cctv.recording\n      zones: [front-road]\n      max_segment_age: 10m";
-
-#[test]
-fn cctv_recording() {
-    let with = |rec: Recorder| Report {
-        recorders: vec![rec],
-        ..report()
-    };
-    let cases = [
-        (
-            "fresh segment",
-            with(recorder(vec![channel("front-road", true, Some(ago(30)))])),
-            Status::Ok,
-        ),
-        (
-            "stale segment",
-            with(recorder(vec![channel("front-road", true, Some(ago(601)))])),
-            Status::Fail,
-        ),
-        (
-            "camera offline",
-            with(recorder(vec![channel("front-road", false, Some(ago(30)))])),
-            Status::Fail,
-        ),
-        (
-            "other zone only",
-            with(recorder(vec![channel("interior", true, Some(ago(30)))])),
-            Status::Fail,
-        ),
-        (
-            "no segment info",
-            with(recorder(vec![channel("front-road", true, None)])),
-            Status::Fail,
-        ),
-        (
-            "recorder unreachable",
-            with(Recorder {
-                reachable: false,
-                ..recorder(vec![channel("front-road", true, Some(ago(30)))])
-            }),
-            Status::Fail,
-        ),
-    ];
-    for (what, r, want) in cases {
-        assert_eq!(
-            run(RECORDING, r),
-            vec![("zone:front-road".into(), want)],
-            "{what}"
-        );
-    }
-}
-
-#[test]
-fn cctv_recording_ages_a_measured_segment_by_the_reports_age() {
-    // 590 s old when observed, observed 5 s ago: 595 s, inside 10m; then 15 s later, outside.
-    let ch = Channel {
-        segment_age_s: Some(590),
-        ..channel("front-road", true, None)
-    };
-    let r = Report {
-        recorders: vec![recorder(vec![ch])],
-        ..report()
-    };
-    assert_eq!(one(RECORDING, r.clone()), Status::Ok);
-    let later = evaluate(
-        &letter(RECORDING),
-        &office(r),
-        now() + SignedDuration::from_secs(15),
-    );
-    assert_eq!(later.items[0].status, Status::Fail);
-}
-
-#[test]
-fn cctv_storage() {
-    let disk = |status: &str, healthy: bool, free: u64| RecorderDisk {
-        id: "1".into(),
-        status: status.into(),
-        healthy,
-        capacity_bytes: Some(1 << 40),
-        free_bytes: Some(free),
-    };
-    let rec = |d: RecorderDisk, overwrite: Option<bool>| Report {
-        recorders: vec![Recorder {
-            disks: vec![d],
-            overwrite,
-            ..recorder(vec![])
-        }],
-        ..report()
-    };
-    let check = "      kind: cctv.storage";
-    assert_eq!(one(check, rec(disk("ok", true, 1 << 30), None)), Status::Ok);
-    assert_eq!(
-        one(check, rec(disk("error", false, 1 << 30), None)),
-        Status::Fail
-    );
-    assert_eq!(
-        one(check, rec(disk("full", false, 0), Some(true))),
-        Status::Ok,
-        "full + overwrite"
-    );
-    assert_eq!(
-        one(check, rec(disk("ok", true, 0), Some(false))),
-        Status::Fail,
-        "full, no overwrite"
-    );
-    let down = Report {
-        recorders: vec![Recorder {
-            reachable: false,
-            ..recorder(vec![])
-        }],
-        ..report()
-    };
-    assert_eq!(run(check, down), vec![("nvr".into(), Status::Fail)]);
 }
 
 const ONLINE: &str = "      kind: agent.online\n      interval: 30s\n      missed: 3";
