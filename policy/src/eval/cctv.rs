@@ -1,4 +1,4 @@
-//! `cctv.recording` and `cctv.storage`.
+//! `cctv.recording`: zones and their channels.
 //!
 //! A channel records when its recorder answers and its newest segment is
 //! young enough. "Could not read" is never "did not record": a channel
@@ -8,7 +8,7 @@
 
 use std::time::Duration;
 
-use ronda_wire::{Channel, Recorder, RecorderDisk};
+use ronda_wire::{Channel, Recorder};
 use serde_json::json;
 
 use super::{finding, Cx, Finding, Status};
@@ -19,7 +19,7 @@ use crate::text::{self, Text};
 pub const DEFAULT_FRESH: Duration = Duration::from_secs(600);
 
 /// What one channel's reading shows.
-enum Seen {
+pub(super) enum Seen {
     /// Recorded this long ago, within the limit.
     Fresh(Duration),
     /// Its newest segment is this old; `None`: nothing in the lookback.
@@ -63,7 +63,13 @@ fn cameras<'a>(
     })
 }
 
-fn seen(cx: &Cx<'_>, agent: &str, rec: &Recorder, ch: &Channel, max_age: Duration) -> Seen {
+pub(super) fn seen(
+    cx: &Cx<'_>,
+    agent: &str,
+    rec: &Recorder,
+    ch: &Channel,
+    max_age: Duration,
+) -> Seen {
     if let Some(p) = &rec.paused {
         let why = super::logins::paused_text(cx, agent, super::logins::RECORDER, &rec.id, p);
         return Seen::Unread(why);
@@ -122,7 +128,7 @@ fn no_recordings(rec: &Recorder, ch: &Channel) -> Text {
 }
 
 /// "recorder nvr does not answer: no answer within 5s".
-fn silent(rec: &Recorder) -> Text {
+pub(super) fn silent(rec: &Recorder) -> Text {
     let why = rec.error.as_deref().unwrap_or("?");
     text!(
         "perekam {} tidak menjawab: {why}",
@@ -323,116 +329,4 @@ fn channel_evidence(c: &Cam<'_>) -> serde_json::Value {
         "segment_age_other_s": ch.segment_age_other_s,
         "error": ch.error.as_ref().or(c.rec.error.as_ref()),
     })
-}
-
-/// Disks must be healthy first; a full one is fine when the recorder
-/// overwrites its oldest footage, as its setting or its fresh footage shows.
-pub fn storage(cx: &Cx<'_>) -> Vec<Finding> {
-    let mut out = Vec::new();
-    for (agent, report) in cx.live() {
-        for rec in &report.recorders {
-            if let Some(p) = &rec.paused {
-                let kind = super::logins::RECORDER;
-                let why = super::logins::paused_text(cx, agent, kind, &rec.id, p);
-                let evidence = json!({ "recorder": rec.id, "paused": p });
-                out.push(finding(
-                    rec.id.clone(),
-                    agent,
-                    Status::NoData,
-                    why,
-                    evidence,
-                ));
-            } else if !rec.reachable {
-                let evidence = json!({ "recorder": rec.id, "error": rec.error });
-                let msg = silent(rec);
-                out.push(finding(rec.id.clone(), agent, Status::Fail, msg, evidence));
-            } else {
-                let fresh = fresh_channel(cx, agent, rec);
-                out.extend(rec.disks.iter().map(|d| disk_finding(agent, rec, d, fresh)));
-            }
-        }
-    }
-    out
-}
-
-/// A channel of `rec` that recorded recently, proving the recorder writes.
-fn fresh_channel<'a>(cx: &Cx<'_>, agent: &str, rec: &'a Recorder) -> Option<&'a Channel> {
-    rec.channels
-        .iter()
-        .find(|ch| matches!(seen(cx, agent, rec, ch, cx.fresh), Seen::Fresh(_)))
-}
-
-fn disk_finding(agent: &str, rec: &Recorder, d: &RecorderDisk, fresh: Option<&Channel>) -> Finding {
-    // "full" is a state some firmware reports, not a failure.
-    let says_full = d.status.eq_ignore_ascii_case("full");
-    let full = says_full || d.free_bytes == Some(0);
-    let evidence = json!({
-        "recorder": rec.id, "disk": d.id, "status": d.status, "healthy": d.healthy,
-        "capacity_bytes": d.capacity_bytes, "free_bytes": d.free_bytes, "overwrite": rec.overwrite,
-        "fresh_channel": fresh.map(|c| &c.id),
-    });
-    let (disk, status) = (format!("{}/{}", rec.id, d.id), &d.status);
-    // Health first: a failed disk may also read 0 free, and is no full disk.
-    let (verdict, msg) = if !d.healthy && !says_full {
-        (
-            Status::Fail,
-            text!(
-                "disk {disk} rusak: `{status}`",
-                "disk {disk} has failed: `{status}`"
-            ),
-        )
-    } else if !full {
-        (
-            Status::Ok,
-            text!(
-                "disk {disk} baik ({status})",
-                "disk {disk} is healthy ({status})"
-            ),
-        )
-    } else {
-        full_disk(&disk, rec.overwrite, fresh)
-    };
-    finding(
-        format!("{}/{}", rec.id, d.id),
-        agent,
-        verdict,
-        msg,
-        evidence,
-    )
-}
-
-/// A full, healthy disk: fine while the recorder overwrites. Without the
-/// setting, fresh footage on one of its channels proves it does.
-fn full_disk(disk: &str, overwrite: Option<bool>, fresh: Option<&Channel>) -> (Status, Text) {
-    match (overwrite, fresh) {
-        (Some(true), _) => (
-            Status::Ok,
-            text!(
-                "disk {disk} penuh dan perekam menimpa rekaman terlama",
-                "disk {disk} is full and the recorder overwrites the oldest footage"
-            ),
-        ),
-        (Some(false), _) => (
-            Status::Fail,
-            text!(
-                "disk {disk} penuh dan penimpaan mati: perekaman berhenti",
-                "disk {disk} is full and overwrite is off: recording stops"
-            ),
-        ),
-        (None, Some(ch)) => (
-            Status::Ok,
-            text!(
-                "disk {disk} penuh; rekaman baru di kanal {} menunjukkan perekam menimpa yang lama",
-                "disk {disk} is full; fresh footage on channel {} shows the recorder overwrites the oldest",
-                ch.id
-            ),
-        ),
-        (None, None) => (
-            Status::NoData,
-            text!(
-                "disk {disk} penuh; pengaturan penimpaan tidak terbaca dan tidak ada rekaman baru yang menunjukkannya",
-                "disk {disk} is full; its overwrite setting could not be read and no fresh footage shows it"
-            ),
-        ),
-    }
 }

@@ -10,6 +10,7 @@ mod cctv;
 mod hosts;
 mod logins;
 mod power;
+mod storage;
 #[cfg(test)]
 mod tests;
 
@@ -272,7 +273,7 @@ impl<'a> Cx<'a> {
                 max_segment_age,
                 channel_severity,
             } => cctv::recording(self, zones, *max_segment_age, *channel_severity),
-            Check::CctvStorage => cctv::storage(self),
+            Check::CctvStorage => storage::storage(self),
             Check::PowerOff { keep_on } => power::off(self, keep_on),
             Check::PowerOn { classes } => power::on(self, classes),
             Check::PowerSafe { .. } => power::safe(self, &item.check),

@@ -1,0 +1,120 @@
+//! `cctv.storage`: a recorder's disks, health first, then fullness.
+
+use ronda_wire::{Channel, Recorder, RecorderDisk};
+use serde_json::json;
+
+use super::cctv::{seen, silent, Seen};
+use super::{finding, Cx, Finding, Status};
+use crate::text::Text;
+
+/// Disks must be healthy first; a full one is fine when the recorder
+/// overwrites its oldest footage, as its setting or its fresh footage shows.
+pub fn storage(cx: &Cx<'_>) -> Vec<Finding> {
+    let mut out = Vec::new();
+    for (agent, report) in cx.live() {
+        for rec in &report.recorders {
+            if let Some(p) = &rec.paused {
+                let kind = super::logins::RECORDER;
+                let why = super::logins::paused_text(cx, agent, kind, &rec.id, p);
+                let evidence = json!({ "recorder": rec.id, "paused": p });
+                out.push(finding(
+                    rec.id.clone(),
+                    agent,
+                    Status::NoData,
+                    why,
+                    evidence,
+                ));
+            } else if !rec.reachable {
+                let evidence = json!({ "recorder": rec.id, "error": rec.error });
+                let msg = silent(rec);
+                out.push(finding(rec.id.clone(), agent, Status::Fail, msg, evidence));
+            } else {
+                let fresh = fresh_channel(cx, agent, rec);
+                out.extend(rec.disks.iter().map(|d| disk_finding(agent, rec, d, fresh)));
+            }
+        }
+    }
+    out
+}
+
+/// A channel of `rec` that recorded recently, proving the recorder writes.
+fn fresh_channel<'a>(cx: &Cx<'_>, agent: &str, rec: &'a Recorder) -> Option<&'a Channel> {
+    rec.channels
+        .iter()
+        .find(|ch| matches!(seen(cx, agent, rec, ch, cx.fresh), Seen::Fresh(_)))
+}
+
+fn disk_finding(agent: &str, rec: &Recorder, d: &RecorderDisk, fresh: Option<&Channel>) -> Finding {
+    // "full" is a state some firmware reports, not a failure.
+    let says_full = d.status.eq_ignore_ascii_case("full");
+    let full = says_full || d.free_bytes == Some(0);
+    let evidence = json!({
+        "recorder": rec.id, "disk": d.id, "status": d.status, "healthy": d.healthy,
+        "capacity_bytes": d.capacity_bytes, "free_bytes": d.free_bytes, "overwrite": rec.overwrite,
+        "fresh_channel": fresh.map(|c| &c.id),
+    });
+    let (disk, status) = (format!("{}/{}", rec.id, d.id), &d.status);
+    // Health first: a failed disk may also read 0 free, and is no full disk.
+    let (verdict, msg) = if !d.healthy && !says_full {
+        (
+            Status::Fail,
+            text!(
+                "disk {disk} rusak: `{status}`",
+                "disk {disk} has failed: `{status}`"
+            ),
+        )
+    } else if !full {
+        (
+            Status::Ok,
+            text!(
+                "disk {disk} baik ({status})",
+                "disk {disk} is healthy ({status})"
+            ),
+        )
+    } else {
+        full_disk(&disk, rec.overwrite, fresh)
+    };
+    finding(
+        format!("{}/{}", rec.id, d.id),
+        agent,
+        verdict,
+        msg,
+        evidence,
+    )
+}
+
+/// A full, healthy disk: fine while the recorder overwrites. Without the
+/// setting, fresh footage on one of its channels proves it does.
+fn full_disk(disk: &str, overwrite: Option<bool>, fresh: Option<&Channel>) -> (Status, Text) {
+    match (overwrite, fresh) {
+        (Some(true), _) => (
+            Status::Ok,
+            text!(
+                "disk {disk} penuh dan perekam menimpa rekaman terlama",
+                "disk {disk} is full and the recorder overwrites the oldest footage"
+            ),
+        ),
+        (Some(false), _) => (
+            Status::Fail,
+            text!(
+                "disk {disk} penuh dan penimpaan mati: perekaman berhenti",
+                "disk {disk} is full and overwrite is off: recording stops"
+            ),
+        ),
+        (None, Some(ch)) => (
+            Status::Ok,
+            text!(
+                "disk {disk} penuh; rekaman baru di kanal {} menunjukkan perekam menimpa yang lama",
+                "disk {disk} is full; fresh footage on channel {} shows the recorder overwrites the oldest",
+                ch.id
+            ),
+        ),
+        (None, None) => (
+            Status::NoData,
+            text!(
+                "disk {disk} penuh; pengaturan penimpaan tidak terbaca dan tidak ada rekaman baru yang menunjukkannya",
+                "disk {disk} is full; its overwrite setting could not be read and no fresh footage shows it"
+            ),
+        ),
+    }
+}
