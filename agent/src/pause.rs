@@ -125,6 +125,21 @@ pub fn backoff(failures: u32) -> Duration {
     FIRST.saturating_mul(1 << doublings).min(LONGEST)
 }
 
+/// A device's `reachable` and `error` in the report. One that answered past
+/// its login is reachable even when its answer could not be read, so that
+/// "could not read" is never taken for "does not answer"; a paused one was
+/// not asked.
+pub fn reported<T>(
+    result: &Result<T, ProbeError>,
+    paused: Option<&Paused>,
+) -> (bool, Option<String>) {
+    match (result, paused) {
+        (_, Some(p)) => (false, Some(describe(p))),
+        (Ok(_), None) => (true, None),
+        (Err(e), None) => (e.got_past_login(), Some(e.to_string())),
+    }
+}
+
 /// The report's text for a paused device.
 pub fn describe(p: &Paused) -> String {
     let why = match p.reason {

@@ -99,6 +99,14 @@ impl ProbeError {
     }
 }
 
+/// The outer deadline of a device's whole probe: a little past its
+/// timeout, which the adapters apply to each request themselves, often
+/// with a clearer reason (the office broker down, not merely "no answer")
+/// that an equal outer deadline could race.
+pub fn backstop(timeout: Duration) -> Duration {
+    timeout.saturating_add(Duration::from_millis(100))
+}
+
 /// Run `probe` with a deadline; a late probe becomes `Timeout`.
 pub async fn with_deadline<T>(
     deadline: Duration,

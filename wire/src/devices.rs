@@ -14,6 +14,8 @@ pub struct Recorder {
     pub id: String,
     /// Adapter that read it: `hikvision`, `dahua`, `onvif`, `rtsp`, `frigate`, `folder`.
     pub kind: String,
+    /// It answered past its login. With `error` as well, its answer could
+    /// not be read: that is "could not read", not "does not answer".
     pub reachable: bool,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub error: Option<String>,
@@ -67,7 +69,8 @@ pub enum PauseReason {
 #[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
 pub struct RecorderDisk {
     pub id: String,
-    /// The vendor's own status word, such as `ok`, `error` or `unformatted`.
+    /// The vendor's own status word, such as `ok`, `error` or `unformatted`;
+    /// `unknown` when the device does not say.
     pub status: String,
     /// Whether the status means the disk can record.
     pub healthy: bool,
@@ -140,6 +143,8 @@ pub struct Plug {
     pub kind: String,
     /// Equipment behind the plug: `server`, `network`, `cctv-recorder`, `pc`, …
     pub class: String,
+    /// It answered past its login. With `error` as well, its answer could
+    /// not be read: that is "could not read", not "does not answer".
     pub reachable: bool,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub error: Option<String>,

@@ -38,9 +38,10 @@ pub struct Visit {
 impl Visit {
     /// Devices that could not be read at all: the exit status says so.
     pub fn unreadable(&self) -> usize {
+        // Answered but unreadable counts too: reachable, with an error.
         let r = &self.report;
-        r.recorders.iter().filter(|d| !d.reachable).count()
-            + r.plugs.iter().filter(|d| !d.reachable).count()
+        r.recorders.iter().filter(|d| d.error.is_some()).count()
+            + r.plugs.iter().filter(|d| d.error.is_some()).count()
             + r.services.iter().filter(|d| !d.reachable).count()
     }
 }

@@ -49,7 +49,8 @@ pub fn render(v: &Visit, lang: &str) -> String {
 
 fn read(reachable: bool, error: &Option<String>) -> String {
     match (reachable, error) {
-        (true, _) => "read ok".into(),
+        (true, None) => "read ok".into(),
+        (true, Some(e)) => format!("NOT READ (it answered): {e}"),
         (false, Some(e)) => format!("NOT READ: {e}"),
         (false, None) => "NOT READ".into(),
     }
@@ -78,7 +79,7 @@ fn recorder(out: &mut String, d: &Recorder) {
     for disk in &d.disks {
         let _ = writeln!(out, "      {}", disk_line(disk, d.overwrite));
     }
-    if d.reachable {
+    if d.error.is_none() {
         for ch in &d.channels {
             let _ = writeln!(out, "      {}", channel_line(ch));
         }
@@ -226,13 +227,9 @@ fn mark(s: Status) -> &'static str {
     }
 }
 
+/// An age in seconds, as the letters write durations.
 fn secs(s: u64) -> String {
-    match s {
-        0..=119 => format!("{s} s"),
-        120..=7199 => format!("{} min", s / 60),
-        7200..=172_799 => format!("{:.1} h", s as f64 / 3600.0),
-        _ => format!("{:.1} days", s as f64 / 86_400.0),
-    }
+    ronda_policy::text::duration(std::time::Duration::from_secs(s)).en
 }
 
 fn bytes(b: u64) -> String {

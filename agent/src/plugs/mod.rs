@@ -82,16 +82,12 @@ impl Watched {
         }
     }
 
-    /// The outer deadline: a little past the plug's timeout, which the
-    /// adapters apply themselves with a clearer reason (the office broker
-    /// down, not merely "no answer") that an equal deadline could race.
-    fn backstop(&self) -> std::time::Duration {
-        self.config.timeout + std::time::Duration::from_millis(100)
-    }
-
     /// Read the plug; one paused after a refused login is not asked.
     pub async fn probe(&self) -> Plug {
-        let read = with_deadline(self.backstop(), self.adapter.read());
+        let read = with_deadline(
+            crate::probe::backstop(self.config.timeout),
+            self.adapter.read(),
+        );
         match self.pause.ask(&self.config.id, read).await {
             Ok(result) => describe(&self.config, result, None),
             Err(p) => describe(&self.config, Err(ProbeError::Unauthorized), Some(p)),
@@ -101,7 +97,10 @@ impl Watched {
     /// Switch, then read back. Both within the plug's deadline each. A
     /// paused plug is not switched: that would be one more failed login.
     pub async fn switch(&self, on: bool) -> Result<Plug, ProbeError> {
-        let set = with_deadline(self.backstop(), self.adapter.set(on));
+        let set = with_deadline(
+            crate::probe::backstop(self.config.timeout),
+            self.adapter.set(on),
+        );
         match self.pause.ask(&self.config.id, set).await {
             Ok(set) => set?,
             Err(p) => return Err(ProbeError::Device(crate::pause::describe(&p))),
@@ -116,16 +115,13 @@ pub fn describe(
     result: Result<PlugReading, ProbeError>,
     paused: Option<ronda_wire::Paused>,
 ) -> Plug {
-    let (r, error) = match (result, &paused) {
-        (_, Some(p)) => (PlugReading::default(), Some(crate::pause::describe(p))),
-        (Ok(r), None) => (r, None),
-        (Err(e), None) => (PlugReading::default(), Some(e.to_string())),
-    };
+    let (reachable, error) = crate::pause::reported(&result, paused.as_ref());
+    let r = result.unwrap_or_default();
     Plug {
         id: cfg.id.clone(),
         kind: cfg.kind.name().to_owned(),
         class: cfg.class.clone(),
-        reachable: error.is_none(),
+        reachable,
         error,
         relay_on: r.relay_on,
         power_w: r.power_w,

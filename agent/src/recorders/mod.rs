@@ -109,33 +109,28 @@ impl Watched {
     /// A recorder paused after a refused login is not asked.
     pub async fn probe(&self) -> Recorder {
         let now = Timestamp::now();
-        let read = with_deadline(self.config.timeout, self.adapter.read(now));
+        let read = with_deadline(
+            crate::probe::backstop(self.config.timeout),
+            self.adapter.read(now),
+        );
         match self.pause.ask(&self.config.id, read).await {
-            Ok(result) => describe(&self.config, result, now),
-            Err(p) => paused(&self.config, p, now),
+            Ok(result) => describe(&self.config, result, now, None),
+            Err(p) => describe(&self.config, Err(ProbeError::Unauthorized), now, Some(p)),
         }
     }
 }
 
-/// A recorder not asked this round: every channel without data, and why.
-fn paused(cfg: &RecorderConfig, p: ronda_wire::Paused, now: Timestamp) -> Recorder {
-    let mut r = describe(cfg, Err(ProbeError::Unauthorized), now);
-    r.error = Some(crate::pause::describe(&p));
-    r.paused = Some(p);
-    r
-}
-
 /// Merge a reading with the configuration: every configured channel appears,
 /// with its zone, whether or not the device said anything about it.
+/// `paused`: not asked this round, after a refused login.
 pub fn describe(
     cfg: &RecorderConfig,
     result: Result<Reading, ProbeError>,
     now: Timestamp,
+    paused: Option<ronda_wire::Paused>,
 ) -> Recorder {
-    let (reading, error) = match result {
-        Ok(r) => (r, None),
-        Err(e) => (Reading::default(), Some(e.to_string())),
-    };
+    let (reachable, error) = crate::pause::reported(&result, paused.as_ref());
+    let reading = result.unwrap_or_default();
     let channels = cfg
         .channels
         .iter()
@@ -147,7 +142,7 @@ pub fn describe(
     Recorder {
         id: cfg.id.clone(),
         kind: cfg.kind.name().to_owned(),
-        reachable: error.is_none(),
+        reachable,
         error,
         model: reading.model,
         firmware: reading.firmware,
@@ -159,7 +154,7 @@ pub fn describe(
         disks: reading.disks,
         channels,
         detected: reading.detected,
-        paused: None,
+        paused,
     }
 }
 
@@ -227,7 +222,7 @@ mod tests {
             }],
             ..Reading::default()
         };
-        let r = describe(&cfg(), Ok(reading), now);
+        let r = describe(&cfg(), Ok(reading), now, None);
         assert!(r.reachable);
         assert_eq!(r.clock_skew_s, Some(7));
         // On the recorder's clock: 01:00:07 less 00:59:30.
@@ -248,7 +243,12 @@ mod tests {
             }],
             ..Reading::default()
         };
-        let r = describe(&cfg(), Ok(reading), "2018-06-11T01:00:00Z".parse().unwrap());
+        let r = describe(
+            &cfg(),
+            Ok(reading),
+            "2018-06-11T01:00:00Z".parse().unwrap(),
+            None,
+        );
         assert_eq!(r.clock_skew_s, None);
         assert_eq!(r.channels[0].segment_age_s, Some(30));
     }
@@ -268,7 +268,12 @@ mod tests {
             "2018-06-10T01:00:00Z",
             "2018-06-11T03:00:00Z",
         ] {
-            let r = describe(&cfg(), Ok(reading.clone()), agent_clock.parse().unwrap());
+            let r = describe(
+                &cfg(),
+                Ok(reading.clone()),
+                agent_clock.parse().unwrap(),
+                None,
+            );
             assert_eq!(
                 r.channels[0].segment_age_s,
                 Some(60),
@@ -286,15 +291,42 @@ mod tests {
             }],
             ..Reading::default()
         };
-        let r = describe(&cfg(), Ok(reading), "2018-06-11T01:00:00Z".parse().unwrap());
+        let r = describe(
+            &cfg(),
+            Ok(reading),
+            "2018-06-11T01:00:00Z".parse().unwrap(),
+            None,
+        );
         assert_eq!(r.channels[0].segment_age_s, None);
         assert!(r.channels[0].last_segment_end.is_some());
     }
 
     #[test]
+    fn an_answer_that_could_not_be_read_is_reachable_with_the_reason() {
+        let now = Timestamp::now();
+        let bad = ProbeError::Parse("no <model> in DeviceInfo".into());
+        let r = describe(&cfg(), Err(bad), now, None);
+        assert!(
+            r.reachable,
+            "it answered: could not read is not does not answer"
+        );
+        assert_eq!(
+            r.error.as_deref(),
+            Some("unexpected answer: no <model> in DeviceInfo")
+        );
+        let hung = describe(
+            &cfg(),
+            Err(ProbeError::Timeout(Duration::from_secs(5))),
+            now,
+            None,
+        );
+        assert!(!hung.reachable);
+    }
+
+    #[test]
     fn a_failed_read_is_an_unreachable_recorder_with_the_reason() {
         let now = Timestamp::now();
-        let r = describe(&cfg(), Err(ProbeError::Unauthorized), now);
+        let r = describe(&cfg(), Err(ProbeError::Unauthorized), now, None);
         assert!(!r.reachable);
         assert_eq!(r.error.as_deref(), Some("wrong username or password"));
         assert_eq!(r.channels.len(), 2);

@@ -77,6 +77,9 @@ pub(super) fn seen(
     if !rec.reachable {
         return Seen::RecorderDown(silent(rec));
     }
+    if let Some(why) = unreadable(rec) {
+        return Seen::Unread(why);
+    }
     if ch.online == Some(false) {
         return Seen::Offline;
     }
@@ -125,6 +128,16 @@ fn no_recordings(rec: &Recorder, ch: &Channel) -> Text {
         ),
         _ => Text::same(ch.error.clone().unwrap_or_else(|| "no recordings to read".into())),
     }
+}
+
+/// A recorder that answered, but with nothing that could be read: why.
+pub(super) fn unreadable(rec: &Recorder) -> Option<Text> {
+    let why = rec.error.as_deref()?;
+    Some(text!(
+        "perekam {} menjawab, tetapi jawabannya tidak dapat dibaca: {why}",
+        "recorder {} answered, but its answer could not be read: {why}",
+        rec.id
+    ))
 }
 
 /// "recorder nvr does not answer: no answer within 5s".

@@ -28,6 +28,13 @@ fn unread(cx: &Cx<'_>, agent: &str, p: &Plug) -> Text {
         return super::logins::paused_text(cx, agent, super::logins::PLUG, &p.id, paused);
     }
     let why = p.error.as_deref().unwrap_or("?");
+    if p.reachable {
+        return text!(
+            "{} menjawab, tetapi tidak memberi tahu keadaan relainya: {why}",
+            "{} answered, but did not tell its relay state: {why}",
+            name(p)
+        );
+    }
     text!(
         "{} tidak menjawab: {why}",
         "{} does not answer: {why}",
@@ -111,9 +118,11 @@ pub fn on(cx: &Cx<'_>, classes: &[String]) -> Vec<Finding> {
                         name(p)
                     ),
                 ),
-                // A wrong password is not a switched-off server: the
-                // login finding says what to fix.
-                _ if p.paused.is_some() => (Status::NoData, unread(cx, agent, p)),
+                // A plug that answered without its relay state, or a wrong
+                // password (the login finding says what to fix), is not a
+                // switched-off server. One that does not answer at all is
+                // lost to the monitoring of equipment that must stay on.
+                _ if p.reachable || p.paused.is_some() => (Status::NoData, unread(cx, agent, p)),
                 _ => (Status::Fail, unread(cx, agent, p)),
             };
             finding(p.id.clone(), agent, status, msg, evidence(p))
@@ -165,7 +174,22 @@ pub fn safe(cx: &Cx<'_>, check: &Check) -> Vec<Finding> {
                 }
             }
         }
-        let (status, msg) = if problems.is_empty() {
+        let measured = p.error.is_none()
+            && (!p.faults.is_empty()
+                || limits
+                    .iter()
+                    .any(|(_, _, max, read)| max.is_some() && read(p).is_some()));
+        let (status, msg) = if problems.is_empty() && !measured {
+            // Nothing the letter limits was read: no proof either way.
+            (
+                Status::NoData,
+                text!(
+                    "{} tidak mengukur beban, arus, maupun suhu yang dibatasi surat",
+                    "{} reports none of the load, current or temperature the letter limits",
+                    name(p)
+                ),
+            )
+        } else if problems.is_empty() {
             (
                 Status::Ok,
                 text!("{} dalam batas aman", "{} within limits", name(p)),

@@ -3,7 +3,7 @@
 use ronda_wire::{Channel, Recorder, RecorderDisk};
 use serde_json::json;
 
-use super::cctv::{seen, silent, Seen};
+use super::cctv::{seen, silent, unreadable, Seen};
 use super::{finding, Cx, Finding, Status};
 use crate::text::Text;
 
@@ -28,8 +28,17 @@ pub fn storage(cx: &Cx<'_>) -> Vec<Finding> {
                 let evidence = json!({ "recorder": rec.id, "error": rec.error });
                 let msg = silent(rec);
                 out.push(finding(rec.id.clone(), agent, Status::Fail, msg, evidence));
+            } else if let Some(why) = unreadable(rec) {
+                let evidence = json!({ "recorder": rec.id, "error": rec.error });
+                out.push(finding(
+                    rec.id.clone(),
+                    agent,
+                    Status::NoData,
+                    why,
+                    evidence,
+                ));
             } else {
-                let fresh = fresh_channel(cx, agent, rec);
+                let fresh = || fresh_channel(cx, agent, rec);
                 out.extend(rec.disks.iter().map(|d| disk_finding(agent, rec, d, fresh)));
             }
         }
@@ -44,18 +53,29 @@ fn fresh_channel<'a>(cx: &Cx<'_>, agent: &str, rec: &'a Recorder) -> Option<&'a 
         .find(|ch| matches!(seen(cx, agent, rec, ch, cx.fresh), Seen::Fresh(_)))
 }
 
-fn disk_finding(agent: &str, rec: &Recorder, d: &RecorderDisk, fresh: Option<&Channel>) -> Finding {
+/// Health first: a failed disk may also read 0 free, and is no full disk.
+/// `fresh` is asked only for a full disk whose overwrite setting is unread.
+fn disk_finding<'a>(
+    agent: &str,
+    rec: &'a Recorder,
+    d: &RecorderDisk,
+    fresh: impl Fn() -> Option<&'a Channel>,
+) -> Finding {
     // "full" is a state some firmware reports, not a failure.
     let says_full = d.status.eq_ignore_ascii_case("full");
     let full = says_full || d.free_bytes == Some(0);
-    let evidence = json!({
-        "recorder": rec.id, "disk": d.id, "status": d.status, "healthy": d.healthy,
-        "capacity_bytes": d.capacity_bytes, "free_bytes": d.free_bytes, "overwrite": rec.overwrite,
-        "fresh_channel": fresh.map(|c| &c.id),
-    });
-    let (disk, status) = (format!("{}/{}", rec.id, d.id), &d.status);
-    // Health first: a failed disk may also read 0 free, and is no full disk.
-    let (verdict, msg) = if !d.healthy && !says_full {
+    let disk = format!("{}/{}", rec.id, d.id);
+    let status = &d.status;
+    let mut proof = None;
+    let (verdict, msg) = if status.is_empty() || status.eq_ignore_ascii_case("unknown") {
+        (
+            Status::NoData,
+            text!(
+                "perekam tidak menyebut keadaan disk {disk}",
+                "the recorder does not say the state of disk {disk}"
+            ),
+        )
+    } else if !d.healthy && !says_full {
         (
             Status::Fail,
             text!(
@@ -72,15 +92,15 @@ fn disk_finding(agent: &str, rec: &Recorder, d: &RecorderDisk, fresh: Option<&Ch
             ),
         )
     } else {
-        full_disk(&disk, rec.overwrite, fresh)
+        proof = rec.overwrite.is_none().then(fresh).flatten();
+        full_disk(&disk, rec.overwrite, proof)
     };
-    finding(
-        format!("{}/{}", rec.id, d.id),
-        agent,
-        verdict,
-        msg,
-        evidence,
-    )
+    let evidence = json!({
+        "recorder": rec.id, "disk": d.id, "status": d.status, "healthy": d.healthy,
+        "capacity_bytes": d.capacity_bytes, "free_bytes": d.free_bytes, "overwrite": rec.overwrite,
+        "fresh_channel": proof.map(|c| &c.id),
+    });
+    finding(disk, agent, verdict, msg, evidence)
 }
 
 /// A full, healthy disk: fine while the recorder overwrites. Without the

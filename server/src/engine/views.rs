@@ -26,7 +26,15 @@ pub struct Views(
 
 impl Views {
     /// The agent's clock minus the server's, as last measured.
+    /// Written only when it moved by a second or more: it is measured on
+    /// every report, and the pages need no millisecond of it.
     pub(super) fn set_clock(&self, office: &str, agent: &str, offset: jiff::SignedDuration) {
+        let moved = |old: Option<jiff::SignedDuration>| {
+            old.is_none_or(|o| (o - offset).abs() >= jiff::SignedDuration::from_secs(1))
+        };
+        if !moved(self.clock(office, agent)) {
+            return;
+        }
         if let Ok(mut map) = self.1.write() {
             map.insert((office.to_owned(), agent.to_owned()), offset);
         }

@@ -88,12 +88,7 @@ fn only_good_disks_at_rest_join_ok_among_the_isapi_disk_states() {
         ("unRecordHostFormatted", false),
         ("unformated", false),
     ];
-    let hdds: String = states
-        .iter()
-        .enumerate()
-        .map(|(i, (s, _))| format!("<hdd><id>{i}</id><status>{s}</status></hdd>"))
-        .collect();
-    let disks = parse_storage(&format!("<storage><hddList>{hdds}</hddList></storage>")).unwrap();
+    let disks = parse_storage(&fixture("storage_states.xml")).unwrap();
     let got: Vec<_> = disks
         .iter()
         .map(|d| (d.status.as_str(), d.healthy))

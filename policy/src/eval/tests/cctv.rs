@@ -395,3 +395,34 @@ fn a_full_disk_message_comes_in_both_languages() {
     assert!(m.en.contains("overwrites the oldest footage"), "{}", m.en);
     assert!(m.id.contains("menimpa rekaman terlama"), "{}", m.id);
 }
+
+/// A recorder that answered with something that could not be read (an HTTP
+/// error, a broken body) is no-data: it did not say its cameras stopped.
+#[test]
+fn a_recorder_whose_answer_could_not_be_read_is_no_data() {
+    let garbled = Recorder {
+        reachable: true,
+        error: Some("unexpected answer: no <model> in DeviceInfo".into()),
+        ..recorder(vec![channel("front-road", true, None)])
+    };
+    let e = evaluate(&letter(RECORDING), &office(with(garbled.clone())), now());
+    let z = &e.items[0].findings[0];
+    assert_eq!(z.status, Status::NoData);
+    assert!(
+        z.message
+            .en
+            .contains("answered, but its answer could not be read"),
+        "{}",
+        z.message.en
+    );
+    assert_eq!(one(STORAGE, with(garbled)), Status::NoData);
+}
+
+/// A disk whose state the recorder does not give is no-data, not a failure.
+#[test]
+fn a_disk_without_a_state_is_no_data() {
+    for status in ["unknown", ""] {
+        let r = storage(disk(status, false, 1 << 30), Some(true), vec![]);
+        assert_eq!(one(STORAGE, r), Status::NoData, "status {status:?}");
+    }
+}

@@ -135,3 +135,49 @@ fn power_safe() {
         assert_eq!(one(check, plugs(vec![p])), want, "{what}");
     }
 }
+
+/// Missing evidence is no-data, never ok and never fail: a plug that
+/// answered without its relay state, or measures nothing the letter limits.
+#[test]
+fn a_plug_that_answered_without_the_reading_is_no_data() {
+    let silent_relay = Plug {
+        reachable: true,
+        error: Some("unexpected answer: no POWER in Status 0".into()),
+        ..plug("rack", "server", None)
+    };
+    assert_eq!(
+        one("      kind: power.on", plugs(vec![silent_relay.clone()])),
+        Status::NoData
+    );
+    assert_eq!(
+        one(
+            "      kind: power.off\n",
+            plugs(vec![Plug {
+                class: "pc".into(),
+                ..silent_relay.clone()
+            }])
+        ),
+        Status::NoData
+    );
+    let safe = "      kind: power.safe\n      max_power_w: 1000\n      max_temperature_c: 60";
+    let unmetered = plug("rack", "server", Some(true));
+    assert_eq!(
+        one(safe, plugs(vec![unmetered])),
+        Status::NoData,
+        "a plug without a meter"
+    );
+    assert_eq!(
+        one(safe, plugs(vec![silent_relay])),
+        Status::NoData,
+        "an unreadable answer"
+    );
+    // A plug that does not answer at all still fails power.on: the
+    // equipment that must stay on is no longer watched.
+    assert_eq!(
+        one(
+            "      kind: power.on",
+            plugs(vec![plug("rack", "server", None)])
+        ),
+        Status::Fail
+    );
+}
