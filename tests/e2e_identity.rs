@@ -81,6 +81,13 @@ impl Raw {
         }
     }
 
+    /// The gate closed the connection (a timeout, rather than a hang, when
+    /// it lets the packet through).
+    async fn is_closed(&mut self) -> bool {
+        let news = tokio::time::timeout(Duration::from_secs(10), self.events.recv());
+        matches!(news.await, Ok(Some(Err(_))))
+    }
+
     /// Nothing happened to the connection for a while.
     async fn still_up(&mut self) -> bool {
         match tokio::time::timeout(Duration::from_secs(1), self.events.recv()).await {
@@ -334,5 +341,160 @@ async fn the_example_mosquitto_config_enforces_the_same_identity() {
     .await;
     assert_eq!(rows(&app, "bappeda").await, 1, "only B's own report");
     assert_eq!(rows(&app, "dinkes").await, 0);
+    app.stop().await;
+}
+
+/// Finding 4 of issue 18: with an agent's stolen password, its own tree
+/// holds only what the documented ACL gives (write report, state and
+/// cmd/result; read cmd and ack) and nothing retained but `state`. A
+/// retained `plug.set` on `cmd` would be run by the real agent at every
+/// reconnect; a retained ack would empty its outbox.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_stolen_agent_password_gives_only_the_documented_rights() {
+    let app = spawn_app().await;
+    let (user, pass) = credential(&app, "dinkes");
+    let login = Some((user.as_str(), pass.as_str()));
+    let base = "ronda/v1/dinkes/gw";
+    let plug_set =
+        br#"{"schema":1,"id":"x","action":"plug.set","params":{"plug":"rak-server","on":false}}"#;
+    let everything = br#"{"through":1000000}"#;
+    let publishes: [(&str, &[u8], bool); 5] = [
+        ("cmd", plug_set, true),
+        ("cmd", plug_set, false),
+        ("ack", everything, true),
+        ("ack", everything, false),
+        ("report", &report("dinkes", 1), true),
+    ];
+    for (kind, body, retain) in publishes {
+        let mut thief = raw(&app, "thief", login, None);
+        thief.next().await.unwrap();
+        let topic = format!("{base}/{kind}");
+        thief
+            .client
+            .publish(&topic, QoS::AtLeastOnce, retain, body.to_vec())
+            .await
+            .unwrap();
+        assert!(
+            thief.is_closed().await,
+            "publish on {kind} (retain {retain}) let through"
+        );
+    }
+    for filter in ["report", "#", "+", "cmd/#"] {
+        let mut thief = raw(&app, "thief", login, None);
+        thief.next().await.unwrap();
+        let filter = format!("{base}/{filter}");
+        thief
+            .client
+            .subscribe(&filter, QoS::AtLeastOnce)
+            .await
+            .unwrap();
+        assert!(thief.is_closed().await, "subscribe to {filter} let through");
+    }
+    assert_eq!(app.metric(&refused("publish_topic")).await, 4.0);
+    assert_eq!(app.metric(&refused("publish_retain")).await, 1.0);
+    assert_eq!(app.metric(&refused("subscribe_filter")).await, 4.0);
+
+    // Nothing was left behind: subscribed as the agent subscribes, the
+    // first message on cmd or ack is the server's ack of a live report.
+    let (client, mut incoming) = listen(&app, login);
+    client
+        .subscribe_many(
+            ["cmd", "ack"]
+                .map(|k| rumqttc::SubscribeFilter::new(format!("{base}/{k}"), QoS::AtLeastOnce)),
+        )
+        .await
+        .unwrap();
+    let first = tokio::time::timeout(Duration::from_secs(10), incoming.recv());
+    let topic = format!("{base}/report");
+    client
+        .publish(&topic, QoS::AtLeastOnce, false, report("dinkes", 1))
+        .await
+        .unwrap();
+    let first = first.await.expect("no message within 10 s").unwrap();
+    assert_eq!(
+        (first.topic.as_str(), &first.payload[..], first.retain),
+        ("ronda/v1/dinkes/gw/ack", &br#"{"through":1}"#[..], false)
+    );
+
+    // The real agent (state retained, report, one SUBSCRIBE to cmd and ack)
+    // works as before, with a credential of its own.
+    let agent = common::spawn_agent(app.agent_config("dinkes", "gw"));
+    app.wait_report("dinkes", "gw", 2).await;
+    app.wait_online("dinkes", "gw", true).await;
+    agent.stop();
+    app.wait_online("dinkes", "gw", false).await;
+    app.stop().await;
+}
+
+/// A client that passes on every PUBLISH it receives.
+fn listen(
+    app: &TestApp,
+    login: Option<(&str, &str)>,
+) -> (AsyncClient, mpsc::UnboundedReceiver<rumqttc::Publish>) {
+    let mut broker = common::broker_config(&app.broker);
+    if let Some((user, pass)) = login {
+        broker.username = Some(user.to_owned());
+        broker.password = Some(Secret::new(pass).into());
+    }
+    let o = ronda_agent::link::options("listener", &broker, None, 1 << 20).unwrap();
+    let (client, mut eventloop) = AsyncClient::new(o, 16);
+    let (tx, incoming) = mpsc::unbounded_channel();
+    tokio::spawn(async move {
+        while let Ok(event) = eventloop.poll().await {
+            if let Event::Incoming(Packet::Publish(p)) = event {
+                let _ = tx.send(p);
+            }
+        }
+    });
+    (client, incoming)
+}
+
+/// Finding 5 of issue 18: sockets that never finish a CONNECT hold a slot
+/// each, up to a cap; past it the gate closes new sockets at once, and
+/// once the silent ones go, agents get in again.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn silent_sockets_are_capped_and_agents_get_in_once_they_go() {
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    let app = spawn_app().await;
+    let (user, pass) = credential(&app, "dinkes");
+    let gate = format!("{}:{}", app.broker.host, app.broker.port);
+    let mut silent = Vec::new();
+    for i in 0..256 {
+        let mut socket = tokio::net::TcpStream::connect(&gate).await.unwrap();
+        if i % 2 == 0 {
+            // Half a CONNECT: its first byte, then nothing.
+            socket.write_all(&[0x10]).await.unwrap();
+        }
+        silent.push(socket);
+    }
+    let mut one_more = tokio::net::TcpStream::connect(&gate).await.unwrap();
+    let mut byte = [0u8; 1];
+    let read = one_more.read(&mut byte).await;
+    assert!(matches!(read, Ok(0) | Err(_)), "{read:?}");
+    assert_eq!(app.metric(&refused("unadmitted_cap")).await, 1.0);
+
+    drop(silent);
+    let login = Some((user.as_str(), pass.as_str()));
+    eventually("an agent to get in", || async {
+        raw(&app, "gw", login, None).next().await.ok()
+    })
+    .await;
+    app.stop().await;
+}
+
+/// A client without keep-alive could sit idle for ever once admitted;
+/// rumqttd drops it without a word, after its password was checked. The
+/// gate refuses it first, and says so.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_client_without_keep_alive_is_refused_before_its_password_is_checked() {
+    let app = spawn_app().await;
+    let (user, pass) = credential(&app, "dinkes");
+    let mut broker = common::broker_config(&app.broker);
+    broker.username = Some(user);
+    broker.password = Some(Secret::new(pass).into());
+    broker.keepalive = Duration::ZERO;
+    let idle = raw_to(&broker, "x", None);
+    assert_eq!(idle.refused_with().await, ConnectReturnCode::NotAuthorized);
+    assert_eq!(app.metric(&refused("zero_keepalive")).await, 1.0);
     app.stop().await;
 }

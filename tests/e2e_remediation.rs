@@ -237,3 +237,154 @@ async fn the_server_switches_off_a_printer_left_on_and_an_admin_acknowledges_a_s
     .await;
     stop.cancel();
 }
+
+/// An agent's MQTT connection as someone holding its password uses it: raw,
+/// with every SUBACK, PUBACK and incoming publish passed on in order.
+struct Held {
+    client: rumqttc::AsyncClient,
+    news: tokio::sync::mpsc::UnboundedReceiver<rumqttc::Packet>,
+}
+
+impl Held {
+    fn connect(app: &TestApp, office: &str) -> Held {
+        use ronda_wire::Id;
+        let broker = app.credentials(&Id::new(office).unwrap(), &Id::new("gw").unwrap());
+        let o =
+            ronda_agent::link::options(&format!("held-{office}"), &broker, None, 1 << 20).unwrap();
+        let (client, mut eventloop) = rumqttc::AsyncClient::new(o, 16);
+        let (tx, news) = tokio::sync::mpsc::unbounded_channel();
+        tokio::spawn(async move {
+            while let Ok(event) = eventloop.poll().await {
+                if let rumqttc::Event::Incoming(p) = event {
+                    let _ = tx.send(p);
+                }
+            }
+        });
+        Held { client, news }
+    }
+
+    /// The next incoming packet that `pick` takes.
+    async fn next<T>(&mut self, mut pick: impl FnMut(rumqttc::Packet) -> Option<T>) -> T {
+        loop {
+            let p = self.news.recv().await.expect("connection gone");
+            if let Some(v) = pick(p) {
+                return v;
+            }
+        }
+    }
+
+    /// Publish at QoS 1 and wait until the broker has taken it.
+    async fn publish(&mut self, topic: &str, body: Vec<u8>) {
+        let qos = rumqttc::QoS::AtLeastOnce;
+        self.client.publish(topic, qos, false, body).await.unwrap();
+        self.next(|p| matches!(p, rumqttc::Packet::PubAck(_)).then_some(()))
+            .await;
+    }
+}
+
+/// A report of `office/gw` with one printer plug, switched on.
+fn printer_on(office: &str) -> Vec<u8> {
+    let mut report = common::bare_report(office, "gw", 1);
+    report.plugs = vec![serde_json::from_value(json!({
+        "id": "printer-lobi", "kind": "tasmota", "class": "printer",
+        "reachable": true, "relay_on": true
+    }))
+    .unwrap()];
+    serde_json::to_vec(&report).unwrap()
+}
+
+/// Finding 3 of issue 18: the agent of another office answers dinkes's
+/// switch-off on its own `cmd/result` topic, ahead of dinkes's real answer.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_agent_cannot_answer_a_command_sent_to_another_office() {
+    let app = spawn_with(|c| c.letters = Arc::new(vec![common::kotim_now()])).await;
+    let mut dinkes = Held::connect(&app, "dinkes");
+    let mut bappeda = Held::connect(&app, "bappeda");
+    let cmd_topic = "ronda/v1/dinkes/gw/cmd";
+    let qos = rumqttc::QoS::AtLeastOnce;
+    dinkes.client.subscribe(cmd_topic, qos).await.unwrap();
+    dinkes
+        .next(|p| matches!(p, rumqttc::Packet::SubAck(_)).then_some(()))
+        .await;
+
+    // The printer left on fires its alert; the server asks dinkes to switch.
+    dinkes
+        .publish("ronda/v1/dinkes/gw/report", printer_on("dinkes"))
+        .await;
+    let command: ronda_wire::Command = dinkes
+        .next(|p| match p {
+            rumqttc::Packet::Publish(p) if p.topic == cmd_topic => {
+                Some(serde_json::from_slice(&p.payload).unwrap())
+            }
+            _ => None,
+        })
+        .await;
+    assert!(command.id.starts_with("alert-"), "{command:?}");
+
+    // bappeda's agent claims the switch-off went through; dinkes then says
+    // it did not. Both answers pass ingest and the engine in this order.
+    let forged = ronda_wire::CommandResult {
+        ok: true,
+        error: None,
+        plug: serde_json::from_value(json!({
+            "id": "printer-lobi", "kind": "tasmota", "class": "printer",
+            "reachable": true, "relay_on": false
+        }))
+        .unwrap(),
+        ..ronda_wire::CommandResult::refused(&command.id, "")
+    };
+    let forged = serde_json::to_vec(&forged).unwrap();
+    bappeda
+        .publish("ronda/v1/bappeda/gw/cmd/result", forged)
+        .await;
+    let real = ronda_wire::CommandResult::refused(&command.id, "relay stuck");
+    let real = serde_json::to_vec(&real).unwrap();
+    dinkes.publish("ronda/v1/dinkes/gw/cmd/result", real).await;
+
+    // The alert's first note about the outcome is dinkes's own.
+    // The command may reach dinkes before the alert is committed.
+    let printer = eventually("the printer alert", || {
+        alert(&app, "listrik-diputus", "printer-lobi")
+    })
+    .await;
+    let path = format!("/api/v1/alerts/{}", printer["id"]);
+    let outcome = eventually("a note on the switch-off's outcome", || async {
+        let (_, detail) = app.get_json(&path).await;
+        detail["transitions"].as_array()?.iter().find_map(|t| {
+            let cause = t["cause"]["en"].as_str()?;
+            (cause.starts_with("switch-off") && !cause.starts_with("switch-off: asked"))
+                .then(|| cause.to_owned())
+        })
+    })
+    .await;
+    assert_eq!(
+        outcome, "switch-off refused or failed at the agent: relay stuck",
+        "the alert took another office's answer"
+    );
+    // The command's row holds dinkes's answer, and the letter report does
+    // not list the plug as switched off.
+    let db = rusqlite::Connection::open(&app.db).unwrap();
+    let (ok, answer): (bool, String) = db
+        .query_row(
+            "SELECT ok, answer FROM commands WHERE id = ?1",
+            [&command.id],
+            |r| Ok((r.get(0)?, r.get(1)?)),
+        )
+        .unwrap();
+    assert_eq!(
+        (ok, answer.as_str()),
+        (false, "refused or failed: relay stuck")
+    );
+    let report = app.get_text(&format!("/letters/{LETTER}/report")).await;
+    assert!(report.contains("dinkes"), "{report}");
+    assert!(
+        !report.contains("gw/printer-lobi"),
+        "listed as switched off"
+    );
+    let forged = "ronda_reports_rejected_total{reason=\"identity_mismatch\"}";
+    eventually("the forged answer to be counted", || async {
+        (app.metric(forged).await == 1.0).then_some(())
+    })
+    .await;
+    app.stop().await;
+}

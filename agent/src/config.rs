@@ -106,6 +106,15 @@ impl AgentConfig {
         local.into_iter().flat_map(|b| b.password.iter_mut())
     }
 
+    /// The brokers that get a password over plain MQTT to another machine
+    /// (let through by `allow_plaintext: true`), with the setting naming each.
+    pub fn brokers_in_clear(&self) -> impl Iterator<Item = (&'static str, &BrokerConfig)> {
+        let local = self.devices.local_broker.as_ref();
+        std::iter::once(("broker", &self.broker))
+            .chain(local.map(|b| ("local_broker", b)))
+            .filter(|(_, b)| b.sends_password_in_clear())
+    }
+
     fn from_source(source: Source) -> Result<AgentConfig, ConfigError> {
         let raw: RawConfig = source.parse()?;
         let mut c = source.checker();
@@ -320,6 +329,31 @@ mod tests {
         assert!(!format!("{c:?}").contains("hunter2"), "{c:?}");
         let literal = load(&format!("{GOOD}  username: u\n  password: hunter2-file\n")).unwrap();
         assert!(!format!("{literal:?}").contains("hunter2"), "{literal:?}");
+    }
+
+    #[test]
+    fn a_password_in_clear_to_another_host_is_refused_for_both_brokers() {
+        let remote = "office: dinkes\nagent: kantor-utama\nbroker:\n  url: mqtt://10.0.0.5:1883\n  username: dinkes/kantor-utama\n  password: rahasia\nlocal_broker:\n  url: mqtt://192.168.1.2\n  username: ronda\n  password_file: /etc/ronda/plug-broker\n";
+        let err = load(remote).unwrap_err().to_string();
+        let lines: Vec<&str> = err.lines().collect();
+        assert_eq!(lines.len(), 2, "{err}");
+        assert!(lines[0].contains("agent.yaml:4:8: broker.url: "), "{err}");
+        assert!(
+            lines[1].contains("agent.yaml:8:8: local_broker.url: "),
+            "{err}"
+        );
+        assert!(!err.contains("rahasia"), "{err}");
+        // Said on purpose, for a closed network: loaded, and named at start.
+        let allowed = remote
+            .replace(
+                "password: rahasia\n",
+                "password: rahasia\n  allow_plaintext: true\n",
+            )
+            .replace("plug-broker\n", "plug-broker\n  allow_plaintext: true\n");
+        let c = load(&allowed).unwrap();
+        let named: Vec<&str> = c.brokers_in_clear().map(|(path, _)| path).collect();
+        assert_eq!(named, ["broker", "local_broker"]);
+        assert_eq!(load(GOOD).unwrap().brokers_in_clear().count(), 0);
     }
 
     #[test]

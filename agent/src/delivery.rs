@@ -109,8 +109,18 @@ impl<T: Transport> Courier<T> {
         self.waiting_since = None;
     }
 
-    /// The server has committed everything up to `through`.
+    /// The server has committed everything up to `through`. It counts only
+    /// what it received, so an acknowledgement beyond the highest seq sent
+    /// did not come from it: taking it would empty the outbox.
     pub fn acknowledged(&mut self, through: u64) -> Result<(), OutboxError> {
+        if through > self.highest_sent {
+            tracing::warn!(
+                through,
+                sent = self.highest_sent,
+                "acknowledgement ignored: beyond anything sent"
+            );
+            return Ok(());
+        }
         self.outbox.acknowledge(through)?;
         if through > self.acked {
             self.acked = through;
@@ -210,5 +220,55 @@ impl<T: Transport> Courier<T> {
             self.waiting_since.get_or_insert_with(Instant::now);
         }
         queued
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    #![allow(clippy::unwrap_used)]
+    use super::*;
+    use crate::outbox::Limits;
+
+    #[derive(Default)]
+    struct Sent(Vec<u64>);
+
+    impl Transport for Sent {
+        fn send(&mut self, seq: u64, _payload: Vec<u8>) -> bool {
+            self.0.push(seq);
+            true
+        }
+    }
+
+    fn report() -> Report {
+        Report {
+            schema: ronda_wire::SCHEMA_VERSION,
+            office: ronda_wire::Id::new("dinkes").unwrap(),
+            agent: ronda_wire::Id::new("gw").unwrap(),
+            seq: 0,
+            observed_at: jiff::Timestamp::now(),
+            host: None,
+            recorders: vec![],
+            plugs: vec![],
+            services: vec![],
+            delivery: None,
+        }
+    }
+
+    /// An acknowledgement through a seq never sent did not come from the
+    /// server, which acknowledges only what it received: the outbox stays.
+    #[tokio::test]
+    async fn an_acknowledgement_beyond_what_was_sent_is_ignored() {
+        let outbox = Outbox::memory(Limits::default());
+        let mut courier = Courier::new(outbox, Sent::default(), Pace::default());
+        courier.connected().unwrap();
+        for _ in 0..3 {
+            courier.store(report()).unwrap();
+        }
+        assert_eq!(courier.transport().0, [1, 2, 3]);
+        courier.acknowledged(1_000_000).unwrap();
+        assert_eq!(courier.outbox.len(), 3, "forgot reports on a forged ack");
+        // The server's real acknowledgement still counts.
+        courier.acknowledged(2).unwrap();
+        assert_eq!(courier.outbox.len(), 1);
     }
 }

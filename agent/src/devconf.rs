@@ -1,6 +1,7 @@
 //! Pieces shared by the device sections of `agent.yaml`: ids, URLs,
 //! credentials and per-device timeouts.
 
+use std::borrow::Cow;
 use std::path::PathBuf;
 use std::time::Duration;
 
@@ -73,16 +74,55 @@ pub fn http_url(c: &mut Checker<'_>, path: &str, url: Option<&str>) -> Option<St
             None
         }
         Some(u) if u.starts_with("http://") || u.starts_with("https://") => {
-            if reqwest::Url::parse(u).is_err() {
-                c.fail(path, format!("`{u}` is not a valid URL"));
+            let Ok(parsed) = reqwest::Url::parse(u) else {
+                c.fail(path, format!("`{}` is not a valid URL", redact_userinfo(u)));
+                return None;
+            };
+            // The URL is shown on pages and in reports: no secret in it.
+            if has_userinfo(u) || !parsed.username().is_empty() || parsed.password().is_some() {
+                c.fail(
+                    path,
+                    format!(
+                        "`{}` carries a `user:password@` part, and the URL is shown on \
+                         pages; take it out and use the `username` and \
+                         `password_file` (or `password_env`) keys",
+                        redact_userinfo(u)
+                    ),
+                );
                 return None;
             }
             Some(u.trim_end_matches('/').to_owned())
         }
         Some(u) => {
-            c.fail(path, format!("`{u}` must start with http:// or https://"));
+            c.fail(
+                path,
+                format!(
+                    "`{}` must start with http:// or https://",
+                    redact_userinfo(u)
+                ),
+            );
             None
         }
+    }
+}
+
+/// Whether a URL's authority has a user-info part (`user:password@`, or just
+/// `@` as in `http://@host`): an `@` after `scheme://` and before the first
+/// `/`, `?`, `#` or `\` (which URL parsers also take for `/`).
+pub fn has_userinfo(url: &str) -> bool {
+    let rest = url.split_once("://").map_or(url, |(_, r)| r);
+    let end = rest.find(['/', '?', '#', '\\']).unwrap_or(rest.len());
+    rest[..end].contains('@')
+}
+
+/// A URL fit to print in an error: everything between `scheme://` and the
+/// last `@` becomes `***`. Errs on the side of hiding, for URLs too broken to
+/// parse (a password with a `/` in it, say).
+pub fn redact_userinfo(url: &str) -> Cow<'_, str> {
+    let start = url.find("://").map_or(0, |i| i + 3);
+    match url[start..].rfind('@') {
+        Some(at) => Cow::Owned(format!("{}***{}", &url[..start], &url[start + at..])),
+        None => Cow::Borrowed(url),
     }
 }
 
@@ -114,4 +154,77 @@ pub fn string_or_number<'de, D: Deserializer<'de>>(d: D) -> Result<String, D::Er
         Either::S(s) => s,
         Either::N(n) => n.to_string(),
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// `http_url` on `url`, as if written at `plugs.0.url`; the error text.
+    fn url(url: &str) -> Result<String, String> {
+        let text = format!("plugs:\n  - id: p\n    url: {url}\n");
+        let source = crate::conffile::Source::from_text(std::path::Path::new("a.yaml"), text);
+        let mut c = source.checker();
+        let out = http_url(&mut c, "plugs.0.url", Some(url));
+        c.finish().map_err(|e| e.to_string())?;
+        Ok(out.unwrap())
+    }
+
+    #[test]
+    fn credentials_in_a_device_url_are_refused_and_never_echoed() {
+        for u in [
+            "http://admin:rahasia@10.0.0.9/",
+            "https://admin:rahasia@10.0.0.9:8443/ISAPI",
+            "http://:rahasia@10.0.0.9",
+            "http://admin:rahasia@10.0.0.9@10.0.0.10/",
+        ] {
+            let err = url(u).unwrap_err();
+            assert!(err.contains("a.yaml:3:10: plugs.0.url: "), "{u}: {err}");
+            assert!(err.contains("`username`"), "{u}: {err}");
+            assert!(err.contains("`password_file`"), "{u}: {err}");
+            assert!(!err.contains("rahasia"), "{u}: {err}");
+            assert!(!err.contains("admin"), "{u}: {err}");
+        }
+        // A user name alone, and an empty user-info part: still refused, as
+        // the text would be shown as written.
+        for u in [
+            "http://admin@10.0.0.9/",
+            "http://@10.0.0.9",
+            "http://@10.0.0.9/x",
+        ] {
+            let err = url(u).unwrap_err();
+            assert!(err.contains("plugs.0.url: "), "{u}: {err}");
+        }
+    }
+
+    #[test]
+    fn a_refused_url_is_shown_without_its_password() {
+        // The scheme is wrong and the URL cannot be parsed: neither message
+        // may print what is before the `@`.
+        for u in [
+            "ftp://admin:rahasia@10.0.0.9/",
+            "HTTP://admin:rahasia@10.0.0.9/",
+            "admin:rahasia@10.0.0.9",
+            "http://admin:rah asia@10.0.0.9/",
+            "http://admin:rahasia@[not-an-ip/",
+        ] {
+            let err = url(u).unwrap_err();
+            assert!(!err.contains("rah"), "{u}: {err}");
+            assert!(err.contains("***@"), "{u}: {err}");
+        }
+    }
+
+    #[test]
+    fn an_at_sign_after_the_host_is_not_a_credential() {
+        assert_eq!(
+            url("http://10.0.0.9/mail/a@b").unwrap(),
+            "http://10.0.0.9/mail/a@b"
+        );
+        assert_eq!(
+            url("http://10.0.0.9?to=a@b").unwrap(),
+            "http://10.0.0.9?to=a@b"
+        );
+        assert_eq!(url("http://10.0.0.9#a@b").unwrap(), "http://10.0.0.9#a@b");
+        assert_eq!(url("https://10.0.0.9/").unwrap(), "https://10.0.0.9");
+    }
 }

@@ -13,6 +13,7 @@ use serde::Deserialize;
 
 use crate::conffile::{lazy_secret_in, Checker, Dur, LazySecret, Secret, SecretError};
 use crate::config::duration_in;
+use crate::devconf::{has_userinfo, redact_userinfo};
 
 /// `broker:` section as written in a config file.
 #[derive(Debug, Clone, Deserialize)]
@@ -34,6 +35,12 @@ pub struct RawBroker {
     pub ca_file: Option<PathBuf>,
     #[serde(default)]
     pub keepalive: Option<Dur>,
+    /// Let a user name and password go over plain `mqtt://` to another
+    /// machine, where anyone on the path can read them. Only for a closed
+    /// network; `run` and `check` warn at start. Without it such a broker is
+    /// refused.
+    #[serde(default)]
+    pub allow_plaintext: bool,
 }
 
 /// A checked broker connection setting.
@@ -61,8 +68,20 @@ impl BrokerUrl {
         } else if let Some(r) = url.strip_prefix("mqtts://") {
             (true, r)
         } else {
-            return Err(format!("`{url}` must start with mqtt:// or mqtts://"));
+            return Err(format!(
+                "`{}` must start with mqtt:// or mqtts://",
+                redact_userinfo(url)
+            ));
         };
+        // `mqtt://user:password@host` would be taken for a host named
+        // `user:password@host`, and printed wherever the URL is.
+        if has_userinfo(url) {
+            return Err(format!(
+                "`{}` holds credentials; give them in `username` and \
+                 `password_file` (or `password_env`) instead",
+                redact_userinfo(url)
+            ));
+        }
         let rest = rest.trim_end_matches('/');
         let (host, port) = match rest.rsplit_once(':') {
             Some((h, p)) if !h.ends_with(':') => {
@@ -82,6 +101,44 @@ impl BrokerUrl {
             port,
             tls,
         })
+    }
+
+    /// This machine: `localhost`, 127.0.0.0/8 or ::1 (also as
+    /// `::ffff:127.x.y.z`). Any other name, such as `127.0.0.1.example`, is
+    /// another machine.
+    pub fn is_loopback(&self) -> bool {
+        self.host.eq_ignore_ascii_case("localhost")
+            || self
+                .host
+                .parse::<std::net::IpAddr>()
+                .is_ok_and(|ip| ip.to_canonical().is_loopback())
+    }
+}
+
+impl BrokerConfig {
+    /// A user name or password goes to another machine over plain MQTT,
+    /// readable by anyone on the path. `check` lets that through only with
+    /// `allow_plaintext: true`.
+    pub fn sends_password_in_clear(&self) -> bool {
+        (self.username.is_some() || self.password.is_some())
+            && !self.url.tls
+            && !self.url.is_loopback()
+    }
+
+    /// Log a warning, naming the `setting`, when this connection sends its
+    /// password in clear. Returns whether it does.
+    pub fn warn_if_in_clear(&self, setting: &str) -> bool {
+        let clear = self.sends_password_in_clear();
+        if clear {
+            tracing::warn!(
+                setting,
+                broker = %self.url,
+                allow_plaintext = true,
+                "the MQTT password travels in clear to a broker on another machine; \
+                 anyone on the network path can read it: use mqtts://"
+            );
+        }
+        clear
     }
 }
 
@@ -109,6 +166,22 @@ impl RawBroker {
         );
         if password.is_some() && self.username.is_none() {
             c.fail(&format!("{path}.username"), "a password needs a username");
+        }
+        let credentials = self.username.is_some()
+            || self.password.is_some()
+            || self.password_file.is_some()
+            || self.password_env.is_some();
+        if let Some(u) = &url {
+            if credentials && !u.tls && !u.is_loopback() && !self.allow_plaintext {
+                c.fail(
+                    &format!("{path}.url"),
+                    format!(
+                        "`{u}` is plain MQTT to another machine: the password would \
+                         travel in clear. Use mqtts://, or set `allow_plaintext: true` \
+                         if the network is closed"
+                    ),
+                );
+            }
         }
         if let Some(ca) = &self.ca_file {
             if !ca.is_file() {
@@ -292,6 +365,159 @@ mod tests {
         assert!(!format!("{literal:?}").contains("hunter2"), "{literal:?}");
         let o = options("c", &literal, None, 1024).unwrap();
         assert_eq!(o.credentials().map(|l| l.password), Some("hunter2".into()));
+    }
+
+    /// Check a `broker:` section (or any section at `path`) written as YAML.
+    fn check_at(path: &str, body: &str) -> Result<BrokerConfig, String> {
+        let mut text = String::new();
+        let mut indent = String::new();
+        for key in path.split('.') {
+            text += &format!("{indent}{key}:\n");
+            indent += "  ";
+        }
+        for line in body.lines() {
+            text += &format!("{indent}{line}\n");
+        }
+        let source = crate::conffile::Source::from_text(std::path::Path::new("a.yaml"), text);
+        let raw: serde_json::Value = source.parse().map_err(|e| e.to_string())?;
+        let raw = path.split('.').fold(&raw, |v, k| &v[k]);
+        let raw: RawBroker = serde_json::from_value(raw.clone()).map_err(|e| e.to_string())?;
+        let mut c = source.checker();
+        let b = raw.check(path, &mut c);
+        c.finish().map_err(|e| e.to_string())?;
+        Ok(b.unwrap())
+    }
+
+    fn check(body: &str) -> Result<BrokerConfig, String> {
+        check_at("broker", body)
+    }
+
+    const WITH_PASSWORD: &str = "username: dinkes/kantor-utama\npassword: rahasia-mqtt";
+
+    #[test]
+    fn a_password_over_plain_mqtt_to_another_host_is_refused_naming_broker_url() {
+        for url in [
+            "mqtt://10.0.0.5:1883",
+            "mqtt://10.0.0.5",
+            "mqtt://broker.kotim.go.id:1883",
+            // Looks like loopback, is a name anyone can register.
+            "mqtt://127.0.0.1.evil.example",
+            "mqtt://localhost.evil.example:1883",
+            "mqtt://[fe80::1]:1883",
+            "mqtt://0.0.0.0:1883",
+        ] {
+            let err = check(&format!("url: {url}\n{WITH_PASSWORD}")).unwrap_err();
+            assert!(err.contains("a.yaml:2:8: broker.url: "), "{url}: {err}");
+            assert!(err.contains("mqtts://"), "{url}: {err}");
+            assert!(err.contains("allow_plaintext: true"), "{url}: {err}");
+            assert!(!err.contains("rahasia"), "{url}: {err}");
+        }
+        // A user name alone is a credential too (the broker may take any
+        // password, but the name is the office's identity).
+        let err = check("url: mqtt://10.0.0.5:1883\nusername: dinkes/kantor-utama").unwrap_err();
+        assert!(err.contains("broker.url: "), "{err}");
+        // So is a password read from a file or the environment.
+        let err =
+            check("url: mqtt://10.0.0.5:1883\nusername: u\npassword_env: RONDA_TEST_NEVER_SET")
+                .unwrap_err();
+        assert!(err.contains("broker.url: "), "{err}");
+    }
+
+    #[test]
+    fn the_caller_s_path_prefix_is_kept() {
+        let err = check_at(
+            "broker.external",
+            &format!("url: mqtt://10.0.0.5:1883\n{WITH_PASSWORD}"),
+        )
+        .unwrap_err();
+        assert!(err.contains(": broker.external.url: "), "{err}");
+    }
+
+    #[test]
+    fn loopback_tls_and_anonymous_brokers_are_fine() {
+        for url in [
+            "mqtt://localhost:1883",
+            "mqtt://LocalHost",
+            "mqtt://127.0.0.1",
+            "mqtt://127.0.0.1:1884",
+            "mqtt://127.8.9.10:1883",
+            "mqtt://[::1]:1883",
+            "mqtt://[::1]",
+            "mqtts://10.0.0.5:8883",
+            "mqtts://broker.kotim.go.id",
+        ] {
+            let b = check(&format!("url: {url}\n{WITH_PASSWORD}"))
+                .unwrap_or_else(|e| panic!("{url}: {e}"));
+            assert!(!b.sends_password_in_clear(), "{url}");
+        }
+        // No credential, nothing to leak.
+        let b = check("url: mqtt://10.0.0.5:1883").unwrap();
+        assert!(!b.sends_password_in_clear());
+    }
+
+    #[test]
+    fn allow_plaintext_lets_it_through_and_says_so_at_start() {
+        let b = check(&format!(
+            "url: mqtt://10.0.0.5:1883\n{WITH_PASSWORD}\nallow_plaintext: true"
+        ))
+        .unwrap();
+        assert!(b.sends_password_in_clear());
+        let logs = capture_logs(|| assert!(b.warn_if_in_clear("broker")));
+        assert!(logs.contains("WARN"), "{logs}");
+        assert!(logs.contains("in clear"), "{logs}");
+        assert!(logs.contains("setting=\"broker\""), "{logs}");
+        assert!(logs.contains("broker=mqtt://10.0.0.5:1883"), "{logs}");
+        assert!(!logs.contains("rahasia"), "{logs}");
+        // Over TLS, or to this machine, there is nothing to say.
+        let tls = check(&format!("url: mqtts://10.0.0.5\n{WITH_PASSWORD}")).unwrap();
+        assert!(capture_logs(|| assert!(!tls.warn_if_in_clear("broker"))).is_empty());
+        // `false` is the default and refuses.
+        let err = check(&format!(
+            "url: mqtt://10.0.0.5:1883\n{WITH_PASSWORD}\nallow_plaintext: false"
+        ))
+        .unwrap_err();
+        assert!(err.contains("broker.url: "), "{err}");
+    }
+
+    #[test]
+    fn credentials_inside_the_broker_url_are_refused_and_not_echoed() {
+        for url in [
+            "mqtt://dinkes:rahasia@10.0.0.5:1883",
+            "mqtt://dinkes:rahasia@127.0.0.1",
+            "mqtts://:rahasia@broker.example",
+            "mqtt://@10.0.0.5",
+        ] {
+            let err = check(&format!("url: {url}")).unwrap_err();
+            assert!(err.contains("broker.url: "), "{url}: {err}");
+            assert!(err.contains("username"), "{url}: {err}");
+            assert!(!err.contains("rahasia"), "{url}: {err}");
+        }
+        let err = BrokerUrl::parse("http://dinkes:rahasia@x").unwrap_err();
+        assert!(!err.contains("rahasia"), "{err}");
+    }
+
+    /// What `f` logs, as the agent's log format prints it.
+    fn capture_logs(f: impl FnOnce()) -> String {
+        #[derive(Clone, Default)]
+        struct Buf(Arc<std::sync::Mutex<Vec<u8>>>);
+        impl std::io::Write for Buf {
+            fn write(&mut self, b: &[u8]) -> std::io::Result<usize> {
+                self.0.lock().unwrap().extend_from_slice(b);
+                Ok(b.len())
+            }
+            fn flush(&mut self) -> std::io::Result<()> {
+                Ok(())
+            }
+        }
+        let buf = Buf::default();
+        let writer = buf.clone();
+        let subscriber = tracing_subscriber::fmt()
+            .with_ansi(false)
+            .with_writer(move || writer.clone())
+            .finish();
+        tracing::subscriber::with_default(subscriber, f);
+        let bytes = buf.0.lock().unwrap().clone();
+        String::from_utf8(bytes).unwrap()
     }
 
     #[test]

@@ -71,6 +71,7 @@ fn main() -> ExitCode {
     if let Err(code) = read_secrets(&cli.command, &mut config) {
         return code;
     }
+    warn_in_clear(&cli.command, &config);
     // One thread is plenty for an agent and keeps its memory small.
     let runtime = match tokio::runtime::Builder::new_current_thread()
         .enable_all()
@@ -114,6 +115,18 @@ fn read_secrets(command: &Command, config: &mut AgentConfig) -> Result<(), ExitC
         }
         ExitCode::from(2)
     })
+}
+
+/// Say at start which broker this command sends a password to in clear
+/// (`allow_plaintext: true`): `run` uses both, `probe` and `doctor` only the
+/// office broker of the MQTT plugs.
+fn warn_in_clear(command: &Command, config: &AgentConfig) {
+    let both = matches!(command, Command::Run { .. } | Command::Check { .. });
+    for (setting, broker) in config.brokers_in_clear() {
+        if both || setting == "local_broker" {
+            broker.warn_if_in_clear(setting);
+        }
+    }
 }
 
 /// `Ok(false)`: the command ran and found a problem (the doctor, a device

@@ -154,7 +154,12 @@ fn client(
             Err(_) => {
                 c.fail(
                     &format!("{path}.proxy"),
-                    format!("`{p}` is not a proxy URL like http://proxy:3128"),
+                    // A proxy's own credentials may sit in its URL (it is
+                    // never shown on pages), but not in an error message.
+                    format!(
+                        "`{}` is not a proxy URL like http://proxy:3128",
+                        devconf::redact_userinfo(p)
+                    ),
                 );
                 return None;
             }
@@ -263,4 +268,40 @@ pub fn days_left(der: &[u8], now: Timestamp) -> Option<i32> {
     let (_, cert) = x509_parser::parse_x509_certificate(der).ok()?;
     let not_after = cert.validity().not_after.timestamp();
     i32::try_from((not_after - now.as_second()).div_euclid(86_400)).ok()
+}
+
+#[cfg(test)]
+mod tests {
+    use crate::config::AgentConfig;
+
+    fn load(services: &str) -> Result<AgentConfig, String> {
+        let text = format!(
+            "office: o\nagent: a\nbroker:\n  url: mqtt://127.0.0.1:1883\nservices:\n{services}"
+        );
+        AgentConfig::from_text(std::path::Path::new("agent.yaml"), text).map_err(|e| e.to_string())
+    }
+
+    #[test]
+    fn a_service_url_with_credentials_is_refused_pointing_at_the_password_fields() {
+        let err = load("  - id: sipd\n    url: http://admin:rahasia@10.0.0.9/\n").unwrap_err();
+        assert!(err.contains("agent.yaml:7:10: services.0.url: "), "{err}");
+        assert!(err.contains("`username`"), "{err}");
+        assert!(err.contains("`password_file`"), "{err}");
+        assert!(!err.contains("rahasia"), "{err}");
+        // The same check, with the credentials where they belong, is fine
+        // and its URL (the one pages show) holds no secret.
+        let ok = load(
+            "  - id: sipd\n    url: http://10.0.0.9/\n    username: admin\n    password: rahasia\n",
+        )
+        .unwrap();
+        assert_eq!(ok.devices.services[0].url, "http://10.0.0.9");
+        assert!(!format!("{:?}", ok.devices.services).contains("rahasia"));
+        // A proxy may carry its own credentials, but a broken one is not
+        // printed with them.
+        let err =
+            load("  - id: sipd\n    url: http://10.0.0.9/\n    proxy: http://u:rahasia@[bad\n")
+                .unwrap_err();
+        assert!(err.contains("services.0.proxy: `http://***@[bad`"), "{err}");
+        assert!(!err.contains("rahasia"), "{err}");
+    }
 }

@@ -66,6 +66,14 @@ pub async fn drive(
                     return;
                 }
             }
+            // The server never retains a command or an acknowledgement: a
+            // retained one was left by someone else holding this agent's
+            // password, and would otherwise act again at every reconnect.
+            Ok(Event::Incoming(Packet::Publish(p)))
+                if p.retain && (p.topic == topics.cmd || p.topic == topics.ack) =>
+            {
+                tracing::warn!(topic = %p.topic, "retained message ignored: the server sends none; someone else published it");
+            }
             Ok(Event::Incoming(Packet::Publish(p))) if p.topic == topics.ack => {
                 match Ack::decode(&p.payload) {
                     // Dropping one is harmless: the next covers it.
@@ -107,4 +115,72 @@ pub async fn drive(
 fn broker(eventloop: &EventLoop) -> String {
     let (host, port) = eventloop.mqtt_options.broker_address();
     format!("{host}:{port}")
+}
+
+#[cfg(test)]
+mod tests {
+    #![allow(clippy::unwrap_used)]
+    use super::*;
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+
+    const CMD: &str = "ronda/v1/dinkes/gw/cmd";
+    const ACK: &str = "ronda/v1/dinkes/gw/ack";
+
+    /// A QoS 0 PUBLISH with a short body, as bytes on the wire.
+    fn publish(topic: &str, payload: &[u8], retain: bool) -> Vec<u8> {
+        let mut body = u16::try_from(topic.len()).unwrap().to_be_bytes().to_vec();
+        body.extend_from_slice(topic.as_bytes());
+        body.extend_from_slice(payload);
+        let mut packet = vec![0x30 | u8::from(retain), u8::try_from(body.len()).unwrap()];
+        packet.extend(body);
+        packet
+    }
+
+    /// Someone with the agent's password left a retained `plug.set` and a
+    /// retained acknowledgement of everything; the broker hands them over
+    /// at every subscribe, ahead of the server's real messages.
+    #[tokio::test]
+    async fn retained_commands_and_acknowledgements_are_ignored() {
+        let broker = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let port = broker.local_addr().unwrap().port();
+        let (client, eventloop) =
+            AsyncClient::new(rumqttc::MqttOptions::new("t", "127.0.0.1", port), 8);
+        let (tx, mut inbound) = mpsc::channel(8);
+        let topics = Topics {
+            state: "ronda/v1/dinkes/gw/state".into(),
+            cmd: CMD.into(),
+            ack: ACK.into(),
+        };
+        let stop = CancellationToken::new();
+        tokio::spawn(drive(eventloop, client, topics, tx, stop.clone()));
+        let (mut socket, _) = broker.accept().await.unwrap();
+        let mut connect = [0u8; 256];
+        let _ = socket.read(&mut connect).await.unwrap();
+        socket.write_all(&[0x20, 2, 0, 0]).await.unwrap();
+        let planted = br#"{"schema":1,"id":"x","action":"plug.set","params":{"plug":"rak-server","on":false}}"#;
+        let legit =
+            br#"{"schema":1,"id":"y","action":"plug.set","params":{"plug":"printer","on":false}}"#;
+        for packet in [
+            publish(CMD, planted, true),
+            publish(ACK, br#"{"through":1000000}"#, true),
+            publish(CMD, legit, false),
+            publish(ACK, br#"{"through":1}"#, false),
+        ] {
+            socket.write_all(&packet).await.unwrap();
+        }
+        assert!(matches!(inbound.recv().await, Some(Inbound::Up)));
+        match inbound.recv().await {
+            Some(Inbound::Command(c)) => assert_eq!(
+                String::from_utf8_lossy(&c),
+                String::from_utf8_lossy(legit),
+                "ran the retained command"
+            ),
+            other => panic!("expected the live command, got {other:?}"),
+        }
+        match inbound.recv().await {
+            Some(Inbound::Ack(through)) => assert_eq!(through, 1, "took the retained ack"),
+            other => panic!("expected the live acknowledgement, got {other:?}"),
+        }
+        stop.cancel();
+    }
 }

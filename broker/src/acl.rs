@@ -2,12 +2,21 @@
 //!
 //! The same rules as the Mosquitto example in `examples/mosquitto/`: an
 //! agent's username is `{office}/{agent}`, its client id is its username,
-//! and it may publish and subscribe only under `ronda/v1/{office}/{agent}/`.
+//! and under `ronda/v1/{office}/{agent}/` it may publish `report`, `state`
+//! and `cmd/result` and subscribe to `cmd` and `ack`, nothing else.
 
 use ronda_wire::Id;
 
 /// Root of every Ronda topic.
 const ROOT: &str = "ronda/v1/";
+/// What an agent may publish, under its own tree (`pattern write`).
+const PUBLISH: [&str; 3] = ["report", "state", "cmd/result"];
+/// What an agent may subscribe to, exactly (`pattern read`). The server
+/// alone writes these, so a wildcard would only widen what an agent reads.
+const SUBSCRIBE: [&str; 2] = ["cmd", "ack"];
+/// The only topic an agent may retain on: its presence, whose Last Will is
+/// retained too. A retained command would run again at every reconnect.
+const RETAINED: &str = "state";
 
 /// What a client may do, settled once at CONNECT.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -37,10 +46,38 @@ pub enum Refusal {
     NotConnect,
     #[error("the client id holds `+`, `#`, `$` or `/`")]
     ClientId,
+    #[error("keep-alive 0: the connection would never be checked for life")]
+    KeepAlive,
+    #[error("every password check is busy; try again later")]
+    Busy,
+    #[error("too many connections not yet admitted; closed before reading")]
+    Crowded,
+}
+
+/// Why a PUBLISH or SUBSCRIBE of an admitted agent was refused; the label
+/// of `ronda_mqtt_refused_total`. The gate closes the connection.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]
+pub enum Denied {
+    #[error("publish on a topic that is not the client's own report, state or cmd/result")]
+    PublishTopic,
+    #[error("retained publish on a topic other than the client's own state")]
+    Retain,
+    #[error("subscription to a filter that is not the client's own cmd or ack")]
+    SubscribeFilter,
+}
+
+impl Denied {
+    pub fn label(self) -> &'static str {
+        match self {
+            Denied::PublishTopic => crate::gate::DENIED_PUBLISH,
+            Denied::Retain => crate::gate::DENIED_RETAIN,
+            Denied::SubscribeFilter => crate::gate::DENIED_SUBSCRIBE,
+        }
+    }
 }
 
 impl Refusal {
-    pub const ALL: [Refusal; 7] = [
+    pub const ALL: [Refusal; 10] = [
         Refusal::Anonymous,
         Refusal::Wildcard,
         Refusal::BadUsername,
@@ -48,6 +85,9 @@ impl Refusal {
         Refusal::WillTopic,
         Refusal::NotConnect,
         Refusal::ClientId,
+        Refusal::KeepAlive,
+        Refusal::Busy,
+        Refusal::Crowded,
     ];
 
     pub fn label(self) -> &'static str {
@@ -59,6 +99,9 @@ impl Refusal {
             Refusal::WillTopic => "will_topic",
             Refusal::NotConnect => "not_connect",
             Refusal::ClientId => "client_id",
+            Refusal::KeepAlive => "zero_keepalive",
+            Refusal::Busy => "busy",
+            Refusal::Crowded => "unadmitted_cap",
         }
     }
 
@@ -97,16 +140,29 @@ impl Identity {
         }
     }
 
-    /// May this client publish on `topic`, or subscribe to `filter`?
-    pub fn may_use(&self, topic: &str) -> bool {
-        match self {
-            Identity::Anonymous => true,
-            Identity::Agent { username } => topic
-                .strip_prefix(ROOT)
-                .and_then(|t| t.strip_prefix(username.as_str()))
-                .and_then(|t| t.strip_prefix('/'))
-                .is_some_and(|rest| !rest.is_empty()),
+    /// May this client publish on `topic`, retained or not?
+    pub fn may_publish(&self, topic: &str, retain: bool) -> Result<(), Denied> {
+        let Identity::Agent { username } = self else {
+            return Ok(());
+        };
+        let rest = own(username, topic)
+            .filter(|rest| PUBLISH.contains(rest))
+            .ok_or(Denied::PublishTopic)?;
+        if retain && rest != RETAINED {
+            return Err(Denied::Retain);
         }
+        Ok(())
+    }
+
+    /// May this client subscribe to `filter`?
+    pub fn may_subscribe(&self, filter: &str) -> Result<(), Denied> {
+        let Identity::Agent { username } = self else {
+            return Ok(());
+        };
+        own(username, filter)
+            .filter(|rest| SUBSCRIBE.contains(rest))
+            .map(drop)
+            .ok_or(Denied::SubscribeFilter)
     }
 
     /// A Last Will must be the client's own `state` topic.
@@ -117,6 +173,14 @@ impl Identity {
             Identity::Agent { .. } => Err(Refusal::WillTopic),
         }
     }
+}
+
+/// The part of `topic` under the agent's own tree, if it is in it.
+fn own<'a>(username: &str, topic: &'a str) -> Option<&'a str> {
+    topic
+        .strip_prefix(ROOT)?
+        .strip_prefix(username)?
+        .strip_prefix('/')
 }
 
 #[cfg(test)]
@@ -139,20 +203,80 @@ mod tests {
     }
 
     #[test]
-    fn an_agent_uses_only_its_own_tree() {
+    fn an_agent_publishes_only_report_state_and_cmd_result_of_its_own() {
         let a = agent("dinkes/gw");
-        assert!(a.may_use("ronda/v1/dinkes/gw/report"));
-        assert!(a.may_use("ronda/v1/dinkes/gw/cmd/result"));
-        assert!(a.may_use("ronda/v1/dinkes/gw/#"));
-        assert!(!a.may_use("ronda/v1/dinkes/gw"));
-        assert!(!a.may_use("ronda/v1/dinkes/gw/"));
-        assert!(!a.may_use("ronda/v1/dinkes/gw-2/report"));
-        assert!(!a.may_use("ronda/v1/dinkes/+/report"));
-        assert!(!a.may_use("ronda/v1/bappeda/gw/report"));
-        assert!(!a.may_use("ronda/v1/#"));
-        assert!(!a.may_use("#"));
-        assert!(!a.may_use("other/dinkes/gw/report"));
-        assert!(Identity::Anonymous.may_use("#"));
+        for kind in ["report", "state", "cmd/result"] {
+            let topic = format!("ronda/v1/dinkes/gw/{kind}");
+            assert_eq!(a.may_publish(&topic, false), Ok(()), "{topic}");
+        }
+        let denied = [
+            "ronda/v1/dinkes/gw/cmd",
+            "ronda/v1/dinkes/gw/ack",
+            "ronda/v1/dinkes/gw/other",
+            "ronda/v1/dinkes/gw/cmd/result/x",
+            "ronda/v1/dinkes/gw/report/",
+            "ronda/v1/dinkes/gw",
+            "ronda/v1/dinkes/gw/",
+            "ronda/v1/dinkes/gw-2/report",
+            "ronda/v1/bappeda/gw/report",
+            "ronda/v1/dinkes/+/report",
+            "ronda/v1/dinkes/gw/#",
+            "other/dinkes/gw/report",
+        ];
+        for topic in denied {
+            assert_eq!(
+                a.may_publish(topic, false),
+                Err(Denied::PublishTopic),
+                "{topic}"
+            );
+            assert_eq!(
+                a.may_publish(topic, true),
+                Err(Denied::PublishTopic),
+                "{topic}"
+            );
+        }
+    }
+
+    #[test]
+    fn only_the_state_is_retained() {
+        let a = agent("dinkes/gw");
+        assert_eq!(a.may_publish("ronda/v1/dinkes/gw/state", true), Ok(()));
+        for kind in ["report", "cmd/result"] {
+            let topic = format!("ronda/v1/dinkes/gw/{kind}");
+            assert_eq!(a.may_publish(&topic, true), Err(Denied::Retain), "{topic}");
+        }
+    }
+
+    #[test]
+    fn an_agent_subscribes_only_to_its_own_cmd_and_ack_exactly() {
+        let a = agent("dinkes/gw");
+        assert_eq!(a.may_subscribe("ronda/v1/dinkes/gw/cmd"), Ok(()));
+        assert_eq!(a.may_subscribe("ronda/v1/dinkes/gw/ack"), Ok(()));
+        let denied = [
+            "ronda/v1/dinkes/gw/#",
+            "ronda/v1/dinkes/gw/+",
+            "ronda/v1/dinkes/gw/cmd/#",
+            "ronda/v1/dinkes/gw/cmd/result",
+            "ronda/v1/dinkes/gw/report",
+            "ronda/v1/dinkes/gw/state",
+            "ronda/v1/dinkes/+/cmd",
+            "ronda/v1/bappeda/gw/ack",
+            "ronda/v1/#",
+            "#",
+        ];
+        for filter in denied {
+            assert_eq!(
+                a.may_subscribe(filter),
+                Err(Denied::SubscribeFilter),
+                "{filter}"
+            );
+        }
+    }
+
+    #[test]
+    fn anonymous_clients_are_not_confined() {
+        assert_eq!(Identity::Anonymous.may_subscribe("#"), Ok(()));
+        assert_eq!(Identity::Anonymous.may_publish("x/cmd", true), Ok(()));
     }
 
     #[test]

@@ -1,6 +1,6 @@
 //! The gate in front of rumqttd: checks each CONNECT against the office
 //! credentials, then forwards the connection, refusing any PUBLISH or
-//! SUBSCRIBE outside the client's own topic tree.
+//! SUBSCRIBE beyond the rights of `examples/mosquitto/ronda.acl`.
 //!
 //! rumqttd 0.20 checks passwords but has no topic ACL, so the rules live
 //! here. rumqttd itself listens on loopback and admits only the gate and the
@@ -12,30 +12,47 @@ use std::time::Duration;
 
 use bytes::BytesMut;
 use rumqttd::protocol::v4::{self, V4};
-use rumqttd::protocol::{ConnAck, ConnectReturnCode, Error as MqttError, Login, Packet, Protocol};
+use rumqttd::protocol::{
+    ConnAck, Connect, ConnectReturnCode, Error as MqttError, Login, Packet, Protocol,
+};
 use tokio::io::{AsyncRead, AsyncReadExt, AsyncWrite, AsyncWriteExt};
 use tokio::net::{TcpListener, TcpStream};
+use tokio::sync::{OwnedSemaphorePermit, Semaphore};
 use tokio_rustls::TlsAcceptor;
 
-use crate::acl::{self, Identity, Refusal};
+use crate::acl::{self, Denied, Identity, Refusal};
 
 /// A client that has not sent CONNECT by then is dropped.
 const CONNECT_TIMEOUT: Duration = Duration::from_secs(10);
 /// Largest CONNECT read: a username, a password and a small Last Will.
 const MAX_CONNECT: usize = 16 << 10;
+/// Connections not yet admitted (TLS handshake, CONNECT, password check) at
+/// once. Each holds sockets and up to [`MAX_CONNECT`] of buffer for up to
+/// [`CONNECT_TIMEOUT`]; past the cap a new socket is closed at once, so
+/// silent clients cannot use up memory or file descriptors. Admitted
+/// clients do not count.
+pub const MAX_UNADMITTED: usize = 256;
+/// Password checks at once. Each takes a thread of the blocking pool, which
+/// the server's web sessions and store reader need too.
+pub const MAX_CHECKS: usize = 8;
+/// How long a CONNECT waits for a free password check before it is told
+/// "server unavailable" (CONNACK 3); agents retry with backoff.
+pub const CHECK_WAIT: Duration = Duration::from_secs(2);
 
 /// What the gate asks of the server: credentials, and where to count.
 pub trait Guard: Send + Sync + 'static {
     /// Whether `password` is the MQTT password of `username`.
     fn verify(&self, username: &str, password: &str) -> bool;
     /// Called once per refused connection, publish or subscription, with a
-    /// [`Refusal::label`] or one of [`DENIED_PUBLISH`], [`DENIED_SUBSCRIBE`],
-    /// [`MALFORMED`].
+    /// [`Refusal::label`] or one of [`DENIED_PUBLISH`], [`DENIED_RETAIN`],
+    /// [`DENIED_SUBSCRIBE`], [`MALFORMED`].
     fn refused(&self, reason: &'static str);
 }
 
 pub const DENIED_PUBLISH: &str = "publish_topic";
 pub const DENIED_SUBSCRIBE: &str = "subscribe_filter";
+/// A retained PUBLISH anywhere but on the client's own `state`.
+pub const DENIED_RETAIN: &str = "publish_retain";
 pub const MALFORMED: &str = "malformed_packet";
 
 pub struct Gate {
@@ -44,6 +61,30 @@ pub struct Gate {
     pub allow_anonymous: bool,
     pub guard: Arc<dyn Guard>,
     pub max_packet: usize,
+    pub limits: Limits,
+}
+
+/// What clients that are not yet admitted may hold of the gate.
+pub struct Limits {
+    unadmitted: Arc<Semaphore>,
+    checks: Arc<Semaphore>,
+    check_wait: Duration,
+}
+
+impl Limits {
+    pub fn new(unadmitted: usize, checks: usize, check_wait: Duration) -> Limits {
+        Limits {
+            unadmitted: Arc::new(Semaphore::new(unadmitted)),
+            checks: Arc::new(Semaphore::new(checks)),
+            check_wait,
+        }
+    }
+}
+
+impl Default for Limits {
+    fn default() -> Limits {
+        Limits::new(MAX_UNADMITTED, MAX_CHECKS, CHECK_WAIT)
+    }
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -70,31 +111,48 @@ pub async fn serve(listener: TcpListener, gate: Arc<Gate>, tls: Option<TlsAccept
                 continue;
             }
         };
+        // Taken here, in accept order, so that a flood cannot overshoot.
+        let Ok(room) = gate.limits.unadmitted.clone().try_acquire_owned() else {
+            gate.guard.refused(Refusal::Crowded.label());
+            tracing::debug!(%peer, "MQTT connection closed at once: too many not yet admitted");
+            continue;
+        };
         let _ = socket.set_nodelay(true);
-        let (gate, tls) = (gate.clone(), tls.clone());
-        tokio::spawn(async move {
-            let result = match tls {
-                None => gate.connection(socket, peer).await,
-                Some(tls) => {
-                    match tokio::time::timeout(CONNECT_TIMEOUT, tls.accept(socket)).await {
-                        Ok(Ok(stream)) => gate.connection(stream, peer).await,
-                        Ok(Err(e)) => Err(GateError::Io(e)),
-                        Err(_) => Err(GateError::Slow),
-                    }
-                }
-            };
-            if let Err(e) = result {
-                if let GateError::Malformed(_) = e {
-                    gate.guard.refused(MALFORMED);
-                }
-                tracing::debug!(%peer, error = %e, "MQTT connection closed");
-            }
-        });
+        tokio::spawn(gate.clone().handle(socket, peer, tls.clone(), room));
     }
 }
 
 impl Gate {
-    async fn connection<S>(&self, mut client: S, peer: SocketAddr) -> Result<(), GateError>
+    async fn handle(
+        self: Arc<Self>,
+        socket: TcpStream,
+        peer: SocketAddr,
+        tls: Option<TlsAcceptor>,
+        room: OwnedSemaphorePermit,
+    ) {
+        let result = match tls {
+            None => self.connection(socket, peer, room).await,
+            Some(tls) => match tokio::time::timeout(CONNECT_TIMEOUT, tls.accept(socket)).await {
+                Ok(Ok(stream)) => self.connection(stream, peer, room).await,
+                Ok(Err(e)) => Err(GateError::Io(e)),
+                Err(_) => Err(GateError::Slow),
+            },
+        };
+        if let Err(e) = result {
+            if let GateError::Malformed(_) = e {
+                self.guard.refused(MALFORMED);
+            }
+            tracing::debug!(%peer, error = %e, "MQTT connection closed");
+        }
+    }
+
+    /// `room` is this connection's place among those not yet admitted.
+    async fn connection<S>(
+        &self,
+        mut client: S,
+        peer: SocketAddr,
+        room: OwnedSemaphorePermit,
+    ) -> Result<(), GateError>
     where
         S: AsyncRead + AsyncWrite + Unpin,
     {
@@ -111,10 +169,7 @@ impl Gate {
             }
         };
         let username = login.as_ref().map(|l| l.username.as_str());
-        let (identity, client_id) = match self
-            .admit(login.clone(), will.as_ref(), &connect.client_id)
-            .await
-        {
+        let (identity, client_id) = match self.admit(&connect, login.clone(), will.as_ref()).await {
             Ok(admitted) => admitted,
             Err(why) => {
                 return self
@@ -122,6 +177,7 @@ impl Gate {
                     .await
             }
         };
+        drop(room);
         let mut upstream = TcpStream::connect(self.upstream).await?;
         let _ = upstream.set_nodelay(true);
         let mut out = BytesMut::new();
@@ -143,29 +199,28 @@ impl Gate {
         }
         .inspect_err(|e| {
             if let GateError::Denied(what) = e {
-                tracing::warn!(%peer, user = ?identity, what, "MQTT client closed: it used a topic that is not its own");
+                tracing::warn!(%peer, user = ?identity, what, "MQTT client closed: it published or subscribed beyond its rights");
             }
         })
     }
 
     async fn admit(
         &self,
+        connect: &Connect,
         login: Option<Login>,
         will: Option<&rumqttd::protocol::LastWill>,
-        asked_id: &str,
     ) -> Result<(Identity, String), Refusal> {
+        // rumqttd drops a client without keep-alive silently, after the
+        // password check; refuse it here, first, and say why.
+        if connect.keep_alive == 0 {
+            return Err(Refusal::KeepAlive);
+        }
         let identity = match login {
             None if self.allow_anonymous => Identity::Anonymous,
             None => return Err(Refusal::Anonymous),
             Some(Login { username, password }) => {
                 acl::check_username(&username)?;
-                // A credential lookup may touch the disk.
-                let guard = self.guard.clone();
-                let user = username.clone();
-                let ok = tokio::task::spawn_blocking(move || guard.verify(&user, &password))
-                    .await
-                    .unwrap_or(false);
-                if !ok {
+                if !self.check_password(username.clone(), password).await? {
                     return Err(Refusal::BadPassword);
                 }
                 Identity::Agent { username }
@@ -174,8 +229,25 @@ impl Gate {
         if let Some(w) = will {
             identity.check_will(&String::from_utf8_lossy(&w.topic))?;
         }
-        let client_id = identity.client_id(asked_id)?;
+        let client_id = identity.client_id(&connect.client_id)?;
         Ok((identity, client_id))
+    }
+
+    /// Check a password on the blocking pool (a lookup may touch the disk),
+    /// at most [`Limits`]`.checks` at once: a burst of guesses waits for a
+    /// free check, briefly, and is then told to come back later.
+    async fn check_password(&self, username: String, password: String) -> Result<bool, Refusal> {
+        let free = self.limits.checks.clone().acquire_owned();
+        let Ok(Ok(permit)) = tokio::time::timeout(self.limits.check_wait, free).await else {
+            return Err(Refusal::Busy);
+        };
+        let guard = self.guard.clone();
+        let check = tokio::task::spawn_blocking(move || {
+            // Held until the check ends, even if this connection is gone.
+            let _permit = permit;
+            guard.verify(&username, &password)
+        });
+        Ok(check.await.unwrap_or(false))
     }
 
     async fn refuse<S: AsyncWrite + Unpin>(
@@ -190,6 +262,7 @@ impl Gate {
         tracing::warn!(%peer, client_id, username, reason = %why, "MQTT connection refused");
         let code = match why {
             Refusal::ClientId => ConnectReturnCode::ClientIdentifierNotValid,
+            Refusal::Busy => ConnectReturnCode::ServiceUnavailable,
             w if w.is_credentials() => ConnectReturnCode::BadUserNamePassword,
             _ => ConnectReturnCode::NotAuthorized,
         };
@@ -238,27 +311,34 @@ impl Gate {
         if matches!(identity, Identity::Anonymous) {
             return Ok(());
         }
-        let denied = match frame.first().map(|b| b >> 4) {
-            Some(3) => {
+        let Some(&first) = frame.first() else {
+            return Ok(());
+        };
+        let checked = match first >> 4 {
+            3 => {
                 let topic = publish_topic(frame, self.max_packet)?;
-                (!identity.may_use(&String::from_utf8_lossy(topic))).then_some(DENIED_PUBLISH)
+                // The low bit of a PUBLISH's first byte is its retain flag.
+                let retain = first & 1 == 1;
+                identity
+                    .may_publish(&String::from_utf8_lossy(topic), retain)
+                    .map_err(Denied::label)
             }
-            Some(8) => match parse(BytesMut::from(frame), self.max_packet)? {
-                Packet::Subscribe(s, _) => (!s.filters.iter().all(|f| identity.may_use(&f.path)))
-                    .then_some(DENIED_SUBSCRIBE),
-                _ => None,
+            8 => match parse(BytesMut::from(frame), self.max_packet)? {
+                Packet::Subscribe(s, _) => s
+                    .filters
+                    .iter()
+                    .try_for_each(|f| identity.may_subscribe(&f.path))
+                    .map_err(Denied::label),
+                _ => Ok(()),
             },
             // A second CONNECT is a protocol violation.
-            Some(1) => Some(MALFORMED),
-            _ => None,
+            1 => Err(MALFORMED),
+            _ => Ok(()),
         };
-        match denied {
-            Some(what) => {
-                self.guard.refused(what);
-                Err(GateError::Denied(what))
-            }
-            None => Ok(()),
-        }
+        checked.map_err(|what| {
+            self.guard.refused(what);
+            GateError::Denied(what)
+        })
     }
 }
 
@@ -299,3 +379,7 @@ async fn read_packet<S: AsyncRead + Unpin>(
         }
     }
 }
+
+#[cfg(test)]
+#[path = "gate_tests.rs"]
+mod tests;

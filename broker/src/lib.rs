@@ -103,6 +103,7 @@ pub async fn start(settings: &EmbeddedBroker, guard: Arc<dyn Guard>) -> Result<G
         allow_anonymous: settings.allow_anonymous,
         guard,
         max_packet: MAX_PAYLOAD + 4096,
+        limits: gate::Limits::default(),
     });
     let addr = local_addr(&plain, settings.listen)?;
     tokio::spawn(gate::serve(plain, gate.clone(), None));

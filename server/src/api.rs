@@ -168,6 +168,7 @@ pub async fn acknowledge(
     note: String,
     until: Option<Timestamp>,
 ) -> Result<Alert, ApiError> {
+    crate::http::bounded("note", &note)?;
     one_alert(s, who, id).await?;
     who.role(&[Role::Admin, Role::It, Role::Head], "acknowledge alerts")?;
     let answer = s

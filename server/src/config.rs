@@ -14,6 +14,10 @@ use ronda_agent::link::{BrokerConfig, RawBroker};
 use ronda_policy::{Letter, Registry};
 use serde::Deserialize;
 
+use crate::https::TlsFiles;
+use crate::proxy::TrustedProxies;
+use crate::serve::Limits;
+
 #[derive(Debug, Deserialize)]
 #[serde(deny_unknown_fields)]
 struct RawConfig {
@@ -53,12 +57,24 @@ struct RawApi {
 #[serde(deny_unknown_fields)]
 struct RawHttp {
     listen: SocketAddr,
+    /// Reverse proxies allowed to name the client in `X-Forwarded-For`.
+    #[serde(default)]
+    trusted_proxies: TrustedProxies,
+    /// Speak HTTPS on `listen`, with this certificate and key.
+    #[serde(default)]
+    tls: Option<TlsFiles>,
+    /// Plain HTTP here answers with a redirect to HTTPS (needs `tls`).
+    #[serde(default)]
+    redirect_listen: Option<SocketAddr>,
 }
 
 impl Default for RawHttp {
     fn default() -> Self {
         RawHttp {
             listen: SocketAddr::from(([127, 0, 0, 1], 8080)),
+            trusted_proxies: TrustedProxies::default(),
+            tls: None,
+            redirect_listen: None,
         }
     }
 }
@@ -100,6 +116,16 @@ pub enum BrokerChoice {
 #[derive(Debug, Clone)]
 pub struct ServerConfig {
     pub http_listen: SocketAddr,
+    /// `http.trusted_proxies`: whose `X-Forwarded-For` is believed.
+    pub trusted_proxies: TrustedProxies,
+    /// `http.tls`: HTTPS on `http_listen`; paths resolved against the
+    /// config file's folder. Checked at load, read again at start.
+    pub http_tls: Option<TlsFiles>,
+    /// `http.redirect_listen`: plain HTTP that redirects to the HTTPS one.
+    pub http_redirect_listen: Option<SocketAddr>,
+    /// Timeouts and the connection cap of the web listeners. Not in the
+    /// file: tests set small ones.
+    pub http_limits: Limits,
     pub broker: BrokerChoice,
     pub database: PathBuf,
     /// Reports older than this are deleted; latest state is always kept.
@@ -190,6 +216,10 @@ impl ServerConfig {
         let any = SocketAddr::from(([127, 0, 0, 1], 0));
         ServerConfig {
             http_listen: any,
+            trusted_proxies: TrustedProxies::default(),
+            http_tls: None,
+            http_redirect_listen: None,
+            http_limits: Limits::DEFAULT,
             broker: BrokerChoice::Embedded(EmbeddedBroker {
                 listen: any,
                 ..EmbeddedBroker::default()
@@ -263,6 +293,7 @@ impl RawConfig {
             Some(m) => Some(m.check(c, base)?),
             None => None,
         };
+        let http_tls = check_https(&self.http, c, base);
         Some(ServerConfig {
             mail,
             policies_dir: self.policies.map(|p| base.join(p)),
@@ -271,6 +302,10 @@ impl RawConfig {
             registry: None,
             admin_token,
             http_listen: self.http.listen,
+            trusted_proxies: self.http.trusted_proxies,
+            http_tls,
+            http_redirect_listen: self.http.redirect_listen,
+            http_limits: Limits::DEFAULT,
             broker: broker?,
             // A relative database path is relative to the config file.
             database: base.join(self.database.path),
@@ -278,6 +313,35 @@ impl RawConfig {
             max_payload_bytes: max_payload,
         })
     }
+}
+
+/// `http.tls` and `http.redirect_listen`. The certificate and key are read
+/// now, so `check` and `run` name a missing file, a file without PEM in it
+/// or a key that does not match the certificate.
+fn check_https(http: &RawHttp, c: &mut Checker<'_>, base: &Path) -> Option<TlsFiles> {
+    let tls = http.tls.as_ref().map(|t| TlsFiles {
+        cert_file: base.join(&t.cert_file),
+        key_file: base.join(&t.key_file),
+    });
+    if let Some(t) = &tls {
+        if let Err(e) = t.acceptor(http.listen) {
+            let (key, message) = t.problem(&e);
+            c.fail(key, message);
+        }
+    }
+    if let Some(r) = http.redirect_listen {
+        let l = http.listen;
+        let overlap = r.ip() == l.ip() || r.ip().is_unspecified() || l.ip().is_unspecified();
+        if tls.is_none() {
+            c.fail(
+                "http.redirect_listen",
+                "needs `http.tls`: it sends browsers to HTTPS on `http.listen`",
+            );
+        } else if r.port() == l.port() && r.port() != 0 && overlap {
+            c.fail("http.redirect_listen", "must differ from http.listen");
+        }
+    }
+    tls
 }
 
 /// A readable admin token that is too short.
@@ -320,7 +384,7 @@ mod tests {
             .unwrap_err()
             .to_string();
         assert!(
-            err.contains("server.yaml:4:3: http: unknown field `listn`, expected `listen`"),
+            err.contains("server.yaml:4:3: http: unknown field `listn`, expected one of `listen`"),
             "{err}"
         );
         let err = load("database:\n  path: r.db\nhttp:\n  listen: yes\n")
@@ -400,6 +464,119 @@ mod secret_tests {
         assert!(err[0]
             .to_string()
             .ends_with("api.admin_token: use at least 16 characters"));
+    }
+}
+
+#[cfg(test)]
+mod https_tests {
+    use std::path::{Path, PathBuf};
+
+    use super::tests_support::load;
+
+    /// A self-signed certificate for localhost and its key, as PEM files.
+    fn pair(dir: &Path, name: &str) -> (PathBuf, PathBuf) {
+        let key = rcgen::KeyPair::generate().unwrap();
+        let cert = rcgen::CertificateParams::new(vec!["localhost".to_owned()])
+            .unwrap()
+            .self_signed(&key)
+            .unwrap();
+        let (c, k) = (
+            dir.join(format!("{name}.pem")),
+            dir.join(format!("{name}.key")),
+        );
+        std::fs::write(&c, cert.pem()).unwrap();
+        std::fs::write(&k, key.serialize_pem()).unwrap();
+        (c, k)
+    }
+
+    fn tls_yaml(cert: &Path, key: &Path, extra: &str) -> String {
+        format!(
+            "database:\n  path: r.db\nhttp:\n  listen: 0.0.0.0:8443\n  tls:\n    cert_file: {}\n    key_file: {}\n{extra}",
+            cert.display(),
+            key.display()
+        )
+    }
+
+    #[test]
+    fn tls_files_are_read_at_load() {
+        let dir = tempfile::tempdir().unwrap();
+        let (cert, key) = pair(dir.path(), "server");
+        let c = load(&tls_yaml(&cert, &key, "  redirect_listen: 0.0.0.0:8080\n")).unwrap();
+        let tls = c.http_tls.unwrap();
+        assert_eq!((tls.cert_file, tls.key_file), (cert, key));
+        assert_eq!(
+            c.http_redirect_listen,
+            Some("0.0.0.0:8080".parse().unwrap())
+        );
+    }
+
+    #[test]
+    fn a_missing_certificate_file_is_named_with_its_key() {
+        let dir = tempfile::tempdir().unwrap();
+        let (_, key) = pair(dir.path(), "server");
+        let missing = dir.path().join("nope.pem");
+        let err = load(&tls_yaml(&missing, &key, "")).unwrap_err().to_string();
+        let want = format!(
+            ":6:16: http.tls.cert_file: cannot read {}",
+            missing.display()
+        );
+        assert!(err.contains(&want), "{err}");
+    }
+
+    #[test]
+    fn a_key_that_does_not_match_the_certificate_is_refused() {
+        let dir = tempfile::tempdir().unwrap();
+        let (cert, _) = pair(dir.path(), "a");
+        let (_, other_key) = pair(dir.path(), "b");
+        let err = load(&tls_yaml(&cert, &other_key, ""))
+            .unwrap_err()
+            .to_string();
+        assert!(err.contains(":7:15: http.tls.key_file: "), "{err}");
+        assert!(
+            err.contains(&cert.display().to_string())
+                && err.contains(&other_key.display().to_string()),
+            "{err}"
+        );
+        assert!(err.contains("does not match the certificate"), "{err}");
+    }
+
+    #[test]
+    fn files_that_are_not_pem_are_named() {
+        let dir = tempfile::tempdir().unwrap();
+        let (cert, key) = pair(dir.path(), "server");
+        let junk = dir.path().join("junk.pem");
+        std::fs::write(&junk, "not a certificate\n").unwrap();
+        let err = load(&tls_yaml(&junk, &key, "")).unwrap_err().to_string();
+        let want = format!(
+            "http.tls.cert_file: {} holds no PEM certificate",
+            junk.display()
+        );
+        assert!(err.contains(&want), "{err}");
+        // The certificate given as the key: a PEM file, but no key in it.
+        let err = load(&tls_yaml(&cert, &cert, "")).unwrap_err().to_string();
+        let want = format!(
+            "http.tls.key_file: {} holds no PEM private key",
+            cert.display()
+        );
+        assert!(err.contains(&want), "{err}");
+    }
+
+    #[test]
+    fn redirect_listen_needs_tls() {
+        let text = "database:\n  path: r.db\nhttp:\n  listen: 0.0.0.0:8080\n  redirect_listen: 0.0.0.0:80\n";
+        let err = load(text).unwrap_err().to_string();
+        assert!(
+            err.contains(":5:20: http.redirect_listen: needs `http.tls`"),
+            "{err}"
+        );
+        let dir = tempfile::tempdir().unwrap();
+        let (cert, key) = pair(dir.path(), "server");
+        let same = tls_yaml(&cert, &key, "  redirect_listen: 0.0.0.0:8443\n");
+        let err = load(&same).unwrap_err().to_string();
+        assert!(
+            err.contains("http.redirect_listen: must differ from http.listen"),
+            "{err}"
+        );
     }
 }
 

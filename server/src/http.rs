@@ -32,6 +32,8 @@ pub struct AppState {
     pub auth: crate::login::AuthDb,
     /// Failed logins per source and account.
     pub limiter: Arc<crate::ratelimit::LoginLimiter>,
+    /// Reverse proxies whose `X-Forwarded-For` names the client.
+    pub trusted_proxies: crate::proxy::TrustedProxies,
     /// Office names and contacts, when `offices:` is configured.
     pub registry: Option<Arc<ronda_policy::Registry>>,
     /// The clock pages show times on ([`crate::web::page_zone`]).
@@ -95,13 +97,38 @@ pub fn app(state: AppState) -> Router {
         .route("/api/v1/mail", get(api::mail))
         .route("/api/v1/mail/{id}", get(api::mail_one))
         .layer(axum::middleware::map_response(security_headers))
+        // No form or API body comes near this; a larger one is an attack.
+        .layer(axum::extract::DefaultBodyLimit::max(MAX_BODY))
         .with_state(state)
 }
 
+/// Largest request body accepted, on every route.
+pub const MAX_BODY: usize = 64 << 10;
+/// Longest free text a form takes: a note, an explanation.
+pub const MAX_TEXT: usize = 4000;
+
+/// Refuse a free-text field longer than [`MAX_TEXT`] bytes, by name.
+pub fn bounded(field: &str, value: &str) -> Result<(), ApiError> {
+    if value.len() > MAX_TEXT {
+        return Err(ApiError::BadRequest(format!(
+            "`{field}` is longer than {MAX_TEXT} bytes"
+        )));
+    }
+    Ok(())
+}
+
 /// No framing, no sniffing, no referrer leaks, and scripts only from this
-/// site (the live pages' one file), so injected markup cannot run.
+/// site (the live pages' one file), so injected markup cannot run. Nothing
+/// is cached unless the route says so: a page shown to one user must not
+/// be shown from a shared PC's cache to the next.
 async fn security_headers(mut r: Response) -> Response {
     let h = r.headers_mut();
+    if !h.contains_key(header::CACHE_CONTROL) {
+        h.insert(
+            header::CACHE_CONTROL,
+            header::HeaderValue::from_static("no-store"),
+        );
+    }
     for (k, v) in [
         ("content-security-policy", "default-src 'self'; style-src 'self' 'unsafe-inline'; frame-ancestors 'none'; form-action 'self'"),
         ("x-frame-options", "DENY"),

@@ -206,7 +206,14 @@ impl Handler {
             Kind::CmdResult => {
                 let result: ronda_wire::CommandResult = serde_json::from_slice(&p.payload)
                     .map_err(|e| RejectReason::Invalid(e.to_string()))?;
-                Ok((None, Some(Msg::CommandResult(result))))
+                // The topic says who answered: the gate (or Mosquitto's ACL)
+                // lets an agent publish only on its own.
+                let msg = Msg::CommandResult {
+                    office: topic.office.to_string(),
+                    agent: topic.agent.to_string(),
+                    result,
+                };
+                Ok((None, Some(msg)))
             }
             Kind::Cmd | Kind::Ack => Ok((None, None)),
         }

@@ -11,12 +11,15 @@ pub mod config;
 pub mod demo;
 pub mod engine;
 pub mod http;
+pub mod https;
 mod ingest;
 pub mod letters;
 pub mod login;
 pub mod mail;
 pub mod metrics;
+pub mod proxy;
 pub mod ratelimit;
+pub mod serve;
 pub mod sim;
 pub mod store;
 pub mod users;
@@ -59,6 +62,8 @@ pub enum ServerError {
         addr: SocketAddr,
         error: std::io::Error,
     },
+    #[error("http.tls: {0}")]
+    HttpTls(broker::tls::TlsError),
     #[error("cannot start the store writer: {0}")]
     Writer(std::io::Error),
     #[error("cannot create a temporary directory: {0}")]
@@ -74,6 +79,8 @@ pub enum ServerError {
 /// A started server.
 pub struct Running {
     pub http_addr: SocketAddr,
+    /// The plain-HTTP listener that redirects to HTTPS, when there is one.
+    pub redirect_addr: Option<SocketAddr>,
     /// Where agents connect.
     pub broker_url: BrokerUrl,
     /// Where agents connect over TLS, when the embedded broker has TLS on.
@@ -126,11 +133,8 @@ pub async fn start(
         views.clone(),
     );
     // Bind HTTP before starting a broker, whose threads cannot be stopped.
-    let listener = bind_http(config.http_listen).await?;
-    let http_addr = listener.local_addr().map_err(|error| ServerError::Http {
-        addr: config.http_listen,
-        error,
-    })?;
+    let listeners = bind_http(&config).await?;
+    let http_addr = listeners.addr;
     let (acks_tx, acks_rx) = tokio::sync::mpsc::unbounded_channel();
     let writer = store::spawn_writer(conn, metrics.clone(), STORE_QUEUE, Some(acks_tx))
         .map_err(ServerError::Writer)?;
@@ -163,6 +167,7 @@ pub async fn start(
     let app = http::app(http::AppState {
         auth,
         limiter: Default::default(),
+        trusted_proxies: config.trusted_proxies.clone(),
         registry: config.registry.clone(),
         tz: web::page_zone(config.registry.as_deref(), &config.letters),
         reader,
@@ -182,7 +187,14 @@ pub async fn start(
             mail::config::TransportConfig::Smtp(_) => None,
         }),
     });
-    tracing::info!(http = %http_addr, broker = %broker.url, database = %config.database.display(), "server started");
+    tracing::info!(
+        http = %http_addr,
+        https = listeners.transport.is_tls(),
+        redirect = ?listeners.redirect.as_ref().map(|r| r.1),
+        broker = %broker.url,
+        database = %config.database.display(),
+        "server started"
+    );
 
     let mailer = match &config.mail {
         Some(m) => Some(mail::Mailer::open(
@@ -199,18 +211,35 @@ pub async fn start(
         tokio::spawn(worker.run(engine_rx, shutdown.clone())),
         tokio::spawn(acks::run(client.clone(), acks_rx, shutdown.clone())),
         tokio::spawn(ingest.run(shutdown.clone())),
-        tokio::spawn(serve_http(listener, app, shutdown.clone())),
+        tokio::spawn(serve::serve(
+            listeners.listener,
+            app,
+            listeners.transport,
+            config.http_limits,
+            shutdown.clone(),
+        )),
         tokio::spawn(prune(
             writer.tx.clone(),
             config.report_retention,
             shutdown.clone(),
         )),
     ];
+    let redirect_addr = listeners.redirect.as_ref().map(|r| r.1);
+    if let Some((listener, _)) = listeners.redirect {
+        tasks.push(tokio::spawn(serve::serve(
+            listener,
+            https::redirect_app(http_addr.port()),
+            serve::Transport::Plain,
+            config.http_limits,
+            shutdown.clone(),
+        )));
+    }
     if let Some(m) = mailer {
         tasks.push(tokio::spawn(m.run(shutdown)));
     }
     Ok(Running {
         http_addr,
+        redirect_addr,
         broker_url: agents_url,
         broker_tls_url: agents_tls_url,
         metrics,
@@ -221,23 +250,43 @@ pub async fn start(
     })
 }
 
-async fn bind_http(addr: SocketAddr) -> Result<tokio::net::TcpListener, ServerError> {
-    tokio::net::TcpListener::bind(addr)
-        .await
-        .map_err(|error| ServerError::Http { addr, error })
+/// The web listeners, bound, with the certificate read.
+struct Web {
+    listener: tokio::net::TcpListener,
+    addr: SocketAddr,
+    transport: serve::Transport,
+    /// The plain-HTTP listener that redirects to HTTPS, and its address.
+    redirect: Option<(tokio::net::TcpListener, SocketAddr)>,
 }
 
-async fn serve_http(
-    listener: tokio::net::TcpListener,
-    app: axum::Router,
-    shutdown: CancellationToken,
-) {
-    // The peer address goes into the audit log.
-    let app = app.into_make_service_with_connect_info::<SocketAddr>();
-    let serve = axum::serve(listener, app).with_graceful_shutdown(shutdown.cancelled_owned());
-    if let Err(e) = serve.await {
-        tracing::error!(error = %e, "HTTP server failed");
-    }
+/// Read the certificate (`http.tls`) and bind `http.listen` and
+/// `http.redirect_listen`.
+async fn bind_http(config: &ServerConfig) -> Result<Web, ServerError> {
+    let transport = match &config.http_tls {
+        Some(t) => serve::Transport::Tls(
+            t.acceptor(config.http_listen)
+                .map_err(ServerError::HttpTls)?,
+        ),
+        None => serve::Transport::Plain,
+    };
+    let (listener, addr) = bind(config.http_listen).await?;
+    let redirect = match config.http_redirect_listen {
+        Some(a) => Some(bind(a).await?),
+        None => None,
+    };
+    Ok(Web {
+        listener,
+        addr,
+        transport,
+        redirect,
+    })
+}
+
+async fn bind(addr: SocketAddr) -> Result<(tokio::net::TcpListener, SocketAddr), ServerError> {
+    let error = |error| ServerError::Http { addr, error };
+    let listener = tokio::net::TcpListener::bind(addr).await.map_err(error)?;
+    let bound = listener.local_addr().map_err(error)?;
+    Ok((listener, bound))
 }
 
 /// Start the embedded broker if asked. Returns how the server reaches the
@@ -247,7 +296,11 @@ async fn broker_config(
     metrics: &Arc<Metrics>,
 ) -> Result<(BrokerConfig, BrokerUrl, Option<BrokerUrl>), ServerError> {
     let e = match &config.broker {
-        BrokerChoice::External(b) => return Ok((b.clone(), b.url.clone(), None)),
+        BrokerChoice::External(b) => {
+            // Allowed only with `allow_plaintext: true`; said at every start.
+            b.warn_if_in_clear("broker.external");
+            return Ok((b.clone(), b.url.clone(), None));
+        }
         BrokerChoice::Embedded(e) => e,
     };
     let guard = users::mqtt::ServerGuard {

@@ -14,7 +14,8 @@ use rusqlite::Connection;
 use serde::Deserialize;
 
 use crate::http::{ApiError, AppState};
-use crate::users::{self, session, tokens, Role, User};
+use crate::ratelimit::Attempt;
+use crate::users::{self, devices, session, tokens, Role, User};
 
 /// The connection accounts, sessions and the audit log are written through.
 pub type AuthDb = Arc<Mutex<Connection>>;
@@ -117,7 +118,7 @@ impl FromRequestParts<AppState> for Who {
     type Rejection = Response;
 
     async fn from_request_parts(parts: &mut Parts, s: &AppState) -> Result<Self, Response> {
-        let source = source(parts);
+        let source = source(parts, s);
         let found = identify(&parts.headers, s)
             .await
             .map_err(IntoResponse::into_response)?;
@@ -186,19 +187,18 @@ fn constant_time_eq(a: &[u8], b: &[u8]) -> bool {
 /// Where the request came from, for the audit log and the login throttle.
 pub struct Source(pub Option<String>);
 
-impl<S: Send + Sync> FromRequestParts<S> for Source {
+impl FromRequestParts<AppState> for Source {
     type Rejection = std::convert::Infallible;
 
-    async fn from_request_parts(parts: &mut Parts, _: &S) -> Result<Self, Self::Rejection> {
-        Ok(Source(source(parts)))
+    async fn from_request_parts(parts: &mut Parts, s: &AppState) -> Result<Self, Self::Rejection> {
+        Ok(Source(source(parts, s)))
     }
 }
 
-fn source(parts: &Parts) -> Option<String> {
-    parts
-        .extensions
-        .get::<ConnectInfo<SocketAddr>>()
-        .map(|c| c.0.ip().to_string())
+/// The peer, or the client a trusted proxy names (`http.trusted_proxies`).
+fn source(parts: &Parts, s: &AppState) -> Option<String> {
+    let peer = parts.extensions.get::<ConnectInfo<SocketAddr>>()?.0.ip();
+    Some(s.trusted_proxies.client(peer, &parts.headers).to_string())
 }
 
 /// Browsers send `Origin` on every cross-site POST; a missing one is a
@@ -279,6 +279,14 @@ pub struct Credentials {
     next: Option<String>,
 }
 
+/// Reasons a login is refused before its password is checked, the labels of
+/// `ronda_login_refused_total`.
+pub const REFUSALS: [&str; 3] = ["throttled", "busy", "too_long"];
+/// Longest password checked: argon2 takes any length, the form need not.
+const MAX_PASSWORD: usize = 1024;
+/// Longest `next` path kept.
+const MAX_NEXT: usize = 2048;
+
 pub async fn login(
     State(s): State<AppState>,
     headers: HeaderMap,
@@ -289,46 +297,68 @@ pub async fn login(
     if !same_origin(&headers) {
         return Err(ApiError::Forbidden("request from another site".into()));
     }
-    let ip = src.unwrap_or_else(|| "unknown".into());
     let name = c.name.trim().to_owned();
-    let next = local_path(c.next.as_deref()).to_owned();
-    let clock = std::time::Instant::now();
-    if let Err(wait) = s.limiter.check(&name, &ip, clock) {
+    // Before anything is stored or counted: the name goes into the audit
+    // log and the throttle's keys.
+    if name.len() > users::MAX_NAME || c.password.len() > MAX_PASSWORD {
+        s.metrics.refuse_login("too_long");
+        let msg = "Nama atau kata sandi terlalu panjang / name or password too long";
+        return Ok(page(StatusCode::BAD_REQUEST, Some(msg), None, "/"));
+    }
+    let next = match c.next.as_deref() {
+        Some(n) if n.len() > MAX_NEXT => "/",
+        n => local_path(n),
+    }
+    .to_owned();
+    let Some(slot) = s.limiter.hashing() else {
+        s.metrics.refuse_login("busy");
+        let msg = "Server sibuk; coba lagi / the server is busy; try again";
+        return Ok(retry_after(
+            page(StatusCode::TOO_MANY_REQUESTS, Some(msg), Some(&name), &next),
+            1,
+        ));
+    };
+    let now = jiff::Timestamp::now().as_millisecond();
+    let (who, device) = (name.clone(), cookie(&headers, devices::COOKIE));
+    let (found, known_device) = with(&s.auth, move |conn| {
+        let known = match device {
+            Some(t) => devices::known(conn, &who, &t, now)?,
+            None => None,
+        };
+        Ok((users::account(conn, &who)?, known))
+    })
+    .await?;
+    let attempt = Attempt {
+        name: name.clone(),
+        source: src.unwrap_or_else(|| "unknown".into()),
+        known_device,
+    };
+    if let Err(wait) = s.limiter.begin(&attempt, std::time::Instant::now()) {
+        s.metrics.refuse_login("throttled");
         let msg = format!(
             "Terlalu banyak percobaan; coba lagi dalam {m} menit / too many attempts; try again in {m} min",
             m = wait.as_secs().div_ceil(60)
         );
-        let mut r = page(
+        let r = page(
             StatusCode::TOO_MANY_REQUESTS,
             Some(&msg),
             Some(&name),
             &next,
         );
-        if let Ok(v) = wait.as_secs().to_string().parse() {
-            r.headers_mut().insert(header::RETRY_AFTER, v);
-        }
-        return Ok(r);
+        return Ok(retry_after(r, wait.as_secs()));
     }
-    let now = jiff::Timestamp::now().as_millisecond();
-    let who = name.clone();
-    let found = with(&s.auth, move |conn| users::account(conn, &who)).await?;
-    // The hash runs off the auth lock, which every request's session lookup takes.
-    let user = tokio::task::spawn_blocking(move || users::check(found, &c.password))
-        .await
-        .map_err(|e| ApiError::Internal(e.to_string()))?;
-    let (who, source) = (name.clone(), ip.clone());
-    let started = with(&s.auth, move |conn| {
-        let outcome = if user.is_some() {
-            "login"
-        } else {
-            "login.failed"
-        };
-        users::audit(conn, Some(&who), outcome, "", Some(&source), now)?;
-        user.map(|u| session::start(conn, &u.name, now)).transpose()
+    s.metrics.password_checks.inc();
+    // Off the auth lock, which every request's session lookup takes. The
+    // slot goes with the hash, so a client that hangs up frees it only
+    // when the hash is done.
+    let user = tokio::task::spawn_blocking(move || {
+        let _slot = slot;
+        users::check(found, &c.password)
     })
-    .await?;
-    let Some(started) = started else {
-        s.limiter.failed(&name, &ip, clock);
+    .await
+    .map_err(|e| ApiError::Internal(e.to_string()))?;
+    let Some(user) = user else {
+        audit_login(&s, &attempt, "login.failed", now).await?;
         let msg = "Nama atau kata sandi salah / wrong name or password";
         return Ok(page(
             StatusCode::UNAUTHORIZED,
@@ -337,7 +367,16 @@ pub async fn login(
             &next,
         ));
     };
-    s.limiter.succeeded(&name, &ip);
+    s.limiter.succeeded(&attempt);
+    audit_login(&s, &attempt, "login", now).await?;
+    let remember = attempt.known_device.is_none();
+    let (started, device) = with(&s.auth, move |conn| {
+        let device = remember
+            .then(|| devices::remember(conn, &user.name, now))
+            .transpose()?;
+        Ok((session::start(conn, &user.name, now)?, device))
+    })
+    .await?;
     // A fresh id at every login; HttpOnly, SameSite=Strict, and Secure,
     // which `__Host-` requires (browsers accept it on http://localhost).
     let cookie = format!(
@@ -346,7 +385,38 @@ pub async fn login(
         started.token,
         session::LIFETIME_MS / 1000
     );
-    Ok(([(header::SET_COOKIE, cookie)], Redirect::to(&next)).into_response())
+    let mut r = ([(header::SET_COOKIE, cookie)], Redirect::to(&next)).into_response();
+    if let Some(Ok(v)) = device.map(|t| devices::set_cookie(&t).parse()) {
+        r.headers_mut().append(header::SET_COOKIE, v);
+    }
+    Ok(r)
+}
+
+fn retry_after(mut r: Response, secs: u64) -> Response {
+    if let Ok(v) = secs.to_string().parse() {
+        r.headers_mut().insert(header::RETRY_AFTER, v);
+    }
+    r
+}
+
+async fn audit_login(
+    s: &AppState,
+    a: &Attempt,
+    outcome: &'static str,
+    now: i64,
+) -> Result<(), ApiError> {
+    let (who, source) = (a.name.clone(), a.source.clone());
+    with(&s.auth, move |conn| {
+        Ok(users::audit(
+            conn,
+            Some(&who),
+            outcome,
+            "",
+            Some(&source),
+            now,
+        )?)
+    })
+    .await
 }
 
 #[derive(Deserialize)]

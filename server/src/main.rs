@@ -174,6 +174,8 @@ fn main() -> ExitCode {
                     eprintln!("warning: {e}; `run` needs it");
                 }
                 println!("{}: ok", config.display());
+                // The certificate and key were read by the load above.
+                println!("{}", web_summary(&c));
                 for letter in c.letters.iter() {
                     println!("{}", ronda_server::letters::summary(letter));
                 }
@@ -259,6 +261,29 @@ async fn execute(command: Command) -> anyhow::Result<ExitCode> {
         | Command::MqttUser { .. } => {}
     }
     Ok(ExitCode::SUCCESS)
+}
+
+/// Where the web side listens and how, for `check`.
+fn web_summary(c: &ServerConfig) -> String {
+    let listen = c.http_listen;
+    match &c.http_tls {
+        Some(t) => {
+            let mut s = format!(
+                "https on {listen}: certificate {} and key {} read; they are read again at every start (restart after renewing)",
+                t.cert_file.display(),
+                t.key_file.display()
+            );
+            if let Some(r) = c.http_redirect_listen {
+                s.push_str(&format!("\nhttp on {r} redirects to https on port {}", listen.port()));
+            }
+            s
+        }
+        None if listen.ip().is_loopback() => format!("http on {listen} (this machine only)"),
+        None => format!(
+            "http on {listen}: plain HTTP; browsers on other machines keep the login cookie only over HTTPS, \
+             so put a reverse proxy with HTTPS in front or set http.tls (docs/https.md)"
+        ),
+    }
 }
 
 /// The config file, then the registry and letters it names.

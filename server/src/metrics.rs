@@ -28,6 +28,10 @@ pub struct Metrics {
     pub ingest_lag: Gauge<f64, AtomicU64>,
     pub broker_connected: Gauge,
     pub mqtt_refused: Family<Reason, Counter>,
+    /// argon2 password checks the login form ran.
+    pub password_checks: Counter,
+    /// Login attempts refused before any password check, by reason.
+    pub login_refused: Family<Reason, Counter>,
 }
 
 impl Metrics {
@@ -44,6 +48,8 @@ impl Metrics {
             ingest_lag: Gauge::default(),
             broker_connected: Gauge::default(),
             mqtt_refused: Family::default(),
+            password_checks: Counter::default(),
+            login_refused: Family::default(),
         };
         m.registry.register(
             "reports_accepted",
@@ -95,6 +101,19 @@ impl Metrics {
             "Connections, publishes and subscriptions the embedded broker's gate refused, by reason",
             m.mqtt_refused.clone(),
         );
+        m.registry.register(
+            "login_password_checks",
+            "Password hashes the login form computed (argon2id, 19 MiB each)",
+            m.password_checks.clone(),
+        );
+        m.registry.register(
+            "login_refused",
+            "Login attempts refused before the password was checked, by reason",
+            m.login_refused.clone(),
+        );
+        for reason in crate::login::REFUSALS {
+            let _ = m.login_refused.get_or_create(&Reason { reason });
+        }
         // Show every reason from the start, so a dashboard sees zeros, not gaps.
         for reason in RejectReason::LABELS {
             let _ = m.rejected.get_or_create(&Reason { reason });
@@ -102,6 +121,7 @@ impl Metrics {
         let gate = [
             ronda_broker::gate::DENIED_PUBLISH,
             ronda_broker::gate::DENIED_SUBSCRIBE,
+            ronda_broker::gate::DENIED_RETAIN,
             ronda_broker::gate::MALFORMED,
         ];
         let connect = ronda_broker::acl::Refusal::ALL.map(|r| r.label());
@@ -117,6 +137,11 @@ impl Metrics {
                 reason: reason.label(),
             })
             .inc();
+    }
+
+    /// Count a login refused before its password check.
+    pub fn refuse_login(&self, reason: &'static str) {
+        self.login_refused.get_or_create(&Reason { reason }).inc();
     }
 
     pub fn encode(&self) -> String {

@@ -1,38 +1,97 @@
-//! Login throttling. Failed logins are counted per source address and per
-//! (account, source) pair over a window. Counting the account per source,
-//! not globally, is what keeps an attacker elsewhere from locking the real
-//! user out: their own address is never the one being throttled.
+//! Login throttling. Every attempt is counted *before* its password is
+//! checked, so requests sent at once cannot all slip past the limit while
+//! the first ones are still hashing; a right password refunds its count.
+//!
+//! Three counts per attempt, over a window:
+//! - the source address, over all accounts (one machine guessing many);
+//! - the account from that address (one machine guessing one account);
+//! - the account from browsers it has never logged in from, all addresses
+//!   together (many machines guessing one account). A browser holding the
+//!   account's device cookie ([`crate::users::devices`]) is counted on its
+//!   own instead, so an attacker elsewhere cannot lock the owner out.
+//!
+//! And a bound on password checks running at once: each argon2id check
+//! takes 19 MiB and a core on the blocking pool that session lookups share.
 
 use std::collections::HashMap;
-use std::sync::Mutex;
+use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
+
+use tokio::sync::{OwnedSemaphorePermit, Semaphore};
 
 /// How long failures are remembered.
 pub const WINDOW: Duration = Duration::from_secs(15 * 60);
 /// Failed logins one address may make, over all accounts, per window.
 pub const PER_SOURCE: u32 = 30;
-/// Failed logins for one account from one address per window.
+/// Failed logins for one account from one address, or from one known
+/// browser, per window.
 pub const PER_ACCOUNT: u32 = 5;
+/// Failed logins for one account from unknown browsers, all addresses
+/// together, per window.
+pub const PER_ACCOUNT_UNKNOWN: u32 = 20;
+/// Password checks running at once.
+pub const HASHING: usize = 4;
 /// Beyond this many tracked keys, expired ones are dropped first.
 const MAX_KEYS: usize = 10_000;
 
-#[derive(Default)]
-pub struct LoginLimiter(Mutex<HashMap<String, (u32, Instant)>>);
+/// Who is trying: the name typed, the client's address, and the device
+/// cookie's hash when it is one this account has logged in from.
+#[derive(Debug, Clone)]
+pub struct Attempt {
+    pub name: String,
+    pub source: String,
+    pub known_device: Option<String>,
+}
 
-impl LoginLimiter {
-    fn keys(name: &str, source: &str) -> [(String, u32); 2] {
+impl Attempt {
+    fn keys(&self) -> [(String, u32); 3] {
+        let (name, source) = (&self.name, &self.source);
+        let third = match &self.known_device {
+            Some(device) => (format!("device {device}"), PER_ACCOUNT),
+            None => (format!("unknown {name}"), PER_ACCOUNT_UNKNOWN),
+        };
         [
             (format!("src {source}"), PER_SOURCE),
             (format!("acct {name} {source}"), PER_ACCOUNT),
+            third,
         ]
     }
+}
 
-    /// `Err(wait)` while either counter is at its limit.
-    pub fn check(&self, name: &str, source: &str, now: Instant) -> Result<(), Duration> {
-        let Ok(map) = self.0.lock() else {
-            return Ok(());
+pub struct LoginLimiter {
+    counts: Mutex<HashMap<String, (u32, Instant)>>,
+    hashing: Arc<Semaphore>,
+}
+
+impl Default for LoginLimiter {
+    fn default() -> Self {
+        LoginLimiter::new(HASHING)
+    }
+}
+
+impl LoginLimiter {
+    pub fn new(hashing: usize) -> LoginLimiter {
+        LoginLimiter {
+            counts: Mutex::default(),
+            hashing: Arc::new(Semaphore::new(hashing)),
+        }
+    }
+
+    /// A slot for one password check, held until the check ends (even if
+    /// the client has gone); `None` while all are taken.
+    pub fn hashing(&self) -> Option<OwnedSemaphorePermit> {
+        self.hashing.clone().try_acquire_owned().ok()
+    }
+
+    /// Count `a` as a failure now; `Err(wait)` instead, counting nothing,
+    /// while any of its counts is at its limit.
+    pub fn begin(&self, a: &Attempt, now: Instant) -> Result<(), Duration> {
+        let Ok(mut map) = self.counts.lock() else {
+            // A poisoned lock must not open the door: refuse for a while.
+            return Err(WINDOW);
         };
-        let wait = Self::keys(name, source)
+        let keys = a.keys();
+        let wait = keys
             .iter()
             .filter_map(|(k, limit)| {
                 let (n, since) = map.get(k)?;
@@ -42,49 +101,68 @@ impl LoginLimiter {
                 (*n >= *limit).then_some(left)
             })
             .max();
-        wait.map_or(Ok(()), Err)
-    }
-
-    pub fn failed(&self, name: &str, source: &str, now: Instant) {
-        let Ok(mut map) = self.0.lock() else { return };
+        if let Some(wait) = wait {
+            return Err(wait);
+        }
         if map.len() > MAX_KEYS {
             map.retain(|_, (_, since)| now.duration_since(*since) < WINDOW);
         }
-        for (k, _) in Self::keys(name, source) {
+        for (k, _) in keys {
             let e = map.entry(k).or_insert((0, now));
             if now.duration_since(e.1) >= WINDOW {
                 *e = (0, now);
             }
             e.0 += 1;
         }
+        Ok(())
     }
 
-    /// A right password clears that account's count from that address.
-    pub fn succeeded(&self, name: &str, source: &str) {
-        if let Ok(mut map) = self.0.lock() {
-            map.remove(&format!("acct {name} {source}"));
+    /// A right password: that account's counts from that address or
+    /// browser start over, and the shared counts take back this attempt.
+    pub fn succeeded(&self, a: &Attempt) {
+        let Ok(mut map) = self.counts.lock() else {
+            return;
+        };
+        let [(src, _), (acct, _), (third, _)] = a.keys();
+        map.remove(&acct);
+        if a.known_device.is_some() {
+            map.remove(&third);
+        } else if let Some(e) = map.get_mut(&third) {
+            e.0 = e.0.saturating_sub(1);
+        }
+        if let Some(e) = map.get_mut(&src) {
+            e.0 = e.0.saturating_sub(1);
         }
     }
 }
 
 #[cfg(test)]
 mod tests {
+    #![allow(clippy::unwrap_used)]
     use super::*;
+
+    fn from(name: &str, source: &str) -> Attempt {
+        Attempt {
+            name: name.into(),
+            source: source.into(),
+            known_device: None,
+        }
+    }
 
     #[test]
     fn an_attacker_is_throttled_without_locking_the_owner_out() {
         let l = LoginLimiter::default();
         let t = Instant::now();
+        let attacker = from("budi", "10.0.0.66");
         for _ in 0..PER_ACCOUNT {
-            assert!(l.check("budi", "10.0.0.66", t).is_ok());
-            l.failed("budi", "10.0.0.66", t);
+            assert!(l.begin(&attacker, t).is_ok());
         }
-        let wait = l.check("budi", "10.0.0.66", t).unwrap_err();
+        let wait = l.begin(&attacker, t).unwrap_err();
         assert!(wait <= WINDOW && wait > WINDOW - Duration::from_secs(1));
         // The real user, from their own desk, is not affected.
-        assert!(l.check("budi", "10.0.0.5", t).is_ok());
+        assert!(l.begin(&from("budi", "10.0.0.5"), t).is_ok());
         // The window passes and the attacker may try again.
-        assert!(l.check("budi", "10.0.0.66", t + WINDOW).is_ok());
+        assert!(l.begin(&attacker, t + WINDOW).is_ok());
     }
 
     #[test]
@@ -92,21 +170,58 @@ mod tests {
         let l = LoginLimiter::default();
         let t = Instant::now();
         for i in 0..PER_SOURCE {
-            l.failed(&format!("user{i}"), "10.0.0.66", t);
+            assert!(l.begin(&from(&format!("user{i}"), "10.0.0.66"), t).is_ok());
         }
-        assert!(l.check("someone-new", "10.0.0.66", t).is_err());
-        assert!(l.check("someone-new", "10.0.0.7", t).is_ok());
+        assert!(l.begin(&from("someone-new", "10.0.0.66"), t).is_err());
+        assert!(l.begin(&from("someone-new", "10.0.0.7"), t).is_ok());
     }
 
     #[test]
-    fn success_clears_the_account_count() {
+    fn many_addresses_guessing_one_account_spare_the_owners_browser() {
         let l = LoginLimiter::default();
         let t = Instant::now();
-        for _ in 0..PER_ACCOUNT - 1 {
-            l.failed("budi", "10.0.0.5", t);
+        for i in 0..PER_ACCOUNT_UNKNOWN {
+            assert!(l.begin(&from("budi", &format!("10.0.1.{i}")), t).is_ok());
         }
-        l.succeeded("budi", "10.0.0.5");
-        l.failed("budi", "10.0.0.5", t);
-        assert!(l.check("budi", "10.0.0.5", t).is_ok());
+        // A new address, an unknown browser: refused.
+        assert!(l.begin(&from("budi", "10.0.2.1"), t).is_err());
+        // The owner's browser, known to the account, still gets in line.
+        let owner = Attempt {
+            known_device: Some("d1".into()),
+            ..from("budi", "10.0.2.1")
+        };
+        assert!(l.begin(&owner, t).is_ok());
+    }
+
+    #[test]
+    fn success_refunds_its_count() {
+        let l = LoginLimiter::default();
+        let t = Instant::now();
+        let budi = from("budi", "10.0.0.5");
+        for _ in 0..PER_ACCOUNT - 1 {
+            l.begin(&budi, t).unwrap();
+        }
+        l.begin(&budi, t).unwrap();
+        l.succeeded(&budi);
+        for _ in 0..PER_ACCOUNT {
+            assert!(l.begin(&budi, t).is_ok());
+        }
+        // Logins that succeed never use up the shared counts.
+        let l = LoginLimiter::default();
+        for _ in 0..PER_SOURCE * 2 {
+            let a = from("budi", "10.0.0.5");
+            l.begin(&a, t).unwrap();
+            l.succeeded(&a);
+        }
+    }
+
+    #[test]
+    fn hashing_slots_are_bounded_and_come_back() {
+        let l = LoginLimiter::new(2);
+        let (a, b) = (l.hashing().unwrap(), l.hashing().unwrap());
+        assert!(l.hashing().is_none(), "a third check waits for a slot");
+        drop(a);
+        assert!(l.hashing().is_some());
+        drop(b);
     }
 }

@@ -65,8 +65,8 @@ pub struct Engine {
     seqs: HashMap<(String, String), u64>,
     book: Book,
     views: Views,
-    /// Command id → the alert that sent it.
-    commands: HashMap<String, i64>,
+    /// Command id → the alert that sent it, and the agent it went to.
+    commands: HashMap<String, remedy::Asked>,
     /// The first `now` the engine saw.
     started: Option<Timestamp>,
     /// When each office was last evaluated because of news about it.
@@ -263,12 +263,27 @@ impl Engine {
         Ok((att, self.evaluate_office(office, now)))
     }
 
-    pub fn command_result(&mut self, result: &CommandResult, now: Timestamp) -> Effects {
+    /// An answer that came on the `cmd/result` topic of `office/agent`.
+    /// Noted on its alert only if the command went to that agent; another
+    /// agent's answer leaves the command waiting for the real one.
+    pub fn command_result(
+        &mut self,
+        office: &str,
+        agent: &str,
+        result: &CommandResult,
+        now: Timestamp,
+    ) -> Effects {
         let mut fx = Effects::default();
-        if let Some(id) = self.commands.remove(&result.id) {
-            fx.changes
-                .extend(self.book.note(id, remedy::describe(result), now));
+        let Some(asked) = self.commands.get(&result.id) else {
+            return fx;
+        };
+        if !asked.is_for(office, agent) {
+            return fx;
         }
+        let alert = asked.alert;
+        self.commands.remove(&result.id);
+        fx.changes
+            .extend(self.book.note(alert, remedy::describe(result), now));
         fx
     }
 

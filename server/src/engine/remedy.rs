@@ -11,11 +11,27 @@ use ronda_wire::{Action, Command, CommandResult};
 
 use super::Outgoing;
 
+/// A switch-off sent: for which alert, and to whom. Only that agent's
+/// answer, on its own `cmd/result` topic, may be noted on the alert: ids are
+/// sequential, so any other agent could guess one.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Asked {
+    pub alert: i64,
+    pub office: String,
+    pub agent: String,
+}
+
+impl Asked {
+    pub fn is_for(&self, office: &str, agent: &str) -> bool {
+        self.office == office && self.agent == agent
+    }
+}
+
 /// Commands for the alerts that have just fired on a switch-off item.
 pub fn switch_offs(
     letter: &Letter,
     changes: &[Change],
-    sent: &mut HashMap<String, i64>,
+    sent: &mut HashMap<String, Asked>,
 ) -> Vec<Outgoing> {
     let mut out = Vec::new();
     for c in changes {
@@ -34,7 +50,12 @@ pub fn switch_offs(
             continue;
         };
         let id = format!("alert-{}-off", c.alert.id);
-        sent.insert(id.clone(), c.alert.id);
+        let asked = Asked {
+            alert: c.alert.id,
+            office: c.alert.key.office.clone(),
+            agent: agent.clone(),
+        };
+        sent.insert(id.clone(), asked);
         out.push(Outgoing {
             by: format!("ronda (alert {} switch-off)", c.alert.id),
             office: c.alert.key.office.clone(),

@@ -27,7 +27,14 @@ pub enum Msg {
         agent: String,
         online: bool,
     },
-    CommandResult(CommandResult),
+    /// An agent's answer, with the office and agent of the topic it came
+    /// on: the only agent whose answer to a command counts is the one it
+    /// was sent to.
+    CommandResult {
+        office: String,
+        agent: String,
+        result: CommandResult,
+    },
     /// A command a user asked for (plug control); `reply` says whether it
     /// could be handed to the broker.
     Command {
@@ -117,15 +124,21 @@ impl Worker {
                 agent,
                 online,
             } => self.engine.presence(&office, &agent, online, now),
-            Msg::CommandResult(r) => {
-                let answer = Write::CommandAnswer {
-                    id: r.id.clone(),
-                    ok: r.ok,
-                    answer: answer_text(&r),
+            Msg::CommandResult {
+                office,
+                agent,
+                result,
+            } => {
+                let answer = crate::store::commands::Answer {
+                    id: result.id.clone(),
+                    ok: result.ok,
+                    answer: answer_text(&result),
                     at_ms: now.as_millisecond(),
+                    office: office.clone(),
+                    agent: agent.clone(),
                 };
-                let _ = self.store.send(answer).await;
-                self.engine.command_result(&r, now)
+                let _ = self.store.send(Write::CommandAnswer(answer)).await;
+                self.engine.command_result(&office, &agent, &result, now)
             }
             Msg::Command { outgoing, reply } => {
                 let _ = reply.send(self.publish(outgoing, now).await);

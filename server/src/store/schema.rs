@@ -202,6 +202,13 @@ const MIGRATIONS: &[&str] = &[
         secret_hash TEXT NOT NULL,
         created_ms INTEGER NOT NULL
     ) WITHOUT ROWID;",
+    // 10: browsers each account has logged in from (their cookie's SHA-256),
+    // which the login throttle counts apart from unknown ones.
+    "CREATE TABLE login_devices (
+        id_hash TEXT PRIMARY KEY,
+        account TEXT NOT NULL,
+        created_ms INTEGER NOT NULL
+    ) WITHOUT ROWID;",
 ];
 
 #[cfg(test)]

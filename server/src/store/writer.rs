@@ -53,12 +53,7 @@ pub enum Write {
     /// A command went to an agent.
     Command(super::commands::Sent),
     /// An agent answered a command.
-    CommandAnswer {
-        id: String,
-        ok: bool,
-        answer: String,
-        at_ms: i64,
-    },
+    CommandAnswer(super::commands::Answer),
     /// Delete report history received before this time.
     Prune { before_ms: i64 },
     /// Answered once everything sent before it is committed.
@@ -133,6 +128,7 @@ fn commit(conn: &mut Connection, batch: &[Write], metrics: &Metrics, ledger: &Le
                 if outcome.presence_changed {
                     refresh_online(conn, metrics);
                 }
+                super::commands::refused(&outcome.foreign, metrics);
                 return staged;
             }
             Err(e) => {
@@ -151,6 +147,8 @@ struct Outcome {
     duplicates: u64,
     presence_changed: bool,
     oldest_received_ms: Option<i64>,
+    /// Answers refused: they came from another agent than the command's.
+    foreign: Vec<super::commands::Foreign>,
 }
 
 fn apply(
@@ -202,12 +200,7 @@ fn apply(
                 attestation,
             } => super::alerts::write_attestation(&tx, letter, office, item, attestation)?,
             Write::Command(c) => super::commands::write_sent(&tx, c)?,
-            Write::CommandAnswer {
-                id,
-                ok,
-                answer,
-                at_ms,
-            } => super::commands::write_answer(&tx, id, *ok, answer, *at_ms)?,
+            Write::CommandAnswer(a) => out.foreign.extend(super::commands::write_answer(&tx, a)?),
             Write::Prune { before_ms } => {
                 let n = tx.execute("DELETE FROM reports WHERE received_ms < ?1", [before_ms])?;
                 tx.execute("DELETE FROM presence WHERE at_ms < ?1", [before_ms])?;

@@ -3,6 +3,7 @@
 //!
 //! Accounts live in the server's SQLite file. There is no default account.
 
+pub mod devices;
 pub mod mqtt;
 pub mod session;
 pub mod tokens;
@@ -136,8 +137,16 @@ pub fn check_password(password: &str) -> Result<(), UserError> {
     Ok(())
 }
 
+#[cfg(test)]
+thread_local! {
+    /// argon2 instances made on this thread: a test's proof that a hash ran.
+    static HASHES: std::cell::Cell<u32> = const { std::cell::Cell::new(0) };
+}
+
 /// argon2id with m = 19456 KiB, t = 2, p = 1 (the OWASP minimum).
 fn argon() -> Result<Argon2<'static>, UserError> {
+    #[cfg(test)]
+    HASHES.with(|h| h.set(h.get() + 1));
     let params = Params::new(19_456, 2, 1, None).map_err(|e| UserError::Hash(e.to_string()))?;
     Ok(Argon2::new(Algorithm::Argon2id, Version::V0x13, params))
 }
@@ -167,8 +176,11 @@ pub fn random_bytes<const N: usize>() -> [u8; N] {
     b
 }
 
+/// Longest user name, in bytes.
+pub const MAX_NAME: usize = 64;
+
 fn valid_name(name: &str) -> bool {
-    (2..=64).contains(&name.len())
+    (2..=MAX_NAME).contains(&name.len())
         && name
             .chars()
             .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || "._-".contains(c))
@@ -272,16 +284,19 @@ pub fn account(conn: &Connection, name: &str) -> Result<Option<(User, String)>, 
 }
 
 /// The user of `found` if `password` is theirs and the account is enabled.
+/// The hash runs in every case, first: an unknown name or a disabled
+/// account answers as slowly as a wrong password, so neither can be probed.
 pub fn check(found: Option<(User, String)>, password: &str) -> Option<User> {
-    match found {
-        Some((user, phc)) if !user.disabled && verify(password, &phc) => Some(user),
-        Some(_) => None,
+    let matches = match &found {
+        Some((_, phc)) => verify(password, phc),
         None => {
-            // Spend the same time as a real check, so a name cannot be probed.
             let _ = hash(password);
-            None
+            false
         }
-    }
+    };
+    found
+        .filter(|(user, _)| matches && !user.disabled)
+        .map(|(user, _)| user)
 }
 
 /// Append to the audit log.
@@ -316,6 +331,35 @@ mod tests {
         assert!(h.starts_with("$argon2id$v=19$m=19456,t=2,p=1$"), "{h}");
         assert!(verify("kantor-aman-2018", &h));
         assert!(!verify("kantor-aman-2019", &h));
+    }
+
+    /// argon2 runs made on this thread while `f` runs.
+    fn hashes_in(f: impl FnOnce()) -> u32 {
+        let before = HASHES.with(std::cell::Cell::get);
+        f();
+        HASHES.with(std::cell::Cell::get) - before
+    }
+
+    #[test]
+    fn a_disabled_or_unknown_account_costs_one_hash_like_a_wrong_password() {
+        let (_d, c) = db();
+        add(&c, "budi", "it", None, "lampu-merah-7", 1).unwrap();
+        disable(&c, "budi").unwrap();
+        let found = || account(&c, "budi").unwrap();
+        // Refused, but only after the same work as any other answer: a
+        // quicker "no" would tell a prober the account exists but is off.
+        assert_eq!(
+            hashes_in(|| assert!(check(found(), "lampu-merah-7").is_none())),
+            1
+        );
+        assert_eq!(
+            hashes_in(|| assert!(check(found(), "salah-sandi-9").is_none())),
+            1
+        );
+        assert_eq!(
+            hashes_in(|| assert!(check(None, "salah-sandi-9").is_none())),
+            1
+        );
     }
 
     #[test]

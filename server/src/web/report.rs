@@ -192,10 +192,11 @@ pub async fn csv(
         .into_response())
 }
 
-/// RFC 4180 quoting; a leading `=`, `+`, `-` or `@` is prefixed with `'` so
-/// a spreadsheet does not run a name from the field as a formula.
+/// RFC 4180 quoting; a leading `=`, `+`, `-`, `@`, tab or carriage return
+/// is prefixed with `'` so a spreadsheet does not run a name from the field
+/// as a formula (OWASP's CSV injection list).
 fn field(s: &str) -> String {
-    let s = if s.starts_with(['=', '+', '-', '@']) {
+    let s = if s.starts_with(['=', '+', '-', '@', '\t', '\r']) {
         format!("'{s}")
     } else {
         s.to_owned()
@@ -217,6 +218,14 @@ mod tests {
         assert_eq!(field("a, b"), "\"a, b\"");
         assert_eq!(field("say \"hi\""), "\"say \"\"hi\"\"\"");
         assert_eq!(field("=HYPERLINK(1)"), "'=HYPERLINK(1)");
+    }
+
+    #[test]
+    fn a_leading_tab_or_carriage_return_is_defused_too() {
+        // OWASP's list: spreadsheets skip a leading tab or CR and then read
+        // the `=` behind it as a formula.
+        assert_eq!(field("\t=1+1"), "'\t=1+1");
+        assert_eq!(field("\r=1+1"), "\"'\r=1+1\"");
     }
 
     #[test]

@@ -40,6 +40,9 @@ impl Act {
         form: &BTreeMap<String, String>,
     ) -> Result<Act, ApiError> {
         who.check_csrf(Some(form.get("csrf").map_or("", String::as_str)))?;
+        for (field, value) in form {
+            crate::http::bounded(field, value)?;
+        }
         who.office(&office)?;
         who.role(&[Role::Head, Role::Admin], "sign for an office")?;
         Ok(Act {
