@@ -1,66 +1,28 @@
-//! HTTPS on `http.listen` (`http.tls`), the plain-HTTP redirect listener,
-//! and the limits every web listener has against slow clients: the request
-//! head's deadline, the idle limit, the TLS handshake's deadline and the
-//! connection cap.
+//! HTTPS on `http.listen` (`http.tls`) and the plain-HTTP redirect
+//! listener. The limits every web listener has against slow clients are
+//! tested in `e2e_slow_clients.rs`.
 //!
-//! The limits are set small here; every wait on the server has only a
-//! generous safety net ([`SAFETY`]), never an assertion on how fast.
+//! Every wait on the server has only a generous safety net ([`SAFETY`]),
+//! never an assertion on how fast.
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
 mod common;
 
 use std::net::SocketAddr;
-use std::sync::Arc;
 use std::time::Duration;
 
 use common::web::{add, PW};
-use common::{spawn_with, TestApp, TestCa};
+use common::{spawn_https, TestApp, TestCa};
 use reqwest::redirect::Policy;
 use reqwest::StatusCode;
-use ronda_server::https::TlsFiles;
-use ronda_server::serve::Limits;
-use ronda_server::ServerConfig;
-use tokio::io::{AsyncRead, AsyncReadExt, AsyncWrite, AsyncWriteExt};
+use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::TcpStream;
 
 /// Only against a hung test: the server is expected to act long before.
 const SAFETY: Duration = Duration::from_secs(30);
-/// A limit no test reaches.
-const NEVER: Duration = Duration::from_secs(3600);
-/// A limit a test reaches soon; long enough that a slow machine still
-/// sends a prompt client's request within it.
-const SHORT: Duration = Duration::from_secs(1);
-
-/// Limits that never act, for a test to lower one of them.
-const RELAXED: Limits = Limits {
-    max_connections: 512,
-    header_read: NEVER,
-    idle: NEVER,
-    tls_handshake: NEVER,
-};
-
-/// A server with HTTPS from the test CA's files and the redirect listener.
-async fn spawn_https(ca: &TestCa, limits: Limits) -> (TestApp, tempfile::TempDir) {
-    let files = tempfile::tempdir().unwrap();
-    let (cert_file, key_file) = ca.server_files(files.path());
-    let app = spawn_with(|c: &mut ServerConfig| {
-        c.http_tls = Some(TlsFiles {
-            cert_file,
-            key_file,
-        });
-        c.http_redirect_listen = Some(SocketAddr::from(([127, 0, 0, 1], 0)));
-        c.http_limits = limits;
-    })
-    .await;
-    (app, files)
-}
-
-fn http_addr(app: &TestApp) -> SocketAddr {
-    app.server.as_ref().unwrap().http_addr
-}
 
 fn https_url(app: &TestApp) -> String {
-    format!("https://127.0.0.1:{}", http_addr(app).port())
+    format!("https://127.0.0.1:{}", app.http_addr().port())
 }
 
 /// A browser that trusts the office's CA and nothing else.
@@ -76,7 +38,10 @@ fn browser(ca: &TestCa, redirects: Policy) -> reqwest::Client {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn an_office_logs_in_over_https_with_its_own_ca() {
     let ca = TestCa::new();
-    let (app, _files) = spawn_https(&ca, Limits::DEFAULT).await;
+    let (app, _files) = spawn_https(&ca, |c| {
+        c.http_redirect_listen = Some(SocketAddr::from(([127, 0, 0, 1], 0)));
+    })
+    .await;
     add(&app, "budi", "it", None);
     let base = https_url(&app);
     let client = browser(&ca, Policy::none());
@@ -120,7 +85,7 @@ async fn an_office_logs_in_over_https_with_its_own_ca() {
     let plain = reqwest::Client::new()
         .get(format!(
             "http://127.0.0.1:{}/healthz",
-            http_addr(&app).port()
+            app.http_addr().port()
         ))
         .send()
         .await;
@@ -156,14 +121,17 @@ fn status_and_location(answer: &str) -> (u16, Option<String>) {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn plain_http_is_redirected_to_https_on_the_same_host_only() {
     let ca = TestCa::new();
-    let (app, _files) = spawn_https(&ca, Limits::DEFAULT).await;
+    let (app, _files) = spawn_https(&ca, |c| {
+        c.http_redirect_listen = Some(SocketAddr::from(([127, 0, 0, 1], 0)));
+    })
+    .await;
     let redirect = app
         .server
         .as_ref()
         .unwrap()
         .redirect_addr
         .expect("a redirect listener");
-    let tls = http_addr(&app).port();
+    let tls = app.http_addr().port();
 
     let get = |target: &str, host: Option<&str>| {
         let host = host.map(|h| format!("Host: {h}\r\n")).unwrap_or_default();
@@ -217,186 +185,5 @@ async fn plain_http_is_redirected_to_https_on_the_same_host_only() {
         .unwrap();
     assert_eq!(res.status(), StatusCode::OK);
     assert_eq!(res.url().scheme(), "https");
-    app.stop().await;
-}
-
-/// Send a request head a byte at a time without ever finishing it (a
-/// slowloris client); true once the server has closed the connection.
-async fn trickle<S>(stream: S) -> bool
-where
-    S: AsyncRead + AsyncWrite + Send + 'static,
-{
-    let (mut rx, mut tx) = tokio::io::split(stream);
-    let writer = tokio::spawn(async move {
-        let head = b"GET /healthz HTTP/1.1\r\nHost: 127.0.0.1\r\nX-Slow: ";
-        if tx.write_all(head).await.is_err() {
-            return;
-        }
-        // Pacing only: one more byte of the same header every 100 ms, so
-        // the head stays far below hyper's size and header-count limits.
-        let mut every = tokio::time::interval(Duration::from_millis(100));
-        loop {
-            every.tick().await;
-            if tx.write_all(b"a").await.is_err() {
-                return;
-            }
-        }
-    });
-    let mut buf = [0u8; 256];
-    let closed = loop {
-        match tokio::time::timeout(SAFETY, rx.read(&mut buf)).await {
-            Err(_) => break false,
-            Ok(Ok(0) | Err(_)) => break true,
-            // hyper may answer 408 before it closes.
-            Ok(Ok(_)) => continue,
-        }
-    };
-    writer.abort();
-    closed
-}
-
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn a_client_that_trickles_its_headers_is_cut_off() {
-    let app = spawn_with(|c| {
-        c.http_limits = Limits {
-            header_read: SHORT,
-            ..RELAXED
-        }
-    })
-    .await;
-    let s = TcpStream::connect(http_addr(&app)).await.unwrap();
-    assert!(trickle(s).await, "a slowloris client kept its connection");
-    app.stop().await;
-}
-
-/// A TLS client that trusts the test CA.
-fn tls_connector(ca: &TestCa) -> tokio_rustls::TlsConnector {
-    let mut roots = rustls::RootCertStore::empty();
-    for cert in rustls_pemfile::certs(&mut ca.ca_pem.as_bytes()) {
-        roots.add(cert.unwrap()).unwrap();
-    }
-    let provider = Arc::new(rustls::crypto::ring::default_provider());
-    let config = rustls::ClientConfig::builder_with_provider(provider)
-        .with_safe_default_protocol_versions()
-        .unwrap()
-        .with_root_certificates(roots)
-        .with_no_client_auth();
-    tokio_rustls::TlsConnector::from(Arc::new(config))
-}
-
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn trickling_headers_over_tls_is_cut_off_too() {
-    let ca = TestCa::new();
-    let limits = Limits {
-        header_read: SHORT,
-        ..RELAXED
-    };
-    let (app, _files) = spawn_https(&ca, limits).await;
-    let tcp = TcpStream::connect(http_addr(&app)).await.unwrap();
-    let name = rustls::pki_types::ServerName::try_from("127.0.0.1").unwrap();
-    let tls = tls_connector(&ca).connect(name, tcp).await.unwrap();
-    assert!(
-        trickle(tls).await,
-        "a slowloris client kept its TLS connection"
-    );
-    app.stop().await;
-}
-
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn a_client_that_never_finishes_the_tls_handshake_is_cut_off() {
-    let ca = TestCa::new();
-    let limits = Limits {
-        tls_handshake: SHORT,
-        ..RELAXED
-    };
-    let (app, _files) = spawn_https(&ca, limits).await;
-    let mut s = TcpStream::connect(http_addr(&app)).await.unwrap();
-    // The first bytes of a ClientHello record, then nothing.
-    s.write_all(&[0x16, 0x03, 0x01]).await.unwrap();
-    let mut buf = [0u8; 64];
-    let read = tokio::time::timeout(SAFETY, s.read(&mut buf)).await;
-    assert!(
-        matches!(read, Ok(Ok(0) | Err(_))),
-        "a silent TLS client kept its connection: {read:?}"
-    );
-    app.stop().await;
-}
-
-/// Answer one keep-alive request, then wait for the server to close the
-/// idle connection.
-async fn keep_alive_is_closed(limits: Limits) {
-    let app = spawn_with(|c| c.http_limits = limits).await;
-    let mut s = TcpStream::connect(http_addr(&app)).await.unwrap();
-    s.write_all(b"GET /healthz HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n")
-        .await
-        .unwrap();
-    let mut out = Vec::new();
-    let read = tokio::time::timeout(SAFETY, s.read_to_end(&mut out)).await;
-    let answer = String::from_utf8_lossy(&out);
-    assert!(answer.starts_with("HTTP/1.1 200"), "{answer}");
-    assert!(
-        matches!(read, Ok(Ok(_))),
-        "an idle keep-alive connection stayed open with {limits:?}: {read:?}"
-    );
-    app.stop().await;
-}
-
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn an_idle_keep_alive_connection_is_closed() {
-    // By the idle limit...
-    keep_alive_is_closed(Limits {
-        idle: SHORT,
-        ..RELAXED
-    })
-    .await;
-    // ...and by the head's deadline, which runs while hyper waits for the
-    // next request.
-    keep_alive_is_closed(Limits {
-        header_read: SHORT,
-        ..RELAXED
-    })
-    .await;
-}
-
-/// True if a whole request on a new connection gets an answer.
-async fn served(addr: SocketAddr) -> bool {
-    let Ok(mut s) = TcpStream::connect(addr).await else {
-        return false;
-    };
-    let request = b"GET /healthz HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: close\r\n\r\n";
-    // Closed before the request is written: a broken pipe, not an answer.
-    let _ = s.write_all(request).await;
-    let mut out = Vec::new();
-    let read = tokio::time::timeout(SAFETY, s.read_to_end(&mut out)).await;
-    assert!(read.is_ok(), "a connection was neither served nor closed");
-    String::from_utf8_lossy(&out).starts_with("HTTP/1.1 200")
-}
-
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn connections_beyond_the_cap_are_closed_until_others_end() {
-    const CAP: u32 = 4;
-    let app = spawn_with(|c| {
-        c.http_limits = Limits {
-            max_connections: CAP,
-            ..RELAXED
-        }
-    })
-    .await;
-    let addr = http_addr(&app);
-    // CAP clients that connect and say nothing hold every slot.
-    let mut silent = Vec::new();
-    for _ in 0..CAP {
-        silent.push(TcpStream::connect(addr).await.unwrap());
-    }
-    assert!(
-        !served(addr).await,
-        "a connection beyond the cap was served"
-    );
-    drop(silent);
-    common::eventually(
-        "a connection to be served once the silent ones closed",
-        || async { served(addr).await.then_some(()) },
-    )
-    .await;
     app.stop().await;
 }

@@ -259,6 +259,8 @@ impl Gate {
         why: Refusal,
     ) -> Result<(), GateError> {
         self.guard.refused(why.label());
+        // Both are the client's own words, up to 16 KiB each: log a prefix.
+        let (client_id, username) = (prefix(client_id), username.map(prefix));
         tracing::warn!(%peer, client_id, username, reason = %why, "MQTT connection refused");
         let code = match why {
             Refusal::ClientId => ConnectReturnCode::ClientIdentifierNotValid,
@@ -340,6 +342,15 @@ impl Gate {
             GateError::Denied(what)
         })
     }
+}
+
+/// At most the first 64 bytes of `s`, cut at a character boundary.
+fn prefix(s: &str) -> &str {
+    let mut end = s.len().min(64);
+    while !s.is_char_boundary(end) {
+        end -= 1;
+    }
+    &s[..end]
 }
 
 /// The length of the whole packet at the start of `bytes`, if it holds one.

@@ -216,6 +216,7 @@ pub async fn start(
             app,
             listeners.transport,
             config.http_limits,
+            config.trusted_proxies.clone(),
             shutdown.clone(),
         )),
         tokio::spawn(prune(
@@ -231,6 +232,7 @@ pub async fn start(
             https::redirect_app(http_addr.port()),
             serve::Transport::Plain,
             config.http_limits,
+            config.trusted_proxies.clone(),
             shutdown.clone(),
         )));
     }

@@ -111,7 +111,8 @@ impl Metrics {
             "Login attempts refused before the password was checked, by reason",
             m.login_refused.clone(),
         );
-        for reason in crate::login::REFUSALS {
+        for r in crate::login::Refused::ALL {
+            let reason = r.label();
             let _ = m.login_refused.get_or_create(&Reason { reason });
         }
         // Show every reason from the start, so a dashboard sees zeros, not gaps.

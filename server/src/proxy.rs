@@ -5,7 +5,7 @@
 //! from anyone would let a client name any address it likes, so it is read
 //! only from `http.trusted_proxies`.
 
-use std::net::IpAddr;
+use std::net::{IpAddr, Ipv6Addr};
 
 use axum::http::HeaderMap;
 use ipnet::IpNet;
@@ -42,7 +42,8 @@ impl TrustedProxies {
         nets.collect::<Result<_, _>>().map(TrustedProxies)
     }
 
-    fn trusts(&self, ip: IpAddr) -> bool {
+    /// True if `ip` (IPv4-mapped IPv6 read as IPv4) is a trusted proxy.
+    pub fn trusts(&self, ip: IpAddr) -> bool {
         let ip = canonical(ip);
         self.0.iter().any(|n| n.0.contains(&ip))
     }
@@ -63,7 +64,11 @@ impl TrustedProxies {
             .map(str::trim)
             .collect::<Vec<_>>();
         for hop in hops.iter().rev() {
-            let Ok(ip) = hop.parse::<IpAddr>() else {
+            // Some proxies add the client's port: `1.2.3.4:5678`, `[::1]:80`.
+            let parsed = hop
+                .parse::<IpAddr>()
+                .or_else(|_| hop.parse::<std::net::SocketAddr>().map(|a| a.ip()));
+            let Ok(ip) = parsed else {
                 // Junk from a proxy we trust: stop at the last address known.
                 break;
             };
@@ -80,6 +85,19 @@ impl TrustedProxies {
 fn canonical(ip: IpAddr) -> IpAddr {
     match ip {
         IpAddr::V6(v6) => v6.to_ipv4_mapped().map_or(ip, IpAddr::V4),
+        v4 => v4,
+    }
+}
+
+/// What a limit per address counts a peer as: an IPv4 address (IPv4-mapped
+/// IPv6 too) as itself, an IPv6 address as its /64, since one host can
+/// hold a whole /64.
+pub fn host_network(ip: IpAddr) -> IpAddr {
+    match canonical(ip) {
+        IpAddr::V6(v6) => {
+            let prefix = u128::from(v6) & !u128::from(u64::MAX);
+            IpAddr::V6(Ipv6Addr::from(prefix))
+        }
         v4 => v4,
     }
 }
@@ -133,11 +151,26 @@ mod tests {
         // Junk stops the walk at the last address known.
         let h = xff("192.168.5.66, not-an-ip");
         assert_eq!(p.client(ip("10.0.0.1"), &h), ip("10.0.0.1"));
+        // A hop with its port, as some proxies write it.
+        let h = xff("192.168.5.66:51234");
+        assert_eq!(p.client(ip("10.0.0.1"), &h), ip("192.168.5.66"));
+        let h = xff("[2001:db8::7]:443");
+        assert_eq!(p.client(ip("10.0.0.1"), &h), ip("2001:db8::7"));
         // A v4 peer on a dual-stack socket.
         assert_eq!(
             p.client(ip("::ffff:10.0.0.1"), &xff("192.168.5.7")),
             ip("192.168.5.7")
         );
+    }
+
+    #[test]
+    fn an_ipv6_peer_counts_by_its_64_and_a_mapped_ipv4_one_as_ipv4() {
+        assert_eq!(host_network(ip("10.0.0.5")), ip("10.0.0.5"));
+        assert_eq!(host_network(ip("::ffff:10.0.0.5")), ip("10.0.0.5"));
+        let a = host_network(ip("2001:db8:1:2:aaaa::1"));
+        assert_eq!(a, ip("2001:db8:1:2::"));
+        assert_eq!(host_network(ip("2001:db8:1:2:ffff:ffff:ffff:ffff")), a);
+        assert_ne!(host_network(ip("2001:db8:1:3::1")), a);
     }
 
     #[test]

@@ -45,7 +45,7 @@ pub struct Attempt {
 
 impl Attempt {
     fn keys(&self) -> [(String, u32); 3] {
-        let (name, source) = (&self.name, &self.source);
+        let (name, source) = (&self.name, &address_key(&self.source));
         let third = match &self.known_device {
             Some(device) => (format!("device {device}"), PER_ACCOUNT),
             None => (format!("unknown {name}"), PER_ACCOUNT_UNKNOWN),
@@ -55,6 +55,15 @@ impl Attempt {
             (format!("acct {name} {source}"), PER_ACCOUNT),
             third,
         ]
+    }
+}
+
+/// What an address is counted as: [`crate::proxy::host_network`], so one
+/// host cannot hop over the addresses of its IPv6 /64 for fresh counts.
+fn address_key(source: &str) -> String {
+    match source.parse() {
+        Ok(ip) => crate::proxy::host_network(ip).to_string(),
+        Err(_) => source.to_owned(),
     }
 }
 
@@ -117,21 +126,29 @@ impl LoginLimiter {
         Ok(())
     }
 
-    /// A right password: that account's counts from that address or
-    /// browser start over, and the shared counts take back this attempt.
-    pub fn succeeded(&self, a: &Attempt) {
+    /// Take back the count of an attempt whose password was not checked.
+    pub fn refund(&self, a: &Attempt) {
         let Ok(mut map) = self.counts.lock() else {
             return;
         };
-        let [(src, _), (acct, _), (third, _)] = a.keys();
+        for (k, _) in a.keys() {
+            if let Some(e) = map.get_mut(&k) {
+                e.0 = e.0.saturating_sub(1);
+            }
+        }
+    }
+
+    /// A right password: that account's counts from that address or
+    /// browser start over, and the shared counts take back this attempt.
+    pub fn succeeded(&self, a: &Attempt) {
+        self.refund(a);
+        let Ok(mut map) = self.counts.lock() else {
+            return;
+        };
+        let [_, (acct, _), (third, _)] = a.keys();
         map.remove(&acct);
         if a.known_device.is_some() {
             map.remove(&third);
-        } else if let Some(e) = map.get_mut(&third) {
-            e.0 = e.0.saturating_sub(1);
-        }
-        if let Some(e) = map.get_mut(&src) {
-            e.0 = e.0.saturating_sub(1);
         }
     }
 }
@@ -177,6 +194,20 @@ mod tests {
     }
 
     #[test]
+    fn the_addresses_of_one_ipv6_network_count_as_one() {
+        let l = LoginLimiter::default();
+        let t = Instant::now();
+        for i in 0..PER_ACCOUNT {
+            let a = from("budi", &format!("2001:db8:1:2::{i:x}"));
+            assert!(l.begin(&a, t).is_ok());
+        }
+        assert!(l.begin(&from("budi", "2001:db8:1:2:ffff::9"), t).is_err());
+        // The next /64 is another network; IPv4 is still per address.
+        assert!(l.begin(&from("budi", "2001:db8:1:3::1"), t).is_ok());
+        assert_eq!(address_key("10.0.0.5"), "10.0.0.5");
+    }
+
+    #[test]
     fn many_addresses_guessing_one_account_spare_the_owners_browser() {
         let l = LoginLimiter::default();
         let t = Instant::now();
@@ -212,6 +243,22 @@ mod tests {
             let a = from("budi", "10.0.0.5");
             l.begin(&a, t).unwrap();
             l.succeeded(&a);
+        }
+    }
+
+    #[test]
+    fn an_attempt_that_found_no_slot_is_taken_back() {
+        let l = LoginLimiter::default();
+        let t = Instant::now();
+        let budi = from("budi", "10.0.0.5");
+        // Every attempt is counted, then finds the hashing slots busy.
+        for _ in 0..PER_ACCOUNT * 3 {
+            l.begin(&budi, t).unwrap();
+            l.refund(&budi);
+        }
+        // None was checked, so none counts against the owner.
+        for _ in 0..PER_ACCOUNT {
+            assert!(l.begin(&budi, t).is_ok());
         }
     }
 

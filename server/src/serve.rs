@@ -1,20 +1,25 @@
 //! Serving the web app on a listener, plain or over TLS, with the limits
-//! `axum::serve` does not set: a deadline for the request head, a cap on
-//! open connections, an idle limit and a deadline for the TLS handshake.
+//! `axum::serve` does not set: a deadline for the request head, one for the
+//! whole request (body included), a cap on open connections in all and per
+//! address, an idle limit and a deadline for the TLS handshake.
 //!
-//! Without them a client that opens sockets and sends its headers a byte at
-//! a time (slowloris) holds every socket it opens for as long as it likes.
+//! Without them a client that opens sockets and sends its headers or its
+//! body a byte at a time (slowloris) holds every socket it opens for as
+//! long as it likes.
 //! Both the HTTPS listener and the plain one (and the redirect listener)
 //! go through [`serve`], so each gets the same protections.
 
-use std::net::SocketAddr;
+use std::collections::HashMap;
+use std::net::{IpAddr, SocketAddr};
 use std::pin::Pin;
 use std::sync::atomic::{AtomicU64, Ordering};
-use std::sync::Arc;
+use std::sync::{Arc, Mutex, PoisonError};
 use std::task::{Context, Poll};
 use std::time::Duration;
 
 use axum::extract::{ConnectInfo, Request};
+use axum::http::{header, StatusCode};
+use axum::response::{IntoResponse, Response};
 use axum::Router;
 use hyper::body::Incoming;
 use hyper::service::Service as _;
@@ -27,12 +32,14 @@ use tokio::time::Instant;
 use tokio_rustls::TlsAcceptor;
 use tokio_util::sync::CancellationToken;
 
-/// How long a client may take, and how many sockets all clients may hold.
+use crate::proxy::{self, TrustedProxies};
+
+/// How long a client may take, and how many sockets all clients, and each
+/// address, may hold.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Limits {
     /// Open connections at most. A connection beyond it is closed as soon
-    /// as it is accepted: a client holding many sockets gets no more, and
-    /// everyone else's requests still go through once the slow ones time out.
+    /// as it is accepted, until others end.
     pub max_connections: u32,
     /// The whole request head (request line and headers) must arrive within
     /// this. hyper starts the clock whenever it waits for a request, so a
@@ -40,11 +47,17 @@ pub struct Limits {
     pub header_read: Duration,
     /// A connection on which no byte moves either way for this long is
     /// closed: a stalled request body, a client that stops reading the
-    /// answer. (A request the server takes longer than this to answer
-    /// would be cut too; none comes close.)
+    /// answer.
     pub idle: Duration,
     /// The TLS handshake must be over within this.
     pub tls_handshake: Duration,
+    /// From its head on, a request (its body read by the handler) must have
+    /// the head of its answer within this, or get `408 Request Timeout`
+    /// and the connection closed. A trickled body restarts `idle`, not this.
+    pub request: Duration,
+    /// Like `max_connections`, for one IPv4 address or IPv6 /64. Trusted
+    /// reverse proxies (`http.trusted_proxies`) are exempt.
+    pub max_per_address: u32,
 }
 
 impl Limits {
@@ -53,6 +66,8 @@ impl Limits {
         header_read: Duration::from_secs(10),
         idle: Duration::from_secs(60),
         tls_handshake: Duration::from_secs(10),
+        request: Duration::from_secs(30),
+        max_per_address: 32,
     };
 }
 
@@ -84,16 +99,20 @@ const WARN_EVERY: Duration = Duration::from_secs(60);
 /// finish their requests (for at most `limits.idle`) and return.
 ///
 /// Handlers see the peer as `ConnectInfo<SocketAddr>`, as with
-/// `into_make_service_with_connect_info`.
+/// `into_make_service_with_connect_info`. Connections from `proxies` are
+/// not counted against `limits.max_per_address`.
 pub async fn serve(
     listener: TcpListener,
     app: Router,
     transport: Transport,
     limits: Limits,
+    proxies: TrustedProxies,
     shutdown: CancellationToken,
 ) {
     let slots = Arc::new(Semaphore::new(limits.max_connections as usize));
+    let per_address = Arc::new(PerAddress::default());
     let mut warned: Option<Instant> = None;
+    let mut warned_address: Option<Instant> = None;
     loop {
         let accepted = tokio::select! {
             () = shutdown.cancelled() => break,
@@ -109,6 +128,25 @@ pub async fn serve(
                 }
             }
         };
+        let address = if proxies.trusts(peer.ip()) {
+            None
+        } else {
+            let network = proxy::host_network(peer.ip());
+            let Some(taken) = per_address.take(network, limits.max_per_address) else {
+                if warned_address.is_none_or(|t| t.elapsed() >= WARN_EVERY) {
+                    tracing::warn!(
+                        %peer,
+                        max = limits.max_per_address,
+                        "too many open HTTP connections from one address: \
+                         closing its new ones until some end"
+                    );
+                    warned_address = Some(Instant::now());
+                }
+                drop(tcp);
+                continue;
+            };
+            Some(taken)
+        };
         let Ok(slot) = slots.clone().try_acquire_owned() else {
             if warned.is_none_or(|t| t.elapsed() >= WARN_EVERY) {
                 tracing::warn!(
@@ -123,7 +161,8 @@ pub async fn serve(
         };
         let (app, transport, shutdown) = (app.clone(), transport.clone(), shutdown.clone());
         tokio::spawn(async move {
-            connection(tcp, peer, transport, app, limits, shutdown, slot).await;
+            let held = (slot, address);
+            connection(tcp, peer, transport, app, limits, shutdown, held).await;
         });
     }
     drop(listener);
@@ -134,7 +173,47 @@ pub async fn serve(
     }
 }
 
-/// One accepted socket, holding its `slot` until it closes.
+/// What an open connection counts against (no [`AddressSlot`] for a
+/// trusted proxy), given back when it closes.
+type Held = (OwnedSemaphorePermit, Option<AddressSlot>);
+
+/// Open connections per [`proxy::host_network`].
+#[derive(Default)]
+struct PerAddress(Mutex<HashMap<IpAddr, u32>>);
+
+impl PerAddress {
+    /// One more connection from `network`, unless it has `max` already.
+    fn take(self: &Arc<Self>, network: IpAddr, max: u32) -> Option<AddressSlot> {
+        let mut open = self.0.lock().unwrap_or_else(PoisonError::into_inner);
+        let n = open.get(&network).copied().unwrap_or(0);
+        if n >= max {
+            return None;
+        }
+        open.insert(network, n + 1);
+        Some(AddressSlot {
+            counts: self.clone(),
+            network,
+        })
+    }
+}
+
+/// One connection counted in [`PerAddress`] until dropped.
+struct AddressSlot {
+    counts: Arc<PerAddress>,
+    network: IpAddr,
+}
+
+impl Drop for AddressSlot {
+    fn drop(&mut self) {
+        let mut open = self.counts.0.lock().unwrap_or_else(PoisonError::into_inner);
+        match open.get(&self.network) {
+            Some(&n) if n > 1 => open.insert(self.network, n - 1),
+            _ => open.remove(&self.network),
+        };
+    }
+}
+
+/// One accepted socket, holding its slots until it closes.
 async fn connection(
     tcp: TcpStream,
     peer: SocketAddr,
@@ -142,9 +221,9 @@ async fn connection(
     app: Router,
     limits: Limits,
     shutdown: CancellationToken,
-    slot: OwnedSemaphorePermit,
+    held: Held,
 ) {
-    let _slot = slot;
+    let _held = held;
     let _ = tcp.set_nodelay(true);
     match transport {
         Transport::Plain => serve_connection(tcp, peer, app, limits, &shutdown).await,
@@ -182,7 +261,20 @@ async fn serve_connection<S>(
     let service = hyper::service::service_fn(move |mut req: Request<Incoming>| {
         // The login throttle and the audit log read the peer from here.
         req.extensions_mut().insert(ConnectInfo(peer));
-        app.call(req)
+        // The handler reads the body inside this call, so the deadline
+        // bounds a trickled body too. Past it the handler and the body are
+        // dropped: hyper stops reading the body and, the answer saying
+        // `Connection: close`, closes the connection once it is written.
+        let answer = tokio::time::timeout(limits.request, app.call(req));
+        async move {
+            match answer.await {
+                Ok(answer) => answer,
+                Err(_) => {
+                    tracing::debug!(%peer, "HTTP request timed out");
+                    Ok(request_timeout())
+                }
+            }
+        }
     });
     let conn = hyper::server::conn::http1::Builder::new()
         .timer(TokioTimer::new())
@@ -209,6 +301,13 @@ async fn serve_connection<S>(
             }
         }
     }
+}
+
+/// The answer to a request not done within [`Limits::request`].
+fn request_timeout() -> Response {
+    let text = "The request took too long.\n";
+    let close = [(header::CONNECTION, "close")];
+    (StatusCode::REQUEST_TIMEOUT, close, text).into_response()
 }
 
 /// When a byte last moved on a connection.

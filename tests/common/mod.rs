@@ -72,6 +72,25 @@ fn admin_client() -> reqwest::Client {
         .unwrap()
 }
 
+/// A server speaking HTTPS on `http.listen` with the test CA's certificate
+/// (the files live in the returned folder); `tweak` may change more.
+pub async fn spawn_https(
+    ca: &TestCa,
+    tweak: impl FnOnce(&mut ServerConfig),
+) -> (TestApp, tempfile::TempDir) {
+    let files = tempfile::tempdir().unwrap();
+    let (cert_file, key_file) = ca.server_files(files.path());
+    let app = spawn_with(|c| {
+        c.http_tls = Some(ronda_server::https::TlsFiles {
+            cert_file,
+            key_file,
+        });
+        tweak(c);
+    })
+    .await;
+    (app, files)
+}
+
 /// Let clients in without credentials, unconfined (tests that play a
 /// hostile client on every topic).
 pub fn anonymous(c: &mut ServerConfig) {
@@ -95,6 +114,11 @@ pub fn broker_config(url: &BrokerUrl) -> BrokerConfig {
 }
 
 impl TestApp {
+    /// Where the web side listens (HTTP or HTTPS).
+    pub fn http_addr(&self) -> SocketAddr {
+        self.server.as_ref().unwrap().http_addr
+    }
+
     pub async fn get_json(&self, path: &str) -> (u16, serde_json::Value) {
         let resp = self
             .client

@@ -71,11 +71,12 @@ pub struct Foreign {
 /// Record an answer on its command, if the command went to the agent whose
 /// topic it came on. Ids are guessable (`alert-{n}-off`), so an answer from
 /// another agent is refused and returned; one to no known command is left.
+/// The first answer stands, as on the alert: a repeat changes nothing.
 pub fn write_answer(tx: &Transaction<'_>, a: &Answer) -> rusqlite::Result<Option<Foreign>> {
     let stored = tx
         .prepare_cached(
             "UPDATE commands SET answered_ms = ?2, ok = ?3, answer = ?4
-             WHERE id = ?1 AND office = ?5 AND agent = ?6",
+             WHERE id = ?1 AND office = ?5 AND agent = ?6 AND answered_ms IS NULL",
         )?
         .execute(params![a.id, a.at_ms, a.ok, a.answer, a.office, a.agent])?;
     if stored > 0 {
@@ -87,7 +88,8 @@ pub fn write_answer(tx: &Transaction<'_>, a: &Answer) -> rusqlite::Result<Option
             Ok((r.get::<_, String>(0)?, r.get::<_, String>(1)?))
         })
         .optional()?;
-    Ok(owner.map(|(office, agent)| Foreign {
+    let foreign = owner.filter(|(office, agent)| (office, agent) != (&a.office, &a.agent));
+    Ok(foreign.map(|(office, agent)| Foreign {
         id: a.id.clone(),
         sent_to: format!("{office}/{agent}"),
         answered_by: format!("{}/{}", a.office, a.agent),
@@ -188,6 +190,9 @@ mod tests {
         unknown.id = "ui-1".into();
         assert_eq!(write_answer(&tx, &unknown).unwrap(), None);
         assert_eq!(write_answer(&tx, &answer("dinkes", false)).unwrap(), None);
+        // A second answer from the right agent (a repeat, or a change of
+        // story) neither replaces the first nor counts as foreign.
+        assert_eq!(write_answer(&tx, &answer("dinkes", true)).unwrap(), None);
         tx.commit().unwrap();
         let rows = list(&conn, Some("dinkes"), 0, i64::MAX, 10).unwrap();
         assert_eq!(rows[0].ok, Some(false));

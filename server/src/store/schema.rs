@@ -205,9 +205,10 @@ const MIGRATIONS: &[&str] = &[
     // 10: browsers each account has logged in from (their cookie's SHA-256),
     // which the login throttle counts apart from unknown ones.
     "CREATE TABLE login_devices (
-        id_hash TEXT PRIMARY KEY,
+        id_hash TEXT NOT NULL,
         account TEXT NOT NULL,
-        created_ms INTEGER NOT NULL
+        login_ms INTEGER NOT NULL,
+        PRIMARY KEY (id_hash, account)
     ) WITHOUT ROWID;",
 ];
 

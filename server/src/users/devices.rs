@@ -3,6 +3,9 @@
 //! throttle counts such a browser on its own ([`crate::ratelimit`]), so guesses
 //! at the account from elsewhere cannot keep its owner out. The cookie grants
 //! nothing else: the password is still needed.
+//!
+//! One id per browser, remembered for every account that logged in with it,
+//! so two people sharing an office PC are both known there.
 
 use rusqlite::{params, Connection, OptionalExtension};
 
@@ -10,10 +13,15 @@ use super::session::{digest, hex};
 use super::{random_bytes, UserError};
 
 pub const COOKIE: &str = "__Host-ronda-device";
-/// A browser is remembered this long after the login that made its cookie.
+/// A browser is remembered this long after its last login to the account.
 pub const LIFETIME_MS: i64 = 365 * 86_400 * 1000;
-/// Longest cookie value looked up: ours are 64 hex digits.
-const MAX_TOKEN: usize = 128;
+/// Browsers remembered per account, the most recent logins kept.
+pub const PER_ACCOUNT: u32 = 20;
+
+/// Whether `token` is one of ours: 64 hex digits (32 random bytes).
+fn well_formed(token: &str) -> bool {
+    token.len() == 64 && token.bytes().all(|b| b.is_ascii_hexdigit())
+}
 
 /// The hash of `token` when it is a browser `account` has logged in from.
 pub fn known(
@@ -22,13 +30,13 @@ pub fn known(
     token: &str,
     now_ms: i64,
 ) -> Result<Option<String>, UserError> {
-    if token.len() > MAX_TOKEN {
+    if !well_formed(token) {
         return Ok(None);
     }
     let hash = digest(token);
     let found = conn
         .query_row(
-            "SELECT 1 FROM login_devices WHERE id_hash = ?1 AND account = ?2 AND created_ms > ?3",
+            "SELECT 1 FROM login_devices WHERE id_hash = ?1 AND account = ?2 AND login_ms > ?3",
             params![hash, account, now_ms - LIFETIME_MS],
             |_| Ok(()),
         )
@@ -36,18 +44,36 @@ pub fn known(
     Ok(found.map(|()| hash))
 }
 
-/// Remember a new browser for `account`; the returned token is the cookie.
-pub fn remember(conn: &Connection, account: &str, now_ms: i64) -> Result<String, UserError> {
-    let token = hex(random_bytes::<32>());
+/// Remember this browser for `account` after a right password: its own id
+/// if it has one, else a new one. Returns the id for the cookie.
+pub fn remember(
+    conn: &Connection,
+    account: &str,
+    token: Option<&str>,
+    now_ms: i64,
+) -> Result<String, UserError> {
+    let token = match token.filter(|t| well_formed(t)) {
+        Some(t) => t.to_owned(),
+        None => hex(random_bytes::<32>()),
+    };
     conn.execute(
-        "INSERT INTO login_devices (id_hash, account, created_ms) VALUES (?1, ?2, ?3)",
+        "INSERT INTO login_devices (id_hash, account, login_ms) VALUES (?1, ?2, ?3)
+         ON CONFLICT (id_hash, account) DO UPDATE SET login_ms = excluded.login_ms",
         params![digest(&token), account, now_ms],
     )?;
+    // Bounded, however often the account logs in from new browsers.
     conn.execute(
-        "DELETE FROM login_devices WHERE created_ms <= ?1",
-        [now_ms - LIFETIME_MS],
+        "DELETE FROM login_devices WHERE account = ?1 AND (login_ms <= ?2 OR id_hash NOT IN
+           (SELECT id_hash FROM login_devices WHERE account = ?1 ORDER BY login_ms DESC LIMIT ?3))",
+        params![account, now_ms - LIFETIME_MS, PER_ACCOUNT],
     )?;
     Ok(token)
+}
+
+/// Forget every browser of `account` (password changed, account disabled).
+pub fn forget(conn: &Connection, account: &str) -> Result<(), UserError> {
+    conn.execute("DELETE FROM login_devices WHERE account = ?1", [account])?;
+    Ok(())
 }
 
 /// The `Set-Cookie` value for a remembered browser.
@@ -63,20 +89,46 @@ mod tests {
     #![allow(clippy::unwrap_used)]
     use super::*;
 
-    #[test]
-    fn a_browser_is_known_to_its_own_account_only_and_for_a_year() {
+    fn db() -> (tempfile::TempDir, Connection) {
         let dir = tempfile::tempdir().unwrap();
         let conn = crate::store::open(&dir.path().join("d.db")).unwrap();
-        let token = remember(&conn, "budi", 1_000).unwrap();
-        assert_eq!(
-            known(&conn, "budi", &token, 2_000).unwrap(),
-            Some(digest(&token))
-        );
+        (dir, conn)
+    }
+
+    #[test]
+    fn a_browser_is_known_to_the_accounts_that_logged_in_with_it_for_a_year() {
+        let (_d, conn) = db();
+        let token = remember(&conn, "budi", None, 1_000).unwrap();
+        let hash = Some(digest(&token));
+        assert_eq!(known(&conn, "budi", &token, 2_000).unwrap(), hash);
         assert_eq!(known(&conn, "sari", &token, 2_000).unwrap(), None);
+        assert_eq!(known(&conn, "budi", &"0".repeat(64), 2_000).unwrap(), None);
         assert_eq!(known(&conn, "budi", "forged", 2_000).unwrap(), None);
-        assert_eq!(
-            known(&conn, "budi", &token, 1_000 + LIFETIME_MS).unwrap(),
-            None
-        );
+        let later = 1_000 + LIFETIME_MS;
+        assert_eq!(known(&conn, "budi", &token, later).unwrap(), None);
+        // Sari logs in on the same shared PC: the browser keeps its id, and
+        // is now known to both.
+        assert_eq!(remember(&conn, "sari", Some(&token), 3_000).unwrap(), token);
+        assert!(known(&conn, "sari", &token, 4_000).unwrap().is_some());
+        assert!(known(&conn, "budi", &token, 4_000).unwrap().is_some());
+    }
+
+    #[test]
+    fn an_account_keeps_its_latest_browsers_only_and_forgets_them_all_on_request() {
+        let (_d, conn) = db();
+        let tokens: Vec<String> = (0..PER_ACCOUNT + 5)
+            .map(|i| remember(&conn, "budi", None, i64::from(i)).unwrap())
+            .collect();
+        let rows: u32 = conn
+            .query_row("SELECT count(*) FROM login_devices", [], |r| r.get(0))
+            .unwrap();
+        assert_eq!(rows, PER_ACCOUNT);
+        let now = 100;
+        assert!(known(&conn, "budi", &tokens[0], now).unwrap().is_none());
+        let newest = tokens.last().unwrap();
+        assert!(known(&conn, "budi", newest, now).unwrap().is_some());
+        crate::users::add(&conn, "budi", "it", None, "lampu-merah-7", 1).unwrap();
+        crate::users::passwd(&conn, "budi", "lampu-hijau-8", 2).unwrap();
+        assert!(known(&conn, "budi", newest, now).unwrap().is_none());
     }
 }

@@ -234,8 +234,14 @@ pub fn passwd(conn: &Connection, name: &str, password: &str, now_ms: i64) -> Res
     if n == 0 {
         return Err(UserError::Unknown(name.into()));
     }
+    end_everything(conn, name)
+}
+
+/// Every session ends, and no browser counts as the owner's any more: after
+/// a password change, one an intruder logged in from must not.
+fn end_everything(conn: &Connection, name: &str) -> Result<(), UserError> {
     conn.execute("DELETE FROM sessions WHERE user = ?1", [name])?;
-    Ok(())
+    devices::forget(conn, name)
 }
 
 /// Disable an account; every session of the user ends.
@@ -243,8 +249,7 @@ pub fn disable(conn: &Connection, name: &str) -> Result<(), UserError> {
     if conn.execute("UPDATE users SET disabled = 1 WHERE name = ?1", [name])? == 0 {
         return Err(UserError::Unknown(name.into()));
     }
-    conn.execute("DELETE FROM sessions WHERE user = ?1", [name])?;
-    Ok(())
+    end_everything(conn, name)
 }
 
 pub fn list(conn: &Connection) -> Result<Vec<User>, UserError> {

@@ -1,21 +1,22 @@
 //! Who is asking: the session cookie or an API token becomes a [`Who`] on
-//! every route, with its CSRF check and source address; and logging in and
-//! out.
+//! every route, with its CSRF check and source address. Logging in and out
+//! is [`form`].
+
+mod form;
+
+pub use form::{form, login, logout, Refused};
 
 use std::net::SocketAddr;
 use std::sync::{Arc, Mutex};
 
-use axum::extract::{ConnectInfo, FromRequestParts, State};
+use axum::extract::{ConnectInfo, FromRequestParts};
 use axum::http::request::Parts;
-use axum::http::{header, HeaderMap, StatusCode};
+use axum::http::{header, HeaderMap};
 use axum::response::{IntoResponse, Redirect, Response};
-use axum::Form;
 use rusqlite::Connection;
-use serde::Deserialize;
 
 use crate::http::{ApiError, AppState};
-use crate::ratelimit::Attempt;
-use crate::users::{self, devices, session, tokens, Role, User};
+use crate::users::{self, session, tokens, Role, User};
 
 /// The connection accounts, sessions and the audit log are written through.
 pub type AuthDb = Arc<Mutex<Connection>>;
@@ -203,7 +204,7 @@ fn source(parts: &Parts, s: &AppState) -> Option<String> {
 
 /// Browsers send `Origin` on every cross-site POST; a missing one is a
 /// script or an old browser, which the CSRF token still covers.
-fn same_origin(h: &HeaderMap) -> bool {
+pub(crate) fn same_origin(h: &HeaderMap) -> bool {
     let host = h
         .get(header::HOST)
         .and_then(|v| v.to_str().ok())
@@ -239,206 +240,6 @@ fn urlencode(s: &str) -> String {
             _ => format!("%{b:02X}"),
         })
         .collect()
-}
-
-/// Only a path on this site: never `//evil` or `https://…`.
-fn local_path(next: Option<&str>) -> &str {
-    match next {
-        Some(n)
-            if n.starts_with('/')
-                && !n.starts_with("//")
-                && n.chars().all(|c| c.is_ascii_graphic() && c != '\\') =>
-        {
-            n
-        }
-        _ => "/",
-    }
-}
-
-#[derive(Deserialize)]
-pub struct Next {
-    next: Option<String>,
-}
-
-fn page(status: StatusCode, error: Option<&str>, name: Option<&str>, next: &str) -> Response {
-    let ctx = minijinja::context! { error, name, next };
-    match crate::web::render_plain("login.html", ctx) {
-        Ok(h) => (status, h).into_response(),
-        Err(e) => e.into_response(),
-    }
-}
-
-pub async fn form(axum::extract::Query(q): axum::extract::Query<Next>) -> Response {
-    page(StatusCode::OK, None, None, local_path(q.next.as_deref()))
-}
-
-#[derive(Deserialize)]
-pub struct Credentials {
-    name: String,
-    password: String,
-    next: Option<String>,
-}
-
-/// Reasons a login is refused before its password is checked, the labels of
-/// `ronda_login_refused_total`.
-pub const REFUSALS: [&str; 3] = ["throttled", "busy", "too_long"];
-/// Longest password checked: argon2 takes any length, the form need not.
-const MAX_PASSWORD: usize = 1024;
-/// Longest `next` path kept.
-const MAX_NEXT: usize = 2048;
-
-pub async fn login(
-    State(s): State<AppState>,
-    headers: HeaderMap,
-    Source(src): Source,
-    Form(c): Form<Credentials>,
-) -> Result<Response, ApiError> {
-    // Logging a victim into an attacker's account is an attack too.
-    if !same_origin(&headers) {
-        return Err(ApiError::Forbidden("request from another site".into()));
-    }
-    let name = c.name.trim().to_owned();
-    // Before anything is stored or counted: the name goes into the audit
-    // log and the throttle's keys.
-    if name.len() > users::MAX_NAME || c.password.len() > MAX_PASSWORD {
-        s.metrics.refuse_login("too_long");
-        let msg = "Nama atau kata sandi terlalu panjang / name or password too long";
-        return Ok(page(StatusCode::BAD_REQUEST, Some(msg), None, "/"));
-    }
-    let next = match c.next.as_deref() {
-        Some(n) if n.len() > MAX_NEXT => "/",
-        n => local_path(n),
-    }
-    .to_owned();
-    let Some(slot) = s.limiter.hashing() else {
-        s.metrics.refuse_login("busy");
-        let msg = "Server sibuk; coba lagi / the server is busy; try again";
-        return Ok(retry_after(
-            page(StatusCode::TOO_MANY_REQUESTS, Some(msg), Some(&name), &next),
-            1,
-        ));
-    };
-    let now = jiff::Timestamp::now().as_millisecond();
-    let (who, device) = (name.clone(), cookie(&headers, devices::COOKIE));
-    let (found, known_device) = with(&s.auth, move |conn| {
-        let known = match device {
-            Some(t) => devices::known(conn, &who, &t, now)?,
-            None => None,
-        };
-        Ok((users::account(conn, &who)?, known))
-    })
-    .await?;
-    let attempt = Attempt {
-        name: name.clone(),
-        source: src.unwrap_or_else(|| "unknown".into()),
-        known_device,
-    };
-    if let Err(wait) = s.limiter.begin(&attempt, std::time::Instant::now()) {
-        s.metrics.refuse_login("throttled");
-        let msg = format!(
-            "Terlalu banyak percobaan; coba lagi dalam {m} menit / too many attempts; try again in {m} min",
-            m = wait.as_secs().div_ceil(60)
-        );
-        let r = page(
-            StatusCode::TOO_MANY_REQUESTS,
-            Some(&msg),
-            Some(&name),
-            &next,
-        );
-        return Ok(retry_after(r, wait.as_secs()));
-    }
-    s.metrics.password_checks.inc();
-    // Off the auth lock, which every request's session lookup takes. The
-    // slot goes with the hash, so a client that hangs up frees it only
-    // when the hash is done.
-    let user = tokio::task::spawn_blocking(move || {
-        let _slot = slot;
-        users::check(found, &c.password)
-    })
-    .await
-    .map_err(|e| ApiError::Internal(e.to_string()))?;
-    let Some(user) = user else {
-        audit_login(&s, &attempt, "login.failed", now).await?;
-        let msg = "Nama atau kata sandi salah / wrong name or password";
-        return Ok(page(
-            StatusCode::UNAUTHORIZED,
-            Some(msg),
-            Some(&name),
-            &next,
-        ));
-    };
-    s.limiter.succeeded(&attempt);
-    audit_login(&s, &attempt, "login", now).await?;
-    let remember = attempt.known_device.is_none();
-    let (started, device) = with(&s.auth, move |conn| {
-        let device = remember
-            .then(|| devices::remember(conn, &user.name, now))
-            .transpose()?;
-        Ok((session::start(conn, &user.name, now)?, device))
-    })
-    .await?;
-    // A fresh id at every login; HttpOnly, SameSite=Strict, and Secure,
-    // which `__Host-` requires (browsers accept it on http://localhost).
-    let cookie = format!(
-        "{}={}; Path=/; HttpOnly; SameSite=Strict; Secure; Max-Age={}",
-        session::COOKIE,
-        started.token,
-        session::LIFETIME_MS / 1000
-    );
-    let mut r = ([(header::SET_COOKIE, cookie)], Redirect::to(&next)).into_response();
-    if let Some(Ok(v)) = device.map(|t| devices::set_cookie(&t).parse()) {
-        r.headers_mut().append(header::SET_COOKIE, v);
-    }
-    Ok(r)
-}
-
-fn retry_after(mut r: Response, secs: u64) -> Response {
-    if let Ok(v) = secs.to_string().parse() {
-        r.headers_mut().insert(header::RETRY_AFTER, v);
-    }
-    r
-}
-
-async fn audit_login(
-    s: &AppState,
-    a: &Attempt,
-    outcome: &'static str,
-    now: i64,
-) -> Result<(), ApiError> {
-    let (who, source) = (a.name.clone(), a.source.clone());
-    with(&s.auth, move |conn| {
-        Ok(users::audit(
-            conn,
-            Some(&who),
-            outcome,
-            "",
-            Some(&source),
-            now,
-        )?)
-    })
-    .await
-}
-
-#[derive(Deserialize)]
-pub struct Logout {
-    csrf: String,
-}
-
-pub async fn logout(
-    State(s): State<AppState>,
-    headers: HeaderMap,
-    who: Who,
-    Form(f): Form<Logout>,
-) -> Result<Response, ApiError> {
-    who.check_csrf(Some(&f.csrf))?;
-    let token = cookie(&headers, session::COOKIE).unwrap_or_default();
-    with(&s.auth, move |c| session::end(c, &token)).await?;
-    who.audit(&s, "logout", String::new()).await?;
-    let clear = format!(
-        "{}=; Path=/; HttpOnly; SameSite=Strict; Secure; Max-Age=0",
-        session::COOKIE
-    );
-    Ok(([(header::SET_COOKIE, clear)], Redirect::to("/login")).into_response())
 }
 
 /// `GET /api/v1/me`: who is asking, and the session's CSRF token for scripts.

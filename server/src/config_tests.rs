@@ -1,0 +1,124 @@
+//! Tests of `server.yaml` loading: defaults, typos, mail and secrets.
+
+mod tests {
+    use super::super::*;
+
+    use super::tests_support::load;
+
+    #[test]
+    fn defaults_to_the_embedded_broker() {
+        let c = load("database:\n  path: ronda.db\n").unwrap();
+        assert!(matches!(c.broker, BrokerChoice::Embedded(ref e) if e.listen.port() == 1883));
+        assert!(c.database.ends_with("ronda.db") && c.database.is_absolute());
+        assert_eq!(c.http_listen.port(), 8080);
+    }
+
+    #[test]
+    fn external_broker_is_checked_like_the_agents() {
+        let err =
+            load("database:\n  path: r.db\nbroker:\n  external:\n    url: tcp://x\n").unwrap_err();
+        assert!(
+            err.to_string()
+                .contains("server.yaml:5:10: broker.external.url:"),
+            "{err}"
+        );
+    }
+
+    #[test]
+    fn typo_and_wrong_type_are_located() {
+        let err = load("database:\n  path: r.db\nhttp:\n  listn: 1\n")
+            .unwrap_err()
+            .to_string();
+        assert!(
+            err.contains("server.yaml:4:3: http: unknown field `listn`, expected one of `listen`"),
+            "{err}"
+        );
+        let err = load("database:\n  path: r.db\nhttp:\n  listen: yes\n")
+            .unwrap_err()
+            .to_string();
+        assert!(
+            err.contains("server.yaml:4:11: http.listen: invalid"),
+            "{err}"
+        );
+    }
+}
+
+mod mail_tests {
+    use super::tests_support::load;
+
+    #[test]
+    fn mail_settings_are_checked_and_the_password_never_shows() {
+        std::env::set_var("RONDA_TEST_SMTP_PW", "hunter2-smtp");
+        let mut c = load("database:\n  path: r.db\nmail:\n  from: Ronda <ronda@kotim.go.id>\n  smtp:\n    host: smtp.kotim.go.id\n    username: ronda\n    password_env: RONDA_TEST_SMTP_PW\n").unwrap();
+        // Read, as `run` does at start-up: the value is kept, never shown.
+        c.read_secrets().unwrap();
+        assert!(!format!("{c:?}").contains("hunter2"), "{c:?}");
+        let m = c.mail.unwrap();
+        assert!(!format!("{m:?}").contains("hunter2"), "{m:?}");
+        let crate::mail::config::TransportConfig::Smtp(s) = &m.transport else {
+            panic!()
+        };
+        assert_eq!((s.port, s.tls), (587, crate::mail::config::Tls::StartTls));
+        let err = load("database:\n  path: r.db\nmail:\n  from: not an address\n  language: jv\n  smtp:\n    host: x\n    tls: ssl\n").unwrap_err().to_string();
+        assert!(
+            err.contains(":4:9: mail.from: `not an address` is not an address"),
+            "{err}"
+        );
+        assert!(
+            err.contains(":5:13: mail.language: `jv` is not a language"),
+            "{err}"
+        );
+        assert!(
+            err.contains(":8:10: mail.smtp.tls: `ssl` is not a TLS mode"),
+            "{err}"
+        );
+    }
+}
+
+mod secret_tests {
+    use super::tests_support::load;
+
+    #[test]
+    fn secrets_are_read_at_run_not_at_load() {
+        let text = "database:\n  path: r.db\napi:\n  admin_token_env: RONDA_TEST_TOKEN_NEVER_SET\n";
+        let mut c = load(text).unwrap();
+        let unread = c.unreadable_secrets();
+        assert_eq!(unread.len(), 1);
+        assert!(
+            unread[0].to_string().ends_with(
+                "server.yaml: api.admin_token: environment variable RONDA_TEST_TOKEN_NEVER_SET is not set"
+            ),
+            "{}",
+            unread[0]
+        );
+        assert_eq!(c.read_secrets().unwrap_err(), unread);
+    }
+
+    #[test]
+    fn a_short_admin_token_is_refused_when_it_is_read() {
+        let err = load("database:\n  path: r.db\napi:\n  admin_token: short\n").unwrap_err();
+        assert!(
+            err.to_string().contains("api.admin_token: use at least 16"),
+            "{err}"
+        );
+        std::env::set_var("RONDA_TEST_SHORT_TOKEN", "short");
+        let text = "database:\n  path: r.db\napi:\n  admin_token_env: RONDA_TEST_SHORT_TOKEN\n";
+        let mut c = load(text).unwrap();
+        let err = c.read_secrets().unwrap_err();
+        assert!(err[0]
+            .to_string()
+            .ends_with("api.admin_token: use at least 16 characters"));
+    }
+}
+
+/// Shared by the config tests here and in `https_tests.rs`.
+pub(crate) mod tests_support {
+    pub(crate) fn load(
+        text: &str,
+    ) -> Result<super::super::ServerConfig, ronda_agent::conffile::ConfigError> {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("server.yaml");
+        std::fs::write(&path, text).unwrap();
+        super::super::ServerConfig::load(&path)
+    }
+}
