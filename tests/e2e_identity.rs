@@ -14,7 +14,7 @@ use ronda_server::broker::TlsListener;
 use ronda_server::BrokerChoice;
 use ronda_wire::Id;
 use rumqttc::{AsyncClient, ConnectReturnCode, ConnectionError, Event, LastWill, Packet, QoS};
-use tokio::sync::mpsc;
+use tokio::sync::{mpsc, watch};
 
 fn report(office: &str, seq: u64) -> Vec<u8> {
     serde_json::to_vec(&common::bare_report(office, "gw", seq)).unwrap()
@@ -25,6 +25,8 @@ fn report(office: &str, seq: u64) -> Vec<u8> {
 struct Raw {
     client: AsyncClient,
     events: mpsc::UnboundedReceiver<Result<(), ConnectionError>>,
+    /// PUBACKs received so far: the broker has taken that many publishes.
+    pubacks: watch::Receiver<u32>,
 }
 
 fn raw(app: &TestApp, client_id: &str, login: Option<(&str, &str)>, will: Option<&str>) -> Raw {
@@ -41,12 +43,14 @@ fn raw_to(broker: &BrokerConfig, client_id: &str, will: Option<&str>) -> Raw {
     let o = ronda_agent::link::options(client_id, broker, will, 1 << 20).unwrap();
     let (client, mut eventloop) = AsyncClient::new(o, 100);
     let (tx, events) = mpsc::unbounded_channel();
+    let (acked, pubacks) = watch::channel(0);
     tokio::spawn(async move {
         loop {
             match eventloop.poll().await {
                 Ok(Event::Incoming(Packet::ConnAck(_))) => {
                     let _ = tx.send(Ok(()));
                 }
+                Ok(Event::Incoming(Packet::PubAck(_))) => acked.send_modify(|n| *n += 1),
                 Ok(_) => {}
                 Err(e) => {
                     let _ = tx.send(Err(e));
@@ -55,7 +59,11 @@ fn raw_to(broker: &BrokerConfig, client_id: &str, will: Option<&str>) -> Raw {
             }
         }
     });
-    Raw { client, events }
+    Raw {
+        client,
+        events,
+        pubacks,
+    }
 }
 
 impl Raw {
@@ -86,6 +94,14 @@ impl Raw {
     async fn is_closed(&mut self) -> bool {
         let news = tokio::time::timeout(Duration::from_secs(10), self.events.recv());
         matches!(news.await, Ok(Some(Err(_))))
+    }
+
+    /// Wait until the broker has acknowledged `n` publishes: `publish`
+    /// only queues, and a session taken over drops what is still queued.
+    async fn acked(&mut self, n: u32) {
+        let wait = self.pubacks.wait_for(|got| *got >= n);
+        let got = tokio::time::timeout(Duration::from_secs(10), wait).await;
+        assert!(matches!(got, Ok(Ok(_))), "{n} publishes not acknowledged");
     }
 
     /// Nothing happened to the connection for a while.
@@ -318,6 +334,8 @@ async fn the_example_mosquitto_config_enforces_the_same_identity() {
         .publish(a_topic, qos, false, report("bappeda", 2))
         .await
         .unwrap();
+    // The thieves below take over A's session: let its two land first.
+    a.acked(2).await;
     wild.client
         .publish(a_topic, qos, false, report("dinkes", 3))
         .await
