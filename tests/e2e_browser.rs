@@ -152,5 +152,6 @@ async fn a_head_signs_in_a_real_browser_and_the_overview_changes() {
     b.wait_text("#signed", "have signed").await;
     b.resize(390, 844).await;
     b.screenshot(&shots().join("overview-phone-en.png")).await;
+    b.quit().await;
     stop.cancel();
 }

@@ -13,6 +13,7 @@ pub struct Browser {
     driver: Child,
     base: String,
     http: reqwest::Client,
+    profile: std::path::PathBuf,
 }
 
 /// Where Chromium and its driver are, if installed.
@@ -79,6 +80,7 @@ impl Browser {
             driver: child,
             base: format!("{root}/session/{id}"),
             http,
+            profile,
         }
     }
 
@@ -233,6 +235,15 @@ impl Browser {
             .unwrap();
         std::fs::create_dir_all(path.parent().unwrap()).unwrap();
         std::fs::write(path, png).unwrap();
+    }
+}
+
+impl Browser {
+    /// End the session, so chromedriver closes Chromium: killing the driver
+    /// alone leaves the browser running (one left behind per test run).
+    pub async fn quit(self) {
+        let _ = self.http.delete(&self.base).send().await;
+        let _ = std::fs::remove_dir_all(&self.profile);
     }
 }
 
