@@ -269,6 +269,57 @@ async fn plug_commands_switch_over_http_and_mqtt_and_protected_classes_are_refus
     stop.cancel();
 }
 
+/// Someone holding the agent's password leaves a retained `plug.set` on its
+/// command topic of a broker that lets them (Mosquitto's ACL cannot refuse
+/// the retain flag per topic). Mosquitto hands it to the real agent, flagged
+/// retained, at every subscribe; the server never retains a command, so the
+/// agent must not run it. Two live commands answered afterwards show the
+/// agent was subscribed, past the retained one.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_retained_command_left_on_the_broker_is_not_run() {
+    let Some(mosquitto) = common::mosquitto() else {
+        return;
+    };
+    let stop = CancellationToken::new();
+    let sim = sim(None, &stop).await;
+    let dispenser = || lock(&sim.device("dispenser-lobi").unwrap().state).relays[0];
+    assert!(!dispenser(), "the dispenser starts off");
+    let port = mosquitto.url.port;
+    let (intruder, mut events) =
+        AsyncClient::new(MqttOptions::new("intruder", "127.0.0.1", port), 16);
+    let planted = Command::new(
+        "planted",
+        Action::PlugSet {
+            plug: "dispenser-lobi".into(),
+            on: true,
+        },
+    );
+    let body = serde_json::to_vec(&planted).unwrap();
+    let topic = "ronda/v1/dinsos/kantor-utama/cmd";
+    intruder
+        .publish(topic, QoS::AtLeastOnce, true, body)
+        .await
+        .unwrap();
+    while !matches!(
+        events.poll().await.unwrap(),
+        Event::Incoming(Packet::PubAck(_))
+    ) {}
+
+    let mut server = Commander::connect(port).await;
+    common::spawn_sim_agent(&sim, "dinsos", &mosquitto.url.to_string(), &stop);
+    for i in 0..2 {
+        let live = server
+            .send(&format!("live-{i}"), "stopkontak-tu-2", true)
+            .await;
+        assert!(live.ok, "{live:?}");
+    }
+    assert!(
+        !dispenser(),
+        "the retained command switched the dispenser on"
+    );
+    stop.cancel();
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_office_page_shows_the_devices_its_agent_reported() {
     let app = common::spawn_app().await;

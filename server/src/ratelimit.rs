@@ -128,27 +128,27 @@ impl LoginLimiter {
 
     /// Take back the count of an attempt whose password was not checked.
     pub fn refund(&self, a: &Attempt) {
-        let Ok(mut map) = self.counts.lock() else {
-            return;
-        };
-        for (k, _) in a.keys() {
-            if let Some(e) = map.get_mut(&k) {
-                e.0 = e.0.saturating_sub(1);
-            }
-        }
+        self.take_back(a, false);
     }
 
-    /// A right password: that account's counts from that address or
-    /// browser start over, and the shared counts take back this attempt.
+    /// A right password: the shared counts take back this attempt, and that
+    /// account's counts from that address or browser start over.
     pub fn succeeded(&self, a: &Attempt) {
-        self.refund(a);
+        self.take_back(a, true);
+    }
+
+    fn take_back(&self, a: &Attempt, start_over: bool) {
         let Ok(mut map) = self.counts.lock() else {
             return;
         };
-        let [_, (acct, _), (third, _)] = a.keys();
-        map.remove(&acct);
-        if a.known_device.is_some() {
-            map.remove(&third);
+        let [src, acct, third] = a.keys().map(|(k, _)| k);
+        let own_browser = a.known_device.is_some();
+        for (key, own) in [(src, false), (acct, true), (third, own_browser)] {
+            if start_over && own {
+                map.remove(&key);
+            } else if let Some(e) = map.get_mut(&key) {
+                e.0 = e.0.saturating_sub(1);
+            }
         }
     }
 }

@@ -70,15 +70,10 @@ pub(super) fn seen(
     ch: &Channel,
     max_age: Duration,
 ) -> Seen {
-    if let Some(p) = &rec.paused {
-        let why = super::logins::paused_text(cx, agent, super::logins::RECORDER, &rec.id, p);
-        return Seen::Unread(why);
-    }
-    if !rec.reachable {
-        return Seen::RecorderDown(silent(rec));
-    }
-    if let Some(why) = unreadable(rec) {
-        return Seen::Unread(why);
+    match unusable(cx, agent, rec) {
+        Some((Status::Fail, why)) => return Seen::RecorderDown(why),
+        Some((_, why)) => return Seen::Unread(why),
+        None => {}
     }
     if ch.online == Some(false) {
         return Seen::Offline;
@@ -130,8 +125,23 @@ fn no_recordings(rec: &Recorder, ch: &Channel) -> Text {
     }
 }
 
+/// Why the recorder's own answer says nothing of its channels or disks:
+/// paused after refused logins or unreadable (no-data: no evidence either
+/// way), or silent (fail: a recorder that does not answer records nothing
+/// anyone can check). `None` when its answer can be read.
+pub(super) fn unusable(cx: &Cx<'_>, agent: &str, rec: &Recorder) -> Option<(Status, Text)> {
+    if let Some(p) = &rec.paused {
+        let why = super::logins::paused_text(cx, agent, super::logins::RECORDER, &rec.id, p);
+        return Some((Status::NoData, why));
+    }
+    if !rec.reachable {
+        return Some((Status::Fail, silent(rec)));
+    }
+    unreadable(rec).map(|why| (Status::NoData, why))
+}
+
 /// A recorder that answered, but with nothing that could be read: why.
-pub(super) fn unreadable(rec: &Recorder) -> Option<Text> {
+fn unreadable(rec: &Recorder) -> Option<Text> {
     let why = rec.error.as_deref()?;
     Some(text!(
         "perekam {} menjawab, tetapi jawabannya tidak dapat dibaca: {why}",
@@ -141,7 +151,7 @@ pub(super) fn unreadable(rec: &Recorder) -> Option<Text> {
 }
 
 /// "recorder nvr does not answer: no answer within 5s".
-pub(super) fn silent(rec: &Recorder) -> Text {
+fn silent(rec: &Recorder) -> Text {
     let why = rec.error.as_deref().unwrap_or("?");
     text!(
         "perekam {} tidak menjawab: {why}",

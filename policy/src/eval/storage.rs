@@ -3,7 +3,7 @@
 use ronda_wire::{Channel, Recorder, RecorderDisk};
 use serde_json::json;
 
-use super::cctv::{seen, silent, unreadable, Seen};
+use super::cctv::{seen, unusable, Seen};
 use super::{finding, Cx, Finding, Status};
 use crate::text::Text;
 
@@ -13,30 +13,10 @@ pub fn storage(cx: &Cx<'_>) -> Vec<Finding> {
     let mut out = Vec::new();
     for (agent, report) in cx.live() {
         for rec in &report.recorders {
-            if let Some(p) = &rec.paused {
-                let kind = super::logins::RECORDER;
-                let why = super::logins::paused_text(cx, agent, kind, &rec.id, p);
-                let evidence = json!({ "recorder": rec.id, "paused": p });
-                out.push(finding(
-                    rec.id.clone(),
-                    agent,
-                    Status::NoData,
-                    why,
-                    evidence,
-                ));
-            } else if !rec.reachable {
-                let evidence = json!({ "recorder": rec.id, "error": rec.error });
-                let msg = silent(rec);
-                out.push(finding(rec.id.clone(), agent, Status::Fail, msg, evidence));
-            } else if let Some(why) = unreadable(rec) {
-                let evidence = json!({ "recorder": rec.id, "error": rec.error });
-                out.push(finding(
-                    rec.id.clone(),
-                    agent,
-                    Status::NoData,
-                    why,
-                    evidence,
-                ));
+            if let Some((verdict, why)) = unusable(cx, agent, rec) {
+                let evidence =
+                    json!({ "recorder": rec.id, "paused": rec.paused, "error": rec.error });
+                out.push(finding(rec.id.clone(), agent, verdict, why, evidence));
             } else {
                 let fresh = || fresh_channel(cx, agent, rec);
                 out.extend(rec.disks.iter().map(|d| disk_finding(agent, rec, d, fresh)));
