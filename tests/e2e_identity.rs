@@ -8,8 +8,8 @@ mod common;
 use std::time::Duration;
 
 use common::{eventually, spawn_app, spawn_with, TestApp, TestCa};
-use ronda_agent::conffile::Secret;
-use ronda_agent::link::BrokerConfig;
+use ronda_common::conf::Secret;
+use ronda_common::link::BrokerConfig;
 use ronda_server::broker::TlsListener;
 use ronda_server::BrokerChoice;
 use ronda_wire::Id;
@@ -40,7 +40,7 @@ fn raw(app: &TestApp, client_id: &str, login: Option<(&str, &str)>, will: Option
 
 fn raw_to(broker: &BrokerConfig, client_id: &str, will: Option<&str>) -> Raw {
     let will = will.map(|t| LastWill::new(t, "offline", QoS::AtLeastOnce, true));
-    let o = ronda_agent::link::options(client_id, broker, will, 1 << 20).unwrap();
+    let o = ronda_common::link::options(client_id, broker, will, 1 << 20).unwrap();
     let (client, mut eventloop) = AsyncClient::new(o, 100);
     let (tx, events) = mpsc::unbounded_channel();
     let (acked, pubacks) = watch::channel(0);
@@ -454,7 +454,7 @@ fn listen(
         broker.username = Some(user.to_owned());
         broker.password = Some(Secret::new(pass).into());
     }
-    let o = ronda_agent::link::options("listener", &broker, None, 1 << 20).unwrap();
+    let o = ronda_common::link::options("listener", &broker, None, 1 << 20).unwrap();
     let (client, mut eventloop) = AsyncClient::new(o, 16);
     let (tx, incoming) = mpsc::unbounded_channel();
     tokio::spawn(async move {

@@ -36,7 +36,7 @@ async fn mosquitto_publishes_the_last_will_of_a_killed_agent() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn tls_with_a_private_ca_and_passwords() {
     use common::{broker_config, secure_mosquitto, TestCa};
-    use ronda_agent::conffile::Secret;
+    use ronda_common::conf::Secret;
 
     let ca = TestCa::new();
     let users = [("ronda-server", "server-pw"), ("dinsos-gw", "agent-pw")];

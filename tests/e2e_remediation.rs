@@ -250,7 +250,7 @@ impl Held {
         use ronda_wire::Id;
         let broker = app.credentials(&Id::new(office).unwrap(), &Id::new("gw").unwrap());
         let o =
-            ronda_agent::link::options(&format!("held-{office}"), &broker, None, 1 << 20).unwrap();
+            ronda_common::link::options(&format!("held-{office}"), &broker, None, 1 << 20).unwrap();
         let (client, mut eventloop) = rumqttc::AsyncClient::new(o, 16);
         let (tx, news) = tokio::sync::mpsc::unbounded_channel();
         tokio::spawn(async move {

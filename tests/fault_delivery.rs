@@ -13,11 +13,11 @@ use std::time::{Duration, Instant};
 use common::*;
 use ronda_agent::outbox::{Limits, Outbox, Sync};
 use ronda_agent::{Sections, Source};
-use ronda_server::sim::SimOffice;
+use ronda_sim::readings::MadeUpOffice;
 use tokio_util::sync::CancellationToken;
 
 /// A simulated office's readings, counted as they are made.
-struct Counted(SimOffice, Arc<AtomicU64>);
+struct Counted(MadeUpOffice, Arc<AtomicU64>);
 
 impl Source for Counted {
     async fn collect(&mut self) -> Sections {
@@ -59,7 +59,7 @@ fn agents(
             config.interval = interval;
             config.startup_jitter = interval.min(Duration::from_millis(100));
             config.pace.ack_timeout = Duration::from_secs(10);
-            let source = Counted(SimOffice::new(&office), made.clone());
+            let source = Counted(MadeUpOffice::new(&office), made.clone());
             let outbox = outbox(app, &office, config.outbox);
             let stop = stop.clone();
             tokio::spawn(async move {
@@ -182,7 +182,7 @@ async fn a_long_outage_keeps_the_outbox_in_its_cap_and_shows_one_gap() {
     let made = Arc::new(AtomicU64::new(0));
     let stop = CancellationToken::new();
     let run = |config: ronda_agent::AgentConfig, stop: CancellationToken| {
-        let source = Counted(SimOffice::new("dinkes"), made.clone());
+        let source = Counted(MadeUpOffice::new("dinkes"), made.clone());
         let outbox = outbox(&app, "dinkes", config.outbox);
         tokio::spawn(async move {
             ronda_agent::run_with(config, source, outbox, stop)

@@ -16,7 +16,7 @@ use faults::proxy::Proxy;
 use faults::{outbox_state, Dice, Tally};
 use ronda_agent::outbox::{Outbox, Sync};
 use ronda_agent::AgentConfig;
-use ronda_server::sim::SimOffice;
+use ronda_sim::readings::MadeUpOffice;
 use tokio::time::Instant;
 use tokio_util::sync::CancellationToken;
 
@@ -96,7 +96,7 @@ fn start_agent(config: &AgentConfig, stop: &CancellationToken) -> tokio::task::J
     let (outbox, _) = Outbox::open(&config.state_dir, config.outbox, Sync::Off).unwrap();
     let (config, stop) = (config.clone(), stop.clone());
     tokio::spawn(async move {
-        ronda_agent::run_with(config, SimOffice::new(OFFICE), outbox, stop)
+        ronda_agent::run_with(config, MadeUpOffice::new(OFFICE), outbox, stop)
             .await
             .unwrap()
     })

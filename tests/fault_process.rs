@@ -16,7 +16,7 @@ use common::*;
 use faults::process::{spawn, terminate, ServerProcess};
 use faults::{binary, outbox_state, sql, tail, Counted, Dice, Tally};
 use ronda_agent::outbox::{Limits, Outbox, Sync};
-use ronda_server::sim::SimOffice;
+use ronda_sim::readings::MadeUpOffice;
 use tokio_util::sync::CancellationToken;
 
 /// Build (or check) the binaries before anything runs, off the runtime's
@@ -47,7 +47,7 @@ async fn backlog(state_dir: &Path, n: u64) {
     // Written without fsync, to be quick: the agent opens it again with
     // `synchronous=FULL`, and nothing crashes before that.
     let (mut outbox, _) = Outbox::open(state_dir, Limits::default(), Sync::Off).unwrap();
-    let mut office = SimOffice::new("dinkes");
+    let mut office = MadeUpOffice::new("dinkes");
     let now = jiff::Timestamp::now();
     for i in 0..n {
         use ronda_agent::Source;
@@ -199,7 +199,7 @@ async fn a_server_killed_ten_times_mid_ingest_loses_no_acknowledged_report() {
                 // The agents are not the ones killed: no need for fsync.
                 let (outbox, _) =
                     Outbox::open(&config.state_dir, config.outbox, Sync::Off).unwrap();
-                let source = Counted(SimOffice::new(&office), made.clone());
+                let source = Counted(MadeUpOffice::new(&office), made.clone());
                 let stop = stop.clone();
                 tokio::spawn(async move {
                     ronda_agent::run_with(config, source, outbox, stop)

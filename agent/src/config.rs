@@ -6,14 +6,14 @@ use std::time::Duration;
 use ronda_wire::Id;
 use serde::Deserialize;
 
-use crate::conffile::{Checker, ConfigError, Dur, LazySecret, Source};
 use crate::delivery::Pace;
 use crate::devices::{Devices, RawDevices};
-use crate::link::{BrokerConfig, RawBroker};
 use crate::outbox::Limits;
 use crate::plugs::config::RawPlug;
 use crate::recorders::config::RawRecorder;
 use crate::services::RawService;
+use ronda_common::conf::{duration_in, Checker, ConfigError, Dur, LazySecret, Source};
+use ronda_common::link::{BrokerConfig, RawBroker};
 
 #[derive(Debug, Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -211,35 +211,6 @@ impl RawOutbox {
     }
 }
 
-/// A duration setting, defaulted, that must lie within `secs` seconds.
-pub fn duration_in(
-    c: &mut Checker<'_>,
-    path: &str,
-    value: Option<Dur>,
-    default: Duration,
-    secs: std::ops::RangeInclusive<u64>,
-) -> Option<Duration> {
-    let Some(value) = value else {
-        return Some(default);
-    };
-    match value.0 {
-        d if d >= Duration::from_secs(*secs.start()) && d <= Duration::from_secs(*secs.end()) => {
-            Some(d)
-        }
-        _ => {
-            c.fail(
-                path,
-                format!(
-                    "expected a duration from {}s to {}s, like `30s` or `5m`",
-                    secs.start(),
-                    secs.end()
-                ),
-            );
-            None
-        }
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -319,12 +290,12 @@ mod tests {
         // Loading (for probe, check, doctor) does not need the variable.
         let mut c = load(&text).unwrap();
         assert_eq!(c.local_secrets().count(), 0);
-        let err = crate::conffile::read_all(c.secrets()).unwrap_err();
+        let err = ronda_common::conf::read_all(c.secrets()).unwrap_err();
         assert!(err[0].to_string().ends_with(&format!(
             "agent.yaml: broker.password: environment variable {var} is not set"
         )));
         std::env::set_var(var, "hunter2-agent");
-        crate::conffile::read_all(c.secrets()).unwrap();
+        ronda_common::conf::read_all(c.secrets()).unwrap();
         std::env::remove_var(var);
         assert!(!format!("{c:?}").contains("hunter2"), "{c:?}");
         let literal = load(&format!("{GOOD}  username: u\n  password: hunter2-file\n")).unwrap();

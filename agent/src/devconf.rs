@@ -1,15 +1,15 @@
 //! Pieces shared by the device sections of `agent.yaml`: ids, URLs,
 //! credentials and per-device timeouts.
 
-use std::borrow::Cow;
+use ronda_common::url::{has_userinfo, redact_userinfo};
 use std::path::PathBuf;
 use std::time::Duration;
 
 use serde::{Deserialize, Deserializer};
 
-use crate::conffile::{secret_in, Checker, Dur, Secret};
-use crate::config::duration_in;
 use crate::http::Creds;
+use ronda_common::conf::duration_in;
+use ronda_common::conf::{secret_in, Checker, Dur, Secret};
 
 /// Default deadline for one device's whole probe.
 pub const DEFAULT_DEVICE_TIMEOUT: Duration = Duration::from_secs(5);
@@ -106,26 +106,6 @@ pub fn http_url(c: &mut Checker<'_>, path: &str, url: Option<&str>) -> Option<St
     }
 }
 
-/// Whether a URL's authority has a user-info part (`user:password@`, or just
-/// `@` as in `http://@host`): an `@` after `scheme://` and before the first
-/// `/`, `?`, `#` or `\` (which URL parsers also take for `/`).
-pub fn has_userinfo(url: &str) -> bool {
-    let rest = url.split_once("://").map_or(url, |(_, r)| r);
-    let end = rest.find(['/', '?', '#', '\\']).unwrap_or(rest.len());
-    rest[..end].contains('@')
-}
-
-/// A URL fit to print in an error: everything between `scheme://` and the
-/// last `@` becomes `***`. Errs on the side of hiding, for URLs too broken to
-/// parse (a password with a `/` in it, say).
-pub fn redact_userinfo(url: &str) -> Cow<'_, str> {
-    let start = url.find("://").map_or(0, |i| i + 3);
-    match url[start..].rfind('@') {
-        Some(at) => Cow::Owned(format!("{}***{}", &url[..start], &url[start + at..])),
-        None => Cow::Borrowed(url),
-    }
-}
-
 /// A per-device deadline, from 100 ms to 2 minutes.
 pub fn timeout(
     c: &mut Checker<'_>,
@@ -163,7 +143,7 @@ mod tests {
     /// `http_url` on `url`, as if written at `plugs.0.url`; the error text.
     fn url(url: &str) -> Result<String, String> {
         let text = format!("plugs:\n  - id: p\n    url: {url}\n");
-        let source = crate::conffile::Source::from_text(std::path::Path::new("a.yaml"), text);
+        let source = ronda_common::conf::Source::from_text(std::path::Path::new("a.yaml"), text);
         let mut c = source.checker();
         let out = http_url(&mut c, "plugs.0.url", Some(url));
         c.finish().map_err(|e| e.to_string())?;

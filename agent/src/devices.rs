@@ -1,14 +1,14 @@
 //! The office's devices as configured in `agent.yaml`: recorders, plugs,
 //! services, the office broker for MQTT plugs, and the protected classes.
 
-use crate::conffile::Checker;
 use crate::devconf;
-use crate::link::{BrokerConfig, RawBroker};
 use crate::plugs::config::RawPlug;
 use crate::plugs::PlugConfig;
 use crate::recorders::config::RawRecorder;
 use crate::recorders::RecorderConfig;
 use crate::services::{RawService, ServiceCheck};
+use ronda_common::conf::Checker;
+use ronda_common::link::{BrokerConfig, RawBroker};
 
 /// Equipment that must stay powered over the holiday, whatever the server asks.
 pub const DEFAULT_PROTECTED: [&str; 4] = ["server", "network", "cctv-recorder", "cctv-monitor"];

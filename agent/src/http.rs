@@ -13,8 +13,8 @@ use http_auth::{PasswordClient, PasswordParams};
 use reqwest::header::{AUTHORIZATION, CONTENT_TYPE, WWW_AUTHENTICATE};
 use reqwest::{Method, StatusCode};
 
-use crate::conffile::Secret;
 use crate::probe::ProbeError;
+use ronda_common::conf::Secret;
 
 /// Largest body read from a device; anything longer is refused.
 pub const DEFAULT_MAX_BODY: usize = 1 << 20;

@@ -1,12 +1,11 @@
 //! Ronda's office agent: probes the host and the office's devices and reports
 //! them over MQTT to the central server.
 //!
-//! `main` is a thin shell over [`run`], which tests call directly. The
-//! [`conffile`] and [`link`] modules are shared with the server, which opens
-//! MQTT connections and reads YAML files the same way.
+//! `main` is a thin shell over [`run`], which tests call directly. Config
+//! loading and the MQTT connection are in `ronda-common`, shared with the
+//! server.
 
 pub mod command;
-pub use ronda_conf as conffile;
 pub mod config;
 pub mod delivery;
 pub mod devconf;
@@ -16,7 +15,6 @@ pub mod doctor;
 pub mod fixture;
 pub mod host;
 pub mod http;
-pub mod link;
 pub mod outbox;
 pub mod pause;
 pub mod plugs;
@@ -24,13 +22,13 @@ pub mod probe;
 pub mod recorders;
 pub mod services;
 mod session;
-pub mod shell;
 pub mod source;
 pub mod xml;
 
 use std::time::Duration;
 
 use jiff::Timestamp;
+use ronda_common::link;
 use ronda_wire::{Command, CommandResult, Kind, Report, Topic, SCHEMA_VERSION};
 use rumqttc::{AsyncClient, LastWill, QoS};
 use tokio_util::sync::CancellationToken;

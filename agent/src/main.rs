@@ -4,8 +4,8 @@ use std::path::PathBuf;
 use std::process::ExitCode;
 
 use clap::{Parser, Subcommand};
-use ronda_agent::conffile::read_all;
 use ronda_agent::AgentConfig;
+use ronda_common::conf::read_all;
 use tokio_util::sync::CancellationToken;
 
 #[derive(Parser)]
@@ -54,7 +54,7 @@ enum Command {
 }
 
 fn main() -> ExitCode {
-    ronda_agent::shell::init_logs("info");
+    ronda_common::shell::init_logs("info");
     let cli = Cli::parse();
     let config_path = match &cli.command {
         Command::Run { config } | Command::Probe { config } | Command::Check { config } => config,
@@ -135,7 +135,7 @@ async fn execute(command: Command, config: AgentConfig) -> anyhow::Result<bool> 
     match command {
         Command::Run { .. } => {
             let shutdown = CancellationToken::new();
-            tokio::spawn(ronda_agent::shell::cancel_on_signal(shutdown.clone()));
+            tokio::spawn(ronda_common::shell::cancel_on_signal(shutdown.clone()));
             ronda_agent::run(config, shutdown).await?;
         }
         Command::Probe { .. } => {

@@ -9,10 +9,10 @@ use reqwest::header::{HeaderValue, AUTHORIZATION};
 use ronda_wire::Service;
 use serde::Deserialize;
 
-use crate::conffile::{secret_in, Checker, Dur, Secret};
 use crate::devconf::{self, RawCreds};
 use crate::http::{base_builder, read_capped, Clients, Creds};
 use crate::probe::{with_deadline, ProbeError};
+use ronda_common::conf::{secret_in, Checker, Dur, Secret};
 
 /// Default deadline for a service check: public apps on a slow link.
 pub const DEFAULT_SERVICE_TIMEOUT: Duration = Duration::from_secs(10);
@@ -158,7 +158,7 @@ fn client(
                     // never shown on pages), but not in an error message.
                     format!(
                         "`{}` is not a proxy URL like http://proxy:3128",
-                        devconf::redact_userinfo(p)
+                        ronda_common::url::redact_userinfo(p)
                     ),
                 );
                 return None;

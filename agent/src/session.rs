@@ -12,7 +12,7 @@ use rumqttc::{AsyncClient, Event, EventLoop, Outgoing, Packet, QoS, SubscribeFil
 use tokio::sync::mpsc;
 use tokio_util::sync::CancellationToken;
 
-use crate::link::Backoff;
+use ronda_common::link::Backoff;
 
 pub struct Topics {
     pub state: String,

@@ -10,10 +10,10 @@ use tokio_util::sync::CancellationToken;
 use crate::devices::Devices;
 use crate::host::HostProbe;
 use crate::http::Clients;
-use crate::link::LinkError;
 use crate::probe::{bounded, ProbeError};
 use crate::services::ServiceCheck;
 use crate::{plugs, recorders};
+use ronda_common::link::LinkError;
 
 /// The device sections of one report.
 #[derive(Debug, Clone, Default)]

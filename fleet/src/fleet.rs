@@ -8,8 +8,8 @@ use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use jiff::Timestamp;
-use ronda_agent::conffile::Secret;
-use ronda_agent::link::{self, BrokerConfig, BrokerUrl};
+use ronda_common::conf::Secret;
+use ronda_common::link::{self, BrokerConfig, BrokerUrl};
 use ronda_wire::{Id, Kind, Topic};
 use rumqttc::{Event, LastWill, Packet, QoS};
 use tokio::task::JoinSet;
@@ -185,7 +185,7 @@ async fn agent(
         .credentials
         .as_ref()
         .and_then(|c| c.get(&username))
-        .map(|p| ronda_agent::conffile::LazySecret::from(Secret::new(p.clone())));
+        .map(|p| ronda_common::conf::LazySecret::from(Secret::new(p.clone())));
     let broker = BrokerConfig {
         url: spec.broker.clone(),
         username: password.as_ref().map(|_| username.clone()),

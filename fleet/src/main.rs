@@ -9,8 +9,8 @@ use std::time::Duration;
 
 use anyhow::Context;
 use clap::{Parser, Subcommand};
-use ronda_agent::conffile::parse_duration;
-use ronda_agent::link::BrokerUrl;
+use ronda_common::conf::parse_duration;
+use ronda_common::link::BrokerUrl;
 use ronda_fleet::bench;
 use ronda_fleet::fleet::{Faults, Fleet, Spec};
 use tokio_util::sync::CancellationToken;
@@ -102,7 +102,7 @@ struct BenchArgs {
 }
 
 fn main() -> anyhow::Result<ExitCode> {
-    ronda_agent::shell::init_logs("warn");
+    ronda_common::shell::init_logs("warn");
     let cli = Cli::parse();
     let rt = tokio::runtime::Builder::new_multi_thread()
         .enable_all()
@@ -143,7 +143,7 @@ async fn run(a: RunArgs) -> anyhow::Result<ExitCode> {
     };
     let total = spec.offices * spec.agents_per_office;
     let stop = CancellationToken::new();
-    tokio::spawn(ronda_agent::shell::cancel_on_signal(stop.clone()));
+    tokio::spawn(ronda_common::shell::cancel_on_signal(stop.clone()));
     let fleet = Fleet::start(spec, stop.clone());
     let stats = fleet.stats.clone();
     let progress = tokio::spawn(async move {

@@ -5,7 +5,7 @@ use std::path::Path;
 
 use jiff::tz::TimeZone;
 use jiff::{civil, Timestamp};
-use ronda_conf::{Checker, ConfigError, Source};
+use ronda_common::conf::{Checker, ConfigError, Source};
 
 use crate::model::{Letter, Period, Readiness, Scope, Window};
 use crate::raw::{RawHeader, RawScope, RawWindow};

@@ -6,7 +6,7 @@
 
 use std::fmt;
 
-use ronda_conf::Dur;
+use ronda_common::conf::Dur;
 use serde::de::{self, MapAccess, SeqAccess, Visitor};
 use serde::{Deserialize, Deserializer};
 

@@ -7,7 +7,7 @@
 use std::collections::{BTreeMap, BTreeSet};
 use std::path::Path;
 
-use ronda_conf::{Checker, ConfigError, Source};
+use ronda_common::conf::{Checker, ConfigError, Source};
 use serde::Deserialize;
 
 #[derive(Debug, Deserialize)]

@@ -8,7 +8,7 @@
 
 use std::collections::BTreeSet;
 
-use ronda_conf::{Problem, Source};
+use ronda_common::conf::{Problem, Source};
 
 use crate::raw::{RawItem, RawLetter};
 

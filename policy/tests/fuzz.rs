@@ -13,7 +13,7 @@ use std::time::Duration;
 use jiff::civil::DateTime;
 use jiff::tz::TimeZone;
 use proptest::prelude::*;
-use ronda_conf::{parse_duration, ConfigError};
+use ronda_common::conf::{parse_duration, ConfigError};
 use ronda_policy::{from_text, parse_time, Registry};
 use support::{check, mutated, mutated_any, soup};
 

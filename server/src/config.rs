@@ -6,11 +6,11 @@ use std::time::Duration;
 
 use std::sync::Arc;
 
-use ronda_agent::conffile::{
+use ronda_common::conf::duration_in;
+use ronda_common::conf::{
     lazy_secret_in, read_all, Checker, ConfigError, Dur, LazySecret, Secret, SecretError, Source,
 };
-use ronda_agent::config::duration_in;
-use ronda_agent::link::{BrokerConfig, RawBroker};
+use ronda_common::link::{BrokerConfig, RawBroker};
 use ronda_policy::{Letter, Registry};
 use serde::Deserialize;
 

@@ -115,7 +115,7 @@ mod secret_tests {
 pub(crate) mod tests_support {
     pub(crate) fn load(
         text: &str,
-    ) -> Result<super::super::ServerConfig, ronda_agent::conffile::ConfigError> {
+    ) -> Result<super::super::ServerConfig, ronda_common::conf::ConfigError> {
         let dir = tempfile::tempdir().unwrap();
         let path = dir.path().join("server.yaml");
         std::fs::write(&path, text).unwrap();

@@ -77,7 +77,7 @@ fn faults() -> Vec<(&'static str, &'static str, Patch)> {
 pub fn letters(
     opts: &DemoOptions,
 ) -> Result<(Vec<ronda_policy::Letter>, ronda_policy::Registry), ServerError> {
-    let bad = |e: ronda_agent::conffile::ConfigError| ServerError::Demo(e.to_string());
+    let bad = |e: ronda_common::conf::ConfigError| ServerError::Demo(e.to_string());
     let registry =
         ronda_policy::Registry::from_text(Path::new("examples/offices.yaml"), REGISTRY.into())
             .map_err(bad)?;
@@ -112,7 +112,7 @@ pub async fn run(opts: DemoOptions, shutdown: CancellationToken) -> Result<(), S
     config.letters = std::sync::Arc::new(letters);
     config.registry = Some(std::sync::Arc::new(registry));
     let token = format!("{:016x}{:016x}", fastrand::u64(..), fastrand::u64(..));
-    config.admin_token = Some(ronda_agent::conffile::Secret::new(token.clone()).into());
+    config.admin_token = Some(ronda_common::conf::Secret::new(token.clone()).into());
     config.mail = Some(demo_mail(&dir.path().join("mail"), config.http_listen)?);
     config.http_listen = free_or_any(opts.http);
     config.broker = BrokerChoice::Embedded(EmbeddedBroker {

@@ -25,7 +25,7 @@ pub struct AppState {
     pub letters: Arc<Vec<ronda_policy::Letter>>,
     pub views: crate::engine::Views,
     pub engine: tokio::sync::mpsc::Sender<crate::engine::worker::Msg>,
-    pub admin_token: Option<ronda_agent::conffile::Secret>,
+    pub admin_token: Option<ronda_common::conf::Secret>,
     /// The demo's capture folder, shown on the email page.
     pub mail_capture: Option<std::path::PathBuf>,
     /// Accounts, sessions and the audit log.

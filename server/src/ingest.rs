@@ -7,7 +7,7 @@
 use std::sync::Arc;
 use std::time::Duration;
 
-use ronda_agent::link::Backoff;
+use ronda_common::link::Backoff;
 use ronda_wire::{decode_report, decode_state, Kind, Presence, RejectReason, Topic};
 use rumqttc::{
     AsyncClient, Event, EventLoop, Packet, Publish, QoS, SubscribeFilter, SubscribeReasonCode,

@@ -8,6 +8,7 @@ mod acks;
 pub mod api;
 pub use ronda_broker as broker;
 pub mod config;
+#[cfg(feature = "demo")]
 pub mod demo;
 pub mod engine;
 pub mod http;
@@ -20,7 +21,6 @@ pub mod metrics;
 pub mod proxy;
 pub mod ratelimit;
 pub mod serve;
-pub mod sim;
 pub mod store;
 pub mod users;
 pub mod web;
@@ -29,8 +29,8 @@ use std::net::SocketAddr;
 use std::sync::Arc;
 use std::time::Duration;
 
-use ronda_agent::conffile::LazySecret;
-use ronda_agent::link::{self, BrokerConfig, BrokerUrl};
+use ronda_common::conf::LazySecret;
+use ronda_common::link::{self, BrokerConfig, BrokerUrl};
 use tokio::sync::watch;
 use tokio::task::JoinHandle;
 use tokio_util::sync::CancellationToken;
@@ -56,7 +56,7 @@ pub enum ServerError {
     #[error(transparent)]
     Link(#[from] link::LinkError),
     #[error(transparent)]
-    Secret(#[from] ronda_agent::conffile::SecretError),
+    Secret(#[from] ronda_common::conf::SecretError),
     #[error("cannot listen for HTTP on {addr}: {error}")]
     Http {
         addr: SocketAddr,
@@ -313,7 +313,7 @@ async fn broker_config(
     // The server skips the gate: it may use every office's topics.
     let own = BrokerConfig {
         username: Some(broker::INTERNAL_USER.to_owned()),
-        password: Some(ronda_agent::conffile::Secret::new(gated.internal_password).into()),
+        password: Some(ronda_common::conf::Secret::new(gated.internal_password).into()),
         ..broker_config_for(&loopback_url(gated.internal_addr))
     };
     let tls = gated.tls_addr.map(|a| BrokerUrl {

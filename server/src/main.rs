@@ -8,7 +8,6 @@ use std::time::Duration;
 mod mqtt_user_cli;
 
 use clap::{Parser, Subcommand};
-use ronda_server::demo::DemoOptions;
 use ronda_server::ServerConfig;
 use tokio_util::sync::CancellationToken;
 
@@ -151,7 +150,7 @@ static ALLOCATOR: tikv_jemallocator::Jemalloc = tikv_jemallocator::Jemalloc;
 fn main() -> ExitCode {
     // rumqttd logs every ordinary client disconnect as an error; keep it
     // quiet unless asked for with RUST_LOG.
-    ronda_agent::shell::init_logs("info,rumqttd=off");
+    ronda_common::shell::init_logs("info,rumqttd=off");
     let cli = Cli::parse();
     if let Command::Policy {
         command: PolicyCommand::Check { offices, files },
@@ -205,7 +204,7 @@ fn main() -> ExitCode {
 
 async fn execute(command: Command) -> anyhow::Result<ExitCode> {
     let shutdown = CancellationToken::new();
-    tokio::spawn(ronda_agent::shell::cancel_on_signal(shutdown.clone()));
+    tokio::spawn(ronda_common::shell::cancel_on_signal(shutdown.clone()));
     match command {
         Command::Run { config } => {
             let mut config = match load_config(&config) {
@@ -232,28 +231,7 @@ async fn execute(command: Command) -> anyhow::Result<ExitCode> {
             max_grace,
         } => {
             let interval = Duration::from_secs(interval.max(1));
-            let window_start = match window_start.as_str() {
-                "now" => Some(jiff::Timestamp::now()),
-                "original" => None,
-                t => Some(t.parse().map_err(|e| {
-                    anyhow::anyhow!(
-                        "--window-start: `{t}` is not now, original or a time with an offset: {e}"
-                    )
-                })?),
-            };
-            let max_grace = ronda_agent::conffile::parse_duration(&max_grace)
-                .map_err(|e| anyhow::anyhow!("--max-grace: {e}"))?;
-            ronda_server::demo::run(
-                DemoOptions {
-                    http,
-                    mqtt,
-                    interval,
-                    window_start,
-                    max_grace,
-                },
-                shutdown,
-            )
-            .await?;
+            run_demo(http, mqtt, interval, &window_start, &max_grace, shutdown).await?;
         }
         Command::Check { .. }
         | Command::Policy { .. }
@@ -261,6 +239,52 @@ async fn execute(command: Command) -> anyhow::Result<ExitCode> {
         | Command::MqttUser { .. } => {}
     }
     Ok(ExitCode::SUCCESS)
+}
+
+#[cfg(feature = "demo")]
+async fn run_demo(
+    http: SocketAddr,
+    mqtt: SocketAddr,
+    interval: Duration,
+    window_start: &str,
+    max_grace: &str,
+    shutdown: CancellationToken,
+) -> anyhow::Result<()> {
+    let window_start = match window_start {
+        "now" => Some(jiff::Timestamp::now()),
+        "original" => None,
+        t => Some(t.parse().map_err(|e| {
+            anyhow::anyhow!(
+                "--window-start: `{t}` is not now, original or a time with an offset: {e}"
+            )
+        })?),
+    };
+    let max_grace = ronda_common::conf::parse_duration(max_grace)
+        .map_err(|e| anyhow::anyhow!("--max-grace: {e}"))?;
+    let opts = ronda_server::demo::DemoOptions {
+        http,
+        mqtt,
+        interval,
+        window_start,
+        max_grace,
+    };
+    Ok(ronda_server::demo::run(opts, shutdown).await?)
+}
+
+/// A server built for deployment carries no simulator: say how to get one that does.
+#[cfg(not(feature = "demo"))]
+async fn run_demo(
+    _: SocketAddr,
+    _: SocketAddr,
+    _: Duration,
+    _: &str,
+    _: &str,
+    _: CancellationToken,
+) -> anyhow::Result<()> {
+    anyhow::bail!(
+        "this ronda-server was built without the demo (it carries no device simulator); \
+         run the demo from the source tree with `cargo run -p ronda-server --features demo -- demo`"
+    )
 }
 
 /// Where the web side listens and how, for `check`.

@@ -17,6 +17,7 @@ pub mod hikvision;
 pub mod layout;
 pub mod mqtt_device;
 pub mod onvif;
+pub mod readings;
 pub mod rtsp;
 pub mod service;
 pub mod shelly;

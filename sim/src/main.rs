@@ -36,10 +36,10 @@ struct Cli {
 
 #[tokio::main]
 async fn main() -> anyhow::Result<()> {
-    ronda_agent::shell::init_logs("info");
+    ronda_common::shell::init_logs("info");
     let cli = Cli::parse();
     let shutdown = CancellationToken::new();
-    tokio::spawn(ronda_agent::shell::cancel_on_signal(shutdown.clone()));
+    tokio::spawn(ronda_common::shell::cancel_on_signal(shutdown.clone()));
     let opts = ronda_sim::Options {
         base_port: (!cli.any_port).then_some(cli.base_port),
         mqtt: cli.mqtt,

@@ -9,11 +9,11 @@ mod common;
 use std::time::{Duration, Instant};
 
 use jiff::{SignedDuration, Timestamp};
-use ronda_agent::conffile::Secret;
 use ronda_agent::http::{Clients, Creds, Device};
 use ronda_agent::probe::{with_deadline, ProbeError};
 use ronda_agent::recorders::dahua::{parse_kv, parse_object, Dahua, Finder};
 use ronda_agent::recorders::{Adapter, ChannelConfig, RecorderConfig, Watched};
+use ronda_common::conf::Secret;
 use ronda_sim::state::{lock, DeviceState, Patch};
 
 const MIB: u64 = 1024 * 1024;

@@ -10,10 +10,10 @@ use common::nvr::*;
 use std::time::{Duration, Instant};
 
 use jiff::{SignedDuration, Timestamp};
-use ronda_agent::conffile::Secret;
 use ronda_agent::probe::{with_deadline, ProbeError};
 use ronda_agent::recorders::hikvision::Hikvision;
 use ronda_agent::recorders::{Adapter, Watched};
+use ronda_common::conf::Secret;
 use ronda_sim::state::lock;
 use ronda_wire::PauseReason;
 

@@ -6,9 +6,9 @@ mod common;
 
 use std::time::{Duration, Instant};
 
-use ronda_agent::conffile::Secret;
 use ronda_agent::http::{Clients, Creds};
 use ronda_agent::recorders::{ChannelConfig, RecorderConfig, RecorderKind, Watched};
+use ronda_common::conf::Secret;
 use ronda_sim::state::{lock, DeviceState};
 use ronda_sim::{Options, Sim};
 use ronda_wire::Recorder;

@@ -12,8 +12,8 @@ use std::path::PathBuf;
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
-use ronda_agent::link::{BrokerConfig, BrokerUrl, DEFAULT_KEEPALIVE};
 use ronda_agent::AgentConfig;
+use ronda_common::link::{BrokerConfig, BrokerUrl, DEFAULT_KEEPALIVE};
 use ronda_server::{BrokerChoice, Running, ServerConfig};
 use ronda_wire::Id;
 use tokio::sync::oneshot;
@@ -41,7 +41,7 @@ pub async fn spawn_with(tweak: impl FnOnce(&mut ServerConfig)) -> TestApp {
     let dir = tempfile::tempdir().unwrap();
     let db = dir.path().join("ronda.db");
     let mut config = ServerConfig::local(db.clone());
-    config.admin_token = Some(ronda_agent::conffile::Secret::new(ADMIN_TOKEN.to_owned()).into());
+    config.admin_token = Some(ronda_common::conf::Secret::new(ADMIN_TOKEN.to_owned()).into());
     tweak(&mut config);
     let embedded = matches!(config.broker, BrokerChoice::Embedded(_));
     let shutdown = CancellationToken::new();

@@ -14,10 +14,10 @@ use std::sync::{Arc, OnceLock};
 use std::time::Duration;
 
 use ronda_agent::{Sections, Source};
-use ronda_server::sim::SimOffice;
+use ronda_sim::readings::MadeUpOffice;
 
 /// A simulated office's readings, counted as they are made.
-pub struct Counted(pub SimOffice, pub Arc<AtomicU64>);
+pub struct Counted(pub MadeUpOffice, pub Arc<AtomicU64>);
 
 impl Source for Counted {
     async fn collect(&mut self) -> Sections {

@@ -10,8 +10,8 @@ use rumqttc::{AsyncClient, Event, EventLoop, Packet, QoS, SubscribeFilter, Subsc
 use tokio::sync::{broadcast, watch};
 use tokio_util::sync::CancellationToken;
 
-use crate::link::{self, Backoff, BrokerConfig, LinkError};
 use crate::probe::ProbeError;
+use ronda_common::link::{self, Backoff, BrokerConfig, LinkError};
 
 /// Largest message kept from a device.
 const MAX_PACKET: usize = 64 * 1024;

@@ -5,9 +5,9 @@ use std::time::Duration;
 
 use serde::Deserialize;
 
-use crate::conffile::{Checker, Dur, Secret};
 use crate::devconf::{self, RawCreds};
 use crate::http::Creds;
+use ronda_common::conf::{Checker, Dur, Secret};
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
 #[serde(rename_all = "kebab-case")]

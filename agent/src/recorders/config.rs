@@ -5,9 +5,9 @@ use std::time::Duration;
 
 use serde::Deserialize;
 
-use crate::conffile::{Checker, Dur, Secret};
 use crate::devconf::{self, RawCreds};
 use crate::http::Creds;
+use ronda_common::conf::{Checker, Dur, Secret};
 
 /// How far back a recorder is searched for its newest segment by default.
 pub const DEFAULT_LOOKBACK: Duration = Duration::from_secs(3600);
@@ -150,7 +150,7 @@ impl RawRecorder {
             self.timeout,
             devconf::DEFAULT_DEVICE_TIMEOUT,
         );
-        let lookback = crate::config::duration_in(
+        let lookback = ronda_common::conf::duration_in(
             c,
             &format!("{path}.lookback"),
             self.lookback,

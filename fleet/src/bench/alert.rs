@@ -38,7 +38,7 @@ pub async fn run(ctx: &Ctx, run: usize) -> Result<Vec<Sample>, BenchError> {
     let dir = ctx.run_dir("alert", run)?;
     let offices = if ctx.quick { 200 } else { 1000 };
     let mut spec = Spec {
-        broker: ronda_agent::link::BrokerUrl {
+        broker: ronda_common::link::BrokerUrl {
             host: "127.0.0.1".into(),
             port: 1,
             tls: false,

@@ -23,7 +23,7 @@ pub const LIMIT: &str = "Limit: memory and open files. With the embedded broker 
 const FILES_PER_AGENT: u64 = 3;
 const FILES_SPARE: u64 = 300;
 
-fn spec(agents: usize, broker: ronda_agent::link::BrokerUrl) -> Spec {
+fn spec(agents: usize, broker: ronda_common::link::BrokerUrl) -> Spec {
     Spec {
         broker,
         offices: agents,
@@ -181,8 +181,8 @@ pub async fn run(ctx: &Ctx, run: usize) -> Result<Vec<Sample>, BenchError> {
     Ok(out)
 }
 
-fn loopback() -> ronda_agent::link::BrokerUrl {
-    ronda_agent::link::BrokerUrl {
+fn loopback() -> ronda_common::link::BrokerUrl {
+    ronda_common::link::BrokerUrl {
         host: "127.0.0.1".into(),
         port: 1,
         tls: false,

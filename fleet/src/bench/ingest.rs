@@ -24,7 +24,7 @@ pub const LIMIT: &str = "Limit: CPU. All three phases share the machine's 2 core
 /// Give up on a phase when nothing new arrived for this long.
 const STALL: Duration = Duration::from_secs(20);
 
-pub fn spec(ctx: &Ctx, broker: ronda_agent::link::BrokerUrl) -> Spec {
+pub fn spec(ctx: &Ctx, broker: ronda_common::link::BrokerUrl) -> Spec {
     Spec {
         broker,
         offices: if ctx.quick { 200 } else { 1000 },
@@ -54,7 +54,7 @@ pub async fn run(ctx: &Ctx, run: usize) -> Result<Vec<Sample>, BenchError> {
     let dir = ctx.run_dir("ingest", run)?;
     let base = spec(
         ctx,
-        ronda_agent::link::BrokerUrl {
+        ronda_common::link::BrokerUrl {
             host: "127.0.0.1".into(),
             port: 1,
             tls: false,
@@ -268,16 +268,14 @@ impl Cpu {
 }
 
 async fn bare_broker(mosquitto: &Mosquitto, base: &Spec, total: u64) -> Result<Phase, BenchError> {
-    let broker = ronda_agent::link::BrokerConfig {
+    let broker = ronda_common::link::BrokerConfig {
         username: Some(SERVER_USER.into()),
-        password: Some(
-            ronda_agent::conffile::Secret::new(mosquitto.server_password.clone()).into(),
-        ),
+        password: Some(ronda_common::conf::Secret::new(mosquitto.server_password.clone()).into()),
         ..ronda_server::broker_config_for(&mosquitto.url)
     };
-    let options = ronda_agent::link::options("bench-subscriber", &broker, None, 1 << 20)
+    let options = ronda_common::link::options("bench-subscriber", &broker, None, 1 << 20)
         .map_err(|e| BenchError::Scenario(e.to_string()))?;
-    let (client, mut eventloop) = ronda_agent::link::connect(options, 64);
+    let (client, mut eventloop) = ronda_common::link::connect(options, 64);
     client
         .subscribe(
             ronda_wire::Topic::filter_all(ronda_wire::Kind::Report),

@@ -21,7 +21,7 @@ const REQUESTS: usize = 200;
 pub async fn run(ctx: &Ctx, run: usize) -> Result<Vec<Sample>, BenchError> {
     let dir = ctx.run_dir("overview", run)?;
     let mut spec = Spec {
-        broker: ronda_agent::link::BrokerUrl {
+        broker: ronda_common::link::BrokerUrl {
             host: "127.0.0.1".into(),
             port: 1,
             tls: false,

@@ -8,7 +8,7 @@ use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use ronda_agent::link::BrokerUrl;
+use ronda_common::link::BrokerUrl;
 
 use super::procs::Proc;
 use super::{BenchError, Ctx};

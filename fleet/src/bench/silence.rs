@@ -21,7 +21,7 @@ pub const LIMIT: &str = "Limit: the broker's keepalive timer. MQTT lets a broker
 
 const KEEPALIVE: Duration = Duration::from_secs(10);
 
-fn spec(ctx: &Ctx, broker: ronda_agent::link::BrokerUrl) -> Spec {
+fn spec(ctx: &Ctx, broker: ronda_common::link::BrokerUrl) -> Spec {
     let agents = if ctx.quick { 20 } else { 100 };
     Spec {
         broker,
@@ -49,7 +49,7 @@ pub async fn run(ctx: &Ctx, run: usize) -> Result<Vec<Sample>, BenchError> {
     let dir = ctx.run_dir("silence", run)?;
     let base = spec(
         ctx,
-        ronda_agent::link::BrokerUrl {
+        ronda_common::link::BrokerUrl {
             host: "127.0.0.1".into(),
             port: 1,
             tls: false,

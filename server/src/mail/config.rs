@@ -5,7 +5,7 @@ use std::path::{Path, PathBuf};
 use std::time::Duration;
 
 use lettre::message::Mailbox;
-use ronda_agent::conffile::{lazy_secret_in, Checker, Dur, LazySecret, Secret};
+use ronda_common::conf::{lazy_secret_in, Checker, Dur, LazySecret, Secret};
 use serde::Deserialize;
 
 #[derive(Debug, Deserialize)]

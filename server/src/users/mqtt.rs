@@ -9,9 +9,9 @@
 use std::path::Path;
 use std::sync::{Arc, Mutex};
 
-use ronda_agent::conffile::Secret;
-use ronda_agent::link::BrokerConfig;
 use ronda_broker::Guard;
+use ronda_common::conf::Secret;
+use ronda_common::link::BrokerConfig;
 use ronda_wire::Id;
 use rusqlite::{params, Connection, OptionalExtension};
 use serde::Serialize;

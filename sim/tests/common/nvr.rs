@@ -4,10 +4,10 @@
 use std::time::Duration;
 
 use jiff::Timestamp;
-use ronda_agent::conffile::Secret;
 use ronda_agent::http::{Clients, Creds};
 use ronda_agent::recorders::hikvision::Hikvision;
 use ronda_agent::recorders::{RecorderConfig, Watched};
+use ronda_common::conf::Secret;
 use ronda_sim::state::{lock, DeviceState, Patch};
 
 pub const PASSWORD: &str = "Kantor2018";

@@ -2,8 +2,8 @@
 //! written from the ONVIF Core and Recording Search specifications.
 
 use super::*;
-use crate::conffile::Secret;
 use crate::xml;
+use ronda_common::conf::Secret;
 
 fn fixture(name: &str) -> String {
     crate::fixture::read("onvif", name)

@@ -137,7 +137,7 @@ async fn a_challenge_on_options_and_a_closed_connection_are_handled() {
     });
     let creds = Creds {
         username: "admin".into(),
-        password: crate::conffile::Secret::new("Gerbang2018"),
+        password: ronda_common::conf::Secret::new("Gerbang2018"),
     };
     let url = format!("rtsp://{addr}/Streaming/Channels/101");
     let outcome = client::probe(&url, Some(&creds), Duration::from_secs(5)).await;

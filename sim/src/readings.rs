@@ -1,20 +1,20 @@
-//! Made-up readings of a plausible office, for the fault tests (the demo
-//! runs real agents against `ronda-sim` devices, and `ronda-fleet` makes
-//! its own reports).
+//! Made-up readings of a plausible office, without devices behind them: the
+//! fault tests run real agents on these when the devices are not the point
+//! (the demo runs real agents against the simulated devices instead).
 
 use jiff::{SignedDuration, Timestamp};
 use ronda_agent::{Sections, Source};
 use ronda_wire::{Channel, Disk, Host, Memory, Plug, Recorder, Service, Temperature};
 
-pub struct SimOffice {
+pub struct MadeUpOffice {
     office: String,
     boot: Timestamp,
     rng: fastrand::Rng,
 }
 
-impl SimOffice {
+impl MadeUpOffice {
     pub fn new(office: &str) -> Self {
-        SimOffice {
+        MadeUpOffice {
             office: office.to_owned(),
             boot: Timestamp::now() - SignedDuration::from_hours(9 * 24),
             rng: fastrand::Rng::new(),
@@ -88,7 +88,7 @@ impl SimOffice {
     }
 }
 
-impl Source for SimOffice {
+impl Source for MadeUpOffice {
     async fn collect(&mut self) -> Sections {
         let now = Timestamp::now();
         let channels = vec![

@@ -19,7 +19,7 @@ fn parses_broker_urls() {
 
 fn broker(password_line: &str) -> BrokerConfig {
     let text = format!("broker:\n  url: mqtt://127.0.0.1:1\n  username: u\n  {password_line}\n");
-    let source = crate::conffile::Source::from_text(std::path::Path::new("a.yaml"), text);
+    let source = crate::conf::Source::from_text(std::path::Path::new("a.yaml"), text);
     let raw: std::collections::BTreeMap<String, RawBroker> = source.parse().unwrap();
     let mut c = source.checker();
     let b = raw["broker"].check("broker", &mut c).unwrap();
@@ -52,7 +52,7 @@ fn check_at(path: &str, body: &str) -> Result<BrokerConfig, String> {
     for line in body.lines() {
         text += &format!("{indent}{line}\n");
     }
-    let source = crate::conffile::Source::from_text(std::path::Path::new("a.yaml"), text);
+    let source = crate::conf::Source::from_text(std::path::Path::new("a.yaml"), text);
     let raw: serde_json::Value = source.parse().map_err(|e| e.to_string())?;
     let raw = path.split('.').fold(&raw, |v, k| &v[k]);
     let raw: RawBroker = serde_json::from_value(raw.clone()).map_err(|e| e.to_string())?;

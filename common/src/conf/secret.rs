@@ -5,7 +5,7 @@
 use std::fmt;
 use std::path::PathBuf;
 
-use crate::Checker;
+use super::Checker;
 
 /// Where a secret comes from: the config file itself, a separate file, or
 /// the environment. It never shows its value in `Debug` output or logs.
@@ -184,8 +184,8 @@ impl SecretSource {
 
 #[cfg(test)]
 mod tests {
+    use super::super::Source;
     use super::*;
-    use crate::Source;
     use std::path::Path;
 
     #[test]

@@ -11,9 +11,9 @@ use std::time::Duration;
 use rumqttc::{AsyncClient, EventLoop, LastWill, MqttOptions, TlsConfiguration, Transport};
 use serde::Deserialize;
 
-use crate::conffile::{lazy_secret_in, Checker, Dur, LazySecret, Secret, SecretError};
-use crate::config::duration_in;
-use crate::devconf::redact_userinfo;
+use crate::conf::duration_in;
+use crate::conf::{lazy_secret_in, Checker, Dur, LazySecret, Secret, SecretError};
+use crate::url::redact_userinfo;
 
 /// `broker:` section as written in a config file.
 #[derive(Debug, Clone, Deserialize)]

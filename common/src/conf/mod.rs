@@ -297,6 +297,35 @@ pub fn parse_duration(text: &str) -> Result<Duration, String> {
     Duration::try_from(exact).map_err(|_| format!("`{text}` is negative"))
 }
 
+/// A duration setting, defaulted, that must lie within `secs` seconds.
+pub fn duration_in(
+    c: &mut Checker<'_>,
+    path: &str,
+    value: Option<Dur>,
+    default: Duration,
+    secs: std::ops::RangeInclusive<u64>,
+) -> Option<Duration> {
+    let Some(value) = value else {
+        return Some(default);
+    };
+    match value.0 {
+        d if d >= Duration::from_secs(*secs.start()) && d <= Duration::from_secs(*secs.end()) => {
+            Some(d)
+        }
+        _ => {
+            c.fail(
+                path,
+                format!(
+                    "expected a duration from {}s to {}s, like `30s` or `5m`",
+                    secs.start(),
+                    secs.end()
+                ),
+            );
+            None
+        }
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
