@@ -17,7 +17,7 @@ use std::path::Path;
 use std::time::Duration;
 
 use proptest::prelude::*;
-use ronda_agent::delivery::{Courier, Pace, Transport};
+use ronda_agent::delivery::{Courier, Pace, ReportSink};
 use ronda_agent::outbox::{Limits, Outbox, Sync};
 use ronda_wire::{Progress, Report};
 
@@ -56,7 +56,7 @@ fn step() -> impl Strategy<Value = Step> {
 #[derive(Default)]
 struct Wire(VecDeque<Vec<u8>>);
 
-impl Transport for Wire {
+impl ReportSink for Wire {
     fn send(&mut self, _seq: u64, payload: Vec<u8>) -> bool {
         self.0.push_back(payload);
         true
@@ -151,13 +151,13 @@ async fn run(steps: Vec<Step>) -> Result<(), TestCaseError> {
                 made += 1;
             }
             Step::Deliver(i) => {
-                if let Some(p) = pick(&mut agent.transport().0, i) {
+                if let Some(p) = pick(&mut agent.sink().0, i) {
                     server.receive(&p);
                 }
             }
-            Step::Lose(i) => drop(pick(&mut agent.transport().0, i)),
+            Step::Lose(i) => drop(pick(&mut agent.sink().0, i)),
             Step::Repeat(i) => {
-                let wire = &mut agent.transport().0;
+                let wire = &mut agent.sink().0;
                 if let Some(p) = (!wire.is_empty()).then(|| wire[i % wire.len()].clone()) {
                     server.receive(&p);
                 }
@@ -170,7 +170,7 @@ async fn run(steps: Vec<Step>) -> Result<(), TestCaseError> {
             Step::LoseAck(i) => drop(pick(&mut server.acks, i)),
             Step::Disconnect => {
                 // rumqttc forgets what it had in flight.
-                agent.transport().0.clear();
+                agent.sink().0.clear();
                 agent.disconnected();
                 connected = false;
             }
@@ -209,7 +209,7 @@ async fn run(steps: Vec<Step>) -> Result<(), TestCaseError> {
         agent.connected().unwrap();
     }
     for _ in 0..10_000 {
-        while let Some(p) = agent.transport().0.pop_front() {
+        while let Some(p) = agent.sink().0.pop_front() {
             server.receive(&p);
         }
         while let Some(t) = server.acks.pop_front() {

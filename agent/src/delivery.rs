@@ -36,14 +36,14 @@ impl Default for Pace {
 }
 
 /// Where reports go: the MQTT client, or a test's channel.
-pub trait Transport {
+pub trait ReportSink {
     /// Queue one payload; false when it could not be queued now.
     fn send(&mut self, seq: u64, payload: Vec<u8>) -> bool;
 }
 
 pub struct Courier<T> {
     pub outbox: Outbox,
-    transport: T,
+    sink: T,
     pace: Pace,
     connected: bool,
     /// Next backlog seq to send; the backlog ends before `live_from`.
@@ -57,11 +57,11 @@ pub struct Courier<T> {
     next_backlog_at: Instant,
 }
 
-impl<T: Transport> Courier<T> {
-    pub fn new(outbox: Outbox, transport: T, pace: Pace) -> Self {
+impl<T: ReportSink> Courier<T> {
+    pub fn new(outbox: Outbox, sink: T, pace: Pace) -> Self {
         Courier {
             outbox,
-            transport,
+            sink,
             pace,
             connected: false,
             cursor: 0,
@@ -73,8 +73,8 @@ impl<T: Transport> Courier<T> {
         }
     }
 
-    pub fn transport(&mut self) -> &mut T {
-        &mut self.transport
+    pub fn sink(&mut self) -> &mut T {
+        &mut self.sink
     }
 
     /// Keep a new report; send it at once when connected. The report's seq
@@ -214,7 +214,7 @@ impl<T: Transport> Courier<T> {
     }
 
     fn queue(&mut self, seq: u64, payload: Vec<u8>) -> bool {
-        let queued = self.transport.send(seq, payload);
+        let queued = self.sink.send(seq, payload);
         if queued {
             self.highest_sent = self.highest_sent.max(seq);
             self.waiting_since.get_or_insert_with(Instant::now);
@@ -232,7 +232,7 @@ mod tests {
     #[derive(Default)]
     struct Sent(Vec<u64>);
 
-    impl Transport for Sent {
+    impl ReportSink for Sent {
         fn send(&mut self, seq: u64, _payload: Vec<u8>) -> bool {
             self.0.push(seq);
             true
@@ -264,7 +264,7 @@ mod tests {
         for _ in 0..3 {
             courier.store(report()).unwrap();
         }
-        assert_eq!(courier.transport().0, [1, 2, 3]);
+        assert_eq!(courier.sink().0, [1, 2, 3]);
         courier.acknowledged(1_000_000).unwrap();
         assert_eq!(courier.outbox.len(), 3, "forgot reports on a forged ack");
         // The server's real acknowledgement still counts.

@@ -34,7 +34,7 @@ use rumqttc::{AsyncClient, LastWill, QoS};
 use tokio_util::sync::CancellationToken;
 
 pub use config::AgentConfig;
-use delivery::{Courier, Transport};
+use delivery::{Courier, ReportSink};
 use outbox::{Outbox, OutboxError, Sync};
 use session::Inbound;
 pub use source::{DeviceSet, Probes, Sections, SetupError, Source};
@@ -116,7 +116,7 @@ struct Mqtt {
     topic: String,
 }
 
-impl Transport for Mqtt {
+impl ReportSink for Mqtt {
     fn send(&mut self, seq: u64, payload: Vec<u8>) -> bool {
         match self
             .client

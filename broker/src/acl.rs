@@ -54,6 +54,12 @@ pub enum Refusal {
     Crowded,
 }
 
+/// Refusal labels for the server's counters.
+pub const DENIED_PUBLISH: &str = "publish_topic";
+pub const DENIED_SUBSCRIBE: &str = "subscribe_filter";
+/// A retained PUBLISH anywhere but on the client's own `state`.
+pub const DENIED_RETAIN: &str = "publish_retain";
+
 /// Why a PUBLISH or SUBSCRIBE of an admitted agent was refused; the label
 /// of `ronda_mqtt_refused_total`. The gate closes the connection.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]
@@ -69,9 +75,9 @@ pub enum Denied {
 impl Denied {
     pub fn label(self) -> &'static str {
         match self {
-            Denied::PublishTopic => crate::gate::DENIED_PUBLISH,
-            Denied::Retain => crate::gate::DENIED_RETAIN,
-            Denied::SubscribeFilter => crate::gate::DENIED_SUBSCRIBE,
+            Denied::PublishTopic => DENIED_PUBLISH,
+            Denied::Retain => DENIED_RETAIN,
+            Denied::SubscribeFilter => DENIED_SUBSCRIBE,
         }
     }
 }

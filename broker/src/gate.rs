@@ -49,10 +49,7 @@ pub trait Guard: Send + Sync + 'static {
     fn refused(&self, reason: &'static str);
 }
 
-pub const DENIED_PUBLISH: &str = "publish_topic";
-pub const DENIED_SUBSCRIBE: &str = "subscribe_filter";
-/// A retained PUBLISH anywhere but on the client's own `state`.
-pub const DENIED_RETAIN: &str = "publish_retain";
+pub use crate::acl::{DENIED_PUBLISH, DENIED_RETAIN, DENIED_SUBSCRIBE};
 pub const MALFORMED: &str = "malformed_packet";
 
 pub struct Gate {

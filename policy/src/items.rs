@@ -3,7 +3,7 @@
 use std::collections::BTreeSet;
 use std::time::Duration;
 
-use crate::load::Ctx;
+use crate::walk::LetterCheck;
 use crate::model::{Check, Item, Remediation, Severity};
 use crate::raw::{RawCheck, RawItem};
 
@@ -26,7 +26,7 @@ const DEFAULT_INTERVAL: Duration = Duration::from_secs(30);
 pub const DEFAULT_MAX_CLOCK_OFFSET: Duration = Duration::from_secs(300);
 
 pub(crate) fn check_all(
-    cx: &mut Ctx<'_, '_>,
+    cx: &mut LetterCheck<'_, '_>,
     raw: Vec<Option<RawItem>>,
     keep_on: &[String],
 ) -> Option<Vec<Item>> {
@@ -52,7 +52,7 @@ pub(crate) fn check_all(
     complete.then_some(items)
 }
 
-fn item(cx: &mut Ctx<'_, '_>, at: &str, r: RawItem, keep_on: &[String]) -> Option<Item> {
+fn item(cx: &mut LetterCheck<'_, '_>, at: &str, r: RawItem, keep_on: &[String]) -> Option<Item> {
     let id = cx.need(&format!("{at}.id"), r.id);
     if let Some(id) = &id {
         cx.id(&format!("{at}.id"), id);
@@ -116,7 +116,7 @@ fn item(cx: &mut Ctx<'_, '_>, at: &str, r: RawItem, keep_on: &[String]) -> Optio
     })
 }
 
-fn check(cx: &mut Ctx<'_, '_>, at: &str, r: RawCheck, keep_on: &[String]) -> Option<Check> {
+fn check(cx: &mut LetterCheck<'_, '_>, at: &str, r: RawCheck, keep_on: &[String]) -> Option<Check> {
     let kind = cx.need(&format!("{at}.kind"), r.kind.clone())?;
     let allowed: &[&str] = match kind.as_str() {
         "cctv.recording" => &["zones", "max_segment_age", "channel_severity"],
@@ -228,7 +228,7 @@ fn check(cx: &mut Ctx<'_, '_>, at: &str, r: RawCheck, keep_on: &[String]) -> Opt
 }
 
 /// A severity word, or a problem at `at`.
-fn severity_in(cx: &mut Ctx<'_, '_>, at: &str, s: Option<String>) -> Option<Severity> {
+fn severity_in(cx: &mut LetterCheck<'_, '_>, at: &str, s: Option<String>) -> Option<Severity> {
     let s = s?;
     let v = Severity::parse(&s);
     if v.is_none() {
@@ -240,7 +240,7 @@ fn severity_in(cx: &mut Ctx<'_, '_>, at: &str, s: Option<String>) -> Option<Seve
     v
 }
 
-fn percent(cx: &mut Ctx<'_, '_>, at: &str, v: Option<f32>, default: f32) -> f32 {
+fn percent(cx: &mut LetterCheck<'_, '_>, at: &str, v: Option<f32>, default: f32) -> f32 {
     let v = v.unwrap_or(default);
     if !(1.0..=100.0).contains(&v) {
         cx.fail(at, format!("{v} is not a percentage from 1 to 100"));

@@ -17,9 +17,10 @@ pub mod notify;
 mod raw;
 pub mod registry;
 mod shape;
+mod walk;
 
 pub use items::KINDS;
-pub use load::{from_text, load, local, parse_time, DEFAULT_KEEP_ON};
+pub use load::{format_local_minute, from_text, load, parse_time, DEFAULT_KEEP_ON};
 pub use model::{Check, Item, Letter, Notify, Period, Remediation, Scope, Severity, Window};
 pub use registry::Registry;
 pub use text::Text;

@@ -5,7 +5,9 @@ use std::path::Path;
 
 use jiff::tz::TimeZone;
 use jiff::{civil, Timestamp};
-use ronda_common::conf::{Checker, ConfigError, Source};
+use ronda_common::conf::{ConfigError, Source};
+
+use crate::walk::LetterCheck;
 
 use crate::model::{Letter, Period, Readiness, Scope, Window};
 use crate::raw::{RawHeader, RawScope, RawWindow};
@@ -34,8 +36,8 @@ fn check(source: &Source, registry: Option<&Registry>) -> Result<Letter, ConfigE
     for p in shape.problems.iter().cloned() {
         c.add(p);
     }
-    let letter = Ctx {
-        c: &mut c,
+    let letter = LetterCheck {
+        checker: &mut c,
         broken: &shape.broken,
         registry,
     }
@@ -44,26 +46,7 @@ fn check(source: &Source, registry: Option<&Registry>) -> Result<Letter, ConfigE
     letter.ok_or_else(|| source.error(Vec::new()))
 }
 
-/// What the meaning checks share while they walk one file.
-pub(crate) struct Ctx<'a, 'b> {
-    pub c: &'a mut Checker<'b>,
-    pub broken: &'a BTreeSet<String>,
-    pub registry: Option<&'a Registry>,
-}
-
-impl Ctx<'_, '_> {
-    /// A required value, or a "missing" problem (unless its section did not read).
-    pub fn need<T>(&mut self, path: &str, v: Option<T>) -> Option<T> {
-        if v.is_none() && !self.broken.contains(path.split('.').next().unwrap_or(path)) {
-            self.c.fail(path, "missing; it is required");
-        }
-        v
-    }
-
-    pub fn fail(&mut self, path: &str, message: impl Into<String>) {
-        self.c.fail(path, message);
-    }
-
+impl LetterCheck<'_, '_> {
     fn letter(
         &mut self,
         mut raw: crate::raw::RawLetter,
@@ -75,7 +58,7 @@ impl Ctx<'_, '_> {
         let timezone = self.need("timezone", raw.timezone.take());
         let tz = timezone
             .as_deref()
-            .and_then(|z| check_zone(self.c, "timezone", z));
+            .and_then(|z| check_zone(self.checker, "timezone", z));
         let zone = tz.clone().unwrap_or(TimeZone::UTC);
         let window = self
             .need("window", raw.window.take())
@@ -192,8 +175,8 @@ impl Ctx<'_, '_> {
                         &format!("{at}.end"),
                         format!(
                             "the period ends ({}) before it starts ({})",
-                            local(end, tz),
-                            local(start, tz)
+                            format_local_minute(end, tz),
+                            format_local_minute(start, tz)
                         ),
                     );
                     continue;
@@ -208,8 +191,8 @@ impl Ctx<'_, '_> {
                     "window",
                     format!(
                         "periods overlap: one ends {} after the next starts {}",
-                        local(pair[0].end, tz),
-                        local(pair[1].start, tz)
+                        format_local_minute(pair[0].end, tz),
+                        format_local_minute(pair[1].start, tz)
                     ),
                 );
             }
@@ -272,7 +255,7 @@ pub fn parse_time(text: &str, tz: &TimeZone) -> Result<Timestamp, String> {
         .map_err(|_| format!("`{text}` is not a time: write 2018-06-11 08:00 (in the letter's zone) or 2018-06-11T08:00+07:00"))
 }
 
-pub fn local(t: Timestamp, tz: &TimeZone) -> String {
+pub fn format_local_minute(t: Timestamp, tz: &TimeZone) -> String {
     t.to_zoned(tz.clone())
         .strftime("%Y-%m-%d %H:%M %Z")
         .to_string()

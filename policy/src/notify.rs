@@ -5,7 +5,7 @@ use std::time::Duration;
 
 use jiff::tz::TimeZone;
 
-use crate::load::Ctx;
+use crate::walk::LetterCheck;
 use crate::model::{Notify, Shift, Tier};
 use crate::raw::RawNotify;
 use crate::registry::{is_email, ROLES};
@@ -13,9 +13,9 @@ use crate::registry::{is_email, ROLES};
 pub const DEFAULT_REPEAT: Duration = Duration::from_secs(4 * 3600);
 pub const DEFAULT_GROUP_WAIT: Duration = Duration::from_secs(30);
 
-pub(crate) fn check(cx: &mut Ctx<'_, '_>, raw: RawNotify, tz: &TimeZone) -> Option<Notify> {
+pub(crate) fn check(cx: &mut LetterCheck<'_, '_>, raw: RawNotify, tz: &TimeZone) -> Option<Notify> {
     let mut ok = true;
-    let mut list = |cx: &mut Ctx<'_, '_>, path: &str, v: Option<Vec<String>>, default: &[&str]| {
+    let mut list = |cx: &mut LetterCheck<'_, '_>, path: &str, v: Option<Vec<String>>, default: &[&str]| {
         let v = v.unwrap_or_else(|| default.iter().map(|s| s.to_string()).collect());
         ok &= recipients(cx, path, &v);
         v
@@ -97,7 +97,7 @@ pub(crate) fn check(cx: &mut Ctx<'_, '_>, raw: RawNotify, tz: &TimeZone) -> Opti
 }
 
 /// Each word is a role, a contact list of the registry, or an address.
-fn recipients(cx: &mut Ctx<'_, '_>, path: &str, words: &[String]) -> bool {
+fn recipients(cx: &mut LetterCheck<'_, '_>, path: &str, words: &[String]) -> bool {
     let mut ok = true;
     for (i, w) in words.iter().enumerate() {
         let known = match cx.registry {

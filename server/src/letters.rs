@@ -80,8 +80,8 @@ pub fn window_text(l: &Letter) -> String {
             .map(|p| {
                 format!(
                     "{} – {}",
-                    ronda_policy::local(p.start, &l.tz),
-                    ronda_policy::local(p.end, &l.tz)
+                    ronda_policy::format_local_minute(p.start, &l.tz),
+                    ronda_policy::format_local_minute(p.end, &l.tz)
                 )
             })
             .collect::<Vec<_>>()

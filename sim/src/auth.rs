@@ -113,8 +113,8 @@ pub fn login(dev: &Shared, ok: bool, tried: bool) -> Login {
 fn locked_answer(kind: crate::state::SimKind, auth: &Auth, left: u64) -> Response {
     use crate::state::SimKind;
     match kind {
-        SimKind::Hikvision => crate::hikvision::locked(auth, left),
-        SimKind::Dahua => crate::dahua::locked(auth, left),
+        SimKind::Hikvision => with_challenge(crate::hikvision::locked(left), auth),
+        SimKind::Dahua => crate::dahua::locked(left),
         _ => challenge(auth),
     }
 }
@@ -150,7 +150,10 @@ pub fn challenge_header(auth: &Auth) -> String {
 
 /// A plain 401 with the device's challenge.
 pub fn challenge(auth: &Auth) -> Response {
-    let mut resp = StatusCode::UNAUTHORIZED.into_response();
+    with_challenge(StatusCode::UNAUTHORIZED.into_response(), auth)
+}
+
+fn with_challenge(mut resp: Response, auth: &Auth) -> Response {
     if let Ok(v) = HeaderValue::from_str(&challenge_header(auth)) {
         resp.headers_mut().insert(WWW_AUTHENTICATE, v);
     }

@@ -5,7 +5,7 @@ use ronda_wire::Service;
 use serde_json::json;
 
 use super::{finding, Cx, Finding, Status};
-use crate::load::local;
+use crate::load::format_local_minute;
 use crate::model::{Check, Severity};
 use crate::text::{self, Text};
 
@@ -98,7 +98,7 @@ pub fn hosts(cx: &Cx<'_>, check: &Check) -> Vec<Finding> {
         let mut problems = Vec::new();
         let view = cx.view(agent);
         for boot in view.iter().flat_map(|a| &a.reboots).filter(|b| **b > since) {
-            let at = local(*boot, &cx.letter.tz);
+            let at = format_local_minute(*boot, &cx.letter.tz);
             problems.push(text!("dinyalakan ulang pada {at}", "rebooted at {at}"));
         }
         let mem = used_percent(h.memory.total_bytes, h.memory.available_bytes);
@@ -181,7 +181,7 @@ pub fn agents(cx: &Cx<'_>) -> Vec<Finding> {
             } else if !a.online {
                 (Status::Fail, text!("agen {id} luring (sambungannya putus)", "agent {id} went offline (its connection dropped)"))
             } else {
-                match a.last_seen.map(|t| local(t, &cx.letter.tz)) {
+                match a.last_seen.map(|t| format_local_minute(t, &cx.letter.tz)) {
                     Some(last) => (Status::Fail, text!("agen {id} diam sejak {last}", "agent {id} has been silent since {last}")),
                     None => (Status::Fail, text!("agen {id} belum pernah melapor", "agent {id} has never reported")),
                 }

@@ -49,7 +49,7 @@ pub fn paused_text(cx: &Cx<'_>, agent: &str, kind: Kind, id: &str, p: &Paused) -
         .and_then(|v| v.clock_offset)
         .unwrap_or_default();
     let until = p.until.checked_sub(off).unwrap_or(p.until);
-    let until = crate::load::local(until, &cx.letter.tz);
+    let until = crate::load::format_local_minute(until, &cx.letter.tz);
     let n = p.failures;
     let failed = if n == 1 {
         text!("1 kali gagal", "1 failed login")

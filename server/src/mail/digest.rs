@@ -67,7 +67,7 @@ fn readiness(tx: &Transaction<'_>, cx: &Context, now: Timestamp) -> Result<usize
                 continue;
             }
             let to: BTreeSet<String> = office.head.iter().map(|h| h.email.clone()).collect();
-            let deadline = ronda_policy::local(r.deadline, &letter.tz);
+            let deadline = ronda_policy::format_local_minute(r.deadline, &letter.tz);
             let (heading, intro) = match cx.config.language {
                 Lang::Id => ("Pengingat kesiapan", format!("Mohon periksa daftar periksa dan tanda tangani pernyataan kepatuhan {} sebelum {deadline}.", office.name)),
                 Lang::En => ("Readiness reminder", format!("Please review the checklist and sign the compliance acknowledgement for {} before {deadline}.", office.name)),
@@ -140,7 +140,7 @@ fn daily(tx: &Transaction<'_>, cx: &Context, now: Timestamp) -> Result<usize, Ma
                 format!(
                     "{compliant} dari {} kantor patuh pada {}.",
                     rows.len(),
-                    ronda_policy::local(now, &letter.tz)
+                    ronda_policy::format_local_minute(now, &letter.tz)
                 ),
             ),
             Lang::En => (
@@ -148,7 +148,7 @@ fn daily(tx: &Transaction<'_>, cx: &Context, now: Timestamp) -> Result<usize, Ma
                 format!(
                     "{compliant} of {} offices compliant at {}.",
                     rows.len(),
-                    ronda_policy::local(now, &letter.tz)
+                    ronda_policy::format_local_minute(now, &letter.tz)
                 ),
             ),
         };

@@ -31,6 +31,16 @@ pub use config::MailConfig;
 /// How often the live loop composes and sends.
 pub const PASS: Duration = Duration::from_millis(100);
 
+/// How one attempt ended.
+#[derive(Debug, PartialEq)]
+pub enum Outcome {
+    Sent,
+    /// Worth trying again: 4xx, a timeout, a refused connection.
+    Transient(String),
+    /// Never going to work: 5xx, an address the server refuses.
+    Permanent(String),
+}
+
 #[derive(Debug, thiserror::Error)]
 pub enum MailError {
     #[error("mail database: {0}")]
@@ -112,7 +122,7 @@ impl Mailer {
         let any = !due.is_empty();
         for row in due {
             let outcome = send::attempt(&mut self.transport, &self.cx.config, &row).await;
-            sent += usize::from(outcome == send::Outcome::Sent);
+            sent += usize::from(outcome == Outcome::Sent);
             send::record(&self.conn, &row, outcome, now)?;
         }
         if any {

@@ -13,7 +13,7 @@ use rusqlite::{params, Connection};
 
 use super::config::{MailConfig, TransportConfig};
 use super::smtp::Smtp;
-use super::MailError;
+use super::{MailError, Outcome};
 
 /// Messages tried per step.
 const BATCH: usize = 50;
@@ -27,16 +27,6 @@ const CAPTURE_TIMEOUT: Duration = Duration::from_secs(10);
 pub enum Transport {
     Smtp(Box<Smtp>),
     Capture(PathBuf),
-}
-
-/// How one attempt ended.
-#[derive(Debug, PartialEq)]
-pub enum Outcome {
-    Sent,
-    /// Worth trying again: 4xx, a timeout, a refused connection.
-    Transient(String),
-    /// Never going to work: 5xx, an address the server refuses.
-    Permanent(String),
 }
 
 impl Transport {

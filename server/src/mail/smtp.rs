@@ -12,7 +12,7 @@ use lettre::transport::smtp::extension::ClientId;
 use lettre::Message;
 
 use super::config::{SmtpConfig, Tls};
-use super::send::Outcome;
+use super::Outcome;
 
 pub struct Smtp {
     config: SmtpConfig,

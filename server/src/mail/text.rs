@@ -3,7 +3,6 @@
 //! template, escaped by minijinja).
 
 use jiff::tz::TimeZone;
-use jiff::Timestamp;
 use minijinja::{context, Environment};
 use ronda_policy::alert::Alert;
 use ronda_policy::{Letter, Severity};
@@ -182,7 +181,7 @@ pub fn render(
                     Lang::En => "en",
                 })
                 .to_owned(),
-            since: local(a.started, cx.tz),
+            since: ronda_policy::format_local_minute(a.started, cx.tz),
             // The alert's page, where a person reads and acknowledges it.
             link: format!("{}/alerts/{}", cx.dashboard_url, a.id),
             ack: a.ack.as_ref().map(|k| format!("{}: {}", k.by, k.note)),
@@ -198,10 +197,4 @@ pub fn render(
         text,
         html,
     })
-}
-
-fn local(t: Timestamp, tz: &TimeZone) -> String {
-    t.to_zoned(tz.clone())
-        .strftime("%Y-%m-%d %H:%M %Z")
-        .to_string()
 }

@@ -232,7 +232,7 @@ pub async fn audit(
         )?;
         let rows = stmt.query_map([AUDIT_PAGE], |r| {
             Ok(AuditLine {
-                at: local_ms(r.get(0)?, &tz),
+                at: format_local_ms(r.get(0)?, &tz),
                 actor: r.get(1)?,
                 action: r.get(2)?,
                 detail: r.get(3)?,
@@ -249,14 +249,14 @@ pub async fn audit(
 fn when(st: &minijinja::State, v: minijinja::Value) -> String {
     let s = v.to_string();
     match s.parse::<jiff::Timestamp>() {
-        Ok(t) => local(t, &clock(st)),
+        Ok(t) => format_local(t, &clock(st)),
         Err(_) => s,
     }
 }
 
 /// `ms|ms`: a stored millisecond time on the page's clock.
 fn ms(st: &minijinja::State, ms: i64) -> String {
-    local_ms(ms, &clock(st))
+    format_local_ms(ms, &clock(st))
 }
 
 /// The clock [`render`] put in the frame; WIB for a page without one.
@@ -285,13 +285,13 @@ fn wib() -> jiff::tz::TimeZone {
 }
 
 /// A stored millisecond time on the clock `tz`, to the second.
-pub(crate) fn local_ms(ms: i64, tz: &jiff::tz::TimeZone) -> String {
-    jiff::Timestamp::from_millisecond(ms).map_or_else(|_| ms.to_string(), |t| local(t, tz))
+pub(crate) fn format_local_ms(ms: i64, tz: &jiff::tz::TimeZone) -> String {
+    jiff::Timestamp::from_millisecond(ms).map_or_else(|_| ms.to_string(), |t| format_local(t, tz))
 }
 
 /// A time on the clock `tz` (see [`page_zone`]), with the zone's name
 /// printed (WIB, WITA, WIT) so nobody has to guess.
-pub(crate) fn local(t: jiff::Timestamp, tz: &jiff::tz::TimeZone) -> String {
+pub(crate) fn format_local(t: jiff::Timestamp, tz: &jiff::tz::TimeZone) -> String {
     t.to_zoned(tz.clone())
         .strftime("%Y-%m-%d %H:%M:%S %Z")
         .to_string()

@@ -9,7 +9,7 @@ use axum::Form;
 use ronda_wire::{Action, Command, Id};
 use serde::Deserialize;
 
-use super::{local_ms, office_name, render, Lang};
+use super::{format_local_ms, office_name, render, Lang};
 use crate::engine::worker::Msg;
 use crate::engine::Outgoing;
 use crate::http::{ApiError, AppState};
@@ -60,7 +60,7 @@ pub async fn page(
                 .items
                 .iter()
                 .zip(&v.evaluation.items)
-                .map(|(i, r)| minijinja::context! { id => i.id, label => i.label, text_id => i.text_id, text_en => i.text_en, status => r.status, warnings => r.warnings(), findings => r.findings, since => v.since.get(&i.id).map(|t| super::local(*t, &s.tz)) })
+                .map(|(i, r)| minijinja::context! { id => i.id, label => i.label, text_id => i.text_id, text_en => i.text_en, status => r.status, warnings => r.warnings(), findings => r.findings, since => v.since.get(&i.id).map(|t| super::format_local(*t, &s.tz)) })
                 .collect();
             Some(minijinja::context! { id => l.id, title => l.title, enforced => v.evaluation.enforced, items, signed => signed.contains(&l.id) })
         })
@@ -82,7 +82,7 @@ pub async fn page(
             )?;
             let att = stmt
                 .query_map([&o], |r| {
-                    Ok(minijinja::context! { letter => r.get::<_, String>(0)?, item => r.get::<_, String>(1)?, by => r.get::<_, String>(2)?, at => local_ms(r.get(3)?, &tz) })
+                    Ok(minijinja::context! { letter => r.get::<_, String>(0)?, item => r.get::<_, String>(1)?, by => r.get::<_, String>(2)?, at => format_local_ms(r.get(3)?, &tz) })
                 })?
                 .collect::<rusqlite::Result<Vec<_>>>()?;
             let cmds = crate::store::commands::list(c, Some(&o), 0, i64::MAX, HISTORY)?;
@@ -92,7 +92,7 @@ pub async fn page(
             )?;
             let gaps = stmt
                 .query_map(rusqlite::params![&o, HISTORY], |r| {
-                    Ok(minijinja::context! { agent => r.get::<_, String>(0)?, lost => r.get::<_, i64>(1)?, before_seq => r.get::<_, i64>(2)?, at => local_ms(r.get(3)?, &tz) })
+                    Ok(minijinja::context! { agent => r.get::<_, String>(0)?, lost => r.get::<_, i64>(1)?, before_seq => r.get::<_, i64>(2)?, at => format_local_ms(r.get(3)?, &tz) })
                 })?
                 .collect::<rusqlite::Result<Vec<_>>>()?;
             Ok((att, cmds, gaps))

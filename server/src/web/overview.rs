@@ -12,7 +12,7 @@ use ronda_policy::{Letter, Window};
 use serde::{Deserialize, Serialize};
 
 use super::sign::{signatures, Signature};
-use super::{local, render, Lang};
+use super::{format_local, render, Lang};
 use crate::http::{ApiError, AppState};
 use crate::login::Who;
 
@@ -107,12 +107,12 @@ pub async fn board(s: &AppState, who: &Who, l: &Letter, now: Timestamp) -> Resul
     let enforced = l.enforced_at(now);
     let edge = l.next_edge(now).map(|t| {
         let which = if enforced { "end" } else { "start" };
-        (which, t.duration_since(now).as_secs(), local(t, &s.tz))
+        (which, t.duration_since(now).as_secs(), format_local(t, &s.tz))
     });
     Ok(Board {
         compliant: rows.iter().filter(|r| r.compliant).count(),
         signed: rows.iter().filter(|r| r.signed.is_some()).count(),
-        deadline: l.readiness.as_ref().map(|r| local(r.deadline, &s.tz)),
+        deadline: l.readiness.as_ref().map(|r| format_local(r.deadline, &s.tz)),
         rows,
         edge,
         enforced,
@@ -147,7 +147,7 @@ async fn show(
         .collect();
     let letter = minijinja::context! { id => l.id, title => l.title, number => l.number, issuer => l.issuer, window => crate::letters::window_text(l), items };
     let ctx =
-        minijinja::context! { letters, letter, board, now => local(now, &s.tz), live => LIVE_S };
+        minijinja::context! { letters, letter, board, now => format_local(now, &s.tz), live => LIVE_S };
     Ok(render(&who, lang, template, ctx)?.into_response())
 }
 

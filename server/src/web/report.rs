@@ -13,7 +13,7 @@ use ronda_policy::{Letter, Window};
 use serde::Serialize;
 
 use super::sign::{signatures, Signature};
-use super::{letter, local, local_ms, render, Lang};
+use super::{letter, format_local, format_local_ms, render, Lang};
 use crate::http::{ApiError, AppState};
 use crate::login::Who;
 use crate::store::commands::CommandRow;
@@ -111,7 +111,7 @@ async fn build(
                         "{}/{} {} ({})",
                         c.agent,
                         c.plug.as_deref().unwrap_or("?"),
-                        local_ms(c.sent_ms, &s.tz),
+                        format_local_ms(c.sent_ms, &s.tz),
                         c.by
                     )
                 })
@@ -139,9 +139,9 @@ pub async fn page(
 ) -> Result<Html<String>, ApiError> {
     let l = letter(&s, &id)?;
     let (rows, (from, to)) = build(&s, &who, l).await?;
-    let deadline = l.readiness.as_ref().map(|r| local(r.deadline, &s.tz));
+    let deadline = l.readiness.as_ref().map(|r| format_local(r.deadline, &s.tz));
     let letter = minijinja::context! { id => l.id, title => l.title, number => l.number, issuer => l.issuer };
-    let ctx = minijinja::context! { letter, rows, from => local_ms(from, &s.tz), to => local_ms(to, &s.tz), deadline, made => local(Timestamp::now(), &s.tz) };
+    let ctx = minijinja::context! { letter, rows, from => format_local_ms(from, &s.tz), to => format_local_ms(to, &s.tz), deadline, made => format_local(Timestamp::now(), &s.tz) };
     render(&who, lang, "report.html", ctx)
 }
 
@@ -167,7 +167,7 @@ pub async fn csv(
             r.signed.as_ref().map(|x| x.by.clone()).unwrap_or_default(),
             r.signed
                 .as_ref()
-                .map(|x| local(x.at, &s.tz))
+                .map(|x| format_local(x.at, &s.tz))
                 .unwrap_or_default(),
             r.signed
                 .as_ref()

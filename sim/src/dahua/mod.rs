@@ -225,7 +225,7 @@ async fn find(State(d): State<Dvr>, Query(q): Query<Q>) -> Response {
 /// seconds: Dahua's locked-account answer (error 268632081 with
 /// `remainLockSecond`, fixture `login_locked.json`), with HTTP 403 as field
 /// reports describe. The right password is refused the same way.
-pub fn locked(_auth: &crate::state::Auth, left: u64) -> Response {
+pub fn locked(left: u64) -> Response {
     let body = render("login_locked", LOCKED, context! { left });
     let json = [("content-type", "application/json")];
     (StatusCode::FORBIDDEN, json, body).into_response()

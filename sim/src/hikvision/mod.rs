@@ -28,8 +28,7 @@ mod search;
 mod time;
 
 use axum::extract::State;
-use axum::http::header::WWW_AUTHENTICATE;
-use axum::http::{HeaderValue, StatusCode, Uri};
+use axum::http::{StatusCode, Uri};
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
 use axum::Router;
@@ -204,17 +203,13 @@ async fn not_found(uri: Uri) -> Response {
 }
 
 /// The answer to a login while the account is locked for `left` more
-/// seconds: 401 with the challenge, and a `userCheck` body saying `lock`,
-/// the seconds left and no logins left.
-pub fn locked(auth: &crate::state::Auth, left: u64) -> Response {
+/// seconds: 401 and a `userCheck` body saying `lock`, the seconds left and
+/// no logins left. The caller adds the challenge.
+pub fn locked(left: u64) -> Response {
     let body = render(
         "user_check",
         USER_CHECK,
         context! { lock_status => "lock", unlock_time => left, retry => 0 },
     );
-    let mut resp = (StatusCode::UNAUTHORIZED, xml(body)).into_response();
-    if let Ok(v) = HeaderValue::from_str(&crate::auth::challenge_header(auth)) {
-        resp.headers_mut().insert(WWW_AUTHENTICATE, v);
-    }
-    resp
+    (StatusCode::UNAUTHORIZED, xml(body)).into_response()
 }
