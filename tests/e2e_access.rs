@@ -297,8 +297,9 @@ async fn api_tokens_carry_their_role_and_office() {
     app.wait_report("dinkes", "kantor-utama", 1).await;
     let conn = ronda_server::store::open(&app.db).unwrap();
     let b =
-        ronda_server::users::tokens::add(&conn, "bappeda-bot", "head", Some("bappeda"), 0).unwrap();
-    let v = ronda_server::users::tokens::add(&conn, "dashboard", "viewer", None, 0).unwrap();
+        ronda_server::store::users::tokens::add(&conn, "bappeda-bot", "head", Some("bappeda"), 0)
+            .unwrap();
+    let v = ronda_server::store::users::tokens::add(&conn, "dashboard", "viewer", None, 0).unwrap();
     let get = |token: String, path: &'static str| {
         let url = format!("{}{path}", app.http);
         async move { client().get(url).bearer_auth(token).send().await.unwrap() }

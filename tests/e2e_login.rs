@@ -67,7 +67,7 @@ async fn login_logout_and_a_password_change_end_the_session() {
     assert_eq!(me(&app, &b).await, StatusCode::OK);
 
     let conn = ronda_server::store::open(&app.db).unwrap();
-    ronda_server::users::passwd(&conn, "budi", "lampu-hijau-8", 1).unwrap();
+    ronda_server::store::users::passwd(&conn, "budi", "lampu-hijau-8", 1).unwrap();
     assert_eq!(
         me(&app, &b).await,
         StatusCode::UNAUTHORIZED,
@@ -249,7 +249,7 @@ async fn a_head_attests_explains_signs_withdraws_and_signs_again() {
     );
 
     let conn = ronda_server::store::open(&app.db).unwrap();
-    let sig = ronda_server::web::sign::signature(&conn, "kotim-idul-fitri-2018", "dinkes")
+    let sig = ronda_server::store::signatures::one(&conn, "kotim-idul-fitri-2018", "dinkes")
         .unwrap()
         .unwrap();
     assert_eq!(
@@ -284,7 +284,7 @@ async fn a_head_attests_explains_signs_withdraws_and_signs_again() {
         StatusCode::SEE_OTHER
     );
     assert!(
-        ronda_server::web::sign::signature(&conn, "kotim-idul-fitri-2018", "dinkes")
+        ronda_server::store::signatures::one(&conn, "kotim-idul-fitri-2018", "dinkes")
             .unwrap()
             .is_none()
     );

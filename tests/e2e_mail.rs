@@ -359,7 +359,7 @@ async fn a_sender_killed_after_the_250_resends_only_that_one_with_the_same_messa
         assert_eq!(rows.len(), 2);
         let mut transport = send::Transport::new(&config(smtp.addr)).unwrap();
         let outcome = send::attempt(&mut transport, &config(smtp.addr), &rows[0]).await;
-        assert_eq!(outcome, send::Outcome::Sent);
+        assert_eq!(outcome, ronda_server::mail::Outcome::Sent);
     }
     // Restarted: every queued message is delivered, the cut-off one again.
     let mut mailer = w.mailer(smtp.addr);

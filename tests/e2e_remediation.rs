@@ -148,7 +148,7 @@ async fn the_server_switches_off_a_printer_left_on_and_an_admin_acknowledges_a_s
     .await;
     // A script acknowledges with its own API token (role it).
     let conn = ronda_server::store::open(&app.db).unwrap();
-    let script = ronda_server::users::tokens::add(&conn, "budi", "it", None, 0).unwrap();
+    let script = ronda_server::store::users::tokens::add(&conn, "budi", "it", None, 0).unwrap();
     let ack_url = format!("{}/api/v1/alerts/{}/ack", app.http, sipd["id"]);
     let anonymous = reqwest::Client::new();
     let post = |token: Option<&str>, body: Value| {

@@ -9,8 +9,8 @@ mod common;
 use common::web::{add, client, PW};
 use common::{spawn_app, spawn_with, TestApp};
 use reqwest::StatusCode;
-use ronda_server::proxy::TrustedProxies;
-use ronda_server::ratelimit::{PER_ACCOUNT, PER_ACCOUNT_UNKNOWN};
+use ronda_server::http::proxy::TrustedProxies;
+use ronda_server::http::ratelimit::{PER_ACCOUNT, PER_ACCOUNT_UNKNOWN};
 
 /// POST /login as `from` (an `X-Forwarded-For` value), with an optional
 /// cookie header; the status and the cookies set.

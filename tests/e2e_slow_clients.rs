@@ -14,8 +14,8 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use common::{spawn_https, spawn_with, TestCa};
-use ronda_server::proxy::TrustedProxies;
-use ronda_server::serve::Limits;
+use ronda_server::http::proxy::TrustedProxies;
+use ronda_server::http::serve::Limits;
 use tokio::io::{AsyncRead, AsyncReadExt, AsyncWrite, AsyncWriteExt};
 use tokio::net::{TcpSocket, TcpStream};
 

@@ -3,9 +3,9 @@
 use std::collections::BTreeSet;
 use std::time::Duration;
 
-use crate::walk::LetterCheck;
 use crate::model::{Check, Item, Remediation, Severity};
 use crate::raw::{RawCheck, RawItem};
+use crate::walk::LetterCheck;
 
 pub const KINDS: [&str; 9] = [
     "cctv.recording",

@@ -5,21 +5,22 @@ use std::time::Duration;
 
 use jiff::tz::TimeZone;
 
-use crate::walk::LetterCheck;
 use crate::model::{Notify, Shift, Tier};
 use crate::raw::RawNotify;
 use crate::registry::{is_email, ROLES};
+use crate::walk::LetterCheck;
 
 pub const DEFAULT_REPEAT: Duration = Duration::from_secs(4 * 3600);
 pub const DEFAULT_GROUP_WAIT: Duration = Duration::from_secs(30);
 
 pub(crate) fn check(cx: &mut LetterCheck<'_, '_>, raw: RawNotify, tz: &TimeZone) -> Option<Notify> {
     let mut ok = true;
-    let mut list = |cx: &mut LetterCheck<'_, '_>, path: &str, v: Option<Vec<String>>, default: &[&str]| {
-        let v = v.unwrap_or_else(|| default.iter().map(|s| s.to_string()).collect());
-        ok &= recipients(cx, path, &v);
-        v
-    };
+    let mut list =
+        |cx: &mut LetterCheck<'_, '_>, path: &str, v: Option<Vec<String>>, default: &[&str]| {
+            let v = v.unwrap_or_else(|| default.iter().map(|s| s.to_string()).collect());
+            ok &= recipients(cx, path, &v);
+            v
+        };
     let critical = list(
         cx,
         "notify.critical",

@@ -14,9 +14,9 @@ use ronda_common::link::{BrokerConfig, RawBroker};
 use ronda_policy::{Letter, Registry};
 use serde::Deserialize;
 
-use crate::https::TlsFiles;
-use crate::proxy::TrustedProxies;
-use crate::serve::Limits;
+use crate::http::https::TlsFiles;
+use crate::http::proxy::TrustedProxies;
+use crate::http::serve::Limits;
 
 #[derive(Debug, Deserialize)]
 #[serde(deny_unknown_fields)]

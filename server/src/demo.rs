@@ -170,7 +170,7 @@ pub async fn spawn_offices(
         let name = PathBuf::from(format!("<demo {office}>"));
         let mut config =
             AgentConfig::from_text(&name, yaml).map_err(|e| ServerError::Demo(e.to_string()))?;
-        crate::users::mqtt::provision(db, &mut config.broker, &config.office, &config.agent)
+        crate::store::users::mqtt::provision(db, &mut config.broker, &config.office, &config.agent)
             .map_err(|e| ServerError::Demo(format!("MQTT credentials for {office}: {e}")))?;
         let probes =
             ronda_agent::probes(&config, shutdown).map_err(|e| ServerError::Demo(e.to_string()))?;
@@ -205,10 +205,10 @@ fn demo_accounts(db: &Path) -> Result<Vec<(String, String, String)>, ServerError
     );
     let mut out = Vec::new();
     for (name, role, office) in wanted {
-        let bytes = crate::users::random_bytes::<6>();
+        let bytes = crate::store::users::random_bytes::<6>();
         let password: String =
             bytes.iter().map(|b| format!("{b:02x}")).collect::<String>() + "-ronda";
-        crate::users::add(&conn, &name, role, office, &password, now)
+        crate::store::users::add(&conn, &name, role, office, &password, now)
             .map_err(|e| ServerError::Demo(format!("account {name}: {e}")))?;
         let label = office.map_or(role.to_owned(), |o| format!("{role} {o}"));
         out.push((name, label, password));
@@ -251,7 +251,7 @@ fn joiner_password(db: &Path) -> Result<String, ServerError> {
         return Err(ServerError::Demo("bad joiner id".into()));
     };
     let now = jiff::Timestamp::now().as_millisecond();
-    crate::users::mqtt::add(&conn, &office, &agent, now)
+    crate::store::users::mqtt::add(&conn, &office, &agent, now)
         .map_err(|e| ServerError::Demo(format!("MQTT credential for dinsos: {e}")))
 }
 

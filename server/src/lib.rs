@@ -5,25 +5,17 @@
 //! shell around it.
 
 mod acks;
-pub mod api;
 pub use ronda_broker as broker;
 pub mod config;
 #[cfg(feature = "demo")]
 pub mod demo;
 pub mod engine;
 pub mod http;
-pub mod https;
 mod ingest;
 pub mod letters;
-pub mod login;
 pub mod mail;
 pub mod metrics;
-pub mod proxy;
-pub mod ratelimit;
-pub mod serve;
 pub mod store;
-pub mod users;
-pub mod web;
 
 use std::net::SocketAddr;
 use std::sync::Arc;
@@ -163,13 +155,12 @@ pub async fn start(
         subscribed: subscribed_tx,
         qos: ingest::subscription_qos(matches!(config.broker, BrokerChoice::Embedded(_))),
     };
-    let auth = std::sync::Arc::new(std::sync::Mutex::new(store::open(&config.database)?));
     let app = http::app(http::AppState {
-        auth,
+        db: store::Db::new(reader.clone(), &writer.tx),
         limiter: Default::default(),
         trusted_proxies: config.trusted_proxies.clone(),
         registry: config.registry.clone(),
-        tz: web::page_zone(config.registry.as_deref(), &config.letters),
+        tz: http::pages::page_zone(config.registry.as_deref(), &config.letters),
         reader,
         metrics: metrics.clone(),
         subscribed: subscribed.clone(),
@@ -211,7 +202,7 @@ pub async fn start(
         tokio::spawn(worker.run(engine_rx, shutdown.clone())),
         tokio::spawn(acks::run(client.clone(), acks_rx, shutdown.clone())),
         tokio::spawn(ingest.run(shutdown.clone())),
-        tokio::spawn(serve::serve(
+        tokio::spawn(http::serve::serve(
             listeners.listener,
             app,
             listeners.transport,
@@ -227,10 +218,10 @@ pub async fn start(
     ];
     let redirect_addr = listeners.redirect.as_ref().map(|r| r.1);
     if let Some((listener, _)) = listeners.redirect {
-        tasks.push(tokio::spawn(serve::serve(
+        tasks.push(tokio::spawn(http::serve::serve(
             listener,
-            https::redirect_app(http_addr.port()),
-            serve::Transport::Plain,
+            http::https::redirect_app(http_addr.port()),
+            http::serve::Transport::Plain,
             config.http_limits,
             config.trusted_proxies.clone(),
             shutdown.clone(),
@@ -256,7 +247,7 @@ pub async fn start(
 struct Web {
     listener: tokio::net::TcpListener,
     addr: SocketAddr,
-    transport: serve::Transport,
+    transport: http::serve::Transport,
     /// The plain-HTTP listener that redirects to HTTPS, and its address.
     redirect: Option<(tokio::net::TcpListener, SocketAddr)>,
 }
@@ -265,11 +256,11 @@ struct Web {
 /// `http.redirect_listen`.
 async fn bind_http(config: &ServerConfig) -> Result<Web, ServerError> {
     let transport = match &config.http_tls {
-        Some(t) => serve::Transport::Tls(
+        Some(t) => http::serve::Transport::Tls(
             t.acceptor(config.http_listen)
                 .map_err(ServerError::HttpTls)?,
         ),
-        None => serve::Transport::Plain,
+        None => http::serve::Transport::Plain,
     };
     let (listener, addr) = bind(config.http_listen).await?;
     let redirect = match config.http_redirect_listen {
@@ -305,7 +296,7 @@ async fn broker_config(
         }
         BrokerChoice::Embedded(e) => e,
     };
-    let guard = users::mqtt::ServerGuard {
+    let guard = store::users::mqtt::ServerGuard {
         conn: std::sync::Mutex::new(store::open(&config.database)?),
         metrics: metrics.clone(),
     };

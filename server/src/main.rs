@@ -348,7 +348,7 @@ fn policy_check(offices: Option<&std::path::Path>, files: &[PathBuf]) -> ExitCod
 }
 
 fn user_command(command: &UserCommand) -> ExitCode {
-    use ronda_server::users;
+    use ronda_server::store::users;
     let config = match command {
         UserCommand::Add { config, .. }
         | UserCommand::Passwd { config, .. }

@@ -111,7 +111,7 @@ impl Metrics {
             "Login attempts refused before the password was checked, by reason",
             m.login_refused.clone(),
         );
-        for r in crate::login::Refused::ALL {
+        for r in LoginRefused::ALL {
             let reason = r.label();
             let _ = m.login_refused.get_or_create(&Reason { reason });
         }
@@ -150,5 +150,33 @@ impl Metrics {
         // Writing to a String cannot fail.
         let _ = encode(&mut out, &self.registry);
         out
+    }
+}
+
+/// Why a login was refused before its password was checked: the labels of
+/// `ronda_login_refused_total`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum LoginRefused {
+    /// A count of [`crate::http::ratelimit`] is at its limit.
+    Throttled,
+    /// Every password-check slot is taken.
+    Busy,
+    /// A name or password longer than any real one.
+    TooLong,
+}
+
+impl LoginRefused {
+    pub const ALL: [LoginRefused; 3] = [
+        LoginRefused::Throttled,
+        LoginRefused::Busy,
+        LoginRefused::TooLong,
+    ];
+
+    pub fn label(self) -> &'static str {
+        match self {
+            LoginRefused::Throttled => "throttled",
+            LoginRefused::Busy => "busy",
+            LoginRefused::TooLong => "too_long",
+        }
     }
 }

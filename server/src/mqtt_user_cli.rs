@@ -3,7 +3,8 @@
 use std::path::PathBuf;
 
 use clap::Subcommand;
-use ronda_server::{users, ServerConfig};
+use ronda_server::store::users;
+use ronda_server::ServerConfig;
 use ronda_wire::Id;
 
 #[derive(Subcommand)]

@@ -81,7 +81,7 @@ pub async fn spawn_https(
     let files = tempfile::tempdir().unwrap();
     let (cert_file, key_file) = ca.server_files(files.path());
     let app = spawn_with(|c| {
-        c.http_tls = Some(ronda_server::https::TlsFiles {
+        c.http_tls = Some(ronda_server::http::https::TlsFiles {
             cert_file,
             key_file,
         });
@@ -195,7 +195,8 @@ impl TestApp {
     pub fn credentials(&self, office: &Id, agent: &Id) -> BrokerConfig {
         let mut broker = broker_config(&self.broker);
         if self.embedded {
-            ronda_server::users::mqtt::provision(&self.db, &mut broker, office, agent).unwrap();
+            ronda_server::store::users::mqtt::provision(&self.db, &mut broker, office, agent)
+                .unwrap();
         }
         broker
     }

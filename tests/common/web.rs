@@ -20,7 +20,7 @@ pub fn client() -> reqwest::Client {
 
 pub fn add(app: &TestApp, name: &str, role: &str, office: Option<&str>) {
     let conn = ronda_server::store::open(&app.db).unwrap();
-    ronda_server::users::add(&conn, name, role, office, PW, 0).unwrap();
+    ronda_server::store::users::add(&conn, name, role, office, PW, 0).unwrap();
 }
 
 /// Log in; the session cookie as sent back, and its CSRF token.

@@ -173,7 +173,14 @@ impl Central {
     async fn persist(&mut self, fx: Effects) -> Effects {
         let tx = &self.writer.as_ref().unwrap().tx;
         for c in &fx.changes {
-            let intent = ronda_server::mail::intent(&self.engine, c);
+            let intent = ronda_server::mail::intent(
+                c,
+                self.engine
+                    .letter(&c.alert.key.letter)
+                    .map_or(ronda_policy::notify::DEFAULT_GROUP_WAIT, |l| {
+                        l.notify.group_wait
+                    }),
+            );
             tx.send(Write::Alert(Box::new(c.clone()), intent))
                 .await
                 .unwrap();

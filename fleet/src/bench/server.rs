@@ -234,7 +234,7 @@ fn provision(db: &Path, agents: &[AgentIds]) -> Result<HashMap<String, String>, 
     let now = jiff::Timestamp::now().as_millisecond();
     let mut out = HashMap::with_capacity(agents.len());
     for a in agents {
-        let password = ronda_server::users::mqtt::add(&tx, &a.office, &a.agent, now)
+        let password = ronda_server::store::users::mqtt::add(&tx, &a.office, &a.agent, now)
             .map_err(|e| fail(e.to_string()))?;
         out.insert(a.username(), password);
     }

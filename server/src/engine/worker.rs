@@ -206,13 +206,22 @@ impl Worker {
         self.apply(fx).await;
     }
 
+    /// How long the letter's alerts wait to be grouped into one email.
+    fn group_wait(&self, letter: &str) -> std::time::Duration {
+        self.engine
+            .letter(letter)
+            .map_or(ronda_policy::notify::DEFAULT_GROUP_WAIT, |l| {
+                l.notify.group_wait
+            })
+    }
+
     async fn apply(&mut self, fx: Effects) {
         self.changes += fx.changes.len() as u64;
         for c in fx.changes {
             tracing::info!(alert = c.alert.id, letter = %c.alert.key.letter, item = %c.alert.key.item, office = %c.alert.key.office, subject = %c.alert.key.subject, to = c.transition.to.as_str(), cause = %c.transition.cause.en, "alert");
             let intent = self
                 .mail
-                .then(|| crate::mail::intent(&self.engine, &c))
+                .then(|| crate::mail::intent(&c, self.group_wait(&c.alert.key.letter)))
                 .flatten();
             if self
                 .store

@@ -24,7 +24,6 @@ use ronda_policy::{Letter, Registry};
 use rusqlite::Connection;
 use tokio_util::sync::CancellationToken;
 
-use crate::engine::Engine;
 use crate::store::alerts::Intent;
 pub use config::MailConfig;
 
@@ -70,8 +69,9 @@ impl Context {
     }
 }
 
-/// The email an alert change calls for, due after the letter's group wait.
-pub fn intent(engine: &Engine, c: &Change) -> Option<Intent> {
+/// The email an alert change calls for, due `group_wait` (the letter's)
+/// after the change.
+pub fn intent(c: &Change, group_wait: std::time::Duration) -> Option<Intent> {
     let t = &c.transition;
     let kind = match (t.from, t.to) {
         (from, State::Firing) if from != Some(State::Firing) => "firing",
@@ -79,14 +79,9 @@ pub fn intent(engine: &Engine, c: &Change) -> Option<Intent> {
         (Some(from), State::Acknowledged) if from != State::Acknowledged => "ack",
         _ => return None,
     };
-    let wait = engine
-        .letter(&c.alert.key.letter)
-        .map_or(ronda_policy::notify::DEFAULT_GROUP_WAIT, |l| {
-            l.notify.group_wait
-        });
     Some(Intent {
         kind,
-        due: t.at.checked_add(wait).unwrap_or(t.at),
+        due: t.at.checked_add(group_wait).unwrap_or(t.at),
     })
 }
 

@@ -2,16 +2,20 @@
 
 pub mod alerts;
 pub mod commands;
+mod db;
 mod delivery;
 pub mod history;
 mod read;
 mod schema;
+pub mod signatures;
+pub mod users;
 mod writer;
 
 use std::path::{Path, PathBuf};
 
 use rusqlite::{Connection, OpenFlags};
 
+pub use db::Db;
 pub use delivery::AckOut;
 pub use read::{AgentRow, MailRow, Reader};
 pub use writer::{spawn_writer, AckSender, Write, WriterHandle};

@@ -63,6 +63,26 @@ impl Reader {
         .map_err(|e| StoreError::Join(e.to_string()))?
     }
 
+    /// Run `f` on this connection on a blocking thread, keeping its own error.
+    pub(crate) async fn call<T, E>(
+        &self,
+        f: impl FnOnce(&Connection) -> Result<T, E> + Send + 'static,
+    ) -> Result<Result<T, E>, StoreError>
+    where
+        T: Send + 'static,
+        E: Send + 'static,
+    {
+        let conn = self.conn.clone();
+        tokio::task::spawn_blocking(move || {
+            let conn = conn
+                .lock()
+                .map_err(|_| StoreError::Join("reader lock poisoned".into()))?;
+            Ok(f(&conn))
+        })
+        .await
+        .map_err(|e| StoreError::Join(e.to_string()))?
+    }
+
     pub async fn agents(&self) -> Result<Vec<AgentRow>, StoreError> {
         self.with(|c| {
             let mut stmt = c.prepare_cached(&format!(

@@ -58,6 +58,9 @@ pub enum Write {
     Prune { before_ms: i64 },
     /// Answered once everything sent before it is committed.
     Flush(oneshot::Sender<()>),
+    /// A write from the web side ([`super::Db::write`]), run after the batch
+    /// it came with commits.
+    Call(super::db::Call),
 }
 
 pub struct WriterHandle {
@@ -99,14 +102,19 @@ fn run(
             }
         }
         let done = commit(&mut conn, &batch, metrics, &ledger);
+
         // Only now, with the batch on disk, may agents forget these reports.
         let committed = ledger.keep(done);
         if let (Some(acks), false) = (&acks, committed.is_empty()) {
             let _ = acks.send(committed);
         }
         for w in batch.drain(..) {
-            if let Write::Flush(done) = w {
-                let _ = done.send(());
+            match w {
+                Write::Flush(done) => {
+                    let _ = done.send(());
+                }
+                Write::Call(call) => call.run(&conn),
+                _ => {}
             }
         }
     }
@@ -206,7 +214,7 @@ fn apply(
                 tx.execute("DELETE FROM presence WHERE at_ms < ?1", [before_ms])?;
                 tracing::info!(deleted = n, "old reports pruned");
             }
-            Write::Flush(_) => {}
+            Write::Flush(_) | Write::Call(_) => {}
         }
     }
     staged.save(&tx)?;

@@ -6,8 +6,9 @@ use axum::response::Html;
 use jiff::Timestamp;
 
 use super::{render, Lang};
-use crate::http::{ApiError, AppState};
-use crate::login::Who;
+use crate::http::auth::Who;
+use crate::http::error::ApiError;
+use crate::http::state::AppState;
 
 const DAY_MS: i64 = 86_400_000;
 /// Availability is shown over this many days.

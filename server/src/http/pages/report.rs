@@ -12,12 +12,13 @@ use jiff::Timestamp;
 use ronda_policy::{Letter, Window};
 use serde::Serialize;
 
-use super::sign::{signatures, Signature};
-use super::{letter, format_local, format_local_ms, render, Lang};
-use crate::http::{ApiError, AppState};
-use crate::login::Who;
+use super::{format_local, format_local_ms, letter, render, Lang};
+use crate::http::auth::Who;
+use crate::http::error::ApiError;
+use crate::http::state::AppState;
 use crate::store::commands::CommandRow;
 use crate::store::history::Incident;
+use crate::store::signatures::{self, Signature};
 
 /// A letter that is always in force is reported over the last 30 days.
 const ALWAYS_DAYS: i64 = 30;
@@ -93,7 +94,7 @@ async fn build(
         })
         .await?;
     let id = l.id.clone();
-    let mut signed = crate::login::with(&s.auth, move |c| Ok(signatures(c, &id)?)).await?;
+    let mut signed = s.db.read(move |c| signatures::of_letter(c, &id)).await??;
     let mut views = s.views.letter(&l.id);
     views.retain(|v| who.user.sees(&v.evaluation.office));
     views.sort_by(|a, b| a.evaluation.office.cmp(&b.evaluation.office));
@@ -139,7 +140,10 @@ pub async fn page(
 ) -> Result<Html<String>, ApiError> {
     let l = letter(&s, &id)?;
     let (rows, (from, to)) = build(&s, &who, l).await?;
-    let deadline = l.readiness.as_ref().map(|r| format_local(r.deadline, &s.tz));
+    let deadline = l
+        .readiness
+        .as_ref()
+        .map(|r| format_local(r.deadline, &s.tz));
     let letter = minijinja::context! { id => l.id, title => l.title, number => l.number, issuer => l.issuer };
     let ctx = minijinja::context! { letter, rows, from => format_local_ms(from, &s.tz), to => format_local_ms(to, &s.tz), deadline, made => format_local(Timestamp::now(), &s.tz) };
     render(&who, lang, "report.html", ctx)

@@ -8,22 +8,15 @@ use std::collections::BTreeMap;
 use axum::extract::{Path, State};
 use axum::response::{IntoResponse, Redirect, Response};
 use axum::Form;
-use rusqlite::{params, OptionalExtension};
 use serde::Serialize;
 
 use super::{letter, render, Lang};
 use crate::engine::worker::Msg;
-use crate::http::{ApiError, AppState};
-use crate::login::{with, Who};
-use crate::users::{self, Role};
-
-#[derive(Debug, Clone, Serialize)]
-pub struct Signature {
-    pub by: String,
-    pub at: jiff::Timestamp,
-    pub late: bool,
-    pub explanations: BTreeMap<String, String>,
-}
+use crate::http::auth::Who;
+use crate::http::error::ApiError;
+use crate::http::state::AppState;
+use crate::store::signatures;
+use crate::store::users::{self, Role};
 
 /// A head (or an admin) acting on one office's letter through a form.
 struct Act {
@@ -41,7 +34,7 @@ impl Act {
     ) -> Result<Act, ApiError> {
         who.check_csrf(Some(form.get("csrf").map_or("", String::as_str)))?;
         for (field, value) in form {
-            crate::http::bounded(field, value)?;
+            crate::http::error::bounded(field, value)?;
         }
         who.office(&office)?;
         who.role(&[Role::Head, Role::Admin], "sign for an office")?;
@@ -64,58 +57,24 @@ impl Act {
         let now = jiff::Timestamp::now().as_millisecond();
         let detail = format!("{} {} {detail}", self.letter, self.office);
         let (name, source) = (self.who.user.name.clone(), self.who.source.clone());
-        with(&s.auth, move |c| {
+        s.db.write(move |c| {
             change(c)?;
-            Ok(users::audit(
+            users::audit(
                 c,
                 Some(&name),
                 action,
                 detail.trim_end(),
                 source.as_deref(),
                 now,
-            )?)
+            )
         })
-        .await?;
+        .await??;
         Ok(Redirect::to(&back).into_response())
     }
 }
 
 fn to_json<T: Serialize>(v: &T) -> Result<String, ApiError> {
     serde_json::to_string(v).map_err(|e| ApiError::Internal(e.to_string()))
-}
-
-fn row(r: &rusqlite::Row<'_>) -> rusqlite::Result<Signature> {
-    Ok(Signature {
-        by: r.get(0)?,
-        at: jiff::Timestamp::from_millisecond(r.get(1)?).unwrap_or_default(),
-        late: r.get(2)?,
-        explanations: serde_json::from_str(&r.get::<_, String>(3)?).unwrap_or_default(),
-    })
-}
-
-pub fn signature(
-    conn: &rusqlite::Connection,
-    letter: &str,
-    office: &str,
-) -> rusqlite::Result<Option<Signature>> {
-    conn.query_row(
-        "SELECT by, at_ms, late, explanations FROM signatures WHERE letter = ?1 AND office = ?2",
-        params![letter, office],
-        row,
-    )
-    .optional()
-}
-
-/// Every office's signature of one letter.
-pub fn signatures(
-    conn: &rusqlite::Connection,
-    letter: &str,
-) -> rusqlite::Result<BTreeMap<String, Signature>> {
-    let mut stmt = conn.prepare_cached(
-        "SELECT by, at_ms, late, explanations, office FROM signatures WHERE letter = ?1",
-    )?;
-    let rows = stmt.query_map([letter], |r| Ok((r.get::<_, String>(4)?, row(r)?)))?;
-    rows.collect()
 }
 
 /// `GET /offices/{office}/letters/{letter}`: the checklist and the form.
@@ -129,7 +88,7 @@ pub async fn page(
     let l = letter(&s, &letter_id)?;
     let view = s.views.get(&letter_id, &office).ok_or(ApiError::NotFound)?;
     let (lid, oid) = (letter_id.clone(), office.clone());
-    let signed = with(&s.auth, move |c| Ok(signature(c, &lid, &oid)?)).await?;
+    let signed = s.db.read(move |c| signatures::one(c, &lid, &oid)).await??;
     let items: Vec<_> = l
         .items
         .iter()
@@ -215,16 +174,17 @@ pub async fn sign(
     } else {
         String::new()
     };
-    act.done(&s, "sign", detail, move |c| {
-        c.execute(
-            "INSERT INTO signatures (letter, office, by, at_ms, snapshot, explanations, late) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)
-             ON CONFLICT (letter, office) DO UPDATE SET by = excluded.by, at_ms = excluded.at_ms,
-                snapshot = excluded.snapshot, explanations = excluded.explanations, late = excluded.late",
-            params![lid, oid, by, now.as_millisecond(), snapshot, explained, late],
-        )
-        .map(drop)
-    })
-    .await
+    let signed = signatures::Signed {
+        letter: lid,
+        office: oid,
+        by,
+        at_ms: now.as_millisecond(),
+        snapshot,
+        explanations: explained,
+        late,
+    };
+    act.done(&s, "sign", detail, move |c| signatures::sign(c, &signed))
+        .await
 }
 
 /// `POST …/withdraw`: the signature is taken back (and can be given again).
@@ -238,11 +198,7 @@ pub async fn withdraw(
     letter(&s, &act.letter)?;
     let (lid, oid) = (act.letter.clone(), act.office.clone());
     act.done(&s, "sign.withdraw", String::new(), move |c| {
-        c.execute(
-            "DELETE FROM signatures WHERE letter = ?1 AND office = ?2",
-            params![lid, oid],
-        )
-        .map(drop)
+        signatures::withdraw(c, &lid, &oid)
     })
     .await
 }

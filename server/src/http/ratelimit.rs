@@ -7,7 +7,7 @@
 //! - the account from that address (one machine guessing one account);
 //! - the account from browsers it has never logged in from, all addresses
 //!   together (many machines guessing one account). A browser holding the
-//!   account's device cookie ([`crate::users::devices`]) is counted on its
+//!   account's device cookie ([`crate::store::users::devices`]) is counted on its
 //!   own instead, so an attacker elsewhere cannot lock the owner out.
 //!
 //! And a bound on password checks running at once: each argon2id check
@@ -58,11 +58,11 @@ impl Attempt {
     }
 }
 
-/// What an address is counted as: [`crate::proxy::host_network`], so one
+/// What an address is counted as: [`crate::http::proxy::host_network`], so one
 /// host cannot hop over the addresses of its IPv6 /64 for fresh counts.
 fn address_key(source: &str) -> String {
     match source.parse() {
-        Ok(ip) => crate::proxy::host_network(ip).to_string(),
+        Ok(ip) => crate::http::proxy::host_network(ip).to_string(),
         Err(_) => source.to_owned(),
     }
 }

@@ -18,9 +18,10 @@ use axum::response::{Html, IntoResponse, Redirect, Response};
 use minijinja::Environment;
 use serde::Serialize;
 
-use crate::http::{ApiError, AppState};
-use crate::login::Who;
-use crate::users::Role;
+use crate::http::auth::Who;
+use crate::http::error::ApiError;
+use crate::http::state::AppState;
+use crate::store::users::Role;
 
 /// Messages the email page shows with their bodies.
 const MAIL_PAGE: u32 = 50;
@@ -35,21 +36,33 @@ fn env() -> &'static Environment<'static> {
     ENV.get_or_init(|| {
         let mut env = Environment::new();
         for (name, text) in [
-            ("base.html", include_str!("../../templates/base.html")),
+            ("base.html", include_str!("../../../templates/base.html")),
             (
                 "overview.html",
-                include_str!("../../templates/overview.html"),
+                include_str!("../../../templates/overview.html"),
             ),
-            ("wall.html", include_str!("../../templates/wall.html")),
-            ("office.html", include_str!("../../templates/office.html")),
-            ("alerts.html", include_str!("../../templates/alerts.html")),
-            ("alert.html", include_str!("../../templates/alert.html")),
-            ("servers.html", include_str!("../../templates/servers.html")),
-            ("report.html", include_str!("../../templates/report.html")),
-            ("mail.html", include_str!("../../templates/mail.html")),
-            ("audit.html", include_str!("../../templates/audit.html")),
-            ("login.html", include_str!("../../templates/login.html")),
-            ("sign.html", include_str!("../../templates/sign.html")),
+            ("wall.html", include_str!("../../../templates/wall.html")),
+            (
+                "office.html",
+                include_str!("../../../templates/office.html"),
+            ),
+            (
+                "alerts.html",
+                include_str!("../../../templates/alerts.html"),
+            ),
+            ("alert.html", include_str!("../../../templates/alert.html")),
+            (
+                "servers.html",
+                include_str!("../../../templates/servers.html"),
+            ),
+            (
+                "report.html",
+                include_str!("../../../templates/report.html"),
+            ),
+            ("mail.html", include_str!("../../../templates/mail.html")),
+            ("audit.html", include_str!("../../../templates/audit.html")),
+            ("login.html", include_str!("../../../templates/login.html")),
+            ("sign.html", include_str!("../../../templates/sign.html")),
         ] {
             if let Err(e) = env.add_template(name, text) {
                 tracing::error!(template = name, error = %e, "template does not parse");
@@ -129,7 +142,7 @@ impl FromRequestParts<AppState> for Lang {
     type Rejection = std::convert::Infallible;
 
     async fn from_request_parts(parts: &mut Parts, s: &AppState) -> Result<Self, Self::Rejection> {
-        let en = crate::login::cookie(&parts.headers, LANG_COOKIE).as_deref() == Some("en");
+        let en = crate::http::auth::cookie(&parts.headers, LANG_COOKIE).as_deref() == Some("en");
         Ok(Lang(if en { "en" } else { "id" }, s.tz.clone()))
     }
 }
@@ -185,7 +198,7 @@ pub async fn live_js() -> Response {
             (header::CONTENT_TYPE, "text/javascript; charset=utf-8"),
             (header::CACHE_CONTROL, "max-age=300"),
         ],
-        include_str!("../../templates/live.js"),
+        include_str!("../../../templates/live.js"),
     )
         .into_response()
 }
@@ -226,22 +239,19 @@ pub async fn audit(
 ) -> Result<Html<String>, ApiError> {
     who.role(&[Role::Admin], "read the audit log")?;
     let tz = s.tz.clone();
-    let lines = crate::login::with(&s.auth, move |c| {
-        let mut stmt = c.prepare(
-            "SELECT at_ms, actor, action, detail, source FROM audit ORDER BY id DESC LIMIT ?1",
-        )?;
-        let rows = stmt.query_map([AUDIT_PAGE], |r| {
-            Ok(AuditLine {
-                at: format_local_ms(r.get(0)?, &tz),
-                actor: r.get(1)?,
-                action: r.get(2)?,
-                detail: r.get(3)?,
-                source: r.get(4)?,
-            })
-        })?;
-        Ok(rows.collect::<rusqlite::Result<Vec<_>>>()?)
-    })
-    .await?;
+    let rows =
+        s.db.read(|c| crate::store::users::recent_audit(c, AUDIT_PAGE))
+            .await??;
+    let lines: Vec<AuditLine> = rows
+        .into_iter()
+        .map(|r| AuditLine {
+            at: format_local_ms(r.at_ms, &tz),
+            actor: r.actor,
+            action: r.action,
+            detail: r.detail,
+            source: r.source,
+        })
+        .collect();
     render(&who, lang, "audit.html", minijinja::context! { lines })
 }
 

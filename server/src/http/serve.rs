@@ -32,7 +32,7 @@ use tokio::time::Instant;
 use tokio_rustls::TlsAcceptor;
 use tokio_util::sync::CancellationToken;
 
-use crate::proxy::{self, TrustedProxies};
+use crate::http::proxy::{self, TrustedProxies};
 
 /// How long a client may take, and how many sockets all clients, and each
 /// address, may hold.

@@ -12,10 +12,11 @@ use serde::Deserialize;
 use super::{format_local_ms, office_name, render, Lang};
 use crate::engine::worker::Msg;
 use crate::engine::Outgoing;
-use crate::http::{ApiError, AppState};
-use crate::login::{with, Who};
+use crate::http::auth::Who;
+use crate::http::error::ApiError;
+use crate::http::state::AppState;
 use crate::store::alerts::AlertFilter;
-use crate::users::Role;
+use crate::store::users::Role;
 
 /// Alerts and commands the office page lists.
 const HISTORY: u32 = 50;
@@ -45,12 +46,9 @@ pub async fn page(
         })
         .collect();
     let o = office.clone();
-    let signed = with(&s.auth, move |c| {
-        let mut stmt = c.prepare_cached("SELECT letter FROM signatures WHERE office = ?1")?;
-        let rows = stmt.query_map([&o], |r| r.get::<_, String>(0))?;
-        Ok(rows.collect::<rusqlite::Result<Vec<_>>>()?)
-    })
-    .await?;
+    let signed =
+        s.db.read(move |c| crate::store::signatures::letters_of(c, &o))
+            .await??;
     let letters: Vec<_> = s
         .letters
         .iter()

@@ -1,5 +1,5 @@
 //! The login form: logging in (throttled, and counted before the password
-//! is checked; see [`crate::ratelimit`]) and out.
+//! is checked; see [`crate::http::ratelimit`]) and out.
 
 use axum::extract::State;
 use axum::http::{header, HeaderMap, StatusCode};
@@ -7,10 +7,12 @@ use axum::response::{IntoResponse, Redirect, Response};
 use axum::Form;
 use serde::Deserialize;
 
-use super::{cookie, same_origin, with, Source, Who};
-use crate::http::{ApiError, AppState};
-use crate::ratelimit::Attempt;
-use crate::users::{self, devices, session};
+use super::auth::{cookie, same_origin, Source, Who};
+use crate::http::error::ApiError;
+use crate::http::ratelimit::Attempt;
+use crate::http::state::AppState;
+use crate::metrics::LoginRefused as Refused;
+use crate::store::users::{self, devices, session};
 
 /// Only a path on this site: never `//evil` or `https://…`.
 fn local_path(next: Option<&str>) -> &str {
@@ -33,7 +35,7 @@ pub struct Next {
 
 fn page(status: StatusCode, error: Option<&str>, name: Option<&str>, next: &str) -> Response {
     let ctx = minijinja::context! { error, name, next };
-    match crate::web::render_plain("login.html", ctx) {
+    match crate::http::pages::render_plain("login.html", ctx) {
         Ok(h) => (status, h).into_response(),
         Err(e) => e.into_response(),
     }
@@ -48,30 +50,6 @@ pub struct Credentials {
     name: String,
     password: String,
     next: Option<String>,
-}
-
-/// Why a login was refused before its password was checked: the labels of
-/// `ronda_login_refused_total`.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Refused {
-    /// A count of [`crate::ratelimit`] is at its limit.
-    Throttled,
-    /// Every password-check slot is taken.
-    Busy,
-    /// A name or password longer than any real one.
-    TooLong,
-}
-
-impl Refused {
-    pub const ALL: [Refused; 3] = [Refused::Throttled, Refused::Busy, Refused::TooLong];
-
-    pub fn label(self) -> &'static str {
-        match self {
-            Refused::Throttled => "throttled",
-            Refused::Busy => "busy",
-            Refused::TooLong => "too_long",
-        }
-    }
 }
 
 /// Longest password checked: argon2 takes any length, the form need not.
@@ -105,14 +83,15 @@ pub async fn login(
     let now = jiff::Timestamp::now().as_millisecond();
     let device = cookie(&headers, devices::COOKIE);
     let (who, token) = (name.clone(), device.clone());
-    let (found, known_device) = with(&s.auth, move |conn| {
-        let known = match token {
-            Some(t) => devices::known(conn, &who, &t, now)?,
-            None => None,
-        };
-        Ok((users::account(conn, &who)?, known))
-    })
-    .await?;
+    let (found, known_device) =
+        s.db.read(move |conn| {
+            let known = match token {
+                Some(t) => devices::known(conn, &who, &t, now)?,
+                None => None,
+            };
+            Ok::<_, users::UserError>((users::account(conn, &who)?, known))
+        })
+        .await??;
     let attempt = Attempt {
         name: name.clone(),
         source: src.unwrap_or_else(|| "unknown".into()),
@@ -163,11 +142,12 @@ pub async fn login(
     };
     s.limiter.succeeded(&attempt);
     audit_login(&s, &attempt, "login", now).await?;
-    let (started, device) = with(&s.auth, move |conn| {
-        let device = devices::remember(conn, &user.name, device.as_deref(), now)?;
-        Ok((session::start(conn, &user.name, now)?, device))
-    })
-    .await?;
+    let (started, device) =
+        s.db.write(move |conn| {
+            let device = devices::remember(conn, &user.name, device.as_deref(), now)?;
+            Ok::<_, users::UserError>((session::start(conn, &user.name, now)?, device))
+        })
+        .await??;
     // A fresh id at every login; HttpOnly, SameSite=Strict, and Secure,
     // which `__Host-` requires (browsers accept it on http://localhost).
     let cookie = format!(
@@ -197,17 +177,9 @@ async fn audit_login(
     now: i64,
 ) -> Result<(), ApiError> {
     let (who, source) = (a.name.clone(), a.source.clone());
-    with(&s.auth, move |conn| {
-        Ok(users::audit(
-            conn,
-            Some(&who),
-            outcome,
-            "",
-            Some(&source),
-            now,
-        )?)
-    })
-    .await
+    s.db.write(move |conn| users::audit(conn, Some(&who), outcome, "", Some(&source), now))
+        .await??;
+    Ok(())
 }
 
 #[derive(Deserialize)]
@@ -223,7 +195,7 @@ pub async fn logout(
 ) -> Result<Response, ApiError> {
     who.check_csrf(Some(&f.csrf))?;
     let token = cookie(&headers, session::COOKIE).unwrap_or_default();
-    with(&s.auth, move |c| session::end(c, &token)).await?;
+    s.db.write(move |c| session::end(c, &token)).await??;
     who.audit(&s, "logout", String::new()).await?;
     let clear = format!(
         "{}=; Path=/; HttpOnly; SameSite=Strict; Secure; Max-Age=0",

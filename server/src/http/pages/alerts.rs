@@ -8,11 +8,12 @@ use jiff::{SignedDuration, Timestamp};
 use serde::Deserialize;
 
 use super::{render, Lang};
-use crate::api::{acknowledge, one_alert, scoped};
-use crate::http::{ApiError, AppState};
-use crate::login::Who;
+use crate::http::api::{acknowledge, one_alert, scoped};
+use crate::http::auth::Who;
+use crate::http::error::ApiError;
+use crate::http::state::AppState;
 use crate::store::alerts::AlertFilter;
-use crate::users::Role;
+use crate::store::users::Role;
 
 /// Alerts the list page shows.
 const PAGE: u32 = 200;

@@ -320,6 +320,33 @@ pub fn audit(
     Ok(())
 }
 
+/// One line of the audit log as stored.
+#[derive(Debug, Clone)]
+pub struct AuditRow {
+    pub at_ms: i64,
+    pub actor: Option<String>,
+    pub action: String,
+    pub detail: String,
+    pub source: Option<String>,
+}
+
+/// The newest `limit` lines of the audit log, newest first.
+pub fn recent_audit(conn: &Connection, limit: u32) -> rusqlite::Result<Vec<AuditRow>> {
+    let mut stmt = conn.prepare_cached(
+        "SELECT at_ms, actor, action, detail, source FROM audit ORDER BY id DESC LIMIT ?1",
+    )?;
+    let rows = stmt.query_map([limit], |r| {
+        Ok(AuditRow {
+            at_ms: r.get(0)?,
+            actor: r.get(1)?,
+            action: r.get(2)?,
+            detail: r.get(3)?,
+            source: r.get(4)?,
+        })
+    })?;
+    rows.collect()
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

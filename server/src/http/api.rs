@@ -11,10 +11,13 @@ use serde_json::{json, Value};
 
 use crate::engine::worker::Msg;
 use crate::engine::OfficeView;
-use crate::http::{ApiError, AppState};
-use crate::login::Who;
+use crate::http::auth::Who;
+use crate::http::error::ApiError;
+use crate::http::state::AppState;
 use crate::store::alerts::AlertFilter;
-use crate::users::Role;
+use crate::store::users::Role;
+use crate::store::AgentRow;
+use ronda_wire::Id;
 
 /// Most alerts one list request returns.
 const LIST_LIMIT: u32 = 500;
@@ -168,7 +171,7 @@ pub async fn acknowledge(
     note: String,
     until: Option<Timestamp>,
 ) -> Result<Alert, ApiError> {
-    crate::http::bounded("note", &note)?;
+    crate::http::error::bounded("note", &note)?;
     one_alert(s, who, id).await?;
     who.role(&[Role::Admin, Role::It, Role::Head], "acknowledge alerts")?;
     let answer = s
@@ -212,6 +215,31 @@ pub async fn mail_one(
         .mail(Some(id), None, 1, true)
         .await?
         .pop()
+        .map(Json)
+        .ok_or(ApiError::NotFound)
+}
+
+pub async fn list_agents(
+    State(s): State<AppState>,
+    who: Who,
+) -> Result<Json<Vec<AgentRow>>, ApiError> {
+    let mut agents = s.reader.agents().await?;
+    agents.retain(|a| who.user.sees(&a.office));
+    Ok(Json(agents))
+}
+
+pub async fn one_agent(
+    State(s): State<AppState>,
+    who: Who,
+    Path((office, agent)): Path<(String, String)>,
+) -> Result<Json<AgentRow>, ApiError> {
+    for id in [&office, &agent] {
+        Id::new(id.as_str()).map_err(|e| ApiError::BadRequest(e.to_string()))?;
+    }
+    who.office(&office)?;
+    s.reader
+        .agent(office, agent)
+        .await?
         .map(Json)
         .ok_or(ApiError::NotFound)
 }

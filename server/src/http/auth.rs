@@ -1,39 +1,17 @@
 //! Who is asking: the session cookie or an API token becomes a [`Who`] on
 //! every route, with its CSRF check and source address. Logging in and out
-//! is [`form`].
-
-mod form;
-
-pub use form::{form, login, logout, Refused};
+//! is the login module's.
 
 use std::net::SocketAddr;
-use std::sync::{Arc, Mutex};
 
 use axum::extract::{ConnectInfo, FromRequestParts};
 use axum::http::request::Parts;
 use axum::http::{header, HeaderMap};
 use axum::response::{IntoResponse, Redirect, Response};
-use rusqlite::Connection;
 
-use crate::http::{ApiError, AppState};
-use crate::users::{self, session, tokens, Role, User};
-
-/// The connection accounts, sessions and the audit log are written through.
-pub type AuthDb = Arc<Mutex<Connection>>;
-
-/// Run `f` on the auth connection on a blocking thread.
-pub async fn with<T: Send + 'static>(
-    db: &AuthDb,
-    f: impl FnOnce(&Connection) -> Result<T, users::UserError> + Send + 'static,
-) -> Result<T, ApiError> {
-    let db = db.clone();
-    tokio::task::spawn_blocking(move || {
-        let conn = db.lock().map_err(|_| ApiError::Unavailable)?;
-        f(&conn).map_err(|e| ApiError::Internal(e.to_string()))
-    })
-    .await
-    .map_err(|e| ApiError::Internal(e.to_string()))?
-}
+use super::error::ApiError;
+use super::state::AppState;
+use crate::store::users::{self, session, tokens, Role, User};
 
 /// A logged-in user or a script's token. Every route but the login page,
 /// `/healthz` and `/metrics` takes one; without it a page redirects to the
@@ -101,17 +79,9 @@ impl Who {
     ) -> Result<(), ApiError> {
         let (name, source) = (self.user.name.clone(), self.source.clone());
         let now = jiff::Timestamp::now().as_millisecond();
-        with(&s.auth, move |c| {
-            Ok(users::audit(
-                c,
-                Some(&name),
-                action,
-                &detail,
-                source.as_deref(),
-                now,
-            )?)
-        })
-        .await
+        s.db.write(move |c| users::audit(c, Some(&name), action, &detail, source.as_deref(), now))
+            .await??;
+        Ok(())
     }
 }
 
@@ -161,7 +131,7 @@ async fn identify(h: &HeaderMap, s: &AppState) -> Result<Option<(User, Option<St
                 return Ok(Some((user, None)));
             }
         }
-        let user = with(&s.auth, move |c| tokens::find(c, &given)).await?;
+        let user = s.db.read(move |c| tokens::find(c, &given)).await??;
         // A wrong token is an error, not a fall-back to the cookie.
         return user.map(|u| Some((u, None))).ok_or(ApiError::Unauthorized);
     }
@@ -169,7 +139,7 @@ async fn identify(h: &HeaderMap, s: &AppState) -> Result<Option<(User, Option<St
         return Ok(None);
     };
     let now = jiff::Timestamp::now().as_millisecond();
-    let found = with(&s.auth, move |c| session::find(c, &token, now)).await?;
+    let found = s.db.read(move |c| session::find(c, &token, now)).await??;
     Ok(found.map(|(u, csrf)| (u, Some(csrf))))
 }
 

@@ -1,6 +1,6 @@
 //! Browsers an account has logged in from. A right password leaves a random
 //! id in a long-lived `__Host-` cookie, stored only as its SHA-256; the login
-//! throttle counts such a browser on its own ([`crate::ratelimit`]), so guesses
+//! throttle (`http::ratelimit`) counts such a browser on its own, so guesses
 //! at the account from elsewhere cannot keep its owner out. The cookie grants
 //! nothing else: the password is still needed.
 //!
@@ -127,8 +127,8 @@ mod tests {
         assert!(known(&conn, "budi", &tokens[0], now).unwrap().is_none());
         let newest = tokens.last().unwrap();
         assert!(known(&conn, "budi", newest, now).unwrap().is_some());
-        crate::users::add(&conn, "budi", "it", None, "lampu-merah-7", 1).unwrap();
-        crate::users::passwd(&conn, "budi", "lampu-hijau-8", 2).unwrap();
+        crate::store::users::add(&conn, "budi", "it", None, "lampu-merah-7", 1).unwrap();
+        crate::store::users::passwd(&conn, "budi", "lampu-hijau-8", 2).unwrap();
         assert!(known(&conn, "budi", newest, now).unwrap().is_none());
     }
 }

@@ -11,10 +11,11 @@ use ronda_policy::eval::Status;
 use ronda_policy::{Letter, Window};
 use serde::{Deserialize, Serialize};
 
-use super::sign::{signatures, Signature};
 use super::{format_local, render, Lang};
-use crate::http::{ApiError, AppState};
-use crate::login::Who;
+use crate::http::auth::Who;
+use crate::http::error::ApiError;
+use crate::http::state::AppState;
+use crate::store::signatures::{self, Signature};
 
 /// Seconds between live refreshes.
 const LIVE_S: u32 = 5;
@@ -80,7 +81,7 @@ pub async fn board(s: &AppState, who: &Who, l: &Letter, now: Timestamp) -> Resul
     views.sort_by(|a, b| a.evaluation.office.cmp(&b.evaluation.office));
     let id = l.id.clone();
     let mut signed: BTreeMap<String, Signature> =
-        crate::login::with(&s.auth, move |c| Ok(signatures(c, &id)?)).await?;
+        s.db.read(move |c| signatures::of_letter(c, &id)).await??;
     let rows: Vec<Row> = views
         .into_iter()
         .map(|v| {
@@ -107,12 +108,19 @@ pub async fn board(s: &AppState, who: &Who, l: &Letter, now: Timestamp) -> Resul
     let enforced = l.enforced_at(now);
     let edge = l.next_edge(now).map(|t| {
         let which = if enforced { "end" } else { "start" };
-        (which, t.duration_since(now).as_secs(), format_local(t, &s.tz))
+        (
+            which,
+            t.duration_since(now).as_secs(),
+            format_local(t, &s.tz),
+        )
     });
     Ok(Board {
         compliant: rows.iter().filter(|r| r.compliant).count(),
         signed: rows.iter().filter(|r| r.signed.is_some()).count(),
-        deadline: l.readiness.as_ref().map(|r| format_local(r.deadline, &s.tz)),
+        deadline: l
+            .readiness
+            .as_ref()
+            .map(|r| format_local(r.deadline, &s.tz)),
         rows,
         edge,
         enforced,
@@ -146,8 +154,7 @@ async fn show(
         .map(|i| minijinja::context! { id => i.id, label => i.label, text_id => i.text_id, text_en => i.text_en, kind => i.check.kind(), severity => i.severity })
         .collect();
     let letter = minijinja::context! { id => l.id, title => l.title, number => l.number, issuer => l.issuer, window => crate::letters::window_text(l), items };
-    let ctx =
-        minijinja::context! { letters, letter, board, now => format_local(now, &s.tz), live => LIVE_S };
+    let ctx = minijinja::context! { letters, letter, board, now => format_local(now, &s.tz), live => LIVE_S };
     Ok(render(&who, lang, template, ctx)?.into_response())
 }
 
