@@ -120,3 +120,51 @@ mod tests {
         assert_eq!(online_share(Some(false), &[(150, true)], 0, 100), Some(0.0));
     }
 }
+
+/// One attestation as stored: who attested which item of which letter.
+pub struct AttestationRow {
+    pub letter: String,
+    pub item: String,
+    pub by: String,
+    pub at_ms: i64,
+}
+
+/// An office's attestations, newest first.
+pub fn attestations(conn: &Connection, office: &str) -> rusqlite::Result<Vec<AttestationRow>> {
+    let mut stmt = conn.prepare_cached(
+        "SELECT letter, item, by, at_ms FROM attestations WHERE office = ?1 ORDER BY at_ms DESC",
+    )?;
+    let rows = stmt.query_map([office], |r| {
+        Ok(AttestationRow {
+            letter: r.get(0)?,
+            item: r.get(1)?,
+            by: r.get(2)?,
+            at_ms: r.get(3)?,
+        })
+    })?;
+    rows.collect()
+}
+
+/// Reports an agent's full outbox dropped: history that will never come.
+pub struct GapRow {
+    pub agent: String,
+    pub lost: i64,
+    pub before_seq: i64,
+    pub noticed_ms: i64,
+}
+
+/// An office's newest `limit` data gaps, newest first.
+pub fn gaps(conn: &Connection, office: &str, limit: u32) -> rusqlite::Result<Vec<GapRow>> {
+    let mut stmt = conn.prepare_cached(
+        "SELECT agent, lost, before_seq, noticed_ms FROM data_gaps WHERE office = ?1 ORDER BY noticed_ms DESC LIMIT ?2",
+    )?;
+    let rows = stmt.query_map(rusqlite::params![office, limit], |r| {
+        Ok(GapRow {
+            agent: r.get(0)?,
+            lost: r.get(1)?,
+            before_seq: r.get(2)?,
+            noticed_ms: r.get(3)?,
+        })
+    })?;
+    rows.collect()
+}

@@ -75,24 +75,15 @@ pub async fn page(
     let (attestations, commands, gaps) = s
         .reader
         .with(move |c| {
-            let mut stmt = c.prepare_cached(
-                "SELECT letter, item, by, at_ms FROM attestations WHERE office = ?1 ORDER BY at_ms DESC",
-            )?;
-            let att = stmt
-                .query_map([&o], |r| {
-                    Ok(minijinja::context! { letter => r.get::<_, String>(0)?, item => r.get::<_, String>(1)?, by => r.get::<_, String>(2)?, at => format_local_ms(r.get(3)?, &tz) })
-                })?
-                .collect::<rusqlite::Result<Vec<_>>>()?;
+            let att = crate::store::history::attestations(c, &o)?
+                .into_iter()
+                .map(|r| minijinja::context! { letter => r.letter, item => r.item, by => r.by, at => format_local_ms(r.at_ms, &tz) })
+                .collect::<Vec<_>>();
             let cmds = crate::store::commands::list(c, Some(&o), 0, i64::MAX, HISTORY)?;
-            // Reports an agent's full outbox dropped: history that will never come.
-            let mut stmt = c.prepare_cached(
-                "SELECT agent, lost, before_seq, noticed_ms FROM data_gaps WHERE office = ?1 ORDER BY noticed_ms DESC LIMIT ?2",
-            )?;
-            let gaps = stmt
-                .query_map(rusqlite::params![&o, HISTORY], |r| {
-                    Ok(minijinja::context! { agent => r.get::<_, String>(0)?, lost => r.get::<_, i64>(1)?, before_seq => r.get::<_, i64>(2)?, at => format_local_ms(r.get(3)?, &tz) })
-                })?
-                .collect::<rusqlite::Result<Vec<_>>>()?;
+            let gaps = crate::store::history::gaps(c, &o, HISTORY)?
+                .into_iter()
+                .map(|r| minijinja::context! { agent => r.agent, lost => r.lost, before_seq => r.before_seq, at => format_local_ms(r.noticed_ms, &tz) })
+                .collect::<Vec<_>>();
             Ok((att, cmds, gaps))
         })
         .await?;
