@@ -75,7 +75,7 @@ pub async fn run(ctx: &Ctx, run: usize) -> Result<Vec<Sample>, BenchError> {
     std::fs::create_dir_all(&bare_dir).map_err(|e| BenchError::io(&bare_dir, e))?;
     let mosquitto = Mosquitto::start(&bare_dir, &agents).await?;
     let bare = bare_broker(&mosquitto, &base, total).await?;
-    mosquitto.proc.stop().await;
+    mosquitto.broker.kill();
     out.push(Sample::new(
         SCENARIO,
         "Mosquitto alone, plain subscriber",
@@ -115,7 +115,7 @@ pub async fn run(ctx: &Ctx, run: usize) -> Result<Vec<Sample>, BenchError> {
     };
     let ext = through_server(&server, Some(&mosquitto), spec_ext, total).await?;
     server.proc.stop().await;
-    mosquitto.proc.stop().await;
+    mosquitto.broker.kill();
     push_server(&mut out, "with Mosquitto", &ext, total);
     out.push(Sample::new(
         SCENARIO,

@@ -106,7 +106,7 @@ pub async fn run(ctx: &Ctx, run: usize) -> Result<Vec<Sample>, BenchError> {
     };
     let multiples = measure(&server, s).await?;
     server.proc.stop().await;
-    mosquitto.proc.stop().await;
+    mosquitto.broker.kill();
     push(&mut out, "Mosquitto", &multiples, agents.len());
     Ok(out)
 }

@@ -4,15 +4,12 @@
 //!
 //! Every wait on the server has only a generous safety net ([`SAFETY`]),
 //! never an assertion on how fast.
-#![allow(clippy::unwrap_used, clippy::expect_used)]
-
-mod common;
 
 use std::net::SocketAddr;
 use std::time::Duration;
 
-use common::web::{add, PW};
-use common::{spawn_https, TestApp, TestCa};
+use crate::common::web::{add, PW};
+use crate::common::{spawn_https, TestApp, TestCa};
 use reqwest::redirect::Policy;
 use reqwest::StatusCode;
 use tokio::io::{AsyncReadExt, AsyncWriteExt};

@@ -3,17 +3,12 @@
 //! broker directly. Once with the embedded broker (behind its gate), once
 //! with Mosquitto. Prints its figures.
 
-#![allow(clippy::unwrap_used, clippy::expect_used)]
-
-mod common;
-mod faults;
-
 use std::net::SocketAddr;
 use std::time::Duration;
 
-use common::*;
-use faults::proxy::Proxy;
-use faults::{outbox_state, Dice, Tally};
+use super::proxy::Proxy;
+use super::{outbox_state, Dice, Tally};
+use crate::common::*;
 use ronda_agent::outbox::{Outbox, Sync};
 use ronda_agent::AgentConfig;
 use ronda_server::sim::SimOffice;
