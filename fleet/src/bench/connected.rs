@@ -118,7 +118,7 @@ pub async fn run(ctx: &Ctx, run: usize) -> Result<Vec<Sample>, BenchError> {
     let offices: Vec<String> = agents.iter().map(|a| a.office.to_string()).collect();
     let ext = dir.join("mosquitto");
     std::fs::create_dir_all(&ext).map_err(|e| BenchError::io(&ext, e))?;
-    let mosquitto = Mosquitto::start(&ext, &agents).await?;
+    let mut mosquitto = Mosquitto::start(&ext, &agents).await?;
     let broker = Broker::External {
         url: mosquitto.url.clone(),
         password: mosquitto.server_password.clone(),
