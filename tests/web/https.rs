@@ -1,6 +1,6 @@
 //! HTTPS on `http.listen` (`http.tls`) and the plain-HTTP redirect
 //! listener. The limits every web listener has against slow clients are
-//! tested in `e2e_slow_clients.rs`.
+//! tested in `web/slow_clients.rs`.
 //!
 //! Every wait on the server has only a generous safety net ([`SAFETY`]),
 //! never an assertion on how fast.
