@@ -8,10 +8,6 @@
 //! stored and the outbox is empty. 10,000 cases by default
 //! (`PROPTEST_CASES` to change).
 
-#![allow(clippy::unwrap_used)]
-
-mod common;
-
 use std::collections::{BTreeSet, VecDeque};
 use std::path::Path;
 use std::time::Duration;
@@ -92,7 +88,7 @@ const PACE: Pace = Pace {
 };
 
 fn report() -> Report {
-    common::bare_report("dinkes", "gw", 0)
+    crate::common::bare_report("dinkes", "gw", 0)
 }
 
 fn open(dir: &Path) -> Courier<Wire> {

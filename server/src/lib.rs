@@ -155,8 +155,9 @@ pub async fn start(
         subscribed: subscribed_tx,
         qos: ingest::subscription_qos(matches!(config.broker, BrokerChoice::Embedded(_))),
     };
+    let db = store::Db::new(reader.clone(), &writer.tx);
     let app = http::app(http::AppState {
-        db: store::Db::new(reader.clone(), &writer.tx),
+        db: db.clone(),
         limiter: Default::default(),
         trusted_proxies: config.trusted_proxies.clone(),
         registry: config.registry.clone(),
@@ -188,8 +189,8 @@ pub async fn start(
     );
 
     let mailer = match &config.mail {
-        Some(m) => Some(mail::Mailer::open(
-            &config.database,
+        Some(m) => Some(mail::Mailer::new(
+            db.clone(),
             mail::Context {
                 letters: config.letters.clone(),
                 registry: config.registry.clone(),

@@ -1,16 +1,15 @@
 //! Test helpers: a whole server on free ports with its own database, agents
 //! that can be stopped cleanly or killed, a real Mosquitto, and polling.
-#![allow(clippy::unwrap_used, clippy::expect_used, dead_code)]
 
+pub mod mosquitto;
+pub mod skip;
 pub mod smtp;
 pub mod web;
 pub mod webdriver;
 
-use std::future::Future;
-use std::net::{SocketAddr, TcpListener, TcpStream};
+use std::net::SocketAddr;
 use std::path::PathBuf;
-use std::process::{Child, Command, Stdio};
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use ronda_agent::AgentConfig;
 use ronda_common::link::{BrokerConfig, BrokerUrl, DEFAULT_KEEPALIVE};
@@ -18,6 +17,9 @@ use ronda_server::{BrokerChoice, Running, ServerConfig};
 use ronda_wire::Id;
 use tokio::sync::oneshot;
 use tokio_util::sync::CancellationToken;
+
+pub use mosquitto::{mosquitto, ronda_mosquitto, secure_mosquitto};
+pub use ronda_testkit::{eventually, free_port, TestCa};
 
 pub struct TestApp {
     pub server: Option<Running>,
@@ -201,12 +203,9 @@ impl TestApp {
         broker
     }
 
-    /// The real agent watching a simulated office, reporting every second
-    /// to this server.
-    pub fn spawn_sim_agent(&self, sim: &ronda_sim::Sim, office: &str, stop: &CancellationToken) {
-        let credentials =
-            self.credentials(&Id::new(office).unwrap(), &Id::new("kantor-utama").unwrap());
-        spawn_sim_agent_with(sim, office, credentials, stop);
+    /// Broker settings with a new credential for `office/agent`, by name.
+    pub fn credentials_for(&self, office: &str, agent: &str) -> BrokerConfig {
+        self.credentials(&Id::new(office).unwrap(), &Id::new(agent).unwrap())
     }
 
     pub async fn stop(mut self) {
@@ -274,248 +273,29 @@ impl AgentHandle {
     pub fn freeze(mut self) -> Frozen {
         let (thaw, frozen) = std::sync::mpsc::channel();
         let _ = self.kill.take().unwrap().send(Some(frozen));
-        Frozen(thaw)
+        Frozen { _thaw: thaw }
     }
 }
 
 /// Dropping it (the sender) releases a frozen agent.
-pub struct Frozen(std::sync::mpsc::Sender<()>);
-
-/// Poll `check` until it yields a value; fail after 20 s.
-pub async fn eventually<T, F, Fut>(what: &str, mut check: F) -> T
-where
-    F: FnMut() -> Fut,
-    Fut: Future<Output = Option<T>>,
-{
-    let deadline = Instant::now() + Duration::from_secs(20);
-    loop {
-        if let Some(v) = check().await {
-            return v;
-        }
-        assert!(Instant::now() < deadline, "timed out waiting for {what}");
-        tokio::time::sleep(Duration::from_millis(25)).await;
-    }
+pub struct Frozen {
+    _thaw: std::sync::mpsc::Sender<()>,
 }
 
-/// A real Mosquitto on a free port, stopped on drop.
-pub struct Mosquitto {
-    child: Child,
-    binary: PathBuf,
-    conf: PathBuf,
-    pub url: BrokerUrl,
-    _dir: tempfile::TempDir,
-}
-
-impl Mosquitto {
-    /// SIGKILL: whatever it held in memory is gone.
-    pub fn kill(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
-
-    /// Start again on the same port with the same settings.
-    pub fn restart(&mut self) {
-        self.child = run_mosquitto(&self.binary, &self.conf, self.url.port);
-    }
-}
-
-impl Drop for Mosquitto {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
-}
-
-/// Start Mosquitto, or return None (skip) when it is not installed, unless
-/// `RONDA_REQUIRE_MOSQUITTO=1`, where a missing Mosquitto fails the test.
-pub fn mosquitto() -> Option<Mosquitto> {
-    start_mosquitto(None, "")
-}
-
-/// A Mosquitto that speaks only TLS (certificate from `ca`) and only to the
-/// given users.
-pub fn secure_mosquitto(ca: &TestCa, users: &[(&str, &str)]) -> Option<Mosquitto> {
-    start_mosquitto(Some((ca, users)), "")
-}
-
-/// [`secure_mosquitto`] with the identity settings and ACL shipped in
-/// `examples/mosquitto/`, taken from those files as they are. They follow
-/// the `listener` line, as in the example: some are per listener.
-pub fn ronda_mosquitto(ca: &TestCa, users: &[(&str, &str)]) -> Option<Mosquitto> {
-    let example = std::fs::read_to_string(repo_file("examples/mosquitto/mosquitto.conf")).unwrap();
-    let mut settings: String = example
-        .lines()
-        .filter(|l| {
-            [
-                "per_listener_settings",
-                "allow_anonymous",
-                "use_username_as_clientid",
-            ]
-            .iter()
-            .any(|k| l.starts_with(k))
-        })
-        .map(|l| format!("{l}\n"))
-        .collect();
-    assert_eq!(
-        settings.lines().count(),
-        3,
-        "examples/mosquitto/mosquitto.conf changed"
-    );
-    settings.push_str(&format!(
-        "acl_file {}\n",
-        repo_file("examples/mosquitto/ronda.acl").display()
-    ));
-    start_mosquitto(Some((ca, users)), &settings)
-}
-
-fn start_mosquitto(
-    secure: Option<(&TestCa, &[(&str, &str)])>,
-    settings: &str,
-) -> Option<Mosquitto> {
-    let binary = [
-        "/usr/sbin/mosquitto",
-        "/usr/local/sbin/mosquitto",
-        "/usr/bin/mosquitto",
-    ]
-    .into_iter()
-    .map(PathBuf::from)
-    .find(|p| p.exists());
-    let Some(binary) = binary else {
-        assert!(
-            std::env::var("RONDA_REQUIRE_MOSQUITTO").as_deref() != Ok("1"),
-            "RONDA_REQUIRE_MOSQUITTO=1 but mosquitto is not installed (apt-get install mosquitto)"
-        );
-        eprintln!("SKIPPED: mosquitto is not installed");
-        return None;
-    };
-    let port = free_port();
-    let dir = tempfile::tempdir().unwrap();
-    // `user root`: as root, Mosquitto would otherwise switch to a user that
-    // cannot read the files in our private temporary folder.
-    let mut conf = format!(
-        "listener {port} 127.0.0.1\n{settings}user root\npersistence false\nmax_queued_messages 100000\n"
-    );
-    match secure {
-        None => conf.push_str("allow_anonymous true\n"),
-        Some((ca, users)) => {
-            let (cert, key) = ca.server_files(dir.path());
-            let passwd = dir.path().join("passwd");
-            std::fs::write(&passwd, "").unwrap();
-            for (user, password) in users {
-                let ok = Command::new("mosquitto_passwd")
-                    .args(["-b", passwd.to_str().unwrap(), user, password])
-                    .status()
-                    .unwrap();
-                assert!(ok.success(), "mosquitto_passwd failed");
-            }
-            conf.push_str(&format!(
-                "allow_anonymous false\npassword_file {}\ncertfile {}\nkeyfile {}\n",
-                passwd.display(),
-                cert.display(),
-                key.display()
-            ));
-        }
-    }
-    let conf_path = dir.path().join("mosquitto.conf");
-    std::fs::write(&conf_path, conf).unwrap();
-    let child = run_mosquitto(&binary, &conf_path, port);
-    Some(Mosquitto {
-        child,
-        binary,
-        conf: conf_path,
-        url: BrokerUrl {
-            host: "127.0.0.1".into(),
-            port,
-            tls: secure.is_some(),
-        },
-        _dir: dir,
-    })
-}
-
-fn run_mosquitto(binary: &std::path::Path, conf: &std::path::Path, port: u16) -> Child {
-    let child = Command::new(binary)
-        .arg("-c")
-        .arg(conf)
-        .stdout(Stdio::null())
-        .stderr(Stdio::null())
-        .spawn()
-        .unwrap();
-    let addr = SocketAddr::from(([127, 0, 0, 1], port));
-    let deadline = Instant::now() + Duration::from_secs(10);
-    while TcpStream::connect(addr).is_err() {
-        assert!(
-            Instant::now() < deadline,
-            "mosquitto did not start listening on {addr}"
-        );
-        std::thread::sleep(Duration::from_millis(10));
-    }
-    child
-}
-
-/// A throwaway certificate authority and a server certificate for 127.0.0.1.
-pub struct TestCa {
-    pub ca_pem: String,
-    server_pem: String,
-    server_key: String,
-}
-
-impl TestCa {
-    pub fn new() -> TestCa {
-        use rcgen::{BasicConstraints, CertificateParams, CertifiedIssuer, IsCa, KeyPair};
-        let mut ca_params = CertificateParams::new(Vec::<String>::new()).unwrap();
-        ca_params.is_ca = IsCa::Ca(BasicConstraints::Unconstrained);
-        let ca = CertifiedIssuer::self_signed(ca_params, KeyPair::generate().unwrap()).unwrap();
-        let key = KeyPair::generate().unwrap();
-        let server = CertificateParams::new(vec!["127.0.0.1".to_owned(), "localhost".to_owned()])
-            .unwrap()
-            .signed_by(&key, &ca)
-            .unwrap();
-        TestCa {
-            ca_pem: ca.pem(),
-            server_pem: server.pem(),
-            server_key: key.serialize_pem(),
-        }
-    }
-
-    /// Write the CA certificate where a client can read it.
-    pub fn write_ca(&self, dir: &std::path::Path) -> PathBuf {
-        let path = dir.join("ca.pem");
-        std::fs::write(&path, &self.ca_pem).unwrap();
-        path
-    }
-
-    pub fn server_files(&self, dir: &std::path::Path) -> (PathBuf, PathBuf) {
-        let (cert, key) = (dir.join("server.pem"), dir.join("server.key"));
-        std::fs::write(&cert, &self.server_pem).unwrap();
-        std::fs::write(&key, &self.server_key).unwrap();
-        (cert, key)
-    }
-}
-
-/// A port nothing listens on right now.
-pub fn free_port() -> u16 {
-    TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port()
-}
+/// The agent name of every simulated office's real agent.
+pub const SIM_AGENT: &str = "kantor-utama";
 
 /// The real agent, on this runtime, watching a simulated office and
-/// reporting every second to `broker`, until `stop`.
-pub fn spawn_sim_agent(sim: &ronda_sim::Sim, office: &str, broker: &str, stop: &CancellationToken) {
-    let url = BrokerUrl::parse(broker).unwrap();
-    spawn_sim_agent_with(sim, office, broker_config(&url), stop);
-}
-
-fn spawn_sim_agent_with(
+/// reporting every second to `broker` (e.g. [`TestApp::credentials_for`],
+/// or [`broker_config`] of an open broker), until `stop`.
+pub fn spawn_sim_agent(
     sim: &ronda_sim::Sim,
     office: &str,
     broker: BrokerConfig,
     stop: &CancellationToken,
 ) {
     let url = broker.url.to_string();
-    let yaml = ronda_sim::agent_config::agent_yaml(sim, office, "kantor-utama", &url, "1s");
+    let yaml = ronda_sim::agent_config::agent_yaml(sim, office, SIM_AGENT, &url, "1s");
     let mut config = AgentConfig::from_text(std::path::Path::new("<test>"), yaml).unwrap();
     config.broker = broker;
     let probes = ronda_agent::probes(&config, stop).unwrap();
@@ -538,6 +318,9 @@ pub fn bare_report(office: &str, agent: &str, seq: u64) -> ronda_wire::Report {
         delivery: None,
     }
 }
+
+/// The id of the shipped Kotim letter (`policies/kotim-idul-fitri-2018.yaml`).
+pub const LETTER: &str = "kotim-idul-fitri-2018";
 
 /// A file of the repository, e.g. `policies/kotim-idul-fitri-2018.yaml`.
 pub fn repo_file(path: &str) -> PathBuf {
@@ -577,4 +360,25 @@ pub async fn sim_office(stop: &CancellationToken) -> ronda_sim::Sim {
     )
     .await
     .unwrap()
+}
+
+/// What an agent's outbox says once the agent has stopped: the highest seq
+/// it ever handed out (kept in `meta` even when every record is gone) and
+/// the records it still holds.
+pub fn outbox_state(state_dir: &std::path::Path) -> (u64, u64) {
+    let db = rusqlite::Connection::open(state_dir.join("outbox.db")).unwrap();
+    db.query_row(
+        "SELECT max(coalesce((SELECT value FROM meta WHERE key = 'last_seq'), 0),
+                    coalesce((SELECT max(seq) FROM records), 0)),
+                (SELECT count(*) FROM records)",
+        [],
+        |r| Ok((r.get::<_, i64>(0)? as u64, r.get::<_, i64>(1)? as u64)),
+    )
+    .unwrap()
+}
+
+/// A query's single integer answer, from a database file (the server's).
+pub fn sql(db: &std::path::Path, q: &str) -> i64 {
+    let db = rusqlite::Connection::open(db).unwrap();
+    db.query_row(q, [], |r| r.get(0)).unwrap()
 }

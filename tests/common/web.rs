@@ -1,5 +1,4 @@
 //! Logging in over real HTTP, for the account, access and browser tests.
-#![allow(clippy::unwrap_used, dead_code)]
 
 use reqwest::redirect::Policy;
 use reqwest::StatusCode;

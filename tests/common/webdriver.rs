@@ -1,6 +1,5 @@
 //! A small W3C WebDriver client over reqwest, for driving a real headless
 //! Chromium through `chromedriver` (Debian package `chromium-driver`).
-#![allow(clippy::unwrap_used, clippy::expect_used, dead_code)]
 
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
@@ -164,17 +163,6 @@ impl Browser {
             .as_str()
             .unwrap_or("")
             .to_owned()
-    }
-
-    pub async fn attr(&self, element: &str, name: &str) -> Option<String> {
-        self.call(
-            "GET",
-            &format!("/element/{element}/attribute/{name}"),
-            Value::Null,
-        )
-        .await
-        .as_str()
-        .map(String::from)
     }
 
     pub async fn type_into(&self, css: &str, text: &str) {

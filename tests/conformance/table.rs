@@ -44,9 +44,9 @@ const HEAD: &str = "# Conformance matrix
 Every adapter, every firmware variant the simulator implements from the
 vendors' documents, and every fault, judged end to end: the simulated device,
 the real agent code (two probe rounds), the real policy engine. Written by
-`tests/conformance/main.rs`, which checks every cell against the verdict a
+`tests/conformance/mod.rs`, which checks every cell against the verdict a
 monitoring product owes and fails when this file is out of date
-(`RONDA_BLESS=1 cargo test --test conformance` rewrites it).
+(`RONDA_BLESS=1 cargo test --test e2e conformance` rewrites it).
 
 Columns:
 
@@ -77,6 +77,6 @@ pub fn keep_in_sync(variants: &[Variant], results: &[(usize, Fault, Verdicts)]) 
     let committed = std::fs::read_to_string(&path).unwrap_or_default();
     assert!(
         committed == fresh,
-        "docs/conformance.md is out of date; run `RONDA_BLESS=1 cargo test --test conformance` and commit it"
+        "docs/conformance.md is out of date; run `RONDA_BLESS=1 cargo test --test e2e conformance` and commit it"
     );
 }

@@ -1,16 +1,20 @@
 //! Helpers of the process and network fault tests: the real binaries, what an
 //! agent's outbox handed out, what the server stored of it, and a TCP proxy
 //! (`proxy`) that black-holes or cuts the line.
-#![allow(clippy::unwrap_used, clippy::expect_used, dead_code)]
 
 pub mod process;
 pub mod proxy;
 
+pub use crate::common::{outbox_state, sql};
+
+mod delivery;
+mod kills;
+mod network;
+
 use std::hash::BuildHasher;
 use std::path::{Path, PathBuf};
-use std::process::Command;
 use std::sync::atomic::{AtomicU64, Ordering};
-use std::sync::{Arc, OnceLock};
+use std::sync::Arc;
 use std::time::Duration;
 
 use ronda_agent::{Sections, Source};
@@ -58,102 +62,26 @@ impl Dice {
 
 /// Path of a binary of the workspace (`ronda-server`, `ronda-agent`).
 ///
-/// Integration tests of the root package get no `CARGO_BIN_EXE_` for other
-/// packages, and `cargo test` does not build those binaries (they are
-/// `test = false`). So they are built here, once per test process, into the
-/// folder this test executable was built for (`target/<profile>/deps/..`).
-/// The build runs even when they exist, because a binary left by an older
-/// build would test old code; when they are fresh it is a no-op.
+/// Cargo builds them, not this test: `cargo test --workspace` builds each
+/// package's binaries for its own integration tests (`agent/tests/`,
+/// `server/tests/`), into the folder this test executable was built for
+/// (`target/<profile>/`, beside `deps/`). `cargo test -p ronda-e2e` alone
+/// does not, so a missing binary fails with the command that builds it.
+/// (Building from inside a test raced the outer cargo for its lock and, with
+/// cargo's variables changed, rebuilt half the tree.)
 pub fn binary(name: &str) -> PathBuf {
-    static DIR: OnceLock<PathBuf> = OnceLock::new();
-    DIR.get_or_init(build_binaries).join(name)
-}
-
-fn build_binaries() -> PathBuf {
     let exe = std::env::current_exe().unwrap();
-    // target/<profile>/deps/fault_process-…
-    let out = exe.parent().and_then(Path::parent).unwrap().to_owned();
-    let target = out.parent().unwrap();
-    let profile = out.file_name().unwrap().to_str().unwrap();
-    let missing: Vec<_> = ["ronda-server", "ronda-agent"]
-        .into_iter()
-        .filter(|b| !out.join(b).exists())
-        .collect();
-    let mut cargo = Command::new(option_env!("CARGO").unwrap_or("cargo"));
-    cargo
-        .current_dir(env!("CARGO_MANIFEST_DIR"))
-        .args([
-            "build",
-            "--quiet",
-            "-p",
-            "ronda-server",
-            "-p",
-            "ronda-agent",
-        ])
-        .arg("--target-dir")
-        .arg(target);
-    // Not the variables cargo set for this test's run: a build script that
-    // watches one (ring's does) would see it change, and this build and the
-    // next `cargo test` would rebuild half the tree for each other.
-    for (key, _) in std::env::vars_os() {
-        let key = key.to_string_lossy();
-        let set_for_test = ["CARGO_PKG_", "CARGO_BIN_EXE_"]
-            .iter()
-            .any(|p| key.starts_with(p))
-            || [
-                "CARGO_MANIFEST_DIR",
-                "CARGO_MANIFEST_PATH",
-                "CARGO_CRATE_NAME",
-                "CARGO_PRIMARY_PACKAGE",
-                "CARGO_TARGET_TMPDIR",
-                "OUT_DIR",
-            ]
-            .contains(&key.as_ref());
-        if set_for_test {
-            cargo.env_remove(key.as_ref());
-        }
-    }
-    match profile {
-        "debug" => {}
-        "release" => {
-            cargo.arg("--release");
-        }
-        other => {
-            cargo.args(["--profile", other]);
-        }
-    }
-    if missing.is_empty() {
-        eprintln!(
-            "checking that ronda-server and ronda-agent in {} are current: {cargo:?}",
-            out.display()
-        );
-    } else {
-        eprintln!(
-            "{} not built yet in {} (cargo test does not build them): {cargo:?}",
-            missing.join(" and "),
-            out.display()
-        );
-    }
-    let started = std::time::Instant::now();
-    let status = cargo.status().expect("cannot run cargo");
-    assert!(status.success(), "building the binaries failed: {cargo:?}");
-    eprintln!("binaries ready in {:.1} s", started.elapsed().as_secs_f64());
-    out
-}
-
-/// What an agent's outbox says once the agent has stopped: the highest seq
-/// it ever handed out (kept in `meta` even when every record is gone) and
-/// the records it still holds.
-pub fn outbox_state(state_dir: &Path) -> (u64, u64) {
-    let db = rusqlite::Connection::open(state_dir.join("outbox.db")).unwrap();
-    db.query_row(
-        "SELECT max(coalesce((SELECT value FROM meta WHERE key = 'last_seq'), 0),
-                    coalesce((SELECT max(seq) FROM records), 0)),
-                (SELECT count(*) FROM records)",
-        [],
-        |r| Ok((r.get::<_, i64>(0)? as u64, r.get::<_, i64>(1)? as u64)),
-    )
-    .unwrap()
+    // target/<profile>/deps/e2e-…
+    let out = exe.parent().and_then(Path::parent).unwrap();
+    let path = out.join(name);
+    assert!(
+        path.is_file(),
+        "{} is missing: build the binaries first with \
+         `cargo build -p ronda-server -p ronda-agent` (with the same profile and \
+         CARGO_TARGET_DIR), or run the whole suite with `cargo test --workspace`",
+        path.display()
+    );
+    path
 }
 
 /// One agent's seqs on the server against the `made` its outbox handed out.
@@ -200,12 +128,6 @@ impl Tally {
     pub fn complete(&self) -> bool {
         self.holes.is_empty() && self.beyond.is_empty() && self.stored == self.made
     }
-}
-
-/// A query's single integer answer.
-pub fn sql(db: &Path, q: &str) -> i64 {
-    let db = rusqlite::Connection::open(db).unwrap();
-    db.query_row(q, [], |r| r.get(0)).unwrap()
 }
 
 /// The last lines of a log file, for a failure message.

@@ -1,6 +1,5 @@
 //! Real `ronda-server` and `ronda-agent` processes for the fault tests:
 //! started with their logs kept, stopped with SIGTERM, killed with SIGKILL.
-#![allow(clippy::unwrap_used, clippy::expect_used, dead_code)]
 
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};

@@ -82,10 +82,6 @@ impl Proxy {
         self.log.lock().unwrap().clone()
     }
 
-    pub fn cuts(&self) -> Vec<Instant> {
-        self.cuts.lock().unwrap().clone()
-    }
-
     fn open(&self) -> usize {
         let log = self.log.lock().unwrap();
         log.iter().filter(|c| c.closed.is_none()).count()

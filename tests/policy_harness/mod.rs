@@ -5,7 +5,6 @@
 //! (every timestamp in it moved by the same amount, as if observed then).
 //! The real engine evaluates it and every alert change goes through the real
 //! store writer into a real SQLite file. Nothing sleeps.
-#![allow(clippy::unwrap_used, dead_code)]
 
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
@@ -23,7 +22,7 @@ use tokio_util::sync::CancellationToken;
 
 pub const OFFICE: &str = "dinkes";
 pub const AGENT: &str = "kantor-utama";
-pub const LETTER: &str = "kotim-idul-fitri-2018";
+pub use crate::common::{kotim, LETTER};
 
 pub struct Office {
     pub sim: ronda_sim::Sim,
@@ -75,19 +74,6 @@ impl Office {
     pub async fn observe(&self) -> Report {
         ronda_agent::probe_once(&self.agent).await.unwrap()
     }
-}
-
-pub fn registry() -> Arc<Registry> {
-    let path = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("examples/offices.yaml");
-    Arc::new(Registry::load(&path).unwrap())
-}
-
-pub fn kotim(window_start: Timestamp) -> Letter {
-    let path =
-        PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("policies/kotim-idul-fitri-2018.yaml");
-    ronda_policy::load(&path, None)
-        .unwrap()
-        .shifted_to(window_start)
 }
 
 /// The report as if observed at `at`, with sequence number `seq`.

@@ -9,6 +9,17 @@ use ronda_agent::recorders::dahua::*;
 
 use super::support::{check, mutated_any, soup};
 
+/// Disk `State` words of `storageDevice.cgi?action=getDeviceAllInfo`, as
+/// the vendor writes them, and whether a disk in that state can record;
+/// `IsError` is the status shown for a `Success` disk with a partition in
+/// error. Any other word is a disk nobody can vouch for: not healthy.
+const DISK_STATE: [(&str, bool); 3] = [("Success", true), ("Error", false), ("IsError", false)];
+
+/// What the table owes a disk in `state`.
+fn owed(state: &str) -> bool {
+    DISK_STATE.iter().any(|(w, ok)| *w == state && *ok)
+}
+
 const BRACKETS: &[(&str, &str)] = &[("[", "]")];
 
 /// Every parser on one body: each answers Ok or a clean error, and what it
@@ -39,7 +50,7 @@ fn all_parsers(body: &str, index: usize) -> Result<(), TestCaseError> {
     let _ = record_mode(&kv, index);
     if let Ok(disks) = parse_disks(&kv) {
         for d in disks {
-            prop_assert!(!d.healthy || HEALTHY.contains(&d.status.as_str()));
+            prop_assert_eq!(d.healthy, owed(&d.status), "{}", d.status);
             if let (Some(total), Some(free)) = (d.capacity_bytes, d.free_bytes) {
                 prop_assert!(free <= total);
             }
@@ -71,6 +82,32 @@ fn fuzz_dahua_any_text() {
         ),
         |(body, i)| all_parsers(&body, i),
     );
+}
+
+/// A disk whose `State` is a vendor word (or any other), with or without a
+/// partition in error: healthy exactly when the table says it can record.
+#[test]
+fn fuzz_dahua_disk_state_words() {
+    let word = prop_oneof![
+        proptest::sample::select(DISK_STATE.map(|(w, _)| w.to_owned()).to_vec()),
+        "[a-zA-Z]{1,16}",
+    ];
+    check((word, any::<bool>()), |(word, error)| {
+        let body = format!(
+            "list.info[0].Name=/dev/sda\r\nlist.info[0].State={word}\r\n\
+             list.info[0].Detail[0].IsError={error}\r\nlist.info[0].Detail[0].TotalBytes=100.000000\r\n"
+        );
+        let disks = parse_disks(&parse_kv(&body).unwrap()).unwrap();
+        prop_assert_eq!(disks.len(), 1);
+        prop_assert_eq!(
+            disks[0].healthy,
+            owed(&word) && !error,
+            "{} IsError={}",
+            word,
+            error
+        );
+        Ok(())
+    });
 }
 
 #[test]

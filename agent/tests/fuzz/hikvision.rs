@@ -12,6 +12,29 @@ use ronda_agent::recorders::hikvision::*;
 
 use super::support::{check, mutated_any, soup};
 
+/// The ISAPI `hdd/status` words, as the vendor spells them, and whether a
+/// disk in that state can record. Any other word is a disk nobody can vouch
+/// for: not healthy.
+const HDD_STATUS: [(&str, bool); 12] = [
+    ("ok", true),
+    ("idle", true),
+    ("sleeping", true),
+    ("unformatted", false),
+    ("error", false),
+    ("mismatch", false),
+    ("offline", false),
+    ("smartFailed", false),
+    ("reparing", false),
+    ("formating", false),
+    ("notexist", false),
+    ("unRecordHostFormatted", false),
+];
+
+/// What the table owes a disk in `status`.
+fn owed(status: &str) -> bool {
+    HDD_STATUS.iter().any(|(w, ok)| *w == status && *ok)
+}
+
 const XML_BRACKETS: &[(&str, &str)] = &[("<a>", "</a>"), ("<hddList><hdd>", "</hdd></hddList>")];
 
 fn offset() -> impl Strategy<Value = Offset> {
@@ -30,7 +53,7 @@ fn all_parsers(body: &str) -> Result<(), TestCaseError> {
     }
     if let Ok(disks) = parse_storage(body) {
         for d in disks {
-            prop_assert_eq!(d.healthy, HEALTHY.contains(&d.status.as_str()));
+            prop_assert_eq!(d.healthy, owed(&d.status), "{}", d.status);
         }
     }
     if let Ok(tracks) = parse_tracks(body) {
@@ -61,6 +84,25 @@ fn fuzz_hikvision_any_text() {
         ],
         |body| all_parsers(&body),
     );
+}
+
+/// A disk list whose disk says a vendor word (or any other): healthy exactly
+/// when the vendor table says it can record.
+#[test]
+fn fuzz_hikvision_disk_status_words() {
+    let word = prop_oneof![
+        proptest::sample::select(HDD_STATUS.map(|(w, _)| w.to_owned()).to_vec()),
+        "[a-zA-Z]{0,16}",
+    ];
+    check(word, |word| {
+        let body = format!(
+            "<hddList><hdd><id>1</id><status>{word}</status><capacity>100</capacity></hdd></hddList>"
+        );
+        let disks = parse_storage(&body).unwrap();
+        prop_assert_eq!(disks.len(), 1);
+        prop_assert_eq!(disks[0].healthy, owed(&word), "{}", word);
+        Ok(())
+    });
 }
 
 #[test]

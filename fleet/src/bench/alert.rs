@@ -13,9 +13,10 @@ use tokio_util::sync::CancellationToken;
 
 use super::results::{percentile, Sample};
 use super::server::{Broker, Server, Setup};
-use super::smtp::Smtp;
+// The same real SMTP server that the mail tests use.
 use super::{BenchError, Ctx};
 use crate::fleet::{self, Fleet, Spec};
+use ronda_testkit::Smtp;
 
 pub const SCENARIO: &str = "4. Alert latency";
 

@@ -118,7 +118,7 @@ pub async fn run(ctx: &Ctx, run: usize) -> Result<Vec<Sample>, BenchError> {
     let offices: Vec<String> = agents.iter().map(|a| a.office.to_string()).collect();
     let ext = dir.join("mosquitto");
     std::fs::create_dir_all(&ext).map_err(|e| BenchError::io(&ext, e))?;
-    let mosquitto = Mosquitto::start(&ext, &agents).await?;
+    let mut mosquitto = Mosquitto::start(&ext, &agents).await?;
     let broker = Broker::External {
         url: mosquitto.url.clone(),
         password: mosquitto.server_password.clone(),
@@ -140,14 +140,14 @@ pub async fn run(ctx: &Ctx, run: usize) -> Result<Vec<Sample>, BenchError> {
         ..spec(n, mosquitto.url.clone())
     };
     let server_before = settle_rss(&server).await?;
-    let broker_before = mosquitto.proc.rss_bytes()?;
+    let broker_before = super::procs::rss_bytes(mosquitto.broker.pid())?;
     let held = hold(&server, spec_ext, n, || {
-        mosquitto.proc.rss_bytes().unwrap_or(0)
+        super::procs::rss_bytes(mosquitto.broker.pid()).unwrap_or(0)
     })
     .await?;
     let server_after = server.proc.rss_bytes()?;
     server.proc.stop().await;
-    mosquitto.proc.stop().await;
+    mosquitto.broker.kill();
     out.push(Sample::new(
         SCENARIO,
         "Mosquitto: agents held",

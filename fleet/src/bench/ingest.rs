@@ -73,9 +73,9 @@ pub async fn run(ctx: &Ctx, run: usize) -> Result<Vec<Sample>, BenchError> {
     // Bare Mosquitto and a subscriber that only counts.
     let bare_dir = dir.join("bare");
     std::fs::create_dir_all(&bare_dir).map_err(|e| BenchError::io(&bare_dir, e))?;
-    let mosquitto = Mosquitto::start(&bare_dir, &agents).await?;
+    let mut mosquitto = Mosquitto::start(&bare_dir, &agents).await?;
     let bare = bare_broker(&mosquitto, &base, total).await?;
-    mosquitto.proc.stop().await;
+    mosquitto.broker.kill();
     out.push(Sample::new(
         SCENARIO,
         "Mosquitto alone, plain subscriber",
@@ -92,7 +92,7 @@ pub async fn run(ctx: &Ctx, run: usize) -> Result<Vec<Sample>, BenchError> {
     // The server behind Mosquitto.
     let ext_dir = dir.join("mosquitto");
     std::fs::create_dir_all(&ext_dir).map_err(|e| BenchError::io(&ext_dir, e))?;
-    let mosquitto = Mosquitto::start(&ext_dir, &agents).await?;
+    let mut mosquitto = Mosquitto::start(&ext_dir, &agents).await?;
     let broker = Broker::External {
         url: mosquitto.url.clone(),
         password: mosquitto.server_password.clone(),
@@ -115,7 +115,7 @@ pub async fn run(ctx: &Ctx, run: usize) -> Result<Vec<Sample>, BenchError> {
     };
     let ext = through_server(&server, Some(&mosquitto), spec_ext, total).await?;
     server.proc.stop().await;
-    mosquitto.proc.stop().await;
+    mosquitto.broker.kill();
     push_server(&mut out, "with Mosquitto", &ext, total);
     out.push(Sample::new(
         SCENARIO,
@@ -250,7 +250,7 @@ impl Cpu {
                 .and_then(|s| s.proc.cpu_seconds().ok())
                 .unwrap_or(0.0),
             broker: broker
-                .and_then(|b| b.proc.cpu_seconds().ok())
+                .and_then(|b| super::procs::cpu_seconds(b.broker.pid()).ok())
                 .unwrap_or(0.0),
             fleet: super::procs::own_cpu_seconds().unwrap_or(0.0),
         }

@@ -16,10 +16,6 @@ pub mod procs;
 pub mod results;
 pub mod server;
 pub mod silence;
-// The same real SMTP server (mailin's protocol engine over TCP) that the
-// mail tests use.
-#[path = "../../../tests/common/smtp.rs"]
-mod smtp;
 
 use std::path::{Path, PathBuf};
 

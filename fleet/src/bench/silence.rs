@@ -83,7 +83,7 @@ pub async fn run(ctx: &Ctx, run: usize) -> Result<Vec<Sample>, BenchError> {
 
     let ext = dir.join("mosquitto");
     std::fs::create_dir_all(&ext).map_err(|e| BenchError::io(&ext, e))?;
-    let mosquitto = Mosquitto::start(&ext, &agents).await?;
+    let mut mosquitto = Mosquitto::start(&ext, &agents).await?;
     let broker = Broker::External {
         url: mosquitto.url.clone(),
         password: mosquitto.server_password.clone(),
@@ -106,7 +106,7 @@ pub async fn run(ctx: &Ctx, run: usize) -> Result<Vec<Sample>, BenchError> {
     };
     let multiples = measure(&server, s).await?;
     server.proc.stop().await;
-    mosquitto.proc.stop().await;
+    mosquitto.broker.kill();
     push(&mut out, "Mosquitto", &multiples, agents.len());
     Ok(out)
 }

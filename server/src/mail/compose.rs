@@ -20,8 +20,9 @@ struct Notified {
 }
 
 /// One composing pass as of `now`; returns how many messages were queued.
-pub fn step(conn: &mut Connection, cx: &Context, now: Timestamp) -> Result<usize, MailError> {
-    let tx = conn.transaction()?;
+pub fn step(conn: &Connection, cx: &Context, now: Timestamp) -> Result<usize, MailError> {
+    // The writer thread lends a shared connection; nothing else uses it meanwhile.
+    let tx = conn.unchecked_transaction()?;
     let mut queued = intents(&tx, cx, now)?;
     queued += reminders(&tx, cx, now)?;
     tx.commit()?;

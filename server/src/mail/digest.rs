@@ -25,12 +25,9 @@ pub const LEADERSHIP: &str = "leadership";
 pub const EVERY: std::time::Duration = std::time::Duration::from_secs(60);
 
 /// Queue the reminders and summaries due at `now`, in one transaction.
-pub fn step(
-    conn: &mut rusqlite::Connection,
-    cx: &Context,
-    now: Timestamp,
-) -> Result<usize, MailError> {
-    let tx = conn.transaction()?;
+pub fn step(conn: &rusqlite::Connection, cx: &Context, now: Timestamp) -> Result<usize, MailError> {
+    // The writer thread lends a shared connection; nothing else uses it meanwhile.
+    let tx = conn.unchecked_transaction()?;
     let queued = readiness(&tx, cx, now)? + daily(&tx, cx, now)?;
     tx.commit()?;
     Ok(queued)

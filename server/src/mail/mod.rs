@@ -21,10 +21,11 @@ use std::time::Duration;
 use jiff::Timestamp;
 use ronda_policy::alert::{Change, State};
 use ronda_policy::{Letter, Registry};
-use rusqlite::Connection;
+use tokio::sync::mpsc;
 use tokio_util::sync::CancellationToken;
 
 use crate::store::alerts::Intent;
+use crate::store::{Db, Write};
 pub use config::MailConfig;
 
 /// How often the live loop composes and sends.
@@ -54,7 +55,12 @@ pub enum MailError {
     Capture(PathBuf, std::io::Error),
     #[error(transparent)]
     Store(#[from] crate::store::StoreError),
+    #[error("cannot start the mail store's writer: {0}")]
+    Writer(std::io::Error),
 }
+
+/// Room in the queue of a mailer's own writer ([`Mailer::open`]).
+const OWN_WRITER_QUEUE: usize = 64;
 
 /// What the composer needs besides the database.
 pub struct Context {
@@ -86,39 +92,63 @@ pub fn intent(c: &Change, group_wait: std::time::Duration) -> Option<Intent> {
 }
 
 pub struct Mailer {
-    conn: Connection,
-    cx: Context,
+    /// Every write goes through the store's one writer thread.
+    db: Db,
+    /// The writer of a mailer on its own database ([`Mailer::open`]); it
+    /// stops when the mailer is dropped.
+    _own_writer: Option<mpsc::Sender<Write>>,
+    cx: Arc<Context>,
     transport: send::Transport,
     /// When reminders and summaries are next looked at.
     digest_due: Timestamp,
 }
 
 impl Mailer {
-    /// A mailer on the database at `db` (opened and migrated if needed).
-    pub fn open(db: &Path, cx: Context) -> Result<Mailer, MailError> {
-        let transport = send::Transport::new(&cx.config)?;
+    /// The server's mailer, on the server's store.
+    pub fn new(db: Db, cx: Context) -> Result<Mailer, MailError> {
         Ok(Mailer {
-            conn: crate::store::open(db)?,
-            cx,
-            transport,
+            transport: send::Transport::new(&cx.config)?,
+            db,
+            _own_writer: None,
+            cx: Arc::new(cx),
             digest_due: Timestamp::MIN,
         })
     }
 
+    /// A mailer on the database at `path` that no server is running on
+    /// (tests, tools): opened and migrated if needed, with a writer of its own.
+    pub fn open(path: &Path, cx: Context) -> Result<Mailer, MailError> {
+        let writer = crate::store::spawn_writer(
+            crate::store::open(path)?,
+            crate::metrics::Metrics::new(),
+            OWN_WRITER_QUEUE,
+            None,
+        )
+        .map_err(MailError::Writer)?;
+        let db = Db::new(crate::store::Reader::open(path)?, &writer.tx);
+        let mut mailer = Mailer::new(db, cx)?;
+        mailer._own_writer = Some(writer.tx);
+        Ok(mailer)
+    }
+
     /// Compose what is due, then send what is due. Returns messages sent.
     pub async fn step(&mut self, now: Timestamp) -> Result<usize, MailError> {
-        compose::step(&mut self.conn, &self.cx, now)?;
+        let cx = self.cx.clone();
+        self.db.write(move |c| compose::step(c, &cx, now)).await??;
         if now >= self.digest_due {
-            digest::step(&mut self.conn, &self.cx, now)?;
+            let cx = self.cx.clone();
+            self.db.write(move |c| digest::step(c, &cx, now)).await??;
             self.digest_due = now.checked_add(digest::EVERY).unwrap_or(Timestamp::MAX);
         }
         let mut sent = 0;
-        let due = send::due(&self.conn, now)?;
+        let due = self.db.read(move |c| send::due(c, now)).await??;
         let any = !due.is_empty();
         for row in due {
             let outcome = send::attempt(&mut self.transport, &self.cx.config, &row).await;
             sent += usize::from(outcome == Outcome::Sent);
-            send::record(&self.conn, &row, outcome, now)?;
+            self.db
+                .write(move |c| send::record(c, &row, outcome, now))
+                .await??;
         }
         if any {
             self.transport.finish().await;

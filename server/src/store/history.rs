@@ -102,25 +102,6 @@ pub fn incidents(
     rows.collect()
 }
 
-#[cfg(test)]
-mod tests {
-    use super::online_share;
-
-    #[test]
-    fn availability_counts_only_known_time() {
-        // Online before the window, down for a quarter of it.
-        assert_eq!(
-            online_share(Some(true), &[(50, false), (75, true)], 0, 100),
-            Some(0.75)
-        );
-        // Nothing known before: counting starts at the first change.
-        assert_eq!(online_share(None, &[(50, true)], 0, 100), Some(1.0));
-        assert_eq!(online_share(None, &[], 0, 100), None);
-        // Changes outside the window are ignored.
-        assert_eq!(online_share(Some(false), &[(150, true)], 0, 100), Some(0.0));
-    }
-}
-
 /// One attestation as stored: who attested which item of which letter.
 pub struct AttestationRow {
     pub letter: String,
@@ -167,4 +148,23 @@ pub fn gaps(conn: &Connection, office: &str, limit: u32) -> rusqlite::Result<Vec
         })
     })?;
     rows.collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::online_share;
+
+    #[test]
+    fn availability_counts_only_known_time() {
+        // Online before the window, down for a quarter of it.
+        assert_eq!(
+            online_share(Some(true), &[(50, false), (75, true)], 0, 100),
+            Some(0.75)
+        );
+        // Nothing known before: counting starts at the first change.
+        assert_eq!(online_share(None, &[(50, true)], 0, 100), Some(1.0));
+        assert_eq!(online_share(None, &[], 0, 100), None);
+        // Changes outside the window are ignored.
+        assert_eq!(online_share(Some(false), &[(150, true)], 0, 100), Some(0.0));
+    }
 }

@@ -2,14 +2,11 @@
 //! anonymous visitor, the head of dinkes (A), the head of bappeda (B), IT,
 //! a viewer and an admin. A head of B touching A changes nothing. Plus
 //! CSRF on forms, scoped API tokens and the login throttle.
-#![allow(clippy::unwrap_used)]
-
-mod common;
 
 use std::sync::Arc;
 
-use common::web::{add, client, login, PW};
-use common::{eventually, spawn_with, TestApp};
+use crate::common::web::{add, client, login, PW};
+use crate::common::{eventually, spawn_with, TestApp};
 use jiff::Timestamp;
 use ronda_sim::state::{lock, Patch};
 use serde_json::Value;
@@ -30,7 +27,7 @@ type Row<'a> = (&'a str, String, Vec<(&'a str, &'a str)>, [u16; 6]);
 /// grace, and the SIPD service down so an alert fires.
 async fn office() -> (TestApp, CancellationToken) {
     let stop = CancellationToken::new();
-    let sim = common::sim_office(&stop).await;
+    let sim = crate::common::sim_office(&stop).await;
     let p = Patch {
         status: Some(503),
         ..Patch::default()
@@ -40,13 +37,18 @@ async fn office() -> (TestApp, CancellationToken) {
         Timestamp::now(),
     )
     .unwrap();
-    let (letter, registry) = (common::kotim_now(), common::registry());
+    let (letter, registry) = (crate::common::kotim_now(), crate::common::registry());
     let app = spawn_with(|c| {
         c.letters = Arc::new(vec![letter]);
         c.registry = Some(Arc::new(registry));
     })
     .await;
-    app.spawn_sim_agent(&sim, "dinkes", &stop);
+    crate::common::spawn_sim_agent(
+        &sim,
+        "dinkes",
+        app.credentials_for("dinkes", crate::common::SIM_AGENT),
+        &stop,
+    );
     for (name, role, office) in [
         ("kepala-dinkes", "head", Some("dinkes")),
         ("kepala-bappeda", "head", Some("bappeda")),
@@ -341,7 +343,7 @@ async fn api_tokens_carry_their_role_and_office() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn guessing_is_throttled_without_locking_the_owner_out() {
-    let app = common::spawn_app().await;
+    let app = crate::common::spawn_app().await;
     add(&app, "budi", "it", None);
     let from = |ip: &str| {
         reqwest::Client::builder()

@@ -3,17 +3,12 @@
 //! broker directly. Once with the embedded broker (behind its gate), once
 //! with Mosquitto. Prints its figures.
 
-#![allow(clippy::unwrap_used, clippy::expect_used)]
-
-mod common;
-mod faults;
-
 use std::net::SocketAddr;
 use std::time::Duration;
 
-use common::*;
-use faults::proxy::Proxy;
-use faults::{outbox_state, Dice, Tally};
+use super::proxy::Proxy;
+use super::{outbox_state, Dice, Tally};
+use crate::common::*;
 use ronda_agent::outbox::{Outbox, Sync};
 use ronda_agent::AgentConfig;
 use ronda_sim::readings::MadeUpOffice;
@@ -26,7 +21,7 @@ const KEEPALIVE: Duration = Duration::from_secs(2);
 
 /// The agent's first wait after losing a connection it had: its session
 /// backs off with `Backoff::new(500 ms, 60 s)`, whose first wait is uniform
-/// in [250 ms, 500 ms] (agent/src/session.rs, agent/src/link.rs).
+/// in [250 ms, 500 ms] (agent/src/session.rs, common/src/link.rs).
 const BACKOFF_FLOOR: Duration = Duration::from_millis(250);
 
 /// Which broker the line leads to.

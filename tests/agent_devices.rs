@@ -1,8 +1,6 @@
-//! The agent against the office simulator: a full probe of `examples/office.yaml`,
-//! a hung device, and plug commands through the central broker.
-#![allow(clippy::unwrap_used, clippy::expect_used)]
-
-mod common;
+//! The agent against the office simulator, without the server: a full probe
+//! of `examples/office.yaml`, a hung device, and plug commands through a
+//! broker (embedded or Mosquitto) from a test client in the server's place.
 
 use std::collections::BTreeSet;
 use std::path::Path;
@@ -225,7 +223,8 @@ async fn plug_commands_switch_over_http_and_mqtt_and_protected_classes_are_refus
     .unwrap();
     let sim = sim(None, &stop).await;
     let url = format!("mqtt://{broker}");
-    common::spawn_sim_agent(&sim, "dinsos", &url, &stop);
+    let url = ronda_common::link::BrokerUrl::parse(&url).unwrap();
+    crate::common::spawn_sim_agent(&sim, "dinsos", crate::common::broker_config(&url), &stop);
     let mut server = Commander::connect(broker.port()).await;
     let relay = |id: &str, i: usize| lock(&sim.device(id).unwrap().state).relays[i];
 
@@ -277,7 +276,7 @@ async fn plug_commands_switch_over_http_and_mqtt_and_protected_classes_are_refus
 /// agent was subscribed, past the retained one.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_retained_command_left_on_the_broker_is_not_run() {
-    let Some(mosquitto) = common::mosquitto() else {
+    let Some(mosquitto) = crate::common::mosquitto() else {
         return;
     };
     let stop = CancellationToken::new();
@@ -306,7 +305,12 @@ async fn a_retained_command_left_on_the_broker_is_not_run() {
     ) {}
 
     let mut server = Commander::connect(port).await;
-    common::spawn_sim_agent(&sim, "dinsos", &mosquitto.url.to_string(), &stop);
+    crate::common::spawn_sim_agent(
+        &sim,
+        "dinsos",
+        crate::common::broker_config(&mosquitto.url),
+        &stop,
+    );
     for i in 0..2 {
         let live = server
             .send(&format!("live-{i}"), "stopkontak-tu-2", true)
@@ -318,33 +322,4 @@ async fn a_retained_command_left_on_the_broker_is_not_run() {
         "the retained command switched the dispenser on"
     );
     stop.cancel();
-}
-
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn the_office_page_shows_the_devices_its_agent_reported() {
-    let app = common::spawn_app().await;
-    let stop = CancellationToken::new();
-    let sim = sim(None, &stop).await;
-    app.spawn_sim_agent(&sim, "dinsos", &stop);
-    app.wait_report("dinsos", "kantor-utama", 1).await;
-    let page = app.get_text("/offices/dinsos").await;
-    for text in [
-        "nvr-depan",
-        "Jalan depan",
-        "front-road",
-        "rak-server",
-        "cctv-monitor",
-        "sipd",
-    ] {
-        assert!(page.contains(text), "the office page lacks {text}");
-    }
-    let missing = app
-        .client
-        .get(format!("{}/offices/nowhere", app.http))
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(missing.status(), 404);
-    stop.cancel();
-    app.stop().await;
 }

@@ -1,16 +1,12 @@
 //! A region outside Western Indonesia reads its own clock: with the office
 //! registry in Asia/Makassar, pages and mail show times in WITA, with the
 //! zone's name printed.
-#![allow(clippy::unwrap_used)]
-
-mod common;
-mod policy_harness;
 
 use std::sync::Arc;
 
-use common::{repo_file, spawn_with};
+use crate::common::{repo_file, spawn_with};
+use crate::policy_harness::{kotim, mins, Central, Office};
 use jiff::Timestamp;
-use policy_harness::{kotim, mins, Central, Office};
 use ronda_server::mail::config::{Lang, TransportConfig};
 use ronda_server::mail::{Context, Mailer};
 
@@ -63,8 +59,8 @@ async fn mail_shows_the_offices_clock() {
     central.report(&on, t0).await;
     central.report(&on, t0 + mins(30)).await;
 
-    let mut config = common::smtp::mail_config(
-        common::smtp::free_addr(),
+    let mut config = crate::common::smtp::mail_config(
+        crate::common::smtp::free_addr(),
         Lang::En,
         std::time::Duration::from_secs(1),
     );

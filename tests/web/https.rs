@@ -1,18 +1,15 @@
 //! HTTPS on `http.listen` (`http.tls`) and the plain-HTTP redirect
 //! listener. The limits every web listener has against slow clients are
-//! tested in `e2e_slow_clients.rs`.
+//! tested in `web/slow_clients.rs`.
 //!
 //! Every wait on the server has only a generous safety net ([`SAFETY`]),
 //! never an assertion on how fast.
-#![allow(clippy::unwrap_used, clippy::expect_used)]
-
-mod common;
 
 use std::net::SocketAddr;
 use std::time::Duration;
 
-use common::web::{add, PW};
-use common::{spawn_https, TestApp, TestCa};
+use crate::common::web::{add, PW};
+use crate::common::{spawn_https, TestApp, TestCa};
 use reqwest::redirect::Policy;
 use reqwest::StatusCode;
 use tokio::io::{AsyncReadExt, AsyncWriteExt};

@@ -1,9 +1,6 @@
 //! `ronda-agent doctor` against a simulated office: what each device gave,
 //! what it did not and why, the firmware behaviour found, and what a letter
 //! says, with a failing exit status when a device cannot be read.
-#![allow(clippy::unwrap_used)]
-
-mod common;
 
 use std::path::Path;
 
@@ -13,7 +10,7 @@ use tokio_util::sync::CancellationToken;
 
 async fn office() -> (ronda_sim::Sim, ronda_agent::AgentConfig, CancellationToken) {
     let stop = CancellationToken::new();
-    let sim = common::sim_office(&stop).await;
+    let sim = crate::common::sim_office(&stop).await;
     let yaml = ronda_sim::agent_config::agent_yaml(
         &sim,
         "dinkes",
@@ -84,7 +81,7 @@ async fn the_doctor_shows_what_each_device_gives_and_what_the_letter_says() {
 #[tokio::test(flavor = "multi_thread")]
 async fn the_doctor_judges_by_the_offices_own_letter_when_given_one() {
     let (_sim, config, _stop) = office().await;
-    let letter = common::repo_file("policies/kotim-idul-fitri-2018.yaml");
+    let letter = crate::common::repo_file("policies/kotim-idul-fitri-2018.yaml");
     let visit = ronda_agent::doctor::visit(&config, Some(&letter))
         .await
         .unwrap();

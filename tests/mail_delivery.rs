@@ -1,17 +1,14 @@
 //! Email over real SMTP: what is sent, to whom, and that nothing is lost or
 //! doubled when the SMTP server is down, answers 421, stalls, refuses a
 //! recipient, or when the sender dies between the 250 and its commit.
-#![allow(clippy::unwrap_used)]
-
-mod common;
-mod policy_harness;
 
 use std::path::Path;
 use std::time::Duration;
 
-use common::smtp::{free_addr, Smtp};
+use crate::common::registry;
+use crate::common::smtp::{free_addr, Smtp};
+use crate::policy_harness::{kotim, mins, Central, Office};
 use jiff::Timestamp;
-use policy_harness::{kotim, mins, registry, Central, Office};
 use ronda_server::mail::config::Lang;
 use ronda_server::mail::MailConfig;
 use ronda_server::mail::{send, Context, Mailer};
@@ -19,7 +16,7 @@ use ronda_server::mail::{send, Context, Mailer};
 const SEND_TIMEOUT: Duration = Duration::from_secs(1);
 
 fn config(addr: std::net::SocketAddr) -> MailConfig {
-    common::smtp::mail_config(addr, Lang::Id, SEND_TIMEOUT)
+    crate::common::smtp::mail_config(addr, Lang::Id, SEND_TIMEOUT)
 }
 
 struct World {
@@ -35,7 +32,7 @@ struct World {
 /// The example registry without its `leadership` list: the daily summary,
 /// which depends on the time of day, stays out of the alert mail tests.
 fn quiet_registry() -> std::sync::Arc<ronda_policy::Registry> {
-    let mut r = (*registry()).clone();
+    let mut r = registry();
     r.contacts.remove("leadership");
     std::sync::Arc::new(r)
 }
@@ -352,9 +349,9 @@ async fn a_sender_killed_after_the_250_resends_only_that_one_with_the_same_messa
         // later, the escalation to the head); the sender delivers the first
         // and dies before recording it.
         let cx = context(&w, smtp.addr);
-        let mut conn = rusqlite::Connection::open(&w.db).unwrap();
-        ronda_server::mail::compose::step(&mut conn, &cx, at(w.t0, 31)).unwrap();
-        ronda_server::mail::compose::step(&mut conn, &cx, at(w.t0, 60)).unwrap();
+        let conn = rusqlite::Connection::open(&w.db).unwrap();
+        ronda_server::mail::compose::step(&conn, &cx, at(w.t0, 31)).unwrap();
+        ronda_server::mail::compose::step(&conn, &cx, at(w.t0, 60)).unwrap();
         let rows = send::due(&conn, at(w.t0, 60)).unwrap();
         assert_eq!(rows.len(), 2);
         let mut transport = send::Transport::new(&config(smtp.addr)).unwrap();
@@ -441,7 +438,7 @@ async fn heads_who_have_not_signed_are_reminded_once_per_reminder_time() {
 #[tokio::test(flavor = "multi_thread")]
 async fn the_leadership_gets_one_summary_a_day_during_the_window() {
     let smtp = Smtp::start();
-    let mut w = world_with(None, registry()).await;
+    let mut w = world_with(None, std::sync::Arc::new(registry())).await;
     w.printer_fires().await;
     let mut mailer = w.mailer(smtp.addr);
     let tz = jiff::tz::TimeZone::get("Asia/Jakarta").unwrap();

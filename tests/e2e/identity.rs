@@ -1,13 +1,10 @@
 //! MQTT identity at the embedded broker's gate: each agent has its own
 //! credential, may use only its own topics, cannot take over another
 //! agent's session, and nobody gets in without a credential (fault test 6).
-#![allow(clippy::unwrap_used, clippy::expect_used)]
-
-mod common;
 
 use std::time::Duration;
 
-use common::{eventually, spawn_app, spawn_with, TestApp, TestCa};
+use crate::common::{eventually, spawn_app, spawn_with, TestApp, TestCa};
 use ronda_common::conf::Secret;
 use ronda_common::link::BrokerConfig;
 use ronda_server::broker::TlsListener;
@@ -17,7 +14,7 @@ use rumqttc::{AsyncClient, ConnectReturnCode, ConnectionError, Event, LastWill, 
 use tokio::sync::{mpsc, watch};
 
 fn report(office: &str, seq: u64) -> Vec<u8> {
-    serde_json::to_vec(&common::bare_report(office, "gw", seq)).unwrap()
+    serde_json::to_vec(&crate::common::bare_report(office, "gw", seq)).unwrap()
 }
 
 /// A raw client, and what happens to its connection: `Ok(())` per CONNACK,
@@ -30,7 +27,7 @@ struct Raw {
 }
 
 fn raw(app: &TestApp, client_id: &str, login: Option<(&str, &str)>, will: Option<&str>) -> Raw {
-    let mut broker = common::broker_config(&app.broker);
+    let mut broker = crate::common::broker_config(&app.broker);
     if let Some((user, pass)) = login {
         broker.username = Some(user.to_owned());
         broker.password = Some(Secret::new(pass).into());
@@ -275,7 +272,7 @@ async fn a_real_agent_reports_over_tls_with_its_credential() {
     let mut config = app.agent_config("dinkes", "gw");
     config.broker.url = tls_url;
     config.broker.ca_file = Some(ca.write_ca(dir.path()));
-    let agent = common::spawn_agent(config);
+    let agent = crate::common::spawn_agent(config);
     app.wait_report("dinkes", "gw", 2).await;
     app.wait_online("dinkes", "gw", true).await;
     agent.stop();
@@ -294,7 +291,7 @@ async fn the_example_mosquitto_config_enforces_the_same_identity() {
         ("bappeda/gw", "b-pw"),
         ("dinkes/+", "wild-pw"),
     ];
-    let Some(broker) = common::ronda_mosquitto(&ca, &users) else {
+    let Some(broker) = crate::common::ronda_mosquitto(&ca, &users) else {
         return;
     };
     let dir = tempfile::tempdir().unwrap();
@@ -303,7 +300,7 @@ async fn the_example_mosquitto_config_enforces_the_same_identity() {
         username: Some(user.to_owned()),
         password: Some(Secret::new(password).into()),
         ca_file: Some(ca_file.clone()),
-        ..common::broker_config(&broker.url)
+        ..crate::common::broker_config(&broker.url)
     };
     let server = login("ronda-server", "server-pw");
     let app = spawn_with(|c| c.broker = BrokerChoice::External(server)).await;
@@ -316,7 +313,7 @@ async fn the_example_mosquitto_config_enforces_the_same_identity() {
     wild.next().await.unwrap();
     let nobody = BrokerConfig {
         ca_file: Some(ca_file.clone()),
-        ..common::broker_config(&broker.url)
+        ..crate::common::broker_config(&broker.url)
     };
     let anonymous = raw_to(&nobody, "x", None);
     assert!(anonymous.next_is_refused().await);
@@ -436,7 +433,7 @@ async fn a_stolen_agent_password_gives_only_the_documented_rights() {
 
     // The real agent (state retained, report, one SUBSCRIBE to cmd and ack)
     // works as before, with a credential of its own.
-    let agent = common::spawn_agent(app.agent_config("dinkes", "gw"));
+    let agent = crate::common::spawn_agent(app.agent_config("dinkes", "gw"));
     app.wait_report("dinkes", "gw", 2).await;
     app.wait_online("dinkes", "gw", true).await;
     agent.stop();
@@ -449,7 +446,7 @@ fn listen(
     app: &TestApp,
     login: Option<(&str, &str)>,
 ) -> (AsyncClient, mpsc::UnboundedReceiver<rumqttc::Publish>) {
-    let mut broker = common::broker_config(&app.broker);
+    let mut broker = crate::common::broker_config(&app.broker);
     if let Some((user, pass)) = login {
         broker.username = Some(user.to_owned());
         broker.password = Some(Secret::new(pass).into());
@@ -507,7 +504,7 @@ async fn silent_sockets_are_capped_and_agents_get_in_once_they_go() {
 async fn a_client_without_keep_alive_is_refused_before_its_password_is_checked() {
     let app = spawn_app().await;
     let (user, pass) = credential(&app, "dinkes");
-    let mut broker = common::broker_config(&app.broker);
+    let mut broker = crate::common::broker_config(&app.broker);
     broker.username = Some(user);
     broker.password = Some(Secret::new(pass).into());
     broker.keepalive = Duration::ZERO;

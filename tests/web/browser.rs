@@ -5,21 +5,16 @@
 //!
 //! Skips with a message where Chromium or chromedriver is missing, unless
 //! `RONDA_REQUIRE_BROWSER=1` (which `.ci/run` sets).
-#![allow(clippy::unwrap_used)]
-
-mod common;
 
 use std::path::PathBuf;
 use std::sync::Arc;
 use std::time::Duration;
 
-use common::web::{add, PW};
-use common::webdriver::{installed, Browser};
-use common::{spawn_with, TestApp};
+use crate::common::web::{add, PW};
+use crate::common::webdriver::{installed, Browser};
+use crate::common::{spawn_with, TestApp, LETTER};
 use ronda_server::demo::{DemoOptions, OFFICES};
 use tokio_util::sync::CancellationToken;
-
-const LETTER: &str = "kotim-idul-fitri-2018";
 
 fn shots() -> PathBuf {
     PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("target/screenshots")
@@ -73,11 +68,10 @@ async fn log_out(b: &Browser) {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_head_signs_in_a_real_browser_and_the_overview_changes() {
     let Some((chromium, driver)) = installed() else {
-        assert!(
-            std::env::var("RONDA_REQUIRE_BROWSER").as_deref() != Ok("1"),
-            "RONDA_REQUIRE_BROWSER=1 but Chromium or chromedriver is missing (apt-get install chromium chromium-driver)"
+        crate::common::skip::unless_required(
+            "RONDA_REQUIRE_BROWSER",
+            "Chromium or chromedriver is not installed (apt-get install chromium chromium-driver)",
         );
-        eprintln!("SKIPPED: Chromium or chromedriver is not installed (apt-get install chromium chromium-driver)");
         return;
     };
     let (app, stop) = demo().await;

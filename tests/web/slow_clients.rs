@@ -5,15 +5,12 @@
 //!
 //! The limits are set small here; every wait on the server has only a
 //! generous safety net ([`SAFETY`]), never an assertion on how fast.
-#![allow(clippy::unwrap_used, clippy::expect_used)]
-
-mod common;
 
 use std::net::{IpAddr, Ipv4Addr, SocketAddr};
 use std::sync::Arc;
 use std::time::Duration;
 
-use common::{spawn_https, spawn_with, TestCa};
+use crate::common::{spawn_https, spawn_with, TestCa};
 use ronda_server::http::proxy::TrustedProxies;
 use ronda_server::http::serve::Limits;
 use tokio::io::{AsyncRead, AsyncReadExt, AsyncWrite, AsyncWriteExt};
@@ -274,7 +271,7 @@ async fn connections_beyond_the_cap_are_closed_until_others_end() {
         "a connection beyond the cap was served"
     );
     drop(silent);
-    common::eventually(
+    crate::common::eventually(
         "a connection to be served once the silent ones closed",
         || async { served_from(local, addr).await.then_some(()) },
     )
@@ -306,7 +303,7 @@ async fn connections_per_address_are_capped_except_for_trusted_proxies() {
         "another address was shut out by one address's connections"
     );
     drop(silent);
-    common::eventually(
+    crate::common::eventually(
         "the address to be served once its silent connections closed",
         || async { served_from(one, addr).await.then_some(()) },
     )

@@ -1,20 +1,15 @@
 //! The whole chain, live: a simulated office and its real agent report over
 //! MQTT; the server enforces the Kotim letter, switches the printer left on
 //! off through the agent, and lets an admin acknowledge an alert.
-#![allow(clippy::unwrap_used)]
-
-mod common;
 
 use std::sync::Arc;
 
-use common::{eventually, spawn_with, TestApp};
+use crate::common::{eventually, spawn_with, TestApp, LETTER};
 use jiff::Timestamp;
 use ronda_server::mail::config::Lang;
 use ronda_sim::state::{lock, Patch};
 use serde_json::{json, Value};
 use tokio_util::sync::CancellationToken;
-
-const LETTER: &str = "kotim-idul-fitri-2018";
 
 async fn alert(app: &TestApp, item: &str, subject: &str) -> Option<Value> {
     let path = format!("/api/v1/alerts?office=dinkes&letter={LETTER}");
@@ -28,7 +23,7 @@ async fn alert(app: &TestApp, item: &str, subject: &str) -> Option<Value> {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_server_switches_off_a_printer_left_on_and_an_admin_acknowledges_a_service_alert() {
     let stop = CancellationToken::new();
-    let sim = common::sim_office(&stop).await;
+    let sim = crate::common::sim_office(&stop).await;
     let patch = |device: &str, p: Patch| {
         p.apply(
             &mut lock(&sim.device(device).unwrap().state),
@@ -51,13 +46,22 @@ async fn the_server_switches_off_a_printer_left_on_and_an_admin_acknowledges_a_s
         },
     );
 
-    let smtp = common::smtp::Smtp::start();
+    let smtp = crate::common::smtp::Smtp::start();
     let app = spawn_with(|c| {
-        c.letters = Arc::new(vec![common::kotim_now()]);
-        c.mail = Some(smtp.mail_config(Lang::En, std::time::Duration::from_secs(5)));
+        c.letters = Arc::new(vec![crate::common::kotim_now()]);
+        c.mail = Some(crate::common::smtp::mail_config(
+            smtp.addr,
+            Lang::En,
+            std::time::Duration::from_secs(5),
+        ));
     })
     .await;
-    app.spawn_sim_agent(&sim, "dinkes", &stop);
+    crate::common::spawn_sim_agent(
+        &sim,
+        "dinkes",
+        app.credentials_for("dinkes", crate::common::SIM_AGENT),
+        &stop,
+    );
 
     let (status, letters) = app.get_json("/api/v1/letters").await;
     assert_eq!(status, 200);
@@ -110,7 +114,7 @@ async fn the_server_switches_off_a_printer_left_on_and_an_admin_acknowledges_a_s
     );
 
     // The on-duty officer heard about it and about the recovery, in English.
-    let about_printer = |m: &common::smtp::Received| {
+    let about_printer = |m: &crate::common::smtp::Received| {
         m.data
             .replace("=\r\n", "")
             .contains("printer-lobi (printer) is")
@@ -284,7 +288,7 @@ impl Held {
 
 /// A report of `office/gw` with one printer plug, switched on.
 fn printer_on(office: &str) -> Vec<u8> {
-    let mut report = common::bare_report(office, "gw", 1);
+    let mut report = crate::common::bare_report(office, "gw", 1);
     report.plugs = vec![serde_json::from_value(json!({
         "id": "printer-lobi", "kind": "tasmota", "class": "printer",
         "reachable": true, "relay_on": true
@@ -297,7 +301,7 @@ fn printer_on(office: &str) -> Vec<u8> {
 /// switch-off on its own `cmd/result` topic, ahead of dinkes's real answer.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn an_agent_cannot_answer_a_command_sent_to_another_office() {
-    let app = spawn_with(|c| c.letters = Arc::new(vec![common::kotim_now()])).await;
+    let app = spawn_with(|c| c.letters = Arc::new(vec![crate::common::kotim_now()])).await;
     let mut dinkes = Held::connect(&app, "dinkes");
     let mut bappeda = Held::connect(&app, "bappeda");
     let cmd_topic = "ronda/v1/dinkes/gw/cmd";

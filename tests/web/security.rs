@@ -2,12 +2,9 @@
 //! passwords at once, names and bodies too long, guesses from many
 //! addresses, and a forged `X-Forwarded-For`. The owner still gets in. And
 //! the threat model (`docs/SECURITY.md`) names only tests that exist.
-#![allow(clippy::unwrap_used)]
 
-mod common;
-
-use common::web::{add, client, PW};
-use common::{spawn_app, spawn_with, TestApp};
+use crate::common::web::{add, client, PW};
+use crate::common::{spawn_app, spawn_with, TestApp};
 use reqwest::StatusCode;
 use ronda_server::http::proxy::TrustedProxies;
 use ronda_server::http::ratelimit::{PER_ACCOUNT, PER_ACCOUNT_UNKNOWN};
@@ -207,7 +204,7 @@ async fn guesses_from_many_addresses_do_not_lock_the_owner_out() {
 async fn logged_in_pages_carry_the_security_headers_and_are_not_cached() {
     let app = spawn_app().await;
     add(&app, "budi", "admin", None);
-    let (cookie, _) = common::web::login(&app, "budi").await;
+    let (cookie, _) = crate::common::web::login(&app, "budi").await;
     for path in ["/", "/alerts", "/api/v1/me", "/audit"] {
         let res = client()
             .get(format!("{}{path}", app.http))
@@ -238,7 +235,7 @@ async fn logged_in_pages_carry_the_security_headers_and_are_not_cached() {
 /// or removed.
 #[test]
 fn the_threat_model_names_only_tests_that_exist() {
-    let doc = std::fs::read_to_string(common::repo_file("docs/SECURITY.md")).unwrap();
+    let doc = std::fs::read_to_string(crate::common::repo_file("docs/SECURITY.md")).unwrap();
     let mut named = 0;
     for line in doc.lines().filter(|l| l.starts_with('|')) {
         let Some(cell) = line.trim_end_matches('|').rsplit('|').next() else {
@@ -253,7 +250,7 @@ fn the_threat_model_names_only_tests_that_exist() {
             if !path.ends_with(".rs") {
                 continue;
             }
-            let source = std::fs::read_to_string(common::repo_file(path))
+            let source = std::fs::read_to_string(crate::common::repo_file(path))
                 .unwrap_or_else(|e| panic!("{path}: {e}"));
             for test in tests.split(',').map(|t| t.trim().trim_matches('`')) {
                 assert!(

@@ -6,7 +6,6 @@
 //!
 //! The matrix is printed in `docs/conformance.md`; this test keeps it in
 //! sync (`RONDA_BLESS=1` rewrites it after a deliberate change).
-#![allow(clippy::unwrap_used)]
 
 mod cases;
 mod run;

@@ -1,6 +1,5 @@
 //! Service checks over real HTTP and HTTPS: status, body text, latency, the
 //! days until the certificate expires, and a service that never answers.
-#![allow(clippy::unwrap_used, clippy::expect_used)]
 
 use std::path::Path;
 use std::sync::Arc;

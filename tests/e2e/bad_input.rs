@@ -1,11 +1,8 @@
 //! Bad input: every kind of bad payload, on every topic the server reads, is
 //! refused and counted by reason; the server keeps serving, and good reports
 //! sent in between all land.
-#![allow(clippy::unwrap_used)]
 
-mod common;
-
-use common::{anonymous, eventually, spawn_with};
+use crate::common::{anonymous, eventually, spawn_with};
 use rumqttc::{AsyncClient, MqttOptions, QoS};
 
 const GOOD_REPORTS: u64 = 100;
@@ -22,12 +19,12 @@ const FLOOD: [(&str, &str); 4] = [
 ];
 
 fn report(seq: u64) -> Vec<u8> {
-    serde_json::to_vec(&common::bare_report("dinkes", "gw", seq)).unwrap()
+    serde_json::to_vec(&crate::common::bare_report("dinkes", "gw", seq)).unwrap()
 }
 
 /// A raw MQTT client that may publish anything, anywhere (the server lets
 /// anonymous clients in, unconfined, for this test).
-fn raw_client(app: &common::TestApp) -> AsyncClient {
+fn raw_client(app: &crate::common::TestApp) -> AsyncClient {
     let mut o = MqttOptions::new("hostile", app.broker.host.clone(), app.broker.port);
     o.set_max_packet_size(2 << 20, 2 << 20);
     o.set_inflight(100);

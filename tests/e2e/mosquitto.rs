@@ -1,10 +1,7 @@
 //! The same spine against a real Mosquitto: the server as an external-broker
 //! client, agents reporting through it, and its Last Will handling.
-#![allow(clippy::unwrap_used)]
 
-mod common;
-
-use common::{external, mosquitto, spawn_agent, spawn_with};
+use crate::common::{external, mosquitto, spawn_agent, spawn_with};
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn reports_flow_through_mosquitto() {
@@ -35,7 +32,7 @@ async fn mosquitto_publishes_the_last_will_of_a_killed_agent() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn tls_with_a_private_ca_and_passwords() {
-    use common::{broker_config, secure_mosquitto, TestCa};
+    use crate::common::{broker_config, secure_mosquitto, TestCa};
     use ronda_common::conf::Secret;
 
     let ca = TestCa::new();
@@ -53,8 +50,10 @@ async fn tls_with_a_private_ca_and_passwords() {
         b
     };
     let server_login = login("ronda-server", "server-pw");
-    let app =
-        common::spawn_with(|c| c.broker = ronda_server::BrokerChoice::External(server_login)).await;
+    let app = crate::common::spawn_with(|c| {
+        c.broker = ronda_server::BrokerChoice::External(server_login)
+    })
+    .await;
 
     let mut intruder = app.agent_config("dinkes", "gw");
     intruder.broker = login("dinsos-gw", "wrong-password");

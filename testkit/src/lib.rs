@@ -1,0 +1,48 @@
+//! Fixtures for Ronda's tests and benchmarks that know nothing of Ronda:
+//! free ports, a real Mosquitto, a real SMTP server, a throwaway CA, and
+//! polling until something holds.
+// Fixtures panic when they cannot be set up: that fails the test that asked
+// for them, with the reason, which is what a test wants.
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
+pub mod ca;
+pub mod mosquitto;
+pub mod smtp;
+
+use std::future::Future;
+use std::net::{SocketAddr, TcpListener};
+use std::time::{Duration, Instant};
+
+pub use ca::TestCa;
+pub use mosquitto::Mosquitto;
+pub use smtp::Smtp;
+
+/// A port of 127.0.0.1 nothing listens on right now.
+pub fn free_port() -> u16 {
+    free_addr().port()
+}
+
+/// An address of 127.0.0.1 nothing listens on right now.
+pub fn free_addr() -> SocketAddr {
+    TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+}
+
+/// Poll `check` until it yields a value; fail after 20 s. Tests wait with
+/// this, never by sleeping a guessed time.
+pub async fn eventually<T, F, Fut>(what: &str, mut check: F) -> T
+where
+    F: FnMut() -> Fut,
+    Fut: Future<Output = Option<T>>,
+{
+    let deadline = Instant::now() + Duration::from_secs(20);
+    loop {
+        if let Some(v) = check().await {
+            return v;
+        }
+        assert!(Instant::now() < deadline, "timed out waiting for {what}");
+        tokio::time::sleep(Duration::from_millis(25)).await;
+    }
+}

@@ -1,0 +1,10 @@
+//! End to end: real agents (or raw MQTT clients) through a broker, the
+//! embedded one or a real Mosquitto, to the real server and its API.
+
+mod access;
+mod bad_input;
+mod embedded;
+mod identity;
+mod mosquitto;
+mod office_page;
+mod remediation;
