@@ -81,7 +81,7 @@ async fn the_doctor_shows_what_each_device_gives_and_what_the_letter_says() {
 #[tokio::test(flavor = "multi_thread")]
 async fn the_doctor_judges_by_the_offices_own_letter_when_given_one() {
     let (_sim, config, _stop) = office().await;
-    let letter = crate::common::repo_file("policies/kotim-idul-fitri-2018.yaml");
+    let letter = crate::common::repo_file("letters/kotim-idul-fitri-2018.yaml");
     let visit = ronda_agent::doctor::visit(&config, Some(&letter))
         .await
         .unwrap();

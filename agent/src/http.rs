@@ -326,5 +326,4 @@ pub fn snippet(body: &str) -> String {
 }
 
 #[cfg(test)]
-#[path = "http_tests.rs"]
 mod tests;

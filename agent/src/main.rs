@@ -43,7 +43,7 @@ enum Command {
     Doctor {
         #[arg(long, short)]
         config: PathBuf,
-        /// The office's circular letter (a policies/*.yaml file); without
+        /// The office's circular letter (a letters/*.yaml file); without
         /// it, a built-in checklist asks every check of every device.
         #[arg(long)]
         letter: Option<PathBuf>,

@@ -389,5 +389,4 @@ async fn read_packet<S: AsyncRead + Unpin>(
 }
 
 #[cfg(test)]
-#[path = "gate_tests.rs"]
 mod tests;

@@ -327,5 +327,4 @@ impl Backoff {
 }
 
 #[cfg(test)]
-#[path = "link_tests.rs"]
 mod tests;

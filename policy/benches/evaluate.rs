@@ -23,7 +23,7 @@ fn main() {
         std::fs::read_to_string(dir.join("benches/office-report.json")).expect("report fixture");
     let report: ronda_wire::Report = serde_json::from_str(&text).expect("report parses");
     let now = report.observed_at;
-    let letter = ronda_policy::load(&dir.join("../policies/kotim-idul-fitri-2018.yaml"), None)
+    let letter = ronda_policy::load(&dir.join("../letters/kotim-idul-fitri-2018.yaml"), None)
         .expect("Kotim letter")
         .shifted_to(now - SignedDuration::from_hours(1));
     let mut agent = AgentView::new("kantor-utama");

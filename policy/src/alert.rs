@@ -378,5 +378,4 @@ fn change(
 }
 
 #[cfg(test)]
-#[path = "alert_tests.rs"]
 mod tests;

@@ -3,8 +3,7 @@
 //! that does not load must say where each problem is. See `fuzz/README.md`.
 #![allow(clippy::unwrap_used)]
 
-#[path = "../../fuzz/support.rs"]
-mod support;
+use ronda_testkit::fuzz as support;
 
 use std::path::{Path, PathBuf};
 use std::sync::OnceLock;
@@ -24,13 +23,13 @@ fn root() -> PathBuf {
 }
 
 fn letters() -> Vec<String> {
-    let mut files: Vec<PathBuf> = std::fs::read_dir(root().join("policies"))
+    let mut files: Vec<PathBuf> = std::fs::read_dir(root().join("letters"))
         .unwrap()
         .map(|e| e.unwrap().path())
         .filter(|p| p.extension().is_some_and(|x| x == "yaml"))
         .collect();
     files.sort();
-    assert!(!files.is_empty(), "no letters in policies/");
+    assert!(!files.is_empty(), "no letters in letters/");
     files
         .iter()
         .map(|f| std::fs::read_to_string(f).unwrap())

@@ -21,7 +21,7 @@ fn t(s: &str) -> Timestamp {
 
 #[test]
 fn every_shipped_letter_reads_with_and_without_the_registry() {
-    let files: Vec<PathBuf> = std::fs::read_dir(root().join("policies"))
+    let files: Vec<PathBuf> = std::fs::read_dir(root().join("letters"))
         .unwrap()
         .map(|e| e.unwrap().path())
         .filter(|p| p.extension().is_some_and(|x| x == "yaml"))
@@ -37,7 +37,7 @@ fn every_shipped_letter_reads_with_and_without_the_registry() {
 #[test]
 fn the_kotim_window_is_11_to_21_june_2018_in_wib() {
     let kotim =
-        ronda_policy::load(&root().join("policies/kotim-idul-fitri-2018.yaml"), None).unwrap();
+        ronda_policy::load(&root().join("letters/kotim-idul-fitri-2018.yaml"), None).unwrap();
     assert_eq!(kotim.items.len(), 10);
     // 2018-06-11 00:00 WIB is 2018-06-10 17:00 UTC.
     assert!(!kotim.enforced_at(t("2018-06-10T16:59:59Z")));
@@ -88,8 +88,7 @@ fn a_time_with_its_own_offset_ignores_the_letters_zone() {
 
 #[test]
 fn three_planted_mistakes_are_all_reported_with_line_and_column() {
-    let kotim =
-        std::fs::read_to_string(root().join("policies/kotim-idul-fitri-2018.yaml")).unwrap();
+    let kotim = std::fs::read_to_string(root().join("letters/kotim-idul-fitri-2018.yaml")).unwrap();
     let bad = kotim
         .replacen("end: 2018-06-21 07:30", "end: 2018-06-01 07:30", 1)
         .replacen("zones: [interior]", "zones: [interor]", 1)

@@ -354,7 +354,6 @@ fn short_token(token: &LazySecret) -> Option<SecretError> {
 }
 
 #[cfg(test)]
-#[path = "config_tests.rs"]
-mod config_tests;
+mod tests;
 #[cfg(test)]
-pub(crate) use config_tests::tests_support;
+pub(crate) use tests::tests_support;

@@ -32,8 +32,8 @@ pub struct DemoOptions {
 /// Alerts of one office within this go in one demo email.
 const DEMO_GROUP_WAIT: Duration = Duration::from_secs(10);
 
-const KOTIM: &str = include_str!("../../policies/kotim-idul-fitri-2018.yaml");
-const BASELINE: &str = include_str!("../../policies/baseline-server.yaml");
+const KOTIM: &str = include_str!("../../letters/kotim-idul-fitri-2018.yaml");
+const BASELINE: &str = include_str!("../../letters/baseline-server.yaml");
 const REGISTRY: &str = include_str!("../../examples/offices.yaml");
 
 /// What goes wrong in each demo office, so the demo has something to show:
@@ -83,8 +83,8 @@ pub fn letters(
             .map_err(bad)?;
     let mut letters = Vec::new();
     for (name, text) in [
-        ("policies/kotim-idul-fitri-2018.yaml", KOTIM),
-        ("policies/baseline-server.yaml", BASELINE),
+        ("letters/kotim-idul-fitri-2018.yaml", KOTIM),
+        ("letters/baseline-server.yaml", BASELINE),
     ] {
         let mut letter =
             ronda_policy::from_text(Path::new(name), text.into(), Some(&registry)).map_err(bad)?;

@@ -1,11 +1,12 @@
 //! Fixtures for Ronda's tests and benchmarks that know nothing of Ronda:
-//! free ports, a real Mosquitto, a real SMTP server, a throwaway CA, and
-//! polling until something holds.
+//! free ports, a real Mosquitto, a real SMTP server, a throwaway CA,
+//! polling until something holds, and the fuzz targets' runner.
 // Fixtures panic when they cannot be set up: that fails the test that asked
 // for them, with the reason, which is what a test wants.
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
 pub mod ca;
+pub mod fuzz;
 pub mod mosquitto;
 pub mod smtp;
 

@@ -319,17 +319,17 @@ pub fn bare_report(office: &str, agent: &str, seq: u64) -> ronda_wire::Report {
     }
 }
 
-/// The id of the shipped Kotim letter (`policies/kotim-idul-fitri-2018.yaml`).
+/// The id of the shipped Kotim letter (`letters/kotim-idul-fitri-2018.yaml`).
 pub const LETTER: &str = "kotim-idul-fitri-2018";
 
-/// A file of the repository, e.g. `policies/kotim-idul-fitri-2018.yaml`.
+/// A file of the repository, e.g. `letters/kotim-idul-fitri-2018.yaml`.
 pub fn repo_file(path: &str) -> PathBuf {
     PathBuf::from(env!("CARGO_MANIFEST_DIR")).join(path)
 }
 
 /// The shipped Kotim letter with its window moved to start at `start`.
 pub fn kotim(start: jiff::Timestamp) -> ronda_policy::Letter {
-    ronda_policy::load(&repo_file("policies/kotim-idul-fitri-2018.yaml"), None)
+    ronda_policy::load(&repo_file("letters/kotim-idul-fitri-2018.yaml"), None)
         .unwrap()
         .shifted_to(start)
 }

@@ -26,7 +26,7 @@ fn makassar() -> Arc<ronda_policy::Registry> {
 async fn pages_show_the_regions_clock() {
     // The letter as written: its window and deadline are in WIB.
     let letter =
-        ronda_policy::load(&repo_file("policies/kotim-idul-fitri-2018.yaml"), None).unwrap();
+        ronda_policy::load(&repo_file("letters/kotim-idul-fitri-2018.yaml"), None).unwrap();
     let app = spawn_with(|c| {
         c.letters = Arc::new(vec![letter]);
         c.registry = Some(makassar());

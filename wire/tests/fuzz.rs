@@ -3,8 +3,7 @@
 //! and the topic parser with its ids. See `fuzz/README.md`.
 #![allow(clippy::unwrap_used)]
 
-#[path = "../../fuzz/support.rs"]
-mod support;
+use ronda_testkit::fuzz as support;
 
 use jiff::Timestamp;
 use proptest::prelude::*;

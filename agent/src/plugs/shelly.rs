@@ -284,5 +284,4 @@ impl Adapter for RpcMqtt {
 }
 
 #[cfg(test)]
-#[path = "shelly_tests.rs"]
 mod tests;

@@ -305,5 +305,4 @@ impl Adapter for Mqtt {
 }
 
 #[cfg(test)]
-#[path = "tasmota_tests.rs"]
 mod tests;

@@ -3,8 +3,7 @@
 //! every test name starts with `fuzz_<vendor>_`. See `fuzz/README.md`.
 #![allow(clippy::unwrap_used)]
 
-#[path = "../../../fuzz/support.rs"]
-mod support;
+use ronda_testkit::fuzz as support;
 
 mod dahua;
 mod frigate;

@@ -191,7 +191,7 @@ pub fn free_port() -> Result<u16, BenchError> {
 /// The Kotim letter, its window moved to cover today so that every report
 /// is evaluated against every item (outside the window nothing would be).
 fn write_letters(dir: &Path, letter: Option<&str>) -> Result<(), BenchError> {
-    let source = crate::repo_file("policies/kotim-idul-fitri-2018.yaml");
+    let source = crate::repo_file("letters/kotim-idul-fitri-2018.yaml");
     let text = match letter {
         Some(t) => t.to_owned(),
         None => std::fs::read_to_string(&source).map_err(|e| BenchError::io(&source, e))?,

@@ -143,5 +143,4 @@ fn is_dns_name(host: &str) -> bool {
 }
 
 #[cfg(test)]
-#[path = "https_tests.rs"]
 mod tests;

@@ -163,7 +163,7 @@ fn attestation() {
 fn an_offline_agent_inhibits_every_item_that_needs_its_data() {
     // Built in, as the demo does: one full-workspace run failed to open
     // this path (NotFound) although it never moved.
-    let text = include_str!("../../../../policies/kotim-idul-fitri-2018.yaml");
+    let text = include_str!("../../../../letters/kotim-idul-fitri-2018.yaml");
     let kotim = crate::from_text(Path::new("k.yaml"), text.into(), None).unwrap();
     let printer_on = plugs(vec![plug("printer", "printer", Some(true))]);
     let mut s = office(printer_on);

@@ -1,6 +1,6 @@
 //! Tests of `server.yaml` loading: defaults, typos, mail and secrets.
 
-mod tests {
+mod loading {
     use super::super::*;
 
     use super::tests_support::load;

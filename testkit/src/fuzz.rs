@@ -1,11 +1,7 @@
 //! Shared by every proptest fuzz target: the run settings, a runner that
 //! counts its cases, and mutations of a valid sample.
 //!
-//! Each crate's `tests/fuzz.rs` includes this file with `#[path]`, so the
-//! targets in three crates share one copy without a crate of their own.
-
-// Each including test binary uses a different part of this file.
-#![allow(dead_code)]
+//! The fuzz targets of the wire, policy and agent crates share it.
 
 use std::fmt::Debug;
 use std::sync::atomic::{AtomicU64, Ordering};
