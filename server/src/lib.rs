@@ -181,7 +181,7 @@ pub async fn start(
     });
     tracing::info!(
         http = %http_addr,
-        https = listeners.transport.is_tls(),
+        https = listeners.encryption.is_tls(),
         redirect = ?listeners.redirect.as_ref().map(|r| r.1),
         broker = %broker.url,
         database = %config.database.display(),
@@ -206,7 +206,7 @@ pub async fn start(
         tokio::spawn(http::serve::serve(
             listeners.listener,
             app,
-            listeners.transport,
+            listeners.encryption,
             config.http_limits,
             config.trusted_proxies.clone(),
             shutdown.clone(),
@@ -222,7 +222,7 @@ pub async fn start(
         tasks.push(tokio::spawn(http::serve::serve(
             listener,
             http::https::redirect_app(http_addr.port()),
-            http::serve::Transport::Plain,
+            http::serve::Encryption::Plain,
             config.http_limits,
             config.trusted_proxies.clone(),
             shutdown.clone(),
@@ -248,7 +248,7 @@ pub async fn start(
 struct Web {
     listener: tokio::net::TcpListener,
     addr: SocketAddr,
-    transport: http::serve::Transport,
+    encryption: http::serve::Encryption,
     /// The plain-HTTP listener that redirects to HTTPS, and its address.
     redirect: Option<(tokio::net::TcpListener, SocketAddr)>,
 }
@@ -256,12 +256,12 @@ struct Web {
 /// Read the certificate (`http.tls`) and bind `http.listen` and
 /// `http.redirect_listen`.
 async fn bind_http(config: &ServerConfig) -> Result<Web, ServerError> {
-    let transport = match &config.http_tls {
-        Some(t) => http::serve::Transport::Tls(
+    let encryption = match &config.http_tls {
+        Some(t) => http::serve::Encryption::Tls(
             t.acceptor(config.http_listen)
                 .map_err(ServerError::HttpTls)?,
         ),
-        None => http::serve::Transport::Plain,
+        None => http::serve::Encryption::Plain,
     };
     let (listener, addr) = bind(config.http_listen).await?;
     let redirect = match config.http_redirect_listen {
@@ -271,7 +271,7 @@ async fn bind_http(config: &ServerConfig) -> Result<Web, ServerError> {
     Ok(Web {
         listener,
         addr,
-        transport,
+        encryption,
         redirect,
     })
 }

@@ -77,16 +77,16 @@ impl Default for Limits {
     }
 }
 
-/// What is spoken on an accepted socket.
+/// Whether an accepted socket speaks TLS first.
 #[derive(Clone)]
-pub enum Transport {
+pub enum Encryption {
     Plain,
     Tls(TlsAcceptor),
 }
 
-impl Transport {
+impl Encryption {
     pub fn is_tls(&self) -> bool {
-        matches!(self, Transport::Tls(_))
+        matches!(self, Encryption::Tls(_))
     }
 }
 
@@ -104,7 +104,7 @@ const WARN_EVERY: Duration = Duration::from_secs(60);
 pub async fn serve(
     listener: TcpListener,
     app: Router,
-    transport: Transport,
+    encryption: Encryption,
     limits: Limits,
     proxies: TrustedProxies,
     shutdown: CancellationToken,
@@ -159,10 +159,10 @@ pub async fn serve(
             drop(tcp);
             continue;
         };
-        let (app, transport, shutdown) = (app.clone(), transport.clone(), shutdown.clone());
+        let (app, encryption, shutdown) = (app.clone(), encryption.clone(), shutdown.clone());
         tokio::spawn(async move {
             let held = (slot, address);
-            connection(tcp, peer, transport, app, limits, shutdown, held).await;
+            connection(tcp, peer, encryption, app, limits, shutdown, held).await;
         });
     }
     drop(listener);
@@ -217,7 +217,7 @@ impl Drop for AddressSlot {
 async fn connection(
     tcp: TcpStream,
     peer: SocketAddr,
-    transport: Transport,
+    encryption: Encryption,
     app: Router,
     limits: Limits,
     shutdown: CancellationToken,
@@ -225,9 +225,9 @@ async fn connection(
 ) {
     let _held = held;
     let _ = tcp.set_nodelay(true);
-    match transport {
-        Transport::Plain => serve_connection(tcp, peer, app, limits, &shutdown).await,
-        Transport::Tls(acceptor) => {
+    match encryption {
+        Encryption::Plain => serve_connection(tcp, peer, app, limits, &shutdown).await,
+        Encryption::Tls(acceptor) => {
             let handshake = tokio::time::timeout(limits.tls_handshake, acceptor.accept(tcp));
             let tls = tokio::select! {
                 () = shutdown.cancelled() => return,
