@@ -7,17 +7,12 @@ use std::collections::{BTreeMap, BTreeSet};
 use jiff::{SignedDuration, Timestamp};
 use ronda_policy::alert::Alert;
 use ronda_policy::Letter;
-use rusqlite::{params, Connection, OptionalExtension, Transaction};
+use rusqlite::{Connection, Transaction};
 
 use super::recipients::{resolve, words};
 use super::text::{self, Kind};
 use super::{Context, MailError};
-
-struct Notified {
-    firing_sent_ms: Option<i64>,
-    last_sent_ms: Option<i64>,
-    tier: usize,
-}
+use crate::store::outbox::{self, NewMessage};
 
 /// One composing pass as of `now`; returns how many messages were queued.
 pub fn step(conn: &Connection, cx: &Context, now: Timestamp) -> Result<usize, MailError> {
@@ -31,20 +26,11 @@ pub fn step(conn: &Connection, cx: &Context, now: Timestamp) -> Result<usize, Ma
 
 fn intents(tx: &Transaction<'_>, cx: &Context, now: Timestamp) -> Result<usize, MailError> {
     let mut groups: BTreeMap<(String, String), Vec<(i64, i64)>> = BTreeMap::new();
-    {
-        let mut stmt = tx.prepare_cached(
-            "SELECT id, alert_id, kind, office FROM notify_intents WHERE due_ms <= ?1 ORDER BY id",
-        )?;
-        let rows = stmt.query_map([now.as_millisecond()], |r| {
-            Ok((
-                (r.get::<_, String>(3)?, r.get::<_, String>(2)?),
-                (r.get(0)?, r.get(1)?),
-            ))
-        })?;
-        for row in rows {
-            let (key, ids) = row?;
-            groups.entry(key).or_default().push(ids);
-        }
+    for i in outbox::due_intents(tx, now.as_millisecond())? {
+        groups
+            .entry((i.office, i.kind))
+            .or_default()
+            .push((i.id, i.alert_id));
     }
     let mut queued = 0;
     for ((office, kind), ids) in groups {
@@ -58,7 +44,7 @@ fn intents(tx: &Transaction<'_>, cx: &Context, now: Timestamp) -> Result<usize, 
             let Some(a) = crate::store::alerts::get(tx, *alert_id)? else {
                 continue;
             };
-            let told = notified(tx, a.id)?.is_some_and(|n| n.firing_sent_ms.is_some());
+            let told = outbox::notified(tx, a.id)?.is_some_and(|n| n.firing_sent_ms.is_some());
             // Every alert that fired is told, even one that recovered within
             // the group wait (a switch-off may have fixed it): its
             // resolution follows. Resolutions and acks only for the told.
@@ -68,7 +54,7 @@ fn intents(tx: &Transaction<'_>, cx: &Context, now: Timestamp) -> Result<usize, 
             }
         }
         for (intent, _) in &ids {
-            tx.execute("DELETE FROM notify_intents WHERE id = ?1", [intent])?;
+            outbox::delete_intent(tx, *intent)?;
         }
         if alerts.is_empty() {
             continue;
@@ -77,45 +63,24 @@ fn intents(tx: &Transaction<'_>, cx: &Context, now: Timestamp) -> Result<usize, 
         queued += enqueue(tx, cx, kind, &office, &to, &alerts, now)?;
         if kind == Kind::Firing {
             for a in &alerts {
-                tx.execute(
-                    "INSERT INTO alert_notify (alert_id, firing_sent_ms, last_sent_ms) VALUES (?1, ?2, ?2)
-                     ON CONFLICT (alert_id) DO UPDATE SET firing_sent_ms = ?2, last_sent_ms = ?2",
-                    params![a.id, now.as_millisecond()],
-                )?;
+                outbox::firing_sent(tx, a.id, now.as_millisecond())?;
             }
         }
     }
     Ok(queued)
 }
 
-fn notified(tx: &Transaction<'_>, alert: i64) -> rusqlite::Result<Option<Notified>> {
-    tx.prepare_cached(
-        "SELECT firing_sent_ms, last_sent_ms, tier FROM alert_notify WHERE alert_id = ?1",
-    )?
-    .query_row([alert], |r| {
-        Ok(Notified {
-            firing_sent_ms: r.get(0)?,
-            last_sent_ms: r.get(1)?,
-            tier: r.get::<_, i64>(2)?.max(0) as usize,
-        })
-    })
-    .optional()
-}
-
 /// Repeats for firing alerts nobody has acknowledged, and escalation to the
 /// letter's next tier once its delay has passed.
 fn reminders(tx: &Transaction<'_>, cx: &Context, now: Timestamp) -> Result<usize, MailError> {
-    let ids: Vec<i64> = tx
-        .prepare_cached(
-            "SELECT n.alert_id FROM alert_notify n JOIN alerts a ON a.id = n.alert_id
-             WHERE a.state = 'firing' AND n.firing_sent_ms IS NOT NULL ORDER BY n.alert_id",
-        )?
-        .query_map([], |r| r.get(0))?
-        .collect::<rusqlite::Result<_>>()?;
+    let ids = outbox::told_and_firing(tx)?;
     let mut repeats: BTreeMap<String, Vec<Alert>> = BTreeMap::new();
     let mut escalations: BTreeMap<(String, usize), Vec<Alert>> = BTreeMap::new();
     for id in ids {
-        let (Some(a), Some(n)) = (crate::store::alerts::get(tx, id)?, notified(tx, id)?) else {
+        let (Some(a), Some(n)) = (
+            crate::store::alerts::get(tx, id)?,
+            outbox::notified(tx, id)?,
+        ) else {
             continue;
         };
         let Some(letter) = cx.letter(&a.key.letter) else {
@@ -127,10 +92,7 @@ fn reminders(tx: &Transaction<'_>, cx: &Context, now: Timestamp) -> Result<usize
             .take_while(|&k| elapsed(fired, now) >= tiers[k].after)
             .last();
         if let Some(k) = due_tier {
-            tx.execute(
-                "UPDATE alert_notify SET tier = ?2 WHERE alert_id = ?1",
-                params![id, k as i64 + 1],
-            )?;
+            outbox::escalated(tx, id, k + 1)?;
             escalations
                 .entry((a.key.office.clone(), k))
                 .or_default()
@@ -145,10 +107,7 @@ fn reminders(tx: &Transaction<'_>, cx: &Context, now: Timestamp) -> Result<usize
             .repeat
             .is_some_and(|r| elapsed(last, now) >= r)
         {
-            tx.execute(
-                "UPDATE alert_notify SET last_sent_ms = ?2, repeats = repeats + 1 WHERE alert_id = ?1",
-                params![id, now.as_millisecond()],
-            )?;
+            outbox::repeated(tx, id, now.as_millisecond())?;
             repeats.entry(a.key.office.clone()).or_default().push(a);
         }
     }
@@ -240,30 +199,19 @@ pub(super) fn store_message(
     alert_ids: &[i64],
     now: Timestamp,
 ) -> Result<usize, MailError> {
-    let (state, error) = match to.is_empty() {
-        true => ("dead", Some("no recipient could be resolved")),
-        false => ("queued", None),
+    let message = NewMessage {
+        kind,
+        office,
+        recipients: serde_json::to_string(to)?,
+        subject: &r.subject,
+        text: &r.text,
+        html: &r.html,
+        alert_ids: serde_json::to_string(alert_ids)?,
+        dead: to.is_empty().then_some("no recipient could be resolved"),
+        now_ms: now.as_millisecond(),
+        domain: cx.config.from.email.domain(),
     };
-    tx.execute(
-        "INSERT INTO outbox (kind, office, recipients, subject, body_text, body_html, message_id, alert_ids,
-            state, next_attempt_ms, last_error, created_ms)
-         VALUES (?1, ?2, ?3, ?4, ?5, ?6, '', ?7, ?8, ?9, ?10, ?9)",
-        params![
-            kind, office, serde_json::to_string(to)?, r.subject, r.text, r.html,
-            serde_json::to_string(alert_ids)?, state, now.as_millisecond(), error,
-        ],
-    )?;
-    let id = tx.last_insert_rowid();
-    // Stable across retries and restarts: derived from the row alone.
-    let message_id = format!(
-        "<ronda.{id}.{}@{}>",
-        now.as_millisecond(),
-        cx.config.from.email.domain()
-    );
-    tx.execute(
-        "UPDATE outbox SET message_id = ?2 WHERE id = ?1",
-        params![id, message_id],
-    )?;
+    outbox::queue(tx, &message)?;
     if to.is_empty() {
         tracing::warn!(
             office,

@@ -8,12 +8,13 @@ use std::collections::BTreeSet;
 use jiff::Timestamp;
 use minijinja::context;
 use ronda_policy::{Letter, Window};
-use rusqlite::{params, OptionalExtension, Transaction};
+use rusqlite::Transaction;
 
 use super::compose::store_message;
 use super::config::Lang;
 use super::text::Rendered;
 use super::{Context, MailError};
+use crate::store::{outbox, signatures};
 
 /// The summary goes out at the first pass after this local hour.
 const SUMMARY_HOUR: i8 = 7;
@@ -51,7 +52,7 @@ fn readiness(tx: &Transaction<'_>, cx: &Context, now: Timestamp) -> Result<usize
             continue;
         };
         for office in reg.offices.values().filter(|o| letter.covers(&o.id)) {
-            if signed(tx, &letter.id, &office.id)? {
+            if signatures::one(tx, &letter.id, &office.id)?.is_some() {
                 continue;
             }
             let key = format!(
@@ -60,7 +61,7 @@ fn readiness(tx: &Transaction<'_>, cx: &Context, now: Timestamp) -> Result<usize
                 office.id,
                 slot.as_millisecond()
             );
-            if !once(tx, &key, now)? {
+            if !outbox::once(tx, &key, now.as_millisecond())? {
                 continue;
             }
             let to: BTreeSet<String> = office.head.iter().map(|h| h.email.clone()).collect();
@@ -103,19 +104,19 @@ fn daily(tx: &Transaction<'_>, cx: &Context, now: Timestamp) -> Result<usize, Ma
     {
         let local = now.to_zoned(letter.tz.clone());
         if local.hour() < SUMMARY_HOUR
-            || !once(tx, &format!("summary:{}:{}", letter.id, local.date()), now)?
+            || !outbox::once(
+                tx,
+                &format!("summary:{}:{}", letter.id, local.date()),
+                now.as_millisecond(),
+            )?
         {
             continue;
         }
         let mut rows = Vec::new();
         let mut compliant = 0;
         for office in reg.offices.values().filter(|o| letter.covers(&o.id)) {
-            let open: i64 = tx.query_row(
-                "SELECT count(*) FROM alerts WHERE letter = ?1 AND office = ?2 AND state != 'resolved'",
-                params![letter.id, office.id],
-                |r| r.get(0),
-            )?;
-            let signed = signed(tx, &letter.id, &office.id)?;
+            let open = outbox::open_alerts(tx, &letter.id, &office.id)?;
+            let signed = signatures::one(tx, &letter.id, &office.id)?.is_some();
             compliant += usize::from(open == 0);
             let state = match (open, cx.config.language) {
                 (0, Lang::Id) => "patuh".to_owned(),
@@ -193,23 +194,4 @@ fn render(
         text,
         html,
     })
-}
-
-fn signed(tx: &Transaction<'_>, letter: &str, office: &str) -> rusqlite::Result<bool> {
-    tx.query_row(
-        "SELECT 1 FROM signatures WHERE letter = ?1 AND office = ?2",
-        params![letter, office],
-        |_| Ok(()),
-    )
-    .optional()
-    .map(|r| r.is_some())
-}
-
-/// True the first time `key` is seen.
-fn once(tx: &Transaction<'_>, key: &str, now: Timestamp) -> rusqlite::Result<bool> {
-    let n = tx.execute(
-        "INSERT OR IGNORE INTO mail_once (key, at_ms) VALUES (?1, ?2)",
-        params![key, now.as_millisecond()],
-    )?;
-    Ok(n == 1)
 }

@@ -9,11 +9,12 @@ use std::time::Duration;
 use jiff::Timestamp;
 use lettre::message::{Mailbox, MultiPart};
 use lettre::Message;
-use rusqlite::{params, Connection};
+use rusqlite::Connection;
 
 use super::config::{MailConfig, TransportConfig};
 use super::smtp::Smtp;
 use super::{MailError, Outcome};
+use crate::store::outbox;
 
 /// Messages tried per step.
 const BATCH: usize = 50;
@@ -81,16 +82,8 @@ impl Transport {
     }
 }
 
-pub struct Row {
-    id: i64,
-    kind: String,
-    recipients: Vec<String>,
-    subject: String,
-    text: String,
-    html: String,
-    message_id: String,
-    attempts: u32,
-}
+/// A queued message, as stored.
+pub use crate::store::outbox::Queued as Row;
 
 /// One try at one message.
 pub async fn attempt(transport: &mut Transport, config: &MailConfig, row: &Row) -> Outcome {
@@ -102,23 +95,7 @@ pub async fn attempt(transport: &mut Transport, config: &MailConfig, row: &Row) 
 
 /// The messages due at `now`, oldest first.
 pub fn due(conn: &Connection, now: Timestamp) -> Result<Vec<Row>, MailError> {
-    let mut stmt = conn.prepare_cached(
-        "SELECT id, kind, recipients, subject, body_text, body_html, message_id, attempts FROM outbox
-         WHERE state = 'queued' AND next_attempt_ms <= ?1 ORDER BY next_attempt_ms, id LIMIT ?2",
-    )?;
-    let rows = stmt.query_map(params![now.as_millisecond(), BATCH as i64], |r| {
-        Ok(Row {
-            id: r.get(0)?,
-            kind: r.get(1)?,
-            recipients: serde_json::from_str(&r.get::<_, String>(2)?).unwrap_or_default(),
-            subject: r.get(3)?,
-            text: r.get(4)?,
-            html: r.get(5)?,
-            message_id: r.get(6)?,
-            attempts: r.get::<_, i64>(7)?.max(0) as u32,
-        })
-    })?;
-    Ok(rows.collect::<rusqlite::Result<_>>()?)
+    Ok(outbox::due(conn, now.as_millisecond(), BATCH)?)
 }
 
 fn build(row: &Row, config: &MailConfig) -> Result<Message, String> {
@@ -151,33 +128,21 @@ pub fn record(
     match outcome {
         Outcome::Sent => {
             tracing::info!(message = row.id, kind = %row.kind, to = row.recipients.len(), "mail sent");
-            conn.execute(
-                "UPDATE outbox SET state = 'sent', sent_ms = ?2, attempts = ?3, last_error = NULL WHERE id = ?1",
-                params![row.id, now_ms, attempts],
-            )?;
+            outbox::sent(conn, row.id, attempts, now_ms)?;
         }
         Outcome::Permanent(e) => {
             tracing::error!(message = row.id, error = %e, "mail refused for good; marked dead");
-            conn.execute(
-                "UPDATE outbox SET state = 'dead', attempts = ?2, last_error = ?3 WHERE id = ?1",
-                params![row.id, attempts, e],
-            )?;
+            outbox::dead(conn, row.id, attempts, &e)?;
         }
         Outcome::Transient(e) if attempts >= MAX_ATTEMPTS => {
             tracing::error!(message = row.id, error = %e, attempts, "mail still failing; marked dead");
-            conn.execute(
-                "UPDATE outbox SET state = 'dead', attempts = ?2, last_error = ?3 WHERE id = ?1",
-                params![row.id, attempts, e],
-            )?;
+            outbox::dead(conn, row.id, attempts, &e)?;
         }
         Outcome::Transient(e) => {
             let wait = backoff(attempts);
             tracing::warn!(message = row.id, error = %e, retry_in_s = wait.as_secs(), "mail not sent; will retry");
             let next = now_ms + i64::try_from(wait.as_millis()).unwrap_or(i64::MAX / 2);
-            conn.execute(
-                "UPDATE outbox SET attempts = ?2, last_error = ?3, next_attempt_ms = ?4 WHERE id = ?1",
-                params![row.id, attempts, e, next],
-            )?;
+            outbox::retry(conn, row.id, attempts, &e, next)?;
         }
     }
     Ok(())

@@ -5,6 +5,7 @@ pub mod commands;
 mod db;
 mod delivery;
 pub mod history;
+pub mod outbox;
 mod read;
 mod schema;
 pub mod signatures;

@@ -1,0 +1,214 @@
+//! The mail outbox and its bookkeeping: intents waiting out their group
+//! wait, what each alert's recipients have been told, queued messages and
+//! their attempts, and once-only keys for reminders and summaries. The mail
+//! module decides what to send; this is where it is kept.
+
+use rusqlite::{params, Connection, OptionalExtension};
+
+/// An alert change whose email is due.
+pub struct DueIntent {
+    pub id: i64,
+    pub alert_id: i64,
+    pub kind: String,
+    pub office: String,
+}
+
+/// Intents due at `now_ms`, oldest first.
+pub fn due_intents(conn: &Connection, now_ms: i64) -> rusqlite::Result<Vec<DueIntent>> {
+    let mut stmt = conn.prepare_cached(
+        "SELECT id, alert_id, kind, office FROM notify_intents WHERE due_ms <= ?1 ORDER BY id",
+    )?;
+    let rows = stmt.query_map([now_ms], |r| {
+        Ok(DueIntent {
+            id: r.get(0)?,
+            alert_id: r.get(1)?,
+            kind: r.get(2)?,
+            office: r.get(3)?,
+        })
+    })?;
+    rows.collect()
+}
+
+pub fn delete_intent(conn: &Connection, id: i64) -> rusqlite::Result<()> {
+    conn.execute("DELETE FROM notify_intents WHERE id = ?1", [id])
+        .map(drop)
+}
+
+/// What an alert's recipients have been told so far.
+pub struct Notified {
+    pub firing_sent_ms: Option<i64>,
+    pub last_sent_ms: Option<i64>,
+    /// Escalation tiers already reached.
+    pub tier: usize,
+}
+
+pub fn notified(conn: &Connection, alert: i64) -> rusqlite::Result<Option<Notified>> {
+    conn.prepare_cached(
+        "SELECT firing_sent_ms, last_sent_ms, tier FROM alert_notify WHERE alert_id = ?1",
+    )?
+    .query_row([alert], |r| {
+        Ok(Notified {
+            firing_sent_ms: r.get(0)?,
+            last_sent_ms: r.get(1)?,
+            tier: r.get::<_, i64>(2)?.max(0) as usize,
+        })
+    })
+    .optional()
+}
+
+/// The firing email about `alert` was queued at `now_ms`.
+pub fn firing_sent(conn: &Connection, alert: i64, now_ms: i64) -> rusqlite::Result<()> {
+    conn.execute(
+        "INSERT INTO alert_notify (alert_id, firing_sent_ms, last_sent_ms) VALUES (?1, ?2, ?2)
+         ON CONFLICT (alert_id) DO UPDATE SET firing_sent_ms = ?2, last_sent_ms = ?2",
+        params![alert, now_ms],
+    )
+    .map(drop)
+}
+
+/// Alerts still firing whose firing email went out.
+pub fn told_and_firing(conn: &Connection) -> rusqlite::Result<Vec<i64>> {
+    conn.prepare_cached(
+        "SELECT n.alert_id FROM alert_notify n JOIN alerts a ON a.id = n.alert_id
+         WHERE a.state = 'firing' AND n.firing_sent_ms IS NOT NULL ORDER BY n.alert_id",
+    )?
+    .query_map([], |r| r.get(0))?
+    .collect()
+}
+
+pub fn escalated(conn: &Connection, alert: i64, tier: usize) -> rusqlite::Result<()> {
+    conn.execute(
+        "UPDATE alert_notify SET tier = ?2 WHERE alert_id = ?1",
+        params![alert, tier as i64],
+    )
+    .map(drop)
+}
+
+pub fn repeated(conn: &Connection, alert: i64, now_ms: i64) -> rusqlite::Result<()> {
+    conn.execute(
+        "UPDATE alert_notify SET last_sent_ms = ?2, repeats = repeats + 1 WHERE alert_id = ?1",
+        params![alert, now_ms],
+    )
+    .map(drop)
+}
+
+/// A rendered message to queue.
+pub struct NewMessage<'a> {
+    pub kind: &'a str,
+    pub office: Option<&'a str>,
+    /// Recipients as a JSON array.
+    pub recipients: String,
+    pub subject: &'a str,
+    pub text: &'a str,
+    pub html: &'a str,
+    /// Alert ids as a JSON array.
+    pub alert_ids: String,
+    /// Why it is stored dead, when it is.
+    pub dead: Option<&'a str>,
+    pub now_ms: i64,
+    /// The sender's domain, for the message id.
+    pub domain: &'a str,
+}
+
+/// Queue `m` (or store it dead); returns its id.
+pub fn queue(conn: &Connection, m: &NewMessage<'_>) -> rusqlite::Result<i64> {
+    let state = if m.dead.is_some() { "dead" } else { "queued" };
+    conn.execute(
+        "INSERT INTO outbox (kind, office, recipients, subject, body_text, body_html, message_id, alert_ids,
+            state, next_attempt_ms, last_error, created_ms)
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6, '', ?7, ?8, ?9, ?10, ?9)",
+        params![
+            m.kind, m.office, m.recipients, m.subject, m.text, m.html,
+            m.alert_ids, state, m.now_ms, m.dead,
+        ],
+    )?;
+    let id = conn.last_insert_rowid();
+    // Stable across retries and restarts: derived from the row alone.
+    let message_id = format!("<ronda.{id}.{}@{}>", m.now_ms, m.domain);
+    conn.execute(
+        "UPDATE outbox SET message_id = ?2 WHERE id = ?1",
+        params![id, message_id],
+    )?;
+    Ok(id)
+}
+
+/// A queued message, as the sender needs it.
+pub struct Queued {
+    pub id: i64,
+    pub kind: String,
+    pub recipients: Vec<String>,
+    pub subject: String,
+    pub text: String,
+    pub html: String,
+    pub message_id: String,
+    pub attempts: u32,
+}
+
+/// Up to `limit` messages due at `now_ms`, oldest first.
+pub fn due(conn: &Connection, now_ms: i64, limit: usize) -> rusqlite::Result<Vec<Queued>> {
+    let mut stmt = conn.prepare_cached(
+        "SELECT id, kind, recipients, subject, body_text, body_html, message_id, attempts FROM outbox
+         WHERE state = 'queued' AND next_attempt_ms <= ?1 ORDER BY next_attempt_ms, id LIMIT ?2",
+    )?;
+    let rows = stmt.query_map(params![now_ms, limit as i64], |r| {
+        Ok(Queued {
+            id: r.get(0)?,
+            kind: r.get(1)?,
+            recipients: serde_json::from_str(&r.get::<_, String>(2)?).unwrap_or_default(),
+            subject: r.get(3)?,
+            text: r.get(4)?,
+            html: r.get(5)?,
+            message_id: r.get(6)?,
+            attempts: r.get::<_, i64>(7)?.max(0) as u32,
+        })
+    })?;
+    rows.collect()
+}
+
+pub fn sent(conn: &Connection, id: i64, attempts: u32, now_ms: i64) -> rusqlite::Result<()> {
+    conn.execute(
+        "UPDATE outbox SET state = 'sent', sent_ms = ?2, attempts = ?3, last_error = NULL WHERE id = ?1",
+        params![id, now_ms, attempts],
+    )
+    .map(drop)
+}
+
+pub fn dead(conn: &Connection, id: i64, attempts: u32, error: &str) -> rusqlite::Result<()> {
+    conn.execute(
+        "UPDATE outbox SET state = 'dead', attempts = ?2, last_error = ?3 WHERE id = ?1",
+        params![id, attempts, error],
+    )
+    .map(drop)
+}
+
+pub fn retry(
+    conn: &Connection,
+    id: i64,
+    attempts: u32,
+    error: &str,
+    next_ms: i64,
+) -> rusqlite::Result<()> {
+    conn.execute(
+        "UPDATE outbox SET attempts = ?2, last_error = ?3, next_attempt_ms = ?4 WHERE id = ?1",
+        params![id, attempts, error, next_ms],
+    )
+    .map(drop)
+}
+
+/// Alerts of `letter` in `office` not yet resolved.
+pub fn open_alerts(conn: &Connection, letter: &str, office: &str) -> rusqlite::Result<i64> {
+    conn.query_row(
+        "SELECT count(*) FROM alerts WHERE letter = ?1 AND office = ?2 AND state != 'resolved'",
+        params![letter, office],
+        |r| r.get(0),
+    )
+}
+
+/// True the first time `key` is seen.
+pub fn once(conn: &Connection, key: &str, now_ms: i64) -> rusqlite::Result<bool> {
+    let n = conn.execute(
+        "INSERT OR IGNORE INTO mail_once (key, at_ms) VALUES (?1, ?2)",
+        params![key, now_ms],
+    )?;
+    Ok(n == 1)
+}
