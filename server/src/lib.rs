@@ -155,7 +155,7 @@ pub async fn start(
         subscribed: subscribed_tx,
         qos: ingest::subscription_qos(matches!(config.broker, BrokerChoice::Embedded(_))),
     };
-    let db = store::Db::new(reader.clone(), &writer.tx);
+    let db = store::Db::new(store::Reader::open(&config.database)?, &writer.tx);
     let app = http::app(http::AppState {
         db: db.clone(),
         limiter: Default::default(),

@@ -121,8 +121,8 @@ pub async fn login(
         return Ok(retry_after(r, 1));
     };
     s.metrics.password_checks.inc();
-    // Off the auth lock, which every request's session lookup takes. The
-    // slot goes with the hash, so a client that hangs up frees it only
+    // On the blocking pool, not on a database connection or a runtime
+    // worker: argon2 takes tens of milliseconds. The slot goes with the hash, so a client that hangs up frees it only
     // when the hash is done.
     let user = tokio::task::spawn_blocking(move || {
         let _slot = slot;

@@ -163,7 +163,14 @@ impl Mailer {
             tokio::select! {
                 _ = shutdown.cancelled() => break,
                 _ = every.tick() => {
-                    if let Err(e) = self.step(Timestamp::now()).await {
+                    // A pass can wait on SMTP or on a writer retrying a
+                    // failing disk; stopping must not. What a cut pass had
+                    // not recorded is sent again, with the same Message-ID.
+                    let pass = tokio::select! {
+                        _ = shutdown.cancelled() => break,
+                        r = self.step(Timestamp::now()) => r,
+                    };
+                    if let Err(e) = pass {
                         tracing::error!(error = %e, "mail pass failed; will retry");
                     }
                 }

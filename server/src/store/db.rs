@@ -4,11 +4,17 @@
 //! write in the server goes through that one connection, one at a time.
 
 use std::fmt;
+use std::time::Duration;
 
 use rusqlite::Connection;
 use tokio::sync::{mpsc, oneshot};
 
 use super::{Reader, StoreError, Write};
+
+/// Longest wait for a write: as long as a web request may take. A writer
+/// that retries a failing disk answers nobody meanwhile; the call still runs
+/// once the disk is back.
+const WRITE_WAIT: Duration = Duration::from_secs(30);
 
 #[derive(Clone)]
 pub struct Db {
@@ -42,7 +48,8 @@ impl Db {
         }
     }
 
-    /// Run `f` on the reader connection, on a blocking thread.
+    /// Run `f` on this gateway's read connection (its own, so that session
+    /// lookups do not queue behind heavy pages), on a blocking thread.
     pub async fn read<T, E>(
         &self,
         f: impl FnOnce(&Connection) -> Result<T, E> + Send + 'static,
@@ -70,6 +77,9 @@ impl Db {
         }));
         let writer = self.writer.upgrade().ok_or_else(gone)?;
         writer.send(Write::Call(call)).await.map_err(|_| gone())?;
-        answer.await.map_err(|_| gone())
+        match tokio::time::timeout(WRITE_WAIT, answer).await {
+            Ok(result) => result.map_err(|_| gone()),
+            Err(_) => Err(StoreError::Busy(WRITE_WAIT)),
+        }
     }
 }

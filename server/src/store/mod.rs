@@ -38,6 +38,8 @@ pub enum StoreError {
     NotDurable { path: PathBuf, found: String },
     #[error("database reader is gone: {0}")]
     Join(String),
+    #[error("the database has not answered for {0:?}")]
+    Busy(std::time::Duration),
 }
 
 /// Open (creating if needed) and migrate the database at `path`.

@@ -58,15 +58,17 @@ impl Act {
         let detail = format!("{} {} {detail}", self.letter, self.office);
         let (name, source) = (self.who.user.name.clone(), self.who.source.clone());
         s.db.write(move |c| {
-            change(c)?;
+            let tx = c.unchecked_transaction()?;
+            change(&tx)?;
             users::audit(
-                c,
+                &tx,
                 Some(&name),
                 action,
                 detail.trim_end(),
                 source.as_deref(),
                 now,
-            )
+            )?;
+            tx.commit()
         })
         .await??;
         Ok(Redirect::to(&back).into_response())
