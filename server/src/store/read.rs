@@ -52,15 +52,7 @@ impl Reader {
         &self,
         f: impl FnOnce(&Connection) -> rusqlite::Result<T> + Send + 'static,
     ) -> Result<T, StoreError> {
-        let conn = self.conn.clone();
-        tokio::task::spawn_blocking(move || {
-            let conn = conn
-                .lock()
-                .map_err(|_| StoreError::Join("reader lock poisoned".into()))?;
-            f(&conn).map_err(StoreError::from)
-        })
-        .await
-        .map_err(|e| StoreError::Join(e.to_string()))?
+        Ok(self.call(f).await??)
     }
 
     /// Run `f` on this connection on a blocking thread, keeping its own error.
