@@ -6,6 +6,7 @@ use std::process::ExitCode;
 use std::time::Duration;
 
 mod mqtt_user_cli;
+mod user_cli;
 
 use clap::{Parser, Subcommand};
 use ronda_server::ServerConfig;
@@ -51,7 +52,7 @@ enum Command {
     /// Manage user accounts (there is no default account).
     User {
         #[command(subcommand)]
-        command: UserCommand,
+        command: user_cli::UserCommand,
     },
     /// Manage the agents' MQTT credentials for the embedded broker.
     MqttUser {
@@ -67,65 +68,6 @@ enum Command {
     Check {
         #[arg(long, short)]
         config: PathBuf,
-    },
-}
-
-/// Who an account or a token is: a name, a role and (for a head) an office.
-#[derive(clap::Args)]
-struct Scope {
-    name: String,
-    /// admin, it, head or viewer.
-    #[arg(long)]
-    role: String,
-    /// The office of a head.
-    #[arg(long)]
-    office: Option<String>,
-}
-
-#[derive(Subcommand)]
-enum UserCommand {
-    /// Add an account; the password is read from standard input.
-    Add {
-        #[arg(long, short)]
-        config: PathBuf,
-        #[command(flatten)]
-        who: Scope,
-    },
-    /// Set a new password (read from standard input); ends the user's sessions.
-    Passwd {
-        #[arg(long, short)]
-        config: PathBuf,
-        name: String,
-    },
-    /// List the accounts.
-    List {
-        #[arg(long, short)]
-        config: PathBuf,
-    },
-    /// Disable an account; ends its sessions.
-    Disable {
-        #[arg(long, short)]
-        config: PathBuf,
-        name: String,
-    },
-    /// Make an API token for scripts (`Authorization: Bearer …`); it is
-    /// printed once and stored only as a hash.
-    TokenAdd {
-        #[arg(long, short)]
-        config: PathBuf,
-        #[command(flatten)]
-        who: Scope,
-    },
-    /// List the API tokens (names and scopes, never the tokens).
-    TokenList {
-        #[arg(long, short)]
-        config: PathBuf,
-    },
-    /// Revoke an API token.
-    TokenRevoke {
-        #[arg(long, short)]
-        config: PathBuf,
-        name: String,
     },
 }
 
@@ -159,7 +101,7 @@ fn main() -> ExitCode {
         return policy_check(offices.as_deref(), files);
     }
     if let Command::User { command } = &cli.command {
-        return user_command(command);
+        return finish(user_cli::execute(command));
     }
     if let Command::MqttUser { command } = &cli.command {
         return finish(mqtt_user_cli::execute(command));
@@ -347,111 +289,6 @@ fn policy_check(offices: Option<&std::path::Path>, files: &[PathBuf]) -> ExitCod
     }
 }
 
-fn user_command(command: &UserCommand) -> ExitCode {
-    use ronda_server::store::users;
-    let config = match command {
-        UserCommand::Add { config, .. }
-        | UserCommand::Passwd { config, .. }
-        | UserCommand::List { config }
-        | UserCommand::Disable { config, .. }
-        | UserCommand::TokenAdd { config, .. }
-        | UserCommand::TokenList { config }
-        | UserCommand::TokenRevoke { config, .. } => config,
-    };
-    let run = || -> Result<String, String> {
-        let cfg = ServerConfig::load(config).map_err(|e| e.to_string())?;
-        let conn = ronda_server::store::open(&cfg.database).map_err(|e| e.to_string())?;
-        let now = jiff::Timestamp::now().as_millisecond();
-        if let UserCommand::Add { who, .. } | UserCommand::TokenAdd { who, .. } = command {
-            if let Some(o) = &who.office {
-                cfg.known_office(o)?;
-            }
-        }
-        let done = match command {
-            UserCommand::TokenAdd {
-                who: Scope { name, role, office },
-                ..
-            } => {
-                let token = users::tokens::add(&conn, name, role, office.as_deref(), now)
-                    .map_err(|e| e.to_string())?;
-                let _ = users::audit(&conn, None, "token.add", name, Some("command line"), now);
-                // The only copy: on stdout alone, so `$(…)` captures just it.
-                eprintln!("token {name} ({role}) made; it is shown once:");
-                return Ok(token);
-            }
-            UserCommand::TokenRevoke { name, .. } => {
-                users::tokens::revoke(&conn, name).map_err(|e| e.to_string())?;
-                format!("token {name} revoked")
-            }
-            UserCommand::TokenList { .. } => {
-                let list = users::tokens::list(&conn).map_err(|e| e.to_string())?;
-                let lines: Vec<String> = list
-                    .iter()
-                    .map(|t| {
-                        format!(
-                            "{:<20} {:<7} {}",
-                            t.name,
-                            t.role.as_str(),
-                            t.office.as_deref().unwrap_or("-")
-                        )
-                    })
-                    .collect();
-                return Ok(lines.join("\n"));
-            }
-            UserCommand::Add {
-                who: Scope { name, role, office },
-                ..
-            } => {
-                let password = read_password()?;
-                let u = users::add(&conn, name, role, office.as_deref(), &password, now)
-                    .map_err(|e| e.to_string())?;
-                format!(
-                    "added {} ({}{})",
-                    u.name,
-                    u.role.as_str(),
-                    u.office.map(|o| format!(", {o}")).unwrap_or_default()
-                )
-            }
-            UserCommand::Passwd { name, .. } => {
-                let password = read_password()?;
-                users::passwd(&conn, name, &password, now).map_err(|e| e.to_string())?;
-                format!("password of {name} changed; its sessions have ended")
-            }
-            UserCommand::Disable { name, .. } => {
-                users::disable(&conn, name).map_err(|e| e.to_string())?;
-                format!("{name} disabled; its sessions have ended")
-            }
-            UserCommand::List { .. } => {
-                let list = users::list(&conn).map_err(|e| e.to_string())?;
-                let lines: Vec<String> = list
-                    .iter()
-                    .map(|u| {
-                        format!(
-                            "{:<20} {:<7} {:<14} {}",
-                            u.name,
-                            u.role.as_str(),
-                            u.office.as_deref().unwrap_or("-"),
-                            if u.disabled { "disabled" } else { "active" }
-                        )
-                    })
-                    .collect();
-                return Ok(lines.join("\n"));
-            }
-        };
-        let actor = std::env::var("USER").unwrap_or_else(|_| "cli".into());
-        let _ = users::audit(
-            &conn,
-            Some(&actor),
-            "user.cli",
-            &done,
-            Some("command line"),
-            now,
-        );
-        Ok(done)
-    };
-    finish(run())
-}
-
 /// A management command's outcome: its output on stdout, or the error and 2.
 fn finish(outcome: Result<String, String>) -> ExitCode {
     match outcome {
@@ -464,15 +301,4 @@ fn finish(outcome: Result<String, String>) -> ExitCode {
             ExitCode::from(2)
         }
     }
-}
-
-/// One line from standard input, so a password never sits in the shell
-/// history or the process list: `read -rs P && echo "$P" | ronda-server user add ...`.
-fn read_password() -> Result<String, String> {
-    eprint!("password: ");
-    let mut line = String::new();
-    std::io::stdin()
-        .read_line(&mut line)
-        .map_err(|e| format!("cannot read the password: {e}"))?;
-    Ok(line.trim_end_matches(['\r', '\n']).to_owned())
 }
