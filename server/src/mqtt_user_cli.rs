@@ -46,7 +46,7 @@ pub fn execute(command: &MqttUserCommand) -> Result<String, String> {
             cfg.known_office(o.as_str())?;
             let password = users::mqtt::add(&conn, &o, &a, now).map_err(|e| e.to_string())?;
             let name = users::mqtt::username(&o, &a);
-            let _ = users::audit(
+            let _ = ronda_server::store::audit::append(
                 &conn,
                 Some(&actor),
                 "mqtt.add",
@@ -62,7 +62,7 @@ pub fn execute(command: &MqttUserCommand) -> Result<String, String> {
             let (o, a) = ids(office, agent)?;
             users::mqtt::revoke(&conn, &o, &a).map_err(|e| e.to_string())?;
             let name = users::mqtt::username(&o, &a);
-            let _ = users::audit(
+            let _ = ronda_server::store::audit::append(
                 &conn,
                 Some(&actor),
                 "mqtt.revoke",

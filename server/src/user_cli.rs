@@ -93,7 +93,14 @@ pub fn execute(command: &UserCommand) -> Result<String, String> {
             } => {
                 let token = users::tokens::add(&conn, name, role, office.as_deref(), now)
                     .map_err(|e| e.to_string())?;
-                let _ = users::audit(&conn, None, "token.add", name, Some("command line"), now);
+                let _ = ronda_server::store::audit::append(
+                    &conn,
+                    None,
+                    "token.add",
+                    name,
+                    Some("command line"),
+                    now,
+                );
                 // The only copy: on stdout alone, so `$(…)` captures just it.
                 eprintln!("token {name} ({role}) made; it is shown once:");
                 return Ok(token);
@@ -158,7 +165,7 @@ pub fn execute(command: &UserCommand) -> Result<String, String> {
             }
         };
         let actor = std::env::var("USER").unwrap_or_else(|_| "cli".into());
-        let _ = users::audit(
+        let _ = ronda_server::store::audit::append(
             &conn,
             Some(&actor),
             "user.cli",

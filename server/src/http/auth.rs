@@ -11,7 +11,7 @@ use axum::response::{IntoResponse, Redirect, Response};
 
 use super::error::ApiError;
 use super::state::AppState;
-use crate::store::users::{self, session, tokens, Role, User};
+use crate::store::users::{session, tokens, Role, User};
 
 /// A logged-in user or a script's token. Every route but the login page,
 /// `/healthz` and `/metrics` takes one; without it a page redirects to the
@@ -79,8 +79,10 @@ impl Who {
     ) -> Result<(), ApiError> {
         let (name, source) = (self.user.name.clone(), self.source.clone());
         let now = jiff::Timestamp::now().as_millisecond();
-        s.db.write(move |c| users::audit(c, Some(&name), action, &detail, source.as_deref(), now))
-            .await??;
+        s.db.write(move |c| {
+            crate::store::audit::append(c, Some(&name), action, &detail, source.as_deref(), now)
+        })
+        .await??;
         Ok(())
     }
 }

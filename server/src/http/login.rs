@@ -177,8 +177,10 @@ async fn audit_login(
     now: i64,
 ) -> Result<(), ApiError> {
     let (who, source) = (a.name.clone(), a.source.clone());
-    s.db.write(move |conn| users::audit(conn, Some(&who), outcome, "", Some(&source), now))
-        .await??;
+    s.db.write(move |conn| {
+        crate::store::audit::append(conn, Some(&who), outcome, "", Some(&source), now)
+    })
+    .await??;
     Ok(())
 }
 

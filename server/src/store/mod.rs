@@ -1,6 +1,7 @@
 //! SQLite persistence: one writer thread that batches, and a reader for the API.
 
 pub mod alerts;
+pub mod audit;
 pub mod commands;
 mod db;
 mod delivery;

@@ -240,7 +240,7 @@ pub async fn audit(
     who.role(&[Role::Admin], "read the audit log")?;
     let tz = s.tz.clone();
     let rows =
-        s.db.read(|c| crate::store::users::recent_audit(c, AUDIT_PAGE))
+        s.db.read(|c| crate::store::audit::recent(c, AUDIT_PAGE))
             .await??;
     let lines: Vec<AuditLine> = rows
         .into_iter()

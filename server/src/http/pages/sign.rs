@@ -16,7 +16,7 @@ use crate::http::auth::Who;
 use crate::http::error::ApiError;
 use crate::http::state::AppState;
 use crate::store::signatures;
-use crate::store::users::{self, Role};
+use crate::store::users::Role;
 
 /// A head (or an admin) acting on one office's letter through a form.
 struct Act {
@@ -60,7 +60,7 @@ impl Act {
         s.db.write(move |c| {
             let tx = c.unchecked_transaction()?;
             change(&tx)?;
-            users::audit(
+            crate::store::audit::append(
                 &tx,
                 Some(&name),
                 action,

@@ -304,49 +304,6 @@ pub fn check(found: Option<(User, String)>, password: &str) -> Option<User> {
         .map(|(user, _)| user)
 }
 
-/// Append to the audit log.
-pub fn audit(
-    conn: &Connection,
-    actor: Option<&str>,
-    action: &str,
-    detail: &str,
-    source: Option<&str>,
-    now_ms: i64,
-) -> rusqlite::Result<()> {
-    conn.execute(
-        "INSERT INTO audit (at_ms, actor, action, detail, source) VALUES (?1, ?2, ?3, ?4, ?5)",
-        params![now_ms, actor, action, detail, source],
-    )?;
-    Ok(())
-}
-
-/// One line of the audit log as stored.
-#[derive(Debug, Clone)]
-pub struct AuditRow {
-    pub at_ms: i64,
-    pub actor: Option<String>,
-    pub action: String,
-    pub detail: String,
-    pub source: Option<String>,
-}
-
-/// The newest `limit` lines of the audit log, newest first.
-pub fn recent_audit(conn: &Connection, limit: u32) -> rusqlite::Result<Vec<AuditRow>> {
-    let mut stmt = conn.prepare_cached(
-        "SELECT at_ms, actor, action, detail, source FROM audit ORDER BY id DESC LIMIT ?1",
-    )?;
-    let rows = stmt.query_map([limit], |r| {
-        Ok(AuditRow {
-            at_ms: r.get(0)?,
-            actor: r.get(1)?,
-            action: r.get(2)?,
-            detail: r.get(3)?,
-            source: r.get(4)?,
-        })
-    })?;
-    rows.collect()
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -434,13 +391,5 @@ mod tests {
             .unwrap()
             .is_none());
         assert!(list(&c).unwrap()[0].disabled);
-    }
-
-    #[test]
-    fn the_audit_log_is_append_only() {
-        let (_d, c) = db();
-        audit(&c, Some("admin"), "user.add", "kepala", None, 1).unwrap();
-        assert!(c.execute("UPDATE audit SET detail = 'x'", []).is_err());
-        assert!(c.execute("DELETE FROM audit", []).is_err());
     }
 }
