@@ -1,7 +1,8 @@
-//! The web side's one way into the database. Reads run on the reader
-//! connection; writes (accounts, sessions, signatures, the audit log) are
-//! calls the store's one writer thread runs between its batches, so every
-//! write in the server goes through that one connection, one at a time.
+//! The one way into the database for the web side and the mailer. Reads run
+//! on a read-only connection of this gateway's own; writes (accounts,
+//! sessions, signatures, the audit log, the mail outbox) are calls the
+//! store's one writer thread runs between its batches, so every write in the
+//! server goes through that one connection, one at a time.
 
 use std::fmt;
 use std::time::Duration;
