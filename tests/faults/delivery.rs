@@ -8,9 +8,8 @@ use std::time::{Duration, Instant};
 
 use crate::common::*;
 use ronda_agent::outbox::{Limits, Outbox, Sync};
-use ronda_sim::readings::MadeUpOffice;
 
-use super::Counted;
+use super::run_counted;
 use tokio_util::sync::CancellationToken;
 
 fn outbox(app: &TestApp, name: &str, limits: Limits) -> Outbox {
@@ -64,14 +63,8 @@ fn agents(
             config.interval = interval;
             config.startup_jitter = interval.min(Duration::from_millis(100));
             config.pace.ack_timeout = Duration::from_secs(10);
-            let source = Counted(MadeUpOffice::new(&office), made.clone());
             let outbox = outbox(app, &office, config.outbox);
-            let stop = stop.clone();
-            tokio::spawn(async move {
-                ronda_agent::run_with(config, source, outbox, stop)
-                    .await
-                    .unwrap();
-            })
+            run_counted(config, &office, made, outbox, stop.clone())
         })
         .collect()
 }
@@ -191,13 +184,8 @@ async fn a_long_outage_keeps_the_outbox_in_its_cap_and_shows_one_gap() {
     let made = Arc::new(AtomicU64::new(0));
     let stop = CancellationToken::new();
     let run = |config: ronda_agent::AgentConfig, stop: CancellationToken| {
-        let source = Counted(MadeUpOffice::new("dinkes"), made.clone());
         let outbox = outbox(&app, "dinkes", config.outbox);
-        tokio::spawn(async move {
-            ronda_agent::run_with(config, source, outbox, stop)
-                .await
-                .unwrap()
-        })
+        run_counted(config, "dinkes", &made, outbox, stop)
     };
     let offline = run(config.clone(), stop.clone());
     let mut largest = 0;

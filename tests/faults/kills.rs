@@ -8,7 +8,7 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use super::process::{spawn, terminate, ServerProcess};
-use super::{binary, outbox_state, sql, tail, Counted, Dice, Tally};
+use super::{binary, outbox_state, run_counted, sql, tail, Dice, Tally};
 use crate::common::*;
 use ronda_agent::outbox::{Limits, Outbox, Sync};
 use ronda_sim::readings::MadeUpOffice;
@@ -194,13 +194,7 @@ async fn a_server_killed_ten_times_mid_ingest_loses_no_acknowledged_report() {
                 // The agents are not the ones killed: no need for fsync.
                 let (outbox, _) =
                     Outbox::open(&config.state_dir, config.outbox, Sync::Off).unwrap();
-                let source = Counted(MadeUpOffice::new(&office), made.clone());
-                let stop = stop.clone();
-                tokio::spawn(async move {
-                    ronda_agent::run_with(config, source, outbox, stop)
-                        .await
-                        .unwrap();
-                })
+                run_counted(config, &office, &made, outbox, stop.clone())
             })
             .collect()
     };

@@ -30,6 +30,22 @@ impl Source for Counted {
     }
 }
 
+/// A real agent on `office`'s made-up readings, each counted in `made`.
+pub fn run_counted(
+    config: ronda_agent::AgentConfig,
+    office: &str,
+    made: &Arc<AtomicU64>,
+    outbox: ronda_agent::outbox::Outbox,
+    stop: tokio_util::sync::CancellationToken,
+) -> tokio::task::JoinHandle<()> {
+    let source = Counted(MadeUpOffice::new(office), made.clone());
+    tokio::spawn(async move {
+        ronda_agent::run_with(config, source, outbox, stop)
+            .await
+            .unwrap();
+    })
+}
+
 /// Random fault points from a seed that is printed, so that a failing run
 /// can be tried again with the same choices (`RONDA_FAULT_SEED=…`; the
 /// timing of the processes will still differ). SplitMix64, seeded from the
