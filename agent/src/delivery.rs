@@ -250,6 +250,7 @@ mod tests {
             recorders: vec![],
             plugs: vec![],
             services: vec![],
+            access: vec![],
             delivery: None,
         }
     }

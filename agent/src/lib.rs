@@ -106,6 +106,7 @@ pub fn report(config: &AgentConfig, s: Sections) -> Report {
         recorders: s.recorders,
         plugs: s.plugs,
         services: s.services,
+        access: Vec::new(),
         delivery: None,
     }
 }

@@ -94,6 +94,7 @@ fn report(office: &Id, agent: &Id, devices: usize, faults: AgentFaults) -> Repor
             tls_days_left: Some(64),
             ..Service::default()
         }],
+        access: Vec::new(),
         delivery: None,
     }
 }

@@ -215,7 +215,7 @@ impl Handler {
                 };
                 Ok((None, Some(msg)))
             }
-            Kind::Cmd | Kind::Ack => Ok((None, None)),
+            Kind::Cmd | Kind::Ack | Kind::Event => Ok((None, None)),
         }
     }
 }

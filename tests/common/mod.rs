@@ -315,6 +315,7 @@ pub fn bare_report(office: &str, agent: &str, seq: u64) -> ronda_wire::Report {
         recorders: vec![],
         plugs: vec![],
         services: vec![],
+        access: vec![],
         delivery: None,
     }
 }

@@ -56,6 +56,7 @@ async fn backlog(state_dir: &Path, n: u64) {
             recorders: s.recorders,
             plugs: s.plugs,
             services: s.services,
+            access: Vec::new(),
             delivery: None,
         };
         let observed_ms = report.observed_at.as_millisecond();

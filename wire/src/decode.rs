@@ -1,7 +1,10 @@
 //! Checked decoding of incoming payloads, with a reason for every rejection.
 
+use serde::de::DeserializeOwned;
 use serde::Deserialize;
 
+use crate::doors::{Events, MAX_EVENTS};
+use crate::id::Id;
 use crate::report::{Report, SCHEMA_VERSION};
 use crate::topic::{Presence, Topic};
 
@@ -59,6 +62,31 @@ struct Envelope {
 /// Decode a report published on `topic`, refusing anything over `limit` bytes,
 /// of another schema version, or whose ids differ from the topic's.
 pub fn decode_report(topic: &Topic, payload: &[u8], limit: usize) -> Result<Report, RejectReason> {
+    let report: Report = decode(payload, limit)?;
+    same_ids(topic, &report.office, &report.agent)?;
+    Ok(report)
+}
+
+/// Decode door events published on `topic`, with the checks of
+/// [`decode_report`], and refuse more than [`MAX_EVENTS`] or an event whose
+/// device, door or user id is not an id.
+pub fn decode_events(topic: &Topic, payload: &[u8], limit: usize) -> Result<Events, RejectReason> {
+    let events: Events = decode(payload, limit)?;
+    same_ids(topic, &events.office, &events.agent)?;
+    if events.doors.len() > MAX_EVENTS {
+        return Err(RejectReason::Invalid(format!(
+            "{} events in one payload, over the limit of {MAX_EVENTS}",
+            events.doors.len()
+        )));
+    }
+    for (i, e) in events.doors.iter().enumerate() {
+        e.check()
+            .map_err(|m| RejectReason::Invalid(format!("doors[{i}]: {m}")))?;
+    }
+    Ok(events)
+}
+
+fn decode<T: DeserializeOwned>(payload: &[u8], limit: usize) -> Result<T, RejectReason> {
     if payload.len() > limit {
         return Err(RejectReason::TooLarge {
             size: payload.len(),
@@ -69,14 +97,17 @@ pub fn decode_report(topic: &Topic, payload: &[u8], limit: usize) -> Result<Repo
     if envelope.schema != u64::from(SCHEMA_VERSION) {
         return Err(RejectReason::SchemaVersion(envelope.schema));
     }
-    let report: Report = serde_json::from_slice(payload).map_err(classify)?;
-    if report.office != topic.office || report.agent != topic.agent {
+    serde_json::from_slice(payload).map_err(classify)
+}
+
+fn same_ids(topic: &Topic, office: &Id, agent: &Id) -> Result<(), RejectReason> {
+    if *office != topic.office || *agent != topic.agent {
         return Err(RejectReason::IdMismatch {
-            payload: format!("{}/{}", report.office, report.agent),
+            payload: format!("{office}/{agent}"),
             topic: format!("{}/{}", topic.office, topic.agent),
         });
     }
-    Ok(report)
+    Ok(())
 }
 
 /// Decode a `state` payload.
@@ -147,6 +178,47 @@ mod tests {
         let err = decode_report(&t, EXAMPLE.as_bytes(), 100).unwrap_err();
         assert_eq!(err.label(), "too_large");
         assert!(RejectReason::LABELS.contains(&err.label()));
+    }
+
+    #[test]
+    fn events_are_checked_like_reports_and_for_their_contents() {
+        let t = Topic::new(
+            Id::new("dinkes").unwrap(),
+            Id::new("gw").unwrap(),
+            Kind::Event,
+        );
+        let event = |who: &str| {
+            format!(
+                r#"{{"schema":1,"office":"dinkes","agent":"gw","seq":7,"observed_at":"2026-12-24T15:14:00Z",
+                "doors":[{{"device":"gate","door_no":1,"door":"main-gate","kind":"granted","who":"{who}",
+                "at":"2026-12-24T22:13:05+07:00","number":4411,"code":"5/75"}}]}}"#
+            )
+        };
+        let ok = decode_events(&t, event("10023").as_bytes(), 1 << 16).unwrap();
+        assert_eq!(ok.doors[0].key(), "n:4411");
+        assert_eq!(ok.doors[0].at.to_string(), "2026-12-24T22:13:05+07:00");
+        let err = decode_events(&t, event("Budi Santoso").as_bytes(), 1 << 16).unwrap_err();
+        assert!(err.to_string().contains("doors[0]: user id"), "{err}");
+        let other = Topic::new(
+            Id::new("dinsos").unwrap(),
+            Id::new("gw").unwrap(),
+            Kind::Event,
+        );
+        let err = decode_events(&other, event("1").as_bytes(), 1 << 16).unwrap_err();
+        assert_eq!(err.label(), "identity_mismatch");
+        let mut many: serde_json::Value = serde_json::from_str(&event("1")).unwrap();
+        let one = many["doors"][0].clone();
+        many["doors"] = vec![one; MAX_EVENTS + 1].into();
+        let many = many.to_string();
+        let err = decode_events(&t, many.as_bytes(), 1 << 20).unwrap_err();
+        assert!(err.to_string().contains("over the limit"), "{err}");
+        let bare = event("1").replace("+07:00", "");
+        assert_eq!(
+            decode_events(&t, bare.as_bytes(), 1 << 16)
+                .unwrap_err()
+                .label(),
+            "invalid"
+        );
     }
 
     #[test]

@@ -32,6 +32,9 @@ pub struct Report {
     pub plugs: Vec<Plug>,
     #[serde(default)]
     pub services: Vec<Service>,
+    /// Door access controllers; their events travel on `…/event`.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub access: Vec<crate::doors::AccessController>,
     /// The state of the agent's outbox when this copy was sent. Absent from
     /// agents without an outbox, whose reports are acknowledged one by one.
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -109,6 +112,7 @@ mod tests {
             recorders: vec![],
             plugs: vec![],
             services: vec![],
+            access: vec![],
             delivery: None,
         };
         let json = serde_json::to_string(&report).unwrap();

@@ -1,4 +1,4 @@
-//! MQTT topics: `ronda/v1/{office}/{agent}/report|state|cmd|cmd/result|ack`.
+//! MQTT topics: `ronda/v1/{office}/{agent}/report|event|state|cmd|cmd/result|ack`.
 
 use std::fmt;
 
@@ -12,6 +12,8 @@ pub const ROOT: &str = "ronda/v1";
 pub enum Kind {
     /// QoS 1 full snapshot from the agent.
     Report,
+    /// QoS 1 door events between reports ([`crate::Events`]), never retained.
+    Event,
     /// Retained `online` / `offline`; `offline` is also the Last Will.
     State,
     /// Server to agent.
@@ -26,6 +28,7 @@ impl Kind {
     fn suffix(self) -> &'static str {
         match self {
             Kind::Report => "report",
+            Kind::Event => "event",
             Kind::State => "state",
             Kind::Cmd => "cmd",
             Kind::CmdResult => "cmd/result",
@@ -77,6 +80,7 @@ impl Topic {
         };
         let kind = match kind {
             "report" => Kind::Report,
+            "event" => Kind::Event,
             "state" => Kind::State,
             "cmd" => Kind::Cmd,
             "cmd/result" => Kind::CmdResult,
@@ -144,6 +148,7 @@ mod tests {
     fn every_kind_round_trips() {
         for kind in [
             Kind::Report,
+            Kind::Event,
             Kind::State,
             Kind::Cmd,
             Kind::CmdResult,

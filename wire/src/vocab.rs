@@ -1,4 +1,4 @@
-//! The shared words for equipment classes and camera zones.
+//! The shared words for equipment classes, camera zones and doors.
 //!
 //! Agent configs tag plugs with a class and channels with a zone; letters
 //! name them in their checks. One list keeps the two sides matching, so a
@@ -36,6 +36,25 @@ pub const ZONES: &[&str] = &[
     "archive",
     "service-counter",
 ];
+
+/// Which door an access controller guards.
+pub const DOORS: &[&str] = &[
+    "main-gate",
+    "side-gate",
+    "back-gate",
+    "main-door",
+    "side-door",
+    "back-door",
+    "server-room",
+    "archive",
+    "cash-room",
+    "warehouse",
+    "office",
+];
+
+pub fn is_door(s: &str) -> bool {
+    DOORS.contains(&s)
+}
 
 pub fn is_class(s: &str) -> bool {
     CLASSES.contains(&s)

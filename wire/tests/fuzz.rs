@@ -384,6 +384,7 @@ fn report() -> impl Strategy<Value = Report> {
                     recorders,
                     plugs,
                     services,
+                    access: vec![],
                     delivery,
                 }
             },

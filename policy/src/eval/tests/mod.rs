@@ -41,6 +41,7 @@ pub(super) fn report() -> Report {
         recorders: vec![],
         plugs: vec![],
         services: vec![],
+        access: vec![],
         delivery: None,
     }
 }
