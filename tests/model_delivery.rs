@@ -53,7 +53,7 @@ fn step() -> impl Strategy<Value = Step> {
 struct Wire(VecDeque<Vec<u8>>);
 
 impl ReportSink for Wire {
-    fn send(&mut self, _seq: u64, payload: Vec<u8>) -> bool {
+    fn send(&mut self, _seq: u64, _kind: ronda_wire::Kind, payload: Vec<u8>) -> bool {
         self.0.push_back(payload);
         true
     }

@@ -8,6 +8,7 @@ use serde::Deserialize;
 
 use crate::delivery::Pace;
 use crate::devices::{Devices, RawDevices};
+use crate::doors::config::{check_listen, AccessConfig, RawAccess};
 use crate::outbox::Limits;
 use crate::plugs::config::RawPlug;
 use crate::recorders::config::RawRecorder;
@@ -40,6 +41,12 @@ struct RawConfig {
     plugs: Vec<RawPlug>,
     #[serde(default)]
     services: Vec<RawService>,
+    /// Door access controllers.
+    #[serde(default)]
+    access: Vec<RawAccess>,
+    /// Where the agent listens for controllers that push (ZKTeco).
+    #[serde(default)]
+    access_listen: Option<String>,
     #[serde(default)]
     outbox: RawOutbox,
 }
@@ -74,6 +81,9 @@ pub struct AgentConfig {
     pub pace: Pace,
     pub broker: BrokerConfig,
     pub devices: Devices,
+    pub access: Vec<AccessConfig>,
+    /// Where controllers that push reach the agent.
+    pub access_listen: Option<std::net::SocketAddr>,
 }
 
 pub const DEFAULT_INTERVAL: Duration = Duration::from_secs(30);
@@ -152,6 +162,12 @@ impl RawConfig {
             concurrency: self.probe_concurrency,
         }
         .check(c);
+        let access = crate::devices::section(c, "access", self.access, RawAccess::id, |r, c, p| {
+            r.check(c, p)
+        });
+        let access_listen = access
+            .as_deref()
+            .and_then(|a| check_listen(c, self.access_listen.as_deref(), a));
         Some(AgentConfig {
             office: office?,
             agent: agent?,
@@ -162,6 +178,8 @@ impl RawConfig {
             pace: outbox?.1,
             broker: broker?,
             devices: devices?,
+            access: access?,
+            access_listen: access_listen?,
         })
     }
 }

@@ -8,7 +8,7 @@
 
 use std::time::Duration;
 
-use ronda_wire::Report;
+use ronda_wire::{Events, Kind, Report, MAX_EVENTS};
 use tokio::time::Instant;
 
 use crate::outbox::{Outbox, OutboxError, Record};
@@ -35,10 +35,11 @@ impl Default for Pace {
     }
 }
 
-/// Where reports go: the MQTT client, or a test's channel.
+/// Where reports and events go: the MQTT client, or a test's channel.
 pub trait ReportSink {
-    /// Queue one payload; false when it could not be queued now.
-    fn send(&mut self, seq: u64, payload: Vec<u8>) -> bool;
+    /// Queue one payload for the topic of `kind` (`Report` or `Event`);
+    /// false when it could not be queued now.
+    fn send(&mut self, seq: u64, kind: Kind, payload: Vec<u8>) -> bool;
 }
 
 pub struct Courier<T> {
@@ -89,6 +90,47 @@ impl<T: ReportSink> Courier<T> {
             self.send(report)?;
         }
         Ok(seq)
+    }
+
+    /// Keep door events, split into payloads of at most [`MAX_EVENTS`], and
+    /// note `cursor` (`(device, where its log stands)`) with the last one.
+    /// Like a report, each is on disk before it is sent.
+    pub fn store_events(
+        &mut self,
+        template: Events,
+        cursor: Option<(&str, &str)>,
+    ) -> Result<(), OutboxError> {
+        let observed_ms = template.observed_at.as_millisecond();
+        let chunks: Vec<_> = template
+            .doors
+            .chunks(MAX_EVENTS)
+            .map(<[_]>::to_vec)
+            .collect();
+        let last = chunks.len().saturating_sub(1);
+        for (i, doors) in chunks.into_iter().enumerate() {
+            let mut events = Events {
+                doors,
+                ..template.clone()
+            };
+            let at = if i == last { cursor } else { None };
+            self.outbox.push_with(
+                observed_ms,
+                |seq| {
+                    events.seq = seq;
+                    serde_json::to_vec(&events).unwrap_or_default()
+                },
+                at,
+            )?;
+            if self.connected {
+                self.send_events(events)?;
+            }
+        }
+        match cursor {
+            Some((device, value)) if template.doors.is_empty() => {
+                self.outbox.set_cursor(device, value)
+            }
+            _ => Ok(()),
+        }
     }
 
     pub fn connected(&mut self) -> Result<(), OutboxError> {
@@ -198,11 +240,16 @@ impl<T: ReportSink> Courier<T> {
         Ok(())
     }
 
+    /// A record is a report or door events: a report refuses the events'
+    /// `doors` field, so the two cannot be taken for each other.
     fn send_record(&mut self, record: &Record) -> Result<bool, OutboxError> {
-        match serde_json::from_slice::<Report>(&record.body) {
-            Ok(report) => self.send(report),
+        if let Ok(report) = serde_json::from_slice::<Report>(&record.body) {
+            return self.send(report);
+        }
+        match serde_json::from_slice::<Events>(&record.body) {
+            Ok(events) => self.send_events(events),
             // Stored by this agent, so only a newer format lands here.
-            Err(_) => Ok(self.queue(record.seq, record.body.clone())),
+            Err(_) => Ok(self.queue(record.seq, Kind::Report, record.body.clone())),
         }
     }
 
@@ -210,11 +257,17 @@ impl<T: ReportSink> Courier<T> {
     fn send(&mut self, mut report: Report) -> Result<bool, OutboxError> {
         report.delivery = Some(self.outbox.delivery()?);
         let payload = serde_json::to_vec(&report).unwrap_or_default();
-        Ok(self.queue(report.seq, payload))
+        Ok(self.queue(report.seq, Kind::Report, payload))
     }
 
-    fn queue(&mut self, seq: u64, payload: Vec<u8>) -> bool {
-        let queued = self.sink.send(seq, payload);
+    fn send_events(&mut self, mut events: Events) -> Result<bool, OutboxError> {
+        events.delivery = Some(self.outbox.delivery()?);
+        let payload = serde_json::to_vec(&events).unwrap_or_default();
+        Ok(self.queue(events.seq, Kind::Event, payload))
+    }
+
+    fn queue(&mut self, seq: u64, kind: Kind, payload: Vec<u8>) -> bool {
+        let queued = self.sink.send(seq, kind, payload);
         if queued {
             self.highest_sent = self.highest_sent.max(seq);
             self.waiting_since.get_or_insert_with(Instant::now);
@@ -233,7 +286,7 @@ mod tests {
     struct Sent(Vec<u64>);
 
     impl ReportSink for Sent {
-        fn send(&mut self, seq: u64, _payload: Vec<u8>) -> bool {
+        fn send(&mut self, seq: u64, _kind: Kind, _payload: Vec<u8>) -> bool {
             self.0.push(seq);
             true
         }

@@ -102,7 +102,7 @@ impl RawDevices {
 
 /// Check every item of a list section, and refuse duplicate ids even among
 /// items that have other problems.
-fn section<R, T>(
+pub(crate) fn section<R, T>(
     c: &mut Checker<'_>,
     name: &str,
     raw: Vec<R>,

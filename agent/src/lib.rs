@@ -12,6 +12,7 @@ pub mod devconf;
 pub mod devices;
 #[cfg(feature = "doctor")]
 pub mod doctor;
+pub mod doors;
 pub mod fixture;
 pub mod host;
 pub mod http;
@@ -57,6 +58,8 @@ pub enum AgentError {
     Host(#[from] sysinfo::Error),
     #[error(transparent)]
     Setup(#[from] SetupError),
+    #[error(transparent)]
+    Doors(#[from] doors::DoorsError),
 }
 
 /// Client id on the office broker, distinct from the central connection's.
@@ -88,6 +91,35 @@ pub async fn probe_once(config: &AgentConfig) -> Result<Report, AgentError> {
     Ok(report(config, sections))
 }
 
+async fn next_batch(doors: &mut Option<doors::Doors>) -> Option<doors::Batch> {
+    match doors {
+        Some(d) => d.batches.recv().await,
+        None => std::future::pending().await,
+    }
+}
+
+/// Keep a device's events in the outbox (sending them at once when
+/// connected) and tell the adapter whether they are on disk.
+fn keep_batch<T: ReportSink>(
+    config: &AgentConfig,
+    courier: &mut Courier<T>,
+    batch: doors::Batch,
+) -> Result<(), OutboxError> {
+    let events = ronda_wire::Events {
+        schema: SCHEMA_VERSION,
+        office: config.office.clone(),
+        agent: config.agent.clone(),
+        seq: 0,
+        observed_at: Timestamp::now(),
+        doors: batch.events,
+        delivery: None,
+    };
+    let cursor = batch.cursor.as_deref().map(|c| (batch.device.as_str(), c));
+    let result = courier.store_events(events, cursor);
+    let _ = batch.kept.send(result.is_ok());
+    result
+}
+
 async fn sleep_until(at: Option<tokio::time::Instant>) {
     if let Some(at) = at {
         tokio::time::sleep_until(at).await;
@@ -111,17 +143,22 @@ pub fn report(config: &AgentConfig, s: Sections) -> Report {
     }
 }
 
-/// Reports go out as QoS 1 publishes through the shared client.
+/// Reports and events go out as QoS 1 publishes through the shared client.
 struct Mqtt {
     client: AsyncClient,
-    topic: String,
+    report_topic: String,
+    event_topic: String,
 }
 
 impl ReportSink for Mqtt {
-    fn send(&mut self, seq: u64, payload: Vec<u8>) -> bool {
+    fn send(&mut self, seq: u64, kind: Kind, payload: Vec<u8>) -> bool {
+        let topic = match kind {
+            Kind::Event => &self.event_topic,
+            _ => &self.report_topic,
+        };
         match self
             .client
-            .try_publish(&self.topic, QoS::AtLeastOnce, false, payload)
+            .try_publish(topic, QoS::AtLeastOnce, false, payload)
         {
             Ok(()) => true,
             Err(e) => {
@@ -213,9 +250,17 @@ pub async fn run_with(
     let first = config.startup_jitter.mul_f64(fastrand::f64());
     let mut ticks = tokio::time::interval_at(tokio::time::Instant::now() + first, config.interval);
     ticks.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+    let mut doors = doors::start(
+        &config.access,
+        config.access_listen,
+        outbox.cursors()?,
+        &shutdown,
+    )
+    .await?;
     let mqtt = Mqtt {
         client: client.clone(),
-        topic: report_topic,
+        report_topic,
+        event_topic: topic(Kind::Event),
     };
     let mut courier = Courier::new(outbox, mqtt, config.pace);
     loop {
@@ -223,9 +268,13 @@ pub async fn run_with(
         let step = tokio::select! {
             _ = shutdown.cancelled() => break,
             _ = ticks.tick() => {
-                let r = report(&config, source.collect().await);
+                let mut r = report(&config, source.collect().await);
+                if let Some(d) = &doors {
+                    r.access = d.board.snapshot();
+                }
                 courier.store(r).map(drop)
             }
+            Some(batch) = next_batch(&mut doors) => keep_batch(&config, &mut courier, batch),
             Some(msg) = inbound.recv() => match msg {
                 Inbound::Up => courier.connected(),
                 Inbound::Down => {

@@ -2,15 +2,15 @@
 //!
 //! The same rules as the Mosquitto example in `examples/mosquitto/`: an
 //! agent's username is `{office}/{agent}`, its client id is its username,
-//! and under `ronda/v1/{office}/{agent}/` it may publish `report`, `state`
-//! and `cmd/result` and subscribe to `cmd` and `ack`, nothing else.
+//! and under `ronda/v1/{office}/{agent}/` it may publish `report`, `event`,
+//! `state` and `cmd/result` and subscribe to `cmd` and `ack`, nothing else.
 
 use ronda_wire::Id;
 
 /// Root of every Ronda topic.
 const ROOT: &str = "ronda/v1/";
 /// What an agent may publish, under its own tree (`pattern write`).
-const PUBLISH: [&str; 3] = ["report", "state", "cmd/result"];
+const PUBLISH: [&str; 4] = ["report", "event", "state", "cmd/result"];
 /// What an agent may subscribe to, exactly (`pattern read`). The server
 /// alone writes these, so a wildcard would only widen what an agent reads.
 const SUBSCRIBE: [&str; 2] = ["cmd", "ack"];
@@ -64,7 +64,7 @@ pub const DENIED_RETAIN: &str = "publish_retain";
 /// of `ronda_mqtt_refused_total`. The gate closes the connection.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]
 pub enum Denied {
-    #[error("publish on a topic that is not the client's own report, state or cmd/result")]
+    #[error("publish on a topic that is not the client's own report, event, state or cmd/result")]
     PublishTopic,
     #[error("retained publish on a topic other than the client's own state")]
     Retain,
@@ -209,9 +209,9 @@ mod tests {
     }
 
     #[test]
-    fn an_agent_publishes_only_report_state_and_cmd_result_of_its_own() {
+    fn an_agent_publishes_only_report_event_state_and_cmd_result_of_its_own() {
         let a = agent("dinkes/gw");
-        for kind in ["report", "state", "cmd/result"] {
+        for kind in ["report", "event", "state", "cmd/result"] {
             let topic = format!("ronda/v1/dinkes/gw/{kind}");
             assert_eq!(a.may_publish(&topic, false), Ok(()), "{topic}");
         }
@@ -225,6 +225,8 @@ mod tests {
             "ronda/v1/dinkes/gw/",
             "ronda/v1/dinkes/gw-2/report",
             "ronda/v1/bappeda/gw/report",
+            "ronda/v1/bappeda/gw/event",
+            "ronda/v1/dinkes/gw/event/x",
             "ronda/v1/dinkes/+/report",
             "ronda/v1/dinkes/gw/#",
             "other/dinkes/gw/report",
@@ -247,7 +249,7 @@ mod tests {
     fn only_the_state_is_retained() {
         let a = agent("dinkes/gw");
         assert_eq!(a.may_publish("ronda/v1/dinkes/gw/state", true), Ok(()));
-        for kind in ["report", "cmd/result"] {
+        for kind in ["report", "event", "cmd/result"] {
             let topic = format!("ronda/v1/dinkes/gw/{kind}");
             assert_eq!(a.may_publish(&topic, true), Err(Denied::Retain), "{topic}");
         }

@@ -188,6 +188,8 @@ impl TestApp {
             interval: Duration::from_millis(500),
             startup_jitter: Duration::ZERO,
             devices: Default::default(),
+            access: Vec::new(),
+            access_listen: None,
             outbox: Default::default(),
             pace: Default::default(),
         }

@@ -184,6 +184,8 @@ async fn a_server_killed_ten_times_mid_ingest_loses_no_acknowledged_report() {
                     state_dir: dir.path().join(&office),
                     broker: broker_config(&broker.url),
                     devices: Default::default(),
+                    access: Vec::new(),
+                    access_listen: None,
                     outbox: Limits::default(),
                     pace: ronda_agent::delivery::Pace {
                         // Reports the broker took while no server was

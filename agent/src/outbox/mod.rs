@@ -91,7 +91,8 @@ const SCHEMA: &str = "
         sum INTEGER NOT NULL,
         body BLOB NOT NULL
     );
-    CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value INTEGER NOT NULL);";
+    CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value INTEGER NOT NULL);
+    CREATE TABLE IF NOT EXISTS cursors (device TEXT PRIMARY KEY, value TEXT NOT NULL);";
 
 /// First 8 bytes of SHA-1: SQLite does not checksum its pages, and a
 /// flipped bit in a stored report must be found, not sent.
@@ -224,6 +225,18 @@ impl Outbox {
         observed_ms: i64,
         body: impl FnOnce(u64) -> Vec<u8>,
     ) -> Result<u64, OutboxError> {
+        self.push_with(observed_ms, body, None)
+    }
+
+    /// [`Outbox::push`], and in the same transaction note where a device's
+    /// log stands (`(device, cursor)`), so that events and the place to
+    /// resume from are kept or lost together.
+    pub fn push_with(
+        &mut self,
+        observed_ms: i64,
+        body: impl FnOnce(u64) -> Vec<u8>,
+        cursor: Option<(&str, &str)>,
+    ) -> Result<u64, OutboxError> {
         let seq = self.last_seq + 1;
         let body = body(seq);
         let len = body.len() as u64;
@@ -260,6 +273,14 @@ impl Outbox {
         if dropped > 0 {
             tx.execute(meta, params!["dropped", self.dropped + dropped])
                 .map_err(err)?;
+        }
+        if let Some((device, value)) = cursor {
+            tx.execute(
+                "INSERT INTO cursors (device, value) VALUES (?1, ?2)
+                 ON CONFLICT (device) DO UPDATE SET value = excluded.value",
+                params![device, value],
+            )
+            .map_err(err)?;
         }
         tx.commit().map_err(err)?;
         if dropped > 0 {
@@ -317,6 +338,31 @@ impl Outbox {
         self.count -= sizes.len() as u64;
         self.bytes -= sizes.iter().sum::<u64>();
         Ok(sizes.len() as u64)
+    }
+
+    /// Note where a device's log stands when nothing came with it.
+    pub fn set_cursor(&mut self, device: &str, value: &str) -> Result<(), OutboxError> {
+        self.conn
+            .execute(
+                "INSERT INTO cursors (device, value) VALUES (?1, ?2)
+                 ON CONFLICT (device) DO UPDATE SET value = excluded.value",
+                params![device, value],
+            )
+            .map(drop)
+            .map_err(|e| sqlite(&self.path, e))
+    }
+
+    /// Where each device's log stood at the last event kept.
+    pub fn cursors(&self) -> Result<std::collections::BTreeMap<String, String>, OutboxError> {
+        let err = |e| sqlite(&self.path, e);
+        let mut stmt = self
+            .conn
+            .prepare("SELECT device, value FROM cursors")
+            .map_err(err)?;
+        let rows = stmt
+            .query_map([], |r| Ok((r.get(0)?, r.get(1)?)))
+            .map_err(err)?;
+        rows.collect::<Result<_, _>>().map_err(err)
     }
 
     /// The lowest seq held, if any.
