@@ -32,6 +32,22 @@ pub struct OfficeState {
     pub agents: Vec<AgentView>,
     /// `(letter, item)` → who attested it.
     pub attestations: BTreeMap<(String, String), Attestation>,
+    /// Door events stored for this office, oldest first, as far back as
+    /// the server keeps them in memory ([`DOOR_LOOKBACK`]).
+    pub door_events: Vec<DoorSeen>,
+}
+
+/// How far back the server keeps an office's door events for evaluation.
+pub const DOOR_LOOKBACK: Duration = Duration::from_secs(48 * 3600);
+
+/// A door event as the server stored it.
+#[derive(Debug, Clone, PartialEq)]
+pub struct DoorSeen {
+    /// The agent that sent it.
+    pub agent: String,
+    pub event: ronda_wire::DoorEvent,
+    /// When the server received it (server clock).
+    pub received: Timestamp,
 }
 
 #[derive(Debug, Clone)]
