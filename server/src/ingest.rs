@@ -8,7 +8,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use ronda_common::link::Backoff;
-use ronda_wire::{decode_report, decode_state, Kind, Presence, RejectReason, Topic};
+use ronda_wire::{decode_events, decode_report, decode_state, Kind, Presence, RejectReason, Topic};
 use rumqttc::{
     AsyncClient, Event, EventLoop, Packet, Publish, QoS, SubscribeFilter, SubscribeReasonCode,
 };
@@ -215,7 +215,29 @@ impl Handler {
                 };
                 Ok((None, Some(msg)))
             }
-            Kind::Cmd | Kind::Ack | Kind::Event => Ok((None, None)),
+            Kind::Event => {
+                let events = decode_events(&topic, &p.payload, self.max_payload)?;
+                let received = jiff::Timestamp::from_millisecond(received_ms).unwrap_or_default();
+                let write = Write::Events {
+                    office: events.office.to_string(),
+                    agent: events.agent.to_string(),
+                    seq: events.seq,
+                    received_ms,
+                    events: events.doors.clone(),
+                    delivery: events.delivery,
+                };
+                // Unlike a report, an event is news however late it comes:
+                // a door forced while the office's line was down still
+                // matters. The engine keeps each one once, as the store does.
+                let msg = Msg::Events {
+                    office: events.office.to_string(),
+                    agent: events.agent.to_string(),
+                    events: events.doors,
+                    received,
+                };
+                Ok((Some(write), Some(msg)))
+            }
+            Kind::Cmd | Kind::Ack => Ok((None, None)),
         }
     }
 }

@@ -23,6 +23,8 @@ pub struct Metrics {
     pub stored: Counter,
     pub duplicates: Counter,
     pub backfilled: Counter,
+    pub door_events: Counter,
+    pub door_duplicates: Counter,
     pub store_errors: Counter,
     pub agents_online: Gauge,
     pub ingest_lag: Gauge<f64, AtomicU64>,
@@ -43,6 +45,8 @@ impl Metrics {
             stored: Counter::default(),
             duplicates: Counter::default(),
             backfilled: Counter::default(),
+            door_events: Counter::default(),
+            door_duplicates: Counter::default(),
             store_errors: Counter::default(),
             agents_online: Gauge::default(),
             ingest_lag: Gauge::default(),
@@ -75,6 +79,16 @@ impl Metrics {
             "reports_backfilled",
             "Reports older than their agent's newest (sent from its outbox after an outage): stored as history, not evaluated",
             m.backfilled.clone(),
+        );
+        m.registry.register(
+            "door_events_stored",
+            "Door events committed to the database",
+            m.door_events.clone(),
+        );
+        m.registry.register(
+            "door_events_duplicate",
+            "Door events already stored from their device (a log sent again)",
+            m.door_duplicates.clone(),
         );
         m.registry.register(
             "store_errors",

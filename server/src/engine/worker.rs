@@ -22,6 +22,13 @@ pub enum Msg {
         report: Box<Report>,
         received: Timestamp,
     },
+    /// Door events from one agent, in the order they came.
+    Events {
+        office: String,
+        agent: String,
+        events: Vec<ronda_wire::DoorEvent>,
+        received: Timestamp,
+    },
     Presence {
         office: String,
         agent: String,
@@ -119,6 +126,14 @@ impl Worker {
     pub async fn step(&mut self, msg: Msg, now: Timestamp) {
         let fx = match msg {
             Msg::Report { report, received } => self.engine.report(*report, received, now),
+            Msg::Events {
+                office,
+                agent,
+                events,
+                received,
+            } => self
+                .engine
+                .door_events(&office, &agent, events, received, now),
             Msg::Presence {
                 office,
                 agent,

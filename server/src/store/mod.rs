@@ -5,6 +5,7 @@ pub mod audit;
 pub mod commands;
 mod db;
 mod delivery;
+pub mod doors;
 pub mod history;
 pub mod outbox;
 mod read;
@@ -106,6 +107,8 @@ pub struct Seed {
     pub agents: Vec<SeedAgent>,
     pub attestations:
         std::collections::BTreeMap<(String, String, String), ronda_policy::eval::Attestation>,
+    /// Door events received within the engine's lookback, oldest first.
+    pub door_events: Vec<doors::StoredEvent>,
 }
 
 pub struct SeedAgent {
@@ -147,7 +150,14 @@ pub fn seed(path: &Path) -> Result<Seed, StoreError> {
         last_alert_id,
         agents,
         attestations: alerts::attestations(&conn)?,
+        door_events: doors::received_since(&conn, door_lookback_start())?,
     })
+}
+
+/// The oldest receipt time the engine keeps door events from.
+fn door_lookback_start() -> i64 {
+    let back = ronda_policy::eval::DOOR_LOOKBACK.as_millis() as i64;
+    now_ms().saturating_sub(back)
 }
 
 pub fn now_ms() -> i64 {

@@ -210,6 +210,22 @@ const MIGRATIONS: &[&str] = &[
         login_ms INTEGER NOT NULL,
         PRIMARY KEY (id_hash, account)
     ) WITHOUT ROWID;",
+    // 11: door events from access controllers, once each: a device that
+    // sends its log again adds nothing. `key` is the device's event number,
+    // or what the event says where the device numbers none.
+    "CREATE TABLE door_events (
+        office TEXT NOT NULL,
+        device TEXT NOT NULL,
+        key TEXT NOT NULL,
+        agent TEXT NOT NULL,
+        seq INTEGER NOT NULL,
+        at_ms INTEGER NOT NULL,
+        received_ms INTEGER NOT NULL,
+        event TEXT NOT NULL,
+        PRIMARY KEY (office, device, key)
+    ) WITHOUT ROWID;
+    CREATE INDEX door_events_at ON door_events (office, at_ms);
+    CREATE INDEX door_events_received ON door_events (received_ms);",
 ];
 
 #[cfg(test)]

@@ -31,6 +31,16 @@ pub enum Write {
         /// The agent's outbox when this copy was sent.
         delivery: Option<ronda_wire::Delivery>,
     },
+    /// Validated door events: counted for the acknowledgement like a
+    /// report, each event stored once.
+    Events {
+        office: String,
+        agent: String,
+        seq: u64,
+        received_ms: i64,
+        events: Vec<ronda_wire::DoorEvent>,
+        delivery: Option<ronda_wire::Delivery>,
+    },
     Presence {
         office: String,
         agent: String,
@@ -130,6 +140,8 @@ fn commit(conn: &mut Connection, batch: &[Write], metrics: &Metrics, ledger: &Le
             Ok((outcome, staged)) => {
                 metrics.stored.inc_by(outcome.stored);
                 metrics.duplicates.inc_by(outcome.duplicates);
+                metrics.door_events.inc_by(outcome.door_events);
+                metrics.door_duplicates.inc_by(outcome.door_duplicates);
                 if let Some(oldest) = outcome.oldest_received_ms {
                     metrics.ingest_lag.set((now_ms() - oldest) as f64 / 1000.0);
                 }
@@ -153,6 +165,8 @@ fn commit(conn: &mut Connection, batch: &[Write], metrics: &Metrics, ledger: &Le
 struct Outcome {
     stored: u64,
     duplicates: u64,
+    door_events: u64,
+    door_duplicates: u64,
     presence_changed: bool,
     oldest_received_ms: Option<i64>,
     /// Answers refused: they came from another agent than the command's.
@@ -186,6 +200,23 @@ fn apply(
                 }
                 let oldest = out.oldest_received_ms.get_or_insert(*received_ms);
                 *oldest = (*oldest).min(*received_ms);
+            }
+            Write::Events {
+                office,
+                agent,
+                seq,
+                received_ms,
+                events,
+                delivery,
+            } => {
+                staged.report(&tx, ledger, office, agent, *seq, delivery.as_ref())?;
+                for e in events {
+                    if super::doors::insert(&tx, office, agent, *seq, *received_ms, e)? {
+                        out.door_events += 1;
+                    } else {
+                        out.door_duplicates += 1;
+                    }
+                }
             }
             Write::Presence {
                 office,

@@ -130,6 +130,58 @@ fn acknowledgements_wait_for_holes_and_each_rise_in_drops_is_one_gap() {
     assert_eq!(count(&conn, "SELECT count(*) FROM data_gaps"), 2);
 }
 
+fn door_events(seq: u64, numbers: &[u64]) -> Write {
+    let events = numbers
+        .iter()
+        .map(|n| ronda_wire::DoorEvent {
+            device: "gate".into(),
+            door_no: Some(1),
+            door: Some("main-gate".into()),
+            kind: ronda_wire::DoorEventKind::Granted,
+            who: Some("9001".into()),
+            at: "2026-12-24T22:13:05+07:00".parse().unwrap(),
+            number: Some(*n),
+            code: "5/75".into(),
+        })
+        .collect();
+    Write::Events {
+        office: "dinkes".into(),
+        agent: "gw".into(),
+        seq,
+        received_ms: 1,
+        events,
+        delivery: Some(ronda_wire::Delivery {
+            floor: 1,
+            pending: 1,
+            dropped: 0,
+            newest: seq,
+        }),
+    }
+}
+
+/// Events share the report sequence: their payloads are acknowledged like
+/// reports, and a log the device sends again is stored once.
+#[test]
+fn door_events_are_acknowledged_in_sequence_and_stored_once() {
+    let (_dir, mut conn) = setup();
+    let (metrics, mut ledger) = (Metrics::new(), Ledger::default());
+    let batch = [sent(1, 1, 0), door_events(2, &[10, 11]), sent(3, 1, 0)];
+    let acks = ledger.keep(commit(&mut conn, &batch, &metrics, &ledger));
+    assert_eq!(acks[0].through, 3, "the events' seq fills the run");
+    // The device sent its log again, in a new payload.
+    let acks = ledger.keep(commit(
+        &mut conn,
+        &[door_events(4, &[10, 11, 12])],
+        &metrics,
+        &ledger,
+    ));
+    assert_eq!(acks[0].through, 4);
+    assert_eq!(count(&conn, "SELECT count(*) FROM door_events"), 3);
+    assert_eq!(metrics.door_events.get(), 3);
+    assert_eq!(metrics.door_duplicates.get(), 2);
+    assert_eq!(metrics.stored.get(), 2, "events are not counted as reports");
+}
+
 #[tokio::test]
 async fn writer_thread_commits_everything_before_a_flush_and_on_close() {
     let (dir, conn) = setup();
