@@ -283,11 +283,12 @@ mod tests {
     use crate::outbox::Limits;
 
     #[derive(Default)]
-    struct Sent(Vec<u64>);
+    struct Sent(Vec<u64>, Vec<(u64, Kind, Vec<u8>)>);
 
     impl ReportSink for Sent {
-        fn send(&mut self, seq: u64, _kind: Kind, _payload: Vec<u8>) -> bool {
+        fn send(&mut self, seq: u64, kind: Kind, payload: Vec<u8>) -> bool {
             self.0.push(seq);
+            self.1.push((seq, kind, payload));
             true
         }
     }
@@ -324,5 +325,69 @@ mod tests {
         // The server's real acknowledgement still counts.
         courier.acknowledged(2).unwrap();
         assert_eq!(courier.outbox.len(), 1);
+    }
+
+    fn events(n: usize) -> Events {
+        let one = ronda_wire::DoorEvent {
+            device: "gate".into(),
+            door_no: Some(1),
+            door: None,
+            kind: ronda_wire::DoorEventKind::Forced,
+            who: None,
+            at: "2026-12-24T22:13:05+07:00".parse().unwrap(),
+            number: None,
+            code: "5/27".into(),
+        };
+        Events {
+            schema: ronda_wire::SCHEMA_VERSION,
+            office: ronda_wire::Id::new("dinkes").unwrap(),
+            agent: ronda_wire::Id::new("gw").unwrap(),
+            seq: 0,
+            observed_at: jiff::Timestamp::now(),
+            doors: (0..n as u64)
+                .map(|i| ronda_wire::DoorEvent {
+                    number: Some(i),
+                    ..one.clone()
+                })
+                .collect(),
+            delivery: None,
+        }
+    }
+
+    /// Events go on their own topic, in the report sequence, split to the
+    /// payload limit, and are walked again with the backlog after a
+    /// reconnect like any report.
+    #[tokio::test]
+    async fn events_share_the_sequence_and_are_resent_on_their_own_topic() {
+        let outbox = Outbox::memory(Limits::default());
+        let mut courier = Courier::new(outbox, Sent::default(), Pace::default());
+        courier.connected().unwrap();
+        courier.store(report()).unwrap();
+        courier
+            .store_events(events(MAX_EVENTS + 1), Some(("gate", "9")))
+            .unwrap();
+        let kinds: Vec<_> = courier.sink().1.iter().map(|(s, k, _)| (*s, *k)).collect();
+        assert_eq!(
+            kinds,
+            [(1, Kind::Report), (2, Kind::Event), (3, Kind::Event)]
+        );
+        let last: Events = serde_json::from_slice(&courier.sink().1[2].2).unwrap();
+        assert_eq!((last.seq, last.doors.len()), (3, 1));
+        assert!(last.delivery.is_some(), "the outbox state rides along");
+        assert_eq!(courier.outbox.cursors().unwrap()["gate"], "9");
+        // Connection lost before any acknowledgement: all three go again.
+        courier.disconnected();
+        courier.sink().1.clear();
+        courier.connected().unwrap();
+        let start = Instant::now();
+        for i in 1..=4 {
+            courier.work(start + Duration::from_secs(i)).unwrap();
+        }
+        let again: Vec<_> = courier.sink().1.iter().map(|(s, k, _)| (*s, *k)).collect();
+        assert!(
+            again.contains(&(2, Kind::Event)) && again.contains(&(3, Kind::Event)),
+            "{again:?}"
+        );
+        assert!(again.contains(&(1, Kind::Report)), "{again:?}");
     }
 }

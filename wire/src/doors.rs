@@ -307,6 +307,17 @@ mod tests {
     }
 
     #[test]
+    fn the_documented_example_parses() {
+        let e: Events = serde_json::from_str(include_str!("../examples/events.json")).unwrap();
+        assert_eq!(e.doors.len(), 3);
+        assert_eq!(e.doors[1].kind, DoorEventKind::Forced);
+        assert_eq!(e.doors[2].key(), "t:2018-06-14T15:14:00Z|1|granted|1203");
+        for d in &e.doors {
+            d.check().unwrap();
+        }
+    }
+
+    #[test]
     fn kinds_round_trip_by_name() {
         for k in DoorEventKind::ALL {
             assert_eq!(DoorEventKind::parse(k.as_str()), Some(k));

@@ -8,13 +8,15 @@ use ronda_testkit::fuzz as support;
 use jiff::Timestamp;
 use proptest::prelude::*;
 use ronda_wire::{
-    decode_report, decode_state, Ack, Action, Channel, Command, CommandResult, Delivery, Disk,
-    Host, Id, Kind, Memory, PauseReason, Paused, Plug, PowerOn, Presence, Recorder, RecorderDisk,
-    RejectReason, Report, Service, Temperature, Topic, SCHEMA_VERSION,
+    decode_events, decode_report, decode_state, Ack, Action, Channel, Command, CommandResult,
+    Delivery, Disk, DoorEvent, DoorEventKind, Events, Host, Id, Kind, Memory, PauseReason, Paused,
+    Plug, PowerOn, Presence, Recorder, RecorderDisk, RejectReason, Report, Service, Temperature,
+    Topic, MAX_EVENTS, SCHEMA_VERSION,
 };
 use support::{check, mutated, soup};
 
 const EXAMPLE: &str = include_str!("../examples/report.json");
+const EVENTS: &str = include_str!("../examples/events.json");
 const JSON_BRACKETS: &[(&str, &str)] = &[("[", "]"), ("{\"a\":", "}")];
 
 fn example_topic() -> Topic {
@@ -493,6 +495,7 @@ fn fuzz_payload_ack_round_trips() {
 fn kind() -> impl Strategy<Value = Kind> {
     prop_oneof![
         Just(Kind::Report),
+        Just(Kind::Event),
         Just(Kind::State),
         Just(Kind::Cmd),
         Just(Kind::CmdResult),
@@ -563,4 +566,97 @@ fn fuzz_topic_id() {
             Ok(())
         },
     );
+}
+
+fn events_topic() -> Topic {
+    Topic::new(
+        Id::new("dinkes").unwrap(),
+        Id::new("kantor-utama").unwrap(),
+        Kind::Event,
+    )
+}
+
+/// Whatever `decode_events` said, it is a clean answer; what it accepts has
+/// the topic's ids, no more events than allowed, only id-like user ids, and
+/// re-encodes to itself.
+fn events_answer_is_sound(payload: &[u8]) -> Result<(), TestCaseError> {
+    let topic = events_topic();
+    match decode_events(&topic, payload, 1 << 20) {
+        Ok(e) => {
+            prop_assert_eq!(&e.office, &topic.office);
+            prop_assert!(e.doors.len() <= MAX_EVENTS);
+            for d in &e.doors {
+                prop_assert!(d.who.as_deref().is_none_or(ronda_wire::is_user_id));
+            }
+            let again = serde_json::to_vec(&e).unwrap();
+            prop_assert_eq!(decode_events(&topic, &again, usize::MAX), Ok(e));
+        }
+        Err(e) => prop_assert!(RejectReason::LABELS.contains(&e.label())),
+    }
+    Ok(())
+}
+
+#[test]
+fn fuzz_payload_events_any_bytes_and_mutated_example() {
+    check(payload(), |p| events_answer_is_sound(&p));
+    check(mutated(EVENTS, JSON_BRACKETS), |p| {
+        events_answer_is_sound(p.as_bytes())
+    });
+}
+
+fn door_event() -> impl Strategy<Value = DoorEvent> {
+    (
+        "[a-z0-9-]{1,20}",
+        opt(any::<u32>()),
+        opt(prop::sample::select(ronda_wire::vocab::DOORS).prop_map(str::to_owned)),
+        prop::sample::select(DoorEventKind::ALL.to_vec()),
+        opt("[A-Za-z0-9_.-]{1,32}"),
+        (timestamp(), -50_400..=50_400i32),
+        opt(any::<u64>()),
+        "[0-9a-z /]{1,12}",
+    )
+        .prop_map(
+            |(device, door_no, door, kind, who, (t, off), number, code)| {
+                // Whole minutes: RFC 3339 offsets carry no seconds.
+                let offset = jiff::tz::Offset::from_seconds(off / 60 * 60).unwrap();
+                let at = ronda_wire::DeviceTime::new(t, offset);
+                DoorEvent {
+                    device,
+                    door_no,
+                    door,
+                    kind,
+                    who,
+                    at,
+                    number,
+                    code,
+                }
+            },
+        )
+}
+
+/// What an agent encodes, the server decodes to the same value.
+#[test]
+fn fuzz_payload_events_round_trip() {
+    let events = (
+        id(),
+        id(),
+        any::<u64>(),
+        timestamp(),
+        proptest::collection::vec(door_event(), 0..5),
+    )
+        .prop_map(|(office, agent, seq, observed_at, doors)| Events {
+            schema: SCHEMA_VERSION,
+            office,
+            agent,
+            seq,
+            observed_at,
+            doors,
+            delivery: None,
+        });
+    check(events, |e| {
+        let topic = Topic::new(e.office.clone(), e.agent.clone(), Kind::Event);
+        let bytes = serde_json::to_vec(&e).unwrap();
+        prop_assert_eq!(decode_events(&topic, &bytes, usize::MAX), Ok(e));
+        Ok(())
+    });
 }

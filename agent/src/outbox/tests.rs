@@ -173,3 +173,49 @@ fn settings_are_checked_after_they_are_set() {
         .unwrap();
     assert_eq!((mode.as_str(), sync), ("wal", 2));
 }
+
+/// Events and where the device's log stands are kept together, survive a
+/// restart, and outlive the acknowledgement of the events themselves.
+#[test]
+fn a_device_cursor_is_kept_with_its_events_and_outlives_their_acknowledgement() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut o = open(dir.path(), Limits::default());
+    o.push_with(1, |s| body(s, 3), Some(("gate", "4411")))
+        .unwrap();
+    o.push(2, |s| body(s, 3)).unwrap();
+    o.set_cursor("zk", "attlog:99").unwrap();
+    o.acknowledge(2).unwrap();
+    drop(o);
+    let o = open(dir.path(), Limits::default());
+    let cursors = o.cursors().unwrap();
+    assert_eq!(cursors.get("gate").map(String::as_str), Some("4411"));
+    assert_eq!(cursors.get("zk").map(String::as_str), Some("attlog:99"));
+    assert!(o.is_empty());
+}
+
+/// An outbox written before door events existed opens, keeps its reports,
+/// and takes cursors.
+#[test]
+fn an_outbox_from_before_doors_opens_and_takes_cursors() {
+    let dir = tempfile::tempdir().unwrap();
+    {
+        let conn = Connection::open(dir.path().join("outbox.db")).unwrap();
+        conn.execute_batch(
+            "CREATE TABLE records (seq INTEGER PRIMARY KEY, observed_ms INTEGER NOT NULL,
+                 sum INTEGER NOT NULL, body BLOB NOT NULL);
+             CREATE TABLE meta (key TEXT PRIMARY KEY, value INTEGER NOT NULL);",
+        )
+        .unwrap();
+        let b = body(1, 4);
+        conn.execute(
+            "INSERT INTO records VALUES (1, 0, ?1, ?2)",
+            params![checksum(&b), b],
+        )
+        .unwrap();
+    }
+    let mut o = open(dir.path(), Limits::default());
+    assert_eq!(o.len(), 1);
+    o.push_with(5, |s| body(s, 1), Some(("gate", "7"))).unwrap();
+    assert_eq!(o.cursors().unwrap().len(), 1);
+    assert_eq!(o.last_seq(), 2);
+}

@@ -5,6 +5,7 @@
 //! JavaScript build step; the live pages load one small script.
 
 pub mod alerts;
+mod doors;
 pub mod office;
 pub mod overview;
 pub mod report;
@@ -89,6 +90,14 @@ fn env() -> &'static Environment<'static> {
         env.add_function("state", |st: &minijinja::State, s: String| {
             let en = st.lookup("lang").is_some_and(|l| l.as_str() == Some("en"));
             state_word(&s, en)
+        });
+        env.add_function("door_kind", |st: &minijinja::State, k: String| {
+            let en = st.lookup("lang").is_some_and(|l| l.as_str() == Some("en"));
+            doors::kind_word(&k, en)
+        });
+        env.add_function("door_state", |st: &minijinja::State, v: Option<String>| {
+            let en = st.lookup("lang").is_some_and(|l| l.as_str() == Some("en"));
+            doors::state_word(v.as_deref(), en)
         });
         env.add_filter("ago", ago);
         env.add_filter("ms", ms);

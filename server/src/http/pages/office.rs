@@ -72,7 +72,7 @@ pub async fn page(
     };
     let alerts = s.reader.alerts(filter, HISTORY).await?;
     let (o, tz) = (office.clone(), s.tz.clone());
-    let (attestations, commands, gaps) = s
+    let (attestations, commands, gaps, doors) = s
         .reader
         .with(move |c| {
             let att = crate::store::history::attestations(c, &o)?
@@ -84,12 +84,13 @@ pub async fn page(
                 .into_iter()
                 .map(|r| minijinja::context! { agent => r.agent, lost => r.lost, before_seq => r.before_seq, at => format_local_ms(r.noticed_ms, &tz) })
                 .collect::<Vec<_>>();
-            Ok((att, cmds, gaps))
+            let doors = crate::store::doors::latest(c, &o, HISTORY)?;
+            Ok((att, cmds, gaps, super::doors::rows(doors, &tz)))
         })
         .await?;
     let controls = matches!(who.user.role, Role::Admin | Role::It);
     let name = office_name(&s, &office);
-    let ctx = minijinja::context! { office, name, agents, letters, alerts, attestations, commands, gaps, controls };
+    let ctx = minijinja::context! { office, name, agents, letters, alerts, attestations, commands, gaps, doors, controls };
     render(&who, lang, "office.html", ctx)
 }
 
