@@ -120,7 +120,7 @@ fn subscribe(client: &AsyncClient, qos: QoS) {
     // filters in one packet so that one SUBACK means "ready". From another
     // task, and waiting for room: after an outage the request queue may be
     // full of acknowledgements, and this loop must keep polling to empty it.
-    let filters = [Kind::Report, Kind::State, Kind::CmdResult]
+    let filters = [Kind::Report, Kind::Event, Kind::State, Kind::CmdResult]
         .map(|k| SubscribeFilter::new(Topic::filter_all(k), qos));
     let client = client.clone();
     tokio::spawn(async move {

@@ -3,6 +3,7 @@
 
 mod access;
 mod bad_input;
+mod door_events;
 mod embedded;
 mod identity;
 mod mosquitto;
