@@ -40,6 +40,11 @@ fn door_alarms_fail_at_any_time_at_their_own_severity() {
             ("tamper:acs", Some(Severity::Critical), true),
         ]
     );
+    let forced = serde_json::to_value(&r.findings[0]).unwrap();
+    assert_eq!(
+        (&forced["anytime"], &forced["severity"]),
+        (&json!(true), &json!("critical"))
+    );
     // The book opens the forced door's alert outside the window, at once.
     let mut book = Book::default();
     let changes = book.apply(&l, &e);

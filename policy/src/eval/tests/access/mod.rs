@@ -182,6 +182,8 @@ fn someone_else_is_one_failing_finding_naming_the_user_and_the_door() {
     assert_eq!(e["time"], "2018-06-12T02:50:00Z");
     assert_eq!(e["number"], 1185);
     assert_eq!(e["count"], 1);
+    let shown = serde_json::to_value(f).unwrap();
+    assert!(shown.get("anytime").is_none() && shown.get("severity").is_none());
 }
 
 #[test]
