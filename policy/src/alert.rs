@@ -4,7 +4,8 @@
 //! item's grace time runs, then `firing`; a person may `acknowledge` it (with
 //! a note and an optional expiry), which holds until it recovers; every alert
 //! ends `resolved`. [`Book`] holds the open alerts and is pure: the caller
-//! passes the time and stores the [`Change`]s it returns.
+//! passes the time and stores the [`Change`]s it returns. Outside the
+//! letter's window only findings marked `anytime` open and keep alerts.
 
 use std::collections::BTreeMap;
 use std::time::Duration;
@@ -171,25 +172,28 @@ impl Book {
         let is_open =
             |item: &str, subject: &str| open.iter().any(|(i, s)| i == item && s == subject);
         let mut seen: Vec<(&str, &str)> = Vec::new();
-        if eval.enforced {
-            for result in &eval.items {
-                let Some(item) = letter.item(&result.item) else {
+        for result in &eval.items {
+            let Some(item) = letter.item(&result.item) else {
+                continue;
+            };
+            // Outside the window only the findings judged at any time count.
+            for f in result
+                .findings
+                .iter()
+                .filter(|f| eval.enforced || f.anytime)
+            {
+                seen.push((&result.item, &f.subject));
+                if f.status != Status::Fail && !is_open(&result.item, &f.subject) {
                     continue;
-                };
-                for f in &result.findings {
-                    seen.push((&result.item, &f.subject));
-                    if f.status != Status::Fail && !is_open(&result.item, &f.subject) {
-                        continue;
-                    }
-                    let key = AlertKey {
-                        letter: eval.letter.clone(),
-                        item: result.item.clone(),
-                        office: eval.office.clone(),
-                        subject: f.subject.clone(),
-                    };
-                    let severity = f.advisory.unwrap_or(item.severity);
-                    self.finding(key, severity, item.grace, f, now, &mut changes);
                 }
+                let key = AlertKey {
+                    letter: eval.letter.clone(),
+                    item: result.item.clone(),
+                    office: eval.office.clone(),
+                    subject: f.subject.clone(),
+                };
+                let severity = f.severity_under(item.severity);
+                self.finding(key, severity, item.grace, f, now, &mut changes);
             }
         }
         let gone: Vec<AlertKey> = self

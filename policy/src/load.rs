@@ -85,6 +85,9 @@ impl LetterCheck<'_, '_> {
         }
         let items = items::check_all(self, raw_items, &keep_on);
         let notify = notify::check(self, raw.notify.take().unwrap_or_default(), &zone);
+        if let (Some(items), Some(notify)) = (&items, &notify) {
+            items::roster_has_ids(self, items, &notify.piket);
+        }
         let (id, number, title, issuer, issued, source) = header?;
         Some(Letter {
             id,

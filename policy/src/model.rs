@@ -111,7 +111,63 @@ pub enum Check {
         /// An agent whose clock is off by more than this gets a finding.
         max_clock_offset: Duration,
     },
+    AccessClosed(AccessClosed),
     Attestation,
+}
+
+/// `access.closed`: nobody but the allowlist goes through the listed doors
+/// during the window; a door forced or held open, a controller tampered
+/// with or off mains, is a finding at any time.
+#[derive(Debug, Clone, PartialEq)]
+pub struct AccessClosed {
+    /// Door places (`ronda_wire::vocab::DOORS`); `None`: every door, named or not.
+    pub doors: Option<Vec<String>>,
+    /// Device user ids allowed through during the window.
+    pub allow: Vec<String>,
+    /// Whoever is on the office's piket roster at the time of the entry
+    /// is allowed too (by the `ids` of their shift).
+    pub roster: bool,
+    /// How long an event's finding fails after the event.
+    pub hold: Duration,
+    /// A controller not heard from for this long is a finding (in the window).
+    pub silence: Duration,
+    /// A controller clock off by more than this gets an advisory finding.
+    pub max_clock_skew: Duration,
+    /// A door sensor's `open` this soon after a grant at the same door is
+    /// the same passage, not a second entry.
+    pub passage: Duration,
+    pub severities: AccessSeverities,
+}
+
+/// The severity of each kind of `access.closed` finding; an entry by
+/// someone not allowed takes the item's.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct AccessSeverities {
+    pub forced: Severity,
+    pub held_open: Severity,
+    pub tamper: Severity,
+    pub power_lost: Severity,
+    pub silence: Severity,
+    pub clock: Severity,
+}
+
+impl Default for AccessSeverities {
+    fn default() -> Self {
+        AccessSeverities {
+            forced: Severity::Critical,
+            held_open: Severity::Warning,
+            tamper: Severity::Critical,
+            power_lost: Severity::Warning,
+            silence: Severity::Warning,
+            clock: Severity::Warning,
+        }
+    }
+}
+
+impl AccessClosed {
+    /// Subject prefixes of the findings that say a person is where nobody
+    /// should be: their mail goes out at once, without `group_wait`.
+    pub const IMMEDIATE: [&'static str; 3] = ["entry:", "forced:", "tamper:"];
 }
 
 impl Check {
@@ -125,6 +181,7 @@ impl Check {
             Check::ServiceUp { .. } => "service.up",
             Check::HostUp { .. } => "host.up",
             Check::AgentOnline { .. } => "agent.online",
+            Check::AccessClosed(_) => "access.closed",
             Check::Attestation => "attestation",
         }
     }
@@ -188,11 +245,35 @@ pub struct Shift {
     pub to: Timestamp,
     pub name: String,
     pub email: String,
+    /// The person's user ids on the office's door controllers, for
+    /// `allow: [roster]` of `access.closed`.
+    pub ids: Vec<String>,
+}
+
+impl Item {
+    /// Whether the alert on `subject` of this item must be told at once,
+    /// without waiting `group_wait` to be grouped with others: an entry by
+    /// someone not allowed, a forced door, a tampered controller.
+    pub fn immediate(&self, subject: &str) -> bool {
+        matches!(self.check, Check::AccessClosed(_))
+            && AccessClosed::IMMEDIATE
+                .iter()
+                .any(|p| subject.starts_with(p))
+    }
 }
 
 impl Letter {
     pub fn item(&self, id: &str) -> Option<&Item> {
         self.items.iter().find(|i| i.id == id)
+    }
+
+    /// How long the alert on (`item`, `subject`) waits to be grouped into
+    /// one message: none for an [`Item::immediate`] one, else `group_wait`.
+    pub fn group_wait_for(&self, item: &str, subject: &str) -> Duration {
+        match self.item(item) {
+            Some(i) if i.immediate(subject) => Duration::ZERO,
+            _ => self.notify.group_wait,
+        }
     }
 
     pub fn covers(&self, office: &str) -> bool {

@@ -64,6 +64,8 @@ pub(crate) fn check(cx: &mut LetterCheck<'_, '_>, raw: RawNotify, tz: &TimeZone)
                 .and_then(|t| cx.time(&format!("{at}.to"), &t, tz));
             let name = cx.need(&format!("{at}.name"), s.name);
             let email = cx.need(&format!("{at}.email"), s.email);
+            let ids = s.ids.unwrap_or_default();
+            crate::items::shift_ids(cx, &format!("{at}.ids"), &ids);
             if let Some(e) = email.as_deref().filter(|e| !is_email(e)) {
                 cx.fail(
                     &format!("{at}.email"),
@@ -77,6 +79,7 @@ pub(crate) fn check(cx: &mut LetterCheck<'_, '_>, raw: RawNotify, tz: &TimeZone)
                     to,
                     name,
                     email,
+                    ids,
                 }),
                 (Some(_), Some(_), _, _) => {
                     cx.fail(&format!("{at}.to"), "the shift ends before it starts");

@@ -116,6 +116,34 @@ pub struct RawCheck {
     pub missed: Option<u32>,
     pub channel_severity: Option<String>,
     pub max_clock_offset: Option<Dur>,
+    // access.closed
+    pub doors: Option<RawDoors>,
+    pub allow: Option<Vec<String>>,
+    pub hold: Option<Dur>,
+    pub silence: Option<Dur>,
+    pub max_clock_skew: Option<Dur>,
+    pub passage: Option<Dur>,
+    pub severities: Option<RawSeverities>,
+}
+
+/// `all`, or a list of door places.
+#[derive(Debug)]
+pub enum RawDoors {
+    All,
+    Listed(Vec<String>),
+}
+
+/// The severity of each kind of `access.closed` finding besides entries,
+/// which take the item's.
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RawSeverities {
+    pub forced: Option<String>,
+    pub held_open: Option<String>,
+    pub tamper: Option<String>,
+    pub power_lost: Option<String>,
+    pub silence: Option<String>,
+    pub clock: Option<String>,
 }
 
 #[derive(Debug, Default, Deserialize)]
@@ -147,6 +175,8 @@ pub struct RawShift {
     pub to: Option<String>,
     pub name: Option<String>,
     pub email: Option<String>,
+    /// The person's user ids on the office's door controllers.
+    pub ids: Option<Vec<String>>,
 }
 
 impl<'de> Deserialize<'de> for RawWindow {
@@ -168,6 +198,31 @@ impl<'de> Deserialize<'de> for RawWindow {
             fn visit_seq<A: SeqAccess<'de>>(self, seq: A) -> Result<RawWindow, A::Error> {
                 Deserialize::deserialize(de::value::SeqAccessDeserializer::new(seq))
                     .map(RawWindow::Periods)
+            }
+        }
+        d.deserialize_any(V)
+    }
+}
+
+impl<'de> Deserialize<'de> for RawDoors {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        struct V;
+        impl<'de> Visitor<'de> for V {
+            type Value = RawDoors;
+            fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+                f.write_str("`all` or a list of door places")
+            }
+            fn visit_str<E: de::Error>(self, v: &str) -> Result<RawDoors, E> {
+                match v {
+                    "all" => Ok(RawDoors::All),
+                    _ => Err(E::custom(format!(
+                        "`{v}` is not a door list: write `all` or a list such as [back-gate]"
+                    ))),
+                }
+            }
+            fn visit_seq<A: SeqAccess<'de>>(self, seq: A) -> Result<RawDoors, A::Error> {
+                Deserialize::deserialize(de::value::SeqAccessDeserializer::new(seq))
+                    .map(RawDoors::Listed)
             }
         }
         d.deserialize_any(V)

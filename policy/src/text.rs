@@ -140,6 +140,29 @@ fn zone_words(z: &str) -> Option<(&'static str, &'static str)> {
     })
 }
 
+/// A door by its place, with its place word when it is not one Ronda knows.
+pub fn door(d: &str) -> Text {
+    let (id, en) = door_words(d).unwrap_or((d, d));
+    Text::new(id, en)
+}
+
+fn door_words(d: &str) -> Option<(&'static str, &'static str)> {
+    Some(match d {
+        "main-gate" => ("gerbang utama", "main gate"),
+        "side-gate" => ("gerbang samping", "side gate"),
+        "back-gate" => ("gerbang belakang", "back gate"),
+        "main-door" => ("pintu utama", "main door"),
+        "side-door" => ("pintu samping", "side door"),
+        "back-door" => ("pintu belakang", "back door"),
+        "server-room" => ("pintu ruang server", "server room door"),
+        "archive" => ("pintu ruang arsip", "archive room door"),
+        "cash-room" => ("pintu ruang kas", "cash room door"),
+        "warehouse" => ("pintu gudang", "warehouse door"),
+        "office" => ("pintu ruang kantor", "office door"),
+        _ => return None,
+    })
+}
+
 /// The equipment behind a smart plug, by its class.
 pub fn class(c: &str) -> Text {
     let (id, en) = class_words(c).unwrap_or((c, c));
@@ -208,12 +231,15 @@ mod tests {
     }
 
     #[test]
-    fn every_zone_and_class_has_a_name_in_both_languages() {
+    fn every_zone_class_and_door_has_a_name_in_both_languages() {
         for z in ronda_wire::vocab::ZONES {
             assert!(zone_words(z).is_some(), "zone {z}");
         }
         for c in ronda_wire::vocab::CLASSES {
             assert!(class_words(c).is_some(), "class {c}");
+        }
+        for d in ronda_wire::vocab::DOORS {
+            assert!(door_words(d).is_some(), "door {d}");
         }
         assert_eq!(
             class("toaster"),

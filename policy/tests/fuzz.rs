@@ -241,3 +241,122 @@ fn fuzz_policy_duration_round_trips() {
         },
     );
 }
+
+/// The Cilegon letter's gate item, judged at `now`, on the office its
+/// roster is for.
+fn gates() -> &'static ronda_policy::Letter {
+    static L: OnceLock<ronda_policy::Letter> = OnceLock::new();
+    L.get_or_init(|| {
+        ronda_policy::load(&root().join("letters/cilegon-satu-pintu-2020.yaml"), None).unwrap()
+    })
+}
+
+/// One door event as an agent on the office LAN could send it: any kind,
+/// door, user id, device time, offset and event number, received at any
+/// time around `now`.
+fn door_event(now: i64) -> impl Strategy<Value = ronda_policy::eval::DoorSeen> {
+    use ronda_wire::{DeviceTime, DoorEvent, DoorEventKind};
+    let when = prop_oneof![
+        (now - 3 * 86_400..now + 3600),
+        Just(jiff::Timestamp::MIN.as_second()),
+        Just(jiff::Timestamp::MAX.as_second()),
+    ];
+    (
+        proptest::sample::select(DoorEventKind::ALL.to_vec()),
+        proptest::option::of(0u32..4),
+        proptest::option::of(prop_oneof![Just("9001".to_owned()), "[0-9A-Za-z._-]{1,32}"]),
+        when,
+        -93_599i32..=93_599,
+        proptest::option::of(any::<u64>()),
+        (now - 3 * 86_400..now + 3600),
+        proptest::option::of(prop_oneof![Just("back-gate"), Just("main-gate")]),
+    )
+        .prop_map(|(kind, door_no, who, at, off, number, received, door)| {
+            let ts = |s| jiff::Timestamp::from_second(s).unwrap();
+            ronda_policy::eval::DoorSeen {
+                agent: "gw".into(),
+                event: DoorEvent {
+                    device: "acs".into(),
+                    door_no,
+                    door: door.map(Into::into),
+                    kind,
+                    who,
+                    at: DeviceTime::new(ts(at), jiff::tz::Offset::from_seconds(off).unwrap()),
+                    number,
+                    code: "5/75".into(),
+                },
+                received: ts(received),
+            }
+        })
+}
+
+/// Door events are outside input: whatever they say, the evaluation
+/// answers, gives one finding per subject, fails only what happened at
+/// most `hold` before `now`, and does not depend on the order they are
+/// stored in.
+#[test]
+fn fuzz_policy_access_events() {
+    use ronda_policy::eval::{evaluate, AgentView, OfficeState, Status};
+    // 10:00 WIB on 20 March 2020, inside the Cilegon window.
+    let now: jiff::Timestamp = "2020-03-20T03:00:00Z".parse().unwrap();
+    let strategy = (
+        proptest::collection::vec(door_event(now.as_second()), 0..40),
+        proptest::option::of(any::<i64>()),
+        proptest::option::of(any::<i64>()),
+        any::<bool>(),
+    );
+    check(strategy, |(events, skew, contact, reachable)| {
+        let mut report: ronda_wire::Report =
+            serde_json::from_str(include_str!("../../wire/examples/report.json")).unwrap();
+        report.access = vec![ronda_wire::AccessController {
+            id: "acs".into(),
+            kind: "hikvision-access".into(),
+            reachable,
+            clock_skew_s: skew,
+            last_contact: contact
+                .and_then(|c| jiff::Timestamp::from_second(c % 300_000_000_000).ok()),
+            doors: vec![ronda_wire::Door {
+                no: 1,
+                door: Some("back-gate".into()),
+                state: None,
+            }],
+            ..Default::default()
+        }];
+        let mut agent = AgentView::new("gw");
+        agent.online = true;
+        agent.last_seen = Some(now);
+        agent.report = Some(std::sync::Arc::new(report));
+        let mut state = OfficeState {
+            office: "bappeda".into(),
+            agents: vec![agent],
+            door_events: events,
+            ..OfficeState::default()
+        };
+        let judge = |s: &OfficeState| {
+            let e = evaluate(gates(), s, now);
+            let item = e.items.into_iter().next().unwrap();
+            let mut v: Vec<(String, Status, serde_json::Value)> = item
+                .findings
+                .into_iter()
+                .map(|f| (f.subject, f.status, f.evidence["count"].clone()))
+                .collect();
+            v.sort_by(|a, b| a.0.cmp(&b.0));
+            v
+        };
+        let first = judge(&state);
+        let mut subjects: Vec<&str> = first.iter().map(|f| f.0.as_str()).collect();
+        subjects.dedup();
+        prop_assert_eq!(subjects.len(), first.len(), "a subject twice: {:?}", first);
+        let e = evaluate(gates(), &state, now);
+        for f in &e.items[0].findings {
+            if let Some(t) = f.evidence["time"].as_str() {
+                let t: jiff::Timestamp = t.parse().unwrap();
+                let recent = now.duration_since(t) < jiff::SignedDuration::from_hours(1);
+                prop_assert_eq!(f.status == Status::Fail, recent, "{:?}", f);
+            }
+        }
+        state.door_events.reverse();
+        prop_assert_eq!(judge(&state), first);
+        Ok(())
+    });
+}

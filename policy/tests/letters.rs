@@ -26,7 +26,7 @@ fn every_shipped_letter_reads_with_and_without_the_registry() {
         .map(|e| e.unwrap().path())
         .filter(|p| p.extension().is_some_and(|x| x == "yaml"))
         .collect();
-    assert_eq!(files.len(), 3, "{files:?}");
+    assert_eq!(files.len(), 4, "{files:?}");
     let reg = registry();
     for f in &files {
         ronda_policy::load(f, None).unwrap_or_else(|e| panic!("{e}"));
@@ -134,4 +134,107 @@ fn meaning_mistakes_name_their_place() {
         );
     }
     assert_eq!(err.lines().count(), want.len(), "{err}");
+}
+
+#[test]
+fn the_cilegon_letter_closes_every_gate_but_the_front_one_to_all_but_the_pamdal() {
+    use ronda_policy::model::{AccessClosed, Check};
+    let reg = registry();
+    let l = ronda_policy::load(
+        &root().join("letters/cilegon-satu-pintu-2020.yaml"),
+        Some(&reg),
+    )
+    .unwrap();
+    assert!(l.covers("bappeda") && !l.covers("dinkes"));
+    // 2020-03-19 00:00 WIB.
+    assert!(!l.enforced_at(t("2020-03-18T16:59:59Z")));
+    assert!(l.enforced_at(t("2020-03-18T17:00:00Z")));
+    let Check::AccessClosed(AccessClosed {
+        doors,
+        allow,
+        roster,
+        ..
+    }) = &l.item("satu-pintu-masuk").unwrap().check
+    else {
+        panic!("not access.closed");
+    };
+    assert_eq!(
+        doors.as_deref(),
+        Some(&["back-gate".to_owned(), "side-gate".to_owned()][..])
+    );
+    assert!(allow.is_empty() && *roster);
+    let ids: Vec<&str> = l
+        .notify
+        .piket
+        .iter()
+        .flat_map(|s| s.ids.iter().map(String::as_str))
+        .collect();
+    assert_eq!(ids, ["9001", "9002", "9003", "9004"]);
+}
+
+#[test]
+fn access_closed_mistakes_name_their_place() {
+    let text = "letter: {id: l, number: '1', title: t, issuer: i, issued: 2018-06-08}
+timezone: Asia/Jakarta
+window: always
+offices: all
+checklist:
+  - id: a
+    text: {id: a, en: a}
+    check:
+      kind: access.closed
+      doors: [back-gate, pagar]
+      allow: [roster, Budi Santoso]
+      hold: 30h
+      passage: 10m
+      severities: {forced: urgent}
+    for: 31h
+    severity: critical
+  - id: b
+    text: {id: b, en: b}
+    check: {kind: power.off, doors: all}
+    severity: info
+notify:
+  piket:
+    dinkes:
+      - {from: 2018-06-11, to: 2018-06-12, name: n, email: p@x.go.id, ids: ['<9>']}
+";
+    let err = from_text(Path::new("d.yaml"), text.into(), None)
+        .unwrap_err()
+        .to_string();
+    let want = [
+        "d.yaml:10:14: checklist.0.check.doors.1: unknown door `pagar`",
+        "d.yaml:11:14: checklist.0.check.allow.1: `Budi Santoso` is not a device user id",
+        "d.yaml:12:13: checklist.0.check.hold: must be more than 0s and at most 24h",
+        "d.yaml:13:16: checklist.0.check.passage: must be at most 5m",
+        "d.yaml:14:19: checklist.0.check.severities.forced: `urgent` is not a severity",
+        "d.yaml:15:10: checklist.0.for: must be shorter than the check's `hold`",
+        "d.yaml:19:12: checklist.1.check.doors: `doors` does not apply to power.off",
+        "d.yaml:24:7: notify.piket.dinkes.0.ids.0: `<9>` is not a device user id",
+    ];
+    for w in want {
+        assert!(
+            err.lines().any(|l| l.starts_with(w)),
+            "missing {w:?} in:\n{err}"
+        );
+    }
+    assert_eq!(err.lines().count(), want.len(), "{err}");
+    // `roster` with no shift giving anyone's ids would alert on every guard.
+    let no_ids = text
+        .replace(", ids: ['<9>']", "")
+        .replace(", pagar", "")
+        .replace("Budi Santoso", "'9001'")
+        .replace("hold: 30h", "hold: 1h")
+        .replace("passage: 10m", "passage: 10s")
+        .replace("urgent", "warning")
+        .replace("for: 31h", "for: 0s")
+        .replace(", doors: all", "");
+    let err = from_text(Path::new("d.yaml"), no_ids, None)
+        .unwrap_err()
+        .to_string();
+    assert!(
+        err.starts_with("d.yaml:11:14: checklist.0.check.allow: `roster` names nobody"),
+        "{err}"
+    );
+    assert_eq!(err.lines().count(), 1, "{err}");
 }

@@ -29,6 +29,8 @@ fn eval(m: i64, status: Status, enforced: bool, down: bool) -> Evaluation {
         status,
         message: crate::text::Text::same(format!("printer {status:?}")),
         advisory: None,
+        severity: None,
+        anytime: false,
         evidence: serde_json::json!({ "relay_on": status == Status::Fail }),
     };
     let findings = if down { vec![] } else { vec![finding] };
@@ -226,4 +228,64 @@ fn an_office_that_recovers_resolves_only_its_own_alerts() {
     assert_eq!(left, ["dinkes-2", "dinkes2"]);
     assert_eq!(book.open_in("l", "dinkes").count(), 0);
     assert_eq!(book.open_in("other-letter", "dinkes-2").count(), 0);
+}
+
+/// At minute `m`: the printer (judged in the window) and a forced door
+/// (judged at any time, critical under the warning item), both `status`.
+fn with_door(m: i64, status: Status, enforced: bool) -> Evaluation {
+    let mut e = eval(m, status, enforced, false);
+    let door = Finding {
+        subject: "forced:acs/1".into(),
+        message: crate::text::Text::same(format!("door {status:?}")),
+        ..e.items[0].findings[0].clone()
+    }
+    .at_severity(Severity::Critical)
+    .anytime();
+    e.items[0].findings.push(door);
+    e
+}
+
+fn subjects(changes: &[Change]) -> Vec<(&str, State)> {
+    changes
+        .iter()
+        .map(|c| (c.alert.key.subject.as_str(), c.transition.to))
+        .collect()
+}
+
+#[test]
+fn an_anytime_finding_opens_fires_and_resolves_outside_the_window() {
+    let (l, mut book) = (letter(), Book::default());
+    let opened = book.apply(&l, &with_door(0, Status::Fail, false));
+    assert_eq!(subjects(&opened), [("forced:acs/1", State::Pending)]);
+    assert_eq!(opened[0].alert.severity, Severity::Critical);
+    assert!(book
+        .apply(&l, &with_door(29, Status::Fail, false))
+        .is_empty());
+    assert_eq!(
+        subjects(&book.apply(&l, &with_door(30, Status::Fail, false))),
+        [("forced:acs/1", State::Firing)],
+        "the item's grace still holds"
+    );
+    let ok = book.apply(&l, &with_door(40, Status::Ok, false));
+    assert_eq!(subjects(&ok), [("forced:acs/1", State::Resolved)]);
+    assert!(ok[0].transition.cause.en.starts_with("recovered"));
+    assert_eq!(book.open().count(), 0);
+}
+
+#[test]
+fn when_the_window_closes_only_anytime_alerts_stay_open() {
+    let (l, mut book) = (letter(), Book::default());
+    let opened = book.apply(&l, &with_door(0, Status::Fail, true));
+    assert_eq!(
+        subjects(&opened),
+        [
+            ("printer", State::Pending),
+            ("forced:acs/1", State::Pending)
+        ]
+    );
+    let closed = book.apply(&l, &with_door(1, Status::Fail, false));
+    assert_eq!(subjects(&closed), [("printer", State::Resolved)]);
+    assert!(closed[0].transition.cause.en.contains("window"));
+    let left: Vec<&str> = book.open().map(|a| a.key.subject.as_str()).collect();
+    assert_eq!(left, ["forced:acs/1"]);
 }

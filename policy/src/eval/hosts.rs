@@ -165,6 +165,8 @@ pub fn agents(cx: &Cx<'_>) -> Vec<Finding> {
             ),
             evidence: serde_json::Value::Null,
             advisory: None,
+            severity: None,
+            anytime: false,
         }];
     }
     cx.state

@@ -4,9 +4,12 @@
 //! service, an agent) with its evidence. A finding is `ok`, `fail`,
 //! `no-data` (nothing fresh to judge, for example because the agent that
 //! would tell is offline) or `pending` (an attestation nobody has signed).
-//! Only `fail` findings become alerts.
+//! Only `fail` findings become alerts, during the letter's window; a
+//! finding marked `anytime` (a door forced) also outside it.
 
+mod access;
 mod cctv;
+mod finding;
 mod hosts;
 mod logins;
 mod power;
@@ -22,8 +25,11 @@ use jiff::Timestamp;
 use ronda_wire::Report;
 use serde::Serialize;
 
+pub use finding::{Finding, Status};
+
+pub(crate) use finding::finding;
+
 use crate::model::{Check, Item, Letter, Severity};
-use crate::text::Text;
 
 /// What the server knows about one office at one moment.
 #[derive(Debug, Clone, Default)]
@@ -92,40 +98,6 @@ impl AgentView {
 pub struct Attestation {
     pub by: String,
     pub at: Timestamp,
-}
-
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
-#[serde(rename_all = "kebab-case")]
-pub enum Status {
-    Ok,
-    Fail,
-    NoData,
-    Pending,
-}
-
-#[derive(Debug, Clone, PartialEq, Serialize)]
-pub struct Finding {
-    /// What the finding is about: `zone:front-road`, a plug id, `nvr/disk1`, an agent.
-    pub subject: String,
-    /// The agent whose data it comes from, when one agent alone tells.
-    pub agent: Option<String>,
-    pub status: Status,
-    pub message: Text,
-    pub evidence: serde_json::Value,
-    /// Set on a finding that informs without deciding its item (one camera
-    /// of a covered zone stopped, a device's password is wrong, an agent's
-    /// clock is off): it raises alerts at this severity, and the item's
-    /// status is decided by the others.
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub advisory: Option<Severity>,
-}
-
-impl Finding {
-    /// The same finding, informing at `severity` without deciding its item.
-    pub fn advisory(mut self, severity: Severity) -> Finding {
-        self.advisory = Some(severity);
-        self
-    }
 }
 
 #[derive(Debug, Clone, Serialize)]
@@ -278,6 +250,8 @@ impl<'a> Cx<'a> {
                 ),
                 evidence: serde_json::Value::Null,
                 advisory: None,
+                severity: None,
+                anytime: false,
             })
             .collect()
     }
@@ -303,9 +277,19 @@ impl<'a> Cx<'a> {
                 f.extend(logins::findings(self));
                 f
             }
+            Check::AccessClosed(rule) => {
+                // Door events are stored as they arrive, whatever their
+                // agent does now: they are judged even while it is down.
+                let mut f = access::closed(self, rule);
+                f.extend(self.down_findings());
+                f
+            }
             Check::Attestation => vec![self.attestation(item)],
         };
-        if !matches!(item.check, Check::AgentOnline { .. } | Check::Attestation) {
+        if !matches!(
+            item.check,
+            Check::AgentOnline { .. } | Check::Attestation | Check::AccessClosed(_)
+        ) {
             if self.live().next().is_none() {
                 // Nothing to judge at all: say why instead of failing zones
                 // and plugs nobody has reported on.
@@ -331,6 +315,8 @@ impl<'a> Cx<'a> {
                     message,
                     evidence: serde_json::Value::Null,
                     advisory: None,
+                    severity: None,
+                    anytime: false,
                 });
             }
         }
@@ -353,6 +339,8 @@ impl<'a> Cx<'a> {
                 message: text!("dinyatakan oleh {}", "attested by {}", a.by),
                 evidence: serde_json::json!({ "by": a.by, "at": a.at }),
                 advisory: None,
+                severity: None,
+                anytime: false,
             },
             None => Finding {
                 subject: "office".into(),
@@ -364,6 +352,8 @@ impl<'a> Cx<'a> {
                 ),
                 evidence: serde_json::Value::Null,
                 advisory: None,
+                severity: None,
+                anytime: false,
             },
         }
     }
@@ -389,22 +379,5 @@ fn overall(findings: &[Finding]) -> Status {
         Status::Pending
     } else {
         Status::Ok
-    }
-}
-
-pub(crate) fn finding(
-    subject: impl Into<String>,
-    agent: &str,
-    status: Status,
-    message: Text,
-    evidence: serde_json::Value,
-) -> Finding {
-    Finding {
-        subject: subject.into(),
-        agent: Some(agent.to_owned()),
-        status,
-        message,
-        evidence,
-        advisory: None,
     }
 }

@@ -9,6 +9,7 @@ use ronda_wire::{Channel, Recorder, Report};
 
 use super::*;
 
+mod access;
 mod cctv;
 mod hosts;
 mod power;

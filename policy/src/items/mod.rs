@@ -1,5 +1,9 @@
 //! Checking checklist items: ids, texts, the check kind and its parameters.
 
+mod access;
+
+pub(crate) use access::{roster_has_ids, shift_ids};
+
 use std::collections::BTreeSet;
 use std::time::Duration;
 
@@ -7,7 +11,7 @@ use crate::model::{Check, Item, Remediation, Severity};
 use crate::raw::{RawCheck, RawItem};
 use crate::walk::LetterCheck;
 
-pub const KINDS: [&str; 9] = [
+pub const KINDS: [&str; 10] = [
     "cctv.recording",
     "cctv.storage",
     "power.off",
@@ -16,6 +20,7 @@ pub const KINDS: [&str; 9] = [
     "service.up",
     "host.up",
     "agent.online",
+    "access.closed",
     "attestation",
 ];
 
@@ -98,6 +103,10 @@ fn item(cx: &mut LetterCheck<'_, '_>, at: &str, r: RawItem, keep_on: &[String]) 
             None
         }
     };
+    let grace = r.grace.map_or(Duration::ZERO, |d| d.0);
+    if let Some(Check::AccessClosed(a)) = &check {
+        access::grace_within_hold(cx, at, grace, a.hold);
+    }
     let label = match (label, &id) {
         (Some((Some(l_id), Some(l_en))), _) => crate::Text::new(l_id, l_en),
         (Some(_), _) => return None,
@@ -110,7 +119,7 @@ fn item(cx: &mut LetterCheck<'_, '_>, at: &str, r: RawItem, keep_on: &[String]) 
         text_id: text_id?,
         text_en: text_en?,
         check: check?,
-        grace: r.grace.map_or(Duration::ZERO, |d| d.0),
+        grace,
         severity: severity?,
         remediation: remediation?,
     })
@@ -125,6 +134,7 @@ fn check(cx: &mut LetterCheck<'_, '_>, at: &str, r: RawCheck, keep_on: &[String]
         "service.up" => &["services", "max_latency", "min_tls_days"],
         "host.up" => &["max_disk_percent", "max_memory_percent", "reboot_lookback"],
         "agent.online" => &["interval", "missed", "max_clock_offset"],
+        "access.closed" => &access::PARAMETERS,
         "cctv.storage" | "power.off" | "attestation" => &[],
         _ => {
             cx.fail(
@@ -223,12 +233,17 @@ fn check(cx: &mut LetterCheck<'_, '_>, at: &str, r: RawCheck, keep_on: &[String]
                 max_clock_offset: r.max_clock_offset.map_or(DEFAULT_MAX_CLOCK_OFFSET, |d| d.0),
             }
         }
+        "access.closed" => Check::AccessClosed(access::check(cx, at, r)),
         _ => Check::Attestation,
     })
 }
 
 /// A severity word, or a problem at `at`.
-fn severity_in(cx: &mut LetterCheck<'_, '_>, at: &str, s: Option<String>) -> Option<Severity> {
+pub(crate) fn severity_in(
+    cx: &mut LetterCheck<'_, '_>,
+    at: &str,
+    s: Option<String>,
+) -> Option<Severity> {
     let s = s?;
     let v = Severity::parse(&s);
     if v.is_none() {
@@ -267,6 +282,13 @@ fn given(r: &RawCheck) -> Vec<&'static str> {
         ("missed", r.missed.is_some()),
         ("channel_severity", r.channel_severity.is_some()),
         ("max_clock_offset", r.max_clock_offset.is_some()),
+        ("doors", r.doors.is_some()),
+        ("allow", r.allow.is_some()),
+        ("hold", r.hold.is_some()),
+        ("silence", r.silence.is_some()),
+        ("max_clock_skew", r.max_clock_skew.is_some()),
+        ("passage", r.passage.is_some()),
+        ("severities", r.severities.is_some()),
     ];
     set.into_iter()
         .filter(|(_, on)| *on)
