@@ -222,11 +222,13 @@ impl Worker {
     }
 
     /// How long the letter's alerts wait to be grouped into one email.
-    fn group_wait(&self, letter: &str) -> std::time::Duration {
+    /// How long an alert's mail waits for others of its office; none for
+    /// the ones a letter wants told at once (a forced door).
+    fn group_wait(&self, key: &ronda_policy::alert::AlertKey) -> std::time::Duration {
         self.engine
-            .letter(letter)
+            .letter(&key.letter)
             .map_or(ronda_policy::notify::DEFAULT_GROUP_WAIT, |l| {
-                l.notify.group_wait
+                l.group_wait_for(&key.item, &key.subject)
             })
     }
 
@@ -236,7 +238,7 @@ impl Worker {
             tracing::info!(alert = c.alert.id, letter = %c.alert.key.letter, item = %c.alert.key.item, office = %c.alert.key.office, subject = %c.alert.key.subject, to = c.transition.to.as_str(), cause = %c.transition.cause.en, "alert");
             let intent = self
                 .mail
-                .then(|| crate::mail::intent(&c, self.group_wait(&c.alert.key.letter)))
+                .then(|| crate::mail::intent(&c, self.group_wait(&c.alert.key)))
                 .flatten();
             if self
                 .store
