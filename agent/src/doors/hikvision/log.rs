@@ -112,10 +112,13 @@ impl Log {
             let civil = crate::recorders::hikvision::stated(&e.time)
                 .ok()
                 .map(|s| s.civil);
-            if self.taken(&e, civil) {
+            // Events taken before move the time too, so that a restart's
+            // long look back pages through them instead of asking again.
+            let again = self.taken(&e, civil);
+            t.log.advance(&e, civil);
+            if again {
                 continue;
             }
-            t.log.advance(&e, civil);
             match event(&e, place) {
                 Ok(Some(ev)) => t.events.push(ev),
                 Ok(None) => {

@@ -96,6 +96,35 @@ async fn firmware_that_ignores_or_refuses_begin_serial_no_is_searched_by_time() 
 }
 
 #[tokio::test]
+async fn a_restart_on_time_searched_firmware_pages_through_what_it_had_kept() {
+    // More events than one poll reads (10 pages of 4), all kept before the
+    // restart: the search by time must move past them, not read them again.
+    let hik = Hik::empty(Serial::Ignore);
+    for i in 0..60u64 {
+        let t = format!("2025-12-25T20:{:02}:{:02}+07:00", i / 6, i % 6 * 10);
+        hik.add(5, 25, &t, 4001 + i);
+    }
+    let server = hik.serve().await;
+    let office = Office::start(None, &[config(&server.url)]).await;
+    eventually("the backlog", || async {
+        (office.cursor(ID).as_deref() == Some("4060")).then_some(())
+    })
+    .await;
+    let dir = office.close().await;
+
+    hik.add(5, 27, "2025-12-25T22:58:00+07:00", 4061);
+    let office = Office::start(Some(dir), &[config(&server.url)]).await;
+    eventually("the event after the backlog", || async {
+        (office.cursor(ID).as_deref() == Some("4061")).then_some(())
+    })
+    .await;
+    let n = numbers(&office.events());
+    assert_eq!(n.len(), 61);
+    assert!(unique(&n));
+    office.close().await;
+}
+
+#[tokio::test]
 async fn a_failed_keep_does_not_advance_the_cursor() {
     let hik = Hik::new(Serial::Honour);
     let server = hik.serve().await;
