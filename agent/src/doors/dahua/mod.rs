@@ -16,10 +16,10 @@ pub mod parse;
 mod records;
 
 use jiff::Timestamp;
-use ronda_wire::{AccessController, DoorState, Paused};
+use ronda_wire::DoorState;
 use tokio_util::sync::CancellationToken;
 
-use super::hikvision::{every, Polled};
+use super::hikvision::poll::{self, every, forget_readings, Polled};
 use super::{AccessConfig, Hub};
 use crate::http::{Clients, Device};
 use crate::pause::{self, Pause};
@@ -89,7 +89,7 @@ impl Poller {
     pub async fn step(&mut self) {
         let id = self.state.config.id.clone();
         match self.pause.ask(&id, self.state.read()).await {
-            Err(paused) => self.state.paused(paused),
+            Err(paused) => poll::show_paused(&self.state.hub, &id, paused),
             Ok(result) => self.state.publish(result),
         }
     }
@@ -196,15 +196,6 @@ impl State {
         Ok(out)
     }
 
-    fn paused(&self, paused: Paused) {
-        self.hub.update(&self.config.id, |c| {
-            c.reachable = false;
-            c.error = Some(pause::describe(&paused));
-            c.paused = Some(paused);
-            forget_states(c);
-        });
-    }
-
     fn publish(&self, result: Result<Reading, ProbeError>) {
         let (reachable, error) = pause::reported(&result, None);
         let cursor = self.search.log.cursor;
@@ -221,7 +212,7 @@ impl State {
                 c.model = model.or(c.model.take());
                 c.serial = serial.or(c.serial.take());
             }
-            forget_states(c);
+            forget_readings(c);
             let Ok(r) = result else { return };
             c.clock_skew_s = r.skew_s;
             c.detected = r.detected;
@@ -237,22 +228,10 @@ impl State {
     }
 }
 
-/// An answer some firmware refuse (`Error`, an HTTP error status): none.
-/// A refused login or no answer is an error.
+/// An answer some firmware refuse (`Error` with 200, or an HTTP error
+/// status): none. A refused login or no answer is an error.
 fn optional(answer: Result<String, ProbeError>) -> Result<Option<String>, ProbeError> {
-    match answer {
-        Ok(body) if body.trim_start().starts_with("Error") => Ok(None),
-        Ok(body) => Ok(Some(body)),
-        Err(ProbeError::Status { status, .. }) if status != 401 => Ok(None),
-        Err(e) => Err(e),
-    }
-}
-
-fn forget_states(c: &mut AccessController) {
-    c.clock_skew_s = None;
-    for d in &mut c.doors {
-        d.state = None;
-    }
+    Ok(poll::optional(answer)?.filter(|body| !body.trim_start().starts_with("Error")))
 }
 
 #[cfg(test)]

@@ -67,7 +67,8 @@ impl Log {
             // Past records taken before too, so that a restart's long look
             // back pages through them instead of asking for them again.
             t.log.since = Some(t.log.since.map_or(at, |s| s.max(at)));
-            if self.cursor.is_some_and(|c| n <= c) {
+            // The running cursor also drops a number repeated on the page.
+            if t.log.cursor.is_some_and(|c| n <= c) {
                 continue;
             }
             t.log.cursor = Some(t.log.cursor.map_or(n, |c| c.max(n)));
@@ -184,9 +185,9 @@ impl Search {
                 return Ok(problems);
             }
             if self.log == before {
-                problems.push(format!(
-                    "the device says more records remain but sent none new; search stopped"
-                ));
+                problems.push(
+                    "the device says more records remain but sent none new; search stopped".into(),
+                );
                 return Ok(problems);
             }
         }

@@ -90,8 +90,8 @@ pub struct Place<'a> {
 impl Log {
     /// Whether `e` was taken before.
     fn taken(&self, e: &RawEvent, civil: Option<DateTime>) -> bool {
-        if let (Some(s), Some(c)) = (e.serial, self.cursor) {
-            return s <= c;
+        if let Some(s) = e.serial {
+            return self.cursor.is_some_and(|c| s <= c);
         }
         match (&self.since, civil) {
             (Some((since, _)), Some(t)) => {
@@ -108,13 +108,21 @@ impl Log {
             log: self.clone(),
             ..Taken::default()
         };
+        // Unnumbered events already met on this page.
+        let mut met = HashSet::new();
         for e in raw {
             let civil = crate::recorders::hikvision::stated(&e.time)
                 .ok()
                 .map(|s| s.civil);
+            // A number repeated within the page is caught by the running
+            // cursor (the page is in number order); an unnumbered event by
+            // the log as it stood and what this page already showed.
+            let again = match e.serial {
+                Some(_) => t.log.taken(&e, civil),
+                None => self.taken(&e, civil) || !met.insert(key(&e)),
+            };
             // Events taken before move the time too, so that a restart's
             // long look back pages through them instead of asking again.
-            let again = self.taken(&e, civil);
             t.log.advance(&e, civil);
             if again {
                 continue;

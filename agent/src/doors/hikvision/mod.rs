@@ -11,10 +11,11 @@ mod clock;
 pub mod codes;
 mod log;
 pub mod parse;
+pub(crate) mod poll;
 mod search;
 
 use jiff::Timestamp;
-use ronda_wire::{AccessController, DoorState, Paused};
+use ronda_wire::{AccessController, DoorState};
 use tokio_util::sync::CancellationToken;
 
 use super::{AccessConfig, Hub};
@@ -23,6 +24,7 @@ use crate::pause::{self, Pause};
 use crate::probe::ProbeError;
 pub use clock::{event_time, Frame, TimeError};
 pub use log::{Log, Mode, Place, Taken, Why};
+use poll::{every, forget_readings, optional, Polled};
 pub use search::{Search, FIRST_LOOKBACK, MAX_PAGES, PAGE, RESUME_LOOKBACK};
 
 const DEVICE_INFO: &str = "/ISAPI/System/deviceInfo";
@@ -34,30 +36,6 @@ pub async fn run(config: AccessConfig, clients: Clients, hub: Hub, stop: Cancell
         Some(poller) => every(poller, stop).await,
         None => stop.cancelled().await,
     }
-}
-
-/// Poll `poller` every `config.poll` until `stop`; a poll in flight is
-/// dropped when `stop` fires (a page handed to the outbox is kept or not,
-/// and the cursor on disk says which).
-pub(crate) async fn every<P: Polled>(mut poller: P, stop: CancellationToken) {
-    let mut ticks = tokio::time::interval(poller.period());
-    ticks.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
-    loop {
-        tokio::select! {
-            _ = stop.cancelled() => return,
-            _ = ticks.tick() => {}
-        }
-        tokio::select! {
-            _ = stop.cancelled() => return,
-            _ = poller.step() => {}
-        }
-    }
-}
-
-/// A device polled by [`every`].
-pub(crate) trait Polled {
-    fn period(&self) -> std::time::Duration;
-    fn step(&mut self) -> impl std::future::Future<Output = ()> + Send;
 }
 
 /// One Hikvision controller and what is known of it between polls.
@@ -120,7 +98,7 @@ impl Poller {
     pub async fn step(&mut self) {
         let id = self.state.config.id.clone();
         match self.pause.ask(&id, self.state.read()).await {
-            Err(paused) => self.state.paused(paused),
+            Err(paused) => poll::show_paused(&self.state.hub, &id, paused),
             Ok(result) => self.state.publish(result),
         }
     }
@@ -198,15 +176,6 @@ impl State {
         })
     }
 
-    fn paused(&self, paused: Paused) {
-        self.hub.update(&self.config.id, |c| {
-            c.reachable = false;
-            c.error = Some(pause::describe(&paused));
-            c.paused = Some(paused);
-            forget_states(c);
-        });
-    }
-
     fn publish(&self, result: Result<Reading, ProbeError>) {
         let (reachable, error) = pause::reported(&result, None);
         let cursor = self.search.log.cursor;
@@ -224,7 +193,7 @@ impl State {
                 c.model = model.or(c.model.take());
                 c.serial = serial.or(c.serial.take());
             }
-            forget_states(c);
+            forget_readings(c);
             c.detected = vec![line];
             let Ok(r) = result else { return };
             c.clock_skew_s = r.frame.skew_s;
@@ -236,24 +205,6 @@ impl State {
                 set_state(c, no, state);
             }
         });
-    }
-}
-
-/// A device answer that some firmware do not have: an HTTP error status or
-/// a `notSupport` means none; a refused login or no answer is an error.
-fn optional(answer: Result<String, ProbeError>) -> Result<Option<String>, ProbeError> {
-    match answer {
-        Ok(body) => Ok(Some(body)),
-        Err(ProbeError::Status { status, .. }) if status != 401 => Ok(None),
-        Err(e) => Err(e),
-    }
-}
-
-/// What is not known after a round without an answer.
-fn forget_states(c: &mut AccessController) {
-    c.clock_skew_s = None;
-    for d in &mut c.doors {
-        d.state = None;
     }
 }
 
