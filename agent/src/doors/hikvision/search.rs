@@ -212,11 +212,12 @@ impl Search {
     }
 }
 
-/// The device's way of saying it does not take the condition: a 4xx, or
-/// its `JSON_ResponseStatus`.
+/// The device's way of saying it does not take the condition: 400 Bad
+/// Request, or its `JSON_ResponseStatus`. A 403 or 404 is about the URI,
+/// not the condition, and stays an error.
 fn refused(e: &ProbeError) -> bool {
     match e {
-        ProbeError::Status { status, .. } => (400..500).contains(status) && *status != 401,
+        ProbeError::Status { status, .. } => *status == 400,
         ProbeError::Device(_) => true,
         _ => false,
     }
