@@ -6,7 +6,9 @@
 use ronda_testkit::fuzz as support;
 
 mod dahua;
+mod dahua_access;
 mod frigate;
+mod hik_access;
 mod hikvision;
 mod onvif;
 mod rtsp;
