@@ -15,6 +15,7 @@ mod rtsp;
 mod shelly;
 mod tasmota;
 mod zigbee2mqtt;
+mod zkteco;
 
 use std::path::PathBuf;
 
