@@ -7,7 +7,7 @@
 //! Only `fail` findings become alerts, during the letter's window; a
 //! finding marked `anytime` (a door forced) also outside it.
 
-mod access;
+pub mod access;
 mod cctv;
 mod finding;
 mod hosts;

@@ -34,6 +34,9 @@ pub fn insert(
     Ok(n == 1)
 }
 
+/// Most events a letter's report reads for its window.
+const MAX_LISTED: i64 = 100_000;
+
 /// A stored event with its office.
 #[derive(Debug, Clone)]
 pub struct StoredEvent {
@@ -84,15 +87,11 @@ pub fn latest(conn: &Connection, office: &str, limit: u32) -> rusqlite::Result<V
 
 /// Every office's events whose device time falls in `[from, to)`, oldest
 /// first: the entries of a letter's window.
-pub fn between(
-    conn: &Connection,
-    from: Timestamp,
-    to: Timestamp,
-) -> rusqlite::Result<Vec<StoredEvent>> {
+pub fn between(conn: &Connection, from_ms: i64, to_ms: i64) -> rusqlite::Result<Vec<StoredEvent>> {
     let mut stmt = conn.prepare(
         "SELECT office, agent, received_ms, event FROM door_events
-         WHERE at_ms >= ?1 AND at_ms < ?2 ORDER BY office, at_ms",
+         WHERE at_ms >= ?1 AND at_ms < ?2 ORDER BY office, at_ms LIMIT ?3",
     )?;
-    let mut rows = stmt.query(params![from.as_millisecond(), to.as_millisecond()])?;
+    let mut rows = stmt.query(params![from_ms, to_ms, MAX_LISTED])?;
     read(&mut rows)
 }

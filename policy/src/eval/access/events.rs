@@ -138,16 +138,8 @@ fn is_grant(e: &DoorEvent) -> bool {
         || (e.kind == DoorEventKind::Open && e.who.is_some())
 }
 
-/// On the allowlist, or on the office's piket roster at `at`.
 fn allowed(cx: &Cx<'_>, rule: &AccessClosed, who: &str, at: Timestamp) -> bool {
-    rule.allow.iter().any(|a| a == who)
-        || (rule.roster
-            && cx.letter.notify.piket.iter().any(|s| {
-                s.office == cx.state.office
-                    && s.from <= at
-                    && at < s.to
-                    && s.ids.iter().any(|i| i == who)
-            }))
+    super::entries::allowed(cx.letter, rule, &cx.state.office, who, at)
 }
 
 /// `device/door_no`, or the device alone for an event of no door.

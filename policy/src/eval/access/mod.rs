@@ -9,7 +9,10 @@
 //! still stored, so its alert resolves; nothing is remembered between
 //! evaluations.
 
+mod entries;
 mod events;
+
+pub use entries::{entries, Entry, Verdict};
 
 use std::collections::BTreeSet;
 
@@ -22,7 +25,7 @@ use crate::load::format_local_minute;
 use crate::model::AccessClosed;
 use crate::text::{self, Text};
 
-pub fn closed(cx: &Cx<'_>, rule: &AccessClosed) -> Vec<Finding> {
+pub(crate) fn closed(cx: &Cx<'_>, rule: &AccessClosed) -> Vec<Finding> {
     let scope = Scope::new(cx, rule);
     let mut out = events::findings(cx, rule, &scope);
     for (agent, report) in cx.live() {

@@ -16,7 +16,6 @@ use super::{format_local, format_local_ms, letter, render, Lang};
 use crate::http::auth::Who;
 use crate::http::error::ApiError;
 use crate::http::state::AppState;
-use crate::store::commands::CommandRow;
 use crate::store::history::Incident;
 use crate::store::signatures::{self, Signature};
 
@@ -39,6 +38,18 @@ pub struct OfficeReport {
     failed: Vec<Failed>,
     incidents: usize,
     switched_off: Vec<String>,
+    /// Entries through the letter's listed doors during the window.
+    entries: Vec<EntryRow>,
+}
+
+/// One entry for the report: device time as the device told it.
+#[derive(Serialize)]
+pub struct EntryRow {
+    at: String,
+    device: String,
+    door: String,
+    who: String,
+    verdict: ronda_policy::eval::access::Verdict,
 }
 
 /// The report's span: the letter's periods, never past now.
@@ -85,12 +96,13 @@ async fn build(
     let now = Timestamp::now();
     let window = span(l, now);
     let id = l.id.clone();
-    let (incidents, commands): (Vec<Incident>, Vec<CommandRow>) = s
+    let (incidents, commands, doors) = s
         .reader
         .with(move |c| {
             let inc = crate::store::history::incidents(c, &id, window.0, window.1)?;
             let cmds = crate::store::commands::list(c, None, window.0, window.1, 10_000)?;
-            Ok((inc, cmds))
+            let doors = crate::store::doors::between(c, window.0, window.1)?;
+            Ok((inc, cmds, doors))
         })
         .await?;
     let id = l.id.clone();
@@ -117,7 +129,14 @@ async fn build(
                     )
                 })
                 .collect();
+            let seen: Vec<_> = doors
+                .iter()
+                .filter(|d| d.office == office)
+                .map(|d| d.seen.clone())
+                .collect();
+            let entries = entries(l, &office, &seen);
             OfficeReport {
+                entries,
                 name: super::office_name(s, &office),
                 compliant_now: super::overview::compliant(&statuses),
                 signed: signed.remove(&office),
@@ -129,6 +148,28 @@ async fn build(
         })
         .collect();
     Ok((rows, window))
+}
+
+/// The office's entries in the window, each marked against the allowlist.
+fn entries(l: &Letter, office: &str, seen: &[ronda_policy::eval::DoorSeen]) -> Vec<EntryRow> {
+    ronda_policy::eval::access::entries(l, office, seen)
+        .into_iter()
+        .map(|e| {
+            let ev = &e.seen.event;
+            let door = match (&ev.door, ev.door_no) {
+                (Some(p), _) => p.clone(),
+                (None, Some(n)) => format!("#{n}"),
+                (None, None) => "–".into(),
+            };
+            EntryRow {
+                at: ev.at.to_string(),
+                device: ev.device.clone(),
+                door,
+                who: ev.who.clone().unwrap_or_default(),
+                verdict: e.verdict,
+            }
+        })
+        .collect()
 }
 
 /// `GET /letters/{letter}/report`: the printable page.
@@ -157,7 +198,7 @@ pub async fn csv(
 ) -> Result<Response, ApiError> {
     let l = letter(&s, &id)?;
     let (rows, _) = build(&s, &who, l).await?;
-    let mut out = String::from("office,name,compliant_now,signed_by,signed_at,late,incidents,failed_items,switched_off\r\n");
+    let mut out = String::from("office,name,compliant_now,signed_by,signed_at,late,incidents,failed_items,switched_off,entries,entries_not_allowed\r\n");
     for r in &rows {
         let failed: Vec<String> = r
             .failed
@@ -180,6 +221,12 @@ pub async fn csv(
             r.incidents.to_string(),
             failed.join("; "),
             r.switched_off.join("; "),
+            r.entries.len().to_string(),
+            r.entries
+                .iter()
+                .filter(|e| e.verdict != ronda_policy::eval::access::Verdict::Allowed)
+                .count()
+                .to_string(),
         ];
         let line: Vec<String> = fields.iter().map(|f| field(f)).collect();
         out.push_str(&line.join(","));

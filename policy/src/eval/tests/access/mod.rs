@@ -285,3 +285,36 @@ fn the_doors_filter_leaves_other_and_unnamed_doors_alone_unless_all() {
         vec![("entry:acs/1:4321".into(), Status::Fail)]
     );
 }
+
+/// The letter's report lists every entry through a listed door in the
+/// window, each marked: the guard on shift allowed, another user not, a
+/// door opened by nobody identified; other doors and times are left out.
+#[test]
+fn the_report_marks_each_entry_of_the_window() {
+    let l = letter(CLOSED);
+    let t = |s: &str| -> Timestamp { s.parse().unwrap() };
+    let events = vec![
+        ev(K::Granted, Some(1), Some("5555"), t("2018-06-12T04:00:00Z")),
+        ev(K::Granted, Some(1), Some("9001"), t("2018-06-12T03:00:00Z")),
+        ev(K::Open, Some(1), None, t("2018-06-12T05:00:00Z")),
+        ev(K::Forced, Some(1), None, t("2018-06-12T05:30:00Z")),
+        ev(K::Granted, Some(2), Some("5555"), t("2018-06-12T04:00:00Z")),
+        ev(K::Granted, Some(1), Some("5555"), t("2018-06-30T04:00:00Z")),
+    ];
+    let found: Vec<_> = crate::eval::access::entries(&l, "dinkes", &events)
+        .into_iter()
+        .map(|e| (e.seen.event.who.clone(), e.verdict))
+        .collect();
+    use crate::eval::access::Verdict::*;
+    assert_eq!(
+        found,
+        [
+            (Some("9001".into()), Allowed),
+            (Some("5555".into()), NotAllowed),
+            (None, Unidentified),
+        ]
+    );
+    // The roster is per office: 9001 is nobody at bappeda.
+    let at_bappeda = crate::eval::access::entries(&l, "bappeda", &events[1..2]);
+    assert_eq!(at_bappeda[0].verdict, NotAllowed);
+}
