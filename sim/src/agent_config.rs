@@ -40,6 +40,8 @@ pub fn agent_yaml(
             | SimKind::Onvif
             | SimKind::Rtsp
             | SimKind::Folder => recorder(&mut recorders, sim, &d, &base, served.addr),
+            // Written by `access::config::section` below.
+            SimKind::HikvisionAccess | SimKind::ZktecoPush => {}
             SimKind::Service => {
                 let _ = writeln!(
                     services,
@@ -54,6 +56,7 @@ pub fn agent_yaml(
         y,
         "recorders:\n{recorders}plugs:\n{plugs}services:\n{services}"
     );
+    y.push_str(&crate::access::config::section(sim));
     y
 }
 
@@ -72,6 +75,8 @@ fn kind_name(kind: SimKind) -> &'static str {
         SimKind::ShellyRpcMqtt => "shelly-rpc-mqtt",
         SimKind::Zigbee2mqtt => "zigbee2mqtt",
         SimKind::Service => "service",
+        SimKind::HikvisionAccess => "hikvision-access",
+        SimKind::ZktecoPush => "zkteco-push",
     }
 }
 

@@ -113,7 +113,9 @@ pub fn login(dev: &Shared, ok: bool, tried: bool) -> Login {
 fn locked_answer(kind: crate::state::SimKind, auth: &Auth, left: u64) -> Response {
     use crate::state::SimKind;
     match kind {
-        SimKind::Hikvision => with_challenge(crate::hikvision::locked(left), auth),
+        SimKind::Hikvision | SimKind::HikvisionAccess => {
+            with_challenge(crate::hikvision::locked(left), auth)
+        }
         SimKind::Dahua => crate::dahua::locked(left),
         _ => challenge(auth),
     }

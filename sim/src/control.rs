@@ -5,6 +5,23 @@
 //! - `POST /devices/{id}`  apply a change, e.g. `{"channel":"1","recording":false}`,
 //!   `{"disk":"1","disk_status":"error"}`, `{"relay_on":true}`,
 //!   `{"fault":"overpower"}`, `{"hang":true}`, `{"password":"wrong"}`
+//!
+//! Door controllers (`hikvision-access`, `zkteco-push`; `crate::access`):
+//! - `{"door_event":"entry","user":"9001"}` someone let in (granted, door
+//!   opens, door closes); `"door":N` picks a door, the first by default
+//! - `{"door_event":"denied","user":"4242"}`, `"forced"`, `"held_open"`,
+//!   `"open"` (nobody identified), `"close"`, `"remote_open"`, `"restart"`
+//! - `{"tamper":true}` / `false`, `{"mains":false}` / `true`: an event
+//!   each time the condition changes
+//! - `{"door":1,"door_mode":"remain-open"}` (`normal`, `remain-closed`, `sleep`)
+//! - `{"clock_skew_s":86400}` or `-86400`: a clock a day off (events and
+//!   `System/time` follow it); `{"hang":true}`: the terminal answers
+//!   nothing, the ZKTeco device calls nobody (it shakes hands again after)
+//! - ZKTeco: `{"resend_all":true}` its next upload carries the whole log
+//!   again; `{"push_server":"http://127.0.0.1:8088"}` where it calls;
+//!   `{"push_second_ms":50}` how long its protocol second lasts
+//! - Hikvision: `{"max_results":24}` the `maxResults` maximum;
+//!   `{"serial_window":false}` firmware that ignores `beginSerialNo`
 
 use axum::extract::{Path, State};
 use axum::http::StatusCode;

@@ -1,6 +1,8 @@
 //! The simulated office: which devices it has, with names and zones as a
 //! small Indonesian office would have them.
 
+use std::net::SocketAddr;
+
 use crate::state::{Auth, DeviceState, Scheme, SimChannel, SimDisk, SimKind};
 
 fn auth(scheme: Scheme, realm: &str, username: &str, password: &str) -> Auth {
@@ -65,7 +67,26 @@ fn plug(
     d
 }
 
-/// The default office: every kind of device Ronda reads, once or more.
+/// What the simulated office has besides the default devices.
+#[derive(Debug, Clone, Default)]
+pub struct Layout {
+    /// Door controllers (`crate::access::layout`): a Hikvision access
+    /// terminal, and a ZKTeco PUSH device calling the agent's listener at
+    /// this address (written as `access_listen` in the agent config).
+    pub doors: Option<SocketAddr>,
+}
+
+/// The default office, with what `layout` adds.
+pub fn office(layout: &Layout) -> Vec<DeviceState> {
+    let mut devices = default_office();
+    if let Some(listen) = layout.doors {
+        devices.extend(crate::access::layout::door_controllers(listen));
+    }
+    devices
+}
+
+/// The default office: every kind of device Ronda reads, once or more
+/// (door controllers only with [`office`]).
 pub fn default_office() -> Vec<DeviceState> {
     let none = || auth(Scheme::None, "", "", "");
     let mut nvr = recorder(

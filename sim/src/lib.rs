@@ -1,11 +1,14 @@
 //! ronda-sim: a simulated office. Fake Hikvision, Dahua, ONVIF, RTSP,
-//! Frigate, Tasmota, Shelly and Zigbee2MQTT devices on 127.0.0.1, speaking the
+//! Frigate, Tasmota, Shelly and Zigbee2MQTT devices, and door access
+//! controllers (Hikvision ISAPI, ZKTeco PUSH), on 127.0.0.1, speaking the
 //! vendors' own formats (see `fixtures/` and `templates/`, each naming the
 //! document it follows), with digest auth where the real device has it.
 //!
 //! Their state changes while they run, through the control API: a channel
-//! stops recording, a disk fails, a plug is switched on, a device hangs.
+//! stops recording, a disk fails, a plug is switched on, a device hangs, a
+//! door is forced.
 
+pub mod access;
 pub mod agent_config;
 pub mod auth;
 pub mod control;
@@ -73,7 +76,8 @@ pub struct Options {
 pub struct Served {
     pub id: String,
     pub kind: SimKind,
-    /// HTTP or RTSP address; `None` for MQTT devices and folders.
+    /// HTTP or RTSP address; `None` for MQTT devices, folders and devices
+    /// that call out (ZKTeco PUSH).
     pub addr: Option<SocketAddr>,
     pub state: Shared,
 }
@@ -173,6 +177,12 @@ async fn spawn_device(
         SimKind::ShellyGen1 => http(shelly::gen1_router(dev.clone())).await?,
         SimKind::ShellyRpc => http(shelly::rpc_router(dev.clone())).await?,
         SimKind::Service => http(service::router(dev.clone())).await?,
+        SimKind::HikvisionAccess => http(access::hikvision::router(dev.clone())).await?,
+        SimKind::ZktecoPush => {
+            // The device calls the agent: it listens on nothing.
+            tokio::spawn(access::zkteco::run(dev.clone(), stop));
+            None
+        }
         SimKind::Rtsp => {
             let listener = bind(addr).await?;
             let local = listener

@@ -29,6 +29,11 @@ struct Cli {
     /// Write an agent config for this office to this file.
     #[arg(long)]
     write_config: Option<PathBuf>,
+    /// Add door access controllers: a Hikvision access terminal, and a ZKTeco
+    /// PUSH device calling the agent's listener (on port + 84, or a free
+    /// port with --any-port), written as `access_listen` in the agent config.
+    #[arg(long)]
+    doors: bool,
     /// Central broker URL to put in the written agent config.
     #[arg(long, default_value = "mqtt://127.0.0.1:1883")]
     broker: String,
@@ -45,7 +50,14 @@ async fn main() -> anyhow::Result<()> {
         mqtt: cli.mqtt,
         folder_root: cli.folder,
     };
-    let sim = ronda_sim::start(ronda_sim::layout::default_office(), opts, shutdown.clone())
+    let layout = ronda_sim::layout::Layout {
+        doors: cli
+            .doors
+            .then(|| listen_addr(cli.any_port, cli.base_port))
+            .transpose()?,
+    };
+    let office = ronda_sim::layout::office(&layout);
+    let sim = ronda_sim::start(office, opts, shutdown.clone())
         .await
         .context("cannot start the simulator")?;
     println!(
@@ -53,9 +65,10 @@ async fn main() -> anyhow::Result<()> {
         sim.devices.len()
     );
     for d in &sim.devices {
-        let at = d
-            .addr
-            .map_or_else(|| "(mqtt / folder)".to_owned(), |a| a.to_string());
+        let at = d.addr.map_or_else(
+            || "(mqtt / folder / calls out)".to_owned(),
+            |a| a.to_string(),
+        );
         println!(
             "  {:<16} {:<16} {at}",
             d.id,
@@ -73,4 +86,14 @@ async fn main() -> anyhow::Result<()> {
     println!("Change a device: curl -X POST http://{}/devices/nvr-depan -H 'content-type: application/json' -d '{{\"channel\":\"1\",\"recording\":false}}'", sim.control);
     shutdown.cancelled().await;
     Ok(())
+}
+
+/// Where the agent's door listener will be, for the ZKTeco device to call:
+/// a fixed port with a base port, so that a written config stays valid.
+fn listen_addr(any_port: bool, base_port: u16) -> anyhow::Result<SocketAddr> {
+    if !any_port {
+        return Ok(SocketAddr::from(([127, 0, 0, 1], base_port + 84)));
+    }
+    let probe = std::net::TcpListener::bind("127.0.0.1:0").context("no free port")?;
+    probe.local_addr().context("no free port")
 }

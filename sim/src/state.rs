@@ -29,6 +29,10 @@ pub enum SimKind {
     ShellyRpcMqtt,
     Zigbee2mqtt,
     Service,
+    /// A Hikvision DS-K1T-style access terminal, polled over ISAPI.
+    HikvisionAccess,
+    /// A ZKTeco device that calls the agent (PUSH).
+    ZktecoPush,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
@@ -159,6 +163,8 @@ pub struct DeviceState {
     pub failed_logins_total: u32,
     /// While set and in the future, every login is refused as locked.
     pub locked_until: Option<Timestamp>,
+    /// Door controllers: doors, event log, condition, push state.
+    pub access: crate::access::AccessState,
 }
 
 impl DeviceState {
@@ -200,6 +206,7 @@ impl DeviceState {
             failed_logins: 0,
             failed_logins_total: 0,
             locked_until: None,
+            access: crate::access::AccessState::default(),
         }
     }
 
@@ -267,6 +274,26 @@ pub struct Patch {
     pub get_services: Option<bool>,
     pub lock_after: Option<u32>,
     pub lock_secs: Option<u64>,
+    /// Door controllers (`crate::access::actions`): something happens at
+    /// `door` (default: the first), by `user` where someone is identified.
+    pub door_event: Option<crate::access::DoorAction>,
+    pub door: Option<u32>,
+    pub user: Option<String>,
+    pub door_mode: Option<crate::access::DoorMode>,
+    /// The case opened (true) or closed again (false).
+    pub tamper: Option<bool>,
+    /// Mains present (true) or lost (false).
+    pub mains: Option<bool>,
+    /// ZKTeco: the next upload carries the whole log again.
+    pub resend_all: Option<bool>,
+    /// Hikvision: the capability maximum of `maxResults`.
+    pub max_results: Option<usize>,
+    /// Hikvision: whether `beginSerialNo`/`endSerialNo` are honoured.
+    pub serial_window: Option<bool>,
+    /// ZKTeco: the server address set on the device.
+    pub push_server: Option<String>,
+    /// ZKTeco: milliseconds per protocol second.
+    pub push_second_ms: Option<u64>,
 }
 
 impl Patch {
@@ -362,6 +389,6 @@ impl Patch {
             d.status = s;
         }
         self.apply_firmware(d);
-        Ok(())
+        crate::access::actions::apply(self, d, now)
     }
 }

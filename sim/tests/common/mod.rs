@@ -1,7 +1,9 @@
 //! Test helpers: one simulated device, and the agent's own config for it.
 #![allow(clippy::unwrap_used, clippy::expect_used, dead_code)]
 
+pub mod doors;
 pub mod nvr;
+pub mod push;
 
 use std::path::Path;
 use std::time::Duration;
