@@ -4,6 +4,7 @@
 mod access;
 mod bad_input;
 mod door_events;
+mod doors;
 mod embedded;
 mod identity;
 mod mosquitto;

@@ -148,6 +148,14 @@ impl Skew {
     }
 }
 
+/// Whether `agent` has been connected for longer than `d`; unknown (no
+/// `online` seen since the server started) is not.
+fn up_longer(cx: &Cx<'_>, agent: &str, d: std::time::Duration) -> bool {
+    cx.view(agent)
+        .and_then(|v| v.online_since)
+        .is_some_and(|t| cx.age(t) > d)
+}
+
 /// Silent or unreachable for longer than `silence`; judged in the window.
 fn controller(cx: &Cx<'_>, rule: &AccessClosed, agent: &str, c: &AccessController) -> Finding {
     let offset = cx
@@ -171,6 +179,15 @@ fn controller(cx: &Cx<'_>, rule: &AccessClosed, agent: &str, c: &AccessControlle
                 ),
             )
         }
+        // Never heard from since the agent started: a device that calls
+        // in (ZKTeco) gets `silence` to do so, like any silence.
+        (false, None) if !c.reachable && !up_longer(cx, agent, rule.silence) => (
+            Status::NoData,
+            text!(
+                "pengendali akses {id} belum terdengar sejak agen mulai: {why}",
+                "access controller {id} not heard from since its agent started: {why}"
+            ),
+        ),
         (false, None) if !c.reachable => (
             Status::Fail,
             text!(

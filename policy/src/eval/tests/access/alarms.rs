@@ -96,7 +96,16 @@ fn a_silent_or_unreachable_controller_fails_in_the_window() {
         error: Some("connection refused".into()),
         ..acs()
     };
-    assert_eq!(judge(never), Status::Fail);
+    // Never heard from: no data while its agent has been up under the
+    // silence limit (or for a time unknown), a failure after.
+    let up_for = |secs: Option<i64>, c: AccessController| {
+        let mut s = state(vec![c], vec![]);
+        s.agents[0].online_since = secs.map(ago);
+        get(&eval_at(CLOSED, &s, now()), "controller:acs").status
+    };
+    assert_eq!(up_for(None, never.clone()), Status::NoData);
+    assert_eq!(up_for(Some(60), never.clone()), Status::NoData);
+    assert_eq!(up_for(Some(11 * 60), never), Status::Fail);
     let missed_one = AccessController {
         reachable: false,
         last_contact: Some(ago(60)),
