@@ -8,6 +8,7 @@ pub mod proxy;
 pub use crate::common::{outbox_state, sql};
 
 mod delivery;
+mod doors;
 mod kills;
 mod network;
 
