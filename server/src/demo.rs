@@ -2,6 +2,8 @@
 //! on a fresh machine, with nothing to configure. Each office is a
 //! `ronda-sim` office (recorders, plugs, a service, its own MQTT broker)
 //! watched by a real agent, so the demo shows real probe code at work.
+//! bappeda also has two door controllers (a Hikvision terminal at its side
+//! gate, a ZKTeco device at its back gate) under the Cilegon one-gate letter.
 
 use std::net::{SocketAddr, TcpListener};
 use std::path::{Path, PathBuf};
@@ -18,6 +20,14 @@ use crate::config::{BrokerChoice, EmbeddedBroker};
 use crate::{start, Running, ServerConfig, ServerError};
 
 pub const OFFICES: [&str; 3] = ["dinkes", "disdukcapil", "bappeda"];
+/// The office with door controllers, which the Cilegon letter covers.
+const DOOR_OFFICE: &str = "bappeda";
+/// Where the simulated controllers' doors are: the two gates the Cilegon
+/// letter closes. (device, door place)
+const GATES: [(&str, &str); 2] = [
+    ("pintu-depan", "side-gate"),
+    ("pintu-belakang", "back-gate"),
+];
 
 pub struct DemoOptions {
     pub http: SocketAddr,
@@ -34,12 +44,24 @@ const DEMO_GROUP_WAIT: Duration = Duration::from_secs(10);
 
 const KOTIM: &str = include_str!("../../letters/kotim-idul-fitri-2018.yaml");
 const BASELINE: &str = include_str!("../../letters/baseline-server.yaml");
+const CILEGON: &str = include_str!("../../letters/cilegon-satu-pintu-2020.yaml");
 const REGISTRY: &str = include_str!("../../examples/offices.yaml");
 
 /// What goes wrong in each demo office, so the demo has something to show:
 /// (office, device, change).
 fn faults() -> Vec<(&'static str, &'static str, Patch)> {
+    use ronda_sim::access::layout::{GUARD, STAFF};
+    use ronda_sim::access::DoorAction;
+    let entry = |user: &str| Patch {
+        door_event: Some(DoorAction::Entry),
+        user: Some(user.into()),
+        ..Patch::default()
+    };
     vec![
+        // The guard on duty comes in through the side gate: allowed. A
+        // member of staff comes in through the closed back gate: not.
+        (DOOR_OFFICE, "pintu-depan", entry(GUARD)),
+        (DOOR_OFFICE, "pintu-belakang", entry(STAFF)),
         // The lobby printer left on over the holiday.
         (
             "bappeda",
@@ -85,11 +107,17 @@ pub fn letters(
     for (name, text) in [
         ("letters/kotim-idul-fitri-2018.yaml", KOTIM),
         ("letters/baseline-server.yaml", BASELINE),
+        ("letters/cilegon-satu-pintu-2020.yaml", CILEGON),
     ] {
         let mut letter =
             ronda_policy::from_text(Path::new(name), text.into(), Some(&registry)).map_err(bad)?;
         if let Some(start) = opts.window_start {
-            letter = letter.shifted_to(start);
+            // On the minute, as a letter's times are: what the simulated
+            // devices log in the first second (to the second) is inside.
+            let minute = jiff::TimestampRound::new()
+                .smallest(jiff::Unit::Minute)
+                .mode(jiff::RoundMode::Floor);
+            letter = letter.shifted_to(start.round(minute).unwrap_or(start));
         }
         for item in &mut letter.items {
             item.grace = item.grace.min(opts.max_grace);
@@ -148,13 +176,27 @@ pub async fn spawn_offices(
 ) -> Result<(Vec<ronda_sim::Sim>, Vec<tokio::task::JoinHandle<()>>), ServerError> {
     let (mut sims, mut tasks) = (Vec::new(), Vec::new());
     for office in OFFICES {
+        let layout = ronda_sim::layout::Layout {
+            doors: (office == DOOR_OFFICE)
+                .then(|| TcpListener::bind(("127.0.0.1", 0)).and_then(|l| l.local_addr()))
+                .transpose()
+                .map_err(|e| ServerError::Demo(format!("no port for the door listener: {e}")))?,
+        };
         let sim = ronda_sim::start(
-            ronda_sim::layout::default_office(),
+            ronda_sim::layout::office(&layout),
             Options::default(),
             shutdown.clone(),
         )
         .await
         .map_err(|e| ServerError::Demo(format!("simulated office {office}: {e}")))?;
+        for (device, place) in GATES {
+            if let Some(d) = sim.device(device) {
+                let mut state = ronda_sim::state::lock(&d.state);
+                if let Some(door) = state.access.door_mut(1) {
+                    door.place = place.into();
+                }
+            }
+        }
         for (_, device, patch) in faults().into_iter().filter(|f| f.0 == office) {
             if let Some(d) = sim.device(device) {
                 let mut state = ronda_sim::state::lock(&d.state);
@@ -284,6 +326,8 @@ fn print_banner(server: &Running, db: &Path, sims: &[ronda_sim::Sim], token: &st
         );
     }
     println!("  planted      bappeda: lobby printer left on (Ronda switches it off); disdukcapil: road cameras dark");
+    println!("               bappeda: staff user 1023 came in through the closed back gate during the closure; the guard (9001) through the side gate");
+    println!("  doors        http://{http}/letters/cilegon-satu-pintu-2020/report  and  http://{http}/offices/bappeda#doors");
     println!();
     println!("A real agent joins as one more office (dinsos), with its MQTT credential:");
     println!("  RONDA_MQTT_PASSWORD={joiner} cargo run -p ronda-agent -- run --config examples/agent.yaml");

@@ -141,6 +141,26 @@ async fn a_head_signs_in_a_real_browser_and_the_overview_changes() {
     b.wait_text("main", "1/3").await;
     b.screenshot(&shots().join("wall.png")).await;
 
+    // The Cilegon closure at bappeda: the guard's entry allowed, the staff
+    // member's through the closed back gate not, and the door events on
+    // the office page.
+    let gates = format!("{http}/letters/cilegon-satu-pintu-2020/report");
+    crate::common::eventually("both entries on the Cilegon report", || async {
+        b.goto(&gates).await;
+        let t = b.text("main").await;
+        let shown = t.contains("1023") && t.contains("tidak diizinkan") && t.contains("9001");
+        shown.then_some(())
+    })
+    .await;
+    b.screenshot(&shots().join("report-doors.png")).await;
+    b.goto(&format!("{http}/offices/bappeda")).await;
+    let page = b.wait_text("main", "pintu-belakang").await;
+    assert!(
+        page.contains("back-gate") && page.contains("1023"),
+        "{page}"
+    );
+    b.screenshot(&shots().join("office-doors.png")).await;
+
     // English, and a phone-sized screen.
     b.goto(&format!("{http}/lang/en")).await;
     b.wait_text("#signed", "have signed").await;

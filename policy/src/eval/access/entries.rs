@@ -2,6 +2,7 @@
 //! listed door, marked allowed, not allowed, or with nobody identified.
 
 use jiff::Timestamp;
+use ronda_wire::DoorEventKind;
 use serde::Serialize;
 
 use crate::eval::DoorSeen;
@@ -38,6 +39,25 @@ pub fn entries<'a>(letter: &Letter, office: &str, events: &'a [DoorSeen]) -> Vec
             _ => None,
         })
         .collect();
+    // A door sensor's `open` right after a grant at that door is the person
+    // let in passing, as `access.closed` judges it: not an entry of its own.
+    let passage = |s: &DoorSeen, rule: &AccessClosed| {
+        let (e, at) = (&s.event, s.event.at.instant);
+        let from = at.checked_sub(rule.passage).unwrap_or(Timestamp::MIN);
+        let to = at
+            .checked_add(jiff::SignedDuration::from_secs(1))
+            .unwrap_or(Timestamp::MAX);
+        events.iter().any(|g| {
+            let grant = matches!(
+                g.event.kind,
+                DoorEventKind::Granted | DoorEventKind::RemoteOpen
+            );
+            grant
+                && g.event.device == e.device
+                && g.event.door_no == e.door_no
+                && (from..=to).contains(&g.event.at.instant)
+        })
+    };
     let mut out: Vec<Entry<'a>> = events
         .iter()
         .filter(|s| s.event.kind.is_entry())
@@ -45,6 +65,7 @@ pub fn entries<'a>(letter: &Letter, office: &str, events: &'a [DoorSeen]) -> Vec
         .filter_map(|s| {
             let rule = rules.iter().find(|r| listed(r, s.event.door.as_deref()))?;
             let verdict = match s.event.who.as_deref() {
+                None if s.event.kind == DoorEventKind::Open && passage(s, rule) => return None,
                 None => Verdict::Unidentified,
                 Some(w) if allowed(letter, rule, office, w, s.event.at.instant) => Verdict::Allowed,
                 Some(_) => Verdict::NotAllowed,

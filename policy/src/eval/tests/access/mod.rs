@@ -296,6 +296,8 @@ fn the_report_marks_each_entry_of_the_window() {
     let events = vec![
         ev(K::Granted, Some(1), Some("5555"), t("2018-06-12T04:00:00Z")),
         ev(K::Granted, Some(1), Some("9001"), t("2018-06-12T03:00:00Z")),
+        // The door opening as 9001 passes: the same passage.
+        ev(K::Open, Some(1), None, t("2018-06-12T03:00:05Z")),
         ev(K::Open, Some(1), None, t("2018-06-12T05:00:00Z")),
         ev(K::Forced, Some(1), None, t("2018-06-12T05:30:00Z")),
         ev(K::Granted, Some(2), Some("5555"), t("2018-06-12T04:00:00Z")),
@@ -315,6 +317,7 @@ fn the_report_marks_each_entry_of_the_window() {
         ]
     );
     // The roster is per office: 9001 is nobody at bappeda.
-    let at_bappeda = crate::eval::access::entries(&l, "bappeda", &events[1..2]);
+    let at_bappeda = crate::eval::access::entries(&l, "bappeda", &events[1..3]);
+    assert_eq!(at_bappeda.len(), 1, "the passage's open is not an entry");
     assert_eq!(at_bappeda[0].verdict, NotAllowed);
 }
