@@ -331,3 +331,38 @@ mod tests {
         }
     }
 }
+
+#[cfg(test)]
+mod example {
+    use crate::config::AgentConfig;
+
+    /// The commented `access:` example in `examples/office.yaml`, taken in,
+    /// is a valid config: the documentation cannot go stale.
+    #[test]
+    fn the_documented_example_is_a_valid_config() {
+        let text = std::fs::read_to_string("../examples/office.yaml").unwrap();
+        let start = text.find("# access_listen:").unwrap();
+        let access: String = text[start..]
+            .lines()
+            .map(|l| l.strip_prefix("# ").unwrap_or(l.trim_start_matches('#')))
+            .map(|l| format!("{l}\n"))
+            .collect();
+        // The passwords are read at load: give them a file that exists.
+        let dir = tempfile::tempdir().unwrap();
+        let pass = dir.path().join("pass");
+        std::fs::write(&pass, "s3cret").unwrap();
+        let file = format!("password_file: {}", pass.display());
+        let access = access
+            .replace("password_file: /etc/ronda/pintu-depan.pass", &file)
+            .replace("password_env: DAHUA_ACS_PASSWORD", &file);
+        let yaml =
+            format!("office: dinsos\nagent: gw\nbroker:\n  url: mqtt://127.0.0.1:1883\n{access}");
+        let config = AgentConfig::from_text(std::path::Path::new("office.yaml"), yaml)
+            .unwrap_or_else(|e| panic!("{e}"));
+        let kinds: Vec<_> = config.access.iter().map(|a| a.kind.name()).collect();
+        assert_eq!(kinds, ["hikvision-access", "dahua-access", "zkteco-push"]);
+        assert_eq!(config.access[2].serial.as_deref(), Some("CKJM201960012"));
+        assert_eq!(config.access[1].offset.map(|o| o.seconds()), Some(7 * 3600));
+        assert!(config.access_listen.is_some());
+    }
+}
