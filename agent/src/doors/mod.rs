@@ -10,6 +10,7 @@
 pub mod config;
 pub mod dahua;
 pub mod hikvision;
+mod polled;
 pub mod zkteco;
 
 use std::collections::BTreeMap;

@@ -19,10 +19,10 @@ use jiff::Timestamp;
 use ronda_wire::DoorState;
 use tokio_util::sync::CancellationToken;
 
-use super::hikvision::poll::{self, every, forget_readings, Polled};
+use super::polled::{self, every, forget_readings, Read};
 use super::{AccessConfig, Hub};
 use crate::http::{Clients, Device};
-use crate::pause::{self, Pause};
+use crate::pause;
 use crate::probe::ProbeError;
 use parse::Said;
 pub use records::{kind, Log, Search, MAX_PAGES, PAGE};
@@ -38,12 +38,9 @@ pub async fn run(config: AccessConfig, clients: Clients, hub: Hub, stop: Cancell
 }
 
 /// One Dahua controller and what is known of it between polls.
-pub struct Poller {
-    pause: Pause,
-    state: State,
-}
+pub type Poller = super::polled::Poller<State>;
 
-struct State {
+pub struct State {
     config: AccessConfig,
     device: Device,
     hub: Hub,
@@ -51,7 +48,7 @@ struct State {
     info: Option<(Option<String>, Option<String>)>,
 }
 
-struct Reading {
+pub struct Reading {
     skew_s: Option<i64>,
     doors: Vec<(u32, Option<DoorState>)>,
     problems: Vec<String>,
@@ -73,35 +70,13 @@ impl Poller {
         )
         .with_lock_reader(crate::recorders::dahua::parse_lock);
         let cursor = hub.cursor(&config.id).and_then(|c| c.parse::<u64>().ok());
-        Some(Poller {
-            pause: Pause::default(),
-            state: State {
-                search: Search::new(cursor),
-                config,
-                device,
-                hub,
-                info: None,
-            },
-        })
-    }
-
-    /// One poll, its outcome on the board.
-    pub async fn step(&mut self) {
-        let id = self.state.config.id.clone();
-        match self.pause.ask(&id, self.state.read()).await {
-            Err(paused) => poll::show_paused(&self.state.hub, &id, paused),
-            Ok(result) => self.state.publish(result),
-        }
-    }
-}
-
-impl Polled for Poller {
-    fn period(&self) -> std::time::Duration {
-        self.state.config.poll
-    }
-
-    async fn step(&mut self) {
-        Poller::step(self).await
+        Some(Poller::with(State {
+            search: Search::new(cursor),
+            config,
+            device,
+            hub,
+            info: None,
+        }))
     }
 }
 
@@ -231,7 +206,27 @@ impl State {
 /// An answer some firmware refuse (`Error` with 200, or an HTTP error
 /// status): none. A refused login or no answer is an error.
 fn optional(answer: Result<String, ProbeError>) -> Result<Option<String>, ProbeError> {
-    Ok(poll::optional(answer)?.filter(|body| !body.trim_start().starts_with("Error")))
+    Ok(polled::optional(answer)?.filter(|body| !body.trim_start().starts_with("Error")))
+}
+
+impl Read for State {
+    type Reading = Reading;
+
+    fn config(&self) -> &AccessConfig {
+        &self.config
+    }
+
+    fn hub(&self) -> &Hub {
+        &self.hub
+    }
+
+    async fn read(&mut self) -> Result<Reading, ProbeError> {
+        State::read(self).await
+    }
+
+    fn publish(&self, result: Result<Reading, ProbeError>) {
+        State::publish(self, result)
+    }
 }
 
 #[cfg(test)]

@@ -11,20 +11,19 @@ mod clock;
 pub mod codes;
 mod log;
 pub mod parse;
-pub(crate) mod poll;
 mod search;
 
 use jiff::Timestamp;
 use ronda_wire::{AccessController, DoorState};
 use tokio_util::sync::CancellationToken;
 
+use super::polled::{every, forget_readings, optional, Read};
 use super::{AccessConfig, Hub};
 use crate::http::{Clients, Device};
-use crate::pause::{self, Pause};
+use crate::pause;
 use crate::probe::ProbeError;
 pub use clock::{event_time, Frame, TimeError};
 pub use log::{Log, Mode, Place, Taken, Why};
-use poll::{every, forget_readings, optional, Polled};
 pub use search::{Search, FIRST_LOOKBACK, MAX_PAGES, PAGE, RESUME_LOOKBACK};
 
 const DEVICE_INFO: &str = "/ISAPI/System/deviceInfo";
@@ -39,12 +38,9 @@ pub async fn run(config: AccessConfig, clients: Clients, hub: Hub, stop: Cancell
 }
 
 /// One Hikvision controller and what is known of it between polls.
-pub struct Poller {
-    pause: Pause,
-    state: State,
-}
+pub type Poller = super::polled::Poller<State>;
 
-struct State {
+pub struct State {
     config: AccessConfig,
     device: Device,
     hub: Hub,
@@ -54,7 +50,7 @@ struct State {
 }
 
 /// What one poll read besides the events it kept.
-struct Reading {
+pub struct Reading {
     frame: Frame,
     doors: Option<Vec<(u32, Option<DoorState>)>>,
     problems: Vec<String>,
@@ -82,35 +78,13 @@ impl Poller {
             }
             n
         });
-        Some(Poller {
-            pause: Pause::default(),
-            state: State {
-                search: Search::new(cursor),
-                config,
-                device,
-                hub,
-                info: None,
-            },
-        })
-    }
-
-    /// One poll, its outcome on the board.
-    pub async fn step(&mut self) {
-        let id = self.state.config.id.clone();
-        match self.pause.ask(&id, self.state.read()).await {
-            Err(paused) => poll::show_paused(&self.state.hub, &id, paused),
-            Ok(result) => self.state.publish(result),
-        }
-    }
-}
-
-impl Polled for Poller {
-    fn period(&self) -> std::time::Duration {
-        self.state.config.poll
-    }
-
-    async fn step(&mut self) {
-        Poller::step(self).await
+        Some(Poller::with(State {
+            search: Search::new(cursor),
+            config,
+            device,
+            hub,
+            info: None,
+        }))
     }
 }
 
@@ -216,6 +190,26 @@ fn set_state(c: &mut AccessController, no: u32, state: Option<DoorState>) {
             door: None,
             state,
         }),
+    }
+}
+
+impl Read for State {
+    type Reading = Reading;
+
+    fn config(&self) -> &AccessConfig {
+        &self.config
+    }
+
+    fn hub(&self) -> &Hub {
+        &self.hub
+    }
+
+    async fn read(&mut self) -> Result<Reading, ProbeError> {
+        State::read(self).await
+    }
+
+    fn publish(&self, result: Result<Reading, ProbeError>) {
+        State::publish(self, result)
     }
 }
 

@@ -1,28 +1,55 @@
-//! What the two polled adapters share: the poll loop, and how a paused or
-//! unanswered device shows on the board. It lives here because the door
-//! module's seam (`doors/mod.rs`) names one file per vendor; the Dahua
-//! adapter uses it from here.
+//! What the polled adapters (Hikvision, Dahua) share: the poller with its
+//! login pause, the poll loop, and how a paused or unanswered device shows
+//! on the board.
 
-use std::time::Duration;
+use std::future::Future;
 
 use ronda_wire::{AccessController, Paused};
 use tokio_util::sync::CancellationToken;
 
-use crate::doors::Hub;
-use crate::pause;
+use crate::doors::{AccessConfig, Hub};
+use crate::pause::{self, Pause};
 use crate::probe::ProbeError;
 
-/// A device polled by [`every`].
-pub(crate) trait Polled {
-    fn period(&self) -> Duration;
-    fn step(&mut self) -> impl std::future::Future<Output = ()> + Send;
+/// What one vendor's adapter reads in a poll, and how it shows it.
+pub trait Read: Send {
+    type Reading: Send;
+    fn config(&self) -> &AccessConfig;
+    fn hub(&self) -> &Hub;
+    fn read(&mut self) -> impl Future<Output = Result<Self::Reading, ProbeError>> + Send;
+    fn publish(&self, result: Result<Self::Reading, ProbeError>);
+}
+
+/// One polled controller: its vendor's reader, left alone after a refused
+/// login (these devices lock the account after a few failures).
+pub struct Poller<S> {
+    pause: Pause,
+    state: S,
+}
+
+impl<S: Read> Poller<S> {
+    pub(crate) fn with(state: S) -> Self {
+        Poller {
+            pause: Pause::default(),
+            state,
+        }
+    }
+
+    /// One poll, its outcome on the board.
+    pub async fn step(&mut self) {
+        let id = self.state.config().id.clone();
+        match self.pause.ask(&id, self.state.read()).await {
+            Err(paused) => show_paused(self.state.hub(), &id, paused),
+            Ok(result) => self.state.publish(result),
+        }
+    }
 }
 
 /// Poll every period until `stop`. A poll in flight is dropped when `stop`
 /// fires: a page handed to the outbox is kept or not, and the cursor on
 /// disk says which.
-pub(crate) async fn every<P: Polled>(mut poller: P, stop: CancellationToken) {
-    let mut ticks = tokio::time::interval(poller.period());
+pub(crate) async fn every<S: Read>(mut poller: Poller<S>, stop: CancellationToken) {
+    let mut ticks = tokio::time::interval(poller.state.config().poll);
     ticks.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
     loop {
         tokio::select! {
