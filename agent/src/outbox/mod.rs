@@ -6,6 +6,7 @@
 //! in the same transaction as the insert, so they have no gaps: a missing
 //! number inside the outbox can only mean damage, which `recover` counts.
 
+mod cursors;
 mod recover;
 
 use std::path::{Path, PathBuf};
@@ -275,12 +276,7 @@ impl Outbox {
                 .map_err(err)?;
         }
         if let Some((device, value)) = cursor {
-            tx.execute(
-                "INSERT INTO cursors (device, value) VALUES (?1, ?2)
-                 ON CONFLICT (device) DO UPDATE SET value = excluded.value",
-                params![device, value],
-            )
-            .map_err(err)?;
+            cursors::save(&tx, device, value).map_err(err)?;
         }
         tx.commit().map_err(err)?;
         if dropped > 0 {
@@ -338,31 +334,6 @@ impl Outbox {
         self.count -= sizes.len() as u64;
         self.bytes -= sizes.iter().sum::<u64>();
         Ok(sizes.len() as u64)
-    }
-
-    /// Note where a device's log stands when nothing came with it.
-    pub fn set_cursor(&mut self, device: &str, value: &str) -> Result<(), OutboxError> {
-        self.conn
-            .execute(
-                "INSERT INTO cursors (device, value) VALUES (?1, ?2)
-                 ON CONFLICT (device) DO UPDATE SET value = excluded.value",
-                params![device, value],
-            )
-            .map(drop)
-            .map_err(|e| sqlite(&self.path, e))
-    }
-
-    /// Where each device's log stood at the last event kept.
-    pub fn cursors(&self) -> Result<std::collections::BTreeMap<String, String>, OutboxError> {
-        let err = |e| sqlite(&self.path, e);
-        let mut stmt = self
-            .conn
-            .prepare("SELECT device, value FROM cursors")
-            .map_err(err)?;
-        let rows = stmt
-            .query_map([], |r| Ok((r.get(0)?, r.get(1)?)))
-            .map_err(err)?;
-        rows.collect::<Result<_, _>>().map_err(err)
     }
 
     /// The lowest seq held, if any.

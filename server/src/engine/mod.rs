@@ -5,6 +5,7 @@
 //! and returns [`Effects`] (alert changes to store, commands to send).
 //! [`worker`] runs it on the live server; tests drive it one step at a time.
 
+mod doors;
 mod remedy;
 pub mod views;
 pub mod worker;
@@ -14,7 +15,7 @@ use std::sync::Arc;
 
 use jiff::Timestamp;
 use ronda_policy::alert::{AckError, Book, Change, State};
-use ronda_policy::eval::{evaluate, AgentView, Attestation, DoorSeen, OfficeState, DOOR_LOOKBACK};
+use ronda_policy::eval::{evaluate, AgentView, Attestation, OfficeState};
 use ronda_policy::{Check, Letter, Registry, Scope};
 use ronda_wire::{Command, CommandResult, Report};
 
@@ -54,9 +55,6 @@ const REBOOT_SLACK_S: i64 = 60;
 const NO_AGENT_GRACE_S: i64 = 120;
 /// Reboots remembered per agent.
 const MAX_REBOOTS: usize = 16;
-/// Door events kept in memory per office, at most: past it the oldest go
-/// (they stay in the store).
-const MAX_DOOR_EVENTS: usize = 5_000;
 /// A tick leaves an office alone that a report evaluated this recently:
 /// nothing has changed for it but the clock, by less than a tick.
 const FRESH_MS: i64 = 900;
@@ -192,46 +190,6 @@ impl Engine {
         view.online = true;
         self.evaluated.insert(key.0.clone(), now);
         self.evaluate_office(&key.0, now)
-    }
-
-    /// Door events from `agent`: each one new to the office is kept (a log
-    /// a device sent again adds nothing), then the office is evaluated.
-    pub fn door_events(
-        &mut self,
-        office: &str,
-        agent: &str,
-        events: Vec<ronda_wire::DoorEvent>,
-        received: Timestamp,
-        now: Timestamp,
-    ) -> Effects {
-        let state = self.office(office);
-        let mut added = false;
-        for event in events {
-            let key = event.key();
-            let known = state
-                .door_events
-                .iter()
-                .any(|s| s.event.device == event.device && s.event.key() == key);
-            if !known {
-                state.door_events.push(DoorSeen {
-                    agent: agent.to_owned(),
-                    event,
-                    received,
-                });
-                added = true;
-            }
-        }
-        if !added {
-            return Effects::default();
-        }
-        let lookback = jiff::SignedDuration::try_from(DOOR_LOOKBACK).unwrap_or_default();
-        let oldest = now.checked_sub(lookback).unwrap_or(now);
-        state.door_events.retain(|s| s.received >= oldest);
-        state.door_events.sort_by_key(|s| s.event.at.instant);
-        let extra = state.door_events.len().saturating_sub(MAX_DOOR_EVENTS);
-        state.door_events.drain(..extra);
-        self.evaluated.insert(office.to_owned(), now);
-        self.evaluate_office(office, now)
     }
 
     pub fn presence(&mut self, office: &str, agent: &str, online: bool, now: Timestamp) -> Effects {
