@@ -159,12 +159,18 @@ pub async fn start(
     let clients = crate::http::Clients::new()?;
     for config in access.iter().filter(|c| !c.kind.pushes()) {
         let (config, hub, stop) = (config.clone(), hub.clone(), shutdown.clone());
+        // `None` only for a polled device without a URL, which the config
+        // check refuses; the board then says so.
         match config.kind {
             AccessKind::HikvisionAccess => {
-                tokio::spawn(hikvision::run(config, clients.clone(), hub, stop));
+                if let Some(p) = hikvision::Poller::new(config, &clients, hub) {
+                    tokio::spawn(polled::every(p, stop));
+                }
             }
             AccessKind::DahuaAccess => {
-                tokio::spawn(dahua::run(config, clients.clone(), hub, stop));
+                if let Some(p) = dahua::Poller::new(config, &clients, hub) {
+                    tokio::spawn(polled::every(p, stop));
+                }
             }
             AccessKind::ZktecoPush => {}
         }

@@ -17,9 +17,8 @@ mod records;
 
 use jiff::Timestamp;
 use ronda_wire::DoorState;
-use tokio_util::sync::CancellationToken;
 
-use super::polled::{self, every, forget_readings, Read};
+use super::polled::{self, forget_readings, Read};
 use super::{AccessConfig, Hub};
 use crate::http::{Clients, Device};
 use crate::pause;
@@ -29,13 +28,6 @@ pub use records::{kind, Log, Search, MAX_PAGES, PAGE};
 
 const SYSTEM_INFO: &str = "/cgi-bin/magicBox.cgi?action=getSystemInfo";
 const CURRENT_TIME: &str = "/cgi-bin/global.cgi?action=getCurrentTime";
-
-pub async fn run(config: AccessConfig, clients: Clients, hub: Hub, stop: CancellationToken) {
-    match Poller::new(config, &clients, hub) {
-        Some(poller) => every(poller, stop).await,
-        None => stop.cancelled().await,
-    }
-}
 
 /// One Dahua controller and what is known of it between polls.
 pub type Poller = super::polled::Poller<State>;

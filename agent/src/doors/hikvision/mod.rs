@@ -15,9 +15,8 @@ mod search;
 
 use jiff::Timestamp;
 use ronda_wire::{AccessController, DoorState};
-use tokio_util::sync::CancellationToken;
 
-use super::polled::{every, forget_readings, optional, Read};
+use super::polled::{forget_readings, optional, Read};
 use super::{AccessConfig, Hub};
 use crate::http::{Clients, Device};
 use crate::pause;
@@ -29,13 +28,6 @@ pub use search::{Search, FIRST_LOOKBACK, MAX_PAGES, PAGE, RESUME_LOOKBACK};
 const DEVICE_INFO: &str = "/ISAPI/System/deviceInfo";
 const SYSTEM_TIME: &str = "/ISAPI/System/time";
 const WORK_STATUS: &str = "/ISAPI/AccessControl/AcsWorkStatus?format=json";
-
-pub async fn run(config: AccessConfig, clients: Clients, hub: Hub, stop: CancellationToken) {
-    match Poller::new(config, &clients, hub) {
-        Some(poller) => every(poller, stop).await,
-        None => stop.cancelled().await,
-    }
-}
 
 /// One Hikvision controller and what is known of it between polls.
 pub type Poller = super::polled::Poller<State>;

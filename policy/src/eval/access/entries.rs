@@ -1,7 +1,9 @@
 //! Every entry of a letter's window for its report: each one through a
 //! listed door, marked allowed, not allowed, or with nobody identified.
 
-use jiff::Timestamp;
+use std::collections::BTreeMap;
+
+use jiff::{SignedDuration, Timestamp};
 use ronda_wire::DoorEventKind;
 use serde::Serialize;
 
@@ -41,22 +43,29 @@ pub fn entries<'a>(letter: &Letter, office: &str, events: &'a [DoorSeen]) -> Vec
         .collect();
     // A door sensor's `open` right after a grant at that door is the person
     // let in passing, as `access.closed` judges it: not an entry of its own.
+    let mut grants: BTreeMap<(&str, Option<u32>), Vec<Timestamp>> = BTreeMap::new();
+    for g in events.iter().filter(|g| {
+        matches!(
+            g.event.kind,
+            DoorEventKind::Granted | DoorEventKind::RemoteOpen
+        )
+    }) {
+        let key = (g.event.device.as_str(), g.event.door_no);
+        grants.entry(key).or_default().push(g.event.at.instant);
+    }
+    grants.values_mut().for_each(|ts| ts.sort());
     let passage = |s: &DoorSeen, rule: &AccessClosed| {
-        let (e, at) = (&s.event, s.event.at.instant);
+        let at = s.event.at.instant;
         let from = at.checked_sub(rule.passage).unwrap_or(Timestamp::MIN);
         let to = at
-            .checked_add(jiff::SignedDuration::from_secs(1))
+            .checked_add(SignedDuration::from_secs(1))
             .unwrap_or(Timestamp::MAX);
-        events.iter().any(|g| {
-            let grant = matches!(
-                g.event.kind,
-                DoorEventKind::Granted | DoorEventKind::RemoteOpen
-            );
-            grant
-                && g.event.device == e.device
-                && g.event.door_no == e.door_no
-                && (from..=to).contains(&g.event.at.instant)
-        })
+        grants
+            .get(&(s.event.device.as_str(), s.event.door_no))
+            .is_some_and(|ts| {
+                ts.get(ts.partition_point(|t| *t < from))
+                    .is_some_and(|t| *t <= to)
+            })
     };
     let mut out: Vec<Entry<'a>> = events
         .iter()

@@ -96,7 +96,7 @@ async fn build(
     let now = Timestamp::now();
     let window = span(l, now);
     let id = l.id.clone();
-    let (incidents, commands, doors) = s
+    let (incidents, commands, doors_read) = s
         .reader
         .with(move |c| {
             let inc = crate::store::history::incidents(c, &id, window.0, window.1)?;
@@ -107,6 +107,11 @@ async fn build(
         .await?;
     let id = l.id.clone();
     let mut signed = s.db.read(move |c| signatures::of_letter(c, &id)).await??;
+    // Read in office order: one run of events per office.
+    let mut doors: BTreeMap<String, Vec<ronda_policy::eval::DoorSeen>> = BTreeMap::new();
+    for d in doors_read {
+        doors.entry(d.office).or_default().push(d.seen);
+    }
     let mut views = s.views.letter(&l.id);
     views.retain(|v| who.user.sees(&v.evaluation.office));
     views.sort_by(|a, b| a.evaluation.office.cmp(&b.evaluation.office));
@@ -129,11 +134,7 @@ async fn build(
                     )
                 })
                 .collect();
-            let seen: Vec<_> = doors
-                .iter()
-                .filter(|d| d.office == office)
-                .map(|d| d.seen.clone())
-                .collect();
+            let seen = doors.remove(&office).unwrap_or_default();
             let entries = entries(l, &office, &seen);
             OfficeReport {
                 entries,
