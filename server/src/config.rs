@@ -17,6 +17,7 @@ use serde::Deserialize;
 use crate::http::https::TlsFiles;
 use crate::http::proxy::TrustedProxies;
 use crate::http::serve::Limits;
+use crate::store::{sql::PgConfig, Location};
 
 #[derive(Debug, Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -93,9 +94,97 @@ struct RawBrokerChoice {
 #[derive(Debug, Deserialize)]
 #[serde(deny_unknown_fields)]
 struct RawDatabase {
-    path: PathBuf,
+    /// A SQLite file, relative to the config file.
+    #[serde(default)]
+    path: Option<PathBuf>,
+    /// Or a PostgreSQL database: `postgres://user@host/db?sslmode=require`.
+    #[serde(default)]
+    url: Option<String>,
+    #[serde(default)]
+    password: Option<Secret>,
+    #[serde(default)]
+    password_file: Option<PathBuf>,
+    #[serde(default)]
+    password_env: Option<String>,
+    /// The CA of the PostgreSQL server's certificate, when it is private.
+    #[serde(default)]
+    ca_file: Option<PathBuf>,
     #[serde(default)]
     report_retention: Option<Dur>,
+}
+
+impl RawDatabase {
+    /// The file or the PostgreSQL database, exactly one.
+    fn check(&self, c: &mut Checker<'_>, base: &Path) -> Option<Location> {
+        match (&self.path, &self.url) {
+            (Some(path), None) => {
+                if self.password.is_some()
+                    || self.password_file.is_some()
+                    || self.password_env.is_some()
+                    || self.ca_file.is_some()
+                {
+                    c.fail(
+                        "database",
+                        "`password` and `ca_file` belong to a PostgreSQL `url`, not a `path`",
+                    );
+                }
+                Some(Location::File(base.join(path)))
+            }
+            (None, Some(url)) => {
+                let password = lazy_secret_in(
+                    c,
+                    "database.password",
+                    &self.password,
+                    &self.password_file,
+                    &self.password_env,
+                );
+                match check_pg_url(url) {
+                    Ok(()) => Some(Location::Postgres(PgConfig {
+                        url: url.clone(),
+                        password,
+                        ca_file: self.ca_file.as_ref().map(|p| base.join(p)),
+                    })),
+                    Err(e) => {
+                        c.fail("database.url", e);
+                        None
+                    }
+                }
+            }
+            (Some(_), Some(_)) => {
+                c.fail(
+                    "database",
+                    "give either `path` (SQLite) or `url` (PostgreSQL), not both",
+                );
+                None
+            }
+            (None, None) => {
+                c.fail(
+                    "database",
+                    "give `path` (a SQLite file) or `url` (postgres://...)",
+                );
+                None
+            }
+        }
+    }
+}
+
+/// A PostgreSQL URL that the driver reads, without a password in it (the
+/// config is not a secret; `password_file` is).
+fn check_pg_url(url: &str) -> Result<(), String> {
+    if !(url.starts_with("postgres://") || url.starts_with("postgresql://")) {
+        return Err("expected postgres://user@host[:port]/database".into());
+    }
+    let config: postgres::Config = url.parse().map_err(|e| format!("{e}"))?;
+    if config.get_password().is_some() {
+        return Err(
+            "the URL holds a password; put it in `password_file` (or `password_env`) instead"
+                .into(),
+        );
+    }
+    if config.get_dbname().is_none() {
+        return Err("the URL names no database (postgres://user@host/DATABASE)".into());
+    }
+    Ok(())
 }
 
 #[derive(Debug, Default, Deserialize)]
@@ -127,7 +216,7 @@ pub struct ServerConfig {
     /// file: tests set small ones.
     pub http_limits: Limits,
     pub broker: BrokerChoice,
-    pub database: PathBuf,
+    pub database: Location,
     /// Reports older than this are deleted; latest state is always kept.
     pub report_retention: Duration,
     /// Reports larger than this are rejected as `too_large`.
@@ -178,9 +267,14 @@ impl ServerConfig {
             Some(crate::mail::config::TransportConfig::Smtp(s)) => s.password.as_mut(),
             _ => None,
         };
+        let database = match &mut self.database {
+            Location::Postgres(pg) => pg.password.as_mut(),
+            Location::File(_) => None,
+        };
         broker
             .into_iter()
             .chain(smtp)
+            .chain(database)
             .chain(self.admin_token.as_mut())
     }
 
@@ -224,7 +318,7 @@ impl ServerConfig {
                 listen: any,
                 ..EmbeddedBroker::default()
             }),
-            database,
+            database: Location::File(database),
             report_retention: DEFAULT_RETENTION,
             max_payload_bytes: DEFAULT_MAX_PAYLOAD,
             policies_dir: None,
@@ -263,6 +357,7 @@ impl RawConfig {
             DEFAULT_RETENTION,
             3_600..=10 * 365 * 86_400,
         );
+        let database = self.database.check(c, base);
         let max_payload = self.ingest.max_payload_bytes.unwrap_or(DEFAULT_MAX_PAYLOAD);
         if !(1024..=BROKER_MAX_PAYLOAD).contains(&max_payload) {
             c.fail(
@@ -308,7 +403,7 @@ impl RawConfig {
             http_limits: Limits::DEFAULT,
             broker: broker?,
             // A relative database path is relative to the config file.
-            database: base.join(self.database.path),
+            database: database?,
             report_retention: retention?,
             max_payload_bytes: max_payload,
         })

@@ -115,7 +115,7 @@ pub async fn start(
     shutdown: CancellationToken,
 ) -> Result<Running, ServerError> {
     let metrics = Metrics::new();
-    let conn = store::open(&config.database)?;
+    let conn = config.database.open()?;
     let reader = store::Reader::open(&config.database)?;
     let views = engine::Views::default();
     let engine = engine::Engine::new(
@@ -184,7 +184,7 @@ pub async fn start(
         https = listeners.encryption.is_tls(),
         redirect = ?listeners.redirect.as_ref().map(|r| r.1),
         broker = %broker.url,
-        database = %config.database.display(),
+        database = %config.database,
         "server started"
     );
 
@@ -298,7 +298,7 @@ async fn broker_config(
         BrokerChoice::Embedded(e) => e,
     };
     let guard = store::users::mqtt::ServerGuard {
-        conn: std::sync::Mutex::new(store::open(&config.database)?),
+        conn: std::sync::Mutex::new(config.database.open()?),
         metrics: metrics.clone(),
     };
     let gated = broker::start(e, Arc::new(guard)).await?;

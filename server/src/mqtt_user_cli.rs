@@ -37,7 +37,7 @@ pub fn execute(command: &MqttUserCommand) -> Result<String, String> {
     | MqttUserCommand::List { config }
     | MqttUserCommand::Revoke { config, .. }) = command;
     let cfg = ServerConfig::load(config).map_err(|e| e.to_string())?;
-    let conn = ronda_server::store::open(&cfg.database).map_err(|e| e.to_string())?;
+    let conn = cfg.database.open().map_err(|e| e.to_string())?;
     let now = jiff::Timestamp::now().as_millisecond();
     let actor = std::env::var("USER").unwrap_or_else(|_| "cli".into());
     match command {

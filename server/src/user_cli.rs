@@ -79,7 +79,7 @@ pub fn execute(command: &UserCommand) -> Result<String, String> {
     };
     let run = || -> Result<String, String> {
         let cfg = ServerConfig::load(config).map_err(|e| e.to_string())?;
-        let conn = ronda_server::store::open(&cfg.database).map_err(|e| e.to_string())?;
+        let conn = cfg.database.open().map_err(|e| e.to_string())?;
         let now = jiff::Timestamp::now().as_millisecond();
         if let UserCommand::Add { who, .. } | UserCommand::TokenAdd { who, .. } = command {
             if let Some(o) = &who.office {

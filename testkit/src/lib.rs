@@ -8,6 +8,7 @@
 pub mod ca;
 pub mod fuzz;
 pub mod mosquitto;
+pub mod postgres;
 pub mod smtp;
 
 use std::future::Future;

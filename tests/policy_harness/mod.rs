@@ -122,7 +122,7 @@ impl Central {
         let engine = Engine::new(
             letters.clone(),
             registry.clone(),
-            store::seed(db).unwrap(),
+            store::seed(&db.into()).unwrap(),
             views.clone(),
         );
         let writer = store::spawn_writer(conn, Metrics::new(), 1024, None).unwrap();

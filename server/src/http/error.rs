@@ -48,8 +48,8 @@ pub enum ApiError {
 }
 
 /// A query that failed is the server's problem, not the client's.
-impl From<rusqlite::Error> for ApiError {
-    fn from(e: rusqlite::Error) -> Self {
+impl From<crate::store::sql::Error> for ApiError {
+    fn from(e: crate::store::sql::Error) -> Self {
         ApiError::Internal(e.to_string())
     }
 }

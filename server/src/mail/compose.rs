@@ -4,10 +4,10 @@
 
 use std::collections::{BTreeMap, BTreeSet};
 
+use crate::store::sql::{Connection, Transaction};
 use jiff::{SignedDuration, Timestamp};
 use ronda_policy::alert::Alert;
 use ronda_policy::Letter;
-use rusqlite::{Connection, Transaction};
 
 use super::recipients::{resolve, words};
 use super::text::{self, Kind};

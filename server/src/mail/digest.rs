@@ -5,10 +5,10 @@
 
 use std::collections::BTreeSet;
 
+use crate::store::sql::Transaction;
 use jiff::Timestamp;
 use minijinja::context;
 use ronda_policy::{Letter, Window};
-use rusqlite::Transaction;
 
 use super::compose::store_message;
 use super::config::Lang;
@@ -26,7 +26,11 @@ pub const LEADERSHIP: &str = "leadership";
 pub const EVERY: std::time::Duration = std::time::Duration::from_secs(60);
 
 /// Queue the reminders and summaries due at `now`, in one transaction.
-pub fn step(conn: &rusqlite::Connection, cx: &Context, now: Timestamp) -> Result<usize, MailError> {
+pub fn step(
+    conn: &crate::store::sql::Connection,
+    cx: &Context,
+    now: Timestamp,
+) -> Result<usize, MailError> {
     // The writer thread lends a shared connection; nothing else uses it meanwhile.
     let tx = conn.unchecked_transaction()?;
     let queued = readiness(&tx, cx, now)? + daily(&tx, cx, now)?;

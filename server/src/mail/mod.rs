@@ -14,7 +14,7 @@ pub mod send;
 pub mod smtp;
 pub mod text;
 
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -44,7 +44,7 @@ pub enum Outcome {
 #[derive(Debug, thiserror::Error)]
 pub enum MailError {
     #[error("mail database: {0}")]
-    Db(#[from] rusqlite::Error),
+    Db(#[from] crate::store::sql::Error),
     #[error("mail template: {0}")]
     Template(#[from] minijinja::Error),
     #[error("mail encoding: {0}")]
@@ -115,17 +115,21 @@ impl Mailer {
         })
     }
 
-    /// A mailer on the database at `path` that no server is running on
-    /// (tests, tools): opened and migrated if needed, with a writer of its own.
-    pub fn open(path: &Path, cx: Context) -> Result<Mailer, MailError> {
+    /// A mailer on a database that no server is running on (tests, tools):
+    /// opened and migrated if needed, with a writer of its own.
+    pub fn open(
+        location: impl Into<crate::store::Location>,
+        cx: Context,
+    ) -> Result<Mailer, MailError> {
+        let location = &location.into();
         let writer = crate::store::spawn_writer(
-            crate::store::open(path)?,
+            location.open()?,
             crate::metrics::Metrics::new(),
             OWN_WRITER_QUEUE,
             None,
         )
         .map_err(MailError::Writer)?;
-        let db = Db::new(crate::store::Reader::open(path)?, &writer.tx);
+        let db = Db::new(crate::store::Reader::open(location)?, &writer.tx);
         let mut mailer = Mailer::new(db, cx)?;
         mailer._own_writer = Some(writer.tx);
         Ok(mailer)

@@ -6,10 +6,10 @@
 use std::path::PathBuf;
 use std::time::Duration;
 
+use crate::store::sql::Connection;
 use jiff::Timestamp;
 use lettre::message::{Mailbox, MultiPart};
 use lettre::Message;
-use rusqlite::Connection;
 
 use super::config::{MailConfig, TransportConfig};
 use super::smtp::Smtp;
@@ -122,7 +122,7 @@ pub fn record(
     row: &Row,
     outcome: Outcome,
     now: Timestamp,
-) -> rusqlite::Result<()> {
+) -> crate::store::sql::Result<()> {
     let now_ms = now.as_millisecond();
     let attempts = row.attempts + 1;
     match outcome {

@@ -3,11 +3,11 @@
 
 use std::collections::BTreeMap;
 
+use crate::store::sql::{params, Connection, OptionalExtension, Row, Transaction};
 use jiff::Timestamp;
 use ronda_policy::alert::{Ack, Alert, AlertKey, Change, State, Transition};
 use ronda_policy::eval::Attestation;
 use ronda_policy::{Severity, Text};
-use rusqlite::{params, Connection, OptionalExtension, Row, Transaction};
 
 fn ms(t: Timestamp) -> i64 {
     t.as_millisecond()
@@ -18,7 +18,7 @@ fn ts(v: Option<i64>) -> Option<Timestamp> {
 }
 
 /// Store one change: the alert as it now stands, and the move that led there.
-pub(super) fn write_change(tx: &Transaction<'_>, c: &Change) -> rusqlite::Result<()> {
+pub(super) fn write_change(tx: &Transaction<'_>, c: &Change) -> crate::store::sql::Result<()> {
     let a = &c.alert;
     let ack = a.ack.as_ref();
     let mut upsert = tx.prepare_cached(
@@ -74,7 +74,11 @@ pub struct Intent {
     pub due: Timestamp,
 }
 
-pub(super) fn write_intent(tx: &Transaction<'_>, c: &Change, i: &Intent) -> rusqlite::Result<()> {
+pub(super) fn write_intent(
+    tx: &Transaction<'_>,
+    c: &Change,
+    i: &Intent,
+) -> crate::store::sql::Result<()> {
     tx.prepare_cached(
         "INSERT INTO notify_intents (alert_id, kind, office, due_ms) VALUES (?1, ?2, ?3, ?4)",
     )?
@@ -88,7 +92,7 @@ pub(super) fn write_attestation(
     office: &str,
     item: &str,
     a: &Attestation,
-) -> rusqlite::Result<()> {
+) -> crate::store::sql::Result<()> {
     tx.prepare_cached(
         "INSERT INTO attestations (letter, office, item, by, at_ms) VALUES (?1, ?2, ?3, ?4, ?5)
          ON CONFLICT (letter, office, item) DO UPDATE SET by = excluded.by, at_ms = excluded.at_ms",
@@ -101,7 +105,7 @@ const ALERT_COLUMNS: &str =
     "id, letter, item, office, subject, severity, state, agent, message, evidence,
     started_ms, fired_ms, resolved_ms, ack_by, ack_note, ack_at_ms, ack_until_ms";
 
-fn alert(r: &Row<'_>) -> rusqlite::Result<Alert> {
+fn alert(r: &Row<'_>) -> crate::store::sql::Result<Alert> {
     let text = |i: usize| r.get::<_, String>(i);
     let ack = match r.get::<_, Option<String>>(13)? {
         Some(by) => Some(Ack {
@@ -133,13 +137,13 @@ fn alert(r: &Row<'_>) -> rusqlite::Result<Alert> {
 }
 
 /// The alerts still open, and the highest id ever given.
-pub fn open_alerts(conn: &Connection) -> rusqlite::Result<(Vec<Alert>, i64)> {
+pub fn open_alerts(conn: &Connection) -> crate::store::sql::Result<(Vec<Alert>, i64)> {
     let mut stmt = conn.prepare(&format!(
         "SELECT {ALERT_COLUMNS} FROM alerts WHERE state != 'resolved' ORDER BY id"
     ))?;
     let open = stmt
         .query_map([], alert)?
-        .collect::<rusqlite::Result<Vec<_>>>()?;
+        .collect::<crate::store::sql::Result<Vec<_>>>()?;
     let last: Option<i64> = conn.query_row("SELECT max(id) FROM alerts", [], |r| r.get(0))?;
     Ok((open, last.unwrap_or(0)))
 }
@@ -154,11 +158,15 @@ pub struct AlertFilter {
 }
 
 /// Newest first, at most `limit`.
-pub fn list(conn: &Connection, f: &AlertFilter, limit: u32) -> rusqlite::Result<Vec<Alert>> {
+pub fn list(
+    conn: &Connection,
+    f: &AlertFilter,
+    limit: u32,
+) -> crate::store::sql::Result<Vec<Alert>> {
     let mut stmt = conn.prepare_cached(&format!(
         "SELECT {ALERT_COLUMNS} FROM alerts
-         WHERE (?1 IS NULL OR state = ?1) AND (?2 IS NULL OR office = ?2)
-           AND (?3 IS NULL OR severity = ?3) AND (?4 IS NULL OR letter = ?4)
+         WHERE (CAST(?1 AS TEXT) IS NULL OR state = ?1) AND (CAST(?2 AS TEXT) IS NULL OR office = ?2)
+           AND (CAST(?3 AS TEXT) IS NULL OR severity = ?3) AND (CAST(?4 AS TEXT) IS NULL OR letter = ?4)
          ORDER BY id DESC LIMIT ?5"
     ))?;
     let rows = stmt.query_map(
@@ -168,13 +176,16 @@ pub fn list(conn: &Connection, f: &AlertFilter, limit: u32) -> rusqlite::Result<
     rows.collect()
 }
 
-pub fn get(conn: &Connection, id: i64) -> rusqlite::Result<Option<Alert>> {
+pub fn get(conn: &Connection, id: i64) -> crate::store::sql::Result<Option<Alert>> {
     conn.prepare_cached(&format!("SELECT {ALERT_COLUMNS} FROM alerts WHERE id = ?1"))?
         .query_row([id], alert)
         .optional()
 }
 
-pub fn one(conn: &Connection, id: i64) -> rusqlite::Result<Option<(Alert, Vec<Transition>)>> {
+pub fn one(
+    conn: &Connection,
+    id: i64,
+) -> crate::store::sql::Result<Option<(Alert, Vec<Transition>)>> {
     let Some(a) = conn
         .query_row(
             &format!("SELECT {ALERT_COLUMNS} FROM alerts WHERE id = ?1"),
@@ -204,14 +215,14 @@ pub fn one(conn: &Connection, id: i64) -> rusqlite::Result<Option<(Alert, Vec<Tr
                 evidence: serde_json::from_str(&r.get::<_, String>(5)?).unwrap_or_default(),
             })
         })?
-        .collect::<rusqlite::Result<Vec<_>>>()?;
+        .collect::<crate::store::sql::Result<Vec<_>>>()?;
     Ok(Some((a, history)))
 }
 
 /// `(letter, office, item)` → attestation.
 pub fn attestations(
     conn: &Connection,
-) -> rusqlite::Result<BTreeMap<(String, String, String), Attestation>> {
+) -> crate::store::sql::Result<BTreeMap<(String, String, String), Attestation>> {
     let mut stmt = conn.prepare("SELECT letter, office, item, by, at_ms FROM attestations")?;
     let rows = stmt.query_map([], |r| {
         Ok((

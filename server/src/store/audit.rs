@@ -1,7 +1,7 @@
 //! The audit log: who did what, from where, and when. Append-only: the
 //! schema's triggers refuse any change or deletion.
 
-use rusqlite::{params, Connection};
+use crate::store::sql::{params, Connection};
 
 /// Append to the audit log.
 pub fn append(
@@ -11,7 +11,7 @@ pub fn append(
     detail: &str,
     source: Option<&str>,
     now_ms: i64,
-) -> rusqlite::Result<()> {
+) -> crate::store::sql::Result<()> {
     conn.execute(
         "INSERT INTO audit (at_ms, actor, action, detail, source) VALUES (?1, ?2, ?3, ?4, ?5)",
         params![now_ms, actor, action, detail, source],
@@ -30,7 +30,7 @@ pub struct AuditRow {
 }
 
 /// The newest `limit` lines of the audit log, newest first.
-pub fn recent(conn: &Connection, limit: u32) -> rusqlite::Result<Vec<AuditRow>> {
+pub fn recent(conn: &Connection, limit: u32) -> crate::store::sql::Result<Vec<AuditRow>> {
     let mut stmt = conn.prepare_cached(
         "SELECT at_ms, actor, action, detail, source FROM audit ORDER BY id DESC LIMIT ?1",
     )?;
@@ -52,10 +52,10 @@ mod tests {
 
     #[test]
     fn the_audit_log_is_append_only() {
-        let dir = tempfile::tempdir().unwrap();
-        let c = crate::store::open(&dir.path().join("a.db")).unwrap();
-        append(&c, Some("admin"), "user.add", "kepala", None, 1).unwrap();
-        assert!(c.execute("UPDATE audit SET detail = 'x'", []).is_err());
-        assert!(c.execute("DELETE FROM audit", []).is_err());
+        for (_db, c) in crate::store::testdb::each() {
+            append(&c, Some("admin"), "user.add", "kepala", None, 1).unwrap();
+            assert!(c.execute("UPDATE audit SET detail = 'x'", []).is_err());
+            assert!(c.execute("DELETE FROM audit", []).is_err());
+        }
     }
 }

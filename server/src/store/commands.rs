@@ -2,8 +2,8 @@
 //! remediation) and the agents' answers, for the office page and the
 //! letter report.
 
+use crate::store::sql::{params, Connection, OptionalExtension, Transaction};
 use ronda_wire::RejectReason;
-use rusqlite::{params, Connection, OptionalExtension, Transaction};
 use serde::Serialize;
 
 use crate::metrics::Metrics;
@@ -36,10 +36,11 @@ pub struct CommandRow {
     pub answer: Option<String>,
 }
 
-pub fn write_sent(tx: &Transaction<'_>, c: &Sent) -> rusqlite::Result<()> {
+pub fn write_sent(tx: &Transaction<'_>, c: &Sent) -> crate::store::sql::Result<()> {
     tx.prepare_cached(
-        "INSERT OR IGNORE INTO commands (id, office, agent, action, plug, turn_on, by, sent_ms)
-         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)",
+        "INSERT INTO commands (id, office, agent, action, plug, turn_on, by, sent_ms)
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)
+         ON CONFLICT DO NOTHING",
     )?
     .execute(params![
         c.id, c.office, c.agent, c.action, c.plug, c.on, c.by, c.at_ms
@@ -72,7 +73,10 @@ pub struct Foreign {
 /// topic it came on. Ids are guessable (`alert-{n}-off`), so an answer from
 /// another agent is refused and returned; one to no known command is left.
 /// The first answer stands, as on the alert: a repeat changes nothing.
-pub fn write_answer(tx: &Transaction<'_>, a: &Answer) -> rusqlite::Result<Option<Foreign>> {
+pub fn write_answer(
+    tx: &Transaction<'_>,
+    a: &Answer,
+) -> crate::store::sql::Result<Option<Foreign>> {
     let stored = tx
         .prepare_cached(
             "UPDATE commands SET answered_ms = ?2, ok = ?3, answer = ?4
@@ -113,7 +117,7 @@ pub fn refused(foreign: &[Foreign], metrics: &Metrics) {
 const COLUMNS: &str =
     "id, office, agent, action, plug, turn_on, by, sent_ms, answered_ms, ok, answer";
 
-fn row(r: &rusqlite::Row<'_>) -> rusqlite::Result<CommandRow> {
+fn row(r: &crate::store::sql::Row<'_>) -> crate::store::sql::Result<CommandRow> {
     Ok(CommandRow {
         id: r.get(0)?,
         office: r.get(1)?,
@@ -137,9 +141,9 @@ pub fn list(
     from_ms: i64,
     to_ms: i64,
     limit: u32,
-) -> rusqlite::Result<Vec<CommandRow>> {
+) -> crate::store::sql::Result<Vec<CommandRow>> {
     let mut stmt = conn.prepare_cached(&format!(
-        "SELECT {COLUMNS} FROM commands WHERE (?1 IS NULL OR office = ?1)
+        "SELECT {COLUMNS} FROM commands WHERE (CAST(?1 AS TEXT) IS NULL OR office = ?1)
          AND sent_ms >= ?2 AND sent_ms < ?3 ORDER BY sent_ms DESC LIMIT ?4"
     ))?;
     let rows = stmt.query_map(params![office, from_ms, to_ms, limit], row)?;
@@ -165,44 +169,44 @@ mod tests {
 
     #[test]
     fn a_command_takes_an_answer_only_from_the_agent_it_went_to() {
-        let dir = tempfile::tempdir().unwrap();
-        let mut conn = super::super::open(&dir.path().join("c.db")).unwrap();
-        let tx = conn.transaction().unwrap();
-        let sent = Sent {
-            id: "alert-1-off".into(),
-            office: "dinkes".into(),
-            agent: "gw".into(),
-            action: "plug.set",
-            plug: Some("printer".into()),
-            on: Some(false),
-            by: "ronda".into(),
-            at_ms: 1,
-        };
-        write_sent(&tx, &sent).unwrap();
-        let foreign = write_answer(&tx, &answer("bappeda", true)).unwrap();
-        let expected = Foreign {
-            id: "alert-1-off".into(),
-            sent_to: "dinkes/gw".into(),
-            answered_by: "bappeda/gw".into(),
-        };
-        assert_eq!(foreign, Some(expected.clone()));
-        let mut unknown = answer("bappeda", true);
-        unknown.id = "ui-1".into();
-        assert_eq!(write_answer(&tx, &unknown).unwrap(), None);
-        assert_eq!(write_answer(&tx, &answer("dinkes", false)).unwrap(), None);
-        // A second answer from the right agent (a repeat, or a change of
-        // story) neither replaces the first nor counts as foreign.
-        assert_eq!(write_answer(&tx, &answer("dinkes", true)).unwrap(), None);
-        tx.commit().unwrap();
-        let rows = list(&conn, Some("dinkes"), 0, i64::MAX, 10).unwrap();
-        assert_eq!(rows[0].ok, Some(false));
-        assert_eq!(rows[0].answer.as_deref(), Some("from dinkes"));
+        for (_db, conn) in crate::store::testdb::each() {
+            let tx = conn.transaction().unwrap();
+            let sent = Sent {
+                id: "alert-1-off".into(),
+                office: "dinkes".into(),
+                agent: "gw".into(),
+                action: "plug.set",
+                plug: Some("printer".into()),
+                on: Some(false),
+                by: "ronda".into(),
+                at_ms: 1,
+            };
+            write_sent(&tx, &sent).unwrap();
+            let foreign = write_answer(&tx, &answer("bappeda", true)).unwrap();
+            let expected = Foreign {
+                id: "alert-1-off".into(),
+                sent_to: "dinkes/gw".into(),
+                answered_by: "bappeda/gw".into(),
+            };
+            assert_eq!(foreign, Some(expected.clone()));
+            let mut unknown = answer("bappeda", true);
+            unknown.id = "ui-1".into();
+            assert_eq!(write_answer(&tx, &unknown).unwrap(), None);
+            assert_eq!(write_answer(&tx, &answer("dinkes", false)).unwrap(), None);
+            // A second answer from the right agent (a repeat, or a change of
+            // story) neither replaces the first nor counts as foreign.
+            assert_eq!(write_answer(&tx, &answer("dinkes", true)).unwrap(), None);
+            tx.commit().unwrap();
+            let rows = list(&conn, Some("dinkes"), 0, i64::MAX, 10).unwrap();
+            assert_eq!(rows[0].ok, Some(false));
+            assert_eq!(rows[0].answer.as_deref(), Some("from dinkes"));
 
-        let metrics = Metrics::new();
-        refused(&[expected], &metrics);
-        let mismatch = Reason {
-            reason: "identity_mismatch",
-        };
-        assert_eq!(metrics.rejected.get_or_create(&mismatch).get(), 1);
+            let metrics = Metrics::new();
+            refused(&[expected], &metrics);
+            let mismatch = Reason {
+                reason: "identity_mismatch",
+            };
+            assert_eq!(metrics.rejected.get_or_create(&mismatch).get(), 1);
+        }
     }
 }

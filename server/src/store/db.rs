@@ -7,7 +7,7 @@
 use std::fmt;
 use std::time::Duration;
 
-use rusqlite::Connection;
+use crate::store::sql::Connection;
 use tokio::sync::{mpsc, oneshot};
 
 use super::{Reader, StoreError, Write};

@@ -8,8 +8,8 @@
 
 use std::collections::hash_map::{Entry, HashMap};
 
+use crate::store::sql::{params, OptionalExtension, Transaction};
 use ronda_wire::{Delivery, Progress};
-use rusqlite::{params, OptionalExtension, Transaction};
 
 type Key = (String, String);
 
@@ -66,7 +66,7 @@ impl Staged {
         agent: &str,
         seq: u64,
         delivery: Option<&Delivery>,
-    ) -> rusqlite::Result<()> {
+    ) -> crate::store::sql::Result<()> {
         let count = match self.changed.entry((office.to_owned(), agent.to_owned())) {
             Entry::Occupied(e) => e.into_mut(),
             Entry::Vacant(e) => {
@@ -89,7 +89,7 @@ impl Staged {
     }
 
     /// Write each changed agent's acknowledgement into the batch.
-    pub(super) fn save(&self, tx: &Transaction<'_>) -> rusqlite::Result<()> {
+    pub(super) fn save(&self, tx: &Transaction<'_>) -> crate::store::sql::Result<()> {
         let mut update = tx.prepare_cached(
             "INSERT INTO agents (office, agent, acked_through) VALUES (?1, ?2, ?3)
              ON CONFLICT (office, agent) DO UPDATE SET acked_through = excluded.acked_through",
@@ -101,7 +101,7 @@ impl Staged {
     }
 }
 
-fn load(tx: &Transaction<'_>, office: &str, agent: &str) -> rusqlite::Result<Count> {
+fn load(tx: &Transaction<'_>, office: &str, agent: &str) -> crate::store::sql::Result<Count> {
     let mut q = tx.prepare_cached(
         "SELECT acked_through, dropped FROM agents WHERE office = ?1 AND agent = ?2",
     )?;
@@ -124,7 +124,7 @@ fn record_gap(
     agent: &str,
     lost: u64,
     d: &Delivery,
-) -> rusqlite::Result<()> {
+) -> crate::store::sql::Result<()> {
     tracing::warn!(
         office,
         agent,

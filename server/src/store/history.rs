@@ -3,7 +3,7 @@
 
 use std::collections::BTreeMap;
 
-use rusqlite::{params, Connection};
+use crate::store::sql::{params, Connection};
 
 /// The share of `[from, to)` an agent was online, from its presence log:
 /// the state before `from` and the changes after. Time before the first
@@ -39,7 +39,7 @@ pub fn availability(
     conn: &Connection,
     from: i64,
     to: i64,
-) -> rusqlite::Result<BTreeMap<(String, String), f64>> {
+) -> crate::store::sql::Result<BTreeMap<(String, String), f64>> {
     let mut before = conn.prepare_cached(
         "SELECT online FROM presence WHERE office = ?1 AND agent = ?2 AND at_ms < ?3 ORDER BY at_ms DESC LIMIT 1",
     )?;
@@ -49,7 +49,7 @@ pub fn availability(
     let mut agents = conn.prepare_cached("SELECT office, agent FROM agents")?;
     let ids: Vec<(String, String)> = agents
         .query_map([], |r| Ok((r.get(0)?, r.get(1)?)))?
-        .collect::<rusqlite::Result<_>>()?;
+        .collect::<crate::store::sql::Result<_>>()?;
     let mut out = BTreeMap::new();
     for (office, agent) in ids {
         let start: Option<bool> = before
@@ -60,7 +60,7 @@ pub fn availability(
             .query_map(params![office, agent, from, to], |r| {
                 Ok((r.get(0)?, r.get(1)?))
             })?
-            .collect::<rusqlite::Result<_>>()?;
+            .collect::<crate::store::sql::Result<_>>()?;
         if let Some(share) = online_share(start, &changes, from, to) {
             out.insert((office, agent), share);
         }
@@ -83,7 +83,7 @@ pub fn incidents(
     letter: &str,
     from: i64,
     to: i64,
-) -> rusqlite::Result<Vec<Incident>> {
+) -> crate::store::sql::Result<Vec<Incident>> {
     let mut stmt = conn.prepare_cached(
         "SELECT office, item, subject, fired_ms, resolved_ms FROM alerts
          WHERE letter = ?1 AND fired_ms IS NOT NULL AND fired_ms < ?3
@@ -111,7 +111,10 @@ pub struct AttestationRow {
 }
 
 /// An office's attestations, newest first.
-pub fn attestations(conn: &Connection, office: &str) -> rusqlite::Result<Vec<AttestationRow>> {
+pub fn attestations(
+    conn: &Connection,
+    office: &str,
+) -> crate::store::sql::Result<Vec<AttestationRow>> {
     let mut stmt = conn.prepare_cached(
         "SELECT letter, item, by, at_ms FROM attestations WHERE office = ?1 ORDER BY at_ms DESC",
     )?;
@@ -135,11 +138,11 @@ pub struct GapRow {
 }
 
 /// An office's newest `limit` data gaps, newest first.
-pub fn gaps(conn: &Connection, office: &str, limit: u32) -> rusqlite::Result<Vec<GapRow>> {
+pub fn gaps(conn: &Connection, office: &str, limit: u32) -> crate::store::sql::Result<Vec<GapRow>> {
     let mut stmt = conn.prepare_cached(
         "SELECT agent, lost, before_seq, noticed_ms FROM data_gaps WHERE office = ?1 ORDER BY noticed_ms DESC LIMIT ?2",
     )?;
-    let rows = stmt.query_map(rusqlite::params![office, limit], |r| {
+    let rows = stmt.query_map(crate::params![office, limit], |r| {
         Ok(GapRow {
             agent: r.get(0)?,
             lost: r.get(1)?,

@@ -11,16 +11,20 @@ pub mod outbox;
 mod read;
 mod schema;
 pub mod signatures;
+pub mod sql;
+#[cfg(test)]
+pub(crate) mod testdb;
 pub mod users;
 mod writer;
 
 use std::path::{Path, PathBuf};
 
-use rusqlite::{Connection, OpenFlags};
+use rusqlite::OpenFlags;
 
 pub use db::Db;
 pub use delivery::AckOut;
 pub use read::{AgentRow, MailRow, Reader};
+use sql::Connection;
 pub use writer::{spawn_writer, AckSender, Write, WriterHandle};
 
 #[derive(Debug, thiserror::Error)]
@@ -30,8 +34,10 @@ pub enum StoreError {
         path: PathBuf,
         error: rusqlite::Error,
     },
+    #[error("database {url}: {error}")]
+    Connect { url: String, error: sql::Error },
     #[error(transparent)]
-    Sqlite(#[from] rusqlite::Error),
+    Db(#[from] sql::Error),
     #[error(
         "database schema version {found} is newer than this Ronda knows ({known}); upgrade Ronda"
     )]
@@ -44,26 +50,102 @@ pub enum StoreError {
     Busy(std::time::Duration),
 }
 
-/// Open (creating if needed) and migrate the database at `path`.
+impl From<rusqlite::Error> for StoreError {
+    fn from(e: rusqlite::Error) -> Self {
+        StoreError::Db(e.into())
+    }
+}
+
+/// Where the server keeps its state: a SQLite file, or a PostgreSQL
+/// database that several servers can share.
+#[derive(Debug, Clone)]
+pub enum Location {
+    File(PathBuf),
+    Postgres(sql::PgConfig),
+}
+
+impl From<PathBuf> for Location {
+    fn from(path: PathBuf) -> Self {
+        Location::File(path)
+    }
+}
+
+impl From<&PathBuf> for Location {
+    fn from(path: &PathBuf) -> Self {
+        Location::File(path.clone())
+    }
+}
+
+impl From<&Path> for Location {
+    fn from(path: &Path) -> Self {
+        Location::File(path.to_owned())
+    }
+}
+
+impl std::fmt::Display for Location {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Location::File(p) => write!(f, "{}", p.display()),
+            // The URL holds no password (the config check refuses one).
+            Location::Postgres(pg) => f.write_str(&pg.url),
+        }
+    }
+}
+
+impl Location {
+    /// Open (creating if needed) and migrate the database.
+    pub fn open(&self) -> Result<Connection, StoreError> {
+        match self {
+            Location::File(path) => open(path),
+            Location::Postgres(pg) => {
+                let conn = Connection::postgres(pg).map_err(|error| StoreError::Connect {
+                    url: pg.url.clone(),
+                    error,
+                })?;
+                schema::migrate(&conn)?;
+                Ok(conn)
+            }
+        }
+    }
+
+    /// A connection for reading only. PostgreSQL enforces it per
+    /// transaction; SQLite opens the file read-only.
+    pub fn open_read_only(&self) -> Result<Connection, StoreError> {
+        match self {
+            Location::File(path) => open_read_only(path),
+            Location::Postgres(pg) => {
+                let conn = Connection::postgres(pg).map_err(|error| StoreError::Connect {
+                    url: pg.url.clone(),
+                    error,
+                })?;
+                conn.execute_batch("SET default_transaction_read_only = on")?;
+                Ok(conn)
+            }
+        }
+    }
+}
+
+/// Open (creating if needed) and migrate the SQLite database at `path`.
 pub fn open(path: &Path) -> Result<Connection, StoreError> {
     let wrap = |error| StoreError::Open {
         path: path.to_owned(),
         error,
     };
-    let mut conn = Connection::open(path).map_err(wrap)?;
+    let conn = rusqlite::Connection::open(path).map_err(wrap)?;
     // WAL lets the API read while the writer writes. FULL syncs every commit:
     // the server tells agents to forget a report once it is committed, so a
     // commit must survive a power cut too.
     durable(&conn, path)?;
     conn.busy_timeout(std::time::Duration::from_secs(5))
         .map_err(wrap)?;
-    schema::migrate(&mut conn)?;
+    let conn = Connection::from(conn);
+    schema::migrate(&conn)?;
     Ok(conn)
 }
 
 /// Set WAL and `synchronous=FULL`, then read both back: a filesystem that
 /// refuses WAL (some network mounts) must stop the server, not weaken it.
-fn durable(conn: &Connection, path: &Path) -> Result<(), StoreError> {
+fn durable(conn: &rusqlite::Connection, path: &Path) -> Result<(), StoreError> {
     let wrap = |error| StoreError::Open {
         path: path.to_owned(),
         error,
@@ -88,7 +170,7 @@ fn durable(conn: &Connection, path: &Path) -> Result<(), StoreError> {
 }
 
 fn open_read_only(path: &Path) -> Result<Connection, StoreError> {
-    let conn = Connection::open_with_flags(
+    let conn = rusqlite::Connection::open_with_flags(
         path,
         OpenFlags::SQLITE_OPEN_READ_ONLY | OpenFlags::SQLITE_OPEN_NO_MUTEX,
     )
@@ -97,7 +179,7 @@ fn open_read_only(path: &Path) -> Result<Connection, StoreError> {
         error,
     })?;
     conn.busy_timeout(std::time::Duration::from_secs(5))?;
-    Ok(conn)
+    Ok(conn.into())
 }
 
 /// What the policy engine needs to resume after a restart.
@@ -120,9 +202,9 @@ pub struct SeedAgent {
     pub report: Option<ronda_wire::Report>,
 }
 
-/// Read the engine's starting point from the database at `path`.
-pub fn seed(path: &Path) -> Result<Seed, StoreError> {
-    let conn = open_read_only(path)?;
+/// Read the engine's starting point from the database.
+pub fn seed(location: &Location) -> Result<Seed, StoreError> {
+    let conn = location.open_read_only()?;
     let (open_alerts, last_alert_id) = alerts::open_alerts(&conn)?;
     let mut stmt = conn.prepare(
         "SELECT office, agent, online, last_received_ms, last_seq, latest_report FROM agents",
@@ -144,7 +226,7 @@ pub fn seed(path: &Path) -> Result<Seed, StoreError> {
                     .and_then(|s| serde_json::from_str(&s).ok()),
             })
         })?
-        .collect::<rusqlite::Result<Vec<_>>>()?;
+        .collect::<sql::Result<Vec<_>>>()?;
     Ok(Seed {
         open_alerts,
         last_alert_id,
@@ -178,11 +260,33 @@ mod tests {
             .query_row("PRAGMA user_version", [], |r| r.get(0))
             .unwrap();
         assert_eq!(v, schema::version());
-        conn.pragma_update(None, "user_version", 99).unwrap();
+        conn.execute_batch("PRAGMA user_version = 99").unwrap();
         drop(conn);
         assert!(matches!(
             open(&path),
             Err(StoreError::TooNew { found: 99, .. })
         ));
+    }
+
+    #[test]
+    fn postgres_migrates_once_and_refuses_a_newer_database() {
+        let pg = testdb::all()
+            .into_iter()
+            .filter(|d| matches!(d.location, Location::Postgres(_)));
+        for db in pg {
+            drop(db.open());
+            let conn = db.open();
+            let v: usize = conn
+                .query_row("SELECT version FROM ronda_schema", [], |r| r.get(0))
+                .unwrap();
+            assert_eq!(v, schema::version());
+            conn.execute("UPDATE ronda_schema SET version = 99", [])
+                .unwrap();
+            drop(conn);
+            assert!(matches!(
+                db.location.open(),
+                Err(StoreError::TooNew { found: 99, .. })
+            ));
+        }
     }
 }

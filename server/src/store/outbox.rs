@@ -3,7 +3,7 @@
 //! their attempts, and once-only keys for reminders and summaries. The mail
 //! module decides what to send; this is where it is kept.
 
-use rusqlite::{params, Connection, OptionalExtension};
+use crate::store::sql::{params, Connection, OptionalExtension};
 
 /// An alert change whose email is due.
 pub struct DueIntent {
@@ -14,7 +14,7 @@ pub struct DueIntent {
 }
 
 /// Intents due at `now_ms`, oldest first.
-pub fn due_intents(conn: &Connection, now_ms: i64) -> rusqlite::Result<Vec<DueIntent>> {
+pub fn due_intents(conn: &Connection, now_ms: i64) -> crate::store::sql::Result<Vec<DueIntent>> {
     let mut stmt = conn.prepare_cached(
         "SELECT id, alert_id, kind, office FROM notify_intents WHERE due_ms <= ?1 ORDER BY id",
     )?;
@@ -29,7 +29,7 @@ pub fn due_intents(conn: &Connection, now_ms: i64) -> rusqlite::Result<Vec<DueIn
     rows.collect()
 }
 
-pub fn delete_intent(conn: &Connection, id: i64) -> rusqlite::Result<()> {
+pub fn delete_intent(conn: &Connection, id: i64) -> crate::store::sql::Result<()> {
     conn.execute("DELETE FROM notify_intents WHERE id = ?1", [id])
         .map(drop)
 }
@@ -42,7 +42,7 @@ pub struct Notified {
     pub tier: usize,
 }
 
-pub fn notified(conn: &Connection, alert: i64) -> rusqlite::Result<Option<Notified>> {
+pub fn notified(conn: &Connection, alert: i64) -> crate::store::sql::Result<Option<Notified>> {
     conn.prepare_cached(
         "SELECT firing_sent_ms, last_sent_ms, tier FROM alert_notify WHERE alert_id = ?1",
     )?
@@ -57,7 +57,7 @@ pub fn notified(conn: &Connection, alert: i64) -> rusqlite::Result<Option<Notifi
 }
 
 /// The firing email about `alert` was queued at `now_ms`.
-pub fn firing_sent(conn: &Connection, alert: i64, now_ms: i64) -> rusqlite::Result<()> {
+pub fn firing_sent(conn: &Connection, alert: i64, now_ms: i64) -> crate::store::sql::Result<()> {
     conn.execute(
         "INSERT INTO alert_notify (alert_id, firing_sent_ms, last_sent_ms) VALUES (?1, ?2, ?2)
          ON CONFLICT (alert_id) DO UPDATE SET firing_sent_ms = ?2, last_sent_ms = ?2",
@@ -67,7 +67,7 @@ pub fn firing_sent(conn: &Connection, alert: i64, now_ms: i64) -> rusqlite::Resu
 }
 
 /// Alerts still firing whose firing email went out.
-pub fn told_and_firing(conn: &Connection) -> rusqlite::Result<Vec<i64>> {
+pub fn told_and_firing(conn: &Connection) -> crate::store::sql::Result<Vec<i64>> {
     conn.prepare_cached(
         "SELECT n.alert_id FROM alert_notify n JOIN alerts a ON a.id = n.alert_id
          WHERE a.state = 'firing' AND n.firing_sent_ms IS NOT NULL ORDER BY n.alert_id",
@@ -76,7 +76,7 @@ pub fn told_and_firing(conn: &Connection) -> rusqlite::Result<Vec<i64>> {
     .collect()
 }
 
-pub fn escalated(conn: &Connection, alert: i64, tier: usize) -> rusqlite::Result<()> {
+pub fn escalated(conn: &Connection, alert: i64, tier: usize) -> crate::store::sql::Result<()> {
     conn.execute(
         "UPDATE alert_notify SET tier = ?2 WHERE alert_id = ?1",
         params![alert, tier as i64],
@@ -84,7 +84,7 @@ pub fn escalated(conn: &Connection, alert: i64, tier: usize) -> rusqlite::Result
     .map(drop)
 }
 
-pub fn repeated(conn: &Connection, alert: i64, now_ms: i64) -> rusqlite::Result<()> {
+pub fn repeated(conn: &Connection, alert: i64, now_ms: i64) -> crate::store::sql::Result<()> {
     conn.execute(
         "UPDATE alert_notify SET last_sent_ms = ?2, repeats = repeats + 1 WHERE alert_id = ?1",
         params![alert, now_ms],
@@ -111,18 +111,18 @@ pub struct NewMessage<'a> {
 }
 
 /// Queue `m` (or store it dead); returns its id.
-pub fn queue(conn: &Connection, m: &NewMessage<'_>) -> rusqlite::Result<i64> {
+pub fn queue(conn: &Connection, m: &NewMessage<'_>) -> crate::store::sql::Result<i64> {
     let state = if m.dead.is_some() { "dead" } else { "queued" };
-    conn.execute(
+    let id: i64 = conn.query_row(
         "INSERT INTO outbox (kind, office, recipients, subject, body_text, body_html, message_id, alert_ids,
             state, next_attempt_ms, last_error, created_ms)
-         VALUES (?1, ?2, ?3, ?4, ?5, ?6, '', ?7, ?8, ?9, ?10, ?9)",
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6, '', ?7, ?8, ?9, ?10, ?9) RETURNING id",
         params![
             m.kind, m.office, m.recipients, m.subject, m.text, m.html,
             m.alert_ids, state, m.now_ms, m.dead,
         ],
+        |r| r.get(0),
     )?;
-    let id = conn.last_insert_rowid();
     // Stable across retries and restarts: derived from the row alone.
     let message_id = format!("<ronda.{id}.{}@{}>", m.now_ms, m.domain);
     conn.execute(
@@ -145,7 +145,7 @@ pub struct Queued {
 }
 
 /// Up to `limit` messages due at `now_ms`, oldest first.
-pub fn due(conn: &Connection, now_ms: i64, limit: usize) -> rusqlite::Result<Vec<Queued>> {
+pub fn due(conn: &Connection, now_ms: i64, limit: usize) -> crate::store::sql::Result<Vec<Queued>> {
     let mut stmt = conn.prepare_cached(
         "SELECT id, kind, recipients, subject, body_text, body_html, message_id, attempts FROM outbox
          WHERE state = 'queued' AND next_attempt_ms <= ?1 ORDER BY next_attempt_ms, id LIMIT ?2",
@@ -165,7 +165,12 @@ pub fn due(conn: &Connection, now_ms: i64, limit: usize) -> rusqlite::Result<Vec
     rows.collect()
 }
 
-pub fn sent(conn: &Connection, id: i64, attempts: u32, now_ms: i64) -> rusqlite::Result<()> {
+pub fn sent(
+    conn: &Connection,
+    id: i64,
+    attempts: u32,
+    now_ms: i64,
+) -> crate::store::sql::Result<()> {
     conn.execute(
         "UPDATE outbox SET state = 'sent', sent_ms = ?2, attempts = ?3, last_error = NULL WHERE id = ?1",
         params![id, now_ms, attempts],
@@ -173,7 +178,12 @@ pub fn sent(conn: &Connection, id: i64, attempts: u32, now_ms: i64) -> rusqlite:
     .map(drop)
 }
 
-pub fn dead(conn: &Connection, id: i64, attempts: u32, error: &str) -> rusqlite::Result<()> {
+pub fn dead(
+    conn: &Connection,
+    id: i64,
+    attempts: u32,
+    error: &str,
+) -> crate::store::sql::Result<()> {
     conn.execute(
         "UPDATE outbox SET state = 'dead', attempts = ?2, last_error = ?3 WHERE id = ?1",
         params![id, attempts, error],
@@ -187,7 +197,7 @@ pub fn retry(
     attempts: u32,
     error: &str,
     next_ms: i64,
-) -> rusqlite::Result<()> {
+) -> crate::store::sql::Result<()> {
     conn.execute(
         "UPDATE outbox SET attempts = ?2, last_error = ?3, next_attempt_ms = ?4 WHERE id = ?1",
         params![id, attempts, error, next_ms],
@@ -196,7 +206,11 @@ pub fn retry(
 }
 
 /// Alerts of `letter` in `office` not yet resolved.
-pub fn open_alerts(conn: &Connection, letter: &str, office: &str) -> rusqlite::Result<i64> {
+pub fn open_alerts(
+    conn: &Connection,
+    letter: &str,
+    office: &str,
+) -> crate::store::sql::Result<i64> {
     conn.query_row(
         "SELECT count(*) FROM alerts WHERE letter = ?1 AND office = ?2 AND state != 'resolved'",
         params![letter, office],
@@ -205,9 +219,9 @@ pub fn open_alerts(conn: &Connection, letter: &str, office: &str) -> rusqlite::R
 }
 
 /// True the first time `key` is seen.
-pub fn once(conn: &Connection, key: &str, now_ms: i64) -> rusqlite::Result<bool> {
+pub fn once(conn: &Connection, key: &str, now_ms: i64) -> crate::store::sql::Result<bool> {
     let n = conn.execute(
-        "INSERT OR IGNORE INTO mail_once (key, at_ms) VALUES (?1, ?2)",
+        "INSERT INTO mail_once (key, at_ms) VALUES (?1, ?2) ON CONFLICT DO NOTHING",
         params![key, now_ms],
     )?;
     Ok(n == 1)

@@ -1,13 +1,12 @@
 //! Read side of the store, for the HTTP API. WAL lets it read while the
 //! writer commits.
 
-use std::path::Path;
 use std::sync::{Arc, Mutex};
 
-use rusqlite::{Connection, OptionalExtension, Row};
+use crate::store::sql::{Connection, Dialect, OptionalExtension, Row};
 use serde::Serialize;
 
-use super::{open_read_only, StoreError};
+use super::StoreError;
 
 /// One agent as the API shows it.
 #[derive(Debug, Clone, Serialize)]
@@ -41,16 +40,16 @@ const COLUMNS: &str =
     "office, agent, online, online_changed_ms, last_received_ms, last_observed_ms, last_seq";
 
 impl Reader {
-    pub fn open(path: &Path) -> Result<Reader, StoreError> {
+    pub fn open(location: &super::Location) -> Result<Reader, StoreError> {
         Ok(Reader {
-            conn: Arc::new(Mutex::new(open_read_only(path)?)),
+            conn: Arc::new(Mutex::new(location.open_read_only()?)),
         })
     }
 
     /// Run a query on a blocking thread so the async workers stay free.
     pub(crate) async fn with<T: Send + 'static>(
         &self,
-        f: impl FnOnce(&Connection) -> rusqlite::Result<T> + Send + 'static,
+        f: impl FnOnce(&Connection) -> crate::store::sql::Result<T> + Send + 'static,
     ) -> Result<T, StoreError> {
         Ok(self.call(f).await??)
     }
@@ -94,7 +93,7 @@ impl Reader {
     ) -> Result<Vec<AgentRow>, StoreError> {
         self.with(move |c| {
             let mut stmt = c.prepare_cached(&format!(
-                "SELECT {COLUMNS}, latest_report FROM agents WHERE ?1 IS NULL OR office = ?1 ORDER BY office, agent"
+                "SELECT {COLUMNS}, latest_report FROM agents WHERE CAST(?1 AS TEXT) IS NULL OR office = ?1 ORDER BY office, agent"
             ))?;
             let rows = stmt.query_map([office], |r| row(r, report(r)?))?;
             rows.collect()
@@ -176,15 +175,21 @@ impl Reader {
         bodies: bool,
     ) -> Result<Vec<MailRow>, StoreError> {
         self.with(move |c| {
-            let mut stmt = c.prepare_cached(
+            // `alert_ids` is a JSON array of numbers; each engine reads it its own way.
+            let has_alert = match c.dialect() {
+                Dialect::Sqlite => "EXISTS (SELECT 1 FROM json_each(outbox.alert_ids) WHERE value = ?3)",
+                Dialect::Postgres => "outbox.alert_ids::jsonb @> to_jsonb(?3::bigint)",
+            };
+            let sql = format!(
                 "SELECT id, kind, office, recipients, subject, state, attempts, last_error, message_id,
                         alert_ids, created_ms, sent_ms, body_text
-                 FROM outbox WHERE (?1 IS NULL OR id = ?1)
-                   AND (?3 IS NULL OR EXISTS (SELECT 1 FROM json_each(outbox.alert_ids) WHERE value = ?3))
-                 ORDER BY id DESC LIMIT ?2",
-            )?;
-            let rows = stmt.query_map(rusqlite::params![id, limit, alert], |r| {
-                let ts = |i: usize| -> rusqlite::Result<Option<jiff::Timestamp>> {
+                 FROM outbox WHERE (CAST(?1 AS BIGINT) IS NULL OR id = ?1)
+                   AND (CAST(?3 AS BIGINT) IS NULL OR {has_alert})
+                 ORDER BY id DESC LIMIT ?2"
+            );
+            let mut stmt = c.prepare_cached(&sql)?;
+            let rows = stmt.query_map(crate::params![id, limit, alert], |r| {
+                let ts = |i: usize| -> crate::store::sql::Result<Option<jiff::Timestamp>> {
                     Ok(r.get::<_, Option<i64>>(i)?
                         .and_then(|ms| jiff::Timestamp::from_millisecond(ms).ok()))
                 };
@@ -211,7 +216,7 @@ impl Reader {
 }
 
 /// The `latest_report` column, selected after [`COLUMNS`].
-fn report(r: &Row<'_>) -> rusqlite::Result<Option<Box<serde_json::value::RawValue>>> {
+fn report(r: &Row<'_>) -> crate::store::sql::Result<Option<Box<serde_json::value::RawValue>>> {
     Ok(r.get::<_, Option<String>>(7)?
         .and_then(|s| serde_json::value::RawValue::from_string(s).ok()))
 }
@@ -219,8 +224,8 @@ fn report(r: &Row<'_>) -> rusqlite::Result<Option<Box<serde_json::value::RawValu
 fn row(
     r: &Row<'_>,
     report: Option<Box<serde_json::value::RawValue>>,
-) -> rusqlite::Result<AgentRow> {
-    let ts = |i: usize| -> rusqlite::Result<Option<jiff::Timestamp>> {
+) -> crate::store::sql::Result<AgentRow> {
+    let ts = |i: usize| -> crate::store::sql::Result<Option<jiff::Timestamp>> {
         Ok(r.get::<_, Option<i64>>(i)?
             .and_then(|ms| jiff::Timestamp::from_millisecond(ms).ok()))
     };

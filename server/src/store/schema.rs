@@ -1,9 +1,13 @@
-//! Schema migrations, applied in order and recorded in `PRAGMA user_version`.
+//! Schema migrations, applied in order: SQLite records the version in
+//! `PRAGMA user_version`, PostgreSQL in the table `ronda_schema`.
 
-use rusqlite::Connection;
+use super::sql::{Connection, Dialect};
+
+mod postgres;
 
 /// Each entry moves the schema one version up. Never edit a released entry;
-/// add a new one.
+/// add a new one, here and in [`postgres::MIGRATIONS`] (same number, same
+/// tables and columns).
 const MIGRATIONS: &[&str] = &[
     // 1: agents with their latest report, report history, presence history.
     "CREATE TABLE agents (
@@ -235,20 +239,40 @@ pub fn version() -> usize {
 
 /// Bring the database up to the latest schema. Refuses a database written by
 /// a newer Ronda rather than guessing.
-pub fn migrate(conn: &mut Connection) -> Result<(), super::StoreError> {
-    let current: usize = conn.query_row("PRAGMA user_version", [], |r| r.get(0))?;
-    if current > MIGRATIONS.len() {
+pub fn migrate(conn: &Connection) -> Result<(), super::StoreError> {
+    let (list, current) = match conn.dialect() {
+        Dialect::Sqlite => (
+            MIGRATIONS,
+            conn.query_row("PRAGMA user_version", [], |r| r.get::<_, usize>(0))?,
+        ),
+        Dialect::Postgres => (postgres::MIGRATIONS, postgres::begin(conn)?),
+    };
+    if current > list.len() {
         return Err(super::StoreError::TooNew {
             found: current,
-            known: MIGRATIONS.len(),
+            known: list.len(),
         });
     }
-    for (i, sql) in MIGRATIONS.iter().enumerate().skip(current) {
+    for (i, sql) in list.iter().enumerate().skip(current) {
         let tx = conn.transaction()?;
         tx.execute_batch(sql)?;
-        tx.pragma_update(None, "user_version", i + 1)?;
+        match conn.dialect() {
+            Dialect::Sqlite => tx.execute_batch(&format!("PRAGMA user_version = {}", i + 1))?,
+            Dialect::Postgres => postgres::set_version(&tx, i + 1)?,
+        }
         tx.commit()?;
         tracing::info!(version = i + 1, "database migrated");
     }
+    if conn.dialect() == Dialect::Postgres {
+        postgres::end(conn)?;
+    }
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn both_dialects_have_every_migration() {
+        assert_eq!(super::MIGRATIONS.len(), super::postgres::MIGRATIONS.len());
+    }
 }

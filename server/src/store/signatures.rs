@@ -3,7 +3,7 @@
 
 use std::collections::BTreeMap;
 
-use rusqlite::{params, Connection, OptionalExtension};
+use crate::store::sql::{params, Connection, OptionalExtension};
 use serde::Serialize;
 
 #[derive(Debug, Clone, Serialize)]
@@ -27,7 +27,7 @@ pub struct Signed {
     pub late: bool,
 }
 
-fn row(r: &rusqlite::Row<'_>) -> rusqlite::Result<Signature> {
+fn row(r: &crate::store::sql::Row<'_>) -> crate::store::sql::Result<Signature> {
     Ok(Signature {
         by: r.get(0)?,
         at: jiff::Timestamp::from_millisecond(r.get(1)?).unwrap_or_default(),
@@ -36,7 +36,11 @@ fn row(r: &rusqlite::Row<'_>) -> rusqlite::Result<Signature> {
     })
 }
 
-pub fn one(conn: &Connection, letter: &str, office: &str) -> rusqlite::Result<Option<Signature>> {
+pub fn one(
+    conn: &Connection,
+    letter: &str,
+    office: &str,
+) -> crate::store::sql::Result<Option<Signature>> {
     conn.query_row(
         "SELECT by, at_ms, late, explanations FROM signatures WHERE letter = ?1 AND office = ?2",
         params![letter, office],
@@ -46,7 +50,10 @@ pub fn one(conn: &Connection, letter: &str, office: &str) -> rusqlite::Result<Op
 }
 
 /// Every office's signature of one letter.
-pub fn of_letter(conn: &Connection, letter: &str) -> rusqlite::Result<BTreeMap<String, Signature>> {
+pub fn of_letter(
+    conn: &Connection,
+    letter: &str,
+) -> crate::store::sql::Result<BTreeMap<String, Signature>> {
     let mut stmt = conn.prepare_cached(
         "SELECT by, at_ms, late, explanations, office FROM signatures WHERE letter = ?1",
     )?;
@@ -55,14 +62,14 @@ pub fn of_letter(conn: &Connection, letter: &str) -> rusqlite::Result<BTreeMap<S
 }
 
 /// The letters `office` has signed.
-pub fn letters_of(conn: &Connection, office: &str) -> rusqlite::Result<Vec<String>> {
+pub fn letters_of(conn: &Connection, office: &str) -> crate::store::sql::Result<Vec<String>> {
     let mut stmt = conn.prepare_cached("SELECT letter FROM signatures WHERE office = ?1")?;
     let rows = stmt.query_map([office], |r| r.get::<_, String>(0))?;
     rows.collect()
 }
 
 /// Sign, or sign again over an earlier signature.
-pub fn sign(conn: &Connection, s: &Signed) -> rusqlite::Result<()> {
+pub fn sign(conn: &Connection, s: &Signed) -> crate::store::sql::Result<()> {
     conn.execute(
         "INSERT INTO signatures (letter, office, by, at_ms, snapshot, explanations, late) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)
          ON CONFLICT (letter, office) DO UPDATE SET by = excluded.by, at_ms = excluded.at_ms,
@@ -72,7 +79,7 @@ pub fn sign(conn: &Connection, s: &Signed) -> rusqlite::Result<()> {
     .map(drop)
 }
 
-pub fn withdraw(conn: &Connection, letter: &str, office: &str) -> rusqlite::Result<()> {
+pub fn withdraw(conn: &Connection, letter: &str, office: &str) -> crate::store::sql::Result<()> {
     conn.execute(
         "DELETE FROM signatures WHERE letter = ?1 AND office = ?2",
         params![letter, office],

@@ -7,7 +7,7 @@
 use std::sync::Arc;
 use std::time::Duration;
 
-use rusqlite::{params, Connection, Transaction};
+use crate::store::sql::{params, Connection, Transaction};
 use tokio::sync::{mpsc, oneshot};
 
 use super::delivery::{AckOut, Ledger, Staged};
@@ -177,7 +177,7 @@ fn apply(
     conn: &mut Connection,
     batch: &[Write],
     ledger: &Ledger,
-) -> rusqlite::Result<(Outcome, Staged)> {
+) -> crate::store::sql::Result<(Outcome, Staged)> {
     let tx = conn.transaction()?;
     let mut out = Outcome::default();
     let mut staged = Staged::default();
@@ -262,11 +262,12 @@ fn insert_report(
     observed_ms: i64,
     received_ms: i64,
     body: &str,
-) -> rusqlite::Result<bool> {
+) -> crate::store::sql::Result<bool> {
     let seq = i64::try_from(seq).unwrap_or(i64::MAX);
     let mut insert = tx.prepare_cached(
-        "INSERT OR IGNORE INTO reports (office, agent, seq, observed_ms, received_ms, body)
-         VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
+        "INSERT INTO reports (office, agent, seq, observed_ms, received_ms, body)
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6)
+         ON CONFLICT DO NOTHING",
     )?;
     if insert.execute(params![office, agent, seq, observed_ms, received_ms, body])? == 0 {
         return Ok(false);
@@ -294,13 +295,13 @@ fn set_presence(
     agent: &str,
     online: bool,
     at_ms: i64,
-) -> rusqlite::Result<bool> {
+) -> crate::store::sql::Result<bool> {
     let mut upsert = tx.prepare_cached(
         "INSERT INTO agents (office, agent, online, online_changed_ms) VALUES (?1, ?2, ?3, ?4)
          ON CONFLICT (office, agent) DO UPDATE SET
             online = excluded.online,
             online_changed_ms = excluded.online_changed_ms
-         WHERE agents.online IS NOT excluded.online OR agents.online_changed_ms IS NULL",
+         WHERE agents.online IS DISTINCT FROM excluded.online OR agents.online_changed_ms IS NULL",
     )?;
     if upsert.execute(params![office, agent, online, at_ms])? == 0 {
         return Ok(false);

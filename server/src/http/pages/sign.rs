@@ -51,7 +51,9 @@ impl Act {
         s: &AppState,
         action: &'static str,
         detail: String,
-        change: impl FnOnce(&rusqlite::Connection) -> rusqlite::Result<()> + Send + 'static,
+        change: impl FnOnce(&crate::store::sql::Connection) -> crate::store::sql::Result<()>
+            + Send
+            + 'static,
     ) -> Result<Response, ApiError> {
         let back = format!("/offices/{}/letters/{}", self.office, self.letter);
         let now = jiff::Timestamp::now().as_millisecond();

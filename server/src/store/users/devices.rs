@@ -7,7 +7,7 @@
 //! One id per browser, remembered for every account that logged in with it,
 //! so two people sharing an office PC are both known there.
 
-use rusqlite::{params, Connection, OptionalExtension};
+use crate::store::sql::{params, Connection, OptionalExtension};
 
 use super::session::{digest, hex};
 use super::{random_bytes, UserError};
@@ -89,46 +89,46 @@ mod tests {
     #![allow(clippy::unwrap_used)]
     use super::*;
 
-    fn db() -> (tempfile::TempDir, Connection) {
-        let dir = tempfile::tempdir().unwrap();
-        let conn = crate::store::open(&dir.path().join("d.db")).unwrap();
-        (dir, conn)
+    fn db() -> Vec<(crate::store::testdb::TestDb, Connection)> {
+        crate::store::testdb::each()
     }
 
     #[test]
     fn a_browser_is_known_to_the_accounts_that_logged_in_with_it_for_a_year() {
-        let (_d, conn) = db();
-        let token = remember(&conn, "budi", None, 1_000).unwrap();
-        let hash = Some(digest(&token));
-        assert_eq!(known(&conn, "budi", &token, 2_000).unwrap(), hash);
-        assert_eq!(known(&conn, "sari", &token, 2_000).unwrap(), None);
-        assert_eq!(known(&conn, "budi", &"0".repeat(64), 2_000).unwrap(), None);
-        assert_eq!(known(&conn, "budi", "forged", 2_000).unwrap(), None);
-        let later = 1_000 + LIFETIME_MS;
-        assert_eq!(known(&conn, "budi", &token, later).unwrap(), None);
-        // Sari logs in on the same shared PC: the browser keeps its id, and
-        // is now known to both.
-        assert_eq!(remember(&conn, "sari", Some(&token), 3_000).unwrap(), token);
-        assert!(known(&conn, "sari", &token, 4_000).unwrap().is_some());
-        assert!(known(&conn, "budi", &token, 4_000).unwrap().is_some());
+        for (_db, conn) in db() {
+            let token = remember(&conn, "budi", None, 1_000).unwrap();
+            let hash = Some(digest(&token));
+            assert_eq!(known(&conn, "budi", &token, 2_000).unwrap(), hash);
+            assert_eq!(known(&conn, "sari", &token, 2_000).unwrap(), None);
+            assert_eq!(known(&conn, "budi", &"0".repeat(64), 2_000).unwrap(), None);
+            assert_eq!(known(&conn, "budi", "forged", 2_000).unwrap(), None);
+            let later = 1_000 + LIFETIME_MS;
+            assert_eq!(known(&conn, "budi", &token, later).unwrap(), None);
+            // Sari logs in on the same shared PC: the browser keeps its id, and
+            // is now known to both.
+            assert_eq!(remember(&conn, "sari", Some(&token), 3_000).unwrap(), token);
+            assert!(known(&conn, "sari", &token, 4_000).unwrap().is_some());
+            assert!(known(&conn, "budi", &token, 4_000).unwrap().is_some());
+        }
     }
 
     #[test]
     fn an_account_keeps_its_latest_browsers_only_and_forgets_them_all_on_request() {
-        let (_d, conn) = db();
-        let tokens: Vec<String> = (0..PER_ACCOUNT + 5)
-            .map(|i| remember(&conn, "budi", None, i64::from(i)).unwrap())
-            .collect();
-        let rows: u32 = conn
-            .query_row("SELECT count(*) FROM login_devices", [], |r| r.get(0))
-            .unwrap();
-        assert_eq!(rows, PER_ACCOUNT);
-        let now = 100;
-        assert!(known(&conn, "budi", &tokens[0], now).unwrap().is_none());
-        let newest = tokens.last().unwrap();
-        assert!(known(&conn, "budi", newest, now).unwrap().is_some());
-        crate::store::users::add(&conn, "budi", "it", None, "lampu-merah-7", 1).unwrap();
-        crate::store::users::passwd(&conn, "budi", "lampu-hijau-8", 2).unwrap();
-        assert!(known(&conn, "budi", newest, now).unwrap().is_none());
+        for (_db, conn) in db() {
+            let tokens: Vec<String> = (0..PER_ACCOUNT + 5)
+                .map(|i| remember(&conn, "budi", None, i64::from(i)).unwrap())
+                .collect();
+            let rows: u32 = conn
+                .query_row("SELECT count(*) FROM login_devices", [], |r| r.get(0))
+                .unwrap();
+            assert_eq!(rows, PER_ACCOUNT);
+            let now = 100;
+            assert!(known(&conn, "budi", &tokens[0], now).unwrap().is_none());
+            let newest = tokens.last().unwrap();
+            assert!(known(&conn, "budi", newest, now).unwrap().is_some());
+            crate::store::users::add(&conn, "budi", "it", None, "lampu-merah-7", 1).unwrap();
+            crate::store::users::passwd(&conn, "budi", "lampu-hijau-8", 2).unwrap();
+            assert!(known(&conn, "budi", newest, now).unwrap().is_none());
+        }
     }
 }

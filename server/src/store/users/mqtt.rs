@@ -6,14 +6,13 @@
 //! shown once; only its SHA-256 is stored (it is long and random, so a slow
 //! hash would buy nothing and cost every reconnect of a fleet).
 
-use std::path::Path;
 use std::sync::{Arc, Mutex};
 
+use crate::store::sql::{params, Connection, OptionalExtension};
 use ronda_broker::Guard;
 use ronda_common::conf::Secret;
 use ronda_common::link::BrokerConfig;
 use ronda_wire::Id;
-use rusqlite::{params, Connection, OptionalExtension};
 use serde::Serialize;
 
 use super::{random_bytes, session::digest, session::hex, UserError};
@@ -51,7 +50,7 @@ pub fn list(conn: &Connection) -> Result<Vec<MqttUser>, UserError> {
             created_ms: r.get(1)?,
         })
     })?;
-    Ok(rows.collect::<rusqlite::Result<_>>()?)
+    Ok(rows.collect::<crate::store::sql::Result<_>>()?)
 }
 
 /// Revoke a credential. Connections already open stay until they drop.
@@ -75,14 +74,17 @@ pub fn verify(conn: &Connection, username: &str, password: &str) -> Result<bool,
 }
 
 /// Give an agent's broker settings a new credential from the server's
-/// database at `db`: for the demo, the bench and tests.
+/// database: for the demo, the bench and tests.
 pub fn provision(
-    db: &Path,
+    db: impl Into<crate::store::Location>,
     broker: &mut BrokerConfig,
     office: &Id,
     agent: &Id,
 ) -> Result<(), UserError> {
-    let conn = Connection::open(db)?;
+    let conn = db
+        .into()
+        .open()
+        .map_err(|e| UserError::Store(e.to_string()))?;
     let now = jiff::Timestamp::now().as_millisecond();
     let password = add(&conn, office, agent, now)?;
     broker.username = Some(username(office, agent));
@@ -123,19 +125,19 @@ mod tests {
 
     #[test]
     fn a_credential_verifies_until_it_is_replaced_or_revoked() {
-        let dir = tempfile::tempdir().unwrap();
-        let conn = crate::store::open(&dir.path().join("r.db")).unwrap();
-        let (o, a) = (Id::new("dinkes").unwrap(), Id::new("gw").unwrap());
-        let first = add(&conn, &o, &a, 1).unwrap();
-        assert!(verify(&conn, "dinkes/gw", &first).unwrap());
-        assert!(!verify(&conn, "dinkes/gw", "guess").unwrap());
-        assert!(!verify(&conn, "dinkes/gw2", &first).unwrap());
-        let second = add(&conn, &o, &a, 2).unwrap();
-        assert!(!verify(&conn, "dinkes/gw", &first).unwrap());
-        assert!(verify(&conn, "dinkes/gw", &second).unwrap());
-        assert_eq!(list(&conn).unwrap().len(), 1);
-        revoke(&conn, &o, &a).unwrap();
-        assert!(!verify(&conn, "dinkes/gw", &second).unwrap());
-        assert!(revoke(&conn, &o, &a).is_err());
+        for (_db, conn) in crate::store::testdb::each() {
+            let (o, a) = (Id::new("dinkes").unwrap(), Id::new("gw").unwrap());
+            let first = add(&conn, &o, &a, 1).unwrap();
+            assert!(verify(&conn, "dinkes/gw", &first).unwrap());
+            assert!(!verify(&conn, "dinkes/gw", "guess").unwrap());
+            assert!(!verify(&conn, "dinkes/gw2", &first).unwrap());
+            let second = add(&conn, &o, &a, 2).unwrap();
+            assert!(!verify(&conn, "dinkes/gw", &first).unwrap());
+            assert!(verify(&conn, "dinkes/gw", &second).unwrap());
+            assert_eq!(list(&conn).unwrap().len(), 1);
+            revoke(&conn, &o, &a).unwrap();
+            assert!(!verify(&conn, "dinkes/gw", &second).unwrap());
+            assert!(revoke(&conn, &o, &a).is_err());
+        }
     }
 }

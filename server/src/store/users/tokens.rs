@@ -2,7 +2,7 @@
 //! office, exactly like an account. Only the SHA-256 of a token is stored;
 //! the token itself is printed once, when it is made.
 
-use rusqlite::{params, Connection, OptionalExtension};
+use crate::store::sql::{params, Connection, OptionalExtension};
 use serde::Serialize;
 
 use super::{random_bytes, scope, session::digest, Role, User, UserError};
@@ -27,7 +27,8 @@ pub fn add(
     let role = scope(name, role, office)?;
     let token = format!("ronda_{}", super::session::hex(random_bytes::<24>()));
     let n = conn.execute(
-        "INSERT OR IGNORE INTO api_tokens (id_hash, name, role, office, created_ms) VALUES (?1, ?2, ?3, ?4, ?5)",
+        "INSERT INTO api_tokens (id_hash, name, role, office, created_ms) VALUES (?1, ?2, ?3, ?4, ?5)
+         ON CONFLICT DO NOTHING",
         params![digest(&token), name, role.as_str(), office, now_ms],
     )?;
     if n == 0 {
@@ -47,7 +48,7 @@ pub fn list(conn: &Connection) -> Result<Vec<TokenInfo>, UserError> {
             created_ms: r.get(3)?,
         })
     })?;
-    Ok(rows.collect::<rusqlite::Result<_>>()?)
+    Ok(rows.collect::<crate::store::sql::Result<_>>()?)
 }
 
 pub fn revoke(conn: &Connection, name: &str) -> Result<(), UserError> {
@@ -82,28 +83,28 @@ mod tests {
 
     #[test]
     fn a_token_stands_for_its_role_and_office_until_revoked() {
-        let dir = tempfile::tempdir().unwrap();
-        let conn = crate::store::open(&dir.path().join("t.db")).unwrap();
-        let t = add(&conn, "report-bot", "head", Some("dinkes"), 1).unwrap();
-        let u = find(&conn, &t).unwrap().unwrap();
-        assert_eq!(
-            (u.name.as_str(), u.role, u.office.as_deref()),
-            ("token:report-bot", Role::Head, Some("dinkes"))
-        );
-        assert!(find(&conn, "ronda_wrong").unwrap().is_none());
-        assert!(matches!(
-            add(&conn, "report-bot", "it", None, 2),
-            Err(UserError::Exists(_))
-        ));
-        assert!(matches!(
-            add(&conn, "x-bot", "head", None, 2),
-            Err(UserError::Office)
-        ));
-        let stored: String = conn
-            .query_row("SELECT id_hash FROM api_tokens", [], |r| r.get(0))
-            .unwrap();
-        assert_ne!(stored, t, "the token itself is never stored");
-        revoke(&conn, "report-bot").unwrap();
-        assert!(find(&conn, &t).unwrap().is_none());
+        for (_db, conn) in crate::store::testdb::each() {
+            let t = add(&conn, "report-bot", "head", Some("dinkes"), 1).unwrap();
+            let u = find(&conn, &t).unwrap().unwrap();
+            assert_eq!(
+                (u.name.as_str(), u.role, u.office.as_deref()),
+                ("token:report-bot", Role::Head, Some("dinkes"))
+            );
+            assert!(find(&conn, "ronda_wrong").unwrap().is_none());
+            assert!(matches!(
+                add(&conn, "report-bot", "it", None, 2),
+                Err(UserError::Exists(_))
+            ));
+            assert!(matches!(
+                add(&conn, "x-bot", "head", None, 2),
+                Err(UserError::Office)
+            ));
+            let stored: String = conn
+                .query_row("SELECT id_hash FROM api_tokens", [], |r| r.get(0))
+                .unwrap();
+            assert_ne!(stored, t, "the token itself is never stored");
+            revoke(&conn, "report-bot").unwrap();
+            assert!(find(&conn, &t).unwrap().is_none());
+        }
     }
 }

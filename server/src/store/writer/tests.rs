@@ -27,68 +27,69 @@ fn count(conn: &Connection, sql: &str) -> i64 {
     conn.query_row(sql, [], |r| r.get(0)).unwrap()
 }
 
-fn setup() -> (tempfile::TempDir, Connection) {
-    let dir = tempfile::tempdir().unwrap();
-    let conn = super::super::open(&dir.path().join("t.db")).unwrap();
-    (dir, conn)
+fn setup() -> Vec<(crate::store::testdb::TestDb, Connection)> {
+    crate::store::testdb::each()
 }
 
 #[test]
 fn duplicates_are_stored_once_and_latest_is_the_highest_seq() {
-    let (_dir, mut conn) = setup();
-    let metrics = Metrics::new();
-    let batch = [report(2, 1000), report(2, 1001), report(1, 1002)];
-    commit(&mut conn, &batch, &metrics, &Ledger::default());
-    assert_eq!(metrics.stored.get(), 2);
-    assert_eq!(metrics.duplicates.get(), 1);
-    assert_eq!(count(&conn, "SELECT last_seq FROM agents"), 2);
-    let latest: String = conn
-        .query_row("SELECT latest_report FROM agents", [], |r| r.get(0))
-        .unwrap();
-    assert_eq!(latest, "{\"seq\":2}");
+    for (_db, mut conn) in setup() {
+        let metrics = Metrics::new();
+        let batch = [report(2, 1000), report(2, 1001), report(1, 1002)];
+        commit(&mut conn, &batch, &metrics, &Ledger::default());
+        assert_eq!(metrics.stored.get(), 2);
+        assert_eq!(metrics.duplicates.get(), 1);
+        assert_eq!(count(&conn, "SELECT last_seq FROM agents"), 2);
+        let latest: String = conn
+            .query_row("SELECT latest_report FROM agents", [], |r| r.get(0))
+            .unwrap();
+        assert_eq!(latest, "{\"seq\":2}");
+    }
 }
 
 #[test]
 fn presence_history_records_changes_only() {
-    let (_dir, mut conn) = setup();
-    let metrics = Metrics::new();
-    let batch = [
-        presence(true, 1),
-        presence(true, 2),
-        report(1, 3),
-        presence(false, 4),
-    ];
-    commit(&mut conn, &batch[..2], &metrics, &Ledger::default());
-    assert_eq!(metrics.agents_online.get(), 1);
-    commit(&mut conn, &batch[2..], &metrics, &Ledger::default());
-    assert_eq!(metrics.agents_online.get(), 0);
-    assert_eq!(count(&conn, "SELECT count(*) FROM presence"), 2);
-    assert_eq!(count(&conn, "SELECT online_changed_ms FROM agents"), 4);
-    assert_eq!(
-        count(&conn, "SELECT last_seq FROM agents"),
-        1,
-        "presence keeps the report"
-    );
+    for (_db, mut conn) in setup() {
+        let metrics = Metrics::new();
+        let batch = [
+            presence(true, 1),
+            presence(true, 2),
+            report(1, 3),
+            presence(false, 4),
+        ];
+        commit(&mut conn, &batch[..2], &metrics, &Ledger::default());
+        assert_eq!(metrics.agents_online.get(), 1);
+        commit(&mut conn, &batch[2..], &metrics, &Ledger::default());
+        assert_eq!(metrics.agents_online.get(), 0);
+        assert_eq!(count(&conn, "SELECT count(*) FROM presence"), 2);
+        assert_eq!(count(&conn, "SELECT online_changed_ms FROM agents"), 4);
+        assert_eq!(
+            count(&conn, "SELECT last_seq FROM agents"),
+            1,
+            "presence keeps the report"
+        );
+    }
 }
 
 #[test]
 fn prune_drops_old_history_but_keeps_the_latest_report() {
-    let (_dir, mut conn) = setup();
-    let metrics = Metrics::new();
-    commit(
-        &mut conn,
-        &[report(1, 100), report(2, 200), report(3, 300)],
-        &metrics,
-        &Ledger::default(),
-    );
-    commit(
-        &mut conn,
-        &[Write::Prune { before_ms: 250 }],
-        &metrics,
-        &Ledger::default(),
-    );
-    assert_eq!(count(&conn, "SELECT count(*) FROM reports"), 1);
-    assert_eq!(count(&conn, "SELECT last_seq FROM agents"), 3);
+    for (_db, mut conn) in setup() {
+        let metrics = Metrics::new();
+        commit(
+            &mut conn,
+            &[report(1, 100), report(2, 200), report(3, 300)],
+            &metrics,
+            &Ledger::default(),
+        );
+        commit(
+            &mut conn,
+            &[Write::Prune { before_ms: 250 }],
+            &metrics,
+            &Ledger::default(),
+        );
+        assert_eq!(count(&conn, "SELECT count(*) FROM reports"), 1);
+        assert_eq!(count(&conn, "SELECT last_seq FROM agents"), 3);
+    }
 }
 
 fn sent(seq: u64, floor: u64, dropped: u64) -> Write {
@@ -106,28 +107,32 @@ fn sent(seq: u64, floor: u64, dropped: u64) -> Write {
 
 #[test]
 fn acknowledgements_wait_for_holes_and_each_rise_in_drops_is_one_gap() {
-    let (_dir, mut conn) = setup();
-    let (metrics, mut ledger) = (Metrics::new(), Ledger::default());
-    let step = |conn: &mut Connection, ledger: &mut Ledger, batch: &[Write]| {
-        let staged = commit(conn, batch, &metrics, ledger);
-        ledger.keep(staged)
-    };
-    // 2 is missing: only 1 is acknowledged.
-    let acks = step(&mut conn, &mut ledger, &[sent(1, 1, 0), sent(3, 1, 0)]);
-    assert_eq!(acks.iter().map(|a| a.through).collect::<Vec<_>>(), [1]);
-    // The agent dropped 2 (and says so): 3 follows at once.
-    let acks = step(&mut conn, &mut ledger, &[sent(4, 3, 1), sent(5, 3, 1)]);
-    assert_eq!(acks[0].through, 5);
-    let acks = step(&mut conn, &mut ledger, &[sent(6, 6, 4)]);
-    assert_eq!(acks[0].through, 6);
-    assert_eq!(count(&conn, "SELECT count(*) FROM data_gaps"), 2);
-    assert_eq!(count(&conn, "SELECT sum(lost) FROM data_gaps"), 4);
-    assert_eq!(count(&conn, "SELECT acked_through FROM agents"), 6);
-    // After a restart the count resumes from the database.
-    let mut fresh = Ledger::default();
-    let acks = step(&mut conn, &mut fresh, &[sent(6, 6, 4)]);
-    assert_eq!(acks[0].through, 6);
-    assert_eq!(count(&conn, "SELECT count(*) FROM data_gaps"), 2);
+    for (_db, mut conn) in setup() {
+        let (metrics, mut ledger) = (Metrics::new(), Ledger::default());
+        let step = |conn: &mut Connection, ledger: &mut Ledger, batch: &[Write]| {
+            let staged = commit(conn, batch, &metrics, ledger);
+            ledger.keep(staged)
+        };
+        // 2 is missing: only 1 is acknowledged.
+        let acks = step(&mut conn, &mut ledger, &[sent(1, 1, 0), sent(3, 1, 0)]);
+        assert_eq!(acks.iter().map(|a| a.through).collect::<Vec<_>>(), [1]);
+        // The agent dropped 2 (and says so): 3 follows at once.
+        let acks = step(&mut conn, &mut ledger, &[sent(4, 3, 1), sent(5, 3, 1)]);
+        assert_eq!(acks[0].through, 5);
+        let acks = step(&mut conn, &mut ledger, &[sent(6, 6, 4)]);
+        assert_eq!(acks[0].through, 6);
+        assert_eq!(count(&conn, "SELECT count(*) FROM data_gaps"), 2);
+        assert_eq!(
+            count(&conn, "SELECT CAST(sum(lost) AS BIGINT) FROM data_gaps"),
+            4
+        );
+        assert_eq!(count(&conn, "SELECT acked_through FROM agents"), 6);
+        // After a restart the count resumes from the database.
+        let mut fresh = Ledger::default();
+        let acks = step(&mut conn, &mut fresh, &[sent(6, 6, 4)]);
+        assert_eq!(acks[0].through, 6);
+        assert_eq!(count(&conn, "SELECT count(*) FROM data_gaps"), 2);
+    }
 }
 
 fn door_events(seq: u64, numbers: &[u64]) -> Write {
@@ -163,39 +168,41 @@ fn door_events(seq: u64, numbers: &[u64]) -> Write {
 /// reports, and a log the device sends again is stored once.
 #[test]
 fn door_events_are_acknowledged_in_sequence_and_stored_once() {
-    let (_dir, mut conn) = setup();
-    let (metrics, mut ledger) = (Metrics::new(), Ledger::default());
-    let batch = [sent(1, 1, 0), door_events(2, &[10, 11]), sent(3, 1, 0)];
-    let acks = ledger.keep(commit(&mut conn, &batch, &metrics, &ledger));
-    assert_eq!(acks[0].through, 3, "the events' seq fills the run");
-    // The device sent its log again, in a new payload.
-    let acks = ledger.keep(commit(
-        &mut conn,
-        &[door_events(4, &[10, 11, 12])],
-        &metrics,
-        &ledger,
-    ));
-    assert_eq!(acks[0].through, 4);
-    assert_eq!(count(&conn, "SELECT count(*) FROM door_events"), 3);
-    assert_eq!(metrics.door_events.get(), 3);
-    assert_eq!(metrics.door_duplicates.get(), 2);
-    assert_eq!(metrics.stored.get(), 2, "events are not counted as reports");
+    for (_db, mut conn) in setup() {
+        let (metrics, mut ledger) = (Metrics::new(), Ledger::default());
+        let batch = [sent(1, 1, 0), door_events(2, &[10, 11]), sent(3, 1, 0)];
+        let acks = ledger.keep(commit(&mut conn, &batch, &metrics, &ledger));
+        assert_eq!(acks[0].through, 3, "the events' seq fills the run");
+        // The device sent its log again, in a new payload.
+        let acks = ledger.keep(commit(
+            &mut conn,
+            &[door_events(4, &[10, 11, 12])],
+            &metrics,
+            &ledger,
+        ));
+        assert_eq!(acks[0].through, 4);
+        assert_eq!(count(&conn, "SELECT count(*) FROM door_events"), 3);
+        assert_eq!(metrics.door_events.get(), 3);
+        assert_eq!(metrics.door_duplicates.get(), 2);
+        assert_eq!(metrics.stored.get(), 2, "events are not counted as reports");
+    }
 }
 
 #[tokio::test]
 async fn writer_thread_commits_everything_before_a_flush_and_on_close() {
-    let (dir, conn) = setup();
-    let handle = spawn_writer(conn, Metrics::new(), 16, None).unwrap();
-    for seq in 1..=100 {
-        handle.tx.send(report(seq, 1)).await.unwrap();
+    for (db, conn) in setup() {
+        let handle = spawn_writer(conn, Metrics::new(), 16, None).unwrap();
+        for seq in 1..=100 {
+            handle.tx.send(report(seq, 1)).await.unwrap();
+        }
+        let (done, flushed) = oneshot::channel();
+        handle.tx.send(Write::Flush(done)).await.unwrap();
+        flushed.await.unwrap();
+        let reader = db.location.open_read_only().unwrap();
+        assert_eq!(count(&reader, "SELECT count(*) FROM reports"), 100);
+        handle.tx.send(report(101, 1)).await.unwrap();
+        drop(handle.tx);
+        handle.thread.join().unwrap();
+        assert_eq!(count(&reader, "SELECT count(*) FROM reports"), 101);
     }
-    let (done, flushed) = oneshot::channel();
-    handle.tx.send(Write::Flush(done)).await.unwrap();
-    flushed.await.unwrap();
-    let reader = Connection::open(dir.path().join("t.db")).unwrap();
-    assert_eq!(count(&reader, "SELECT count(*) FROM reports"), 100);
-    handle.tx.send(report(101, 1)).await.unwrap();
-    drop(handle.tx);
-    handle.thread.join().unwrap();
-    assert_eq!(count(&reader, "SELECT count(*) FROM reports"), 101);
 }
