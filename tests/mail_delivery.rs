@@ -349,7 +349,7 @@ async fn a_sender_killed_after_the_250_resends_only_that_one_with_the_same_messa
         // later, the escalation to the head); the sender delivers the first
         // and dies before recording it.
         let cx = context(&w, smtp.addr);
-        let conn = rusqlite::Connection::open(&w.db).unwrap();
+        let conn = ronda_server::store::open(&w.db).unwrap();
         ronda_server::mail::compose::step(&conn, &cx, at(w.t0, 31)).unwrap();
         ronda_server::mail::compose::step(&conn, &cx, at(w.t0, 60)).unwrap();
         let rows = send::due(&conn, at(w.t0, 60)).unwrap();

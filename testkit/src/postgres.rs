@@ -25,7 +25,7 @@ pub fn cluster() -> Option<(String, Option<String>)> {
         if std::env::var("RONDA_REQUIRE_POSTGRES").as_deref() == Ok("1") {
             panic!("RONDA_REQUIRE_POSTGRES=1 but PGHOST/PGPORT are unset: run the tests inside `pg_virtualenv`");
         }
-        eprintln!("skipped: no PostgreSQL (run inside `pg_virtualenv` to include it)");
+        skipped();
         return None;
     };
     let user = var("PGUSER").unwrap_or_else(|| "postgres".into());
@@ -88,4 +88,19 @@ fn admin_sql(url: &str, password: Option<&str>, sql: &str) {
     })
     .join()
     .expect("PostgreSQL admin thread");
+}
+
+/// Say that this test's PostgreSQL part was skipped, and leave the marker
+/// file `.ci/test` counts (`RONDA_SKIPPED_DIR`), as the Mosquitto and
+/// browser tests do.
+fn skipped() {
+    let thread = std::thread::current();
+    let test = thread.name().unwrap_or("unknown-test");
+    println!("SKIPPED: {test} on PostgreSQL (no cluster: run inside `pg_virtualenv`)");
+    if let Some(dir) = std::env::var_os("RONDA_SKIPPED_DIR") {
+        let dir = std::path::PathBuf::from(dir);
+        let _ = std::fs::create_dir_all(&dir);
+        let marker = dir.join(format!("{}.postgres", test.replace("::", ".")));
+        let _ = std::fs::write(marker, "no PostgreSQL cluster\n");
+    }
 }

@@ -225,7 +225,7 @@ impl Central {
 
     /// `(item, subject, state)` of every stored alert, oldest first.
     pub fn alerts(&self) -> Vec<(String, String, State)> {
-        let conn = rusqlite::Connection::open(&self.db).unwrap();
+        let conn = store::Location::from(&self.db).open_read_only().unwrap();
         let f = store::alerts::AlertFilter::default();
         let mut v: Vec<_> = store::alerts::list(&conn, &f, 1000)
             .unwrap()

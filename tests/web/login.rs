@@ -87,7 +87,7 @@ async fn only_the_right_people_may_acknowledge_and_only_with_the_csrf_token() {
     // the engine takes the open alerts from there as it starts, so it holds
     // this one open and an allowed acknowledgement succeeds.
     let app = spawn_with(|c| {
-        let conn = ronda_server::store::open(&c.database).unwrap();
+        let conn = c.database.open().unwrap();
         conn.execute(
             "INSERT INTO alerts (id, letter, item, office, subject, severity, state, message, evidence, started_ms)
              VALUES (7, 'l', 'off', 'dinkes', 'printer', 'warning', 'firing', 'on', 'null', 0)",

@@ -27,6 +27,48 @@ mod loading {
     }
 
     #[test]
+    fn a_database_is_a_file_or_a_postgres_url_without_a_password() {
+        let c = load("database:\n  url: postgres://ronda@db.example/ronda\n  password_env: PGPW\n")
+            .unwrap();
+        assert!(
+            matches!(&c.database, Location::Postgres(p) if p.url == "postgres://ronda@db.example/ronda" && p.password.is_some())
+        );
+        for (yaml, says) in [
+            (
+                "database:\n  url: postgres://ronda:rahasia@db/ronda\n",
+                "holds a password",
+            ),
+            (
+                "database:\n  url: mysql://db/ronda\n",
+                "expected postgres://",
+            ),
+            (
+                "database:\n  url: postgres://ronda@db\n",
+                "names no database",
+            ),
+            (
+                "database:\n  path: r.db\n  url: postgres://ronda@db/ronda\n",
+                "not both",
+            ),
+            (
+                "database:\n  path: r.db\n  password_env: X\n",
+                "belong to a PostgreSQL",
+            ),
+            ("database: {}\n", "give `path`"),
+        ] {
+            let err = load(yaml).unwrap_err().to_string();
+            assert!(
+                err.contains("database") && err.contains(says),
+                "{yaml}: {err}"
+            );
+            assert!(
+                !err.contains("rahasia"),
+                "the password is not repeated: {err}"
+            );
+        }
+    }
+
+    #[test]
     fn typo_and_wrong_type_are_located() {
         let err = load("database:\n  path: r.db\nhttp:\n  listn: 1\n")
             .unwrap_err()

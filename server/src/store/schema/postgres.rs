@@ -7,7 +7,7 @@ use super::super::sql::{Connection, Result};
 
 /// Advisory lock key for migrations (`ronda` in ASCII): two servers starting
 /// at once must not both migrate.
-const LOCK: i64 = 0x726f_6e64_61;
+const LOCK: i64 = 0x0072_6f6e_6461;
 
 pub(super) const MIGRATIONS: &[&str] = &[
     // 1
