@@ -20,4 +20,5 @@ mod faults;
 mod mail_delivery;
 mod model_delivery;
 mod policy_eval;
+mod upgrade;
 mod web;

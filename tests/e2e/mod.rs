@@ -3,6 +3,7 @@
 
 mod access;
 mod bad_input;
+mod bridge;
 mod door_events;
 mod doors;
 mod embedded;
