@@ -6,6 +6,7 @@ mod bad_input;
 mod door_events;
 mod doors;
 mod embedded;
+mod enroll;
 mod identity;
 mod mosquitto;
 mod office_page;

@@ -4,6 +4,7 @@
 //! Accounts live in the server's SQLite file. There is no default account.
 
 pub mod devices;
+pub mod links;
 pub mod mqtt;
 pub mod session;
 pub mod tokens;
@@ -162,6 +163,9 @@ pub fn hash(password: &str) -> Result<String, UserError> {
 
 pub fn verify(password: &str, phc: &str) -> bool {
     let Ok(parsed) = PasswordHash::new(phc) else {
+        // An account with no password yet ([`add_pending`]) answers as
+        // slowly as a wrong password, so it cannot be told apart.
+        let _ = hash(password);
         return false;
     };
     argon().is_ok_and(|a| a.verify_password(password.as_bytes(), &parsed).is_ok())
@@ -222,6 +226,49 @@ pub fn add(
         office: office.map(String::from),
         disabled: false,
     })
+}
+
+/// Add an account with no password: nobody can log in to it until its
+/// owner sets one through a one-time link ([`links`]).
+pub fn add_pending(
+    conn: &Connection,
+    name: &str,
+    role: &str,
+    office: Option<&str>,
+    now_ms: i64,
+) -> Result<User, UserError> {
+    let role = scope(name, role, office)?;
+    let n = conn.execute(
+        "INSERT OR IGNORE INTO users (name, role, office, password_hash, password_changed_ms, created_ms) VALUES (?1, ?2, ?3, '', ?4, ?4)",
+        params![name, role.as_str(), office, now_ms],
+    )?;
+    if n == 0 {
+        return Err(UserError::Exists(name.into()));
+    }
+    Ok(User {
+        name: name.into(),
+        role,
+        office: office.map(String::from),
+        disabled: false,
+    })
+}
+
+/// The head accounts of `office`: name, whether a password is set, and
+/// whether the account is disabled.
+pub fn heads_of(conn: &Connection, office: &str) -> Result<Vec<(String, bool, bool)>, UserError> {
+    let mut stmt = conn.prepare(
+        "SELECT name, password_hash != '', disabled FROM users WHERE role = 'head' AND office = ?1 ORDER BY name",
+    )?;
+    let rows = stmt.query_map([office], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)))?;
+    Ok(rows.collect::<rusqlite::Result<_>>()?)
+}
+
+/// Whether an account named `name` exists.
+pub fn exists(conn: &Connection, name: &str) -> Result<bool, UserError> {
+    Ok(conn
+        .query_row("SELECT 1 FROM users WHERE name = ?1", [name], |_| Ok(()))
+        .optional()?
+        .is_some())
 }
 
 /// Change a password; every session of the user ends.
@@ -349,6 +396,16 @@ mod tests {
             hashes_in(|| assert!(check(None, "salah-sandi-9").is_none())),
             1
         );
+    }
+
+    #[test]
+    fn an_account_without_a_password_cannot_log_in_and_costs_a_hash() {
+        let (_d, c) = db();
+        add_pending(&c, "kepala-dinkes", "head", Some("dinkes"), 1).unwrap();
+        let found = || account(&c, "kepala-dinkes").unwrap();
+        for guess in ["", "lampu-merah-7"] {
+            assert_eq!(hashes_in(|| assert!(check(found(), guess).is_none())), 1);
+        }
     }
 
     #[test]
