@@ -72,7 +72,7 @@ enum Command {
     },
     /// Write a starting server.yaml, an offices.yaml registry and the first
     /// admin account, asking for what it needs (or taking flags).
-    Init(init_cli::InitArgs),
+    Init(Box<init_cli::InitArgs>),
 }
 
 #[derive(Subcommand)]
@@ -99,7 +99,7 @@ fn main() -> ExitCode {
     ronda_common::shell::init_logs("info,rumqttd=off");
     let cli = Cli::parse();
     let cli = match cli.command {
-        Command::Init(args) => return finish(init_cli::execute(args)),
+        Command::Init(args) => return finish(init_cli::execute(*args)),
         command => Cli { command },
     };
     if let Command::Policy {

@@ -77,12 +77,8 @@ pub async fn set(
         return Err(ApiError::Forbidden("request from another site".into()));
     }
     if f.password.len() > MAX_PASSWORD || f.again.len() > MAX_PASSWORD {
-        return Ok(dead_or_form(
-            &s,
-            &f.token,
-            "Kata sandi terlalu panjang / password too long",
-        )
-        .await?);
+        let msg = "Kata sandi terlalu panjang / password too long";
+        return dead_or_form(&s, &f.token, msg).await;
     }
     let Some(user) = holder(&s, &f.token).await? else {
         return Ok(dead_link());

@@ -122,7 +122,9 @@ impl Smtp {
     /// certificate comes from a CA this side does not know.
     fn tls_failed(&self, e: &lettre::transport::smtp::Error) -> Outcome {
         let text = e.to_string();
-        if !text.contains("UnknownIssuer") {
+        // A CA this side does not know (UnknownIssuer), or one with the same
+        // name as the one it knows but another key (BadSignature).
+        if !(text.contains("UnknownIssuer") || text.contains("BadSignature")) {
             return classify(e);
         }
         let hint = match &self.config.ca {

@@ -9,7 +9,7 @@ use jiff::Timestamp;
 use minijinja::context;
 use ronda_policy::registry::Office;
 use ronda_policy::Registry;
-use rusqlite::Connection;
+use rusqlite::{Connection, TransactionBehavior};
 
 use super::{head_name, KIND, LINK_MARK};
 use crate::mail::config::Lang;
@@ -57,7 +57,10 @@ pub fn sync(
 ) -> Result<SyncReport, SyncError> {
     let mut report = SyncReport::default();
     for office in registry.offices.values() {
-        let tx = conn.unchecked_transaction()?;
+        // IMMEDIATE: it reads, then writes, while the running server's
+        // writer may commit in between; a deferred one would then fail
+        // with SQLITE_BUSY instead of waiting its turn.
+        let tx = rusqlite::Transaction::new_unchecked(conn, TransactionBehavior::Immediate)?;
         let step = office_step(&tx, office, mail, opts, now)?;
         tx.commit()?;
         report.created += usize::from(step.created);

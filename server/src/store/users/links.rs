@@ -119,7 +119,7 @@ pub fn consume(
     let Some(user) = find(conn, token, now_ms)? else {
         return Ok(None);
     };
-    let tx = conn.unchecked_transaction()?;
+    let tx = rusqlite::Transaction::new_unchecked(conn, rusqlite::TransactionBehavior::Immediate)?;
     let gone = tx.execute(
         "DELETE FROM password_links WHERE user = ?1 AND token_hash = ?2",
         params![user, digest(token)],
