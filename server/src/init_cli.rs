@@ -19,7 +19,8 @@ pub struct InitArgs {
     /// Where the web side listens.
     #[arg(long)]
     listen: Option<SocketAddr>,
-    /// The SQLite database (relative paths are relative to --dir).
+    /// The SQLite database, default /var/lib/ronda-server/ronda.db
+    /// (a relative path is relative to --dir).
     #[arg(long)]
     database: Option<PathBuf>,
     /// The region's name, such as "Kabupaten Kotawaringin Timur".
@@ -31,11 +32,13 @@ pub struct InitArgs {
     /// The mail server; without it no mail is configured.
     #[arg(long)]
     smtp_host: Option<String>,
+    /// Default: 587 for starttls, 465 for implicit, 25 for none.
     #[arg(long)]
     smtp_port: Option<u16>,
     /// starttls (default), implicit or none.
     #[arg(long)]
     smtp_tls: Option<String>,
+    /// The mail server login, if it wants one (its password goes in a file).
     #[arg(long)]
     smtp_username: Option<String>,
     /// Where the service finds the SMTP password (the config names this
@@ -108,11 +111,20 @@ impl Ask {
         question: &str,
         name: &str,
     ) -> Result<String, String> {
-        let v = self.value(flag, question, "")?;
-        if v.is_empty() {
-            return Err(format!("{name} is needed"));
+        // Asked again (a few times) until answered.
+        let tries = if self.interactive && flag.is_none() {
+            3
+        } else {
+            1
+        };
+        let mut flag = flag;
+        for _ in 0..tries {
+            let v = self.value(flag.take(), question, "")?;
+            if !v.is_empty() {
+                return Ok(v);
+            }
         }
-        Ok(v)
+        Err(format!("{name} is needed"))
     }
 }
 

@@ -28,7 +28,8 @@ pub fn server_yaml(a: &Answers) -> String {
          # Every key: the README's \"Configuration\" section and examples/server.yaml.\n\
          # Durations are written 30s, 5m, 2h, 30d. Unknown keys are errors.\n\n\
          http:\n  \
-         # Dashboard, JSON API, /metrics and /healthz. People open {url}.\n  \
+         # Dashboard, JSON API, /metrics and /healthz. People open {url}:\n  \
+         # 127.0.0.1 serves a reverse proxy on this machine; 0.0.0.0 the LAN.\n  \
          listen: {listen}\n  \
          # Browsers keep the login cookie only over HTTPS. Without a reverse\n  \
          # proxy in front, serve HTTPS here (docs/https.md in the Ronda source):\n  \
