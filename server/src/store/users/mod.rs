@@ -6,8 +6,11 @@
 pub mod devices;
 pub mod links;
 pub mod mqtt;
+mod pending;
 pub mod session;
 pub mod tokens;
+
+pub use pending::{add_pending, exists, heads_of};
 
 use argon2::password_hash::{PasswordHash, PasswordHasher, PasswordVerifier, SaltString};
 use argon2::{Algorithm, Argon2, Params, Version};
@@ -228,49 +231,6 @@ pub fn add(
     })
 }
 
-/// Add an account with no password: nobody can log in to it until its
-/// owner sets one through a one-time link ([`links`]).
-pub fn add_pending(
-    conn: &Connection,
-    name: &str,
-    role: &str,
-    office: Option<&str>,
-    now_ms: i64,
-) -> Result<User, UserError> {
-    let role = scope(name, role, office)?;
-    let n = conn.execute(
-        "INSERT OR IGNORE INTO users (name, role, office, password_hash, password_changed_ms, created_ms) VALUES (?1, ?2, ?3, '', ?4, ?4)",
-        params![name, role.as_str(), office, now_ms],
-    )?;
-    if n == 0 {
-        return Err(UserError::Exists(name.into()));
-    }
-    Ok(User {
-        name: name.into(),
-        role,
-        office: office.map(String::from),
-        disabled: false,
-    })
-}
-
-/// The head accounts of `office`: name, whether a password is set, and
-/// whether the account is disabled.
-pub fn heads_of(conn: &Connection, office: &str) -> Result<Vec<(String, bool, bool)>, UserError> {
-    let mut stmt = conn.prepare(
-        "SELECT name, password_hash != '', disabled FROM users WHERE role = 'head' AND office = ?1 ORDER BY name",
-    )?;
-    let rows = stmt.query_map([office], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)))?;
-    Ok(rows.collect::<rusqlite::Result<_>>()?)
-}
-
-/// Whether an account named `name` exists.
-pub fn exists(conn: &Connection, name: &str) -> Result<bool, UserError> {
-    Ok(conn
-        .query_row("SELECT 1 FROM users WHERE name = ?1", [name], |_| Ok(()))
-        .optional()?
-        .is_some())
-}
-
 /// Change a password; every session of the user ends.
 pub fn passwd(conn: &Connection, name: &str, password: &str, now_ms: i64) -> Result<(), UserError> {
     check_password(password)?;
@@ -352,4 +312,91 @@ pub fn check(found: Option<(User, String)>, password: &str) -> Option<User> {
 }
 
 #[cfg(test)]
-mod tests;
+mod tests {
+    use super::*;
+
+    fn db() -> (tempfile::TempDir, Connection) {
+        let dir = tempfile::tempdir().unwrap();
+        let conn = crate::store::open(&dir.path().join("u.db")).unwrap();
+        (dir, conn)
+    }
+
+    #[test]
+    fn hashes_are_argon2id_with_the_chosen_cost_and_verify() {
+        let h = hash("kantor-aman-2018").unwrap();
+        assert!(h.starts_with("$argon2id$v=19$m=19456,t=2,p=1$"), "{h}");
+        assert!(verify("kantor-aman-2018", &h));
+        assert!(!verify("kantor-aman-2019", &h));
+    }
+
+    /// argon2 runs made on this thread while `f` runs.
+    fn hashes_in(f: impl FnOnce()) -> u32 {
+        let before = HASHES.with(std::cell::Cell::get);
+        f();
+        HASHES.with(std::cell::Cell::get) - before
+    }
+
+    #[test]
+    fn a_disabled_or_unknown_account_costs_one_hash_like_a_wrong_password() {
+        let (_d, c) = db();
+        add(&c, "budi", "it", None, "lampu-merah-7", 1).unwrap();
+        disable(&c, "budi").unwrap();
+        let found = || account(&c, "budi").unwrap();
+        // Refused, but only after the same work as any other answer: a
+        // quicker "no" would tell a prober the account exists but is off.
+        assert_eq!(
+            hashes_in(|| assert!(check(found(), "lampu-merah-7").is_none())),
+            1
+        );
+        assert_eq!(
+            hashes_in(|| assert!(check(found(), "salah-sandi-9").is_none())),
+            1
+        );
+        assert_eq!(
+            hashes_in(|| assert!(check(None, "salah-sandi-9").is_none())),
+            1
+        );
+    }
+
+    #[test]
+    fn short_and_common_passwords_are_refused() {
+        assert!(matches!(check_password("pendek"), Err(UserError::TooShort)));
+        assert!(matches!(
+            check_password("Bismillah"),
+            Err(UserError::Common)
+        ));
+        assert!(check_password("lampu-merah-7").is_ok());
+    }
+
+    #[test]
+    fn accounts_add_authenticate_change_and_disable() {
+        let (_d, c) = db();
+        assert!(matches!(
+            add(&c, "kepala", "head", None, "lampu-merah-7", 1),
+            Err(UserError::Office)
+        ));
+        add(&c, "kepala", "head", Some("dinkes"), "lampu-merah-7", 1).unwrap();
+        assert!(matches!(
+            add(&c, "kepala", "it", None, "lampu-merah-7", 1),
+            Err(UserError::Exists(_))
+        ));
+        assert!(authenticate(&c, "kepala", "lampu-merah-7")
+            .unwrap()
+            .is_some());
+        assert!(authenticate(&c, "kepala", "salah-sandi-99")
+            .unwrap()
+            .is_none());
+        assert!(authenticate(&c, "nobody", "lampu-merah-7")
+            .unwrap()
+            .is_none());
+        passwd(&c, "kepala", "lampu-hijau-8", 2).unwrap();
+        assert!(authenticate(&c, "kepala", "lampu-merah-7")
+            .unwrap()
+            .is_none());
+        disable(&c, "kepala").unwrap();
+        assert!(authenticate(&c, "kepala", "lampu-hijau-8")
+            .unwrap()
+            .is_none());
+        assert!(list(&c).unwrap()[0].disabled);
+    }
+}
