@@ -5,8 +5,8 @@ use std::path::{Path, PathBuf};
 
 pub struct TestCa {
     pub ca_pem: String,
-    server_pem: String,
-    server_key: String,
+    pub(crate) server_pem: String,
+    pub(crate) server_key: String,
 }
 
 impl TestCa {

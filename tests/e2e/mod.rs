@@ -7,6 +7,7 @@ mod bridge;
 mod door_events;
 mod doors;
 mod embedded;
+mod enroll;
 mod identity;
 mod mosquitto;
 mod office_page;
