@@ -18,6 +18,8 @@ mod conformance;
 mod e2e;
 mod faults;
 mod mail_delivery;
+mod mail_tls;
 mod model_delivery;
 mod policy_eval;
+mod upgrade;
 mod web;

@@ -13,6 +13,7 @@ pub mod devices;
 #[cfg(feature = "doctor")]
 pub mod doctor;
 pub mod doors;
+pub mod enroll;
 pub mod fixture;
 pub mod host;
 pub mod http;

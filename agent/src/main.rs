@@ -3,6 +3,8 @@
 use std::path::PathBuf;
 use std::process::ExitCode;
 
+mod enroll_cli;
+
 use clap::{Parser, Subcommand};
 use ronda_agent::AgentConfig;
 use ronda_common::conf::read_all;
@@ -36,6 +38,9 @@ enum Command {
         #[arg(long, short)]
         config: PathBuf,
     },
+    /// Write this office PC's agent config from the broker's address, the
+    /// office and agent ids and the agent's credential.
+    Enroll(enroll_cli::EnrollArgs),
     #[cfg(feature = "doctor")]
     /// Probe every device once and print what Ronda sees: what each device
     /// gave, what it did not and why, the firmware behaviour detected, and
@@ -56,10 +61,13 @@ enum Command {
 fn main() -> ExitCode {
     ronda_common::shell::init_logs("info");
     let cli = Cli::parse();
-    let config_path = match &cli.command {
-        Command::Run { config } | Command::Probe { config } | Command::Check { config } => config,
+    let config_path = match cli.command {
+        Command::Enroll(args) => return enroll_cli::execute(args),
+        Command::Run { ref config }
+        | Command::Probe { ref config }
+        | Command::Check { ref config } => config,
         #[cfg(feature = "doctor")]
-        Command::Doctor { config, .. } => config,
+        Command::Doctor { ref config, .. } => config,
     };
     let mut config = match AgentConfig::load(config_path) {
         Ok(c) => c,
@@ -102,6 +110,7 @@ fn read_secrets(command: &Command, config: &mut AgentConfig) -> Result<(), ExitC
         Command::Probe { .. } => read_all(config.local_secrets()),
         #[cfg(feature = "doctor")]
         Command::Doctor { .. } => read_all(config.local_secrets()),
+        Command::Enroll(_) => Ok(()),
         Command::Check { .. } => {
             for e in config.secrets().filter_map(|s| s.resolve().err()) {
                 eprintln!("warning: {e}; `run` needs it");
@@ -154,6 +163,7 @@ async fn execute(command: Command, config: AgentConfig) -> anyhow::Result<bool> 
                 d.services.len()
             );
         }
+        Command::Enroll(_) => {}
         #[cfg(feature = "doctor")]
         Command::Doctor { letter, lang, .. } => {
             let visit = ronda_agent::doctor::visit(&config, letter.as_deref()).await?;

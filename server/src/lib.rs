@@ -12,9 +12,11 @@ pub mod demo;
 pub mod engine;
 pub mod http;
 mod ingest;
+pub mod init;
 pub mod letters;
 pub mod mail;
 pub mod metrics;
+pub mod onboard;
 pub mod store;
 
 use std::net::SocketAddr;

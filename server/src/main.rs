@@ -5,6 +5,7 @@ use std::path::PathBuf;
 use std::process::ExitCode;
 use std::time::Duration;
 
+mod init_cli;
 mod mqtt_user_cli;
 mod user_cli;
 
@@ -69,6 +70,9 @@ enum Command {
         #[arg(long, short)]
         config: PathBuf,
     },
+    /// Write a starting server.yaml, an offices.yaml registry and the first
+    /// admin account, asking for what it needs (or taking flags).
+    Init(Box<init_cli::InitArgs>),
 }
 
 #[derive(Subcommand)]
@@ -94,6 +98,10 @@ fn main() -> ExitCode {
     // quiet unless asked for with RUST_LOG.
     ronda_common::shell::init_logs("info,rumqttd=off");
     let cli = Cli::parse();
+    let cli = match cli.command {
+        Command::Init(args) => return finish(init_cli::execute(*args)),
+        command => Cli { command },
+    };
     if let Command::Policy {
         command: PolicyCommand::Check { offices, files },
     } = &cli.command
@@ -176,6 +184,7 @@ async fn execute(command: Command) -> anyhow::Result<ExitCode> {
             run_demo(http, mqtt, interval, &window_start, &max_grace, shutdown).await?;
         }
         Command::Check { .. }
+        | Command::Init(_)
         | Command::Policy { .. }
         | Command::User { .. }
         | Command::MqttUser { .. } => {}

@@ -1,4 +1,4 @@
-//! `ronda-server user add|passwd|list|disable|token-add|token-list|token-revoke`:
+//! `ronda-server user add|passwd|list|disable|sync|token-add|token-list|token-revoke`:
 //! people's accounts and scripts' API tokens, from the command line.
 
 use std::path::PathBuf;
@@ -45,6 +45,19 @@ pub enum UserCommand {
         config: PathBuf,
         name: String,
     },
+    /// Create a head account for every office in the registry that has
+    /// none, and mail each head a one-time link to set its password.
+    Sync {
+        #[arg(long, short)]
+        config: PathBuf,
+        /// How long a link works once its mail is sent (1h to 30d).
+        #[arg(long, default_value = "72h")]
+        expires: String,
+        /// Send a new link also to heads whose link still works (the old
+        /// one stops working).
+        #[arg(long)]
+        resend: bool,
+    },
     /// Make an API token for scripts (`Authorization: Bearer …`); it is
     /// printed once and stored only as a hash.
     TokenAdd {
@@ -73,10 +86,17 @@ pub fn execute(command: &UserCommand) -> Result<String, String> {
         | UserCommand::Passwd { config, .. }
         | UserCommand::List { config }
         | UserCommand::Disable { config, .. }
+        | UserCommand::Sync { config, .. }
         | UserCommand::TokenAdd { config, .. }
         | UserCommand::TokenList { config }
         | UserCommand::TokenRevoke { config, .. } => config,
     };
+    if let UserCommand::Sync {
+        expires, resend, ..
+    } = command
+    {
+        return sync(config, expires, *resend);
+    }
     let run = || -> Result<String, String> {
         let cfg = ServerConfig::load(config).map_err(|e| e.to_string())?;
         let conn = cfg.database.open().map_err(|e| e.to_string())?;
@@ -143,6 +163,7 @@ pub fn execute(command: &UserCommand) -> Result<String, String> {
                 users::passwd(&conn, name, &password, now).map_err(|e| e.to_string())?;
                 format!("password of {name} changed; its sessions have ended")
             }
+            UserCommand::Sync { .. } => return Err("handled above".into()),
             UserCommand::Disable { name, .. } => {
                 users::disable(&conn, name).map_err(|e| e.to_string())?;
                 format!("{name} disabled; its sessions have ended")
@@ -176,6 +197,40 @@ pub fn execute(command: &UserCommand) -> Result<String, String> {
         Ok(done)
     };
     run()
+}
+
+/// `user sync`: needs the registry (who the heads are) and mail (how the
+/// links reach them).
+fn sync(config: &std::path::Path, expires: &str, resend: bool) -> Result<String, String> {
+    let ttl = ronda_common::conf::parse_duration(expires).map_err(|e| format!("--expires: {e}"))?;
+    if !(3600..=30 * 86_400).contains(&ttl.as_secs()) {
+        return Err("--expires: give 1h to 30d".into());
+    }
+    let mut cfg = ServerConfig::load(config).map_err(|e| e.to_string())?;
+    ronda_server::letters::load(&mut cfg)?;
+    let registry = cfg.registry.clone().ok_or_else(|| {
+        format!("{}: `offices:` is not set; sync makes an account for each office's head in the registry", config.display())
+    })?;
+    let mail = cfg.mail.as_ref().ok_or_else(|| {
+        format!(
+            "{}: `mail:` is not set; sync mails each head a link to set a password",
+            config.display()
+        )
+    })?;
+    let conn = ronda_server::store::open(&cfg.database).map_err(|e| e.to_string())?;
+    let opts = ronda_server::onboard::SyncOptions {
+        ttl,
+        resend,
+        actor: std::env::var("USER").unwrap_or_else(|_| "cli".into()),
+    };
+    let report = ronda_server::onboard::sync(&conn, &registry, mail, &opts, jiff::Timestamp::now())
+        .map_err(|e| e.to_string())?;
+    let mut out = report.lines.join("\n");
+    out.push_str(&format!(
+        "\n{} accounts created, {} links queued; the running server mails them (see /mail)",
+        report.created, report.mailed
+    ));
+    Ok(out)
 }
 
 /// One line from standard input, so a password never sits in the shell

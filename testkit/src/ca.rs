@@ -5,21 +5,29 @@ use std::path::{Path, PathBuf};
 
 pub struct TestCa {
     pub ca_pem: String,
-    server_pem: String,
-    server_key: String,
+    pub(crate) server_pem: String,
+    pub(crate) server_key: String,
 }
 
 impl TestCa {
     pub fn new() -> TestCa {
-        use rcgen::{BasicConstraints, CertificateParams, CertifiedIssuer, IsCa, KeyPair};
+        use rcgen::{BasicConstraints, CertificateParams, CertifiedIssuer, DnType, IsCa, KeyPair};
         let mut ca_params = CertificateParams::new(Vec::<String>::new()).unwrap();
         ca_params.is_ca = IsCa::Ca(BasicConstraints::Unconstrained);
+        // Names of their own: with rcgen's one default name on both, OpenSSL
+        // (a Mosquitto bridge) takes the server's certificate for
+        // self-signed and refuses it.
+        ca_params
+            .distinguished_name
+            .push(DnType::CommonName, "Ronda test CA");
         let ca = CertifiedIssuer::self_signed(ca_params, KeyPair::generate().unwrap()).unwrap();
         let key = KeyPair::generate().unwrap();
-        let server = CertificateParams::new(vec!["127.0.0.1".to_owned(), "localhost".to_owned()])
-            .unwrap()
-            .signed_by(&key, &ca)
-            .unwrap();
+        let mut server =
+            CertificateParams::new(vec!["127.0.0.1".to_owned(), "localhost".to_owned()]).unwrap();
+        server
+            .distinguished_name
+            .push(DnType::CommonName, "localhost");
+        let server = server.signed_by(&key, &ca).unwrap();
         TestCa {
             ca_pem: ca.pem(),
             server_pem: server.pem(),

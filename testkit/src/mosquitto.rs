@@ -1,5 +1,6 @@
 //! A real Mosquitto on a free port of 127.0.0.1, with the settings a test
-//! or benchmark asks for, restartable on the same port, killed on drop.
+//! or benchmark asks for, restartable on the same port (and persistence
+//! folder), killed on drop.
 
 use std::fmt::Write as _;
 use std::io;
@@ -35,6 +36,12 @@ pub struct Options {
     pub tls: Option<(PathBuf, PathBuf)>,
     /// Where Mosquitto's own log (stderr) goes; nowhere if `None`.
     pub log: Option<PathBuf>,
+    /// Keep sessions and queued messages in this folder (`persistence
+    /// true`), which a restart reads again; none if `None`.
+    pub persistence: Option<PathBuf>,
+    /// Lines at the very end of the file: a bridge's `connection` section,
+    /// whose settings run to the next `connection` or the end.
+    pub last: String,
 }
 
 pub struct Mosquitto {
@@ -55,9 +62,20 @@ impl Mosquitto {
         // queue limit is raised for a server's client, which may fall behind
         // thousands of agents for a moment.
         let mut conf = format!(
-            "{}listener {port} 127.0.0.1\n{}user root\npersistence false\nmax_queued_messages 100000\n",
+            "{}listener {port} 127.0.0.1\n{}user root\nmax_queued_messages 100000\n",
             options.before, options.after
         );
+        match &options.persistence {
+            // Mosquitto wants the folder with its trailing slash.
+            Some(folder) => {
+                let _ = writeln!(
+                    conf,
+                    "persistence true\npersistence_location {}/",
+                    folder.display()
+                );
+            }
+            None => conf.push_str("persistence false\n"),
+        }
         if !options.users.is_empty() {
             let passwd = dir.join("passwd");
             let lines: String = options
@@ -77,6 +95,7 @@ impl Mosquitto {
                 key.display()
             );
         }
+        conf.push_str(&options.last);
         let conf_path = dir.join("mosquitto.conf");
         std::fs::write(&conf_path, conf)?;
         let child = run(binary, &conf_path, options.log.as_deref(), port)?;

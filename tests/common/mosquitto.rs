@@ -41,6 +41,12 @@ pub fn secure_mosquitto(ca: &TestCa, users: &[(&str, &str)]) -> Option<Mosquitto
 /// `examples/mosquitto/`, taken from those files as they are. They follow
 /// the `listener` line, as in the example: some are per listener.
 pub fn ronda_mosquitto(ca: &TestCa, users: &[(&str, &str)]) -> Option<Mosquitto> {
+    start_mosquitto(Some((ca, users)), &example_settings())
+}
+
+/// The identity settings of `examples/mosquitto/mosquitto.conf` and the
+/// `acl_file` line for `examples/mosquitto/ronda.acl`.
+pub fn example_settings() -> String {
     let example = std::fs::read_to_string(repo_file("examples/mosquitto/mosquitto.conf")).unwrap();
     let mut settings: String = example
         .lines()
@@ -64,20 +70,47 @@ pub fn ronda_mosquitto(ca: &TestCa, users: &[(&str, &str)]) -> Option<Mosquitto>
         "acl_file {}\n",
         repo_file("examples/mosquitto/ronda.acl").display()
     ));
-    start_mosquitto(Some((ca, users)), &settings)
+    settings
+}
+
+/// A Mosquitto with exactly `options`, its files in `dir` (kept until it is
+/// dropped); its URL says TLS when `options.tls` is set. None (skip) as
+/// [`mosquitto`].
+pub fn mosquitto_with(
+    dir: tempfile::TempDir,
+    options: &ronda_testkit::mosquitto::Options,
+) -> Option<Mosquitto> {
+    let binary = installed()?;
+    let broker = ronda_testkit::Mosquitto::start(&binary, dir.path(), options).unwrap();
+    Some(Mosquitto {
+        url: BrokerUrl {
+            host: "127.0.0.1".into(),
+            port: broker.port(),
+            tls: options.tls.is_some(),
+        },
+        broker,
+        _dir: dir,
+    })
+}
+
+/// The Mosquitto binary; None after marking the test skipped, unless
+/// `RONDA_REQUIRE_MOSQUITTO=1`, where a missing Mosquitto fails the test.
+pub fn installed() -> Option<std::path::PathBuf> {
+    let binary = ronda_testkit::mosquitto::installed();
+    if binary.is_none() {
+        skip::unless_required(
+            "RONDA_REQUIRE_MOSQUITTO",
+            "mosquitto is not installed (apt-get install mosquitto)",
+        );
+    }
+    binary
 }
 
 fn start_mosquitto(
     secure: Option<(&TestCa, &[(&str, &str)])>,
     settings: &str,
 ) -> Option<Mosquitto> {
-    let Some(binary) = ronda_testkit::mosquitto::installed() else {
-        skip::unless_required(
-            "RONDA_REQUIRE_MOSQUITTO",
-            "mosquitto is not installed (apt-get install mosquitto)",
-        );
-        return None;
-    };
+    installed()?;
     let dir = tempfile::tempdir().unwrap();
     let mut options = ronda_testkit::mosquitto::Options {
         after: settings.to_owned(),
@@ -94,14 +127,5 @@ fn start_mosquitto(
             options.tls = Some(ca.server_files(dir.path()));
         }
     }
-    let broker = ronda_testkit::Mosquitto::start(&binary, dir.path(), &options).unwrap();
-    Some(Mosquitto {
-        url: BrokerUrl {
-            host: "127.0.0.1".into(),
-            port: broker.port(),
-            tls: secure.is_some(),
-        },
-        broker,
-        _dir: dir,
-    })
+    mosquitto_with(dir, &options)
 }

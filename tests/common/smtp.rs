@@ -23,6 +23,7 @@ pub fn mail_config(
             username: None,
             password: None,
             timeout,
+            ca: None,
         }),
         from: "Ronda Kotim <ronda@kotim.example.go.id>".parse().unwrap(),
         reply_to: Some("Command Center <cc@kotim.example.go.id>".parse().unwrap()),

@@ -162,6 +162,9 @@ async fn every_route_against_every_kind_of_user() {
         ("GET", "/healthz".into(), vec![],                   [200,  200,   200,   200,  200,   200]),
         ("GET", "/metrics".into(), vec![],                   [200,  200,   200,   200,  200,   200]),
         ("GET", "/login".into(), vec![],                     [200,  200,   200,   200,  200,   200]),
+        // A one-time link's token is its own credential: a wrong one is 404 for all.
+        ("GET", "/password/0000000000000000000000000000000000000000000000000000000000000000".into(), vec![], [404, 404, 404, 404, 404, 404]),
+        ("POST", "/password".into(), vec![("token", "0000000000000000000000000000000000000000000000000000000000000000"), ("password", "pagar-besi-2026"), ("again", "pagar-besi-2026")], [404, 404, 404, 404, 404, 404]),
         ("GET", "/".into(), vec![],                          [LOGIN, 200,  200,   200,  200,   200]),
         ("GET", "/wall".into(), vec![],                      [LOGIN, 200,  200,   200,  200,   200]),
         ("GET", format!("/letters/{L}/report"), vec![],      [LOGIN, 200,  200,   200,  200,   200]),

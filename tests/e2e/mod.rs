@@ -3,9 +3,11 @@
 
 mod access;
 mod bad_input;
+mod bridge;
 mod door_events;
 mod doors;
 mod embedded;
+mod enroll;
 mod identity;
 mod mosquitto;
 mod office_page;

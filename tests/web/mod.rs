@@ -3,6 +3,8 @@
 
 mod browser;
 mod https;
+mod invite;
+mod invite_cli;
 mod login;
 mod security;
 mod slow_clients;

@@ -53,6 +53,7 @@ impl Mosquitto {
             users,
             tls: None,
             log: Some(dir.join("mosquitto.log")),
+            ..Options::default()
         };
         let broker = ronda_testkit::Mosquitto::start(Path::new(BINARY), dir, &options)
             .map_err(|e| BenchError::Scenario(format!("mosquitto: {e}")))?;

@@ -119,6 +119,29 @@ mod mail_tests {
     }
 }
 
+mod smtp_ca_tests {
+    use super::tests_support::load;
+
+    #[test]
+    fn a_bad_smtp_ca_file_is_named_with_its_key_and_what_is_wrong() {
+        let base = "database:\n  path: r.db\nmail:\n  from: Ronda <ronda@kotim.go.id>\n  smtp:\n    host: smtp.kotim.go.id\n";
+        let err = load(&format!("{base}    ca_file: /nonexistent/ronda-ca.pem\n"))
+            .unwrap_err()
+            .to_string();
+        assert!(
+            err.contains(":7:14: mail.smtp.ca_file: cannot read /nonexistent/ronda-ca.pem"),
+            "{err}"
+        );
+        let err = load(&format!("{base}    tls: none\n    ca_file: ca.pem\n"))
+            .unwrap_err()
+            .to_string();
+        assert!(
+            err.contains("mail.smtp.ca_file: has no use with tls: none"),
+            "{err}"
+        );
+    }
+}
+
 mod secret_tests {
     use super::tests_support::load;
 

@@ -2,7 +2,8 @@
 //! `/healthz`, `/metrics`), the security headers, and the parts below.
 //!
 //! - [`state`]: what every handler is given; [`error`]: the one error type.
-//! - [`auth`]: who is asking; [`login`]: the login form; [`ratelimit`]: its throttle.
+//! - [`auth`]: who is asking; [`login`]: the login form; [`ratelimit`]: its throttle;
+//!   [`password`]: setting a password through a one-time link.
 //! - [`api`]: JSON for scripts; [`pages`]: HTML for people.
 //! - [`serve`]: connections, limits and TLS ([`https`]); [`proxy`]: who a proxy forwards.
 
@@ -12,6 +13,7 @@ pub mod error;
 pub mod https;
 pub mod login;
 pub mod pages;
+pub mod password;
 pub mod proxy;
 pub mod ratelimit;
 pub mod serve;
@@ -35,6 +37,9 @@ pub fn app(state: AppState) -> Router {
         .route("/healthz", get(healthz))
         .route("/metrics", get(metrics))
         .route("/login", get(login::form).post(login::login))
+        // A one-time link from `user sync`: the token is the credential.
+        .route("/password/{token}", get(password::form))
+        .route("/password", post(password::set))
         .route("/static/live.js", get(pages::live_js))
         .route("/lang/{to}", get(pages::lang))
         // Everything else takes a session or a token (`auth::Who`).

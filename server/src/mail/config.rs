@@ -2,11 +2,14 @@
 //! addresses, language and the dashboard link.
 
 use std::path::{Path, PathBuf};
+use std::sync::Arc;
 use std::time::Duration;
 
 use lettre::message::Mailbox;
 use ronda_common::conf::{lazy_secret_in, Checker, Dur, LazySecret, Secret};
 use serde::Deserialize;
+
+use super::ca::SmtpCa;
 
 #[derive(Debug, Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -47,6 +50,10 @@ struct RawSmtp {
     /// Limit on one whole send: connect, every command and the data.
     #[serde(default)]
     timeout: Option<Dur>,
+    /// PEM file with the CA that signed the mail server's certificate (a
+    /// regency's private CA). Without it the system's roots are trusted.
+    #[serde(default)]
+    ca_file: Option<PathBuf>,
 }
 
 #[derive(Debug, Clone)]
@@ -73,6 +80,8 @@ pub struct SmtpConfig {
     /// Read when mail is sent (and at `run` start-up), never at load.
     pub password: Option<LazySecret>,
     pub timeout: Duration,
+    /// `ca_file`, read and checked at load: the only CA trusted for TLS.
+    pub ca: Option<Arc<SmtpCa>>,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -109,7 +118,7 @@ impl RawMail {
                 None
             }
             (None, Some(dir)) => Some(TransportConfig::Capture(base.join(dir))),
-            (Some(s), None) => s.check(c).map(TransportConfig::Smtp),
+            (Some(s), None) => s.check(c, base).map(TransportConfig::Smtp),
         };
         let from = mailbox(c, "mail.from", &self.from);
         let reply_to = self
@@ -144,7 +153,7 @@ impl RawMail {
 }
 
 impl RawSmtp {
-    fn check(self, c: &mut Checker<'_>) -> Option<SmtpConfig> {
+    fn check(self, c: &mut Checker<'_>, base: &Path) -> Option<SmtpConfig> {
         let tls = match self.tls.as_deref() {
             None | Some("starttls") => Some(Tls::StartTls),
             Some("implicit") => Some(Tls::Implicit),
@@ -167,6 +176,15 @@ impl RawSmtp {
         if password.is_some() && self.username.is_none() {
             c.fail("mail.smtp.username", "a password needs a username");
         }
+        let ca = self.ca_file.as_ref().and_then(|f| {
+            if tls == Tls::None {
+                c.fail("mail.smtp.ca_file", "has no use with tls: none");
+                return None;
+            }
+            super::ca::load(&base.join(f))
+                .map_err(|e| c.fail("mail.smtp.ca_file", e.to_string()))
+                .ok()
+        });
         let default_port = match tls {
             Tls::Implicit => 465,
             Tls::StartTls => 587,
@@ -179,6 +197,7 @@ impl RawSmtp {
             username: self.username,
             password,
             timeout: self.timeout.map_or(DEFAULT_SEND_TIMEOUT, |d| d.0),
+            ca: ca.map(Arc::new),
         })
     }
 }

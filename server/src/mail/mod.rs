@@ -6,6 +6,7 @@
 //! [`Mailer::step`] runs one pass of both, so tests drive it on their own
 //! clock; [`Mailer::run`] is the live loop.
 
+pub mod ca;
 pub mod compose;
 pub mod config;
 pub mod digest;
@@ -148,6 +149,27 @@ impl Mailer {
         let due = self.db.read(move |c| send::due(c, now)).await??;
         let any = !due.is_empty();
         for row in due {
+            // A password mail gets its one-time link only now (see
+            // `onboard`); one whose link is gone is not sent.
+            let row = if row.kind == crate::onboard::KIND {
+                let base = self.cx.config.dashboard_url.clone();
+                let ready = self
+                    .db
+                    .write(move |c| crate::onboard::prepare(c, row, &base, now))
+                    .await??;
+                match ready {
+                    Ok(row) => row,
+                    Err((row, why)) => {
+                        let outcome = Outcome::Permanent(why);
+                        self.db
+                            .write(move |c| send::record(c, &row, outcome, now))
+                            .await??;
+                        continue;
+                    }
+                }
+            } else {
+                row
+            };
             let outcome = send::attempt(&mut self.transport, &self.cx.config, &row).await;
             sent += usize::from(outcome == Outcome::Sent);
             self.db

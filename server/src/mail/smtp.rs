@@ -63,8 +63,13 @@ impl Smtp {
     async fn connect(&self) -> Result<AsyncSmtpConnection, Outcome> {
         let s = &self.config;
         let hello = ClientId::default();
-        let params =
-            || TlsParameters::new(s.host.clone()).map_err(|e| Outcome::Permanent(e.to_string()));
+        let params = || {
+            match &s.ca {
+                Some(ca) => ca.tls_parameters(&s.host),
+                None => TlsParameters::new(s.host.clone()),
+            }
+            .map_err(|e| Outcome::Permanent(e.to_string()))
+        };
         let mut conn = if s.tls == Tls::Implicit {
             // TLS from the first byte is lettre's to set up.
             AsyncSmtpConnection::connect_tokio1(
@@ -75,7 +80,7 @@ impl Smtp {
                 None,
             )
             .await
-            .map_err(|e| classify(&e))?
+            .map_err(|e| self.tls_failed(&e))?
         } else {
             let tcp = tokio::net::TcpStream::connect((s.host.as_str(), s.port))
                 .await
@@ -91,7 +96,7 @@ impl Smtp {
         if s.tls == Tls::StartTls {
             conn.starttls(params()?, &hello)
                 .await
-                .map_err(|e| classify(&e))?;
+                .map_err(|e| self.tls_failed(&e))?;
             if !conn.is_encrypted() {
                 return Err(Outcome::Permanent(format!(
                     "{} does not offer STARTTLS; set tls: none only for a trusted relay",
@@ -109,6 +114,27 @@ impl Smtp {
                 .map_err(|e| classify(&e))?;
         }
         Ok(conn)
+    }
+}
+
+impl Smtp {
+    /// A failed handshake, with a hint where the fix is when the server's
+    /// certificate comes from a CA this side does not know.
+    fn tls_failed(&self, e: &lettre::transport::smtp::Error) -> Outcome {
+        let text = e.to_string();
+        // A CA this side does not know (UnknownIssuer), or one with the same
+        // name as the one it knows but another key (BadSignature).
+        if !(text.contains("UnknownIssuer") || text.contains("BadSignature")) {
+            return classify(e);
+        }
+        let hint = match &self.config.ca {
+            Some(ca) => format!(
+                "; the server's certificate is not signed by the CA in {}",
+                ca.path.display()
+            ),
+            None => "; if the mail server's certificate is from a private CA, give it as mail.smtp.ca_file".into(),
+        };
+        Outcome::Transient(format!("{text}{hint}"))
     }
 }
 

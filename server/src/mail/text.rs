@@ -32,6 +32,14 @@ pub(super) fn env() -> &'static Environment<'static> {
                 "digest.html",
                 include_str!("../../templates/mail/digest.html"),
             ),
+            (
+                "password.txt",
+                include_str!("../../templates/mail/password.txt"),
+            ),
+            (
+                "password.html",
+                include_str!("../../templates/mail/password.html"),
+            ),
         ] {
             if let Err(e) = env.add_template(name, text) {
                 tracing::error!(template = name, error = %e, "mail template does not parse");
@@ -41,8 +49,8 @@ pub(super) fn env() -> &'static Environment<'static> {
     })
 }
 
-/// Both bodies of template `stem` (`alerts` or `digest`).
-pub(super) fn bodies(
+/// Both bodies of template `stem` (`alerts`, `digest` or `password`).
+pub(crate) fn bodies(
     stem: &str,
     ctx: &minijinja::Value,
 ) -> Result<(String, String), minijinja::Error> {

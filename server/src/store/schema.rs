@@ -230,6 +230,19 @@ const MIGRATIONS: &[&str] = &[
     ) WITHOUT ROWID;
     CREATE INDEX door_events_at ON door_events (office, at_ms);
     CREATE INDEX door_events_received ON door_events (received_ms);",
+    // 12: one-time links to set a password (`user sync`), one per account.
+    // Only the token's SHA-256 is kept, and only once the mail carrying it
+    // goes out: the outbox keeps the message without the link. An account
+    // whose `password_hash` is empty has no password yet and cannot log in.
+    r#"CREATE TABLE password_links (
+        "user" TEXT PRIMARY KEY REFERENCES users (name),
+        token_hash TEXT UNIQUE,
+        ttl_ms INTEGER NOT NULL,
+        expires_ms INTEGER,
+        outbox_id INTEGER NOT NULL,
+        created_ms INTEGER NOT NULL
+    ) WITHOUT ROWID;
+    CREATE INDEX password_links_outbox ON password_links (outbox_id);"#,
 ];
 
 #[cfg(test)]

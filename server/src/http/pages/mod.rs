@@ -63,6 +63,10 @@ fn env() -> &'static Environment<'static> {
             ("mail.html", include_str!("../../../templates/mail.html")),
             ("audit.html", include_str!("../../../templates/audit.html")),
             ("login.html", include_str!("../../../templates/login.html")),
+            (
+                "password.html",
+                include_str!("../../../templates/password.html"),
+            ),
             ("sign.html", include_str!("../../../templates/sign.html")),
         ] {
             if let Err(e) = env.add_template(name, text) {

@@ -223,6 +223,16 @@ pub(super) const MIGRATIONS: &[&str] = &[
     );
     CREATE INDEX door_events_at ON door_events (office, at_ms);
     CREATE INDEX door_events_received ON door_events (received_ms);",
+    // 12
+    r#"CREATE TABLE password_links (
+        "user" TEXT PRIMARY KEY REFERENCES users (name),
+        token_hash TEXT UNIQUE,
+        ttl_ms BIGINT NOT NULL,
+        expires_ms BIGINT,
+        outbox_id BIGINT NOT NULL,
+        created_ms BIGINT NOT NULL
+    );
+    CREATE INDEX password_links_outbox ON password_links (outbox_id);"#,
 ];
 
 /// Take the migration lock and read the schema version (0 for a new database).

@@ -170,6 +170,21 @@ impl Connection {
     pub fn unchecked_transaction(&self) -> Result<Transaction<'_>> {
         self.transaction()
     }
+
+    /// A transaction that reads and then writes while another connection
+    /// may commit. SQLite must take the write lock at BEGIN (a deferred one
+    /// fails with SQLITE_BUSY at its first write); PostgreSQL locks rows as
+    /// it writes, so a plain BEGIN does.
+    pub fn immediate_transaction(&self) -> Result<Transaction<'_>> {
+        self.execute_batch(match self.dialect() {
+            Dialect::Sqlite => "BEGIN IMMEDIATE",
+            Dialect::Postgres => "BEGIN",
+        })?;
+        Ok(Transaction {
+            conn: self,
+            done: false,
+        })
+    }
 }
 
 fn lite<'a>(v: &'a Value<'a>) -> rusqlite::types::ToSqlOutput<'a> {

@@ -4,9 +4,13 @@
 //! Accounts live in the server's SQLite file. There is no default account.
 
 pub mod devices;
+pub mod links;
 pub mod mqtt;
+mod pending;
 pub mod session;
 pub mod tokens;
+
+pub use pending::{add_pending, exists, heads_of};
 
 use crate::store::sql::{params, Connection, OptionalExtension};
 use argon2::password_hash::{PasswordHash, PasswordHasher, PasswordVerifier, SaltString};
@@ -164,6 +168,9 @@ pub fn hash(password: &str) -> Result<String, UserError> {
 
 pub fn verify(password: &str, phc: &str) -> bool {
     let Ok(parsed) = PasswordHash::new(phc) else {
+        // An account with no password yet ([`add_pending`]) answers as
+        // slowly as a wrong password, so it cannot be told apart.
+        let _ = hash(password);
         return false;
     };
     argon().is_ok_and(|a| a.verify_password(password.as_bytes(), &parsed).is_ok())
