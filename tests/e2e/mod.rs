@@ -9,4 +9,5 @@ mod embedded;
 mod identity;
 mod mosquitto;
 mod office_page;
+pub mod reload;
 mod remediation;
