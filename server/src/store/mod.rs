@@ -2,12 +2,14 @@
 
 pub mod alerts;
 pub mod audit;
+pub mod backup;
 pub mod commands;
 mod db;
 mod delivery;
 pub mod doors;
 pub mod history;
 pub mod outbox;
+pub mod prune;
 mod read;
 mod schema;
 pub mod signatures;
