@@ -68,6 +68,7 @@ impl World {
         let cx = Context {
             letters: std::sync::Arc::new(vec![self.letter.clone()]),
             registry: Some(self.registry.clone()),
+            retired: Default::default(),
             config: config(addr),
         };
         Mailer::open(&self.db, cx).unwrap()
@@ -380,6 +381,7 @@ fn context(w: &World, addr: std::net::SocketAddr) -> Context {
     Context {
         letters: std::sync::Arc::new(vec![w.letter.clone()]),
         registry: Some(w.registry.clone()),
+        retired: Default::default(),
         config: config(addr),
     }
 }

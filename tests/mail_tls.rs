@@ -47,6 +47,7 @@ async fn deliver_one(dir: &Path, config: MailConfig) -> (String, Option<String>)
     let cx = Context {
         letters: Default::default(),
         registry: None,
+        retired: Default::default(),
         config,
     };
     let mut mailer = Mailer::open(&db, cx).unwrap();

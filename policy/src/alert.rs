@@ -352,6 +352,16 @@ impl Book {
         ))
     }
 
+    /// End an open alert because the rule behind it is gone (its letter or
+    /// item was withdrawn, its office left the registry): resolved, with
+    /// `cause` in its history, so that it is closed on the record rather than
+    /// left open with nothing to ever close it.
+    pub fn withdraw(&mut self, key: &AlertKey, cause: Text, now: Timestamp) -> Option<Change> {
+        let mut out = Vec::new();
+        self.resolve(key, now, cause, serde_json::Value::Null, &mut out);
+        out.pop()
+    }
+
     /// Record something that happened to an open alert without moving it,
     /// such as a remote switch-off and its result.
     pub fn note(&mut self, id: i64, cause: Text, now: Timestamp) -> Option<Change> {

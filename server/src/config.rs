@@ -111,6 +111,10 @@ struct RawDatabase {
     ca_file: Option<PathBuf>,
     #[serde(default)]
     report_retention: Option<Dur>,
+    #[serde(default)]
+    alert_retention: Option<Dur>,
+    #[serde(default)]
+    door_event_retention: Option<Dur>,
 }
 
 impl RawDatabase {
@@ -217,8 +221,9 @@ pub struct ServerConfig {
     pub http_limits: Limits,
     pub broker: BrokerChoice,
     pub database: Location,
-    /// Reports older than this are deleted; latest state is always kept.
-    pub report_retention: Duration,
+    /// How long history is kept: reports and presence (the latest state
+    /// is always kept), closed alerts, door events. See `store::prune`.
+    pub retention: crate::store::prune::Retention,
     /// Reports larger than this are rejected as `too_large`.
     pub max_payload_bytes: usize,
     pub policies_dir: Option<PathBuf>,
@@ -235,6 +240,13 @@ pub struct ServerConfig {
 pub const MIN_TOKEN_LEN: usize = 16;
 
 pub const DEFAULT_RETENTION: Duration = Duration::from_secs(30 * 86_400);
+/// Closed alerts and door events are evidence: two years by default.
+pub const DEFAULT_EVIDENCE_RETENTION: Duration = Duration::from_secs(730 * 86_400);
+/// Evidence is kept at least this long: the report after a holiday is read
+/// weeks later, and questions about it come months later.
+pub const MIN_EVIDENCE_DAYS: u64 = 90;
+/// At most about a century: `36500d` means "keep".
+pub const MAX_RETENTION_DAYS: u64 = 36_500;
 pub const DEFAULT_MAX_PAYLOAD: usize = 256 * 1024;
 /// The broker accepts a little more than ingest does, so that an oversized
 /// report reaches ingest and is counted instead of cutting the agent off.
@@ -319,7 +331,11 @@ impl ServerConfig {
                 ..EmbeddedBroker::default()
             }),
             database: Location::File(database),
-            report_retention: DEFAULT_RETENTION,
+            retention: crate::store::prune::Retention {
+                reports: DEFAULT_RETENTION,
+                alerts: DEFAULT_EVIDENCE_RETENTION,
+                door_events: DEFAULT_EVIDENCE_RETENTION,
+            },
             max_payload_bytes: DEFAULT_MAX_PAYLOAD,
             policies_dir: None,
             offices_file: None,
@@ -350,13 +366,7 @@ impl RawConfig {
                 Some(BrokerChoice::Embedded(e))
             }
         };
-        let retention = duration_in(
-            c,
-            "database.report_retention",
-            self.database.report_retention,
-            DEFAULT_RETENTION,
-            3_600..=10 * 365 * 86_400,
-        );
+        let retention = check_retention(c, &self.database);
         let database = self.database.check(c, base);
         let max_payload = self.ingest.max_payload_bytes.unwrap_or(DEFAULT_MAX_PAYLOAD);
         if !(1024..=BROKER_MAX_PAYLOAD).contains(&max_payload) {
@@ -404,10 +414,48 @@ impl RawConfig {
             broker: broker?,
             // A relative database path is relative to the config file.
             database: database?,
-            report_retention: retention?,
+            retention: retention?,
             max_payload_bytes: max_payload,
         })
     }
+}
+
+/// The three `database.*_retention` keys, each checked on its own.
+fn check_retention(
+    c: &mut Checker<'_>,
+    db: &RawDatabase,
+) -> Option<crate::store::prune::Retention> {
+    let reports = duration_in(
+        c,
+        "database.report_retention",
+        db.report_retention,
+        DEFAULT_RETENTION,
+        3_600..=10 * 365 * 86_400,
+    );
+    let mut evidence = |key: &str, value: Option<Dur>| {
+        let Some(Dur(d)) = value else {
+            return Some(DEFAULT_EVIDENCE_RETENTION);
+        };
+        let days = |n: u64| Duration::from_secs(n * 86_400);
+        if d < days(MIN_EVIDENCE_DAYS) || d > days(MAX_RETENTION_DAYS) {
+            c.fail(
+                key,
+                format!(
+                    "expected {MIN_EVIDENCE_DAYS}d to {MAX_RETENTION_DAYS}d, like `730d` (two years, the default); \
+                     this is evidence, kept at least {MIN_EVIDENCE_DAYS} days"
+                ),
+            );
+            return None;
+        }
+        Some(d)
+    };
+    let alerts = evidence("database.alert_retention", db.alert_retention);
+    let door_events = evidence("database.door_event_retention", db.door_event_retention);
+    Some(crate::store::prune::Retention {
+        reports: reports?,
+        alerts: alerts?,
+        door_events: door_events?,
+    })
 }
 
 /// `http.tls` and `http.redirect_listen`. The certificate and key are read

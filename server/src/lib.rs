@@ -21,7 +21,6 @@ pub mod store;
 
 use std::net::SocketAddr;
 use std::sync::Arc;
-use std::time::Duration;
 
 use ronda_common::conf::LazySecret;
 use ronda_common::link::{self, BrokerConfig, BrokerUrl};
@@ -31,7 +30,6 @@ use tokio_util::sync::CancellationToken;
 
 pub use config::{BrokerChoice, ServerConfig};
 use metrics::Metrics;
-use store::Write;
 
 /// Room in the ingest → writer channel; when full, ingest waits for the disk.
 const STORE_QUEUE: usize = 20_000;
@@ -39,7 +37,6 @@ const STORE_QUEUE: usize = 20_000;
 const MAX_PACKET: usize = config::BROKER_MAX_PAYLOAD + 4096;
 /// Room in the ingest → policy engine channel.
 const ENGINE_QUEUE: usize = 20_000;
-const PRUNE_EVERY: Duration = Duration::from_secs(3_600);
 
 #[derive(Debug, thiserror::Error)]
 pub enum ServerError {
@@ -72,6 +69,8 @@ pub enum ServerError {
 
 /// A started server.
 pub struct Running {
+    /// Reads the letters and the registry again ([`Running::reload`]).
+    reloader: Arc<letters::Reloader>,
     pub http_addr: SocketAddr,
     /// The plain-HTTP listener that redirects to HTTPS, when there is one.
     pub redirect_addr: Option<SocketAddr>,
@@ -80,7 +79,7 @@ pub struct Running {
     /// Where agents connect over TLS, when the embedded broker has TLS on.
     pub broker_tls_url: Option<BrokerUrl>,
     pub metrics: Arc<Metrics>,
-    store: tokio::sync::mpsc::Sender<Write>,
+    store: tokio::sync::mpsc::Sender<store::Write>,
     subscribed: watch::Receiver<bool>,
     tasks: Vec<JoinHandle<()>>,
     writer: std::thread::JoinHandle<()>,
@@ -91,6 +90,13 @@ impl Running {
     pub async fn ready(&self) {
         let mut rx = self.subscribed.clone();
         let _ = rx.wait_for(|s| *s).await;
+    }
+
+    /// Read the letters folder and the office registry again, as SIGHUP
+    /// does: the new set is in force for the engine, the pages and the
+    /// mail when this returns `Loaded`; with `Kept`, the old one still is.
+    pub async fn reload(&self) -> letters::Reloaded {
+        self.reloader.reload().await
     }
 
     /// Wait for every part to stop after `shutdown` fired. Reports already
@@ -106,9 +112,28 @@ impl Running {
     }
 }
 
-/// Run until `shutdown` fires.
-pub async fn run(config: ServerConfig, shutdown: CancellationToken) -> Result<(), ServerError> {
-    start(config, shutdown).await?.wait().await;
+/// Run until `shutdown` fires, reading the letters and the registry again
+/// at each SIGHUP (`hangups`). A reload never stops the server.
+pub async fn run(
+    config: ServerConfig,
+    shutdown: CancellationToken,
+    mut hangups: ronda_common::shell::Hangups,
+) -> Result<(), ServerError> {
+    let running = start(config, shutdown.clone()).await?;
+    loop {
+        tokio::select! {
+            _ = shutdown.cancelled() => break,
+            _ = hangups.next() => {
+                tracing::info!("SIGHUP: reading the letters and the registry again");
+                // Stopping does not wait for a reload to finish.
+                tokio::select! {
+                    _ = shutdown.cancelled() => break,
+                    _ = running.reload() => {}
+                }
+            }
+        }
+    }
+    running.wait().await;
     Ok(())
 }
 
@@ -120,6 +145,11 @@ pub async fn start(
     let conn = config.database.open()?;
     let reader = store::Reader::open(&config.database)?;
     let views = engine::Views::default();
+    let live = letters::Live::new(letters::PolicySet::new(
+        config.letters.clone(),
+        config.registry.clone(),
+        jiff::Timestamp::now(),
+    ));
     let engine = engine::Engine::new(
         config.letters.clone(),
         config.registry.clone(),
@@ -144,7 +174,8 @@ pub async fn start(
         writer.tx.clone(),
         Some(client.clone()),
         config.mail.is_some(),
-    );
+    )
+    .with_live(live.clone());
     let ingest = ingest::Ingest {
         client: client.clone(),
         eventloop,
@@ -162,14 +193,12 @@ pub async fn start(
         db: db.clone(),
         limiter: Default::default(),
         trusted_proxies: config.trusted_proxies.clone(),
-        registry: config.registry.clone(),
-        tz: http::pages::page_zone(config.registry.as_deref(), &config.letters),
+        policy: live.clone(),
         reader,
         metrics: metrics.clone(),
         subscribed: subscribed.clone(),
-        letters: config.letters.clone(),
         views,
-        engine: engine_tx,
+        engine: engine_tx.clone(),
         // Read at start-up (`run` has read it already, failing fast).
         admin_token: config
             .admin_token
@@ -191,14 +220,18 @@ pub async fn start(
     );
 
     let mailer = match &config.mail {
-        Some(m) => Some(mail::Mailer::new(
-            db.clone(),
-            mail::Context {
-                letters: config.letters.clone(),
-                registry: config.registry.clone(),
-                config: m.clone(),
-            },
-        )?),
+        Some(m) => Some(
+            mail::Mailer::new(
+                db.clone(),
+                mail::Context {
+                    letters: config.letters.clone(),
+                    registry: config.registry.clone(),
+                    retired: Arc::default(),
+                    config: m.clone(),
+                },
+            )?
+            .follow(live.clone()),
+        ),
         None => None,
     };
     let mut tasks = vec![
@@ -213,12 +246,21 @@ pub async fn start(
             config.trusted_proxies.clone(),
             shutdown.clone(),
         )),
-        tokio::spawn(prune(
-            writer.tx.clone(),
-            config.report_retention,
+        tokio::spawn(store::prune::run(
+            db.clone(),
+            config.retention,
+            metrics.clone(),
             shutdown.clone(),
         )),
     ];
+    let reloader = Arc::new(letters::Reloader {
+        policies_dir: config.policies_dir.clone(),
+        offices_file: config.offices_file.clone(),
+        engine: engine_tx,
+        live,
+        metrics: metrics.clone(),
+        busy: tokio::sync::Mutex::new(()),
+    });
     let redirect_addr = listeners.redirect.as_ref().map(|r| r.1);
     if let Some((listener, _)) = listeners.redirect {
         tasks.push(tokio::spawn(http::serve::serve(
@@ -234,6 +276,7 @@ pub async fn start(
         tasks.push(tokio::spawn(m.run(shutdown)));
     }
     Ok(Running {
+        reloader,
         http_addr,
         redirect_addr,
         broker_url: agents_url,
@@ -339,26 +382,5 @@ pub fn broker_config_for(url: &BrokerUrl) -> BrokerConfig {
         password: None,
         ca_file: None,
         keepalive: link::DEFAULT_KEEPALIVE,
-    }
-}
-
-/// Ask the writer to drop old report history once an hour.
-async fn prune(
-    store: tokio::sync::mpsc::Sender<Write>,
-    retention: Duration,
-    shutdown: CancellationToken,
-) {
-    let mut every = tokio::time::interval(PRUNE_EVERY);
-    loop {
-        tokio::select! {
-            _ = shutdown.cancelled() => return,
-            _ = every.tick() => {
-                let retention_ms = i64::try_from(retention.as_millis()).unwrap_or(i64::MAX);
-                let before_ms = store::now_ms().saturating_sub(retention_ms);
-                if store.send(Write::Prune { before_ms }).await.is_err() {
-                    return;
-                }
-            }
-        }
     }
 }

@@ -26,10 +26,22 @@ struct Cli {
 
 #[derive(Subcommand)]
 enum Command {
-    /// Run the server until stopped (SIGTERM or Ctrl-C).
+    /// Run the server until stopped (SIGTERM or Ctrl-C). SIGHUP reads the
+    /// letters folder and the office registry again.
     Run {
         #[arg(long, short)]
         config: PathBuf,
+    },
+    /// Copy the database, consistently, while the server runs; check the
+    /// copy and print its size and its evidence rows.
+    Backup {
+        #[arg(long, short)]
+        config: PathBuf,
+        /// Where the copy goes (written under a temporary name, then renamed).
+        file: PathBuf,
+        /// Replace FILE if it exists.
+        #[arg(long)]
+        force: bool,
     },
     /// Embedded broker, temporary database and three simulated offices.
     Demo {
@@ -114,6 +126,14 @@ fn main() -> ExitCode {
     if let Command::MqttUser { command } = &cli.command {
         return finish(mqtt_user_cli::execute(command));
     }
+    if let Command::Backup {
+        config,
+        file,
+        force,
+    } = &cli.command
+    {
+        return finish(backup(config, file, *force));
+    }
     if let Command::Check { config } = &cli.command {
         return match load_config(config) {
             Ok(mut c) => {
@@ -155,6 +175,11 @@ fn main() -> ExitCode {
 async fn execute(command: Command) -> anyhow::Result<ExitCode> {
     let shutdown = CancellationToken::new();
     tokio::spawn(ronda_common::shell::cancel_on_signal(shutdown.clone()));
+    // Before anything slow: until SIGHUP is caught, it would end the process.
+    let hangups = match command {
+        Command::Run { .. } => ronda_common::shell::Hangups::catch(),
+        _ => ronda_common::shell::Hangups::none(),
+    };
     match command {
         Command::Run { config } => {
             let mut config = match load_config(&config) {
@@ -171,7 +196,7 @@ async fn execute(command: Command) -> anyhow::Result<ExitCode> {
                 }
                 return Ok(ExitCode::from(2));
             }
-            ronda_server::run(config, shutdown).await?;
+            ronda_server::run(config, shutdown, hangups).await?;
         }
         Command::Demo {
             http,
@@ -187,7 +212,8 @@ async fn execute(command: Command) -> anyhow::Result<ExitCode> {
         | Command::Init(_)
         | Command::Policy { .. }
         | Command::User { .. }
-        | Command::MqttUser { .. } => {}
+        | Command::MqttUser { .. }
+        | Command::Backup { .. } => {}
     }
     Ok(ExitCode::SUCCESS)
 }
@@ -296,6 +322,32 @@ fn policy_check(offices: Option<&std::path::Path>, files: &[PathBuf]) -> ExitCod
         );
         ExitCode::from(2)
     }
+}
+
+/// `backup`: the database `config` names, copied to `file`.
+fn backup(config: &std::path::Path, file: &std::path::Path, force: bool) -> Result<String, String> {
+    // Only the database path is needed: the letters and secrets are not read.
+    let c = ServerConfig::load(config).map_err(|e| e.to_string())?;
+    let ronda_server::store::Location::File(db) = &c.database else {
+        return Err(format!(
+            "{}: the database is PostgreSQL ({}); back it up with pg_dump, which PostgreSQL \
+             keeps consistent while the server runs",
+            config.display(),
+            c.database
+        ));
+    };
+    let copy = ronda_server::store::backup::backup(db, file, force).map_err(|e| e.to_string())?;
+    let mut out = format!(
+        "{}: {} bytes, schema version {}, integrity ok, copied from {}",
+        copy.path.display(),
+        copy.bytes,
+        copy.schema,
+        db.display()
+    );
+    for (table, rows) in &copy.rows {
+        out.push_str(&format!("\n  {table}: {rows} rows"));
+    }
+    Ok(out)
 }
 
 /// A management command's outcome: its output on stdout, or the error and 2.

@@ -34,6 +34,15 @@ pub struct Metrics {
     pub password_checks: Counter,
     /// Login attempts refused before any password check, by reason.
     pub login_refused: Family<Reason, Counter>,
+    /// 1 while the last reload of the letters and registry was refused.
+    pub reload_refused: Gauge,
+    /// Rows retention deleted, by table.
+    pub pruned: Family<Table, Counter>,
+}
+
+#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
+pub struct Table {
+    pub table: &'static str,
 }
 
 impl Metrics {
@@ -54,6 +63,8 @@ impl Metrics {
             mqtt_refused: Family::default(),
             password_checks: Counter::default(),
             login_refused: Family::default(),
+            reload_refused: Gauge::default(),
+            pruned: Family::default(),
         };
         m.registry.register(
             "reports_accepted",
@@ -125,9 +136,28 @@ impl Metrics {
             "Login attempts refused before the password was checked, by reason",
             m.login_refused.clone(),
         );
+        m.registry.register(
+            "policy_reload_refused",
+            "1 while the last reload of the letters and registry (SIGHUP) was refused; the set loaded before stays in force",
+            m.reload_refused.clone(),
+        );
+        m.registry.register(
+            "pruned_rows",
+            "Rows deleted by retention, by table",
+            m.pruned.clone(),
+        );
         for r in LoginRefused::ALL {
             let reason = r.label();
             let _ = m.login_refused.get_or_create(&Reason { reason });
+        }
+        for table in [
+            "reports",
+            "presence",
+            "alerts",
+            "alert_transitions",
+            "door_events",
+        ] {
+            let _ = m.pruned.get_or_create(&Table { table });
         }
         // Show every reason from the start, so a dashboard sees zeros, not gaps.
         for reason in RejectReason::LABELS {

@@ -217,7 +217,7 @@ fn sync(config: &std::path::Path, expires: &str, resend: bool) -> Result<String,
             config.display()
         )
     })?;
-    let conn = ronda_server::store::open(&cfg.database).map_err(|e| e.to_string())?;
+    let conn = cfg.database.open().map_err(|e| e.to_string())?;
     let opts = ronda_server::onboard::SyncOptions {
         ttl,
         resend,

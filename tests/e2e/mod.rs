@@ -11,4 +11,5 @@ mod enroll;
 mod identity;
 mod mosquitto;
 mod office_page;
+pub mod reload;
 mod remediation;

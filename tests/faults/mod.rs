@@ -7,10 +7,12 @@ pub mod proxy;
 
 pub use crate::common::{outbox_state, sql};
 
+mod backup;
 mod delivery;
 mod doors;
 mod kills;
 mod network;
+mod reload;
 
 use std::hash::BuildHasher;
 use std::path::{Path, PathBuf};

@@ -28,8 +28,9 @@ fn copy(name: &str, to: &Path) -> PathBuf {
 /// Compared with, never written down, so a new migration needs no edit here.
 fn current_schema() -> i64 {
     let dir = tempfile::tempdir().unwrap();
-    let conn = ronda_server::store::open(&dir.path().join("new.db")).unwrap();
-    user_version(&conn)
+    let path = dir.path().join("new.db");
+    drop(ronda_server::store::open(&path).unwrap());
+    user_version(&rusqlite::Connection::open(&path).unwrap())
 }
 
 fn count(conn: &rusqlite::Connection, q: &str) -> i64 {

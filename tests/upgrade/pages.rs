@@ -29,11 +29,17 @@ fn demo_letters(c: &mut ronda_server::ServerConfig) {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_old_database_reads_back_through_the_api_and_the_pages() {
     let app = spawn_with(|c| {
-        copy("server.db", &c.database);
+        let ronda_server::store::Location::File(db) = &c.database else {
+            unreachable!("spawn_with gives a SQLite file");
+        };
+        copy("server.db", db);
         demo_letters(c);
-        // The hourly prune runs at start: keep the fixture's reports,
+        // The hourly prune runs at start: keep the fixture's history,
         // however old the fixture is when this runs.
-        c.report_retention = Duration::from_secs(100 * 365 * 86_400);
+        let century = Duration::from_secs(100 * 365 * 86_400);
+        c.retention.reports = century;
+        c.retention.alerts = century;
+        c.retention.door_events = century;
     })
     .await;
     let old = Connection::open(copy("server.db", &app.dir.path().join("old.db"))).unwrap();

@@ -60,7 +60,9 @@ fn the_old_database_migrates_to_this_schema_with_every_row_kept() {
     );
     assert!(FIXTURE_SCHEMA <= current);
 
-    let conn = ronda_server::store::open(&db).unwrap();
+    // Opened by the server (which migrates it), then read as a plain file.
+    drop(ronda_server::store::open(&db).unwrap());
+    let conn = Connection::open(&db).unwrap();
     assert_eq!(user_version(&conn), current, "not migrated to this schema");
     conn.execute("ATTACH ?1 AS old", [old.to_str().unwrap()])
         .unwrap();

@@ -85,12 +85,15 @@ async fn login_logout_and_a_password_change_end_the_session() {
 async fn only_the_right_people_may_acknowledge_and_only_with_the_csrf_token() {
     // An open alert of dinkes, in the database before the server starts:
     // the engine takes the open alerts from there as it starts, so it holds
-    // this one open and an allowed acknowledgement succeeds.
+    // this one open and an allowed acknowledgement succeeds. Its letter is
+    // loaded (the engine closes the alerts of a letter that is not).
     let app = spawn_with(|c| {
+        let letter = crate::common::kotim(jiff::Timestamp::now() + jiff::SignedDuration::from_hours(24));
+        c.letters = std::sync::Arc::new(vec![letter]);
         let conn = c.database.open().unwrap();
         conn.execute(
             "INSERT INTO alerts (id, letter, item, office, subject, severity, state, message, evidence, started_ms)
-             VALUES (7, 'l', 'off', 'dinkes', 'printer', 'warning', 'firing', 'on', 'null', 0)",
+             VALUES (7, 'kotim-idul-fitri-2018', 'listrik-diputus', 'dinkes', 'printer', 'warning', 'firing', 'on', 'null', 0)",
             [],
         )
         .unwrap();

@@ -68,6 +68,7 @@ async fn mail_shows_the_offices_clock() {
     let cx = Context {
         letters: Arc::new(vec![letter]),
         registry: Some(registry),
+        retired: Default::default(),
         config,
     };
     let mut mailer = Mailer::open(&db, cx).unwrap();

@@ -12,7 +12,9 @@ use std::time::Duration;
 use serde::de::DeserializeOwned;
 use serde::{Deserialize, Deserializer};
 
+mod read;
 mod secret;
+pub use read::MAX_BYTES as MAX_FILE_BYTES;
 pub use secret::{
     lazy_secret_in, read_all, secret_in, LazySecret, Secret, SecretError, SecretSource,
 };
@@ -67,12 +69,13 @@ impl Source {
     }
 
     pub fn read(file: &Path) -> Result<Source, ConfigError> {
-        let text = std::fs::read_to_string(file).map_err(|e| ConfigError {
+        // Bounded, regular files only, unchanged while read: see `read`.
+        let text = read::text(file).map_err(|message| ConfigError {
             file: file.to_owned(),
             problems: vec![Problem {
                 line: 1,
                 column: 1,
-                message: format!("cannot read the file: {e}"),
+                message,
             }],
         })?;
         Ok(Source {

@@ -1,4 +1,4 @@
-//! Tests of `server.yaml` loading: defaults, typos, mail and secrets.
+//! Tests of `server.yaml` loading: defaults, typos, retention, mail and secrets.
 
 mod loading {
     use super::super::*;
@@ -85,6 +85,77 @@ mod loading {
             "{err}"
         );
     }
+}
+
+mod retention {
+    use super::tests_support::load;
+    use std::time::Duration;
+
+    const DAY: u64 = 86_400;
+
+    #[test]
+    fn evidence_is_kept_two_years_unless_told_otherwise() {
+        let c = load("database:\n  path: r.db\n").unwrap();
+        assert_eq!(c.retention.reports, Duration::from_secs(30 * DAY));
+        assert_eq!(c.retention.alerts, Duration::from_secs(730 * DAY));
+        assert_eq!(c.retention.door_events, Duration::from_secs(730 * DAY));
+        let c = load("database:\n  path: r.db\n  alert_retention: 1095d\n  door_event_retention: 365d\n  report_retention: 7d\n").unwrap();
+        assert_eq!(c.retention.alerts, Duration::from_secs(1095 * DAY));
+        assert_eq!(c.retention.door_events, Duration::from_secs(365 * DAY));
+        assert_eq!(c.retention.reports, Duration::from_secs(7 * DAY));
+    }
+
+    #[test]
+    fn a_negative_tiny_or_yearly_retention_is_refused_with_its_key() {
+        let err = load("database:\n  path: r.db\n  alert_retention: -30d\n")
+            .unwrap_err()
+            .to_string();
+        assert!(
+            err.contains("server.yaml:3:20: database.alert_retention: `-30d` is negative"),
+            "{err}"
+        );
+        // Hours where days were meant would delete the evidence of the last
+        // holiday within the hour; a number without its unit is no duration.
+        let err = load("database:\n  path: r.db\n  door_event_retention: 12h\n")
+            .unwrap_err()
+            .to_string();
+        assert!(
+            err.contains("server.yaml:3:25: database.door_event_retention: expected 90d to 36500d, like `730d`"),
+            "{err}"
+        );
+        let err = load("database:\n  path: r.db\n  door_event_retention: 30\n")
+            .unwrap_err()
+            .to_string();
+        assert!(
+            err.contains("server.yaml:3:25: database.door_event_retention: `30` is not a duration"),
+            "{err}"
+        );
+        // Years are not a fixed length: the message asks for days.
+        let err = load("database:\n  path: r.db\n  alert_retention: 2y\n")
+            .unwrap_err()
+            .to_string();
+        assert!(
+            err.contains("`2y` is not a duration like 30s, 5m, 2h or 30d"),
+            "{err}"
+        );
+        let err = load("database:\n  path: r.db\n  alert_retention: 40000d\n")
+            .unwrap_err()
+            .to_string();
+        assert!(
+            err.contains("database.alert_retention: expected 90d to 36500d"),
+            "{err}"
+        );
+    }
+}
+
+#[test]
+fn the_example_config_loads_as_written() {
+    let path = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../examples/server.yaml");
+    let c = super::ServerConfig::load(&path).unwrap();
+    assert_eq!(
+        c.retention.alerts,
+        std::time::Duration::from_secs(730 * 86_400)
+    );
 }
 
 mod mail_tests {

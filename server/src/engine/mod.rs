@@ -6,6 +6,7 @@
 //! [`worker`] runs it on the live server; tests drive it one step at a time.
 
 mod doors;
+mod reload;
 mod remedy;
 pub mod views;
 pub mod worker;
@@ -72,6 +73,9 @@ pub struct Engine {
     started: Option<Timestamp>,
     /// When each office was last evaluated because of news about it.
     evaluated: HashMap<String, Timestamp>,
+    /// Whether the open alerts were held against the letters in force
+    /// since the start ([`Engine::settle`]).
+    settled: bool,
 }
 
 impl Engine {
@@ -127,6 +131,7 @@ impl Engine {
             commands: HashMap::new(),
             started: None,
             evaluated: HashMap::new(),
+            settled: false,
         }
     }
 
@@ -214,7 +219,8 @@ impl Engine {
     }
 
     fn evaluate_all(&mut self, now: Timestamp, skip_fresh: bool) -> Effects {
-        let mut fx = Effects::default();
+        // Also when no office is left to evaluate: their alerts still close.
+        let mut fx = self.settle(now);
         for office in self.office_ids() {
             let fresh = skip_fresh
                 && self.evaluated.get(&office).is_some_and(|t| {
@@ -260,7 +266,7 @@ impl Engine {
         if !l.item(item).is_some_and(|i| i.check == Check::Attestation) {
             return Err(AttestError::Item(item.into()));
         }
-        if !l.covers(office) {
+        if !l.covers(office) || !self.judged(office) {
             return Err(AttestError::Office(office.into()));
         }
         let att = Attestation {
@@ -298,7 +304,10 @@ impl Engine {
     }
 
     fn evaluate_office(&mut self, office: &str, now: Timestamp) -> Effects {
-        let mut fx = Effects::default();
+        let mut fx = self.settle(now);
+        if !self.judged(office) {
+            return fx;
+        }
         let empty;
         let state = match self.offices.get(office) {
             Some(s) => s,
@@ -344,6 +353,7 @@ impl Engine {
                 ids.extend(set.iter().cloned());
             }
         }
+        ids.retain(|o| self.judged(o));
         ids
     }
 

@@ -53,6 +53,13 @@ impl Views {
         }
     }
 
+    /// Keep only the views whose (office, letter) `keep` says still exist.
+    pub(super) fn retain(&self, keep: impl Fn(&str, &str) -> bool) {
+        if let Ok(mut map) = self.0.write() {
+            map.retain(|(office, letter), _| keep(office, letter));
+        }
+    }
+
     pub(super) fn set_since(&self, office: &str, book: &Book) {
         let Ok(mut map) = self.0.write() else { return };
         let from = (office.to_owned(), String::new());

@@ -62,6 +62,14 @@ pub enum Msg {
         by: String,
         reply: oneshot::Sender<Result<(), AttestError>>,
     },
+    /// Put a new set of letters and registry in force (a reload). `reply`
+    /// gets how many open alerts were closed because their rule is gone,
+    /// once their changes are committed and the set is in force for the
+    /// pages and the mailer too.
+    Reload {
+        set: std::sync::Arc<crate::letters::PolicySet>,
+        reply: oneshot::Sender<usize>,
+    },
 }
 
 pub struct Worker {
@@ -73,6 +81,8 @@ pub struct Worker {
     pub mail: bool,
     /// Alert changes applied so far: the next due time only moves with them.
     changes: u64,
+    /// Where a reloaded set is put in force for the pages and the mailer.
+    live: Option<crate::letters::Live>,
 }
 
 impl Worker {
@@ -88,7 +98,15 @@ impl Worker {
             client,
             mail,
             changes: 0,
+            live: None,
         }
+    }
+
+    /// Publish each set [`Msg::Reload`] brings to `live`, in the same step
+    /// that puts it in force in the engine.
+    pub fn with_live(mut self, live: crate::letters::Live) -> Worker {
+        self.live = Some(live);
+        self
     }
 
     pub async fn run(mut self, mut rx: mpsc::Receiver<Msg>, shutdown: CancellationToken) {
@@ -203,6 +221,20 @@ impl Worker {
                     return;
                 }
             },
+            Msg::Reload { set, reply } => {
+                let (fx, withdrawn) =
+                    self.engine
+                        .replace(set.letters.clone(), set.registry.clone(), now);
+                self.apply(fx).await;
+                // The closing changes are on disk before anyone is told,
+                // and before the pages show the new set.
+                self.committed().await;
+                if let Some(live) = &self.live {
+                    live.publish(set);
+                }
+                let _ = reply.send(withdrawn);
+                return;
+            }
         };
         self.apply(fx).await;
     }
@@ -225,11 +257,24 @@ impl Worker {
     /// How long an alert's mail waits for others of its office; none for
     /// the ones a letter wants told at once (a forced door).
     fn group_wait(&self, key: &ronda_policy::alert::AlertKey) -> std::time::Duration {
-        self.engine
-            .letter(&key.letter)
-            .map_or(ronda_policy::notify::DEFAULT_GROUP_WAIT, |l| {
-                l.group_wait_for(&key.item, &key.subject)
+        let wait = |l: &ronda_policy::Letter| l.group_wait_for(&key.item, &key.subject);
+        if let Some(l) = self.engine.letter(&key.letter) {
+            return wait(l);
+        }
+        // A letter a reload is withdrawing: its set is still the one
+        // published (or keeps it as retired), and its people are told as
+        // it said.
+        let published = self.live.as_ref().map(|live| live.current());
+        published
+            .as_ref()
+            .and_then(|set| {
+                let find = |l: &&ronda_policy::Letter| l.id == key.letter;
+                set.letters
+                    .iter()
+                    .find(find)
+                    .or_else(|| set.retired.iter().find(find))
             })
+            .map_or(ronda_policy::notify::DEFAULT_GROUP_WAIT, wait)
     }
 
     async fn apply(&mut self, fx: Effects) {

@@ -24,7 +24,7 @@ const LIST_LIMIT: u32 = 500;
 
 pub async fn letters(State(s): State<AppState>, _who: Who) -> Json<Vec<Value>> {
     let now = Timestamp::now();
-    Json(s.letters.iter().map(|l| letter_json(l, now)).collect())
+    Json(s.letters().iter().map(|l| letter_json(l, now)).collect())
 }
 
 fn letter_json(l: &Letter, now: Timestamp) -> Value {
@@ -66,12 +66,12 @@ pub async fn compliance(
     ronda_wire::Id::new(office.as_str()).map_err(|e| ApiError::BadRequest(e.to_string()))?;
     who.office(&office)?;
     if let Some(l) = &q.letter {
-        if !s.letters.iter().any(|x| &x.id == l) {
+        if !s.letters().iter().any(|x| &x.id == l) {
             return Err(ApiError::NotFound);
         }
     }
     let letters: Vec<OfficeView> = s
-        .letters
+        .letters()
         .iter()
         .filter(|l| q.letter.as_ref().is_none_or(|id| id == &l.id))
         .filter_map(|l| s.views.get(&l.id, &office))

@@ -14,7 +14,8 @@ pub struct AppState {
     pub reader: Reader,
     pub metrics: Arc<Metrics>,
     pub subscribed: watch::Receiver<bool>,
-    pub letters: Arc<Vec<ronda_policy::Letter>>,
+    /// The letters and registry in force, swapped by a reload.
+    pub policy: crate::letters::Live,
     pub views: crate::engine::Views,
     pub engine: tokio::sync::mpsc::Sender<crate::engine::worker::Msg>,
     pub admin_token: Option<ronda_common::conf::Secret>,
@@ -26,13 +27,24 @@ pub struct AppState {
     pub limiter: Arc<super::ratelimit::LoginLimiter>,
     /// Reverse proxies whose `X-Forwarded-For` names the client.
     pub trusted_proxies: super::proxy::TrustedProxies,
-    /// Office names and contacts, when `offices:` is configured.
-    pub registry: Option<Arc<ronda_policy::Registry>>,
-    /// The clock pages show times on (the pages' zone).
-    pub tz: jiff::tz::TimeZone,
 }
 
 impl AppState {
+    /// The letters in force now.
+    pub fn letters(&self) -> Arc<Vec<ronda_policy::Letter>> {
+        self.policy.current().letters.clone()
+    }
+
+    /// Office names and contacts, when `offices:` is configured.
+    pub fn registry(&self) -> Option<Arc<ronda_policy::Registry>> {
+        self.policy.current().registry.clone()
+    }
+
+    /// The clock pages show times on (the pages' zone).
+    pub fn tz(&self) -> jiff::tz::TimeZone {
+        self.policy.current().tz.clone()
+    }
+
     /// Ask the policy engine something and wait for its answer. `make`
     /// builds the message around the reply channel.
     pub async fn ask<T>(

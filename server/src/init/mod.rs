@@ -139,7 +139,12 @@ pub fn write(dir: &Path, a: &Answers, password: &str, force: bool) -> Result<Wri
     std::fs::rename(&s, &server).map_err(io(&server))?;
     let letters = dir.join("letters");
     std::fs::create_dir_all(&letters).map_err(io(&letters))?;
-    let database = load(&server)?.database;
+    // `init` writes a SQLite setup; PostgreSQL is a change made afterwards.
+    let crate::store::Location::File(database) = load(&server)?.database else {
+        return Err(InitError::Config(
+            "the written config names no SQLite file".into(),
+        ));
+    };
     if let Some(parent) = database.parent() {
         std::fs::create_dir_all(parent).map_err(io(parent))?;
     }

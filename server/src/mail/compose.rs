@@ -169,6 +169,14 @@ fn enqueue(
         .filter_map(|a| Some((a, cx.letter(&a.key.letter)?)))
         .collect();
     let Some((_, letter)) = pairs.first() else {
+        // Only after a restart that came between a reload withdrawing the
+        // letter and this message: say so rather than drop it unseen.
+        tracing::warn!(
+            office,
+            kind = kind.as_str(),
+            alerts = ?alerts.iter().map(|a| a.id).collect::<Vec<_>>(),
+            "no loaded letter for these alerts; message not composed"
+        );
         return Ok(0);
     };
     let entry = cx.registry.as_deref().and_then(|r| r.offices.get(office));

@@ -65,14 +65,22 @@ const OWN_WRITER_QUEUE: usize = 64;
 
 /// What the composer needs besides the database.
 pub struct Context {
+    /// The letters in force: reminders and summaries are theirs.
     pub letters: Arc<Vec<Letter>>,
     pub registry: Option<Arc<Registry>>,
+    /// Letters a reload took out of force: mail about the closing of their
+    /// alerts still goes to the people their notify section names.
+    pub retired: Arc<Vec<Letter>>,
     pub config: MailConfig,
 }
 
 impl Context {
     fn letter(&self, id: &str) -> Option<&Letter> {
-        self.letters.iter().find(|l| l.id == id)
+        let find = |l: &&Letter| l.id == id;
+        self.letters
+            .iter()
+            .find(find)
+            .or_else(|| self.retired.iter().find(find))
     }
 }
 
@@ -102,6 +110,9 @@ pub struct Mailer {
     transport: send::Transport,
     /// When reminders and summaries are next looked at.
     digest_due: Timestamp,
+    /// The server's letters and registry, which a reload may swap, and the
+    /// generation of them `cx` was made from.
+    live: Option<(crate::letters::Live, u64)>,
 }
 
 impl Mailer {
@@ -113,7 +124,34 @@ impl Mailer {
             _own_writer: None,
             cx: Arc::new(cx),
             digest_due: Timestamp::MIN,
+            live: None,
         })
+    }
+
+    /// Take the letters and registry from `live` from now on, as a reload
+    /// swaps them.
+    pub fn follow(mut self, live: crate::letters::Live) -> Mailer {
+        self.live = Some((live, u64::MAX));
+        self
+    }
+
+    /// A new context if the set in force changed since the last pass.
+    fn refresh(&mut self) {
+        let Some((live, seen)) = &mut self.live else {
+            return;
+        };
+        let generation = live.generation();
+        if generation == *seen {
+            return;
+        }
+        let set = live.current();
+        *seen = generation;
+        self.cx = Arc::new(Context {
+            letters: set.letters.clone(),
+            registry: set.registry.clone(),
+            retired: set.retired.clone(),
+            config: self.cx.config.clone(),
+        });
     }
 
     /// A mailer on a database that no server is running on (tests, tools):
@@ -138,6 +176,7 @@ impl Mailer {
 
     /// Compose what is due, then send what is due. Returns messages sent.
     pub async fn step(&mut self, now: Timestamp) -> Result<usize, MailError> {
+        self.refresh();
         let cx = self.cx.clone();
         self.db.write(move |c| compose::step(c, &cx, now)).await??;
         if now >= self.digest_due {

@@ -11,8 +11,8 @@ mod sync;
 
 use std::time::Duration;
 
-use jiff::Timestamp;
 use crate::store::sql::Connection;
+use jiff::Timestamp;
 
 pub use sync::{sync, SyncError, SyncOptions, SyncReport};
 

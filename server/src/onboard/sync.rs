@@ -5,11 +5,11 @@
 use std::collections::BTreeSet;
 use std::time::Duration;
 
+use crate::store::sql::Connection;
 use jiff::Timestamp;
 use minijinja::context;
 use ronda_policy::registry::Office;
 use ronda_policy::Registry;
-use crate::store::sql::Connection;
 
 use super::{head_name, KIND, LINK_MARK};
 use crate::mail::config::Lang;

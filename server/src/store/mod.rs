@@ -2,12 +2,14 @@
 
 pub mod alerts;
 pub mod audit;
+pub mod backup;
 pub mod commands;
 mod db;
 mod delivery;
 pub mod doors;
 pub mod history;
 pub mod outbox;
+pub mod prune;
 mod read;
 mod schema;
 pub mod signatures;
@@ -67,6 +69,12 @@ pub enum Location {
 impl From<PathBuf> for Location {
     fn from(path: PathBuf) -> Self {
         Location::File(path)
+    }
+}
+
+impl From<&Location> for Location {
+    fn from(l: &Location) -> Self {
+        l.clone()
     }
 }
 

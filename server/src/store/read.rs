@@ -40,7 +40,8 @@ const COLUMNS: &str =
     "office, agent, online, online_changed_ms, last_received_ms, last_observed_ms, last_seq";
 
 impl Reader {
-    pub fn open(location: &super::Location) -> Result<Reader, StoreError> {
+    pub fn open(location: impl Into<super::Location>) -> Result<Reader, StoreError> {
+        let location = location.into();
         Ok(Reader {
             conn: Arc::new(Mutex::new(location.open_read_only()?)),
         })

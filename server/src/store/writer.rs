@@ -64,8 +64,6 @@ pub enum Write {
     Command(super::commands::Sent),
     /// An agent answered a command.
     CommandAnswer(super::commands::Answer),
-    /// Delete report history received before this time.
-    Prune { before_ms: i64 },
     /// Answered once everything sent before it is committed.
     Flush(oneshot::Sender<()>),
     /// A write from the web side ([`super::Db::write`]), run after the batch
@@ -240,11 +238,6 @@ fn apply(
             } => super::alerts::write_attestation(&tx, letter, office, item, attestation)?,
             Write::Command(c) => super::commands::write_sent(&tx, c)?,
             Write::CommandAnswer(a) => out.foreign.extend(super::commands::write_answer(&tx, a)?),
-            Write::Prune { before_ms } => {
-                let n = tx.execute("DELETE FROM reports WHERE received_ms < ?1", [before_ms])?;
-                tx.execute("DELETE FROM presence WHERE at_ms < ?1", [before_ms])?;
-                tracing::info!(deleted = n, "old reports pruned");
-            }
             Write::Flush(_) | Write::Call(_) => {}
         }
     }

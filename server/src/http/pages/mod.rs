@@ -156,7 +156,7 @@ impl FromRequestParts<AppState> for Lang {
 
     async fn from_request_parts(parts: &mut Parts, s: &AppState) -> Result<Self, Self::Rejection> {
         let en = crate::http::auth::cookie(&parts.headers, LANG_COOKIE).as_deref() == Some("en");
-        Ok(Lang(if en { "en" } else { "id" }, s.tz.clone()))
+        Ok(Lang(if en { "en" } else { "id" }, s.tz()))
     }
 }
 
@@ -251,7 +251,7 @@ pub async fn audit(
     lang: Lang,
 ) -> Result<Html<String>, ApiError> {
     who.role(&[Role::Admin], "read the audit log")?;
-    let tz = s.tz.clone();
+    let tz = s.tz();
     let rows =
         s.db.read(|c| crate::store::audit::recent(c, AUDIT_PAGE))
             .await??;
@@ -320,17 +320,33 @@ pub(crate) fn format_local(t: jiff::Timestamp, tz: &jiff::tz::TimeZone) -> Strin
         .to_string()
 }
 
+/// A letter in force, held with the set it came from: a page sees one set
+/// from start to end even if a reload puts another in force meanwhile.
+pub(crate) struct HeldLetter(std::sync::Arc<crate::letters::PolicySet>, usize);
+
+impl std::ops::Deref for HeldLetter {
+    type Target = ronda_policy::Letter;
+
+    fn deref(&self) -> &ronda_policy::Letter {
+        // The index was found in this very set, which nothing changes.
+        &self.0.letters[self.1]
+    }
+}
+
 /// The letter with id `id`, or 404.
-pub(crate) fn letter<'a>(s: &'a AppState, id: &str) -> Result<&'a ronda_policy::Letter, ApiError> {
-    s.letters
+pub(crate) fn letter(s: &AppState, id: &str) -> Result<HeldLetter, ApiError> {
+    let set = s.policy.current();
+    let i = set
+        .letters
         .iter()
-        .find(|l| l.id == id)
-        .ok_or(ApiError::NotFound)
+        .position(|l| l.id == id)
+        .ok_or(ApiError::NotFound)?;
+    Ok(HeldLetter(set, i))
 }
 
 /// An office's display name from the registry, else its id.
 pub(crate) fn office_name(s: &AppState, office: &str) -> String {
-    s.registry
+    s.registry()
         .as_ref()
         .and_then(|r| r.offices.get(office))
         .map_or_else(|| office.to_owned(), |o| o.name.clone())

@@ -50,7 +50,7 @@ pub async fn page(
         s.db.read(move |c| crate::store::signatures::letters_of(c, &o))
             .await??;
     let letters: Vec<_> = s
-        .letters
+        .letters()
         .iter()
         .filter_map(|l| {
             let v = s.views.get(&l.id, &office)?;
@@ -58,7 +58,7 @@ pub async fn page(
                 .items
                 .iter()
                 .zip(&v.evaluation.items)
-                .map(|(i, r)| minijinja::context! { id => i.id, label => i.label, text_id => i.text_id, text_en => i.text_en, status => r.status, warnings => r.warnings(), findings => r.findings, since => v.since.get(&i.id).map(|t| super::format_local(*t, &s.tz)) })
+                .map(|(i, r)| minijinja::context! { id => i.id, label => i.label, text_id => i.text_id, text_en => i.text_en, status => r.status, warnings => r.warnings(), findings => r.findings, since => v.since.get(&i.id).map(|t| super::format_local(*t, &s.tz())) })
                 .collect();
             Some(minijinja::context! { id => l.id, title => l.title, enforced => v.evaluation.enforced, items, signed => signed.contains(&l.id) })
         })
@@ -71,7 +71,7 @@ pub async fn page(
         ..AlertFilter::default()
     };
     let alerts = s.reader.alerts(filter, HISTORY).await?;
-    let (o, tz) = (office.clone(), s.tz.clone());
+    let (o, tz) = (office.clone(), s.tz());
     let (attestations, commands, gaps, doors) = s
         .reader
         .with(move |c| {
@@ -153,7 +153,7 @@ pub async fn plug(
     let plug = reported_plug(&s, &office, &f).await?;
     if f.confirm.as_deref() != Some("yes") {
         let protected = s
-            .letters
+            .letters()
             .iter()
             .filter(|l| l.covers(&office))
             .any(|l| l.keep_on.contains(&plug.class));

@@ -111,7 +111,7 @@ pub async fn board(s: &AppState, who: &Who, l: &Letter, now: Timestamp) -> Resul
         (
             which,
             t.duration_since(now).as_secs(),
-            format_local(t, &s.tz),
+            format_local(t, &s.tz()),
         )
     });
     Ok(Board {
@@ -120,7 +120,7 @@ pub async fn board(s: &AppState, who: &Who, l: &Letter, now: Timestamp) -> Resul
         deadline: l
             .readiness
             .as_ref()
-            .map(|r| format_local(r.deadline, &s.tz)),
+            .map(|r| format_local(r.deadline, &s.tz())),
         rows,
         edge,
         enforced,
@@ -135,16 +135,18 @@ async fn show(
     template: &str,
 ) -> Result<Response, ApiError> {
     let now = Timestamp::now();
-    let Some(l) = choose(&s.letters, q.letter.as_deref(), now) else {
+    // One set for the whole page, whatever a reload does meanwhile.
+    let all = s.letters();
+    let Some(l) = choose(&all, q.letter.as_deref(), now) else {
         if q.letter.is_some() {
             return Err(ApiError::NotFound);
         }
-        let ctx = minijinja::context! { letters => Vec::<()>::new(), live => LIVE_S };
+        let reload = refused(&s, &who);
+        let ctx = minijinja::context! { letters => Vec::<()>::new(), live => LIVE_S, reload };
         return Ok(render(&who, lang, template, ctx)?.into_response());
     };
     let board = board(&s, &who, l, now).await?;
-    let letters: Vec<_> = s
-        .letters
+    let letters: Vec<_> = all
         .iter()
         .map(|x| minijinja::context! { id => x.id, title => x.title, enforced => x.enforced_at(now) })
         .collect();
@@ -154,8 +156,26 @@ async fn show(
         .map(|i| minijinja::context! { id => i.id, label => i.label, text_id => i.text_id, text_en => i.text_en, kind => i.check.kind(), severity => i.severity })
         .collect();
     let letter = minijinja::context! { id => l.id, title => l.title, number => l.number, issuer => l.issuer, window => crate::letters::window_text(l), items };
-    let ctx = minijinja::context! { letters, letter, board, now => format_local(now, &s.tz), live => LIVE_S };
+    let reload = refused(&s, &who);
+    let ctx = minijinja::context! { letters, letter, board, now => format_local(now, &s.tz()), live => LIVE_S, reload };
     Ok(render(&who, lang, template, ctx)?.into_response())
+}
+
+/// For the people who look after the server (admin, IT): why the last
+/// reload of the letters was refused, and since when the set in force was
+/// loaded. Shown until a reload succeeds.
+fn refused(s: &AppState, who: &Who) -> Option<minijinja::Value> {
+    use crate::store::users::Role;
+    if !matches!(who.user.role, Role::Admin | Role::It) {
+        return None;
+    }
+    let failure = s.policy.failure()?;
+    let (tz, since) = (s.tz(), s.policy.current().loaded);
+    Some(minijinja::context! {
+        at => format_local(failure.at, &tz),
+        since => format_local(since, &tz),
+        problems => failure.problems.clone(),
+    })
 }
 
 /// `GET /?letter=`: the region overview.

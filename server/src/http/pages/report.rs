@@ -129,7 +129,7 @@ async fn build(
                         "{}/{} {} ({})",
                         c.agent,
                         c.plug.as_deref().unwrap_or("?"),
-                        format_local_ms(c.sent_ms, &s.tz),
+                        format_local_ms(c.sent_ms, &s.tz()),
                         c.by
                     )
                 })
@@ -181,13 +181,13 @@ pub async fn page(
     Path(id): Path<String>,
 ) -> Result<Html<String>, ApiError> {
     let l = letter(&s, &id)?;
-    let (rows, (from, to)) = build(&s, &who, l).await?;
+    let (rows, (from, to)) = build(&s, &who, &l).await?;
     let deadline = l
         .readiness
         .as_ref()
-        .map(|r| format_local(r.deadline, &s.tz));
+        .map(|r| format_local(r.deadline, &s.tz()));
     let letter = minijinja::context! { id => l.id, title => l.title, number => l.number, issuer => l.issuer };
-    let ctx = minijinja::context! { letter, rows, from => format_local_ms(from, &s.tz), to => format_local_ms(to, &s.tz), deadline, made => format_local(Timestamp::now(), &s.tz) };
+    let ctx = minijinja::context! { letter, rows, from => format_local_ms(from, &s.tz()), to => format_local_ms(to, &s.tz()), deadline, made => format_local(Timestamp::now(), &s.tz()) };
     render(&who, lang, "report.html", ctx)
 }
 
@@ -198,7 +198,7 @@ pub async fn csv(
     Path(id): Path<String>,
 ) -> Result<Response, ApiError> {
     let l = letter(&s, &id)?;
-    let (rows, _) = build(&s, &who, l).await?;
+    let (rows, _) = build(&s, &who, &l).await?;
     let mut out = String::from("office,name,compliant_now,signed_by,signed_at,late,incidents,failed_items,switched_off,entries,entries_not_allowed\r\n");
     for r in &rows {
         let failed: Vec<String> = r
@@ -213,7 +213,7 @@ pub async fn csv(
             r.signed.as_ref().map(|x| x.by.clone()).unwrap_or_default(),
             r.signed
                 .as_ref()
-                .map(|x| format_local(x.at, &s.tz))
+                .map(|x| format_local(x.at, &s.tz()))
                 .unwrap_or_default(),
             r.signed
                 .as_ref()

@@ -44,7 +44,7 @@ pub async fn page(
         let boot = report
             .host
             .as_ref()
-            .map(|h| super::format_local(h.boot_time, &s.tz));
+            .map(|h| super::format_local(h.boot_time, &s.tz()));
         hosts.push(minijinja::context! { row, host => report.host, services => report.services, availability, boot });
     }
     let ctx = minijinja::context! { hosts, days => AVAILABILITY_DAYS, tls_warn => TLS_WARN_DAYS, live => 10 };

@@ -103,7 +103,7 @@ pub async fn page(
     let deadline = l
         .readiness
         .as_ref()
-        .map(|r| super::format_local(r.deadline, &s.tz));
+        .map(|r| super::format_local(r.deadline, &s.tz()));
     let name = super::office_name(&s, &office);
     let ctx = minijinja::context! { office, name, letter => l.title, letter_id, items, signed, may_sign, deadline };
     Ok(render(&who, lang, "sign.html", ctx)?.into_response())

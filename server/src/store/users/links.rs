@@ -73,7 +73,11 @@ pub fn create(
 /// it is sent: its time to live starts now. `None` when no link waits for
 /// that message (replaced by a newer one, or already used). Each send draws
 /// anew, so only the token of the latest mail works.
-pub fn mint(conn: &Connection, outbox_id: i64, now_ms: i64) -> crate::store::sql::Result<Option<String>> {
+pub fn mint(
+    conn: &Connection,
+    outbox_id: i64,
+    now_ms: i64,
+) -> crate::store::sql::Result<Option<String>> {
     let ttl: Option<i64> = conn
         .query_row(
             "SELECT ttl_ms FROM password_links WHERE outbox_id = ?1",
@@ -93,7 +97,11 @@ pub fn mint(conn: &Connection, outbox_id: i64, now_ms: i64) -> crate::store::sql
 }
 
 /// The enabled account whose live link `token` is.
-pub fn find(conn: &Connection, token: &str, now_ms: i64) -> crate::store::sql::Result<Option<String>> {
+pub fn find(
+    conn: &Connection,
+    token: &str,
+    now_ms: i64,
+) -> crate::store::sql::Result<Option<String>> {
     if !well_formed(token) {
         return Ok(None);
     }
@@ -148,14 +156,14 @@ mod tests {
     }
 
     fn queued(conn: &Connection) -> i64 {
-        conn.execute(
+        conn.query_row(
             "INSERT INTO outbox (kind, recipients, subject, body_text, body_html, message_id,
                  alert_ids, next_attempt_ms, created_ms)
-             VALUES ('password', '[]', 's', 't', 'h', 'm', '[]', 0, 0)",
+             VALUES ('password', '[]', 's', 't', 'h', 'm', '[]', 0, 0) RETURNING id",
             [],
+            |r| r.get(0),
         )
-        .unwrap();
-        conn.last_insert_rowid()
+        .unwrap()
     }
 
     #[test]

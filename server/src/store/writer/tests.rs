@@ -1,4 +1,4 @@
-//! Tests of the store writer: duplicates, presence history, pruning, acknowledgements and gaps, flush and close.
+//! Tests of the store writer: duplicates, presence history, acknowledgements and gaps, flush and close.
 
 use super::*;
 
@@ -68,27 +68,6 @@ fn presence_history_records_changes_only() {
             1,
             "presence keeps the report"
         );
-    }
-}
-
-#[test]
-fn prune_drops_old_history_but_keeps_the_latest_report() {
-    for (_db, mut conn) in setup() {
-        let metrics = Metrics::new();
-        commit(
-            &mut conn,
-            &[report(1, 100), report(2, 200), report(3, 300)],
-            &metrics,
-            &Ledger::default(),
-        );
-        commit(
-            &mut conn,
-            &[Write::Prune { before_ms: 250 }],
-            &metrics,
-            &Ledger::default(),
-        );
-        assert_eq!(count(&conn, "SELECT count(*) FROM reports"), 1);
-        assert_eq!(count(&conn, "SELECT last_seq FROM agents"), 3);
     }
 }
 
