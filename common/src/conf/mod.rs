@@ -12,6 +12,7 @@ use std::time::Duration;
 use serde::de::DeserializeOwned;
 use serde::{Deserialize, Deserializer};
 
+pub mod credential;
 mod secret;
 pub use secret::{
     lazy_secret_in, read_all, secret_in, LazySecret, Secret, SecretError, SecretSource,
