@@ -3,6 +3,7 @@
 //! throwaway root and checked.
 
 mod conffiles;
+mod install;
 mod packages;
 mod units;
 
