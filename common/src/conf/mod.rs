@@ -13,6 +13,7 @@ use serde::de::DeserializeOwned;
 use serde::{Deserialize, Deserializer};
 
 mod read;
+pub mod credential;
 mod secret;
 pub use read::MAX_BYTES as MAX_FILE_BYTES;
 pub use secret::{
