@@ -12,6 +12,7 @@ use std::time::Duration;
 use serde::de::DeserializeOwned;
 use serde::{Deserialize, Deserializer};
 
+pub mod credential;
 mod read;
 mod secret;
 pub use read::MAX_BYTES as MAX_FILE_BYTES;

@@ -1,19 +1,25 @@
-//! Secrets in config files: a value written in the file, a separate file,
-//! or an environment variable. Each is read only by the command that uses it
+//! Secrets in config files: a value written in the file, a separate file
+//! (or a systemd credential, `$CREDENTIALS_DIRECTORY/<name>`), or an
+//! environment variable. Each is read only by the command that uses it
 //! ([`LazySecret`]), and none shows its value in `Debug` output or logs.
 
 use std::fmt;
 use std::path::PathBuf;
 
+use super::credential::{self, FileRef};
 use super::Checker;
 
-/// Where a secret comes from: the config file itself, a separate file, or
-/// the environment. It never shows its value in `Debug` output or logs.
+/// Where a secret comes from: the config file itself, a separate file, a
+/// systemd credential, or the environment. It never shows its value in
+/// `Debug` output or logs.
 #[derive(Clone)]
 pub enum SecretSource {
     Value(Secret),
     File(PathBuf),
     Env(String),
+    /// `…_file: $CREDENTIALS_DIRECTORY/<name>`: found in the folder systemd
+    /// names when the secret is read ([`credential`]).
+    Credential(String),
 }
 
 impl fmt::Debug for SecretSource {
@@ -22,6 +28,7 @@ impl fmt::Debug for SecretSource {
             SecretSource::Value(_) => f.write_str("Value(<redacted>)"),
             SecretSource::File(p) => write!(f, "File({})", p.display()),
             SecretSource::Env(v) => write!(f, "Env({v})"),
+            SecretSource::Credential(n) => write!(f, "Credential({n})"),
         }
     }
 }
@@ -134,7 +141,8 @@ pub fn read_all<'a>(
 }
 
 /// The one secret given by `value`, `file` or `env`, not read yet. Reports a
-/// problem at `path` when more than one is given.
+/// problem at `path` when more than one is given, or at `path_file` when the
+/// file names a credential badly.
 pub fn lazy_secret_in(
     c: &mut Checker<'_>,
     path: &str,
@@ -144,7 +152,16 @@ pub fn lazy_secret_in(
 ) -> Option<LazySecret> {
     let mut sources = Vec::new();
     sources.extend(value.clone().map(SecretSource::Value));
-    sources.extend(file.clone().map(SecretSource::File));
+    if let Some(f) = file {
+        match credential::parse(f) {
+            Ok(FileRef::Path(p)) => sources.push(SecretSource::File(p)),
+            Ok(FileRef::Credential(name)) => sources.push(SecretSource::Credential(name)),
+            Err(e) => {
+                c.fail(&format!("{path}_file"), e);
+                return None;
+            }
+        }
+    }
     sources.extend(env.clone().map(SecretSource::Env));
     if sources.len() > 1 {
         c.fail(path, "give only one of the value, its _file and its _env");
@@ -178,6 +195,7 @@ impl SecretSource {
             SecretSource::Env(var) => std::env::var(var)
                 .map(Secret)
                 .map_err(|_| format!("environment variable {var} is not set")),
+            SecretSource::Credential(name) => credential::read(name),
         }
     }
 }
@@ -229,6 +247,39 @@ mod tests {
         assert!(errors[0]
             .to_string()
             .starts_with("s.yaml: k: cannot read secret file"));
+    }
+
+    #[test]
+    fn a_credential_file_is_read_when_used_and_its_errors_name_the_key() {
+        let text = "broker:\n  password_file: $CREDENTIALS_DIRECTORY/mqtt-password\n";
+        let source = Source::from_text(Path::new("agent.yaml"), text.into());
+        let mut c = source.checker();
+        let file = Some(PathBuf::from("$CREDENTIALS_DIRECTORY/mqtt-password"));
+        let lazy = lazy_secret_in(&mut c, "broker.password", &None, &file, &None).unwrap();
+        assert!(!c.has_problems(), "nothing is read at load");
+        assert_eq!(format!("{lazy:?}"), "Credential(mqtt-password)");
+        // Read through the credential folder of this process's environment
+        // (none in a test run: `credential`'s tests cover the texts), with
+        // the file and the key in front of any error.
+        assert_eq!(
+            lazy.resolve().map_err(|e| e.to_string()),
+            credential::read("mqtt-password")
+                .map_err(|r| format!("agent.yaml: broker.password: {r}"))
+        );
+    }
+
+    #[test]
+    fn a_credential_name_leading_out_of_the_folder_fails_the_load_at_its_key() {
+        let text = "office: x\nbroker:\n  url: mqtt://127.0.0.1\n  password_file: $CREDENTIALS_DIRECTORY/../../etc/shadow\n";
+        let source = Source::from_text(Path::new("agent.yaml"), text.into());
+        let mut c = source.checker();
+        let file = Some(PathBuf::from("$CREDENTIALS_DIRECTORY/../../etc/shadow"));
+        assert!(lazy_secret_in(&mut c, "broker.password", &None, &file, &None).is_none());
+        let err = c.finish().unwrap_err().to_string();
+        assert!(
+            err.starts_with("agent.yaml:4:18: broker.password_file: the credential name"),
+            "{err}"
+        );
     }
 
     #[test]
