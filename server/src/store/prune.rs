@@ -196,7 +196,7 @@ fn alerts(
     let window: Option<(i64, i64)> = tx
         .query_row(
             "SELECT max(id), min(started_ms) FROM
-                (SELECT id, started_ms FROM alerts WHERE id > ?1 ORDER BY id LIMIT ?2)",
+                (SELECT id, started_ms FROM alerts WHERE id > ?1 ORDER BY id LIMIT ?2) AS batch",
             params![after, n],
             |r| Ok(r.get::<_, Option<i64>>(0)?.zip(r.get::<_, Option<i64>>(1)?)),
         )

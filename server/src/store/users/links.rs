@@ -148,11 +148,13 @@ pub fn consume(
 mod tests {
     use super::*;
 
-    fn db() -> (tempfile::TempDir, Connection) {
-        let dir = tempfile::tempdir().unwrap();
-        let conn = crate::store::open(&dir.path().join("l.db")).unwrap();
-        super::super::add_pending(&conn, "kepala-dinkes", "head", Some("dinkes"), 1).unwrap();
-        (dir, conn)
+    /// Each backend's database, with the head account the links are for.
+    fn db() -> Vec<(crate::store::testdb::TestDb, Connection)> {
+        let each = crate::store::testdb::each();
+        for (_, conn) in &each {
+            super::super::add_pending(conn, "kepala-dinkes", "head", Some("dinkes"), 1).unwrap();
+        }
+        each
     }
 
     fn queued(conn: &Connection) -> i64 {
@@ -168,73 +170,76 @@ mod tests {
 
     #[test]
     fn only_the_tokens_hash_is_kept_and_only_once_it_is_sent() {
-        let (_d, c) = db();
-        let m = queued(&c);
-        create(&c, "kepala-dinkes", m, 1000, 10).unwrap();
-        let stored: Option<String> = c
-            .query_row("SELECT token_hash FROM password_links", [], |r| r.get(0))
-            .unwrap();
-        assert_eq!(stored, None, "no token before the mail goes out");
-        assert!(live(&c, "kepala-dinkes", 10).unwrap(), "its mail waits");
-        let token = mint(&c, m, 20).unwrap().unwrap();
-        assert!(well_formed(&token));
-        let stored: String = c
-            .query_row("SELECT token_hash FROM password_links", [], |r| r.get(0))
-            .unwrap();
-        assert_ne!(stored, token);
-        assert_eq!(stored, digest(&token));
-        assert_eq!(
-            find(&c, &token, 1019).unwrap().as_deref(),
-            Some("kepala-dinkes")
-        );
-        assert_eq!(find(&c, &token, 1020).unwrap(), None, "expired");
+        for (_db, c) in db() {
+            let m = queued(&c);
+            create(&c, "kepala-dinkes", m, 1000, 10).unwrap();
+            let stored: Option<String> = c
+                .query_row("SELECT token_hash FROM password_links", [], |r| r.get(0))
+                .unwrap();
+            assert_eq!(stored, None, "no token before the mail goes out");
+            assert!(live(&c, "kepala-dinkes", 10).unwrap(), "its mail waits");
+            let token = mint(&c, m, 20).unwrap().unwrap();
+            assert!(well_formed(&token));
+            let stored: String = c
+                .query_row("SELECT token_hash FROM password_links", [], |r| r.get(0))
+                .unwrap();
+            assert_ne!(stored, token);
+            assert_eq!(stored, digest(&token));
+            assert_eq!(
+                find(&c, &token, 1019).unwrap().as_deref(),
+                Some("kepala-dinkes")
+            );
+            assert_eq!(find(&c, &token, 1020).unwrap(), None, "expired");
+        }
     }
 
     #[test]
     fn a_new_link_kills_the_old_token_and_its_waiting_mail() {
-        let (_d, c) = db();
-        let first = queued(&c);
-        create(&c, "kepala-dinkes", first, 1000, 10).unwrap();
-        let old = mint(&c, first, 20).unwrap().unwrap();
-        let second = queued(&c);
-        create(&c, "kepala-dinkes", second, 1000, 30).unwrap();
-        assert_eq!(find(&c, &old, 40).unwrap(), None);
-        assert_eq!(
-            mint(&c, first, 40).unwrap(),
-            None,
-            "the old mail carries nothing"
-        );
-        let third = queued(&c);
-        create(&c, "kepala-dinkes", third, 1000, 50).unwrap();
-        let state: String = c
-            .query_row("SELECT state FROM outbox WHERE id = ?1", [second], |r| {
-                r.get(0)
-            })
-            .unwrap();
-        assert_eq!(
-            state, "dead",
-            "a waiting mail of a replaced link is not sent"
-        );
+        for (_db, c) in db() {
+            let first = queued(&c);
+            create(&c, "kepala-dinkes", first, 1000, 10).unwrap();
+            let old = mint(&c, first, 20).unwrap().unwrap();
+            let second = queued(&c);
+            create(&c, "kepala-dinkes", second, 1000, 30).unwrap();
+            assert_eq!(find(&c, &old, 40).unwrap(), None);
+            assert_eq!(
+                mint(&c, first, 40).unwrap(),
+                None,
+                "the old mail carries nothing"
+            );
+            let third = queued(&c);
+            create(&c, "kepala-dinkes", third, 1000, 50).unwrap();
+            let state: String = c
+                .query_row("SELECT state FROM outbox WHERE id = ?1", [second], |r| {
+                    r.get(0)
+                })
+                .unwrap();
+            assert_eq!(
+                state, "dead",
+                "a waiting mail of a replaced link is not sent"
+            );
+        }
     }
 
     #[test]
     fn a_token_sets_the_password_once() {
-        let (_d, c) = db();
-        let m = queued(&c);
-        create(&c, "kepala-dinkes", m, 1000, 10).unwrap();
-        let token = mint(&c, m, 20).unwrap().unwrap();
-        let phc = super::super::hash("lampu-merah-7").unwrap();
-        assert_eq!(
-            consume(&c, &token, &phc, 30).unwrap().as_deref(),
-            Some("kepala-dinkes")
-        );
-        assert_eq!(consume(&c, &token, &phc, 31).unwrap(), None);
-        assert!(
-            super::super::authenticate(&c, "kepala-dinkes", "lampu-merah-7")
-                .unwrap()
-                .is_some()
-        );
-        assert!(!live(&c, "kepala-dinkes", 32).unwrap());
+        for (_db, c) in db() {
+            let m = queued(&c);
+            create(&c, "kepala-dinkes", m, 1000, 10).unwrap();
+            let token = mint(&c, m, 20).unwrap().unwrap();
+            let phc = super::super::hash("lampu-merah-7").unwrap();
+            assert_eq!(
+                consume(&c, &token, &phc, 30).unwrap().as_deref(),
+                Some("kepala-dinkes")
+            );
+            assert_eq!(consume(&c, &token, &phc, 31).unwrap(), None);
+            assert!(
+                super::super::authenticate(&c, "kepala-dinkes", "lampu-merah-7")
+                    .unwrap()
+                    .is_some()
+            );
+            assert!(!live(&c, "kepala-dinkes", 32).unwrap());
+        }
     }
 
     #[test]
