@@ -160,11 +160,7 @@ impl Connection {
     /// (as rusqlite's `unchecked_transaction`): the store's connections are
     /// each owned by one thread, so nothing else can interleave.
     pub fn transaction(&self) -> Result<Transaction<'_>> {
-        self.execute_batch("BEGIN")?;
-        Ok(Transaction {
-            conn: self,
-            done: false,
-        })
+        self.begin("BEGIN")
     }
 
     pub fn unchecked_transaction(&self) -> Result<Transaction<'_>> {
@@ -176,10 +172,14 @@ impl Connection {
     /// fails with SQLITE_BUSY at its first write); PostgreSQL locks rows as
     /// it writes, so a plain BEGIN does.
     pub fn immediate_transaction(&self) -> Result<Transaction<'_>> {
-        self.execute_batch(match self.dialect() {
+        self.begin(match self.dialect() {
             Dialect::Sqlite => "BEGIN IMMEDIATE",
             Dialect::Postgres => "BEGIN",
-        })?;
+        })
+    }
+
+    fn begin(&self, sql: &str) -> Result<Transaction<'_>> {
+        self.execute_batch(sql)?;
         Ok(Transaction {
             conn: self,
             done: false,
@@ -214,6 +214,7 @@ impl Statement<'_> {
         params: impl Params,
         f: impl FnMut(&Row<'_>) -> Result<T>,
     ) -> Result<std::vec::IntoIter<Result<T>>> {
+        // Every row is read already; the iterator only keeps rusqlite's shape.
         let rows = self.conn.query_rows(&self.sql, params, f)?;
         Ok(rows.into_iter().map(Ok).collect::<Vec<_>>().into_iter())
     }
