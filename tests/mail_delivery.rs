@@ -5,6 +5,7 @@
 use std::path::Path;
 use std::time::Duration;
 
+use crate::common::db::{self, TestDb};
 use crate::common::registry;
 use crate::common::smtp::{free_addr, Smtp};
 use crate::policy_harness::{kotim, mins, Central, Office};
@@ -12,6 +13,7 @@ use jiff::Timestamp;
 use ronda_server::mail::config::Lang;
 use ronda_server::mail::MailConfig;
 use ronda_server::mail::{send, Context, Mailer};
+use ronda_server::store::Location;
 
 const SEND_TIMEOUT: Duration = Duration::from_secs(1);
 
@@ -24,9 +26,11 @@ struct World {
     office: Office,
     central: Central,
     t0: Timestamp,
-    db: std::path::PathBuf,
+    db: Location,
     letter: ronda_policy::Letter,
     _dir: tempfile::TempDir,
+    /// After `central`: a PostgreSQL database outlives its writer.
+    _db: TestDb,
 }
 
 /// The example registry without its `leadership` list: the daily summary,
@@ -50,7 +54,8 @@ async fn world_with(
     let dir = tempfile::tempdir().unwrap();
     let t0 = Timestamp::now();
     let letter = letter.unwrap_or_else(|| kotim(t0 - mins(60)));
-    let db = dir.path().join("ronda.db");
+    let test_db = TestDb::from_env(dir.path());
+    let db = test_db.location.clone();
     let central = Central::with_registry(&db, vec![letter.clone()], registry.clone());
     World {
         registry,
@@ -60,6 +65,7 @@ async fn world_with(
         db,
         letter,
         _dir: dir,
+        _db: test_db,
     }
 }
 
@@ -84,7 +90,7 @@ impl World {
 
     /// `(kind, state, attempts)` of every outbox message, oldest first.
     fn outbox(&self) -> Vec<(String, String, i64)> {
-        let conn = rusqlite::Connection::open(&self.db).unwrap();
+        let conn = db::open(&self.db);
         let mut stmt = conn
             .prepare("SELECT kind, state, attempts FROM outbox ORDER BY id")
             .unwrap();
@@ -294,7 +300,7 @@ async fn a_stall_mid_data_times_out_and_the_retry_succeeds() {
         started.elapsed() < SEND_TIMEOUT * 3,
         "the send gave up at its own timeout"
     );
-    let conn = rusqlite::Connection::open(&w.db).unwrap();
+    let conn = db::open(&w.db);
     let error: String = conn
         .query_row("SELECT last_error FROM outbox", [], |r| r.get(0))
         .unwrap();
@@ -329,7 +335,7 @@ async fn a_550_kills_that_message_and_the_others_go_on() {
         .map(|(k, s)| (k.to_owned(), s.to_owned()))
     );
     assert_eq!(smtp.received().len(), 2);
-    let conn = rusqlite::Connection::open(&w.db).unwrap();
+    let conn = db::open(&w.db);
     let error: String = conn
         .query_row(
             "SELECT last_error FROM outbox WHERE state = 'dead'",
@@ -350,7 +356,7 @@ async fn a_sender_killed_after_the_250_resends_only_that_one_with_the_same_messa
         // later, the escalation to the head); the sender delivers the first
         // and dies before recording it.
         let cx = context(&w, smtp.addr);
-        let conn = ronda_server::store::open(&w.db).unwrap();
+        let conn = db::open(&w.db);
         ronda_server::mail::compose::step(&conn, &cx, at(w.t0, 31)).unwrap();
         ronda_server::mail::compose::step(&conn, &cx, at(w.t0, 60)).unwrap();
         let rows = send::due(&conn, at(w.t0, 60)).unwrap();
@@ -387,8 +393,8 @@ fn context(w: &World, addr: std::net::SocketAddr) -> Context {
 }
 
 /// `(kind, recipients)` of every outbox message, oldest first.
-fn sent(db: &Path) -> Vec<(String, Vec<String>)> {
-    let conn = rusqlite::Connection::open(db).unwrap();
+fn sent(db: &Location) -> Vec<(String, Vec<String>)> {
+    let conn = db::open(db);
     let mut stmt = conn
         .prepare("SELECT kind, recipients FROM outbox ORDER BY id")
         .unwrap();
@@ -410,7 +416,7 @@ async fn heads_who_have_not_signed_are_reminded_once_per_reminder_time() {
     // The window opens in 10 h: the deadline is 7 h before it, so in 3 h;
     // the letter reminds 1 day and 3 hours before.
     let w = world(Some(kotim(t0 + mins(600)))).await;
-    let conn = rusqlite::Connection::open(&w.db).unwrap();
+    let conn = db::open(&w.db);
     conn.execute("INSERT INTO signatures (letter, office, by, at_ms) VALUES ('kotim-idul-fitri-2018', 'bappeda', 'kepala', 0)", []).unwrap();
     let mut mailer = w.mailer(smtp.addr);
     mailer.step(at(t0, -10)).await.unwrap();

@@ -373,7 +373,7 @@ async fn a_stopped_camera_in_a_covered_zone_is_a_warning_of_its_own() {
         State::Firing,
     );
     assert_eq!(central.alerts(), vec![warning]);
-    let conn = rusqlite::Connection::open(&central.db).unwrap();
+    let conn = crate::common::db::open(&central.db);
     let severity: String = conn
         .query_row(
             "SELECT severity FROM alerts WHERE subject = 'nvr-depan/1'",

@@ -151,7 +151,8 @@ pub async fn run(opts: DemoOptions, shutdown: CancellationToken) -> Result<(), S
     let server = start(config, shutdown.clone()).await?;
     server.ready().await;
     let accounts = demo_accounts(&db)?;
-    let (sims, agents) = spawn_offices(&server, &db, opts.interval, &shutdown).await?;
+    let (sims, agents) =
+        spawn_offices(&server, &db.as_path().into(), opts.interval, &shutdown).await?;
     let joiner = joiner_password(&db)?;
     print_banner(&server, &db, &sims, &token, &joiner);
     println!("Accounts (log in at http://{}/login):", server.http_addr);
@@ -170,7 +171,7 @@ pub async fn run(opts: DemoOptions, shutdown: CancellationToken) -> Result<(), S
 /// planted faults. The browser test uses the same offices.
 pub async fn spawn_offices(
     server: &Running,
-    db: &Path,
+    db: &crate::store::Location,
     interval: Duration,
     shutdown: &CancellationToken,
 ) -> Result<(Vec<ronda_sim::Sim>, Vec<tokio::task::JoinHandle<()>>), ServerError> {

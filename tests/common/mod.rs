@@ -1,6 +1,7 @@
 //! Test helpers: a whole server on free ports with its own database, agents
 //! that can be stopped cleanly or killed, a real Mosquitto, and polling.
 
+pub mod db;
 pub mod mosquitto;
 pub mod skip;
 pub mod smtp;
@@ -13,11 +14,13 @@ use std::time::Duration;
 
 use ronda_agent::AgentConfig;
 use ronda_common::link::{BrokerConfig, BrokerUrl, DEFAULT_KEEPALIVE};
+use ronda_server::store::Location;
 use ronda_server::{BrokerChoice, Running, ServerConfig};
 use ronda_wire::Id;
 use tokio::sync::oneshot;
 use tokio_util::sync::CancellationToken;
 
+pub use db::sql;
 pub use mosquitto::{mosquitto, ronda_mosquitto, secure_mosquitto};
 pub use ronda_testkit::{eventually, free_port, TestCa};
 
@@ -25,12 +28,16 @@ pub struct TestApp {
     pub server: Option<Running>,
     pub http: String,
     pub broker: BrokerUrl,
-    pub db: PathBuf,
+    /// The server's database: a SQLite file in `dir`, or PostgreSQL under
+    /// `RONDA_TEST_DB=postgres` (see [`db`]).
+    pub db: Location,
     pub dir: tempfile::TempDir,
     pub shutdown: CancellationToken,
     pub client: reqwest::Client,
     /// Agents connect to the embedded broker's gate, which needs credentials.
     embedded: bool,
+    /// Declared last: a PostgreSQL database is dropped after the server.
+    _db: db::TestDb,
 }
 
 /// A server with the embedded broker, on free ports, with its own database.
@@ -38,13 +45,29 @@ pub async fn spawn_app() -> TestApp {
     spawn_with(|_| {}).await
 }
 
-/// A server whose config `tweak` may change (e.g. to use an external broker).
+/// A server whose config `tweak` may change (e.g. to use an external broker),
+/// on the database `RONDA_TEST_DB` asks for.
 pub async fn spawn_with(tweak: impl FnOnce(&mut ServerConfig)) -> TestApp {
+    spawn_on(db::TestDb::from_env, tweak).await
+}
+
+/// A server on a SQLite file whatever `RONDA_TEST_DB` says, for the tests
+/// about the file itself.
+pub async fn spawn_sqlite(tweak: impl FnOnce(&mut ServerConfig)) -> TestApp {
+    spawn_on(db::TestDb::sqlite, tweak).await
+}
+
+async fn spawn_on(
+    db: impl FnOnce(&std::path::Path) -> db::TestDb,
+    tweak: impl FnOnce(&mut ServerConfig),
+) -> TestApp {
     let dir = tempfile::tempdir().unwrap();
-    let db = dir.path().join("ronda.db");
-    let mut config = ServerConfig::local(db.clone());
+    let test_db = db(dir.path());
+    let mut config = ServerConfig::local(PathBuf::new());
+    config.database = test_db.location.clone();
     config.admin_token = Some(ronda_common::conf::Secret::new(ADMIN_TOKEN.to_owned()).into());
     tweak(&mut config);
+    let db = config.database.clone();
     let embedded = matches!(config.broker, BrokerChoice::Embedded(_));
     let shutdown = CancellationToken::new();
     let server = ronda_server::start(config, shutdown.clone()).await.unwrap();
@@ -58,6 +81,7 @@ pub async fn spawn_with(tweak: impl FnOnce(&mut ServerConfig)) -> TestApp {
         shutdown,
         client: admin_client(),
         embedded,
+        _db: test_db,
     }
 }
 
@@ -378,10 +402,4 @@ pub fn outbox_state(state_dir: &std::path::Path) -> (u64, u64) {
         |r| Ok((r.get::<_, i64>(0)? as u64, r.get::<_, i64>(1)? as u64)),
     )
     .unwrap()
-}
-
-/// A query's single integer answer, from a database file (the server's).
-pub fn sql(db: &std::path::Path, q: &str) -> i64 {
-    let db = rusqlite::Connection::open(db).unwrap();
-    db.query_row(q, [], |r| r.get(0)).unwrap()
 }

@@ -18,7 +18,7 @@ pub fn client() -> reqwest::Client {
 }
 
 pub fn add(app: &TestApp, name: &str, role: &str, office: Option<&str>) {
-    let conn = ronda_server::store::open(&app.db).unwrap();
+    let conn = super::db::open(&app.db);
     ronda_server::store::users::add(&conn, name, role, office, PW, 0).unwrap();
 }
 

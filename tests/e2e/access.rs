@@ -214,7 +214,7 @@ async fn every_route_against_every_kind_of_user() {
 
     // Head B's refused attempts left no trace: no command, attestation,
     // signature or acknowledgement of theirs, only their login.
-    let conn = ronda_server::store::open(&app.db).unwrap();
+    let conn = crate::common::db::open(&app.db);
     let count = |sql: &str| -> i64 { conn.query_row(sql, [], |r| r.get(0)).unwrap() };
     assert_eq!(
         count("SELECT count(*) FROM commands WHERE by = 'kepala-bappeda'"),
@@ -282,7 +282,7 @@ async fn forms_refuse_a_missing_token_and_a_foreign_origin() {
         403,
         "foreign Origin"
     );
-    let conn = ronda_server::store::open(&app.db).unwrap();
+    let conn = crate::common::db::open(&app.db);
     let n: i64 = conn
         .query_row("SELECT count(*) FROM attestations", [], |r| r.get(0))
         .unwrap();
@@ -300,7 +300,7 @@ async fn forms_refuse_a_missing_token_and_a_foreign_origin() {
 async fn api_tokens_carry_their_role_and_office() {
     let (app, stop) = office().await;
     app.wait_report("dinkes", "kantor-utama", 1).await;
-    let conn = ronda_server::store::open(&app.db).unwrap();
+    let conn = crate::common::db::open(&app.db);
     let b =
         ronda_server::store::users::tokens::add(&conn, "bappeda-bot", "head", Some("bappeda"), 0)
             .unwrap();

@@ -109,7 +109,7 @@ async fn bad_payloads_are_counted_by_reason_and_good_ones_all_stored() {
     assert_eq!(app.get_json("/healthz").await.0, 200);
 
     // And on disk: each good report exactly once.
-    let db = rusqlite::Connection::open(&app.db).unwrap();
+    let db = crate::common::db::open(&app.db);
     let (rows, distinct): (u64, u64) = db
         .query_row("SELECT count(*), count(DISTINCT seq) FROM reports WHERE office = 'dinkes' AND agent = 'gw'", [], |r| {
             Ok((r.get(0)?, r.get(1)?))

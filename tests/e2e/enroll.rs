@@ -51,7 +51,7 @@ fn text(o: &Output) -> String {
 #[tokio::test(flavor = "multi_thread")]
 async fn enroll_check_logs_in_with_the_credential_and_names_a_refused_password() {
     let app = spawn_app().await;
-    let conn = ronda_server::store::open(&app.db).unwrap();
+    let conn = crate::common::db::open(&app.db);
     let (office, agent) = (Id::new("dinkes").unwrap(), Id::new("kantor-utama").unwrap());
     let password = ronda_server::store::users::mqtt::add(&conn, &office, &agent, 0).unwrap();
     let broker = app.broker.to_string();

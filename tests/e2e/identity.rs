@@ -121,7 +121,7 @@ fn credential(app: &TestApp, office: &str) -> (String, String) {
 }
 
 async fn rows(app: &TestApp, office: &str) -> u64 {
-    let db = rusqlite::Connection::open(&app.db).unwrap();
+    let db = crate::common::db::open(&app.db);
     db.query_row(
         "SELECT count(*) FROM reports WHERE office = ?1",
         [office],

@@ -151,7 +151,7 @@ async fn the_server_switches_off_a_printer_left_on_and_an_admin_acknowledges_a_s
     })
     .await;
     // A script acknowledges with its own API token (role it).
-    let conn = ronda_server::store::open(&app.db).unwrap();
+    let conn = crate::common::db::open(&app.db);
     let script = ronda_server::store::users::tokens::add(&conn, "budi", "it", None, 0).unwrap();
     let ack_url = format!("{}/api/v1/alerts/{}/ack", app.http, sipd["id"]);
     let anonymous = reqwest::Client::new();
@@ -367,7 +367,7 @@ async fn an_agent_cannot_answer_a_command_sent_to_another_office() {
     );
     // The command's row holds dinkes's answer, and the letter report does
     // not list the plug as switched off.
-    let db = rusqlite::Connection::open(&app.db).unwrap();
+    let db = crate::common::db::open(&app.db);
     let (ok, answer): (bool, String) = db
         .query_row(
             "SELECT ok, answer FROM commands WHERE id = ?1",

@@ -10,13 +10,14 @@ use std::sync::Arc;
 use ronda_agent::outbox::{Limits, Outbox, Sync};
 use tokio_util::sync::CancellationToken;
 
-use crate::common::{eventually, spawn_app, sql};
+use crate::common::{eventually, spawn_sqlite, sql};
 
 use super::{binary, run_counted};
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_backup_taken_while_agents_report_holds_everything_committed_before_it() {
-    let app = spawn_app().await;
+    // `backup` copies a SQLite file (PostgreSQL has pg_dump for that).
+    let app = spawn_sqlite(|_| {}).await;
     let made = Arc::new(AtomicU64::new(0));
     let stop = CancellationToken::new();
     let agents: Vec<_> = ["dinkes", "bappeda", "dishub"]
@@ -33,7 +34,7 @@ async fn a_backup_taken_while_agents_report_holds_everything_committed_before_it
         (sql(&app.db, "SELECT count(*) FROM reports") >= 200).then_some(())
     })
     .await;
-    let yaml = format!("database:\n  path: {}\n", app.db.display());
+    let yaml = format!("database:\n  path: {}\n", app.db);
     let config = app.dir.path().join("backup.yaml");
     std::fs::write(&config, yaml).unwrap();
     let copy = app.dir.path().join("ronda-copy.db");

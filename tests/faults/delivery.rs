@@ -111,7 +111,10 @@ async fn a_broker_killed_for_ten_seconds_loses_no_report() {
     let deadline = Instant::now() + Duration::from_secs(90);
     loop {
         let stored = sql(&app, "SELECT count(*) FROM reports");
-        let acked = sql(&app, "SELECT coalesce(sum(acked_through), 0) FROM agents");
+        let acked = sql(
+            &app,
+            "SELECT CAST(coalesce(sum(acked_through), 0) AS BIGINT) FROM agents",
+        );
         // The server records an acknowledgement before it publishes it: wait
         // for the agents to have heard it too.
         let held: i64 = (0..AGENTS).map(|i| held(&app, &format!("load-{i}"))).sum();
@@ -136,7 +139,7 @@ async fn a_broker_killed_for_ten_seconds_loses_no_report() {
         assert!(o.is_empty(), "load-{i} still holds {} reports", o.len());
         let office = format!("load-{i}");
         let (count, max) = {
-            let db = rusqlite::Connection::open(&app.db).unwrap();
+            let db = crate::common::db::open(&app.db);
             db.query_row(
                 "SELECT count(*), max(seq) FROM reports WHERE office = ?1",
                 [&office],

@@ -252,7 +252,10 @@ async fn a_server_killed_ten_times_mid_ingest_loses_no_acknowledged_report() {
     let (mut stored, mut acked);
     loop {
         stored = sql(&db, "SELECT count(*) FROM reports");
-        acked = sql(&db, "SELECT coalesce(sum(acked_through), 0) FROM agents");
+        acked = sql(
+            &db,
+            "SELECT CAST(coalesce(sum(acked_through), 0) AS BIGINT) FROM agents",
+        );
         // The server commits its acknowledgement before it publishes it:
         // wait for the agents to have taken it too.
         let held: u64 = (0..AGENTS)

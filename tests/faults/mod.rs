@@ -21,6 +21,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use ronda_agent::{Sections, Source};
+use ronda_server::store::Location;
 use ronda_sim::readings::MadeUpOffice;
 
 /// A simulated office's readings, counted as they are made.
@@ -116,24 +117,23 @@ pub struct Tally {
 }
 
 impl Tally {
-    pub fn of(db: &Path, office: &str, agent: &str, made: u64) -> Tally {
-        let db = rusqlite::Connection::open(db).unwrap();
-        let mut q = db
-            .prepare("SELECT seq FROM reports WHERE office = ?1 AND agent = ?2 ORDER BY seq")
+    pub fn of(db: impl Into<Location>, office: &str, agent: &str, made: u64) -> Tally {
+        let db = db.into().open_read_only().unwrap();
+        let seqs: Vec<u64> = db
+            .query_rows(
+                "SELECT seq FROM reports WHERE office = ?1 AND agent = ?2 ORDER BY seq",
+                [office, agent],
+                |r| r.get(0),
+            )
             .unwrap();
-        let seqs: Vec<u64> = q
-            .query_map([office, agent], |r| r.get::<_, i64>(0))
-            .unwrap()
-            .map(|s| s.unwrap() as u64)
-            .collect();
         let have: std::collections::BTreeSet<u64> = seqs.iter().copied().collect();
         let acked_through = db
             .query_row(
                 "SELECT coalesce((SELECT acked_through FROM agents WHERE office = ?1 AND agent = ?2), 0)",
                 [office, agent],
-                |r| r.get::<_, i64>(0),
+                |r| r.get(0),
             )
-            .unwrap() as u64;
+            .unwrap();
         Tally {
             made,
             stored: seqs.len() as u64,

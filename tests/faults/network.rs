@@ -11,6 +11,8 @@ use super::{outbox_state, Dice, Tally};
 use crate::common::*;
 use ronda_agent::outbox::{Outbox, Sync};
 use ronda_agent::AgentConfig;
+use ronda_server::params;
+use ronda_server::store::sql::Dialect;
 use ronda_sim::readings::MadeUpOffice;
 use tokio::time::Instant;
 use tokio_util::sync::CancellationToken;
@@ -71,19 +73,21 @@ async fn online(app: &TestApp) -> bool {
 
 /// Presence rows of the agent since `from_ms`: (online, at_ms), in order.
 fn presence(app: &TestApp, from_ms: i64) -> Vec<(bool, i64)> {
-    let db = rusqlite::Connection::open(&app.db).unwrap();
-    let mut q = db
-        .prepare(
-            "SELECT online, at_ms FROM presence WHERE office = ?1 AND agent = ?2 AND at_ms >= ?3
-             ORDER BY at_ms, rowid",
-        )
-        .unwrap();
-    q.query_map(rusqlite::params![OFFICE, AGENT, from_ms], |r| {
+    let db = crate::common::db::open(&app.db);
+    // Ties in `at_ms` keep their order of insertion: SQLite's `rowid`,
+    // PostgreSQL's `ctid` (rows are only ever appended).
+    let order = match db.dialect() {
+        Dialect::Sqlite => "rowid",
+        Dialect::Postgres => "ctid",
+    };
+    let q = format!(
+        "SELECT online, at_ms FROM presence WHERE office = ?1 AND agent = ?2 AND at_ms >= ?3
+         ORDER BY at_ms, {order}"
+    );
+    db.query_rows(&q, params![OFFICE, AGENT, from_ms], |r| {
         Ok((r.get(0)?, r.get(1)?))
     })
     .unwrap()
-    .map(Result::unwrap)
-    .collect()
 }
 
 fn start_agent(config: &AgentConfig, stop: &CancellationToken) -> tokio::task::JoinHandle<()> {

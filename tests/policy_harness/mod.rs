@@ -4,9 +4,10 @@
 //! scenario step; the report is then replayed at the test's chosen time
 //! (every timestamp in it moved by the same amount, as if observed then).
 //! The real engine evaluates it and every alert change goes through the real
-//! store writer into a real SQLite file. Nothing sleeps.
+//! store writer into a real database (a SQLite file, or PostgreSQL for
+//! the mail tests under `RONDA_TEST_DB=postgres`). Nothing sleeps.
 
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::sync::Arc;
 
 use jiff::{SignedDuration, Timestamp};
@@ -15,7 +16,7 @@ use ronda_policy::alert::State;
 use ronda_policy::{Letter, Registry};
 use ronda_server::engine::{Effects, Engine, Views};
 use ronda_server::metrics::Metrics;
-use ronda_server::store::{self, Write};
+use ronda_server::store::{self, Location, Write};
 use ronda_sim::state::Patch;
 use ronda_wire::Report;
 use tokio_util::sync::CancellationToken;
@@ -99,7 +100,7 @@ pub struct Central {
     pub engine: Engine,
     pub views: Views,
     writer: Option<store::WriterHandle>,
-    pub db: PathBuf,
+    pub db: Location,
     letters: Arc<Vec<Letter>>,
     registry: Option<Arc<Registry>>,
     pub commands: Vec<ronda_server::engine::Outgoing>,
@@ -107,22 +108,26 @@ pub struct Central {
 }
 
 impl Central {
-    pub fn open(db: &Path, letters: Vec<Letter>) -> Central {
-        Self::resume(db, Arc::new(letters), None)
+    pub fn open(db: impl Into<Location>, letters: Vec<Letter>) -> Central {
+        Self::resume(db.into(), Arc::new(letters), None)
     }
 
     /// With the office registry, as the mail tests need for recipients.
-    pub fn with_registry(db: &Path, letters: Vec<Letter>, registry: Arc<Registry>) -> Central {
-        Self::resume(db, Arc::new(letters), Some(registry))
+    pub fn with_registry(
+        db: impl Into<Location>,
+        letters: Vec<Letter>,
+        registry: Arc<Registry>,
+    ) -> Central {
+        Self::resume(db.into(), Arc::new(letters), Some(registry))
     }
 
-    fn resume(db: &Path, letters: Arc<Vec<Letter>>, registry: Option<Arc<Registry>>) -> Central {
-        let conn = store::open(db).unwrap();
+    fn resume(db: Location, letters: Arc<Vec<Letter>>, registry: Option<Arc<Registry>>) -> Central {
+        let conn = db.open().unwrap();
         let views = Views::default();
         let engine = Engine::new(
             letters.clone(),
             registry.clone(),
-            store::seed(&db.into()).unwrap(),
+            store::seed(&db).unwrap(),
             views.clone(),
         );
         let writer = store::spawn_writer(conn, Metrics::new(), 1024, None).unwrap();
@@ -130,7 +135,7 @@ impl Central {
             engine,
             views,
             writer: Some(writer),
-            db: db.to_owned(),
+            db,
             letters,
             registry,
             commands: Vec::new(),
@@ -142,7 +147,7 @@ impl Central {
     pub async fn restart(mut self) -> Central {
         let seq = self.seq;
         self.close().await;
-        let mut again = Self::resume(&self.db, self.letters.clone(), self.registry.clone());
+        let mut again = Self::resume(self.db.clone(), self.letters.clone(), self.registry.clone());
         again.seq = seq;
         again
     }
@@ -225,7 +230,7 @@ impl Central {
 
     /// `(item, subject, state)` of every stored alert, oldest first.
     pub fn alerts(&self) -> Vec<(String, String, State)> {
-        let conn = store::Location::from(&self.db).open_read_only().unwrap();
+        let conn = self.db.open_read_only().unwrap();
         let f = store::alerts::AlertFilter::default();
         let mut v: Vec<_> = store::alerts::list(&conn, &f, 1000)
             .unwrap()
@@ -237,9 +242,7 @@ impl Central {
     }
 
     pub fn transitions(&self) -> i64 {
-        let conn = rusqlite::Connection::open(&self.db).unwrap();
-        conn.query_row("SELECT count(*) FROM alert_transitions", [], |r| r.get(0))
-            .unwrap()
+        crate::common::sql(&self.db, "SELECT count(*) FROM alert_transitions")
     }
 
     /// Item id → status of the office's latest evaluation of the letter.

@@ -68,7 +68,7 @@ async fn an_office_logs_in_over_https_with_its_own_ca() {
     assert_eq!(me["user"]["name"], "budi");
 
     // The audit log still sees the peer through TLS.
-    let conn = ronda_server::store::open(&app.db).unwrap();
+    let conn = crate::common::db::open(&app.db);
     let source: Option<String> = conn
         .query_row(
             "SELECT source FROM audit WHERE action = 'login' ORDER BY id DESC LIMIT 1",

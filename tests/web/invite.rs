@@ -26,7 +26,7 @@ async fn server(smtp: &Smtp) -> TestApp {
 }
 
 fn sync_now(app: &TestApp, resend: bool) -> SyncReport {
-    let conn = ronda_server::store::open(&app.db).unwrap();
+    let conn = crate::common::db::open(&app.db);
     let mail = mail_config(free_mail_addr(), Lang::Id, Duration::from_secs(5));
     let opts = SyncOptions {
         ttl: onboard::DEFAULT_TTL,
@@ -61,7 +61,7 @@ async fn link_for(smtp: &Smtp, to: &str, nth: usize) -> String {
 /// minted and its mail recorded as sent).
 async fn all_sent(app: &TestApp) {
     eventually("the outbox to be sent", || async {
-        let conn = rusqlite::Connection::open(&app.db).unwrap();
+        let conn = crate::common::db::open(&app.db);
         let queued: i64 = conn
             .query_row(
                 "SELECT count(*) FROM outbox WHERE state = 'queued'",
@@ -256,7 +256,7 @@ async fn expired_guessed_long_and_foreign_tokens_are_refused_alike() {
 
     // Expired: the mail went out long ago.
     all_sent(&app).await;
-    let conn = rusqlite::Connection::open(&app.db).unwrap();
+    let conn = crate::common::db::open(&app.db);
     conn.execute("UPDATE password_links SET expires_ms = 1", [])
         .unwrap();
     assert_eq!(get(&app, &dinkes).await.0, StatusCode::NOT_FOUND);
@@ -309,7 +309,7 @@ async fn of_many_posts_at_once_with_one_token_one_wins() {
     }
     assert_eq!(won.len(), 1, "{won:?}");
     assert!(logs_in(&app, "kepala-dinkes", &won[0]).await);
-    let conn = rusqlite::Connection::open(&app.db).unwrap();
+    let conn = crate::common::db::open(&app.db);
     let sets: i64 = conn
         .query_row(
             "SELECT count(*) FROM audit WHERE action = 'user.password_set'",

@@ -63,7 +63,7 @@ async fn login_logout_and_a_password_change_end_the_session() {
     );
     assert_eq!(me(&app, &b).await, StatusCode::OK);
 
-    let conn = ronda_server::store::open(&app.db).unwrap();
+    let conn = crate::common::db::open(&app.db);
     ronda_server::store::users::passwd(&conn, "budi", "lampu-hijau-8", 1).unwrap();
     assert_eq!(
         me(&app, &b).await,
@@ -103,7 +103,7 @@ async fn only_the_right_people_may_acknowledge_and_only_with_the_csrf_token() {
     add(&app, "kepala-bappeda", "head", Some("bappeda"));
     add(&app, "pimpinan", "viewer", None);
     let ack_by = || {
-        let conn = ronda_server::store::open(&app.db).unwrap();
+        let conn = crate::common::db::open(&app.db);
         conn.query_row(
             "SELECT state, ack_by, ack_note FROM alerts WHERE id = 7",
             [],
@@ -282,7 +282,7 @@ async fn a_head_attests_explains_signs_withdraws_and_signs_again() {
         StatusCode::SEE_OTHER
     );
 
-    let conn = ronda_server::store::open(&app.db).unwrap();
+    let conn = crate::common::db::open(&app.db);
     let sig = ronda_server::store::signatures::one(&conn, "kotim-idul-fitri-2018", "dinkes")
         .unwrap()
         .unwrap();

@@ -38,7 +38,7 @@ async fn try_login(
 }
 
 fn audit(app: &TestApp) -> Vec<(String, String, String)> {
-    let conn = rusqlite::Connection::open(&app.db).unwrap();
+    let conn = crate::common::db::open(&app.db);
     let mut stmt = conn
         .prepare("SELECT coalesce(actor, ''), action, coalesce(source, '') FROM audit ORDER BY id")
         .unwrap();

@@ -48,11 +48,12 @@ async fn pages_show_the_regions_clock() {
 async fn mail_shows_the_offices_clock() {
     let office = Office::start().await;
     let dir = tempfile::tempdir().unwrap();
-    let db = dir.path().join("ronda.db");
+    let test_db = crate::common::db::TestDb::from_env(dir.path());
+    let db = &test_db.location;
     let t0: Timestamp = "2018-06-12T02:00:00Z".parse().unwrap();
     let letter = kotim(t0 - mins(60));
     let registry = makassar();
-    let mut central = Central::with_registry(&db, vec![letter.clone()], registry.clone());
+    let mut central = Central::with_registry(db, vec![letter.clone()], registry.clone());
     // The printer is left on until its `power.off` alert fires (30 min).
     office.relay("printer-lobi", true);
     let on = office.observe().await;
@@ -71,9 +72,9 @@ async fn mail_shows_the_offices_clock() {
         retired: Default::default(),
         config,
     };
-    let mut mailer = Mailer::open(&db, cx).unwrap();
+    let mut mailer = Mailer::open(db, cx).unwrap();
     assert_eq!(mailer.step(t0 + mins(31)).await.unwrap(), 1);
-    let conn = rusqlite::Connection::open(&db).unwrap();
+    let conn = crate::common::db::open(db);
     let (text, html): (String, String) = conn
         .query_row(
             "SELECT body_text, body_html FROM outbox WHERE kind = 'firing'",

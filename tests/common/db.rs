@@ -1,0 +1,77 @@
+//! The database a test server keeps its state in: a SQLite file, or with
+//! `RONDA_TEST_DB=postgres` a throwaway PostgreSQL database (`.ci/test` runs
+//! the store-heavy tests a second time so), and reading it back through the
+//! store's own connection, which opens either.
+//!
+//! Some tests keep a SQLite file whatever the switch: `faults::backup` (it
+//! copies the file), the upgrade tests (their fixtures are old SQLite
+//! files), and the real binaries started on a config file of their own
+//! (`faults::process`, `faults::reload`, `web::invite_cli`, `mail_tls`).
+
+use std::path::Path;
+
+use ronda_server::store::sql::{Connection, PgConfig};
+use ronda_server::store::Location;
+use ronda_testkit::postgres::TempDb;
+
+/// The switch: `postgres`, or `sqlite` (the default).
+pub const SWITCH: &str = "RONDA_TEST_DB";
+
+/// One test's database; dropped (with its [`super::TestApp`]), a
+/// PostgreSQL one is deleted. A SQLite file goes with the test's folder.
+pub struct TestDb {
+    pub location: Location,
+    _pg: Option<TempDb>,
+}
+
+impl TestDb {
+    /// The database `RONDA_TEST_DB` asks for; a SQLite file in `dir` by
+    /// default. With the switch on and no cluster the test fails under
+    /// `RONDA_REQUIRE_POSTGRES=1` (as `TempDb` does), else it is marked as
+    /// skipped on PostgreSQL and runs on SQLite after all.
+    pub fn from_env(dir: &Path) -> TestDb {
+        match std::env::var(SWITCH).as_deref() {
+            Ok("postgres") => TempDb::new().map_or_else(|| TestDb::sqlite(dir), TestDb::postgres),
+            Ok("sqlite") | Ok("") | Err(_) => TestDb::sqlite(dir),
+            Ok(other) => panic!("{SWITCH}={other}: expected `sqlite` or `postgres`"),
+        }
+    }
+
+    /// A SQLite file in `dir`, whatever the switch says: for the tests
+    /// about SQLite itself (file backups, upgrade fixtures, file faults).
+    pub fn sqlite(dir: &Path) -> TestDb {
+        TestDb {
+            location: Location::File(dir.join("ronda.db")),
+            _pg: None,
+        }
+    }
+
+    fn postgres(pg: TempDb) -> TestDb {
+        let password = pg.password.clone();
+        TestDb {
+            location: Location::Postgres(PgConfig {
+                url: pg.url.clone(),
+                password: password.map(|p| ronda_common::conf::Secret::new(p).into()),
+                ca_file: None,
+            }),
+            _pg: Some(pg),
+        }
+    }
+}
+
+/// The test server's database, opened (and migrated) as the server does.
+pub fn open(db: impl Into<Location>) -> Connection {
+    let db = db.into();
+    db.open().unwrap_or_else(|e| panic!("database {db}: {e}"))
+}
+
+/// A query's single answer (e.g. a count), from the server's database;
+/// read-only, so it never changes a file it looks at (a backup's copy).
+pub fn sql(db: impl Into<Location>, q: &str) -> i64 {
+    let db = db.into();
+    let conn = db
+        .open_read_only()
+        .unwrap_or_else(|e| panic!("database {db}: {e}"));
+    conn.query_row(q, [], |r| r.get(0))
+        .unwrap_or_else(|e| panic!("{q}: {e}"))
+}
