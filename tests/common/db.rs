@@ -6,7 +6,7 @@
 //! Some tests keep a SQLite file whatever the switch: `faults::backup` (it
 //! copies the file), the upgrade tests (their fixtures are old SQLite
 //! files), and the real binaries started on a config file of their own
-//! (`faults::process`, `faults::reload`, `web::invite_cli`, `mail_tls`).
+//! (`faults::reload`, `web::invite_cli`, `mail_tls`).
 
 use std::path::Path;
 
@@ -43,6 +43,22 @@ impl TestDb {
         TestDb {
             location: Location::File(dir.join("ronda.db")),
             _pg: None,
+        }
+    }
+
+    /// The `database:` section of a `server.yaml` for this database, for
+    /// a real `ronda-server` process; it takes the PostgreSQL password from
+    /// `PGPASSWORD`, which it inherits from the test.
+    pub fn yaml(&self) -> String {
+        match &self.location {
+            Location::File(path) => format!("database:\n  path: {}\n", path.display()),
+            Location::Postgres(pg) => {
+                let password = match pg.password {
+                    Some(_) => "  password_env: PGPASSWORD\n",
+                    None => "",
+                };
+                format!("database:\n  url: {}\n{password}", pg.url)
+            }
         }
     }
 

@@ -164,9 +164,9 @@ async fn a_server_killed_ten_times_mid_ingest_loses_no_acknowledged_report() {
     };
     binaries();
     let dir = tempfile::tempdir().unwrap();
-    let db = dir.path().join("ronda.db");
     let url = broker.url.to_string();
     let mut server = ServerProcess::start(dir.path(), &url);
+    let db = server.db.location.clone();
     server.ready().await;
 
     const AGENTS: usize = 8;

@@ -6,6 +6,7 @@ use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
 use super::{binary, tail};
+use crate::common::db::TestDb;
 use crate::common::free_port;
 
 /// A child process whose stderr goes to a log file kept across restarts.
@@ -43,6 +44,8 @@ pub fn terminate(child: &mut Child) {
 /// `ronda-server run` on a fixed config, database and ports, restartable.
 pub struct ServerProcess {
     child: Child,
+    /// Its database, as `RONDA_TEST_DB` asks; dropped once the process is killed.
+    pub db: TestDb,
     config: PathBuf,
     pub log: PathBuf,
     pub http: String,
@@ -51,16 +54,19 @@ pub struct ServerProcess {
 impl ServerProcess {
     pub fn start(dir: &Path, broker: &str) -> ServerProcess {
         let port = free_port();
+        let db = TestDb::from_env(dir);
         let config = dir.join("server.yaml");
         let yaml = format!(
             "http:\n  listen: 127.0.0.1:{port}\nbroker:\n  external:\n    url: {broker}\n\
-             database:\n  path: ronda.db\n"
+             {}",
+            db.yaml()
         );
         std::fs::write(&config, yaml).unwrap();
         let log = dir.join("server.log");
         let child = spawn("ronda-server", &server_args(&config), &log);
         ServerProcess {
             child,
+            db,
             config,
             log,
             http: format!("http://127.0.0.1:{port}"),
