@@ -6,7 +6,7 @@
 //! Some tests keep a SQLite file whatever the switch: `faults::backup` (it
 //! copies the file), the upgrade tests (their fixtures are old SQLite
 //! files), and the real binaries started on a config file of their own
-//! (`faults::reload`, `web::invite_cli`, `mail_tls`).
+//! (`web::invite_cli`, which looks for secrets in the files; `mail_tls`).
 
 use std::path::Path;
 

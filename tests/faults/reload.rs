@@ -6,6 +6,7 @@
 use std::path::Path;
 use std::process::{Child, Command};
 
+use crate::common::db::TestDb;
 use crate::common::{eventually, free_port};
 use crate::e2e::reload::{letter_yaml, registry_yaml};
 
@@ -21,12 +22,12 @@ fn hangup(child: &Child, times: usize) {
     assert!(ok.success(), "kill -HUP failed");
 }
 
-fn config(dir: &Path, http: u16) {
+fn config(dir: &Path, http: u16, db: &TestDb) {
     let mqtt = free_port();
     let yaml = format!(
         "http:\n  listen: 127.0.0.1:{http}\nbroker:\n  embedded:\n    listen: 127.0.0.1:{mqtt}\n\
-         database:\n  path: ronda.db\npolicies: letters\noffices: offices.yaml\n\
-         api:\n  admin_token: {TOKEN}\n"
+         {}policies: letters\noffices: offices.yaml\napi:\n  admin_token: {TOKEN}\n",
+        db.yaml()
     );
     std::fs::write(dir.join("server.yaml"), yaml).unwrap();
     std::fs::create_dir(dir.join("letters")).unwrap();
@@ -74,7 +75,8 @@ async fn wait_letters(base: &str, want: &[&str], child: &mut Child, log: &Path) 
 async fn sighup_reloads_the_letters_and_a_broken_file_keeps_the_old_set() {
     let dir = tempfile::tempdir().unwrap();
     let http = free_port();
-    config(dir.path(), http);
+    let db = TestDb::from_env(dir.path());
+    config(dir.path(), http, &db);
     std::fs::write(dir.path().join("letters/a.yaml"), letter_yaml("a", "all")).unwrap();
     let log = dir.path().join("server.log");
     let conf = dir.path().join("server.yaml");
