@@ -18,7 +18,7 @@ async fn setup() -> (Office, Central, Timestamp, tempfile::TempDir) {
     let office = Office::start().await;
     let dir = tempfile::tempdir().unwrap();
     let t0 = Timestamp::now();
-    let central = Central::open(&dir.path().join("ronda.db"), vec![kotim(t0 - mins(60))]);
+    let central = Central::open(dir.path().join("ronda.db"), vec![kotim(t0 - mins(60))]);
     (office, central, t0, dir)
 }
 
@@ -260,7 +260,7 @@ async fn outside_the_window_nothing_alerts_but_the_checklist_is_computed() {
     let t0 = Timestamp::now();
     // The window opens tomorrow: this is the readiness view.
     let mut central = Central::open(
-        &dir.path().join("ronda.db"),
+        dir.path().join("ronda.db"),
         vec![kotim(t0 + mins(24 * 60))],
     );
     office.relay("printer-lobi", true);
