@@ -259,10 +259,7 @@ async fn outside_the_window_nothing_alerts_but_the_checklist_is_computed() {
     let dir = tempfile::tempdir().unwrap();
     let t0 = Timestamp::now();
     // The window opens tomorrow: this is the readiness view.
-    let mut central = Central::open(
-        dir.path().join("ronda.db"),
-        vec![kotim(t0 + mins(24 * 60))],
-    );
+    let mut central = Central::open(dir.path().join("ronda.db"), vec![kotim(t0 + mins(24 * 60))]);
     office.relay("printer-lobi", true);
     let on = office.observe().await;
     central.report(&on, t0).await;

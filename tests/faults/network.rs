@@ -75,7 +75,7 @@ async fn online(app: &TestApp) -> bool {
 fn presence(app: &TestApp, from_ms: i64) -> Vec<(bool, i64)> {
     let db = crate::common::db::open(&app.db);
     // Ties in `at_ms` keep their order of insertion: SQLite's `rowid`,
-    // PostgreSQL's `ctid` (rows are only ever appended).
+    // PostgreSQL's `ctid` (a test's rows are appended, never pruned).
     let order = match db.dialect() {
         Dialect::Sqlite => "rowid",
         Dialect::Postgres => "ctid",
