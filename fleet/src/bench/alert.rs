@@ -16,6 +16,7 @@ use super::server::{Broker, Server, Setup};
 // The same real SMTP server that the mail tests use.
 use super::{BenchError, Ctx};
 use crate::fleet::{self, Fleet, Spec};
+use ronda_server::store::Location;
 use ronda_testkit::Smtp;
 
 pub const SCENARIO: &str = "4. Alert latency";
@@ -121,19 +122,18 @@ pub async fn run(ctx: &Ctx, run: usize) -> Result<Vec<Sample>, BenchError> {
 }
 
 /// Grace expiry of each alert, by the Message-ID of the message it went in.
-fn expiries(db: &std::path::Path) -> Result<HashMap<String, Timestamp>, BenchError> {
-    let fail = |e: rusqlite::Error| BenchError::Scenario(format!("{}: {e}", db.display()));
-    let conn = rusqlite::Connection::open(db).map_err(fail)?;
-    let mut stmt = conn
-        .prepare("SELECT o.message_id, a.started_ms FROM outbox o JOIN alerts a ON o.alert_ids = '[' || a.id || ']'")
-        .map_err(fail)?;
-    let rows = stmt
-        .query_map([], |r| {
-            Ok((r.get::<_, String>(0)?, r.get::<_, i64>(1)? + GRACE_S * 1000))
-        })
-        .map_err(fail)?;
+fn expiries(db: &Location) -> Result<HashMap<String, Timestamp>, BenchError> {
+    let fail = |e: String| BenchError::Scenario(format!("{db}: {e}"));
+    let conn = db.open_read_only().map_err(|e| fail(e.to_string()))?;
+    let rows = conn
+        .query_rows(
+            "SELECT o.message_id, a.started_ms FROM outbox o JOIN alerts a ON o.alert_ids = '[' || a.id || ']'",
+            [],
+            |r| Ok((r.get::<_, String>(0)?, r.get::<_, i64>(1)? + GRACE_S * 1000)),
+        )
+        .map_err(|e| fail(e.to_string()))?;
     Ok(rows
-        .filter_map(Result::ok)
+        .into_iter()
         .filter_map(|(id, ms)| Some((id, Timestamp::from_millisecond(ms).ok()?)))
         .collect())
 }

@@ -12,6 +12,7 @@ pub mod footprint;
 pub mod ingest;
 pub mod mosquitto;
 pub mod overview;
+pub mod pg;
 pub mod procs;
 pub mod results;
 pub mod server;

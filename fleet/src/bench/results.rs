@@ -17,6 +17,8 @@ pub struct Sample {
     pub metric: String,
     pub unit: &'static str,
     pub value: f64,
+    /// Why there is no value (then `value` is NaN and not counted as a run).
+    pub missing: Option<String>,
 }
 
 impl Sample {
@@ -31,6 +33,21 @@ impl Sample {
             metric: metric.into(),
             unit,
             value,
+            missing: None,
+        }
+    }
+
+    /// A figure this run could not measure, and why: its row stays in the
+    /// table, saying so, instead of vanishing.
+    pub fn missing(
+        scenario: &'static str,
+        metric: impl Into<String>,
+        unit: &'static str,
+        why: impl Into<String>,
+    ) -> Sample {
+        Sample {
+            missing: Some(why.into()),
+            ..Sample::new(scenario, metric, unit, f64::NAN)
         }
     }
 }
@@ -50,8 +67,13 @@ pub struct Row {
     pub scenario: String,
     pub metric: String,
     pub unit: String,
+    /// NaN (`null` in JSON) when no run measured it.
+    #[serde(deserialize_with = "nan_if_null")]
     pub median: f64,
     pub runs: Vec<f64>,
+    /// Why no run measured it.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub missing: Option<String>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub budget: Option<String>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -114,13 +136,22 @@ pub fn rows(samples: &[Sample], budgets: &[Budget], measured: &str) -> Vec<Row> 
             .iter_mut()
             .find(|r| r.scenario == s.scenario && r.metric == s.metric)
         {
-            Some(r) => r.runs.push(s.value),
+            Some(r) => {
+                if s.missing.is_none() {
+                    r.runs.push(s.value);
+                }
+            }
             None => rows.push(Row {
                 scenario: s.scenario.to_owned(),
                 metric: s.metric.clone(),
                 unit: s.unit.to_owned(),
                 median: f64::NAN,
-                runs: vec![s.value],
+                runs: if s.missing.is_none() {
+                    vec![s.value]
+                } else {
+                    Vec::new()
+                },
+                missing: s.missing.clone(),
                 budget: None,
                 met: None,
                 measured: measured.to_owned(),
@@ -129,6 +160,11 @@ pub fn rows(samples: &[Sample], budgets: &[Budget], measured: &str) -> Vec<Row> 
     }
     for r in &mut rows {
         r.median = median(&r.runs);
+        if r.runs.is_empty() {
+            // Not measured: nothing to judge against a budget.
+            continue;
+        }
+        r.missing = None;
         if let Some(b) = budgets.iter().find(|b| b.metric == r.metric) {
             r.budget = Some(b.text.to_owned());
             r.met = Some(if b.at_most {
@@ -139,6 +175,12 @@ pub fn rows(samples: &[Sample], budgets: &[Budget], measured: &str) -> Vec<Row> 
         }
     }
     rows
+}
+
+/// serde_json writes NaN as `null`; read it back as NaN, so that a results
+/// file with an unmeasured figure still merges with the next run's.
+fn nan_if_null<'de, D: serde::Deserializer<'de>>(d: D) -> Result<f64, D::Error> {
+    Ok(Option::<f64>::deserialize(d)?.unwrap_or(f64::NAN))
 }
 
 /// A number as people read it: thousands separated, sensible decimals.
@@ -195,11 +237,14 @@ pub fn markdown(summary: &Summary) -> String {
             Some(false) => "**no**",
             None => "",
         };
+        let median = match &r.missing {
+            Some(why) if r.runs.is_empty() => why.clone(),
+            _ => human(r.median),
+        };
         let _ = writeln!(
             md,
-            "| {} | {} | {} | {} | {met} | {} |",
+            "| {} | {median} | {} | {} | {met} | {} |",
             r.metric,
-            human(r.median),
             r.unit,
             r.budget.as_deref().unwrap_or(""),
             runs.join(", ")
@@ -254,6 +299,47 @@ mod tests {
         let rows = rows(&[s(25_000.0), s(15_000.0), s(18_000.0)], &[budget], "now");
         assert_eq!(rows[0].median, 18_000.0);
         assert_eq!(rows[0].met, Some(false));
+    }
+
+    #[test]
+    fn an_unmeasured_figure_says_why_and_survives_a_round_trip() {
+        let samples = [
+            Sample::new("ingest", "on SQLite", "reports/s", 15_000.0),
+            Sample::missing(
+                "ingest",
+                "on PostgreSQL",
+                "reports/s",
+                "not measured: no PostgreSQL",
+            ),
+        ];
+        let budget = Budget {
+            metric: "on PostgreSQL",
+            at_most: false,
+            limit: 20_000.0,
+            text: "≥ 20,000",
+        };
+        let summary = Summary {
+            machine: "test".into(),
+            runs: 1,
+            rows: rows(&samples, &[budget], "now"),
+            limits: BTreeMap::new(),
+        };
+        assert_eq!(
+            summary.rows[1].met, None,
+            "nothing measured, nothing judged"
+        );
+        let md = markdown(&summary);
+        assert!(
+            md.contains("| on PostgreSQL | not measured: no PostgreSQL | reports/s |"),
+            "{md}"
+        );
+        let json = serde_json::to_string(&summary).unwrap();
+        let back: Summary = serde_json::from_str(&json).unwrap();
+        assert!(back.rows[1].median.is_nan());
+        assert_eq!(
+            back.rows[1].missing.as_deref(),
+            Some("not measured: no PostgreSQL")
+        );
     }
 
     #[test]

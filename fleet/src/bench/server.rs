@@ -4,11 +4,12 @@
 
 use std::collections::HashMap;
 use std::net::SocketAddr;
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use ronda_common::link::BrokerUrl;
+use ronda_server::store::Location;
 
 use super::procs::Proc;
 use super::{BenchError, Ctx};
@@ -38,7 +39,8 @@ pub struct Server {
     pub http: SocketAddr,
     /// Where agents connect (the embedded broker, or the external one).
     pub agents_url: BrokerUrl,
-    pub db: PathBuf,
+    /// Its database: a SQLite file in the run folder, or PostgreSQL.
+    pub db: Location,
     pub token: String,
     /// Passwords of the agents' credentials, by username.
     pub credentials: Arc<HashMap<String, String>>,
@@ -48,9 +50,22 @@ pub struct Server {
 const TOKEN: &str = "bench-admin-token-0123456789";
 
 impl Server {
+    /// A server on a SQLite file in `dir`.
     pub async fn start(ctx: &Ctx, dir: &Path, setup: Setup<'_>) -> Result<Server, BenchError> {
-        let http = SocketAddr::from(([127, 0, 0, 1], free_port()?));
         let db = dir.join("ronda.db");
+        let yaml = format!("database:\n  path: {}\n", db.display());
+        Server::start_on(ctx, dir, setup, Location::File(db), &yaml).await
+    }
+
+    /// A server on `db`, which `db_yaml` (the config's `database:` section) names.
+    pub async fn start_on(
+        ctx: &Ctx,
+        dir: &Path,
+        setup: Setup<'_>,
+        db: Location,
+        db_yaml: &str,
+    ) -> Result<Server, BenchError> {
+        let http = SocketAddr::from(([127, 0, 0, 1], free_port()?));
         let (broker_yaml, agents_url) = match &setup.broker {
             Broker::Embedded => {
                 let port = free_port()?;
@@ -75,8 +90,7 @@ impl Server {
             format!("mail:\n  from: ronda@bench.example.go.id\n  dashboard_url: http://{http}\n  smtp:\n    host: {}\n    port: {}\n    tls: none\n", a.ip(), a.port())
         });
         let config = format!(
-            "http:\n  listen: {http}\n{broker_yaml}database:\n  path: {}\npolicies: letters\noffices: offices.yaml\napi:\n  admin_token: {TOKEN}\n{mail}",
-            db.display()
+            "http:\n  listen: {http}\n{broker_yaml}{db_yaml}policies: letters\noffices: offices.yaml\napi:\n  admin_token: {TOKEN}\n{mail}"
         );
         let config_path = dir.join("server.yaml");
         std::fs::write(&config_path, config).map_err(|e| BenchError::io(&config_path, e))?;
@@ -225,9 +239,9 @@ fn write_registry(dir: &Path, offices: &[String]) -> Result<(), BenchError> {
 }
 
 /// Credentials for every agent, in one transaction of the server's database.
-fn provision(db: &Path, agents: &[AgentIds]) -> Result<HashMap<String, String>, BenchError> {
-    let fail = |e: String| BenchError::Scenario(format!("credentials in {}: {e}", db.display()));
-    let conn = ronda_server::store::open(db).map_err(|e| fail(e.to_string()))?;
+fn provision(db: &Location, agents: &[AgentIds]) -> Result<HashMap<String, String>, BenchError> {
+    let fail = |e: String| BenchError::Scenario(format!("credentials in {db}: {e}"));
+    let conn = db.open().map_err(|e| fail(e.to_string()))?;
     let tx = conn
         .unchecked_transaction()
         .map_err(|e| fail(e.to_string()))?;
