@@ -15,9 +15,13 @@ use rumqttc::{
 use tokio::sync::{mpsc, watch};
 use tokio_util::sync::CancellationToken;
 
+use crate::cluster::relay;
 use crate::engine::worker::Msg;
 use crate::metrics::Metrics;
 use crate::store::{now_ms, Write};
+
+/// The shared subscription's group: every server of one database joins it.
+pub const SHARE_GROUP: &str = "ronda";
 
 pub struct Ingest {
     pub client: AsyncClient,
@@ -27,6 +31,9 @@ pub struct Ingest {
     pub subscribed: watch::Sender<bool>,
     /// QoS of the subscription: see [`subscription_qos`].
     pub qos: QoS,
+    /// Subscribe as one of a group (`$share/ronda/…`), so that each message
+    /// goes to one of the servers sharing a database.
+    pub share: bool,
 }
 
 /// QoS 1 from an external broker, which may run on another machine and
@@ -52,6 +59,9 @@ pub struct Handler {
     pub engine: mpsc::Sender<Msg>,
     pub metrics: Arc<Metrics>,
     pub max_payload: usize,
+    /// On a shared database, this server's id: what its engine is told is
+    /// relayed, under this id, to the other servers' engines.
+    pub relay_as: Option<String>,
 }
 
 impl Ingest {
@@ -62,6 +72,7 @@ impl Ingest {
             handler,
             subscribed,
             qos,
+            share,
         } = self;
         let metrics = handler.metrics.clone();
         // A short cap: there is one server, and while it is away every report
@@ -76,7 +87,7 @@ impl Ingest {
             match event {
                 Ok(Event::Incoming(Packet::ConnAck(_))) => {
                     backoff.reset();
-                    subscribe(&client, qos);
+                    subscribe(&client, qos, share);
                 }
                 Ok(Event::Incoming(Packet::SubAck(ack))) => {
                     if ack
@@ -115,13 +126,20 @@ impl Ingest {
     }
 }
 
-fn subscribe(client: &AsyncClient, qos: QoS) {
+fn subscribe(client: &AsyncClient, qos: QoS, share: bool) {
     // A fresh session after every connect: subscribe again each time, all
     // filters in one packet so that one SUBACK means "ready". From another
     // task, and waiting for room: after an outage the request queue may be
     // full of acknowledgements, and this loop must keep polling to empty it.
-    let filters = [Kind::Report, Kind::Event, Kind::State, Kind::CmdResult]
-        .map(|k| SubscribeFilter::new(Topic::filter_all(k), qos));
+    let filters = [Kind::Report, Kind::Event, Kind::State, Kind::CmdResult].map(|k| {
+        let all = Topic::filter_all(k);
+        let filter = if share {
+            format!("$share/{SHARE_GROUP}/{all}")
+        } else {
+            all
+        };
+        SubscribeFilter::new(filter, qos)
+    });
     let client = client.clone();
     tokio::spawn(async move {
         if let Err(e) = client.subscribe_many(filters).await {
@@ -133,21 +151,43 @@ fn subscribe(client: &AsyncClient, qos: QoS) {
 impl Handler {
     /// Returns false when the store is gone and ingest must stop.
     async fn handle(&self, p: Publish) -> bool {
-        let (write, msg) = match self.check(&p) {
-            Ok((w, m)) => (w, m),
+        let received_ms = now_ms();
+        let read = match read(&p.topic, &p.payload, received_ms, self.max_payload) {
+            Ok(r) => r,
             Err(reason) => {
                 self.metrics.reject(&reason);
                 tracing::warn!(topic = %p.topic, reason = reason.label(), detail = %reason, "payload rejected");
                 return true;
             }
         };
-        if let Some(w) = write {
+        match &read.write {
+            Some(Write::Report { .. }) => {
+                self.metrics.accepted.inc();
+                if read.msg.is_none() {
+                    self.metrics.backfilled.inc();
+                }
+            }
+            Some(Write::Presence {
+                office,
+                agent,
+                online,
+                ..
+            }) => tracing::info!(office, agent, online, "agent presence"),
+            _ => {}
+        }
+        let relay = match (&read.msg, &self.relay_as) {
+            (Some(_), Some(origin)) => {
+                relay::Note::of(origin, &p.topic, &p.payload, received_ms, &read.write)
+            }
+            _ => None,
+        };
+        for w in read.write.into_iter().chain(relay.map(Write::Relay)) {
             if self.store.send(w).await.is_err() {
                 tracing::error!("store writer has stopped; ingest stops");
                 return false;
             }
         }
-        if let Some(m) = msg {
+        if let Some(m) = read.msg {
             if self.engine.send(m).await.is_err() {
                 tracing::error!("policy engine has stopped; ingest stops");
                 return false;
@@ -155,89 +195,102 @@ impl Handler {
         }
         true
     }
+}
 
-    /// What to store and what to tell the policy engine.
-    fn check(&self, p: &Publish) -> Result<(Option<Write>, Option<Msg>), RejectReason> {
-        let topic = Topic::parse(&p.topic).map_err(|e| RejectReason::BadTopic(e.to_string()))?;
-        let received_ms = now_ms();
-        match topic.kind {
-            Kind::Report => {
-                let report = decode_report(&topic, &p.payload, self.max_payload)?;
-                self.metrics.accepted.inc();
-                let write = Write::Report {
-                    office: report.office.to_string(),
-                    agent: report.agent.to_string(),
-                    seq: report.seq,
-                    observed_ms: report.observed_at.as_millisecond(),
-                    received_ms,
-                    // decode_report proved it is UTF-8 JSON.
-                    body: String::from_utf8_lossy(&p.payload).into_owned(),
-                    delivery: report.delivery,
-                };
-                // Back-fill from an outbox goes into the history only: the
-                // agent has newer news, and old news must not fire alerts.
-                if report.delivery.is_some_and(|d| d.is_backfill(report.seq)) {
-                    self.metrics.backfilled.inc();
-                    return Ok((Some(write), None));
-                }
-                let received = jiff::Timestamp::from_millisecond(received_ms).unwrap_or_default();
-                let msg = Msg::Report {
-                    report: Box::new(report),
-                    received,
-                };
-                Ok((Some(write), Some(msg)))
+/// What one payload asks of the store and of the policy engine.
+pub(crate) struct Read {
+    pub write: Option<Write>,
+    /// `None` for a back-filled report: history only.
+    pub msg: Option<Msg>,
+}
+
+/// Check a payload received on `topic` at `received_ms`: what to store and
+/// what to tell the policy engine.
+pub(crate) fn read(
+    topic: &str,
+    payload: &[u8],
+    received_ms: i64,
+    max_payload: usize,
+) -> Result<Read, RejectReason> {
+    let topic = Topic::parse(topic).map_err(|e| RejectReason::BadTopic(e.to_string()))?;
+    let (write, msg) = match topic.kind {
+        Kind::Report => {
+            let report = decode_report(&topic, payload, max_payload)?;
+            let write = Write::Report {
+                office: report.office.to_string(),
+                agent: report.agent.to_string(),
+                seq: report.seq,
+                observed_ms: report.observed_at.as_millisecond(),
+                received_ms,
+                // decode_report proved it is UTF-8 JSON.
+                body: String::from_utf8_lossy(payload).into_owned(),
+                delivery: report.delivery,
+            };
+            // Back-fill from an outbox goes into the history only: the
+            // agent has newer news, and old news must not fire alerts.
+            if report.delivery.is_some_and(|d| d.is_backfill(report.seq)) {
+                return Ok(Read {
+                    write: Some(write),
+                    msg: None,
+                });
             }
-            Kind::State => {
-                let online = decode_state(&p.payload)? == Presence::Online;
-                tracing::info!(office = %topic.office, agent = %topic.agent, online, "agent presence");
-                let write = Write::Presence {
-                    office: topic.office.to_string(),
-                    agent: topic.agent.to_string(),
-                    online,
-                    at_ms: received_ms,
-                };
-                let msg = Msg::Presence {
-                    office: topic.office.to_string(),
-                    agent: topic.agent.to_string(),
-                    online,
-                };
-                Ok((Some(write), Some(msg)))
-            }
-            Kind::CmdResult => {
-                let result: ronda_wire::CommandResult = serde_json::from_slice(&p.payload)
-                    .map_err(|e| RejectReason::Invalid(e.to_string()))?;
-                // The topic says who answered: the gate (or Mosquitto's ACL)
-                // lets an agent publish only on its own.
-                let msg = Msg::CommandResult {
-                    office: topic.office.to_string(),
-                    agent: topic.agent.to_string(),
-                    result,
-                };
-                Ok((None, Some(msg)))
-            }
-            Kind::Event => {
-                let events = decode_events(&topic, &p.payload, self.max_payload)?;
-                let received = jiff::Timestamp::from_millisecond(received_ms).unwrap_or_default();
-                let write = Write::Events {
-                    office: events.office.to_string(),
-                    agent: events.agent.to_string(),
-                    seq: events.seq,
-                    received_ms,
-                    events: events.doors.clone(),
-                    delivery: events.delivery,
-                };
-                // Unlike a report, an event is news however late it comes:
-                // a door forced while the office's line was down still
-                // matters. The engine keeps each one once, as the store does.
-                let msg = Msg::Events {
-                    office: events.office.to_string(),
-                    agent: events.agent.to_string(),
-                    events: events.doors,
-                    received,
-                };
-                Ok((Some(write), Some(msg)))
-            }
-            Kind::Cmd | Kind::Ack => Ok((None, None)),
+            let received = jiff::Timestamp::from_millisecond(received_ms).unwrap_or_default();
+            let msg = Msg::Report {
+                report: Box::new(report),
+                received,
+            };
+            (Some(write), Some(msg))
         }
-    }
+        Kind::State => {
+            let online = decode_state(payload)? == Presence::Online;
+            let write = Write::Presence {
+                office: topic.office.to_string(),
+                agent: topic.agent.to_string(),
+                online,
+                at_ms: received_ms,
+            };
+            let msg = Msg::Presence {
+                office: topic.office.to_string(),
+                agent: topic.agent.to_string(),
+                online,
+            };
+            (Some(write), Some(msg))
+        }
+        Kind::CmdResult => {
+            let result: ronda_wire::CommandResult = serde_json::from_slice(payload)
+                .map_err(|e| RejectReason::Invalid(e.to_string()))?;
+            // The topic says who answered: the gate (or Mosquitto's ACL)
+            // lets an agent publish only on its own.
+            let msg = Msg::CommandResult {
+                office: topic.office.to_string(),
+                agent: topic.agent.to_string(),
+                result,
+            };
+            (None, Some(msg))
+        }
+        Kind::Event => {
+            let events = decode_events(&topic, payload, max_payload)?;
+            let received = jiff::Timestamp::from_millisecond(received_ms).unwrap_or_default();
+            let write = Write::Events {
+                office: events.office.to_string(),
+                agent: events.agent.to_string(),
+                seq: events.seq,
+                received_ms,
+                events: events.doors.clone(),
+                delivery: events.delivery,
+            };
+            // Unlike a report, an event is news however late it comes:
+            // a door forced while the office's line was down still
+            // matters. The engine keeps each one once, as the store does.
+            let msg = Msg::Events {
+                office: events.office.to_string(),
+                agent: events.agent.to_string(),
+                events: events.doors,
+                received,
+            };
+            (Some(write), Some(msg))
+        }
+        Kind::Cmd | Kind::Ack => (None, None),
+    };
+    Ok(Read { write, msg })
 }

@@ -6,6 +6,7 @@
 
 mod acks;
 pub use ronda_broker as broker;
+pub mod cluster;
 pub mod config;
 #[cfg(feature = "demo")]
 pub mod demo;
@@ -57,6 +58,8 @@ pub enum ServerError {
     HttpTls(broker::tls::TlsError),
     #[error("cannot start the store writer: {0}")]
     Writer(std::io::Error),
+    #[error("cannot start the leader lock or the relay from the other servers: {0}")]
+    Cluster(std::io::Error),
     #[error("cannot create a temporary directory: {0}")]
     TempDir(std::io::Error),
     #[error(transparent)]
@@ -150,6 +153,18 @@ pub async fn start(
         config.registry.clone(),
         jiff::Timestamp::now(),
     ));
+    let server_id = format!("{:08x}", fastrand::u32(..));
+    let (engine_tx, engine_rx) = tokio::sync::mpsc::channel(ENGINE_QUEUE);
+    let cluster = cluster::join(
+        &config.database,
+        &server_id,
+        &engine_tx,
+        config.max_payload_bytes,
+        &metrics,
+        &shutdown,
+    )
+    .await
+    .map_err(ServerError::Cluster)?;
     let engine = engine::Engine::new(
         config.letters.clone(),
         config.registry.clone(),
@@ -164,18 +179,23 @@ pub async fn start(
         .map_err(ServerError::Writer)?;
 
     let (broker, agents_url, agents_tls_url) = broker_config(&config, &metrics).await?;
-    let client_id = format!("ronda-server-{:08x}", fastrand::u32(..));
+    let client_id = format!("ronda-server-{server_id}");
     let options = link::options(&client_id, &broker, None, MAX_PACKET)?;
     let (client, eventloop) = link::connect(options, 64);
     let (subscribed_tx, subscribed) = watch::channel(false);
-    let (engine_tx, engine_rx) = tokio::sync::mpsc::channel(ENGINE_QUEUE);
-    let worker = engine::worker::Worker::new(
+    let mut worker = engine::worker::Worker::new(
         engine,
         writer.tx.clone(),
         Some(client.clone()),
         config.mail.is_some(),
     )
     .with_live(live.clone());
+    if cluster.shared {
+        worker = worker.with_lead(engine::lead::Lead {
+            leadership: cluster.leadership.clone(),
+            reseed: reseed(&config, &views),
+        });
+    }
     let ingest = ingest::Ingest {
         client: client.clone(),
         eventloop,
@@ -184,9 +204,13 @@ pub async fn start(
             engine: engine_tx.clone(),
             metrics: metrics.clone(),
             max_payload: config.max_payload_bytes,
+            relay_as: cluster.shared.then(|| server_id.clone()),
         },
         subscribed: subscribed_tx,
         qos: ingest::subscription_qos(matches!(config.broker, BrokerChoice::Embedded(_))),
+        // Servers sharing a database share one external broker's stream;
+        // an embedded broker has only its own server to feed.
+        share: cluster.shared && matches!(config.broker, BrokerChoice::External(_)),
     };
     let db = store::Db::new(store::Reader::open(&config.database)?, &writer.tx);
     let app = http::app(http::AppState {
@@ -246,10 +270,11 @@ pub async fn start(
             config.trusted_proxies.clone(),
             shutdown.clone(),
         )),
-        tokio::spawn(store::prune::run(
+        tokio::spawn(store::prune::run_while_leading(
             db.clone(),
             config.retention,
             metrics.clone(),
+            cluster.leadership.clone(),
             shutdown.clone(),
         )),
     ];
@@ -273,7 +298,7 @@ pub async fn start(
         )));
     }
     if let Some(m) = mailer {
-        tasks.push(tokio::spawn(m.run(shutdown)));
+        tasks.push(tokio::spawn(m.run(cluster.leadership.clone(), shutdown)));
     }
     Ok(Running {
         reloader,
@@ -287,6 +312,20 @@ pub async fn start(
         tasks,
         writer: writer.thread,
     })
+}
+
+/// How a server that takes the lead builds its engine afresh: the set in
+/// force, and the alerts and agents as the database holds them now.
+fn reseed(config: &ServerConfig, views: &engine::Views) -> Arc<engine::lead::Reseed> {
+    let (location, views) = (config.database.clone(), views.clone());
+    Arc::new(Box::new(move |set: &letters::PolicySet| {
+        Ok(engine::Engine::new(
+            set.letters.clone(),
+            set.registry.clone(),
+            store::seed(&location)?,
+            views.clone(),
+        ))
+    }))
 }
 
 /// The web listeners, bound, with the certificate read.

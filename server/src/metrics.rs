@@ -29,6 +29,8 @@ pub struct Metrics {
     pub agents_online: Gauge,
     pub ingest_lag: Gauge<f64, AtomicU64>,
     pub broker_connected: Gauge,
+    /// 1 while this server leads (always, on a SQLite file).
+    pub leader: Gauge,
     pub mqtt_refused: Family<Reason, Counter>,
     /// argon2 password checks the login form ran.
     pub password_checks: Counter,
@@ -60,6 +62,7 @@ impl Metrics {
             agents_online: Gauge::default(),
             ingest_lag: Gauge::default(),
             broker_connected: Gauge::default(),
+            leader: Gauge::default(),
             mqtt_refused: Family::default(),
             password_checks: Counter::default(),
             login_refused: Family::default(),
@@ -120,6 +123,11 @@ impl Metrics {
             "broker_connected",
             "1 while ingest is subscribed to the broker",
             m.broker_connected.clone(),
+        );
+        m.registry.register(
+            "leader",
+            "1 while this server runs the engine, the mail sender and retention (servers sharing a PostgreSQL database take turns)",
+            m.leader.clone(),
         );
         m.registry.register(
             "mqtt_refused",

@@ -10,6 +10,7 @@ pub use crate::common::{outbox_state, sql};
 mod backup;
 mod delivery;
 mod doors;
+mod failover;
 mod kills;
 mod network;
 mod reload;

@@ -82,7 +82,9 @@ pub struct Worker {
     /// Alert changes applied so far: the next due time only moves with them.
     changes: u64,
     /// Where a reloaded set is put in force for the pages and the mailer.
-    live: Option<crate::letters::Live>,
+    pub(super) live: Option<crate::letters::Live>,
+    /// Acting only while this server leads (a shared database).
+    pub(super) lead: Option<super::lead::Lead>,
 }
 
 impl Worker {
@@ -99,6 +101,7 @@ impl Worker {
             mail,
             changes: 0,
             live: None,
+            lead: None,
         }
     }
 
@@ -131,6 +134,7 @@ impl Worker {
                     self.apply(fx).await;
                 }
                 _ = sleep_until(due), if due.is_some() => self.tick(Timestamp::now()).await,
+                _ = Self::lead_changed(&mut self.lead) => self.lead_moved(Timestamp::now()).await,
                 msg = rx.recv() => match msg {
                     Some(m) => self.step(m, Timestamp::now()).await,
                     None => break,
@@ -142,6 +146,16 @@ impl Worker {
 
     /// Handle one message as of `now`.
     pub async fn step(&mut self, msg: Msg, now: Timestamp) {
+        // A person's request needs the leader's engine; dropping the reply
+        // tells the page the service is unavailable here for now.
+        if !self.acting()
+            && matches!(
+                msg,
+                Msg::Command { .. } | Msg::Ack { .. } | Msg::Attest { .. }
+            )
+        {
+            return;
+        }
         let fx = match msg {
             Msg::Report { report, received } => self.engine.report(*report, received, now),
             Msg::Events {
@@ -170,7 +184,9 @@ impl Worker {
                     office: office.clone(),
                     agent: agent.clone(),
                 };
-                let _ = self.store.send(Write::CommandAnswer(answer)).await;
+                if self.acting() {
+                    let _ = self.store.send(Write::CommandAnswer(answer)).await;
+                }
                 self.engine.command_result(&office, &agent, &result, now)
             }
             Msg::Command { outgoing, reply } => {
@@ -277,8 +293,11 @@ impl Worker {
             .map_or(ronda_policy::notify::DEFAULT_GROUP_WAIT, wait)
     }
 
-    async fn apply(&mut self, fx: Effects) {
+    pub(super) async fn apply(&mut self, fx: Effects) {
         self.changes += fx.changes.len() as u64;
+        if !self.acting() {
+            return;
+        }
         for c in fx.changes {
             tracing::info!(alert = c.alert.id, letter = %c.alert.key.letter, item = %c.alert.key.item, office = %c.alert.key.office, subject = %c.alert.key.subject, to = c.transition.to.as_str(), cause = %c.transition.cause.en, "alert");
             let intent = self

@@ -37,7 +37,9 @@ pub enum ApiError {
     Forbidden(String),
     #[error("{0}")]
     Conflict(String),
-    #[error("the policy engine is not running")]
+    /// The engine did not answer: it is stopping, or this server shares its
+    /// database and another one leads (only the leader's engine acts).
+    #[error("the policy engine is not taking requests here now (where two servers share a database, the one that leads does); try again in a moment")]
     Unavailable,
     #[error("internal: {0}")]
     Internal(String),

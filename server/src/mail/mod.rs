@@ -185,9 +185,13 @@ impl Mailer {
             self.digest_due = now.checked_add(digest::EVERY).unwrap_or(Timestamp::MAX);
         }
         let mut sent = 0;
-        let due = self.db.read(move |c| send::due(c, now)).await??;
-        let any = !due.is_empty();
-        for row in due {
+        let mut any = false;
+        let lease = send::lease(&self.cx.config);
+        for _ in 0..send::BATCH {
+            let Some(row) = self.db.write(move |c| send::claim(c, now, lease)).await?? else {
+                break;
+            };
+            any = true;
             // A password mail gets its one-time link only now (see
             // `onboard`); one whose link is gone is not sent.
             let row = if row.kind == crate::onboard::KIND {
@@ -221,7 +225,20 @@ impl Mailer {
         Ok(sent)
     }
 
-    pub async fn run(mut self, shutdown: CancellationToken) {
+    /// Send for each term this server leads, until `shutdown`.
+    pub async fn run(
+        mut self,
+        mut leadership: crate::cluster::Leadership,
+        shutdown: CancellationToken,
+    ) {
+        while let Some(term) = leadership.term(&shutdown).await {
+            self.serve(&term).await;
+        }
+        tracing::info!("mailer stopped");
+    }
+
+    /// Pass after pass until `shutdown` (the term) ends.
+    async fn serve(&mut self, shutdown: &CancellationToken) {
         let mut every = tokio::time::interval(PASS);
         every.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
         loop {
@@ -241,6 +258,5 @@ impl Mailer {
                 }
             }
         }
-        tracing::info!("mailer stopped");
     }
 }

@@ -16,8 +16,8 @@ use super::smtp::Smtp;
 use super::{MailError, Outcome};
 use crate::store::outbox;
 
-/// Messages tried per step.
-const BATCH: usize = 50;
+/// Most messages tried per step.
+pub const BATCH: usize = 50;
 /// After this many failed attempts a message is dead.
 pub const MAX_ATTEMPTS: u32 = 12;
 const FIRST_RETRY: Duration = Duration::from_secs(5);
@@ -93,9 +93,22 @@ pub async fn attempt(transport: &mut Transport, config: &MailConfig, row: &Row) 
     }
 }
 
-/// The messages due at `now`, oldest first.
-pub fn due(conn: &Connection, now: Timestamp) -> Result<Vec<Row>, MailError> {
-    Ok(outbox::due(conn, now.as_millisecond(), BATCH)?)
+/// Claim the oldest message due at `now` for one attempt, for `lease`
+/// (see [`outbox::claim`]).
+pub fn claim(conn: &Connection, now: Timestamp, lease: Duration) -> Result<Option<Row>, MailError> {
+    let now_ms = now.as_millisecond();
+    let until = now_ms.saturating_add(i64::try_from(lease.as_millis()).unwrap_or(i64::MAX / 4));
+    Ok(outbox::claim(conn, now_ms, until)?)
+}
+
+/// How long a claim lasts: twice the longest one attempt can take, so that
+/// it never runs out while its sender may still be sending.
+pub fn lease(config: &MailConfig) -> Duration {
+    let attempt = match &config.transport {
+        TransportConfig::Smtp(s) => s.timeout,
+        TransportConfig::Capture(_) => CAPTURE_TIMEOUT,
+    };
+    attempt.saturating_mul(2)
 }
 
 fn build(row: &Row, config: &MailConfig) -> Result<Message, String> {

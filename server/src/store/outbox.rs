@@ -3,7 +3,7 @@
 //! their attempts, and once-only keys for reminders and summaries. The mail
 //! module decides what to send; this is where it is kept.
 
-use crate::store::sql::{params, Connection, OptionalExtension};
+use crate::store::sql::{params, Connection, Dialect, OptionalExtension};
 
 /// An alert change whose email is due.
 pub struct DueIntent {
@@ -13,11 +13,19 @@ pub struct DueIntent {
     pub office: String,
 }
 
-/// Intents due at `now_ms`, oldest first.
+/// Intents due at `now_ms`, oldest first. On PostgreSQL they stay locked
+/// until the caller's transaction ends, and another server's composer
+/// skips them: each intent becomes one message, whoever composes it.
 pub fn due_intents(conn: &Connection, now_ms: i64) -> crate::store::sql::Result<Vec<DueIntent>> {
-    let mut stmt = conn.prepare_cached(
-        "SELECT id, alert_id, kind, office FROM notify_intents WHERE due_ms <= ?1 ORDER BY id",
-    )?;
+    let mut stmt = conn.prepare_cached(match conn.dialect() {
+        Dialect::Sqlite => {
+            "SELECT id, alert_id, kind, office FROM notify_intents WHERE due_ms <= ?1 ORDER BY id"
+        }
+        Dialect::Postgres => {
+            "SELECT id, alert_id, kind, office FROM notify_intents WHERE due_ms <= ?1 ORDER BY id
+             FOR UPDATE SKIP LOCKED"
+        }
+    })?;
     let rows = stmt.query_map([now_ms], |r| {
         Ok(DueIntent {
             id: r.get(0)?,
@@ -144,25 +152,43 @@ pub struct Queued {
     pub attempts: u32,
 }
 
-/// Up to `limit` messages due at `now_ms`, oldest first.
-pub fn due(conn: &Connection, now_ms: i64, limit: usize) -> crate::store::sql::Result<Vec<Queued>> {
-    let mut stmt = conn.prepare_cached(
-        "SELECT id, kind, recipients, subject, body_text, body_html, message_id, attempts FROM outbox
-         WHERE state = 'queued' AND next_attempt_ms <= ?1 ORDER BY next_attempt_ms, id LIMIT ?2",
-    )?;
-    let rows = stmt.query_map(params![now_ms, limit as i64], |r| {
-        Ok(Queued {
-            id: r.get(0)?,
-            kind: r.get(1)?,
-            recipients: serde_json::from_str(&r.get::<_, String>(2)?).unwrap_or_default(),
-            subject: r.get(3)?,
-            text: r.get(4)?,
-            html: r.get(5)?,
-            message_id: r.get(6)?,
-            attempts: r.get::<_, i64>(7)?.max(0) as u32,
+/// Claim the oldest message due at `now_ms` until `until_ms`, and return
+/// it. A claimed message is left alone by every other sender until its
+/// claim runs out or its attempt is recorded: with two servers on one
+/// PostgreSQL database, a server that lost the lead mid-send may still be
+/// talking to the mail server. `SKIP LOCKED` lets two claims run at once
+/// without waiting on each other or taking the same row.
+pub fn claim(
+    conn: &Connection,
+    now_ms: i64,
+    until_ms: i64,
+) -> crate::store::sql::Result<Option<Queued>> {
+    let lock = match conn.dialect() {
+        Dialect::Postgres => "FOR UPDATE SKIP LOCKED",
+        Dialect::Sqlite => "",
+    };
+    let sql = format!(
+        "UPDATE outbox SET claimed_until_ms = ?2 WHERE id = (
+            SELECT id FROM outbox
+            WHERE state = 'queued' AND next_attempt_ms <= ?1
+              AND (claimed_until_ms IS NULL OR claimed_until_ms <= ?1)
+            ORDER BY next_attempt_ms, id LIMIT 1 {lock})
+         RETURNING id, kind, recipients, subject, body_text, body_html, message_id, attempts"
+    );
+    conn.prepare_cached(&sql)?
+        .query_row(params![now_ms, until_ms], |r| {
+            Ok(Queued {
+                id: r.get(0)?,
+                kind: r.get(1)?,
+                recipients: serde_json::from_str(&r.get::<_, String>(2)?).unwrap_or_default(),
+                subject: r.get(3)?,
+                text: r.get(4)?,
+                html: r.get(5)?,
+                message_id: r.get(6)?,
+                attempts: r.get::<_, i64>(7)?.max(0) as u32,
+            })
         })
-    })?;
-    rows.collect()
+        .optional()
 }
 
 pub fn sent(
@@ -172,7 +198,8 @@ pub fn sent(
     now_ms: i64,
 ) -> crate::store::sql::Result<()> {
     conn.execute(
-        "UPDATE outbox SET state = 'sent', sent_ms = ?2, attempts = ?3, last_error = NULL WHERE id = ?1",
+        "UPDATE outbox SET state = 'sent', sent_ms = ?2, attempts = ?3, last_error = NULL, claimed_until_ms = NULL
+         WHERE id = ?1",
         params![id, now_ms, attempts],
     )
     .map(drop)
@@ -185,7 +212,7 @@ pub fn dead(
     error: &str,
 ) -> crate::store::sql::Result<()> {
     conn.execute(
-        "UPDATE outbox SET state = 'dead', attempts = ?2, last_error = ?3 WHERE id = ?1",
+        "UPDATE outbox SET state = 'dead', attempts = ?2, last_error = ?3, claimed_until_ms = NULL WHERE id = ?1",
         params![id, attempts, error],
     )
     .map(drop)
@@ -199,7 +226,8 @@ pub fn retry(
     next_ms: i64,
 ) -> crate::store::sql::Result<()> {
     conn.execute(
-        "UPDATE outbox SET attempts = ?2, last_error = ?3, next_attempt_ms = ?4 WHERE id = ?1",
+        "UPDATE outbox SET attempts = ?2, last_error = ?3, next_attempt_ms = ?4, claimed_until_ms = NULL
+         WHERE id = ?1",
         params![id, attempts, error, next_ms],
     )
     .map(drop)

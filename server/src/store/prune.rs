@@ -230,6 +230,19 @@ fn alerts(
 }
 
 /// The live loop: a pass at start, then once an hour.
+/// Prune for each term this server leads (see [`crate::cluster`]).
+pub async fn run_while_leading(
+    db: super::Db,
+    retention: Retention,
+    metrics: std::sync::Arc<crate::metrics::Metrics>,
+    mut leadership: crate::cluster::Leadership,
+    shutdown: tokio_util::sync::CancellationToken,
+) {
+    while let Some(term) = leadership.term(&shutdown).await {
+        run(db.clone(), retention, metrics.clone(), term).await;
+    }
+}
+
 pub async fn run(
     db: super::Db,
     retention: Retention,

@@ -243,6 +243,12 @@ const MIGRATIONS: &[&str] = &[
         created_ms INTEGER NOT NULL
     ) WITHOUT ROWID;
     CREATE INDEX password_links_outbox ON password_links (outbox_id);"#,
+    // 13: two servers on one database. A sender claims a queued message
+    // until `claimed_until_ms`, so the other leaves it alone; and an agent's
+    // acknowledgement is counted from the tables, which door events join by
+    // their seq.
+    "ALTER TABLE outbox ADD COLUMN claimed_until_ms INTEGER;
+    CREATE INDEX door_events_seq ON door_events (office, agent, seq);",
 ];
 
 #[cfg(test)]

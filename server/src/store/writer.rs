@@ -7,7 +7,7 @@
 use std::sync::Arc;
 use std::time::Duration;
 
-use crate::store::sql::{params, Connection, Transaction};
+use crate::store::sql::{params, Connection, Dialect, Transaction};
 use tokio::sync::{mpsc, oneshot};
 
 use super::delivery::{AckOut, Ledger, Staged};
@@ -64,11 +64,27 @@ pub enum Write {
     Command(super::commands::Sent),
     /// An agent answered a command.
     CommandAnswer(super::commands::Answer),
+    /// Tell the leading server's engine, once the batch commits, of what a
+    /// server that does not lead received (PostgreSQL only; see
+    /// `crate::cluster::relay`).
+    Relay(String),
     /// Answered once everything sent before it is committed.
     Flush(oneshot::Sender<()>),
     /// A write from the web side ([`super::Db::write`]), run after the batch
     /// it came with commits.
     Call(super::db::Call),
+}
+
+impl Write {
+    /// The agent whose row this write changes, if any.
+    fn agent(&self) -> Option<(&str, &str)> {
+        match self {
+            Write::Report { office, agent, .. }
+            | Write::Events { office, agent, .. }
+            | Write::Presence { office, agent, .. } => Some((office, agent)),
+            _ => None,
+        }
+    }
 }
 
 pub struct WriterHandle {
@@ -99,7 +115,10 @@ fn run(
     acks: Option<AckSender>,
 ) {
     refresh_online(&conn, metrics);
-    let mut ledger = Ledger::default();
+    let mut ledger = match conn.dialect() {
+        Dialect::Sqlite => Ledger::default(),
+        Dialect::Postgres => Ledger::shared(),
+    };
     let mut batch = Vec::with_capacity(MAX_BATCH);
     while let Some(first) = rx.blocking_recv() {
         batch.push(first);
@@ -179,6 +198,7 @@ fn apply(
     let tx = conn.transaction()?;
     let mut out = Outcome::default();
     let mut staged = Staged::default();
+    staged.lock(&tx, ledger, batch.iter().filter_map(Write::agent))?;
     for w in batch {
         match w {
             Write::Report {
@@ -238,10 +258,11 @@ fn apply(
             } => super::alerts::write_attestation(&tx, letter, office, item, attestation)?,
             Write::Command(c) => super::commands::write_sent(&tx, c)?,
             Write::CommandAnswer(a) => out.foreign.extend(super::commands::write_answer(&tx, a)?),
+            Write::Relay(note) => crate::cluster::relay::notify(&tx, note)?,
             Write::Flush(_) | Write::Call(_) => {}
         }
     }
-    staged.save(&tx)?;
+    staged.save(&tx, ledger)?;
     tx.commit()?;
     Ok((out, staged))
 }

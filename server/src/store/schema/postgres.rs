@@ -233,12 +233,19 @@ pub(super) const MIGRATIONS: &[&str] = &[
         created_ms BIGINT NOT NULL
     );
     CREATE INDEX password_links_outbox ON password_links (outbox_id);"#,
+    // 13
+    "ALTER TABLE outbox ADD COLUMN claimed_until_ms BIGINT;
+    CREATE INDEX door_events_seq ON door_events (office, agent, seq);",
 ];
 
 /// Take the migration lock and read the schema version (0 for a new database).
 pub(super) fn begin(conn: &Connection) -> Result<usize> {
     conn.query_row("SELECT pg_advisory_lock(?1)", [LOCK], |_| Ok(()))?;
-    conn.execute_batch("CREATE TABLE IF NOT EXISTS ronda_schema (version BIGINT NOT NULL)")?;
+    // Without the NOTICE that the table exists, logged at every start.
+    conn.execute_batch(
+        "SET client_min_messages = warning;
+         CREATE TABLE IF NOT EXISTS ronda_schema (version BIGINT NOT NULL)",
+    )?;
     let v: Option<usize> =
         conn.query_row("SELECT max(version) FROM ronda_schema", [], |r| r.get(0))?;
     Ok(v.unwrap_or(0))

@@ -7,7 +7,7 @@
 mod pg;
 mod value;
 
-pub use pg::PgConfig;
+pub use pg::{session, PgConfig};
 pub use value::{FromSql, Params, ToSql, Value, ValueRef};
 
 /// Parameters of mixed types, as rusqlite's macro of the same name.

@@ -75,33 +75,18 @@ type Reply<T> = mpsc::SyncSender<Result<T, Error>>;
 
 impl Client {
     pub(super) fn connect(config: &PgConfig) -> Result<Client, Error> {
-        let mut pg: postgres::Config = config.url.parse()?;
-        if let Some(p) = &config.password {
-            let p = p.resolve().map_err(|e| Error::Secret(e.to_string()))?;
-            pg.password(p.expose());
-        }
-        pg.application_name("ronda-server");
-        let tls = match pg.get_ssl_mode() {
-            postgres::config::SslMode::Disable => None,
-            _ => Some(tls(config)?),
-        };
+        let config = config.clone();
         let (jobs, queue) = mpsc::channel();
         let (ready, started) = mpsc::sync_channel(1);
         std::thread::Builder::new()
             .name("postgres".into())
-            .spawn(move || {
-                let client = match tls {
-                    None => pg.connect(postgres::NoTls),
-                    Some(tls) => pg.connect(tls),
-                };
-                match client {
-                    Ok(client) => {
-                        let _ = ready.send(Ok(()));
-                        serve(client, queue);
-                    }
-                    Err(e) => {
-                        let _ = ready.send(Err(Error::from(e)));
-                    }
+            .spawn(move || match session(&config, "ronda-server") {
+                Ok(client) => {
+                    let _ = ready.send(Ok(()));
+                    serve(client, queue);
+                }
+                Err(e) => {
+                    let _ = ready.send(Err(e));
                 }
             })
             .map_err(|e| Error::Thread(e.to_string()))?;
@@ -133,6 +118,29 @@ impl Client {
     pub(super) fn batch(&self, sql: &str) -> Result<(), Error> {
         self.call(|r| Job::Batch(sql.to_owned(), r))
     }
+}
+
+/// A session of the driver's own, for what the store's interface does not
+/// carry: an advisory lock held for as long as the session lives, and
+/// LISTEN. Blocking: call it on a thread outside any tokio runtime.
+pub fn session(config: &PgConfig, application: &str) -> Result<postgres::Client, Error> {
+    let mut pg: postgres::Config = config.url.parse()?;
+    if let Some(p) = &config.password {
+        let p = p.resolve().map_err(|e| Error::Secret(e.to_string()))?;
+        pg.password(p.expose());
+    }
+    pg.application_name(application);
+    // A dead peer must end the session, not hang it: the lock is only
+    // worth something while its holder is known to be alive.
+    pg.keepalives(true)
+        .keepalives_idle(std::time::Duration::from_secs(5));
+    if pg.get_connect_timeout().is_none() {
+        pg.connect_timeout(std::time::Duration::from_secs(5));
+    }
+    Ok(match pg.get_ssl_mode() {
+        postgres::config::SslMode::Disable => pg.connect(postgres::NoTls)?,
+        _ => pg.connect(tls(config)?)?,
+    })
 }
 
 fn gone() -> Error {

@@ -185,3 +185,38 @@ async fn writer_thread_commits_everything_before_a_flush_and_on_close() {
         assert_eq!(count(&reader, "SELECT count(*) FROM reports"), 101);
     }
 }
+
+/// Two servers on one PostgreSQL database, each given some of one agent's
+/// reports by a shared subscription: each one's acknowledgement counts the
+/// other's too, and the stored count never goes back.
+#[test]
+fn two_servers_count_each_others_reports_in_the_acknowledgement() {
+    for (db, mut a) in setup() {
+        if a.dialect() != Dialect::Postgres {
+            continue;
+        }
+        let mut b = db.open();
+        let metrics = Metrics::new();
+        let (mut ledger_a, mut ledger_b) = (Ledger::shared(), Ledger::shared());
+        let mut step = |conn: &mut Connection, ledger: &mut Ledger, batch: &[Write]| {
+            let staged = commit(conn, batch, &metrics, ledger);
+            ledger.keep(staged)[0].through
+        };
+        assert_eq!(
+            step(&mut a, &mut ledger_a, &[sent(1, 1, 0), sent(3, 1, 0)]),
+            1
+        );
+        assert_eq!(
+            step(&mut b, &mut ledger_b, &[sent(2, 1, 0), sent(4, 1, 0)]),
+            4
+        );
+        assert_eq!(step(&mut a, &mut ledger_a, &[sent(5, 1, 0)]), 5);
+        assert_eq!(step(&mut b, &mut ledger_b, &[door_events(7, &[1])]), 5);
+        assert_eq!(
+            step(&mut a, &mut ledger_a, &[sent(6, 1, 0)]),
+            7,
+            "the other's door events count"
+        );
+        assert_eq!(count(&a, "SELECT acked_through FROM agents"), 7);
+    }
+}
