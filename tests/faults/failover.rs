@@ -284,10 +284,9 @@ async fn the_leader_killed_five_times_loses_repeats_and_double_mails_no_alert() 
         ca_file: None,
     })
     .unwrap();
-    let firing = format!("SELECT count(*) FROM alerts WHERE state = 'firing'");
     eventually("every office's alert firing and mailed", || {
         let (firing, sent) = (
-            query(&pg, &firing),
+            query(&pg, "SELECT count(*) FROM alerts WHERE state = 'firing'"),
             query(&pg, "SELECT count(*) FROM outbox WHERE state = 'sent'"),
         );
         async move { (firing == OFFICES as i64 && sent >= 1).then_some(()) }

@@ -198,7 +198,7 @@ fn two_servers_count_each_others_reports_in_the_acknowledgement() {
         let mut b = db.open();
         let metrics = Metrics::new();
         let (mut ledger_a, mut ledger_b) = (Ledger::shared(), Ledger::shared());
-        let mut step = |conn: &mut Connection, ledger: &mut Ledger, batch: &[Write]| {
+        let step = |conn: &mut Connection, ledger: &mut Ledger, batch: &[Write]| {
             let staged = commit(conn, batch, &metrics, ledger);
             ledger.keep(staged)[0].through
         };
