@@ -20,9 +20,6 @@ use crate::engine::worker::Msg;
 use crate::metrics::Metrics;
 use crate::store::{now_ms, Write};
 
-/// The shared subscription's group: every server of one database joins it.
-pub const SHARE_GROUP: &str = "ronda";
-
 pub struct Ingest {
     pub client: AsyncClient,
     pub eventloop: EventLoop,
@@ -31,9 +28,9 @@ pub struct Ingest {
     pub subscribed: watch::Sender<bool>,
     /// QoS of the subscription: see [`subscription_qos`].
     pub qos: QoS,
-    /// Subscribe as one of a group (`$share/ronda/…`), so that each message
-    /// goes to one of the servers sharing a database.
-    pub share: bool,
+    /// Subscribe as one of this group (`$share/<group>/…`), so that each
+    /// message goes to one of the servers sharing a database.
+    pub share: Option<String>,
 }
 
 /// QoS 1 from an external broker, which may run on another machine and
@@ -87,7 +84,7 @@ impl Ingest {
             match event {
                 Ok(Event::Incoming(Packet::ConnAck(_))) => {
                     backoff.reset();
-                    subscribe(&client, qos, share);
+                    subscribe(&client, qos, share.as_deref());
                 }
                 Ok(Event::Incoming(Packet::SubAck(ack))) => {
                     if ack
@@ -126,17 +123,16 @@ impl Ingest {
     }
 }
 
-fn subscribe(client: &AsyncClient, qos: QoS, share: bool) {
+fn subscribe(client: &AsyncClient, qos: QoS, share: Option<&str>) {
     // A fresh session after every connect: subscribe again each time, all
     // filters in one packet so that one SUBACK means "ready". From another
     // task, and waiting for room: after an outage the request queue may be
     // full of acknowledgements, and this loop must keep polling to empty it.
     let filters = [Kind::Report, Kind::Event, Kind::State, Kind::CmdResult].map(|k| {
         let all = Topic::filter_all(k);
-        let filter = if share {
-            format!("$share/{SHARE_GROUP}/{all}")
-        } else {
-            all
+        let filter = match share {
+            Some(group) => format!("$share/{group}/{all}"),
+            None => all,
         };
         SubscribeFilter::new(filter, qos)
     });

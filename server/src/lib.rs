@@ -210,7 +210,10 @@ pub async fn start(
         qos: ingest::subscription_qos(matches!(config.broker, BrokerChoice::Embedded(_))),
         // Servers sharing a database share one external broker's stream;
         // an embedded broker has only its own server to feed.
-        share: cluster.shared && matches!(config.broker, BrokerChoice::External(_)),
+        share: match config.broker {
+            BrokerChoice::External(_) => cluster.share_group.clone(),
+            BrokerChoice::Embedded(_) => None,
+        },
     };
     let db = store::Db::new(store::Reader::open(&config.database)?, &writer.tx);
     let app = http::app(http::AppState {

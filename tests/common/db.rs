@@ -62,6 +62,12 @@ impl TestDb {
         }
     }
 
+    /// A throwaway PostgreSQL database whatever the switch says, for the
+    /// tests of servers that share one; `None` (skip) as [`TempDb::new`].
+    pub fn postgres_only() -> Option<TestDb> {
+        TempDb::new().map(TestDb::postgres)
+    }
+
     fn postgres(pg: TempDb) -> TestDb {
         let password = pg.password.clone();
         TestDb {

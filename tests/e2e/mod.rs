@@ -13,3 +13,4 @@ mod mosquitto;
 mod office_page;
 pub mod reload;
 mod remediation;
+mod share;

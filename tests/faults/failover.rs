@@ -12,15 +12,14 @@ use std::sync::atomic::AtomicU64;
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
-use ronda_agent::outbox::{Limits, Outbox, Sync};
 use ronda_common::link::BrokerUrl;
-use ronda_server::store::sql::{Connection, PgConfig};
-use ronda_testkit::postgres::TempDb;
+use ronda_server::store::sql::Connection;
 use rumqttc::{AsyncClient, MqttOptions, QoS};
 use tokio_util::sync::CancellationToken;
 
 use super::process::spawn;
-use super::{binary, outbox_state, run_counted, tail, Dice};
+use super::{binary, outbox_agent, outbox_state, tail, Dice};
+use crate::common::db::TestDb;
 use crate::common::smtp::Smtp;
 use crate::common::*;
 use crate::e2e::reload::{letter_yaml, registry_yaml};
@@ -120,7 +119,7 @@ async fn until_leads(node: &mut Node) -> Duration {
 
 /// The settings both servers share: the broker, the database, the letter
 /// (every office's service must be up; mail at once), the mail server.
-fn common_yaml(dir: &Path, broker: &str, db: &TempDb, smtp: std::net::SocketAddr) -> String {
+fn common_yaml(dir: &Path, broker: &str, db: &TestDb, smtp: std::net::SocketAddr) -> String {
     let offices: Vec<String> = (0..OFFICES).map(|i| format!("o{i}")).collect();
     let offices: Vec<&str> = offices.iter().map(String::as_str).collect();
     std::fs::create_dir_all(dir.join("letters")).unwrap();
@@ -133,17 +132,11 @@ fn common_yaml(dir: &Path, broker: &str, db: &TempDb, smtp: std::net::SocketAddr
     )
     .unwrap();
     std::fs::write(dir.join("offices.yaml"), registry_yaml(&offices)).unwrap();
-    let password = if db.password.is_some() {
-        "  password_env: PGPASSWORD\n"
-    } else {
-        ""
-    };
     format!(
-        "broker:\n  external:\n    url: {broker}\n    allow_plaintext: true\n\
-         database:\n  url: \"{}\"\n{password}\
+        "broker:\n  external:\n    url: {broker}\n    allow_plaintext: true\n{}\
          policies: {}\noffices: {}\n\
          mail:\n  from: Ronda <ronda@kab.example.go.id>\n  smtp:\n    host: 127.0.0.1\n    port: {}\n    tls: none\n    timeout: 2s\n",
-        db.url,
+        db.yaml(),
         dir.join("letters").display(),
         dir.join("offices.yaml").display(),
         smtp.port()
@@ -194,27 +187,7 @@ fn agents(
 ) -> Vec<tokio::task::JoinHandle<()>> {
     let made = Arc::new(AtomicU64::new(0));
     (0..AGENTS)
-        .map(|i| {
-            let office = format!("lab-{i}");
-            let config = ronda_agent::AgentConfig {
-                office: ronda_wire::Id::new(&office).unwrap(),
-                agent: ronda_wire::Id::new("gw").unwrap(),
-                interval,
-                startup_jitter: Duration::ZERO,
-                state_dir: dir.join(&office),
-                broker: broker_config(broker),
-                devices: Default::default(),
-                access: Vec::new(),
-                access_listen: None,
-                outbox: Limits::default(),
-                pace: ronda_agent::delivery::Pace {
-                    ack_timeout: Duration::from_secs(2),
-                    ..Default::default()
-                },
-            };
-            let (outbox, _) = Outbox::open(&config.state_dir, config.outbox, Sync::Off).unwrap();
-            run_counted(config, &office, &made, outbox, stop.clone())
-        })
+        .map(|i| outbox_agent(dir, &format!("lab-{i}"), broker, interval, &made, stop))
         .collect()
 }
 
@@ -227,7 +200,7 @@ async fn the_leader_killed_five_times_loses_repeats_and_double_mails_no_alert() 
     let Some(broker) = mosquitto() else {
         return;
     };
-    let Some(db) = TempDb::new() else {
+    let Some(db) = TestDb::postgres_only() else {
         return;
     };
     binary("ronda-server");
@@ -275,15 +248,7 @@ async fn the_leader_killed_five_times_loses_repeats_and_double_mails_no_alert() 
     // The last two offices fall out of line under the last leader.
     down.lock().unwrap().extend([OFFICES - 2, OFFICES - 1]);
 
-    let pg = Connection::postgres(&PgConfig {
-        url: db.url.clone(),
-        password: db
-            .password
-            .clone()
-            .map(|p| ronda_common::conf::Secret::new(p).into()),
-        ca_file: None,
-    })
-    .unwrap();
+    let pg = crate::common::db::open(&db.location);
     eventually("every office's alert firing and mailed", || {
         let (firing, sent) = (
             query(&pg, "SELECT count(*) FROM alerts WHERE state = 'firing'"),

@@ -8,7 +8,7 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use super::process::{spawn, terminate, ServerProcess};
-use super::{binary, outbox_state, run_counted, sql, tail, Dice, Tally};
+use super::{binary, outbox_agent, outbox_state, sql, tail, Dice, Tally};
 use crate::common::*;
 use ronda_agent::outbox::{Limits, Outbox, Sync};
 use ronda_sim::readings::MadeUpOffice;
@@ -176,28 +176,7 @@ async fn a_server_killed_ten_times_mid_ingest_loses_no_acknowledged_report() {
         (0..AGENTS)
             .map(|i| {
                 let office = format!("kill-{i}");
-                let config = ronda_agent::AgentConfig {
-                    office: ronda_wire::Id::new(&office).unwrap(),
-                    agent: ronda_wire::Id::new("gw").unwrap(),
-                    interval,
-                    startup_jitter: interval.min(Duration::from_millis(100)),
-                    state_dir: dir.path().join(&office),
-                    broker: broker_config(&broker.url),
-                    devices: Default::default(),
-                    access: Vec::new(),
-                    access_listen: None,
-                    outbox: Limits::default(),
-                    pace: ronda_agent::delivery::Pace {
-                        // Reports the broker took while no server was
-                        // subscribed are gone; they go again after this.
-                        ack_timeout: Duration::from_secs(2),
-                        ..Default::default()
-                    },
-                };
-                // The agents are not the ones killed: no need for fsync.
-                let (outbox, _) =
-                    Outbox::open(&config.state_dir, config.outbox, Sync::Off).unwrap();
-                run_counted(config, &office, &made, outbox, stop.clone())
+                outbox_agent(dir.path(), &office, &broker.url, interval, &made, stop)
             })
             .collect()
     };

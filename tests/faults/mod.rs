@@ -51,6 +51,45 @@ pub fn run_counted(
     })
 }
 
+/// A real agent `office/gw` on made-up readings and an outbox file in
+/// `dir/office`, each report counted in `made`; through a broker that a
+/// fault test takes away, so a report it dropped goes again after 2 s.
+pub fn outbox_agent(
+    dir: &Path,
+    office: &str,
+    broker: &ronda_common::link::BrokerUrl,
+    interval: Duration,
+    made: &Arc<AtomicU64>,
+    stop: &tokio_util::sync::CancellationToken,
+) -> tokio::task::JoinHandle<()> {
+    let config = ronda_agent::AgentConfig {
+        office: ronda_wire::Id::new(office).unwrap(),
+        agent: ronda_wire::Id::new("gw").unwrap(),
+        interval,
+        startup_jitter: interval.min(Duration::from_millis(100)),
+        state_dir: dir.join(office),
+        broker: crate::common::broker_config(broker),
+        devices: Default::default(),
+        access: Vec::new(),
+        access_listen: None,
+        outbox: ronda_agent::outbox::Limits::default(),
+        pace: ronda_agent::delivery::Pace {
+            // Reports the broker took while no server was subscribed are
+            // gone; they go again after this.
+            ack_timeout: Duration::from_secs(2),
+            ..Default::default()
+        },
+    };
+    // The agents are not the ones killed: no need for fsync.
+    let (outbox, _) = ronda_agent::outbox::Outbox::open(
+        &config.state_dir,
+        config.outbox,
+        ronda_agent::outbox::Sync::Off,
+    )
+    .unwrap();
+    run_counted(config, office, made, outbox, stop.clone())
+}
+
 /// Random fault points from a seed that is printed, so that a failing run
 /// can be tried again with the same choices (`RONDA_FAULT_SEED=…`; the
 /// timing of the processes will still differ). SplitMix64, seeded from the

@@ -23,6 +23,8 @@ pub struct Joined {
     pub leadership: Leadership,
     /// Other servers may share the database (PostgreSQL).
     pub shared: bool,
+    /// The servers' shared subscription group (see [`share_group`]).
+    pub share_group: Option<String>,
 }
 
 /// Take part as the database allows: alone on a SQLite file; on
@@ -41,7 +43,15 @@ pub async fn join(
         return Ok(Joined {
             leadership: Leadership::alone(),
             shared: false,
+            share_group: None,
         });
+    };
+    let group = {
+        let location = location.clone();
+        tokio::task::spawn_blocking(move || share_group(&location))
+            .await
+            .map_err(std::io::Error::other)?
+            .map_err(std::io::Error::other)?
     };
     let (listening, heard) = tokio::sync::oneshot::channel();
     relay::spawn(
@@ -56,7 +66,34 @@ pub async fn join(
     Ok(Joined {
         leadership: lock::spawn(pg.clone(), metrics.clone(), shutdown.clone())?,
         shared: true,
+        share_group: Some(group),
     })
+}
+
+/// The name of the group the servers subscribe as (`$share/<group>/…`):
+/// random, made by the first server and kept in the database. A broker
+/// checks a subscriber's read rights only when it delivers, so a client
+/// that joined the servers' group under a name it could guess would be
+/// given its turn of the reports and drop them: an agent could make the
+/// servers lose a share of every office's reports.
+pub fn share_group(location: &Location) -> Result<String, crate::store::StoreError> {
+    let conn = location.open()?;
+    let made = format!(
+        "ronda-{}",
+        crate::store::users::random_bytes::<16>()
+            .iter()
+            .map(|b| format!("{b:02x}"))
+            .collect::<String>()
+    );
+    conn.execute(
+        "INSERT INTO cluster_settings (name, value) VALUES ('share_group', ?1) ON CONFLICT DO NOTHING",
+        [made.as_str()],
+    )?;
+    Ok(conn.query_row(
+        "SELECT value FROM cluster_settings WHERE name = 'share_group'",
+        [],
+        |r| r.get(0),
+    )?)
 }
 
 /// Whether this server leads now, and a way to wait for it to change.

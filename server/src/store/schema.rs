@@ -246,9 +246,11 @@ const MIGRATIONS: &[&str] = &[
     // 13: two servers on one database. A sender claims a queued message
     // until `claimed_until_ms`, so the other leaves it alone; and an agent's
     // acknowledgement is counted from the tables, which door events join by
-    // their seq.
+    // their seq. `cluster_settings` keeps what the servers must agree on
+    // (the shared subscription's secret group name).
     "ALTER TABLE outbox ADD COLUMN claimed_until_ms INTEGER;
-    CREATE INDEX door_events_seq ON door_events (office, agent, seq);",
+    CREATE INDEX door_events_seq ON door_events (office, agent, seq);
+    CREATE TABLE cluster_settings (name TEXT PRIMARY KEY, value TEXT NOT NULL);",
 ];
 
 #[cfg(test)]

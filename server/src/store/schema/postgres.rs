@@ -235,7 +235,8 @@ pub(super) const MIGRATIONS: &[&str] = &[
     CREATE INDEX password_links_outbox ON password_links (outbox_id);"#,
     // 13
     "ALTER TABLE outbox ADD COLUMN claimed_until_ms BIGINT;
-    CREATE INDEX door_events_seq ON door_events (office, agent, seq);",
+    CREATE INDEX door_events_seq ON door_events (office, agent, seq);
+    CREATE TABLE cluster_settings (name TEXT PRIMARY KEY, value TEXT NOT NULL);",
 ];
 
 /// Take the migration lock and read the schema version (0 for a new database).
