@@ -21,6 +21,8 @@ use crate::store::Write;
 const CHANNEL: &str = "ronda_engine";
 /// PostgreSQL refuses a NOTIFY payload of 8000 bytes or more.
 const MAX_NOTE: usize = 7_900;
+/// Between the notes of one NOTIFY (ASCII record separator).
+const SEP: char = '\u{1e}';
 /// How often the listener looks at whether its term has ended.
 const LOOK_EVERY: Duration = Duration::from_millis(200);
 
@@ -110,10 +112,31 @@ impl Note {
     }
 }
 
-/// Queue `note` in the writer's transaction.
-pub fn notify(tx: &Transaction<'_>, note: &str) -> crate::store::sql::Result<()> {
-    tx.prepare_cached("SELECT pg_notify('ronda_engine', ?1)")?
-        .query_row(params![note], |_| Ok(()))
+/// Queue `notes` in the writer's transaction, as few NOTIFYs as fit: one
+/// each would be a round trip per report.
+pub fn notify(tx: &Transaction<'_>, notes: &[&str]) -> crate::store::sql::Result<()> {
+    let mut notify = tx.prepare_cached("SELECT pg_notify('ronda_engine', ?1)")?;
+    for packed in pack(notes) {
+        notify.query_row(params![packed], |_| Ok(()))?;
+    }
+    Ok(())
+}
+
+/// Notes joined by [`SEP`] into payloads under PostgreSQL's limit. A note
+/// never holds `SEP`: it is a control character, which no payload ingest
+/// accepted (JSON, or `online`/`offline`) carries raw.
+fn pack(notes: &[&str]) -> Vec<String> {
+    let mut out: Vec<String> = Vec::new();
+    for note in notes {
+        match out.last_mut() {
+            Some(last) if last.len() + 1 + note.len() <= MAX_NOTE => {
+                last.push(SEP);
+                last.push_str(note);
+            }
+            _ => out.push((*note).to_owned()),
+        }
+    }
+    out
 }
 
 /// Listen until `shutdown`, handing every other server's notes to
@@ -181,8 +204,8 @@ impl Listener {
                 }
                 notes
             };
-            for note in notes {
-                let Some(msg) = self.read(&mut client, &note) else {
+            for note in notes.iter().flat_map(|n| n.split(SEP)) {
+                let Some(msg) = self.read(&mut client, note) else {
                     continue;
                 };
                 if self.engine.blocking_send(msg).is_err() {
@@ -259,6 +282,21 @@ mod tests {
         ] {
             assert_eq!(Note::decode(&n.encode()), Some(n));
         }
+    }
+
+    #[test]
+    fn notes_are_packed_under_the_limit_and_split_back() {
+        let long = "x".repeat(3_000);
+        let notes: Vec<&str> = vec!["a", "b", &long, &long, &long, "c"];
+        let packed = pack(&notes);
+        assert!(
+            packed.iter().all(|p| p.len() <= MAX_NOTE),
+            "{:?}",
+            packed.iter().map(String::len).collect::<Vec<_>>()
+        );
+        assert_eq!(packed.len(), 2);
+        let back: Vec<&str> = packed.iter().flat_map(|p| p.split(SEP)).collect();
+        assert_eq!(back, notes);
     }
 
     #[test]

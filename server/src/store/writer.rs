@@ -199,6 +199,7 @@ fn apply(
     let mut out = Outcome::default();
     let mut staged = Staged::default();
     staged.lock(&tx, ledger, batch.iter().filter_map(Write::agent))?;
+    let mut notes = Vec::new();
     for w in batch {
         match w {
             Write::Report {
@@ -258,11 +259,12 @@ fn apply(
             } => super::alerts::write_attestation(&tx, letter, office, item, attestation)?,
             Write::Command(c) => super::commands::write_sent(&tx, c)?,
             Write::CommandAnswer(a) => out.foreign.extend(super::commands::write_answer(&tx, a)?),
-            Write::Relay(note) => crate::cluster::relay::notify(&tx, note)?,
+            Write::Relay(note) => notes.push(note.as_str()),
             Write::Flush(_) | Write::Call(_) => {}
         }
     }
     staged.save(&tx, ledger)?;
+    crate::cluster::relay::notify(&tx, &notes)?;
     tx.commit()?;
     Ok((out, staged))
 }
