@@ -37,6 +37,22 @@ pub fn secure_mosquitto(ca: &TestCa, users: &[(&str, &str)]) -> Option<Mosquitto
     start_mosquitto(Some((ca, users)), "")
 }
 
+/// How a client logs in as `user` to a [`secure_mosquitto`] whose CA is in
+/// `ca_file`.
+pub fn login(
+    broker: &Mosquitto,
+    ca_file: &std::path::Path,
+    user: &str,
+    password: &str,
+) -> ronda_common::link::BrokerConfig {
+    ronda_common::link::BrokerConfig {
+        username: Some(user.to_owned()),
+        password: Some(ronda_common::conf::Secret::new(password).into()),
+        ca_file: Some(ca_file.to_owned()),
+        ..super::broker_config(&broker.url)
+    }
+}
+
 /// [`secure_mosquitto`] with the identity settings and ACL shipped in
 /// `examples/mosquitto/`, taken from those files as they are. They follow
 /// the `listener` line, as in the example: some are per listener.

@@ -296,11 +296,8 @@ async fn the_example_mosquitto_config_enforces_the_same_identity() {
     };
     let dir = tempfile::tempdir().unwrap();
     let ca_file = ca.write_ca(dir.path());
-    let login = |user: &str, password: &str| BrokerConfig {
-        username: Some(user.to_owned()),
-        password: Some(Secret::new(password).into()),
-        ca_file: Some(ca_file.clone()),
-        ..crate::common::broker_config(&broker.url)
+    let login = |user: &str, password: &str| {
+        crate::common::mosquitto::login(&broker, &ca_file, user, password)
     };
     let server = login("ronda-server", "server-pw");
     let app = spawn_with(|c| c.broker = BrokerChoice::External(server)).await;

@@ -8,7 +8,6 @@ use std::sync::Arc;
 
 use crate::common::db::TestDb;
 use crate::common::{eventually, spawn_with, TestCa};
-use ronda_common::conf::Secret;
 use ronda_common::link::BrokerConfig;
 use ronda_server::BrokerChoice;
 use rumqttc::{AsyncClient, Event, Packet, QoS, SubscribeReasonCode};
@@ -55,11 +54,8 @@ async fn an_agent_that_joins_the_servers_shared_group_takes_no_report_away() {
     };
     let dir = tempfile::tempdir().unwrap();
     let ca_file = ca.write_ca(dir.path());
-    let login = |user: &str, password: &str| BrokerConfig {
-        username: Some(user.to_owned()),
-        password: Some(Secret::new(password).into()),
-        ca_file: Some(ca_file.clone()),
-        ..crate::common::broker_config(&broker.url)
+    let login = |user: &str, password: &str| {
+        crate::common::mosquitto::login(&broker, &ca_file, user, password)
     };
     let server = login("ronda-server", "server-pw");
     let location = db.location.clone();
