@@ -155,10 +155,14 @@ pub async fn start(
     ));
     let server_id = format!("{:08x}", fastrand::u32(..));
     let (engine_tx, engine_rx) = tokio::sync::mpsc::channel(ENGINE_QUEUE);
+    let (acks_tx, acks_rx) = tokio::sync::mpsc::unbounded_channel();
+    let writer = store::spawn_writer(conn, metrics.clone(), STORE_QUEUE, Some(acks_tx))
+        .map_err(ServerError::Writer)?;
     let cluster = cluster::join(
         &config.database,
         &server_id,
         &engine_tx,
+        &writer.tx,
         config.max_payload_bytes,
         &metrics,
         &shutdown,
@@ -174,9 +178,6 @@ pub async fn start(
     // Bind HTTP before starting a broker, whose threads cannot be stopped.
     let listeners = bind_http(&config).await?;
     let http_addr = listeners.addr;
-    let (acks_tx, acks_rx) = tokio::sync::mpsc::unbounded_channel();
-    let writer = store::spawn_writer(conn, metrics.clone(), STORE_QUEUE, Some(acks_tx))
-        .map_err(ServerError::Writer)?;
 
     let (broker, agents_url, agents_tls_url) = broker_config(&config, &metrics).await?;
     let client_id = format!("ronda-server-{server_id}");
@@ -190,12 +191,6 @@ pub async fn start(
         config.mail.is_some(),
     )
     .with_live(live.clone());
-    if cluster.shared {
-        worker = worker.with_lead(engine::lead::Lead {
-            leadership: cluster.leadership.clone(),
-            reseed: reseed(&config, &views),
-        });
-    }
     let ingest = ingest::Ingest {
         client: client.clone(),
         eventloop,
@@ -204,7 +199,7 @@ pub async fn start(
             engine: engine_tx.clone(),
             metrics: metrics.clone(),
             max_payload: config.max_payload_bytes,
-            relay_as: cluster.shared.then(|| server_id.clone()),
+            relay_as: cluster.shared().then(|| server_id.clone()),
         },
         subscribed: subscribed_tx,
         qos: ingest::subscription_qos(matches!(config.broker, BrokerChoice::Embedded(_))),
@@ -216,6 +211,18 @@ pub async fn start(
         },
     };
     let db = store::Db::new(store::Reader::open(&config.database)?, &writer.tx);
+    if let Some(pending) = &cluster.pending {
+        worker = worker.with_lead(engine::lead::Lead {
+            leadership: cluster.leadership.clone(),
+            reseed: reseed(&config, &views),
+            forward: cluster::ask::Forward {
+                origin: server_id.clone(),
+                store: writer.tx.clone(),
+                pending: pending.clone(),
+                db: db.clone(),
+            },
+        });
+    }
     let app = http::app(http::AppState {
         db: db.clone(),
         limiter: Default::default(),

@@ -85,7 +85,7 @@ async fn reload(app: &TestApp) -> Reloaded {
 }
 
 /// Publish a report from `office/gw` whose service `sipd` is down.
-async fn report_down(app: &TestApp, office: &str, seq: u64) {
+pub async fn report_down(app: &TestApp, office: &str, seq: u64) {
     let mut o = MqttOptions::new(
         format!("raw-{office}"),
         app.broker.host.clone(),

@@ -1,7 +1,7 @@
-//! The servers' shared subscription (`$share/ronda/…`, two servers on one
-//! PostgreSQL database) as an agent on the office LAN would try it: joining
-//! the servers' group to take reports away from them, through Mosquitto
-//! with the example ACL.
+//! Two servers on one PostgreSQL database: their shared subscription as an
+//! agent on the office LAN would try it (joining the servers' group to take
+//! reports away from them, through Mosquitto with the example ACL), and a
+//! person's request made on the server that does not lead.
 
 use std::sync::atomic::{AtomicU32, Ordering};
 use std::sync::Arc;
@@ -117,4 +117,76 @@ async fn an_agent_that_joins_the_servers_shared_group_takes_no_report_away() {
     );
     assert_eq!(stored, N as i64);
     app.stop().await;
+}
+
+/// Two servers on one PostgreSQL database: an acknowledgement made on the
+/// one that does not lead is done by the leader's engine (forwarded over
+/// the relay), answered as if made there, and seen by both.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_acknowledgement_made_on_the_server_that_does_not_lead_is_done_by_the_leader() {
+    let Some(broker) = crate::common::mosquitto() else {
+        return;
+    };
+    let Some(db) = TestDb::postgres_only() else {
+        return;
+    };
+    let files = tempfile::tempdir().unwrap();
+    let (letters, offices) = (
+        files.path().join("letters"),
+        files.path().join("offices.yaml"),
+    );
+    std::fs::create_dir(&letters).unwrap();
+    std::fs::write(
+        letters.join("a.yaml"),
+        crate::e2e::reload::letter_yaml("a", "all"),
+    )
+    .unwrap();
+    std::fs::write(&offices, crate::e2e::reload::registry_yaml(&["dinkes"])).unwrap();
+    let server = || {
+        let (url, location) = (broker.url.clone(), db.location.clone());
+        let (letters, offices) = (letters.clone(), offices.clone());
+        spawn_with(move |c| {
+            crate::common::external(&url)(c);
+            c.database = location;
+            c.policies_dir = Some(letters);
+            c.offices_file = Some(offices);
+            ronda_server::letters::load(c).unwrap();
+        })
+    };
+    let leader = server().await;
+    eventually("the first server leading", || async {
+        (leader.metric("ronda_leader").await == 1.0).then_some(())
+    })
+    .await;
+    let other = server().await;
+    assert_eq!(other.metric("ronda_leader").await, 0.0);
+
+    crate::e2e::reload::report_down(&leader, "dinkes", 1).await;
+    let firing = "/api/v1/alerts?office=dinkes&state=firing";
+    let id = eventually("the alert firing", || async {
+        let (_, list) = leader.get_json(firing).await;
+        list.as_array()?.first()?["id"].as_i64()
+    })
+    .await;
+
+    let ack = other
+        .client
+        .post(format!("{}/api/v1/alerts/{id}/ack", other.http))
+        .json(&serde_json::json!({"note": "teknisi sedang menuju kantor"}))
+        .send()
+        .await
+        .unwrap();
+    let status = ack.status().as_u16();
+    let body: serde_json::Value = ack.json().await.unwrap_or_default();
+    assert_eq!(status, 200, "{body}");
+    assert_eq!(body["state"], "acknowledged", "{body}");
+    for app in [&leader, &other] {
+        let (_, alert) = app.get_json(&format!("/api/v1/alerts/{id}")).await;
+        assert_eq!(alert["state"], "acknowledged", "{}: {alert}", app.http);
+    }
+    // The leader's engine took it: nothing is left firing.
+    let (_, list) = leader.get_json(firing).await;
+    assert!(list.as_array().unwrap().is_empty(), "{list}");
+    other.stop().await;
+    leader.stop().await;
 }

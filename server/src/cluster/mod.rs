@@ -6,6 +6,7 @@
 //! policy engine, the mail sender and retention. A server on a SQLite file
 //! is alone by construction and always leads.
 
+pub mod ask;
 pub mod lock;
 pub mod relay;
 
@@ -21,10 +22,19 @@ use tokio_util::sync::CancellationToken;
 /// How this server takes part.
 pub struct Joined {
     pub leadership: Leadership,
-    /// Other servers may share the database (PostgreSQL).
-    pub shared: bool,
-    /// The servers' shared subscription group (see [`share_group`]).
+    /// The servers' shared subscription group (see [`share_group`]); `None`
+    /// for a server alone on its database.
     pub share_group: Option<String>,
+    /// Requests this server forwarded to the leader, awaiting an answer
+    /// (see [`ask`]); `None` when alone.
+    pub pending: Option<ask::Pending>,
+}
+
+impl Joined {
+    /// Other servers may share the database (PostgreSQL).
+    pub fn shared(&self) -> bool {
+        self.share_group.is_some()
+    }
 }
 
 /// Take part as the database allows: alone on a SQLite file; on
@@ -34,6 +44,7 @@ pub async fn join(
     location: &Location,
     server_id: &str,
     engine: &mpsc::Sender<Msg>,
+    store: &mpsc::Sender<crate::store::Write>,
     max_payload: usize,
     metrics: &Arc<Metrics>,
     shutdown: &CancellationToken,
@@ -42,8 +53,8 @@ pub async fn join(
         metrics.leader.set(1);
         return Ok(Joined {
             leadership: Leadership::alone(),
-            shared: false,
             share_group: None,
+            pending: None,
         });
     };
     let group = {
@@ -53,20 +64,24 @@ pub async fn join(
             .map_err(std::io::Error::other)?
             .map_err(std::io::Error::other)?
     };
+    let leadership = lock::spawn(pg.clone(), metrics.clone(), shutdown.clone())?;
+    let pending = ask::Pending::default();
     let (listening, heard) = tokio::sync::oneshot::channel();
-    relay::spawn(
-        pg.clone(),
-        server_id.to_owned(),
-        engine.clone(),
+    let listener = relay::Listener {
+        origin: server_id.to_owned(),
+        engine: engine.clone(),
         max_payload,
-        shutdown.clone(),
-        listening,
-    )?;
+        shutdown: shutdown.clone(),
+        leadership: leadership.clone(),
+        store: store.clone(),
+        pending: pending.clone(),
+    };
+    relay::spawn(pg.clone(), listener, listening)?;
     let _ = heard.await;
     Ok(Joined {
-        leadership: lock::spawn(pg.clone(), metrics.clone(), shutdown.clone())?,
-        shared: true,
+        leadership,
         share_group: Some(group),
+        pending: Some(pending),
     })
 }
 

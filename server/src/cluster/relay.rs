@@ -144,18 +144,9 @@ fn pack(notes: &[&str]) -> Vec<String> {
 /// try failed), so the caller can read its engine's starting point after it.
 pub fn spawn(
     config: PgConfig,
-    origin: String,
-    engine: mpsc::Sender<Msg>,
-    max_payload: usize,
-    shutdown: CancellationToken,
+    me: Listener,
     listening: oneshot::Sender<()>,
 ) -> std::io::Result<std::thread::JoinHandle<()>> {
-    let me = Listener {
-        origin,
-        engine,
-        max_payload,
-        shutdown,
-    };
     std::thread::Builder::new()
         .name("relay-listen".into())
         .spawn(move || {
@@ -173,11 +164,19 @@ pub fn spawn(
         })
 }
 
-struct Listener {
-    origin: String,
-    engine: mpsc::Sender<Msg>,
-    max_payload: usize,
-    shutdown: CancellationToken,
+/// What the listening thread needs.
+pub struct Listener {
+    /// This server's id: its own notes are skipped.
+    pub origin: String,
+    pub engine: mpsc::Sender<Msg>,
+    pub max_payload: usize,
+    pub shutdown: CancellationToken,
+    /// Requests forwarded by the others are run only while this one leads.
+    pub leadership: super::Leadership,
+    /// Where answers to forwarded requests are sent from.
+    pub store: mpsc::Sender<Write>,
+    /// This server's forwarded requests awaiting an answer.
+    pub pending: super::ask::Pending,
 }
 
 impl Listener {
@@ -205,6 +204,10 @@ impl Listener {
                 notes
             };
             for note in notes.iter().flat_map(|n| n.split(SEP)) {
+                if let Some((kind, server, id, json)) = super::ask::parse(note) {
+                    self.asked(kind, server, id, json);
+                    continue;
+                }
                 let Some(msg) = self.read(&mut client, note) else {
                     continue;
                 };
@@ -214,6 +217,34 @@ impl Listener {
             }
         }
         Ok(())
+    }
+
+    /// A request forwarded to the leader (`Q`), or the answer to one of
+    /// this server's (`A`).
+    fn asked(&self, kind: char, server: &str, id: u64, json: &str) {
+        use super::ask::{answer_note, to_msg, Answer, Request};
+        match kind {
+            'Q' if server != self.origin && self.leadership.leads() => {
+                let Ok(request) = serde_json::from_str::<Request>(json) else {
+                    tracing::warn!(server, "relay: a forwarded request that does not read");
+                    return;
+                };
+                let (store, to) = (self.store.clone(), server.to_owned());
+                let done = Box::new(move |answer: Answer| {
+                    if let Some(note) = answer_note(&to, id, &answer) {
+                        let _ = store.blocking_send(Write::Relay(note));
+                    }
+                });
+                let _ = self.engine.blocking_send(to_msg(request, done));
+            }
+            'A' if server == self.origin => {
+                let waiting = self.pending.lock().ok().and_then(|mut p| p.remove(&id));
+                if let (Some(tx), Ok(answer)) = (waiting, serde_json::from_str::<Answer>(json)) {
+                    let _ = tx.send(answer);
+                }
+            }
+            _ => {}
+        }
     }
 
     /// Read another server's note as ingest read the payload it stands for.

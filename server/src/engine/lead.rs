@@ -3,7 +3,8 @@
 //! pages are current, but it acts (stores alert changes, sends commands,
 //! answers acknowledgements) only while this server leads. On taking the
 //! lead it starts again from the database, where the previous leader left
-//! the alerts as they are.
+//! the alerts as they are. A person's request made here while another
+//! server leads is forwarded to it (`crate::cluster::ask`).
 
 use jiff::Timestamp;
 
@@ -19,6 +20,8 @@ pub type Reseed = Box<dyn Fn(&PolicySet) -> Result<Engine, StoreError> + Send + 
 pub struct Lead {
     pub leadership: Leadership,
     pub reseed: std::sync::Arc<Reseed>,
+    /// Where a person's request goes while another server leads.
+    pub forward: crate::cluster::ask::Forward,
 }
 
 impl Worker {

@@ -146,14 +146,16 @@ impl Worker {
 
     /// Handle one message as of `now`.
     pub async fn step(&mut self, msg: Msg, now: Timestamp) {
-        // A person's request needs the leader's engine; dropping the reply
-        // tells the page the service is unavailable here for now.
+        // A person's request needs the leader's engine: it goes there.
         if !self.acting()
             && matches!(
                 msg,
                 Msg::Command { .. } | Msg::Ack { .. } | Msg::Attest { .. }
             )
         {
+            if let Some(lead) = &self.lead {
+                lead.forward.forward(msg);
+            }
             return;
         }
         let fx = match msg {
