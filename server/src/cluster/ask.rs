@@ -13,7 +13,7 @@ use ronda_policy::alert::AckError;
 use serde::{Deserialize, Serialize};
 use tokio::sync::{mpsc, oneshot};
 
-use crate::engine::worker::Msg;
+use crate::engine::worker::{AckRequest, AttestRequest, Msg};
 use crate::engine::{AttestError, Outgoing};
 use crate::store::{Db, Write};
 
@@ -24,24 +24,9 @@ const WAIT: Duration = Duration::from_secs(10);
 /// A request as it travels.
 #[derive(Debug, Serialize, Deserialize, PartialEq)]
 pub enum Request {
-    Ack {
-        id: i64,
-        by: String,
-        note: String,
-        until: Option<jiff::Timestamp>,
-    },
-    Attest {
-        letter: String,
-        office: String,
-        item: String,
-        by: String,
-    },
-    Command {
-        office: String,
-        agent: String,
-        command: ronda_wire::Command,
-        by: String,
-    },
+    Ack(AckRequest),
+    Attest(AttestRequest),
+    Command(Outgoing),
 }
 
 /// The leader's answer.
@@ -102,12 +87,7 @@ pub type Done = Box<dyn FnOnce(Answer) + Send>;
 /// engine's reply as an [`Answer`].
 pub fn to_msg(request: Request, done: Done) -> Msg {
     match request {
-        Request::Ack {
-            id,
-            by,
-            note,
-            until,
-        } => {
+        Request::Ack(ack) => {
             let (reply, got) = oneshot::channel();
             answer_when(got, done, |r: Result<_, AckError>| match r {
                 Ok(_) => Answer::Done,
@@ -115,20 +95,9 @@ pub fn to_msg(request: Request, done: Done) -> Msg {
                 Err(AckError::NoNote) => Answer::AckNoNote,
                 Err(AckError::ExpiryPast) => Answer::AckExpiryPast,
             });
-            Msg::Ack {
-                id,
-                by,
-                note,
-                until,
-                reply,
-            }
+            Msg::Ack { ack, reply }
         }
-        Request::Attest {
-            letter,
-            office,
-            item,
-            by,
-        } => {
+        Request::Attest(attest) => {
             let (reply, got) = oneshot::channel();
             answer_when(got, done, |r: Result<(), AttestError>| match r {
                 Ok(()) => Answer::Done,
@@ -136,28 +105,11 @@ pub fn to_msg(request: Request, done: Done) -> Msg {
                 Err(AttestError::Item(i)) => Answer::Attest(AttestFailure::Item(i)),
                 Err(AttestError::Office(o)) => Answer::Attest(AttestFailure::Office(o)),
             });
-            Msg::Attest {
-                letter,
-                office,
-                item,
-                by,
-                reply,
-            }
+            Msg::Attest { attest, reply }
         }
-        Request::Command {
-            office,
-            agent,
-            command,
-            by,
-        } => {
+        Request::Command(outgoing) => {
             let (reply, got) = oneshot::channel();
             answer_when(got, done, Answer::Sent);
-            let outgoing = Outgoing {
-                office,
-                agent,
-                command,
-                by,
-            };
             Msg::Command { outgoing, reply }
         }
     }
@@ -204,53 +156,12 @@ impl Forward {
 
     async fn ask(self, msg: Msg) {
         let (request, reply) = match msg {
-            Msg::Ack {
-                id,
-                by,
-                note,
-                until,
-                reply,
-            } => (
-                Request::Ack {
-                    id,
-                    by,
-                    note,
-                    until,
-                },
-                Reply::Ack(id, reply),
-            ),
-            Msg::Attest {
-                letter,
-                office,
-                item,
-                by,
-                reply,
-            } => (
-                Request::Attest {
-                    letter,
-                    office,
-                    item,
-                    by,
-                },
-                Reply::Attest(reply),
-            ),
-            Msg::Command { outgoing, reply } => {
-                let Outgoing {
-                    office,
-                    agent,
-                    command,
-                    by,
-                } = outgoing;
-                (
-                    Request::Command {
-                        office,
-                        agent,
-                        command,
-                        by,
-                    },
-                    Reply::Command(reply),
-                )
+            Msg::Ack { ack, reply } => {
+                let alert = ack.id;
+                (Request::Ack(ack), Reply::Ack(alert, reply))
             }
+            Msg::Attest { attest, reply } => (Request::Attest(attest), Reply::Attest(reply)),
+            Msg::Command { outgoing, reply } => (Request::Command(outgoing), Reply::Command(reply)),
             _ => return,
         };
         let id = fastrand::u64(..);
@@ -321,29 +232,19 @@ mod tests {
 
     #[test]
     fn asks_and_answers_read_back_and_broken_ones_are_refused() {
-        let q = ask_note(
-            "a1",
-            7,
-            &Request::Attest {
+        let attest = || {
+            Request::Attest(AttestRequest {
                 letter: "l".into(),
                 office: "o".into(),
                 item: "i".into(),
                 by: "u".into(),
-            },
-        )
-        .unwrap();
+            })
+        };
+        let q = ask_note("a1", 7, &attest()).unwrap();
         let (kind, from, id, json) = parse(&q).unwrap();
         assert_eq!((kind, from, id), ('Q', "a1", 7));
         let back: Request = serde_json::from_str(json).unwrap();
-        assert_eq!(
-            back,
-            Request::Attest {
-                letter: "l".into(),
-                office: "o".into(),
-                item: "i".into(),
-                by: "u".into()
-            }
-        );
+        assert_eq!(back, attest());
         let a = answer_note("a1", 7, &Answer::AckNotOpen(3)).unwrap();
         assert_eq!(parse(&a).map(|p| (p.0, p.1, p.2)), Some(('A', "a1", 7)));
         for bad in ["", "Q a1 7", "Q a1 x\n{}", "Z a1 7\n{}", "Q a1 7 8\n{}"] {

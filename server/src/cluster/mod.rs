@@ -58,8 +58,8 @@ pub async fn join(
         });
     };
     let group = {
-        let location = location.clone();
-        tokio::task::spawn_blocking(move || share_group(&location))
+        let pg = pg.clone();
+        tokio::task::spawn_blocking(move || share_group(&pg))
             .await
             .map_err(std::io::Error::other)?
             .map_err(std::io::Error::other)?
@@ -91,8 +91,9 @@ pub async fn join(
 /// that joined the servers' group under a name it could guess would be
 /// given its turn of the reports and drop them: an agent could make the
 /// servers lose a share of every office's reports.
-pub fn share_group(location: &Location) -> Result<String, crate::store::StoreError> {
-    let conn = location.open()?;
+/// The caller has opened (and migrated) the database already.
+pub fn share_group(pg: &crate::store::sql::PgConfig) -> crate::store::sql::Result<String> {
+    let conn = crate::store::sql::Connection::postgres(pg)?;
     let made = format!(
         "ronda-{}",
         crate::store::users::random_bytes::<16>()
@@ -104,11 +105,11 @@ pub fn share_group(location: &Location) -> Result<String, crate::store::StoreErr
         "INSERT INTO cluster_settings (name, value) VALUES ('share_group', ?1) ON CONFLICT DO NOTHING",
         [made.as_str()],
     )?;
-    Ok(conn.query_row(
+    conn.query_row(
         "SELECT value FROM cluster_settings WHERE name = 'share_group'",
         [],
         |r| r.get(0),
-    )?)
+    )
 }
 
 /// Whether this server leads now, and a way to wait for it to change.

@@ -32,7 +32,7 @@ pub struct Effects {
 }
 
 /// A command for one agent.
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct Outgoing {
     pub office: String,
     pub agent: String,

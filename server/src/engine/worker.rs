@@ -8,6 +8,7 @@ use jiff::Timestamp;
 use ronda_policy::alert::{AckError, Alert};
 use ronda_wire::{CommandResult, Id, Kind, Report, Topic};
 use rumqttc::{AsyncClient, QoS};
+use serde::{Deserialize, Serialize};
 use tokio::sync::{mpsc, oneshot};
 use tokio_util::sync::CancellationToken;
 
@@ -49,17 +50,11 @@ pub enum Msg {
         reply: oneshot::Sender<bool>,
     },
     Ack {
-        id: i64,
-        by: String,
-        note: String,
-        until: Option<Timestamp>,
+        ack: AckRequest,
         reply: oneshot::Sender<Result<Alert, AckError>>,
     },
     Attest {
-        letter: String,
-        office: String,
-        item: String,
-        by: String,
+        attest: AttestRequest,
         reply: oneshot::Sender<Result<(), AttestError>>,
     },
     /// Put a new set of letters and registry in force (a reload). `reply`
@@ -70,6 +65,25 @@ pub enum Msg {
         set: std::sync::Arc<crate::letters::PolicySet>,
         reply: oneshot::Sender<usize>,
     },
+}
+
+/// A person acknowledges an alert. Serializable: a server that does not
+/// lead forwards it to the one that does (`crate::cluster::ask`).
+#[derive(Debug, PartialEq, Serialize, Deserialize)]
+pub struct AckRequest {
+    pub id: i64,
+    pub by: String,
+    pub note: String,
+    pub until: Option<Timestamp>,
+}
+
+/// A person attests a checklist item; forwarded as [`AckRequest`] is.
+#[derive(Debug, PartialEq, Serialize, Deserialize)]
+pub struct AttestRequest {
+    pub letter: String,
+    pub office: String,
+    pub item: String,
+    pub by: String,
 }
 
 pub struct Worker {
@@ -195,14 +209,10 @@ impl Worker {
                 let _ = reply.send(self.publish(outgoing, now).await);
                 return;
             }
-            Msg::Ack {
-                id,
-                by,
-                note,
-                until,
-                reply,
-            } => {
-                let result = self.engine.acknowledge(id, &by, &note, until, now);
+            Msg::Ack { ack, reply } => {
+                let result = self
+                    .engine
+                    .acknowledge(ack.id, &ack.by, &ack.note, ack.until, now);
                 let fx = Effects {
                     changes: result.iter().cloned().collect(),
                     commands: Vec::new(),
@@ -212,14 +222,20 @@ impl Worker {
                 let _ = reply.send(result.map(|c| c.alert));
                 return;
             }
-            Msg::Attest {
-                letter,
-                office,
-                item,
-                by,
-                reply,
-            } => match self.engine.attest(&letter, &office, &item, &by, now) {
+            Msg::Attest { attest, reply } => match self.engine.attest(
+                &attest.letter,
+                &attest.office,
+                &attest.item,
+                &attest.by,
+                now,
+            ) {
                 Ok((attestation, fx)) => {
+                    let AttestRequest {
+                        letter,
+                        office,
+                        item,
+                        ..
+                    } = attest;
                     let _ = self
                         .store
                         .send(Write::Attest {

@@ -9,7 +9,7 @@ use ronda_policy::{Letter, Window};
 use serde::{Deserialize, Serialize};
 use serde_json::{json, Value};
 
-use crate::engine::worker::Msg;
+use crate::engine::worker::{AckRequest, Msg};
 use crate::engine::OfficeView;
 use crate::http::auth::Who;
 use crate::http::error::ApiError;
@@ -176,10 +176,12 @@ pub async fn acknowledge(
     who.role(&[Role::Admin, Role::It, Role::Head], "acknowledge alerts")?;
     let answer = s
         .ask(|reply| Msg::Ack {
-            id,
-            by: who.user.name.clone(),
-            note: note.clone(),
-            until,
+            ack: AckRequest {
+                id,
+                by: who.user.name.clone(),
+                note: note.clone(),
+                until,
+            },
             reply,
         })
         .await?;

@@ -11,7 +11,7 @@ use axum::Form;
 use serde::Serialize;
 
 use super::{letter, render, Lang};
-use crate::engine::worker::Msg;
+use crate::engine::worker::{AttestRequest, Msg};
 use crate::http::auth::Who;
 use crate::http::error::ApiError;
 use crate::http::state::AppState;
@@ -122,10 +122,12 @@ pub async fn attest(
         .cloned()
         .ok_or_else(|| ApiError::BadRequest("which item?".into()))?;
     s.ask(|reply| Msg::Attest {
-        letter: act.letter.clone(),
-        office: act.office.clone(),
-        item: item.clone(),
-        by: act.who.user.name.clone(),
+        attest: AttestRequest {
+            letter: act.letter.clone(),
+            office: act.office.clone(),
+            item: item.clone(),
+            by: act.who.user.name.clone(),
+        },
         reply,
     })
     .await?

@@ -217,11 +217,23 @@ pub fn add(
 ) -> Result<User, UserError> {
     let role = scope(name, role, office)?;
     check_password(password)?;
-    let hash = hash(password)?;
+    insert(conn, name, role, office, &hash(password)?, now_ms)
+}
+
+/// Store a new account whose role and office are checked; an empty
+/// `password_hash` is an account with no password yet.
+fn insert(
+    conn: &Connection,
+    name: &str,
+    role: Role,
+    office: Option<&str>,
+    password_hash: &str,
+    now_ms: i64,
+) -> Result<User, UserError> {
     let n = conn.execute(
         "INSERT INTO users (name, role, office, password_hash, password_changed_ms, created_ms) VALUES (?1, ?2, ?3, ?4, ?5, ?5)
          ON CONFLICT DO NOTHING",
-        params![name, role.as_str(), office, hash, now_ms],
+        params![name, role.as_str(), office, password_hash, now_ms],
     )?;
     if n == 0 {
         return Err(UserError::Exists(name.into()));

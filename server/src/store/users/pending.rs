@@ -1,9 +1,9 @@
 //! Accounts made without a password (`user sync`): nobody can log in to one
 //! until its owner sets a password through a one-time link (`links`).
 
-use crate::store::sql::{params, Connection, OptionalExtension};
+use crate::store::sql::{Connection, OptionalExtension};
 
-use super::{scope, User, UserError};
+use super::{insert, scope, User, UserError};
 
 /// Add an account with no password: nobody can log in to it until its
 /// owner sets one through a one-time link ([`links`]).
@@ -15,20 +15,7 @@ pub fn add_pending(
     now_ms: i64,
 ) -> Result<User, UserError> {
     let role = scope(name, role, office)?;
-    let n = conn.execute(
-        "INSERT INTO users (name, role, office, password_hash, password_changed_ms, created_ms) VALUES (?1, ?2, ?3, '', ?4, ?4)
-         ON CONFLICT DO NOTHING",
-        params![name, role.as_str(), office, now_ms],
-    )?;
-    if n == 0 {
-        return Err(UserError::Exists(name.into()));
-    }
-    Ok(User {
-        name: name.into(),
-        role,
-        office: office.map(String::from),
-        disabled: false,
-    })
+    insert(conn, name, role, office, "", now_ms)
 }
 
 /// The head accounts of `office`: name, whether a password is set, and
