@@ -38,6 +38,9 @@ pub enum Outcome {
     Sent,
     /// Worth trying again: 4xx, a timeout, a refused connection.
     Transient(String),
+    /// Worth trying again, but not before this long: the other side said
+    /// when (Telegram's `429` with `retry_after`).
+    Later(String, Duration),
     /// Never going to work: 5xx, an address the server refuses.
     Permanent(String),
 }

@@ -147,13 +147,19 @@ pub fn record(
             tracing::error!(message = row.id, error = %e, "mail refused for good; marked dead");
             outbox::dead(conn, row.id, attempts, &e)?;
         }
-        Outcome::Transient(e) if attempts >= MAX_ATTEMPTS => {
+        Outcome::Transient(e) | Outcome::Later(e, _) if attempts >= MAX_ATTEMPTS => {
             tracing::error!(message = row.id, error = %e, attempts, "mail still failing; marked dead");
             outbox::dead(conn, row.id, attempts, &e)?;
         }
         Outcome::Transient(e) => {
             let wait = backoff(attempts);
             tracing::warn!(message = row.id, error = %e, retry_in_s = wait.as_secs(), "mail not sent; will retry");
+            let next = now_ms + i64::try_from(wait.as_millis()).unwrap_or(i64::MAX / 2);
+            outbox::retry(conn, row.id, attempts, &e, next)?;
+        }
+        Outcome::Later(e, wait) => {
+            // Asked to wait: that long and no less, without jitter or growth.
+            tracing::warn!(message = row.id, error = %e, retry_in_s = wait.as_secs(), "not sent; asked to wait");
             let next = now_ms + i64::try_from(wait.as_millis()).unwrap_or(i64::MAX / 2);
             outbox::retry(conn, row.id, attempts, &e, next)?;
         }
