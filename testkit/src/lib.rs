@@ -1,6 +1,7 @@
 //! Fixtures for Ronda's tests and benchmarks that know nothing of Ronda:
 //! free ports, a real Mosquitto, a real SMTP server, a throwaway CA,
-//! polling until something holds, and the fuzz targets' runner.
+//! polling until something holds, the fuzz targets' runner, and a webhook
+//! receiver that checks signatures as docs/webhooks.md says.
 // Fixtures panic when they cannot be set up: that fails the test that asked
 // for them, with the reason, which is what a test wants.
 #![allow(clippy::unwrap_used, clippy::expect_used)]
@@ -10,6 +11,7 @@ pub mod fuzz;
 pub mod mosquitto;
 pub mod postgres;
 pub mod smtp;
+pub mod webhook;
 
 use std::future::Future;
 use std::net::{SocketAddr, TcpListener};
