@@ -23,5 +23,6 @@ mod mail_delivery;
 mod mail_tls;
 mod model_delivery;
 mod policy_eval;
+mod telegram_api;
 mod upgrade;
 mod web;

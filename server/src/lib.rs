@@ -19,6 +19,7 @@ pub mod mail;
 pub mod metrics;
 pub mod onboard;
 pub mod store;
+pub mod telegram;
 pub mod webhook;
 
 use std::net::SocketAddr;

@@ -26,6 +26,7 @@ pub mod service;
 pub mod shelly;
 pub mod state;
 pub mod tasmota;
+pub mod telegram;
 pub mod zigbee2mqtt;
 
 use std::net::SocketAddr;
