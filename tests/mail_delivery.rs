@@ -362,7 +362,9 @@ async fn a_sender_killed_after_the_250_resends_only_that_one_with_the_same_messa
         ronda_server::mail::compose::step(&conn, &cx, at(w.t0, 60)).unwrap();
         let queued = w.outbox().iter().filter(|(_, s, _)| s == "queued").count();
         assert_eq!(queued, 2);
-        let row = send::claim(&conn, at(w.t0, 60), lease).unwrap().unwrap();
+        let row = send::claim(&conn, "email", at(w.t0, 60), lease)
+            .unwrap()
+            .unwrap();
         let mut transport = send::Transport::new(&config(smtp.addr)).unwrap();
         let outcome = send::attempt(&mut transport, &config(smtp.addr), &row).await;
         assert_eq!(outcome, ronda_server::mail::Outcome::Sent);

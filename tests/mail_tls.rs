@@ -32,6 +32,8 @@ async fn deliver_one(dir: &Path, config: MailConfig) -> (String, Option<String>)
     let conn = ronda_server::store::open(&db).unwrap();
     let now = Timestamp::now();
     let m = NewMessage {
+        channel: "email",
+        target: None,
         kind: "test",
         office: None,
         recipients: r#"["it@dinkes.example.go.id"]"#.into(),

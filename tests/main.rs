@@ -15,6 +15,7 @@ mod policy_harness;
 mod agent_devices;
 mod agent_doctor;
 mod agent_services;
+mod channels;
 mod conformance;
 mod deploy;
 mod e2e;

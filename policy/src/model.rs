@@ -245,6 +245,8 @@ pub struct Shift {
     pub to: Timestamp,
     pub name: String,
     pub email: String,
+    /// The registry's name of a Telegram chat that reaches the person.
+    pub telegram: Option<String>,
     /// The person's user ids on the office's door controllers, for
     /// `allow: [roster]` of `access.closed`.
     pub ids: Vec<String>,

@@ -65,6 +65,14 @@ pub(crate) fn check(cx: &mut LetterCheck<'_, '_>, raw: RawNotify, tz: &TimeZone)
             let name = cx.need(&format!("{at}.name"), s.name);
             let email = cx.need(&format!("{at}.email"), s.email);
             let ids = s.ids.unwrap_or_default();
+            if let (Some(chat), Some(r)) = (&s.telegram, cx.registry) {
+                if !r.telegram.contains_key(chat) {
+                    cx.fail(
+                        &format!("{at}.telegram"),
+                        format!("`{chat}` is not a chat under `telegram:` in the registry"),
+                    );
+                }
+            }
             crate::items::shift_ids(cx, &format!("{at}.ids"), &ids);
             if let Some(e) = email.as_deref().filter(|e| !is_email(e)) {
                 cx.fail(
@@ -79,6 +87,7 @@ pub(crate) fn check(cx: &mut LetterCheck<'_, '_>, raw: RawNotify, tz: &TimeZone)
                     to,
                     name,
                     email,
+                    telegram: s.telegram,
                     ids,
                 }),
                 (Some(_), Some(_), _, _) => {
@@ -108,13 +117,15 @@ fn recipients(cx: &mut LetterCheck<'_, '_>, path: &str, words: &[String]) -> boo
             Some(r) => r.knows_recipient(w),
             // Without a registry a contact list cannot be checked; its name still must be an id.
             None => {
-                ROLES.contains(&w.as_str())
-                    || is_email(w)
-                    || ronda_wire::Id::new(w.as_str()).is_ok()
+                let name = crate::registry::Channel::of(w).map_or(w.as_str(), |c| match c {
+                    crate::registry::Channel::Telegram(n)
+                    | crate::registry::Channel::Webhook(n) => n,
+                });
+                ROLES.contains(&w.as_str()) || is_email(w) || ronda_wire::Id::new(name).is_ok()
             }
         };
         if !known {
-            cx.fail(&format!("{path}.{i}"), format!("unknown recipient `{w}`: use head, it, piket, a contact list of the registry, or an address"));
+            cx.fail(&format!("{path}.{i}"), format!("unknown recipient `{w}`: use head, it, piket, a contact list of the registry, an address, or telegram:NAME or webhook:NAME of the registry"));
             ok = false;
         }
     }

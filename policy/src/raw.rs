@@ -175,6 +175,9 @@ pub struct RawShift {
     pub to: Option<String>,
     pub name: Option<String>,
     pub email: Option<String>,
+    /// A Telegram chat of the registry (its name) that reaches the person
+    /// on duty, told beside the email.
+    pub telegram: Option<String>,
     /// The person's user ids on the office's door controllers.
     pub ids: Option<Vec<String>>,
 }

@@ -1,8 +1,9 @@
 //! The office registry (`offices.yaml`): the region, its offices, who heads
 //! each, who its IT contacts are, office groups and named contact lists.
 //!
-//! Letters name offices and groups from here, and the email side finds its
-//! recipients here.
+//! Letters name offices and groups from here, and the senders find their
+//! recipients here: email addresses, Telegram chats (`telegram:NAME`) and
+//! webhooks (`webhook:NAME`).
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::path::Path;
@@ -17,6 +18,12 @@ struct RawRegistry {
     /// Named lists of addresses, usable as recipients: `diskominfo`, `leadership`.
     #[serde(default)]
     contacts: BTreeMap<String, Vec<String>>,
+    /// Telegram chats and groups by name: `dinkes-it: -1001234567890`.
+    #[serde(default)]
+    telegram: BTreeMap<String, i64>,
+    /// Webhook URLs by name: `cc: https://wa-gateway.example.go.id/ronda`.
+    #[serde(default)]
+    webhooks: BTreeMap<String, String>,
     #[serde(default)]
     groups: BTreeMap<String, Vec<String>>,
     offices: Vec<RawOffice>,
@@ -54,6 +61,10 @@ pub struct Registry {
     pub region: String,
     pub timezone: String,
     pub contacts: BTreeMap<String, Vec<String>>,
+    /// Telegram chat ids by name (`telegram:NAME` as a recipient).
+    pub telegram: BTreeMap<String, i64>,
+    /// Webhook URLs by name (`webhook:NAME` as a recipient).
+    pub webhooks: BTreeMap<String, String>,
     pub groups: BTreeMap<String, BTreeSet<String>>,
     pub offices: BTreeMap<String, Office>,
 }
@@ -88,9 +99,41 @@ impl Registry {
         Ok(registry)
     }
 
-    /// Whether `word` can be used as a recipient: a role, a contact list or an address.
+    /// Whether `word` can be used as a recipient: a role, a contact list, an
+    /// address, or a Telegram chat or webhook of this registry.
     pub fn knows_recipient(&self, word: &str) -> bool {
-        ROLES.contains(&word) || self.contacts.contains_key(word) || is_email(word)
+        ROLES.contains(&word)
+            || self.contacts.contains_key(word)
+            || is_email(word)
+            || self.knows_channel(word)
+    }
+
+    /// Whether `word` is `telegram:NAME` or `webhook:NAME` with a NAME this
+    /// registry defines.
+    pub fn knows_channel(&self, word: &str) -> bool {
+        match Channel::of(word) {
+            Some(Channel::Telegram(name)) => self.telegram.contains_key(name),
+            Some(Channel::Webhook(name)) => self.webhooks.contains_key(name),
+            None => false,
+        }
+    }
+}
+
+/// A recipient on a channel other than email, as a letter or contact list
+/// writes it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Channel<'a> {
+    Telegram(&'a str),
+    Webhook(&'a str),
+}
+
+impl<'a> Channel<'a> {
+    pub fn of(word: &'a str) -> Option<Channel<'a>> {
+        if let Some(name) = word.strip_prefix("telegram:") {
+            Some(Channel::Telegram(name))
+        } else {
+            word.strip_prefix("webhook:").map(Channel::Webhook)
+        }
     }
 }
 
@@ -105,14 +148,20 @@ impl RawRegistry {
                 );
             }
             for (i, a) in list.iter().enumerate() {
-                if !is_email(a) {
+                let known = match Channel::of(a) {
+                    Some(Channel::Telegram(n)) => self.telegram.contains_key(n),
+                    Some(Channel::Webhook(n)) => self.webhooks.contains_key(n),
+                    None => is_email(a),
+                };
+                if !known {
                     c.fail(
                         &format!("contacts.{name}.{i}"),
-                        format!("`{a}` is not an email address"),
+                        format!("`{a}` is not an email address, nor telegram:NAME or webhook:NAME of this registry"),
                     );
                 }
             }
         }
+        self.check_channels(c);
         let mut offices = BTreeMap::new();
         for (i, o) in self.offices.into_iter().enumerate() {
             let at = format!("offices.{i}");
@@ -165,8 +214,39 @@ impl RawRegistry {
             region: self.region.name,
             timezone: self.region.timezone,
             contacts: self.contacts,
+            telegram: self.telegram,
+            webhooks: self.webhooks,
             groups,
             offices,
+        }
+    }
+}
+
+impl RawRegistry {
+    /// Chat and webhook names are ids; a URL is http(s) and a chat id is not 0.
+    fn check_channels(&self, c: &mut Checker<'_>) {
+        let names = self.telegram.keys().map(|n| ("telegram", n));
+        for (section, name) in names.chain(self.webhooks.keys().map(|n| ("webhooks", n))) {
+            if ronda_wire::Id::new(name.as_str()).is_err() {
+                c.fail(&format!("{section}.{name}"), "a name uses a-z, 0-9 and -");
+            }
+        }
+        for (name, chat) in &self.telegram {
+            if *chat == 0 {
+                c.fail(
+                    &format!("telegram.{name}"),
+                    "0 is not a chat id: a group's id is negative, a person's positive",
+                );
+            }
+        }
+        for (name, url) in &self.webhooks {
+            let scheme_ok = url.starts_with("https://") || url.starts_with("http://");
+            if !scheme_ok || url.contains(char::is_whitespace) {
+                c.fail(
+                    &format!("webhooks.{name}"),
+                    format!("`{url}` is not an http:// or https:// URL"),
+                );
+            }
         }
     }
 }
@@ -228,6 +308,38 @@ mod tests {
         );
         assert!(
             lines[2].contains("offices.0.it: `it-dinkes.go.id` is not an email"),
+            "{err}"
+        );
+    }
+
+    #[test]
+    fn chats_and_webhooks_are_recipients_by_name_and_mistakes_are_located() {
+        let with = GOOD.replace(
+            "contacts:\n  diskominfo: [cc@kotim.go.id]\n",
+            "contacts:\n  diskominfo: [cc@kotim.go.id, telegram:it-grup, webhook:wa]\n\
+             telegram:\n  it-grup: -1001234567890\nwebhooks:\n  wa: https://wa.kotim.go.id/hook\n",
+        );
+        let r = Registry::from_text(Path::new("o.yaml"), with.clone()).unwrap();
+        assert!(r.knows_recipient("telegram:it-grup") && r.knows_recipient("webhook:wa"));
+        assert!(!r.knows_recipient("telegram:wa") && !r.knows_recipient("webhook:it-grup"));
+        assert_eq!(r.telegram["it-grup"], -1_001_234_567_890);
+        let bad = with
+            .replace("webhook:wa]", "webhook:whatsapp]")
+            .replace("https://wa", "ftp://wa")
+            .replace("-1001234567890", "0");
+        let err = Registry::from_text(Path::new("o.yaml"), bad)
+            .unwrap_err()
+            .to_string();
+        assert!(
+            err.contains("contacts.diskominfo.2: `webhook:whatsapp` is not"),
+            "{err}"
+        );
+        assert!(
+            err.contains("telegram.it-grup: 0 is not a chat id"),
+            "{err}"
+        );
+        assert!(
+            err.contains("webhooks.wa: `ftp://wa.kotim.go.id/hook` is not an http"),
             "{err}"
         );
     }

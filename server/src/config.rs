@@ -40,6 +40,12 @@ struct RawConfig {
     /// Email; without it alerts are only shown, not sent.
     #[serde(default)]
     mail: Option<crate::mail::config::RawMail>,
+    /// Alerts to Telegram chats of the registry, through the Bot API.
+    #[serde(default)]
+    telegram: Option<crate::telegram::config::RawTelegram>,
+    /// Alerts to webhooks of the registry, signed.
+    #[serde(default)]
+    webhook: Option<crate::webhook::config::RawWebhook>,
 }
 
 #[derive(Debug, Default, Deserialize)]
@@ -236,6 +242,30 @@ pub struct ServerConfig {
     pub mail: Option<crate::mail::MailConfig>,
 }
 
+/// Telegram and webhooks go through the mail outbox, and take its
+/// language and dashboard link: they need the `mail:` section.
+fn channels(
+    c: &mut Checker<'_>,
+    mail: Option<crate::mail::MailConfig>,
+    telegram: Option<crate::telegram::config::TelegramConfig>,
+    webhook: Option<crate::webhook::config::WebhookConfig>,
+) -> Option<crate::mail::MailConfig> {
+    let Some(mut mail) = mail else {
+        for (set, name) in [
+            (telegram.is_some(), "telegram"),
+            (webhook.is_some(), "webhook"),
+        ] {
+            if set {
+                c.fail(name, "needs a `mail:` section too: every channel takes its `language` and `dashboard_url` (a `capture:` folder will do without an SMTP server)");
+            }
+        }
+        return None;
+    };
+    mail.telegram = telegram;
+    mail.webhook = webhook;
+    Some(mail)
+}
+
 /// An admin token shorter than this is refused: it could be guessed.
 pub const MIN_TOKEN_LEN: usize = 16;
 
@@ -269,23 +299,32 @@ impl ServerConfig {
     }
 
     /// Every secret not read at load: the external broker's and the SMTP
-    /// password, and the admin token.
+    /// password, the admin token, the bot token and the webhook key.
     pub fn secrets(&mut self) -> impl Iterator<Item = &mut LazySecret> {
         let broker = match &mut self.broker {
             BrokerChoice::External(b) => b.password.as_mut(),
             BrokerChoice::Embedded(_) => None,
         };
-        let smtp = match self.mail.as_mut().map(|m| &mut m.transport) {
-            Some(crate::mail::config::TransportConfig::Smtp(s)) => s.password.as_mut(),
-            _ => None,
-        };
+        let mut mail: Vec<&mut LazySecret> = Vec::new();
+        if let Some(m) = self.mail.as_mut() {
+            if let crate::mail::config::TransportConfig::Smtp(s) = &mut m.transport {
+                mail.extend(s.password.as_mut());
+            }
+            if let Some(t) = m.telegram.as_mut() {
+                mail.push(&mut t.token);
+                if let crate::telegram::config::Updates::Webhook { secret } = &mut t.updates {
+                    mail.push(secret);
+                }
+            }
+            mail.extend(m.webhook.as_mut().map(|w| &mut w.key));
+        }
         let database = match &mut self.database {
             Location::Postgres(pg) => pg.password.as_mut(),
             Location::File(_) => None,
         };
         broker
             .into_iter()
-            .chain(smtp)
+            .chain(mail)
             .chain(database)
             .chain(self.admin_token.as_mut())
     }
@@ -394,10 +433,13 @@ impl RawConfig {
                 format!("use at least {MIN_TOKEN_LEN} characters"),
             );
         }
+        let telegram = self.telegram.and_then(|t| t.check(c, base));
+        let webhook = self.webhook.and_then(|w| w.check(c, base));
         let mail = match self.mail {
             Some(m) => Some(m.check(c, base)?),
             None => None,
         };
+        let mail = channels(c, mail, telegram, webhook);
         let http_tls = check_https(&self.http, c, base);
         Some(ServerConfig {
             mail,

@@ -100,7 +100,7 @@ pub fn letters(
     opts: &DemoOptions,
 ) -> Result<(Vec<ronda_policy::Letter>, ronda_policy::Registry), ServerError> {
     let bad = |e: ronda_common::conf::ConfigError| ServerError::Demo(e.to_string());
-    let registry =
+    let mut registry =
         ronda_policy::Registry::from_text(Path::new("examples/offices.yaml"), REGISTRY.into())
             .map_err(bad)?;
     let mut letters = Vec::new();
@@ -123,8 +123,13 @@ pub fn letters(
             item.grace = item.grace.min(opts.max_grace);
         }
         letter.notify.group_wait = letter.notify.group_wait.min(DEMO_GROUP_WAIT);
+        // Every alert also goes to the IT group's Telegram chat.
+        for list in [&mut letter.notify.critical, &mut letter.notify.warning] {
+            list.push(format!("telegram:{DEMO_CHAT_NAME}"));
+        }
         letters.push(letter);
     }
+    registry.telegram.insert(DEMO_CHAT_NAME.into(), DEMO_CHAT);
     Ok((letters, registry))
 }
 
@@ -141,8 +146,15 @@ pub async fn run(opts: DemoOptions, shutdown: CancellationToken) -> Result<(), S
     config.registry = Some(std::sync::Arc::new(registry));
     let token = format!("{:016x}{:016x}", fastrand::u64(..), fastrand::u64(..));
     config.admin_token = Some(ronda_common::conf::Secret::new(token.clone()).into());
-    config.mail = Some(demo_mail(&dir.path().join("mail"), config.http_listen)?);
     config.http_listen = free_or_any(opts.http);
+    let bot = ronda_sim::telegram::BotApiStandIn::start(DEMO_TOKEN)
+        .await
+        .map_err(|e| ServerError::Demo(format!("Bot API stand-in: {e}")))?;
+    config.mail = Some(demo_mail(
+        &dir.path().join("mail"),
+        config.http_listen,
+        &bot.api_base(),
+    )?);
     config.broker = BrokerChoice::Embedded(EmbeddedBroker {
         listen: free_or_any(opts.mqtt),
         ..EmbeddedBroker::default()
@@ -155,6 +167,7 @@ pub async fn run(opts: DemoOptions, shutdown: CancellationToken) -> Result<(), S
         spawn_offices(&server, &db.as_path().into(), opts.interval, &shutdown).await?;
     let joiner = joiner_password(&db)?;
     print_banner(&server, &db, &sims, &token, &joiner);
+    println!("  telegram     {}/  (a Bot API stand-in: the messages the bot sent to the group `{DEMO_CHAT_NAME}`)", bot.api_base());
     println!("Accounts (log in at http://{}/login):", server.http_addr);
     for (name, role, password) in &accounts {
         println!("  {name:<20} {role:<14} {password}");
@@ -259,9 +272,20 @@ fn demo_accounts(db: &Path) -> Result<Vec<(String, String, String)>, ServerError
     Ok(out)
 }
 
-/// The demo sends no email: each message becomes an `.eml` file.
-fn demo_mail(dir: &Path, http: SocketAddr) -> Result<crate::mail::MailConfig, ServerError> {
+/// The demo's Telegram group: its registry name and chat id.
+const DEMO_CHAT_NAME: &str = "it-kotim";
+const DEMO_CHAT: i64 = -1_000_000_000_001;
+const DEMO_TOKEN: &str = "100001:demo-bot-token";
+
+/// The demo sends no email: each message becomes an `.eml` file. Its
+/// Telegram messages go to the Bot API stand-in at `api_base`.
+fn demo_mail(
+    dir: &Path,
+    http: SocketAddr,
+    api_base: &str,
+) -> Result<crate::mail::MailConfig, ServerError> {
     use crate::mail::config::{Lang, MailConfig, TransportConfig};
+    use crate::telegram::config::{TelegramConfig, Updates};
     let from = "Ronda Demo <ronda@demo.invalid>"
         .parse()
         .map_err(|e| ServerError::Demo(format!("demo sender address: {e}")))?;
@@ -271,6 +295,13 @@ fn demo_mail(dir: &Path, http: SocketAddr) -> Result<crate::mail::MailConfig, Se
         reply_to: None,
         language: Lang::Id,
         dashboard_url: format!("http://{http}"),
+        telegram: Some(TelegramConfig {
+            token: ronda_common::conf::Secret::new(DEMO_TOKEN).into(),
+            api_base: api_base.to_owned(),
+            timeout: Duration::from_secs(10),
+            updates: Updates::Poll,
+        }),
+        webhook: None,
     })
 }
 
@@ -311,7 +342,7 @@ fn print_banner(server: &Running, db: &Path, sims: &[ronda_sim::Sim], token: &st
     println!("  report       http://{http}/letters/kotim-idul-fitri-2018/report");
     println!("  alerts       http://{http}/alerts");
     println!(
-        "  email        http://{http}/mail  (captured as .eml in {}, never sent)",
+        "  outbox       http://{http}/outbox  (email captured as .eml in {}, never sent)",
         db.with_file_name("mail").display()
     );
     println!("  admin token  {token}  (POST /api/v1/alerts/ID/ack with Authorization: Bearer …)");

@@ -225,7 +225,8 @@ pub async fn start(
             },
         });
     }
-    let app = http::app(http::AppState {
+    let bot = telegram_bot(&config)?;
+    let app_state = http::AppState {
         db: db.clone(),
         limiter: Default::default(),
         trusted_proxies: config.trusted_proxies.clone(),
@@ -245,7 +246,9 @@ pub async fn start(
             mail::config::TransportConfig::Capture(dir) => Some(dir.clone()),
             mail::config::TransportConfig::Smtp(_) => None,
         }),
-    });
+        telegram: bot.clone(),
+    };
+    let app = http::app(app_state.clone());
     tracing::info!(
         http = %http_addr,
         https = listeners.encryption.is_tls(),
@@ -310,7 +313,22 @@ pub async fn start(
         )));
     }
     if let Some(m) = mailer {
-        tasks.push(tokio::spawn(m.run(cluster.leadership.clone(), shutdown)));
+        tasks.push(tokio::spawn(
+            m.run(cluster.leadership.clone(), shutdown.clone()),
+        ));
+    }
+    let polls = config
+        .mail
+        .as_ref()
+        .and_then(|m| m.telegram.as_ref())
+        .is_some_and(|t| matches!(t.updates, telegram::config::Updates::Poll));
+    if let Some(bot) = bot.filter(|_| polls) {
+        tasks.push(tokio::spawn(telegram::poll::run(
+            app_state,
+            bot,
+            cluster.leadership.clone(),
+            shutdown,
+        )));
     }
     Ok(Running {
         reloader,
@@ -324,6 +342,22 @@ pub async fn start(
         tasks,
         writer: writer.thread,
     })
+}
+
+/// The Telegram bot that reads presses and replies, when server.yaml sets
+/// one up with `updates` other than `off`.
+fn telegram_bot(config: &ServerConfig) -> Result<Option<Arc<telegram::Bot>>, ServerError> {
+    let Some(mail) = &config.mail else {
+        return Ok(None);
+    };
+    match &mail.telegram {
+        Some(t) if !matches!(t.updates, telegram::config::Updates::Off) => {
+            let bot = telegram::Bot::new(t, mail.language)
+                .map_err(|e| ServerError::Mail(mail::MailError::Channel(e.to_string())))?;
+            Ok(Some(Arc::new(bot)))
+        }
+        _ => Ok(None),
+    }
 }
 
 /// How a server that takes the lead builds its engine afresh: the set in

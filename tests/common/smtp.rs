@@ -29,5 +29,7 @@ pub fn mail_config(
         reply_to: Some("Command Center <cc@kotim.example.go.id>".parse().unwrap()),
         language,
         dashboard_url: "https://ronda.example.go.id".into(),
+        telegram: None,
+        webhook: None,
     }
 }

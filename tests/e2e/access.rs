@@ -176,7 +176,7 @@ async fn every_route_against_every_kind_of_user() {
         ("GET", "/alerts?office=dinkes".into(), vec![],      [LOGIN, 200,  404,   200,  200,   200]),
         ("GET", a.clone(), vec![],                           [LOGIN, 200,  404,   200,  200,   200]),
         ("GET", "/servers".into(), vec![],                   [LOGIN, 200,  200,   200,  200,   200]),
-        ("GET", "/mail".into(), vec![],                      [LOGIN, 403,  403,   200,  200,   200]),
+        ("GET", "/outbox".into(), vec![],                    [LOGIN, 403,  403,   200,  200,   200]),
         ("GET", "/audit".into(), vec![],                     [LOGIN, 403,  403,   403,  403,   200]),
         ("GET", "/api/v1/me".into(), vec![],                 [401,  200,   200,   200,  200,   200]),
         ("GET", "/api/v1/agents".into(), vec![],             [401,  200,   200,   200,  200,   200]),
@@ -187,6 +187,8 @@ async fn every_route_against_every_kind_of_user() {
         ("GET", "/api/v1/alerts?office=dinkes".into(), vec![], [401, 200,  404,   200,  200,   200]),
         ("GET", api_a.clone(), vec![],                       [401,  200,   404,   200,  200,   200]),
         ("GET", "/api/v1/mail".into(), vec![],               [401,  403,   403,   200,  200,   200]),
+        ("GET", "/api/v1/outbox".into(), vec![],             [401,  403,   403,   200,  200,   200]),
+        ("GET", "/telegram".into(), vec![],                  [LOGIN, 200,  200,   200,  403,   200]),
         // Refusals first (B, viewer), then the people allowed to act.
         ("POST", "/offices/dinkes/plug".into(), plug.to_vec(), [LOGIN, 403, 404,  ANY,  403,   ANY]),
         ("POST", format!("{sign}/attest"), vec![("item", "perekam-tersembunyi-terkunci")], [LOGIN, ANY, 404, 403, 403, ANY]),

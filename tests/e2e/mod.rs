@@ -14,3 +14,4 @@ mod office_page;
 pub mod reload;
 mod remediation;
 mod share;
+mod telegram;

@@ -162,7 +162,7 @@ async fn signatures(app: &TestApp, old: &Connection) {
 /// Each message of the mail outbox, with its subject and text, in the API
 /// and on the mail page.
 async fn mail(app: &TestApp, old: &Connection) {
-    let page = app.get_text("/mail").await;
+    let page = app.get_text("/outbox").await;
     let mut stmt = old
         .prepare("SELECT id, subject, message_id, body_text FROM outbox")
         .unwrap();

@@ -168,7 +168,7 @@ async fn sync_mails_a_link_that_sets_the_password_once() {
         text.contains("[one-time-link]") && !text.contains(token_of(&link)),
         "{text}"
     );
-    assert!(!app.get_text("/mail").await.contains(token_of(&link)));
+    assert!(!app.get_text("/outbox").await.contains(token_of(&link)));
 
     // Account made and password set are in the audit log.
     let audit = app.get_text("/audit").await;

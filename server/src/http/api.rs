@@ -197,22 +197,23 @@ pub async fn acknowledge(
     Ok(alert)
 }
 
-/// `GET /api/v1/mail`: the outbox, newest first, including dead messages.
+/// `GET /api/v1/outbox`: the outbox on every channel, newest first,
+/// including dead messages.
 pub async fn mail(
     State(s): State<AppState>,
     who: Who,
 ) -> Result<Json<Vec<crate::store::MailRow>>, ApiError> {
-    who.role(&[Role::Admin, Role::It, Role::Viewer], "read all email")?;
+    who.role(&[Role::Admin, Role::It, Role::Viewer], "read the outbox")?;
     Ok(Json(s.reader.mail(None, None, LIST_LIMIT, false).await?))
 }
 
-/// `GET /api/v1/mail/{id}`: one message with its plain-text body.
+/// `GET /api/v1/outbox/{id}`: one message with its plain-text body.
 pub async fn mail_one(
     State(s): State<AppState>,
     who: Who,
     Path(id): Path<i64>,
 ) -> Result<Json<crate::store::MailRow>, ApiError> {
-    who.role(&[Role::Admin, Role::It, Role::Viewer], "read all email")?;
+    who.role(&[Role::Admin, Role::It, Role::Viewer], "read the outbox")?;
     s.reader
         .mail(Some(id), None, 1, true)
         .await?

@@ -29,6 +29,19 @@ pub struct Who {
 }
 
 impl Who {
+    /// A person who acts through another channel than the web (the
+    /// Telegram account linked to `user`): no session, so no CSRF token to
+    /// check, and `source` says where they were.
+    pub fn linked(user: User, source: String) -> Who {
+        Who {
+            user,
+            csrf: None,
+            csrf_header: None,
+            same_origin: true,
+            source: Some(source),
+        }
+    }
+
     /// The session's token for forms on the page (empty for a script).
     pub fn csrf(&self) -> &str {
         self.csrf.as_deref().unwrap_or("")

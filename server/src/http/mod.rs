@@ -18,6 +18,7 @@ pub mod proxy;
 pub mod ratelimit;
 pub mod serve;
 pub mod state;
+pub mod telegram;
 
 use axum::extract::State;
 use axum::http::{header, StatusCode};
@@ -60,7 +61,21 @@ pub fn app(state: AppState) -> Router {
         .route("/alerts/{id}", get(alerts::one))
         .route("/alerts/{id}/ack", post(alerts::ack))
         .route("/servers", get(servers::page))
-        .route("/mail", get(pages::mail))
+        .route("/outbox", get(pages::mail))
+        // The page's name before Telegram and webhooks joined email.
+        .route(
+            "/mail",
+            get(|| async { axum::response::Redirect::permanent("/outbox") }),
+        )
+        .route("/telegram", get(telegram::page))
+        .route("/telegram/code", post(telegram::code))
+        .route("/telegram/unlink", post(telegram::unlink))
+        // The Bot API's webhook: its secret header is the credential.
+        .route(
+            "/telegram/updates",
+            post(telegram::updates)
+                .layer(axum::extract::DefaultBodyLimit::max(telegram::MAX_UPDATE)),
+        )
         .route("/audit", get(pages::audit))
         .route("/api/v1/me", get(auth::me))
         .route("/api/v1/agents", get(api::list_agents))
@@ -70,6 +85,9 @@ pub fn app(state: AppState) -> Router {
         .route("/api/v1/alerts", get(api::alerts))
         .route("/api/v1/alerts/{id}", get(api::alert))
         .route("/api/v1/alerts/{id}/ack", post(api::ack))
+        .route("/api/v1/outbox", get(api::mail))
+        .route("/api/v1/outbox/{id}", get(api::mail_one))
+        // The names before Telegram and webhooks; kept for scripts.
         .route("/api/v1/mail", get(api::mail))
         .route("/api/v1/mail/{id}", get(api::mail_one))
         .layer(axum::middleware::map_response(security_headers))

@@ -27,6 +27,8 @@ pub struct AppState {
     pub limiter: Arc<super::ratelimit::LoginLimiter>,
     /// Reverse proxies whose `X-Forwarded-For` names the client.
     pub trusted_proxies: super::proxy::TrustedProxies,
+    /// The Telegram bot, when server.yaml sets one up.
+    pub telegram: Option<Arc<crate::telegram::Bot>>,
 }
 
 impl AppState {

@@ -12,7 +12,7 @@ use ronda_policy::Letter;
 use super::recipients::{resolve, words};
 use super::text::{self, Kind};
 use super::{Context, MailError};
-use crate::store::outbox::{self, NewMessage};
+use crate::store::outbox;
 
 /// One composing pass as of `now`; returns how many messages were queued.
 pub fn step(conn: &Connection, cx: &Context, now: Timestamp) -> Result<usize, MailError> {
@@ -190,43 +190,11 @@ fn enqueue(
         dashboard_url: &cx.config.dashboard_url,
     };
     let r = text::render(kind, &pairs, &text_cx)?;
-    let ids: Vec<i64> = alerts.iter().map(|a| a.id).collect();
-    store_message(tx, cx, kind.as_str(), Some(office), to, &r, &ids, now)
-}
-
-/// Insert one rendered message into the outbox. One with nobody to send to
-/// is stored dead, so that it shows in the API instead of vanishing.
-#[allow(clippy::too_many_arguments)]
-pub(super) fn store_message(
-    tx: &Transaction<'_>,
-    cx: &Context,
-    kind: &str,
-    office: Option<&str>,
-    to: &BTreeSet<String>,
-    r: &text::Rendered,
-    alert_ids: &[i64],
-    now: Timestamp,
-) -> Result<usize, MailError> {
-    let message = NewMessage {
-        kind,
-        office,
-        recipients: serde_json::to_string(to)?,
-        subject: &r.subject,
-        text: &r.text,
-        html: &r.html,
-        alert_ids: serde_json::to_string(alert_ids)?,
-        dead: to.is_empty().then_some("no recipient could be resolved"),
-        now_ms: now.as_millisecond(),
-        domain: cx.config.from.email.domain(),
+    let m = super::channels::Message {
+        kind: kind.as_str(),
+        office: Some(office),
+        rendered: &r,
+        alerts: &pairs,
     };
-    outbox::queue(tx, &message)?;
-    if to.is_empty() {
-        tracing::warn!(
-            office,
-            kind,
-            "no recipient for this message; stored as dead"
-        );
-        return Ok(0);
-    }
-    Ok(1)
+    super::channels::store(tx, cx, &m, to, now)
 }

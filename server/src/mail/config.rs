@@ -63,6 +63,10 @@ pub struct MailConfig {
     pub reply_to: Option<Mailbox>,
     pub language: Lang,
     pub dashboard_url: String,
+    /// Alerts to Telegram chats too (server.yaml's `telegram:` section).
+    pub telegram: Option<crate::telegram::config::TelegramConfig>,
+    /// Alerts to webhooks too (server.yaml's `webhook:` section).
+    pub webhook: Option<crate::webhook::config::WebhookConfig>,
 }
 
 #[derive(Debug, Clone)]
@@ -148,6 +152,8 @@ impl RawMail {
             reply_to,
             language: language?,
             dashboard_url: dashboard_url.trim_end_matches('/').to_owned(),
+            telegram: None,
+            webhook: None,
         })
     }
 }

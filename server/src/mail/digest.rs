@@ -10,7 +10,6 @@ use jiff::Timestamp;
 use minijinja::context;
 use ronda_policy::{Letter, Window};
 
-use super::compose::store_message;
 use super::config::Lang;
 use super::text::Rendered;
 use super::{Context, MailError};
@@ -86,7 +85,7 @@ fn readiness(tx: &Transaction<'_>, cx: &Context, now: Timestamp) -> Result<usize
                 letter.title
             );
             let r = render(cx, &subject, heading, &intro, letter, &rows)?;
-            queued += store_message(tx, cx, "reminder", Some(&office.id), &to, &r, &[], now)?;
+            queued += store(tx, cx, "reminder", Some(&office.id), &to, &r, now)?;
         }
     }
     Ok(queued)
@@ -162,9 +161,28 @@ fn daily(tx: &Transaction<'_>, cx: &Context, now: Timestamp) -> Result<usize, Ma
         );
         let r = render(cx, &subject, heading, &intro, letter, &rows)?;
         let to: BTreeSet<String> = leaders.iter().cloned().collect();
-        queued += store_message(tx, cx, "summary", None, &to, &r, &[], now)?;
+        queued += store(tx, cx, "summary", None, &to, &r, now)?;
     }
     Ok(queued)
+}
+
+/// Queue a message about no alert in particular.
+fn store(
+    tx: &Transaction<'_>,
+    cx: &Context,
+    kind: &str,
+    office: Option<&str>,
+    to: &BTreeSet<String>,
+    rendered: &Rendered,
+    now: Timestamp,
+) -> Result<usize, MailError> {
+    let m = super::channels::Message {
+        kind,
+        office,
+        rendered,
+        alerts: &[],
+    };
+    super::channels::store(tx, cx, &m, to, now)
 }
 
 fn tag(cx: &Context, id: &'static str, en: &'static str) -> &'static str {
@@ -197,5 +215,8 @@ fn render(
         subject: subject.to_owned(),
         text,
         html,
+        heading: "",
+        lines: Vec::new(),
+        lang: cx.config.language,
     })
 }

@@ -1,14 +1,18 @@
-//! Email that is never lost and never doubled.
+//! Messages that are never lost and never doubled: email, Telegram and
+//! webhooks through one outbox.
 //!
 //! An alert change leaves an *intent* in the same transaction
 //! ([`intent`]); the composer turns due intents, repeats and escalations
-//! into outbox messages ([`compose`]); the sender delivers them ([`send`]).
-//! [`Mailer::step`] runs one pass of both, so tests drive it on their own
-//! clock; [`Mailer::run`] is the live loop.
+//! into outbox messages, one per channel ([`compose`], [`channels`]); each
+//! channel's sender delivers its own ([`deliver`]). [`Mailer::step`] runs
+//! one pass of all of it, so tests drive it on their own clock;
+//! [`Mailer::run`] is the live loop.
 
 pub mod ca;
+pub mod channels;
 pub mod compose;
 pub mod config;
+pub mod deliver;
 pub mod digest;
 pub mod recipients;
 pub mod send;
@@ -61,6 +65,8 @@ pub enum MailError {
     Store(#[from] crate::store::StoreError),
     #[error("cannot start the mail store's writer: {0}")]
     Writer(std::io::Error),
+    #[error("{0}")]
+    Channel(String),
 }
 
 /// Room in the queue of a mailer's own writer ([`Mailer::open`]).
@@ -104,13 +110,20 @@ pub fn intent(c: &Change, group_wait: std::time::Duration) -> Option<Intent> {
 }
 
 pub struct Mailer {
+    composer: Composer,
+    email: send::Transport,
+    telegram: Option<crate::telegram::send::TelegramSender>,
+    webhook: Option<crate::webhook::WebhookSender>,
+}
+
+/// What turns due intents, repeats, reminders and summaries into outbox rows.
+struct Composer {
     /// Every write goes through the store's one writer thread.
     db: Db,
     /// The writer of a mailer on its own database ([`Mailer::open`]); it
     /// stops when the mailer is dropped.
     _own_writer: Option<mpsc::Sender<Write>>,
     cx: Arc<Context>,
-    transport: send::Transport,
     /// When reminders and summaries are next looked at.
     digest_due: Timestamp,
     /// The server's letters and registry, which a reload may swap, and the
@@ -121,23 +134,146 @@ pub struct Mailer {
 impl Mailer {
     /// The server's mailer, on the server's store.
     pub fn new(db: Db, cx: Context) -> Result<Mailer, MailError> {
+        let channel = |e: &dyn std::fmt::Display| MailError::Channel(e.to_string());
+        let telegram = match &cx.config.telegram {
+            Some(t) => {
+                Some(crate::telegram::send::TelegramSender::new(t).map_err(|e| channel(&e))?)
+            }
+            None => None,
+        };
+        let webhook = match &cx.config.webhook {
+            Some(w) => Some(crate::webhook::WebhookSender::new(w).map_err(|e| channel(&e))?),
+            None => None,
+        };
         Ok(Mailer {
-            transport: send::Transport::new(&cx.config)?,
-            db,
-            _own_writer: None,
-            cx: Arc::new(cx),
-            digest_due: Timestamp::MIN,
-            live: None,
+            email: send::Transport::new(&cx.config)?,
+            telegram,
+            webhook,
+            composer: Composer {
+                db,
+                _own_writer: None,
+                cx: Arc::new(cx),
+                digest_due: Timestamp::MIN,
+                live: None,
+            },
         })
     }
 
     /// Take the letters and registry from `live` from now on, as a reload
     /// swaps them.
     pub fn follow(mut self, live: crate::letters::Live) -> Mailer {
-        self.live = Some((live, u64::MAX));
+        self.composer.live = Some((live, u64::MAX));
         self
     }
 
+    /// A mailer on a database that no server is running on (tests, tools):
+    /// opened and migrated if needed, with a writer of its own.
+    pub fn open(
+        location: impl Into<crate::store::Location>,
+        cx: Context,
+    ) -> Result<Mailer, MailError> {
+        let location = &location.into();
+        let writer = crate::store::spawn_writer(
+            location.open()?,
+            crate::metrics::Metrics::new(),
+            OWN_WRITER_QUEUE,
+            None,
+        )
+        .map_err(MailError::Writer)?;
+        let db = Db::new(crate::store::Reader::open(location)?, &writer.tx);
+        let mut mailer = Mailer::new(db, cx)?;
+        mailer.composer._own_writer = Some(writer.tx);
+        Ok(mailer)
+    }
+
+    /// Compose what is due, then send what is due on every channel.
+    /// Returns messages sent.
+    pub async fn step(&mut self, now: Timestamp) -> Result<usize, MailError> {
+        self.composer.step(now).await?;
+        let (db, cx) = (&self.composer.db, &self.composer.cx);
+        let (email, telegram, webhook) = tokio::join!(
+            deliver::drain(db, cx, &mut self.email, now),
+            drain_or_unset(db, cx, self.telegram.as_mut(), channels::TELEGRAM, now),
+            drain_or_unset(db, cx, self.webhook.as_mut(), channels::WEBHOOK, now),
+        );
+        Ok(email? + telegram? + webhook?)
+    }
+
+    /// Send for each term this server leads, until `shutdown`.
+    pub async fn run(
+        mut self,
+        mut leadership: crate::cluster::Leadership,
+        shutdown: CancellationToken,
+    ) {
+        while let Some(term) = leadership.term(&shutdown).await {
+            self.serve(&term).await;
+        }
+        tracing::info!("mailer stopped");
+    }
+
+    /// Pass after pass until `shutdown` (the term) ends: the composer and
+    /// each channel's sender in loops of their own, so that one channel
+    /// waiting on a slow server never holds up another. A composing pass
+    /// that queued something wakes the senders at once.
+    async fn serve(&mut self, shutdown: &CancellationToken) {
+        let (cx_tx, cx_rx) = tokio::sync::watch::channel(self.composer.cx.clone());
+        let queued = tokio::sync::Notify::new();
+        let Mailer {
+            composer,
+            email,
+            telegram,
+            webhook,
+        } = self;
+        let db = composer.db.clone();
+        let composing = async {
+            let mut every = interval();
+            loop {
+                tokio::select! {
+                    _ = shutdown.cancelled() => break,
+                    _ = every.tick() => {}
+                }
+                // A pass can wait on a writer retrying a failing disk;
+                // stopping must not.
+                let pass = tokio::select! {
+                    _ = shutdown.cancelled() => break,
+                    r = composer.step(Timestamp::now()) => r,
+                };
+                cx_tx.send_if_modified(|cx| {
+                    let changed = !Arc::ptr_eq(cx, &composer.cx);
+                    *cx = composer.cx.clone();
+                    changed
+                });
+                match pass {
+                    Ok(0) => {}
+                    Ok(_) => queued.notify_waiters(),
+                    Err(e) => tracing::error!(error = %e, "composing pass failed; will retry"),
+                }
+            }
+        };
+        tokio::join!(
+            composing,
+            sending(&db, &cx_rx, &queued, Some(email), channels::EMAIL, shutdown),
+            sending(
+                &db,
+                &cx_rx,
+                &queued,
+                telegram.as_mut(),
+                channels::TELEGRAM,
+                shutdown
+            ),
+            sending(
+                &db,
+                &cx_rx,
+                &queued,
+                webhook.as_mut(),
+                channels::WEBHOOK,
+                shutdown
+            ),
+        );
+    }
+}
+
+impl Composer {
     /// A new context if the set in force changed since the last pass.
     fn refresh(&mut self) {
         let Some((live, seen)) = &mut self.live else {
@@ -157,109 +293,67 @@ impl Mailer {
         });
     }
 
-    /// A mailer on a database that no server is running on (tests, tools):
-    /// opened and migrated if needed, with a writer of its own.
-    pub fn open(
-        location: impl Into<crate::store::Location>,
-        cx: Context,
-    ) -> Result<Mailer, MailError> {
-        let location = &location.into();
-        let writer = crate::store::spawn_writer(
-            location.open()?,
-            crate::metrics::Metrics::new(),
-            OWN_WRITER_QUEUE,
-            None,
-        )
-        .map_err(MailError::Writer)?;
-        let db = Db::new(crate::store::Reader::open(location)?, &writer.tx);
-        let mut mailer = Mailer::new(db, cx)?;
-        mailer._own_writer = Some(writer.tx);
-        Ok(mailer)
-    }
-
-    /// Compose what is due, then send what is due. Returns messages sent.
-    pub async fn step(&mut self, now: Timestamp) -> Result<usize, MailError> {
+    /// Turn what is due into outbox rows; returns how many were queued.
+    async fn step(&mut self, now: Timestamp) -> Result<usize, MailError> {
         self.refresh();
         let cx = self.cx.clone();
-        self.db.write(move |c| compose::step(c, &cx, now)).await??;
+        let mut queued = self.db.write(move |c| compose::step(c, &cx, now)).await??;
         if now >= self.digest_due {
             let cx = self.cx.clone();
-            self.db.write(move |c| digest::step(c, &cx, now)).await??;
+            queued += self.db.write(move |c| digest::step(c, &cx, now)).await??;
             self.digest_due = now.checked_add(digest::EVERY).unwrap_or(Timestamp::MAX);
         }
-        let mut sent = 0;
-        let mut any = false;
-        let lease = send::lease(&self.cx.config);
-        for _ in 0..send::BATCH {
-            let Some(row) = self.db.write(move |c| send::claim(c, now, lease)).await?? else {
-                break;
-            };
-            any = true;
-            // A password mail gets its one-time link only now (see
-            // `onboard`); one whose link is gone is not sent.
-            let row = if row.kind == crate::onboard::KIND {
-                let base = self.cx.config.dashboard_url.clone();
-                let ready = self
-                    .db
-                    .write(move |c| crate::onboard::prepare(c, row, &base, now))
-                    .await??;
-                match ready {
-                    Ok(row) => row,
-                    Err((row, why)) => {
-                        let outcome = Outcome::Permanent(why);
-                        self.db
-                            .write(move |c| send::record(c, &row, outcome, now))
-                            .await??;
-                        continue;
-                    }
-                }
-            } else {
-                row
-            };
-            let outcome = send::attempt(&mut self.transport, &self.cx.config, &row).await;
-            sent += usize::from(outcome == Outcome::Sent);
-            self.db
-                .write(move |c| send::record(c, &row, outcome, now))
-                .await??;
-        }
-        if any {
-            self.transport.finish().await;
-        }
-        Ok(sent)
+        Ok(queued)
     }
+}
 
-    /// Send for each term this server leads, until `shutdown`.
-    pub async fn run(
-        mut self,
-        mut leadership: crate::cluster::Leadership,
-        shutdown: CancellationToken,
-    ) {
-        while let Some(term) = leadership.term(&shutdown).await {
-            self.serve(&term).await;
-        }
-        tracing::info!("mailer stopped");
+/// One pass of a channel's sender, or of [`deliver::Unset`] when
+/// server.yaml does not set the channel up.
+async fn drain_or_unset<S: deliver::Sender>(
+    db: &Db,
+    cx: &Arc<Context>,
+    sender: Option<&mut S>,
+    channel: &'static str,
+    now: Timestamp,
+) -> Result<usize, MailError> {
+    match sender {
+        Some(s) => deliver::drain(db, cx, s, now).await,
+        None => deliver::drain(db, cx, &mut deliver::Unset(channel), now).await,
     }
+}
 
-    /// Pass after pass until `shutdown` (the term) ends.
-    async fn serve(&mut self, shutdown: &CancellationToken) {
-        let mut every = tokio::time::interval(PASS);
-        every.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
-        loop {
-            tokio::select! {
-                _ = shutdown.cancelled() => break,
-                _ = every.tick() => {
-                    // A pass can wait on SMTP or on a writer retrying a
-                    // failing disk; stopping must not. What a cut pass had
-                    // not recorded is sent again, with the same Message-ID.
-                    let pass = tokio::select! {
-                        _ = shutdown.cancelled() => break,
-                        r = self.step(Timestamp::now()) => r,
-                    };
-                    if let Err(e) = pass {
-                        tracing::error!(error = %e, "mail pass failed; will retry");
-                    }
-                }
-            }
+/// A channel's live loop: a pass at every tick, and at once when the
+/// composer has queued something.
+async fn sending<S: deliver::Sender>(
+    db: &Db,
+    cx: &tokio::sync::watch::Receiver<Arc<Context>>,
+    queued: &tokio::sync::Notify,
+    mut sender: Option<&mut S>,
+    channel: &'static str,
+    shutdown: &CancellationToken,
+) {
+    let mut every = interval();
+    loop {
+        tokio::select! {
+            _ = shutdown.cancelled() => break,
+            _ = every.tick() => {}
+            _ = queued.notified() => {}
+        }
+        let cx = cx.borrow().clone();
+        // What a cut pass had not recorded is sent again once its claim
+        // runs out, with the same identity.
+        let pass = tokio::select! {
+            _ = shutdown.cancelled() => break,
+            r = drain_or_unset(db, &cx, sender.as_deref_mut(), channel, Timestamp::now()) => r,
+        };
+        if let Err(e) = pass {
+            tracing::error!(channel, error = %e, "sending pass failed; will retry");
         }
     }
+}
+
+fn interval() -> tokio::time::Interval {
+    let mut every = tokio::time::interval(PASS);
+    every.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+    every
 }

@@ -1,6 +1,7 @@
 //! Turning a letter's recipient words into addresses for one office at one
 //! moment: `head`, `it`, `piket` (whoever is on duty now), a contact list of
-//! the registry, or a literal address.
+//! the registry, a literal address, or `telegram:NAME` / `webhook:NAME`
+//! (kept as they are: the outbox splits them off by channel).
 
 use std::collections::BTreeSet;
 
@@ -35,15 +36,18 @@ pub fn resolve(
                     .iter()
                     .flat_map(|o| o.it.iter().map(|p| p.email.clone())),
             ),
-            "piket" => out.extend(
-                letter
+            "piket" => {
+                let on_duty = letter
                     .notify
                     .piket
                     .iter()
-                    .filter(|s| s.office == office && s.from <= now && now < s.to)
-                    .map(|s| s.email.clone()),
-            ),
-            addr if addr.contains('@') => {
+                    .filter(|s| s.office == office && s.from <= now && now < s.to);
+                for s in on_duty {
+                    out.insert(s.email.clone());
+                    out.extend(s.telegram.as_ref().map(|c| format!("telegram:{c}")));
+                }
+            }
+            addr if addr.contains('@') || ronda_policy::registry::Channel::of(addr).is_some() => {
                 out.insert(addr.to_owned());
             }
             list => out.extend(

@@ -93,12 +93,17 @@ pub async fn attempt(transport: &mut Transport, config: &MailConfig, row: &Row) 
     }
 }
 
-/// Claim the oldest message due at `now` for one attempt, for `lease`
-/// (see [`outbox::claim`]).
-pub fn claim(conn: &Connection, now: Timestamp, lease: Duration) -> Result<Option<Row>, MailError> {
+/// Claim the oldest message of `channel` due at `now` for one attempt, for
+/// `lease` (see [`outbox::claim`]).
+pub fn claim(
+    conn: &Connection,
+    channel: &str,
+    now: Timestamp,
+    lease: Duration,
+) -> Result<Option<Row>, MailError> {
     let now_ms = now.as_millisecond();
     let until = now_ms.saturating_add(i64::try_from(lease.as_millis()).unwrap_or(i64::MAX / 4));
-    Ok(outbox::claim(conn, now_ms, until)?)
+    Ok(outbox::claim(conn, channel, now_ms, until)?)
 }
 
 /// How long a claim lasts: twice the longest one attempt can take, so that
@@ -140,26 +145,26 @@ pub fn record(
     let attempts = row.attempts + 1;
     match outcome {
         Outcome::Sent => {
-            tracing::info!(message = row.id, kind = %row.kind, to = row.recipients.len(), "mail sent");
+            tracing::info!(message = row.id, kind = %row.kind, channel = %row.channel, to = row.recipients.len(), "message sent");
             outbox::sent(conn, row.id, attempts, now_ms)?;
         }
         Outcome::Permanent(e) => {
-            tracing::error!(message = row.id, error = %e, "mail refused for good; marked dead");
+            tracing::error!(message = row.id, channel = %row.channel, error = %e, "message refused for good; marked dead");
             outbox::dead(conn, row.id, attempts, &e)?;
         }
         Outcome::Transient(e) | Outcome::Later(e, _) if attempts >= MAX_ATTEMPTS => {
-            tracing::error!(message = row.id, error = %e, attempts, "mail still failing; marked dead");
+            tracing::error!(message = row.id, channel = %row.channel, error = %e, attempts, "message still failing; marked dead");
             outbox::dead(conn, row.id, attempts, &e)?;
         }
         Outcome::Transient(e) => {
             let wait = backoff(attempts);
-            tracing::warn!(message = row.id, error = %e, retry_in_s = wait.as_secs(), "mail not sent; will retry");
+            tracing::warn!(message = row.id, channel = %row.channel, error = %e, retry_in_s = wait.as_secs(), "message not sent; will retry");
             let next = now_ms + i64::try_from(wait.as_millis()).unwrap_or(i64::MAX / 2);
             outbox::retry(conn, row.id, attempts, &e, next)?;
         }
         Outcome::Later(e, wait) => {
             // Asked to wait: that long and no less, without jitter or growth.
-            tracing::warn!(message = row.id, error = %e, retry_in_s = wait.as_secs(), "not sent; asked to wait");
+            tracing::warn!(message = row.id, channel = %row.channel, error = %e, retry_in_s = wait.as_secs(), "message not sent; asked to wait");
             let next = now_ms + i64::try_from(wait.as_millis()).unwrap_or(i64::MAX / 2);
             outbox::retry(conn, row.id, attempts, &e, next)?;
         }

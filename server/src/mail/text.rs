@@ -118,21 +118,27 @@ fn severity_word(s: Severity, lang: Lang) -> &'static str {
     }
 }
 
+/// One alert of a message, in words: the other channels say it too.
 #[derive(Serialize)]
-struct Line {
-    severity: &'static str,
-    item: String,
-    subject: String,
-    message: String,
-    since: String,
-    link: String,
-    ack: Option<String>,
+pub struct Line {
+    pub severity: &'static str,
+    pub item: String,
+    pub subject: String,
+    pub message: String,
+    pub since: String,
+    pub link: String,
+    pub ack: Option<String>,
 }
 
 pub struct Rendered {
     pub subject: String,
     pub text: String,
     pub html: String,
+    /// The message's heading and its alerts, for a Telegram message; none
+    /// for a message not about alerts (which goes as its plain text).
+    pub heading: &'static str,
+    pub lines: Vec<Line>,
+    pub lang: Lang,
 }
 
 pub struct Ctx<'a> {
@@ -195,14 +201,18 @@ pub fn render(
             ack: a.ack.as_ref().map(|k| format!("{}: {}", k.by, k.note)),
         })
         .collect();
+    let heading = kind.heading(cx.lang);
     let ctx = context! {
-        lang => cx.lang, heading => kind.heading(cx.lang), office => cx.office_name,
-        alerts => lines, letter => alerts.first().map(|(_, l)| l.title.clone()),
+        lang => cx.lang, heading => heading, office => cx.office_name,
+        alerts => &lines, letter => alerts.first().map(|(_, l)| l.title.clone()),
     };
     let (text, html) = bodies("alerts", &ctx)?;
     Ok(Rendered {
         subject,
         text,
         html,
+        heading,
+        lines,
+        lang: cx.lang,
     })
 }

@@ -190,6 +190,8 @@ fn queue_mail(
     };
     let to: BTreeSet<&str> = [email].into();
     let message = NewMessage {
+        channel: "email",
+        target: None,
         kind: KIND,
         office: Some(&office.id),
         recipients: serde_json::to_string(&to)?,

@@ -14,6 +14,7 @@ mod read;
 mod schema;
 pub mod signatures;
 pub mod sql;
+pub mod telegram;
 #[cfg(test)]
 pub(crate) mod testdb;
 pub mod users;

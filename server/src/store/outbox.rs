@@ -1,7 +1,8 @@
-//! The mail outbox and its bookkeeping: intents waiting out their group
-//! wait, what each alert's recipients have been told, queued messages and
-//! their attempts, and once-only keys for reminders and summaries. The mail
-//! module decides what to send; this is where it is kept.
+//! The outbox and its bookkeeping: intents waiting out their group wait,
+//! what each alert's recipients have been told, queued messages (email,
+//! Telegram, webhooks) and their attempts, and once-only keys for reminders
+//! and summaries. The mail module decides what to send; this is where it is
+//! kept.
 
 use crate::store::sql::{params, Connection, Dialect, OptionalExtension};
 
@@ -103,11 +104,17 @@ pub fn repeated(conn: &Connection, alert: i64, now_ms: i64) -> crate::store::sql
 /// A rendered message to queue.
 pub struct NewMessage<'a> {
     pub kind: &'a str,
+    /// `email`, `telegram` or `webhook`.
+    pub channel: &'a str,
+    /// The registry's name of the chat or webhook; `None` for email.
+    pub target: Option<&'a str>,
     pub office: Option<&'a str>,
     /// Recipients as a JSON array.
     pub recipients: String,
     pub subject: &'a str,
     pub text: &'a str,
+    /// What the channel sends: the HTML part of an email, a Telegram
+    /// message's HTML, a webhook's JSON body.
     pub html: &'a str,
     /// Alert ids as a JSON array.
     pub alert_ids: String,
@@ -123,11 +130,11 @@ pub fn queue(conn: &Connection, m: &NewMessage<'_>) -> crate::store::sql::Result
     let state = if m.dead.is_some() { "dead" } else { "queued" };
     let id: i64 = conn.query_row(
         "INSERT INTO outbox (kind, office, recipients, subject, body_text, body_html, message_id, alert_ids,
-            state, next_attempt_ms, last_error, created_ms)
-         VALUES (?1, ?2, ?3, ?4, ?5, ?6, '', ?7, ?8, ?9, ?10, ?9) RETURNING id",
+            state, next_attempt_ms, last_error, created_ms, channel, target)
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6, '', ?7, ?8, ?9, ?10, ?9, ?11, ?12) RETURNING id",
         params![
             m.kind, m.office, m.recipients, m.subject, m.text, m.html,
-            m.alert_ids, state, m.now_ms, m.dead,
+            m.alert_ids, state, m.now_ms, m.dead, m.channel, m.target,
         ],
         |r| r.get(0),
     )?;
@@ -144,6 +151,11 @@ pub fn queue(conn: &Connection, m: &NewMessage<'_>) -> crate::store::sql::Result
 pub struct Queued {
     pub id: i64,
     pub kind: String,
+    pub channel: String,
+    pub target: Option<String>,
+    pub office: Option<String>,
+    /// Alert ids as the message stored them.
+    pub alert_ids: Vec<i64>,
     pub recipients: Vec<String>,
     pub subject: String,
     pub text: String,
@@ -152,14 +164,15 @@ pub struct Queued {
     pub attempts: u32,
 }
 
-/// Claim the oldest message due at `now_ms` until `until_ms`, and return
-/// it. A claimed message is left alone by every other sender until its
+/// Claim the oldest message of `channel` due at `now_ms` until `until_ms`,
+/// and return it. A claimed message is left alone by every other sender until its
 /// claim runs out or its attempt is recorded: with two servers on one
 /// PostgreSQL database, a server that lost the lead mid-send may still be
 /// talking to the mail server. `SKIP LOCKED` lets two claims run at once
 /// without waiting on each other or taking the same row.
 pub fn claim(
     conn: &Connection,
+    channel: &str,
     now_ms: i64,
     until_ms: i64,
 ) -> crate::store::sql::Result<Option<Queued>> {
@@ -170,16 +183,21 @@ pub fn claim(
     let sql = format!(
         "UPDATE outbox SET claimed_until_ms = ?2 WHERE id = (
             SELECT id FROM outbox
-            WHERE state = 'queued' AND next_attempt_ms <= ?1
+            WHERE channel = ?3 AND state = 'queued' AND next_attempt_ms <= ?1
               AND (claimed_until_ms IS NULL OR claimed_until_ms <= ?1)
             ORDER BY next_attempt_ms, id LIMIT 1 {lock})
-         RETURNING id, kind, recipients, subject, body_text, body_html, message_id, attempts"
+         RETURNING id, kind, recipients, subject, body_text, body_html, message_id, attempts,
+            channel, target, office, alert_ids"
     );
     conn.prepare_cached(&sql)?
-        .query_row(params![now_ms, until_ms], |r| {
+        .query_row(params![now_ms, until_ms, channel], |r| {
             Ok(Queued {
                 id: r.get(0)?,
                 kind: r.get(1)?,
+                channel: r.get(8)?,
+                target: r.get(9)?,
+                office: r.get(10)?,
+                alert_ids: serde_json::from_str(&r.get::<_, String>(11)?).unwrap_or_default(),
                 recipients: serde_json::from_str(&r.get::<_, String>(2)?).unwrap_or_default(),
                 subject: r.get(3)?,
                 text: r.get(4)?,

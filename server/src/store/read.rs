@@ -150,6 +150,10 @@ impl Reader {
 pub struct MailRow {
     pub id: i64,
     pub kind: String,
+    /// `email`, `telegram` or `webhook`.
+    pub channel: String,
+    /// The registry's name of the chat or webhook.
+    pub target: Option<String>,
     pub office: Option<String>,
     pub recipients: Vec<String>,
     pub subject: String,
@@ -183,7 +187,7 @@ impl Reader {
             };
             let sql = format!(
                 "SELECT id, kind, office, recipients, subject, state, attempts, last_error, message_id,
-                        alert_ids, created_ms, sent_ms, body_text
+                        alert_ids, created_ms, sent_ms, body_text, channel, target
                  FROM outbox WHERE (CAST(?1 AS BIGINT) IS NULL OR id = ?1)
                    AND (CAST(?3 AS BIGINT) IS NULL OR {has_alert})
                  ORDER BY id DESC LIMIT ?2"
@@ -197,6 +201,8 @@ impl Reader {
                 Ok(MailRow {
                     id: r.get(0)?,
                     kind: r.get(1)?,
+                    channel: r.get(13)?,
+                    target: r.get(14)?,
                     office: r.get(2)?,
                     recipients: serde_json::from_str(&r.get::<_, String>(3)?).unwrap_or_default(),
                     subject: r.get(4)?,

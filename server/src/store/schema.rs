@@ -251,6 +251,33 @@ const MIGRATIONS: &[&str] = &[
     "ALTER TABLE outbox ADD COLUMN claimed_until_ms INTEGER;
     CREATE INDEX door_events_seq ON door_events (office, agent, seq);
     CREATE TABLE cluster_settings (name TEXT PRIMARY KEY, value TEXT NOT NULL);",
+    // 14: one outbox for every channel. A message goes by email (its
+    // recipients are addresses), or to one Telegram chat or one webhook,
+    // `target` naming it in the registry. A Telegram account is linked to a
+    // Ronda account by a one-time code the person sends the bot; a press of
+    // a message's "Tangani" button leaves a prompt that the reply with the
+    // note answers.
+    r#"ALTER TABLE outbox ADD COLUMN channel TEXT NOT NULL DEFAULT 'email';
+    ALTER TABLE outbox ADD COLUMN target TEXT;
+    CREATE INDEX outbox_channel_due ON outbox (channel, state, next_attempt_ms);
+    CREATE TABLE telegram_links (
+        telegram_user INTEGER PRIMARY KEY,
+        "user" TEXT NOT NULL UNIQUE REFERENCES users (name),
+        linked_ms INTEGER NOT NULL
+    );
+    CREATE TABLE telegram_codes (
+        code_hash TEXT PRIMARY KEY,
+        "user" TEXT NOT NULL UNIQUE REFERENCES users (name),
+        expires_ms INTEGER NOT NULL
+    );
+    CREATE TABLE telegram_prompts (
+        chat INTEGER NOT NULL,
+        message_id INTEGER NOT NULL,
+        alert_id INTEGER NOT NULL,
+        telegram_user INTEGER NOT NULL,
+        expires_ms INTEGER NOT NULL,
+        PRIMARY KEY (chat, message_id)
+    );"#,
 ];
 
 #[cfg(test)]

@@ -60,7 +60,14 @@ fn env() -> &'static Environment<'static> {
                 "report.html",
                 include_str!("../../../templates/report.html"),
             ),
-            ("mail.html", include_str!("../../../templates/mail.html")),
+            (
+                "outbox.html",
+                include_str!("../../../templates/outbox.html"),
+            ),
+            (
+                "telegram.html",
+                include_str!("../../../templates/telegram.html"),
+            ),
             ("audit.html", include_str!("../../../templates/audit.html")),
             ("login.html", include_str!("../../../templates/login.html")),
             (
@@ -168,7 +175,7 @@ impl minijinja::value::Object for Clock {}
 
 /// A page in the frame: the menu for the user's role, the language switch
 /// and the logout form around `ctx`.
-pub(crate) fn render(
+pub fn render(
     who: &Who,
     lang: Lang,
     name: &str,
@@ -182,6 +189,7 @@ pub(crate) fn render(
         csrf => who.csrf(),
         wide => u.role != Role::Head,
         admin => u.role == Role::Admin,
+        acts => u.role != Role::Viewer,
         home => u.office.as_ref().map(|o| format!("/offices/{o}")),
         ..ctx
     };
@@ -216,7 +224,7 @@ pub async fn live_js() -> Response {
         .into_response()
 }
 
-/// `GET /mail`: the latest messages and their state; in the demo, the
+/// `GET /outbox`: the latest messages and their state; in the demo, the
 /// messages captured instead of sent. Mail names every office, so heads
 /// do not see it.
 pub async fn mail(
@@ -224,13 +232,13 @@ pub async fn mail(
     who: Who,
     lang: Lang,
 ) -> Result<Html<String>, ApiError> {
-    who.role(&[Role::Admin, Role::It, Role::Viewer], "read all email")?;
+    who.role(&[Role::Admin, Role::It, Role::Viewer], "read the outbox")?;
     let mail = s.reader.mail(None, None, MAIL_PAGE, true).await?;
     let capture = s.mail_capture.as_ref().map(|p| p.display().to_string());
     render(
         &who,
         lang,
-        "mail.html",
+        "outbox.html",
         minijinja::context! { mail, capture },
     )
 }

@@ -237,6 +237,28 @@ pub(super) const MIGRATIONS: &[&str] = &[
     "ALTER TABLE outbox ADD COLUMN claimed_until_ms BIGINT;
     CREATE INDEX door_events_seq ON door_events (office, agent, seq);
     CREATE TABLE cluster_settings (name TEXT PRIMARY KEY, value TEXT NOT NULL);",
+    // 14
+    r#"ALTER TABLE outbox ADD COLUMN channel TEXT NOT NULL DEFAULT 'email';
+    ALTER TABLE outbox ADD COLUMN target TEXT;
+    CREATE INDEX outbox_channel_due ON outbox (channel, state, next_attempt_ms);
+    CREATE TABLE telegram_links (
+        telegram_user BIGINT PRIMARY KEY,
+        "user" TEXT NOT NULL UNIQUE REFERENCES users (name),
+        linked_ms BIGINT NOT NULL
+    );
+    CREATE TABLE telegram_codes (
+        code_hash TEXT PRIMARY KEY,
+        "user" TEXT NOT NULL UNIQUE REFERENCES users (name),
+        expires_ms BIGINT NOT NULL
+    );
+    CREATE TABLE telegram_prompts (
+        chat BIGINT NOT NULL,
+        message_id BIGINT NOT NULL,
+        alert_id BIGINT NOT NULL,
+        telegram_user BIGINT NOT NULL,
+        expires_ms BIGINT NOT NULL,
+        PRIMARY KEY (chat, message_id)
+    );"#,
 ];
 
 /// Take the migration lock and read the schema version (0 for a new database).
