@@ -114,7 +114,7 @@ async fn an_admin_syncs_and_a_head_sets_a_password_with_the_token_nowhere_else()
 
     let server_log = std::fs::read_to_string(&log).unwrap();
     assert!(
-        server_log.contains("mail sent"),
+        server_log.contains("message sent"),
         "debug logs were on: {server_log}"
     );
     assert!(

@@ -73,6 +73,16 @@ async fn serve(s: &AppState, bot: &Bot, term: &CancellationToken) {
                     }
                 }
             }
+            Err(super::api::ApiError::Refused { code: 409, .. }) => {
+                // Telegram gives updates to one reader: a webhook is set
+                // for this bot, or another program polls with its token.
+                tracing::error!(retry_in_s = MAX_RETRY.as_secs(), "telegram getUpdates refused (409): a webhook is set for this bot or another program reads its updates; remove it (deleteWebhook) or set `updates: webhook`");
+                wait = MAX_RETRY;
+                tokio::select! {
+                    _ = term.cancelled() => return,
+                    _ = tokio::time::sleep(wait) => {}
+                }
+            }
             Err(e) => {
                 tracing::warn!(error = %e, retry_in_s = wait.as_secs(), "telegram getUpdates failed");
                 tokio::select! {

@@ -5,6 +5,8 @@
 use crate::mail::config::Lang;
 use crate::mail::text::Rendered;
 
+use super::api::escape_html as escape;
+
 /// Telegram counts characters after parsing the tags; staying under this
 /// in source characters leaves room for the closing line.
 const LIMIT: usize = 3900;
@@ -44,20 +46,6 @@ pub fn render(r: &Rendered) -> String {
             break;
         }
         out.push_str(&one);
-    }
-    out
-}
-
-/// `<`, `>` and `&`, as the Bot API's HTML style asks.
-pub fn escape(s: &str) -> String {
-    let mut out = String::with_capacity(s.len());
-    for c in s.chars() {
-        match c {
-            '<' => out.push_str("&lt;"),
-            '>' => out.push_str("&gt;"),
-            '&' => out.push_str("&amp;"),
-            c => out.push(c),
-        }
     }
     out
 }

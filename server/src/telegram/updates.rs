@@ -6,7 +6,7 @@
 
 use jiff::Timestamp;
 
-use super::api::{CallbackQuery, Message, OutMessage, Update};
+use super::api::{escape_html, CallbackQuery, Message, OutMessage, Update};
 use super::Bot;
 use crate::http::auth::Who;
 use crate::http::AppState;
@@ -82,7 +82,7 @@ async fn press(s: &AppState, bot: &Bot, q: CallbackQuery) -> Result<(), UpdateEr
     };
     let refusal = match account(s, q.from.id).await? {
         None => Some(say(lang, "Akun Telegram Anda belum ditautkan ke akun Ronda: buka halaman Telegram di dasbor Ronda.", "Your Telegram account is not linked to a Ronda account: open the Telegram page of the Ronda dashboard.")),
-        Some(user) => may_acknowledge(s, &user, alert).await?,
+        Some(user) => may_acknowledge(s, lang, &user, alert).await?,
     };
     if let Some(why) = refusal {
         tracing::warn!(
@@ -95,8 +95,8 @@ async fn press(s: &AppState, bot: &Bot, q: CallbackQuery) -> Result<(), UpdateEr
         return Ok(());
     }
     let who = q.from.username.as_deref().map_or_else(
-        || super::text::escape(&q.from.first_name),
-        |u| format!("@{}", super::text::escape(u)),
+        || escape_html(&q.from.first_name),
+        |u| format!("@{}", escape_html(u)),
     );
     let ask = match lang {
         Lang::Id => {
@@ -147,13 +147,18 @@ async fn press(s: &AppState, bot: &Bot, q: CallbackQuery) -> Result<(), UpdateEr
 /// Why `user` may not acknowledge `alert`, if they may not: the web's rules.
 async fn may_acknowledge(
     s: &AppState,
+    lang: Lang,
     user: &User,
     alert: i64,
 ) -> Result<Option<&'static str>, UpdateError> {
     let office = s.reader.alert(alert).await?.map(|(a, _)| a.key.office);
     let allowed = matches!(user.role, Role::Admin | Role::It | Role::Head)
         && office.as_deref().is_some_and(|o| user.sees(o));
-    Ok((!allowed).then_some("Akun Ronda Anda tidak boleh menangani peringatan ini. / Your Ronda account may not acknowledge this alert."))
+    Ok((!allowed).then_some(say(
+        lang,
+        "Akun Ronda Anda tidak boleh menangani peringatan ini.",
+        "Your Ronda account may not acknowledge this alert.",
+    )))
 }
 
 /// A message to the bot: a reply to a prompt, or `/link CODE`.
@@ -224,7 +229,7 @@ async fn acknowledge(
         )
         .into());
     };
-    if let Some(why) = may_acknowledge(s, &user, alert).await? {
+    if let Some(why) = may_acknowledge(s, lang, &user, alert).await? {
         return Ok(why.into());
     }
     let who = Who::linked(user, format!("telegram:{tg}"));
@@ -233,14 +238,14 @@ async fn acknowledge(
             Ok(_) => match lang {
                 Lang::Id => format!(
                     "Peringatan #{alert} ditangani oleh {}.",
-                    super::text::escape(&who.user.name)
+                    escape_html(&who.user.name)
                 ),
                 Lang::En => format!(
                     "Alert #{alert} acknowledged by {}.",
-                    super::text::escape(&who.user.name)
+                    escape_html(&who.user.name)
                 ),
             },
-            Err(e) => super::text::escape(&e.to_string()),
+            Err(e) => escape_html(&e.to_string()),
         },
     )
 }
@@ -285,11 +290,8 @@ async fn link(
                 })
                 .await??;
                 match lang {
-                    Lang::Id => format!("Tertaut ke akun Ronda {}.", super::text::escape(&user)),
-                    Lang::En => format!(
-                        "Linked to the Ronda account {}.",
-                        super::text::escape(&user)
-                    ),
+                    Lang::Id => format!("Tertaut ke akun Ronda {}.", escape_html(&user)),
+                    Lang::En => format!("Linked to the Ronda account {}.", escape_html(&user)),
                 }
             }
             None => {
