@@ -166,8 +166,16 @@ pub async fn run(opts: DemoOptions, shutdown: CancellationToken) -> Result<(), S
     let (sims, agents) =
         spawn_offices(&server, &db.as_path().into(), opts.interval, &shutdown).await?;
     let joiner = joiner_password(&db)?;
-    print_banner(&server, &db, &sims, &token, &joiner);
-    println!("  telegram     {}/  (a Bot API stand-in: the messages the bot sent to the group `{DEMO_CHAT_NAME}`)", bot.api_base());
+    print_banner(
+        &server,
+        &db,
+        &sims,
+        &Extras {
+            token: &token,
+            joiner: &joiner,
+            bot: &bot.api_base(),
+        },
+    );
     println!("Accounts (log in at http://{}/login):", server.http_addr);
     for (name, role, password) in &accounts {
         println!("  {name:<20} {role:<14} {password}");
@@ -329,8 +337,16 @@ fn joiner_password(db: &Path) -> Result<String, ServerError> {
         .map_err(|e| ServerError::Demo(format!("MQTT credential for dinsos: {e}")))
 }
 
-fn print_banner(server: &Running, db: &Path, sims: &[ronda_sim::Sim], token: &str, joiner: &str) {
-    let http = server.http_addr;
+/// What the banner shows besides the server: the admin token, the joining
+/// agent's password and the Bot API stand-in's address.
+struct Extras<'a> {
+    token: &'a str,
+    joiner: &'a str,
+    bot: &'a str,
+}
+
+fn print_banner(server: &Running, db: &Path, sims: &[ronda_sim::Sim], s: &Extras<'_>) {
+    let (http, token, joiner) = (server.http_addr, s.token, s.joiner);
     println!();
     println!(
         "Ronda demo is running with {} simulated offices: {}",
@@ -344,6 +360,10 @@ fn print_banner(server: &Running, db: &Path, sims: &[ronda_sim::Sim], token: &st
     println!(
         "  outbox       http://{http}/outbox  (email captured as .eml in {}, never sent)",
         db.with_file_name("mail").display()
+    );
+    println!(
+        "  telegram     {}/  (a Bot API stand-in: what the bot sent to the group `{DEMO_CHAT_NAME}`)",
+        s.bot
     );
     println!("  admin token  {token}  (POST /api/v1/alerts/ID/ack with Authorization: Bearer …)");
     println!("  API          http://{http}/api/v1/agents");
