@@ -14,14 +14,18 @@ use crate::common::web::{add, PW};
 use crate::common::webdriver::{installed, Browser};
 use crate::common::{spawn_with, TestApp, LETTER};
 use ronda_server::demo::{DemoOptions, OFFICES};
+use ronda_server::mail::config::{Lang, MailConfig, TransportConfig};
+use ronda_server::telegram::config::{TelegramConfig, Updates};
+use ronda_sim::telegram::{BotApiStandIn, User};
 use tokio_util::sync::CancellationToken;
 
 fn shots() -> PathBuf {
     PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("target/screenshots")
 }
 
-/// The demo's three offices, its letters in force, and two accounts.
-async fn demo() -> (TestApp, CancellationToken) {
+/// The demo's three offices, its letters in force, its alerts also going
+/// to a Telegram group on a Bot API stand-in, and two accounts.
+async fn demo() -> (TestApp, CancellationToken, BotApiStandIn) {
     let opts = DemoOptions {
         http: "127.0.0.1:0".parse().unwrap(),
         mqtt: "127.0.0.1:0".parse().unwrap(),
@@ -30,9 +34,26 @@ async fn demo() -> (TestApp, CancellationToken) {
         max_grace: Duration::from_secs(5),
     };
     let (letters, registry) = ronda_server::demo::letters(&opts).unwrap();
+    let bot = BotApiStandIn::start(BOT_TOKEN).await.unwrap();
+    let capture = tempfile::tempdir().unwrap().keep();
+    let api_base = bot.api_base();
     let app = spawn_with(|c| {
         c.letters = Arc::new(letters);
         c.registry = Some(Arc::new(registry));
+        c.mail = Some(MailConfig {
+            transport: TransportConfig::Capture(capture),
+            from: "Ronda <ronda@kotim.example.go.id>".parse().unwrap(),
+            reply_to: None,
+            language: Lang::Id,
+            dashboard_url: "http://127.0.0.1".into(),
+            telegram: Some(TelegramConfig {
+                token: ronda_common::conf::Secret::new(BOT_TOKEN).into(),
+                api_base,
+                timeout: Duration::from_secs(5),
+                updates: Updates::Poll,
+            }),
+            webhook: None,
+        });
     })
     .await;
     let stop = CancellationToken::new();
@@ -45,8 +66,10 @@ async fn demo() -> (TestApp, CancellationToken) {
     }
     add(&app, "pimpinan", "viewer", None);
     add(&app, "kepala-dinkes", "head", Some("dinkes"));
-    (app, stop)
+    (app, stop, bot)
 }
+
+const BOT_TOKEN: &str = "7007:browser-test-bot";
 
 async fn log_in(b: &Browser, http: &str, name: &str) {
     b.goto(&format!("{http}/")).await;
@@ -74,7 +97,7 @@ async fn a_head_signs_in_a_real_browser_and_the_overview_changes() {
         );
         return;
     };
-    let (app, stop) = demo().await;
+    let (app, stop, bot) = demo().await;
     let http = app.http.clone();
     let b = Browser::start(&chromium, &driver, 1280, 900).await;
 
@@ -124,6 +147,29 @@ async fn a_head_signs_in_a_real_browser_and_the_overview_changes() {
     b.click("#sign-button").await;
     b.wait_text("#signed", "kepala-dinkes").await;
     b.screenshot(&shots().join("sign.png")).await;
+
+    // The head links their Telegram account: a code on the page, sent to
+    // the bot in a private chat; the page then says whom it is linked to.
+    b.goto(&format!("{http}/telegram")).await;
+    b.click("main form button").await;
+    b.find("#link-code").await;
+    let code = b.text("#link-code").await;
+    let tg = User {
+        id: 4242,
+        first_name: "Kepala".into(),
+        username: None,
+    };
+    bot.message(tg.id, tg.clone(), &code);
+    crate::common::eventually("the bot to confirm the link", || async {
+        bot.sent()
+            .iter()
+            .any(|m| m.chat_id == tg.id && m.text.contains("Tertaut"))
+            .then_some(())
+    })
+    .await;
+    b.goto(&format!("{http}/telegram")).await;
+    b.wait_text("main", "4242").await;
+    b.screenshot(&shots().join("telegram.png")).await;
     log_out(&b).await;
 
     // The overview and the report have changed.
@@ -137,6 +183,13 @@ async fn a_head_signs_in_a_real_browser_and_the_overview_changes() {
     b.goto(&format!("{http}/offices/disdukcapil")).await;
     b.find("h1").await;
     b.screenshot(&shots().join("office.png")).await;
+    // The outbox shows the Telegram messages beside the email.
+    crate::common::eventually("a Telegram message on the outbox page", || async {
+        b.goto(&format!("{http}/outbox")).await;
+        b.text("main").await.contains("it-kotim").then_some(())
+    })
+    .await;
+    b.screenshot(&shots().join("outbox.png")).await;
     b.goto(&format!("{http}/wall")).await;
     b.wait_text("main", "1/3").await;
     b.screenshot(&shots().join("wall.png")).await;
