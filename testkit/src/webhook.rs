@@ -41,6 +41,9 @@ pub struct Delivery {
     /// The body, if it is JSON.
     pub json: Option<serde_json::Value>,
     pub at: Instant,
+    /// The wall-clock time it arrived, to compare with times from another
+    /// process (the benchmark's grace expiry, read from the database).
+    pub received: jiff::Timestamp,
     /// `User-Agent` and `Content-Type`, for tests of the headers.
     pub user_agent: String,
     pub content_type: String,
@@ -223,6 +226,7 @@ async fn hook(
         json: serde_json::from_slice(&body).ok(),
         body: body.to_vec(),
         at: Instant::now(),
+        received: jiff::Timestamp::now(),
         user_agent: header("user-agent").unwrap_or_default(),
         content_type: header("content-type").unwrap_or_default(),
     };

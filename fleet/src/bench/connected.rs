@@ -74,6 +74,8 @@ pub async fn run(ctx: &Ctx, run: usize) -> Result<Vec<Sample>, BenchError> {
             agents: &agents,
             smtp: None,
             letter: None,
+            telegram: None,
+            webhook: None,
         },
     )
     .await?;
@@ -132,6 +134,8 @@ pub async fn run(ctx: &Ctx, run: usize) -> Result<Vec<Sample>, BenchError> {
             agents: &[],
             smtp: None,
             letter: None,
+            telegram: None,
+            webhook: None,
         },
     )
     .await?;

@@ -176,6 +176,8 @@ impl Phases<'_> {
             },
             smtp: None,
             letter: None,
+            telegram: None,
+            webhook: None,
         };
         let server = match &db {
             None => Server::start(self.ctx, &dir, setup).await?,

@@ -190,6 +190,18 @@ pub const BUDGETS: &[results::Budget] = &[
         text: "< 1,000 ms",
     },
     results::Budget {
+        metric: "grace expiry to Telegram sendMessage, p99",
+        at_most: true,
+        limit: 1000.0,
+        text: "< 1,000 ms",
+    },
+    results::Budget {
+        metric: "grace expiry to webhook 2xx, p99",
+        at_most: true,
+        limit: 1000.0,
+        text: "< 1,000 ms",
+    },
+    results::Budget {
         metric: "embedded broker: time past 1.5 × keepalive, max",
         at_most: true,
         limit: 500.0,

@@ -53,6 +53,8 @@ pub async fn run(ctx: &Ctx, run: usize) -> Result<Vec<Sample>, BenchError> {
             agents: &agents,
             smtp: None,
             letter: None,
+            telegram: None,
+            webhook: None,
         },
     )
     .await?;

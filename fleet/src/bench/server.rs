@@ -1,6 +1,9 @@
 //! A real `ronda-server` process for a scenario: its config, registry and
 //! letter written into the run folder, agents' credentials in its database,
 //! and its `/metrics` read over HTTP.
+//!
+//! The `telegram:` and `webhook:` sections and registry entries follow the
+//! README's "Telegram and webhooks" and docs/webhooks.md.
 
 use std::collections::HashMap;
 use std::net::SocketAddr;
@@ -32,6 +35,29 @@ pub struct Setup<'a> {
     pub smtp: Option<SocketAddr>,
     /// A letter to hold the offices to instead of the Kotim letter.
     pub letter: Option<String>,
+    /// A Bot API that alerts also go to, as `telegram:bench`.
+    pub telegram: Option<Telegram<'a>>,
+    /// A receiver that alerts are also posted to, as `webhook:bench`.
+    pub webhook: Option<Webhook<'a>>,
+}
+
+/// The registry name of the bench's Telegram chat and of its webhook, for
+/// a letter's `notify` (`telegram:bench`, `webhook:bench`).
+pub const CHANNEL_NAME: &str = "bench";
+
+/// A Telegram bot: where its Bot API is, its token, and the chat registered
+/// as [`CHANNEL_NAME`]. Updates are off: the bench only sends.
+pub struct Telegram<'a> {
+    pub api_base: &'a str,
+    pub token: &'a str,
+    pub chat_id: i64,
+}
+
+/// A webhook registered as [`CHANNEL_NAME`], and the key that signs it
+/// (32 bytes or more).
+pub struct Webhook<'a> {
+    pub url: &'a str,
+    pub secret: &'a str,
 }
 
 pub struct Server {
@@ -85,12 +111,13 @@ impl Server {
             }
         };
         write_letters(dir, setup.letter.as_deref())?;
-        write_registry(dir, setup.offices)?;
+        write_registry(dir, &setup)?;
         let mail = setup.smtp.map_or(String::new(), |a| {
             format!("mail:\n  from: ronda@bench.example.go.id\n  dashboard_url: http://{http}\n  smtp:\n    host: {}\n    port: {}\n    tls: none\n", a.ip(), a.port())
         });
+        let channels = channels_yaml(&setup);
         let config = format!(
-            "http:\n  listen: {http}\n{broker_yaml}{db_yaml}policies: letters\noffices: offices.yaml\napi:\n  admin_token: {TOKEN}\n{mail}"
+            "http:\n  listen: {http}\n{broker_yaml}{db_yaml}policies: letters\noffices: offices.yaml\napi:\n  admin_token: {TOKEN}\n{mail}{channels}"
         );
         let config_path = dir.join("server.yaml");
         std::fs::write(&config_path, config).map_err(|e| BenchError::io(&config_path, e))?;
@@ -228,10 +255,33 @@ fn write_letters(dir: &Path, letter: Option<&str>) -> Result<(), BenchError> {
     std::fs::write(&path, text).map_err(|e| BenchError::io(&path, e))
 }
 
-fn write_registry(dir: &Path, offices: &[String]) -> Result<(), BenchError> {
+/// server.yaml's `telegram:` and `webhook:` sections, when set up. The
+/// secrets are inline: the file lives only in the run folder.
+fn channels_yaml(setup: &Setup<'_>) -> String {
+    let mut yaml = String::new();
+    if let Some(t) = &setup.telegram {
+        yaml += &format!(
+            "telegram:\n  token: '{}'\n  api_base: '{}'\n  updates: 'off'\n",
+            t.token, t.api_base
+        );
+    }
+    if let Some(w) = &setup.webhook {
+        yaml += &format!("webhook:\n  secret: '{}'\n", w.secret);
+    }
+    yaml
+}
+
+fn write_registry(dir: &Path, setup: &Setup<'_>) -> Result<(), BenchError> {
     // The letter names the `diskominfo` contact list and a roster for `dinkes`.
-    let mut text = String::from("region:\n  name: Bench\n  timezone: Asia/Jakarta\ncontacts:\n  diskominfo: [command-center@diskominfo.example.go.id]\noffices:\n");
-    for o in offices.iter().map(String::as_str).chain(["dinkes"]) {
+    let mut text = String::from("region:\n  name: Bench\n  timezone: Asia/Jakarta\ncontacts:\n  diskominfo: [command-center@diskominfo.example.go.id]\n");
+    if let Some(t) = &setup.telegram {
+        text += &format!("telegram:\n  {CHANNEL_NAME}: {}\n", t.chat_id);
+    }
+    if let Some(w) = &setup.webhook {
+        text += &format!("webhooks:\n  {CHANNEL_NAME}: '{}'\n", w.url);
+    }
+    text += "offices:\n";
+    for o in setup.offices.iter().map(String::as_str).chain(["dinkes"]) {
         text += &format!("  - id: {o}\n    name: Kantor {o}\n    head: {{name: Kepala {o}, email: kepala@{o}.example.go.id}}\n    it:\n      - {{name: IT {o}, email: it@{o}.example.go.id}}\n");
     }
     let path = dir.join("offices.yaml");

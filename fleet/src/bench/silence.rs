@@ -70,6 +70,8 @@ pub async fn run(ctx: &Ctx, run: usize) -> Result<Vec<Sample>, BenchError> {
             agents: &agents,
             smtp: None,
             letter: None,
+            telegram: None,
+            webhook: None,
         },
     )
     .await?;
@@ -97,6 +99,8 @@ pub async fn run(ctx: &Ctx, run: usize) -> Result<Vec<Sample>, BenchError> {
             agents: &[],
             smtp: None,
             letter: None,
+            telegram: None,
+            webhook: None,
         },
     )
     .await?;
