@@ -373,6 +373,30 @@ pub fn kotim_now() -> ronda_policy::Letter {
     letter
 }
 
+/// Mail kept in a capture folder (no SMTP server), links to
+/// `dashboard_url`, and a Telegram bot on the Bot API at `api_base`.
+pub fn telegram_mail(
+    api_base: String,
+    token: &str,
+    updates: ronda_server::telegram::config::Updates,
+) -> ronda_server::mail::MailConfig {
+    use ronda_server::mail::config::{Lang, MailConfig, TransportConfig};
+    MailConfig {
+        transport: TransportConfig::Capture(tempfile::tempdir().unwrap().keep()),
+        from: "Ronda <ronda@kotim.example.go.id>".parse().unwrap(),
+        reply_to: None,
+        language: Lang::Id,
+        dashboard_url: "https://ronda.example.go.id".into(),
+        telegram: Some(ronda_server::telegram::config::TelegramConfig {
+            token: ronda_common::conf::Secret::new(token).into(),
+            api_base,
+            timeout: Duration::from_secs(5),
+            updates,
+        }),
+        webhook: None,
+    }
+}
+
 /// The shipped office registry (`examples/offices.yaml`).
 pub fn registry() -> ronda_policy::Registry {
     ronda_policy::Registry::load(&repo_file("examples/offices.yaml")).unwrap()

@@ -7,14 +7,12 @@
 //! another office, and an update without the webhook's secret change nothing.
 
 use std::sync::Arc;
-use std::time::Duration;
 
 use crate::common::web::{add, client, login};
 use crate::common::{eventually, spawn_with, TestApp};
 use jiff::Timestamp;
 use ronda_common::conf::Secret;
-use ronda_server::mail::config::{Lang, MailConfig, TransportConfig};
-use ronda_server::telegram::config::{TelegramConfig, Updates};
+use ronda_server::telegram::config::Updates;
 use ronda_sim::state::{lock, Patch};
 use ronda_sim::telegram::{BotApiStandIn, User};
 use serde_json::Value;
@@ -54,25 +52,11 @@ async fn office(updates: Updates) -> (TestApp, BotApiStandIn, CancellationToken)
     }
     let mut registry = crate::common::registry();
     registry.telegram.insert("dinkes-it".into(), GROUP);
-    let capture = tempfile::tempdir().unwrap().keep();
-    let api_base = bot.api_base();
+    let mail = crate::common::telegram_mail(bot.api_base(), TOKEN, updates);
     let app = spawn_with(|c| {
         c.letters = Arc::new(vec![letter]);
         c.registry = Some(Arc::new(registry));
-        c.mail = Some(MailConfig {
-            transport: TransportConfig::Capture(capture),
-            from: "Ronda <ronda@kotim.example.go.id>".parse().unwrap(),
-            reply_to: None,
-            language: Lang::Id,
-            dashboard_url: "https://ronda.example.go.id".into(),
-            telegram: Some(TelegramConfig {
-                token: Secret::new(TOKEN).into(),
-                api_base,
-                timeout: Duration::from_secs(5),
-                updates,
-            }),
-            webhook: None,
-        });
+        c.mail = Some(mail);
     })
     .await;
     crate::common::spawn_sim_agent(
@@ -103,6 +87,19 @@ async fn alert_message(bot: &BotApiStandIn) -> (i64, i64) {
 /// Link Telegram user `tg` to `account` as a person would: a code from the
 /// dashboard, sent to the bot in a private chat.
 async fn link(app: &TestApp, bot: &BotApiStandIn, account: &str, tg: &User) {
+    let code = link_code(app, account).await;
+    bot.message(tg.id, tg.clone(), &format!("/link {code}"));
+    eventually("the bot to confirm the link", || async {
+        bot.sent()
+            .iter()
+            .any(|m| m.chat_id == tg.id && m.text.contains("Tertaut"))
+            .then_some(())
+    })
+    .await;
+}
+
+/// A link code, as the dashboard shows it to `account`.
+async fn link_code(app: &TestApp, account: &str) -> String {
     let (cookie, csrf) = login(app, account).await;
     let page = client()
         .post(format!("{}/telegram/code", app.http))
@@ -114,20 +111,11 @@ async fn link(app: &TestApp, bot: &BotApiStandIn, account: &str, tg: &User) {
         .text()
         .await
         .unwrap();
-    let code = page
-        .split("<code id=\"link-code\">/link ")
+    page.split("<code id=\"link-code\">/link ")
         .nth(1)
         .and_then(|rest| rest.split('<').next())
         .unwrap_or_else(|| panic!("no code on the page: {page}"))
-        .to_owned();
-    bot.message(tg.id, tg.clone(), &format!("/link {code}"));
-    eventually("the bot to confirm the link", || async {
-        bot.sent()
-            .iter()
-            .any(|m| m.chat_id == tg.id && m.text.contains("Tertaut"))
-            .then_some(())
-    })
-    .await;
+        .to_owned()
 }
 
 /// The answer to a press of callback `update`'s query, once given.
@@ -303,23 +291,7 @@ async fn a_link_code_works_once_for_its_account_and_guessing_is_throttled() {
         (n == 5).then_some(())
     })
     .await;
-    let (cookie, csrf) = login(&app, "kepala-dinkes").await;
-    let page = client()
-        .post(format!("{}/telegram/code", app.http))
-        .header("cookie", &cookie)
-        .form(&[("csrf", csrf.as_str())])
-        .send()
-        .await
-        .unwrap()
-        .text()
-        .await
-        .unwrap();
-    let code = page
-        .split("<code id=\"link-code\">/link ")
-        .nth(1)
-        .and_then(|rest| rest.split('<').next())
-        .unwrap()
-        .to_owned();
+    let code = link_code(&app, "kepala-dinkes").await;
     bot.message(guesser.id, guesser.clone(), &format!("/link {code}"));
     eventually("the throttle's answer", || async {
         bot.sent()

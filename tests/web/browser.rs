@@ -14,8 +14,7 @@ use crate::common::web::{add, PW};
 use crate::common::webdriver::{installed, Browser};
 use crate::common::{spawn_with, TestApp, LETTER};
 use ronda_server::demo::{DemoOptions, OFFICES};
-use ronda_server::mail::config::{Lang, MailConfig, TransportConfig};
-use ronda_server::telegram::config::{TelegramConfig, Updates};
+use ronda_server::telegram::config::Updates;
 use ronda_sim::telegram::{BotApiStandIn, User};
 use tokio_util::sync::CancellationToken;
 
@@ -35,25 +34,11 @@ async fn demo() -> (TestApp, CancellationToken, BotApiStandIn) {
     };
     let (letters, registry) = ronda_server::demo::letters(&opts).unwrap();
     let bot = BotApiStandIn::start(BOT_TOKEN).await.unwrap();
-    let capture = tempfile::tempdir().unwrap().keep();
-    let api_base = bot.api_base();
+    let mail = crate::common::telegram_mail(bot.api_base(), BOT_TOKEN, Updates::Poll);
     let app = spawn_with(|c| {
         c.letters = Arc::new(letters);
         c.registry = Some(Arc::new(registry));
-        c.mail = Some(MailConfig {
-            transport: TransportConfig::Capture(capture),
-            from: "Ronda <ronda@kotim.example.go.id>".parse().unwrap(),
-            reply_to: None,
-            language: Lang::Id,
-            dashboard_url: "http://127.0.0.1".into(),
-            telegram: Some(TelegramConfig {
-                token: ronda_common::conf::Secret::new(BOT_TOKEN).into(),
-                api_base,
-                timeout: Duration::from_secs(5),
-                updates: Updates::Poll,
-            }),
-            webhook: None,
-        });
+        c.mail = Some(mail);
     })
     .await;
     let stop = CancellationToken::new();

@@ -58,61 +58,63 @@ pub fn store(
         let r = m.rendered;
         queued += row(tx, cx, m, EMAIL, None, &emails, &r.html, dead, now)?;
     }
-    for name in chats {
+    if !chats.is_empty() {
         let body = crate::telegram::text::render(m.rendered);
-        let dead = telegram_dead(cx, name);
-        let who: BTreeSet<String> = [format!("{TELEGRAM}:{name}")].into();
-        queued += row(
-            tx,
-            cx,
-            m,
-            TELEGRAM,
-            Some(name),
-            &who,
-            &body,
-            dead.as_deref(),
-            now,
-        )?;
+        for name in chats {
+            queued += to_one(tx, cx, m, TELEGRAM, name, &body, now)?;
+        }
     }
-    for name in hooks {
+    if !hooks.is_empty() {
         let body = webhook_body(cx, m)?;
-        let dead = webhook_dead(cx, name);
-        let who: BTreeSet<String> = [format!("{WEBHOOK}:{name}")].into();
-        queued += row(
-            tx,
-            cx,
-            m,
-            WEBHOOK,
-            Some(name),
-            &who,
-            &body,
-            dead.as_deref(),
-            now,
-        )?;
+        for name in hooks {
+            queued += to_one(tx, cx, m, WEBHOOK, name, &body, now)?;
+        }
     }
     Ok(queued)
 }
 
-fn telegram_dead(cx: &Context, name: &str) -> Option<String> {
-    if cx.config.telegram.is_none() {
-        return Some("Telegram is not set up: server.yaml has no `telegram:` section".into());
-    }
-    let known = cx
-        .registry
-        .as_deref()
-        .is_some_and(|r| r.telegram.contains_key(name));
-    (!known).then(|| format!("the registry has no Telegram chat `{name}`"))
+/// Queue `m` to the chat or webhook `name` of `channel`.
+fn to_one(
+    tx: &Transaction<'_>,
+    cx: &Context,
+    m: &Message<'_>,
+    channel: &str,
+    name: &str,
+    body: &str,
+    now: Timestamp,
+) -> Result<usize, MailError> {
+    let dead = unsendable(cx, channel, name);
+    let who: BTreeSet<String> = [format!("{channel}:{name}")].into();
+    row(
+        tx,
+        cx,
+        m,
+        channel,
+        Some(name),
+        &who,
+        body,
+        dead.as_deref(),
+        now,
+    )
 }
 
-fn webhook_dead(cx: &Context, name: &str) -> Option<String> {
-    if cx.config.webhook.is_none() {
-        return Some("webhooks are not set up: server.yaml has no `webhook:` section".into());
+/// Why a message to `name` of `channel` cannot be sent: the channel is not
+/// set up in server.yaml, or the registry does not name it.
+fn unsendable(cx: &Context, channel: &str, name: &str) -> Option<String> {
+    let registry = cx.registry.as_deref();
+    let (set_up, known, what) = if channel == TELEGRAM {
+        let known = registry.is_some_and(|r| r.telegram.contains_key(name));
+        (cx.config.telegram.is_some(), known, "Telegram chat")
+    } else {
+        let known = registry.is_some_and(|r| r.webhooks.contains_key(name));
+        (cx.config.webhook.is_some(), known, "webhook")
+    };
+    if !set_up {
+        return Some(format!(
+            "{channel} is not set up: server.yaml has no `{channel}:` section"
+        ));
     }
-    let known = cx
-        .registry
-        .as_deref()
-        .is_some_and(|r| r.webhooks.contains_key(name));
-    (!known).then(|| format!("the registry has no webhook `{name}`"))
+    (!known).then(|| format!("the registry has no {what} `{name}`"))
 }
 
 fn webhook_body(cx: &Context, m: &Message<'_>) -> Result<String, MailError> {
