@@ -9,6 +9,7 @@ use jiff::Timestamp;
 use super::api::{escape_html, CallbackQuery, Message, OutMessage, Update};
 use super::Bot;
 use crate::http::auth::Who;
+use crate::http::error::ApiError;
 use crate::http::AppState;
 use crate::mail::config::Lang;
 use crate::store::telegram as links;
@@ -245,7 +246,7 @@ async fn acknowledge(
                     escape_html(&who.user.name)
                 ),
             },
-            Err(e) => escape_html(&e.to_string()),
+            Err(e) => escape_html(&refused(lang, alert, e)),
         },
     )
 }
@@ -328,6 +329,29 @@ async fn account(s: &AppState, tg: i64) -> Result<Option<User>, UpdateError> {
         })
         .await??;
     Ok(user.filter(|u| !u.disabled))
+}
+
+/// What to tell a person whose acknowledgement failed: the reason when it
+/// is theirs to know, never the server's internals (those are logged).
+fn refused(lang: Lang, alert: i64, e: ApiError) -> String {
+    use ApiError as E;
+    match e {
+        E::Conflict(m) | E::BadRequest(m) | E::Forbidden(m) => m,
+        E::NotFound => match lang {
+            Lang::Id => format!("Peringatan #{alert} tidak ada."),
+            Lang::En => format!("There is no alert #{alert}."),
+        },
+        E::Unavailable => e.to_string(),
+        other => {
+            tracing::error!(alert, error = %other, "acknowledgement from Telegram failed");
+            say(
+                lang,
+                "Gagal sekarang; coba lagi dari dasbor.",
+                "It failed; try again from the dashboard.",
+            )
+            .to_owned()
+        }
+    }
 }
 
 fn say(lang: Lang, id: &'static str, en: &'static str) -> &'static str {
