@@ -6,6 +6,7 @@
 //! [`worker`] runs it on the live server; tests drive it one step at a time.
 
 mod doors;
+mod due;
 pub mod lead;
 mod reload;
 mod remedy;

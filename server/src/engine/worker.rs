@@ -129,25 +129,28 @@ impl Worker {
     pub async fn run(mut self, mut rx: mpsc::Receiver<Msg>, shutdown: CancellationToken) {
         let mut tick = tokio::time::interval(TICK);
         tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
-        // Finding the next due time walks every open alert; with thousands
-        // open that cost more than the report itself, so it is worked out
-        // again only after alerts changed.
-        let mut known = (u64::MAX, None);
+        let mut due = super::due::Due::default();
         loop {
             let now = Timestamp::now();
-            if known.0 != self.changes || known.1.is_some_and(|t| t <= now) {
-                known = (self.changes, self.engine.next_due(now));
-            }
             // A grace time that runs out between ticks is acted on at once,
             // not up to a tick later: alert latency is a budget.
-            let due = known.1.map(until);
+            let wake = match due.next(self.changes, now, || self.engine.next_due(now)) {
+                super::due::Next::Tick => {
+                    self.tick(now).await;
+                    continue;
+                }
+                super::due::Next::Wait(at) => at.map(until),
+            };
             tokio::select! {
                 _ = shutdown.cancelled() => break,
                 _ = tick.tick() => {
                     let fx = self.engine.sweep(Timestamp::now());
                     self.apply(fx).await;
                 }
-                _ = sleep_until(due), if due.is_some() => self.tick(Timestamp::now()).await,
+                _ = sleep_until(wake), if wake.is_some() => {
+                    self.tick(Timestamp::now()).await;
+                    due.acted();
+                }
                 _ = Self::lead_changed(&mut self.lead) => self.lead_moved(Timestamp::now()).await,
                 msg = rx.recv() => match msg {
                     Some(m) => self.step(m, Timestamp::now()).await,
