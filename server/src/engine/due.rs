@@ -6,17 +6,19 @@
 
 use jiff::Timestamp;
 
-/// The due time last worked out, and the alert changes it was worked out
-/// after.
+/// The due time last worked out, the alert changes it was worked out
+/// after, and the last moment every office was evaluated at.
 pub struct Due {
     changes: u64,
     at: Option<Timestamp>,
+    evaluated: Timestamp,
 }
 
 /// What the worker does next.
 #[derive(Debug, PartialEq)]
 pub enum Next {
-    /// A due time passed and nothing acted on it: evaluate now.
+    /// A due time came after the last evaluation of every office: evaluate
+    /// now.
     Tick,
     /// Wait for messages, and for this time if there is one.
     Wait(Option<Timestamp>),
@@ -27,39 +29,37 @@ impl Default for Due {
         Due {
             changes: u64::MAX,
             at: None,
+            evaluated: Timestamp::MIN,
         }
     }
 }
 
 impl Due {
-    /// As of `now`, after `changes` alert changes so far; `next_due` walks
-    /// the open alerts for the next due time after `now`.
+    /// As of `now`, after `changes` alert changes so far. `next_due(after)`
+    /// walks the open alerts for the earliest due time after `after`. Due
+    /// times are counted from the last evaluation of every office, not
+    /// from `now`: one that passed while the worker handled a message (which
+    /// may have changed other alerts) is still owed its evaluation.
     pub fn next(
         &mut self,
         changes: u64,
         now: Timestamp,
-        next_due: impl FnOnce() -> Option<Timestamp>,
+        next_due: impl FnOnce(Timestamp) -> Option<Timestamp>,
     ) -> Next {
-        let passed = self.at.is_some_and(|t| t <= now);
-        if passed && self.changes == changes {
-            // Another message won the race with the due time's wake-up:
-            // the alert it was for is still pending. Work it out afresh
-            // after the tick.
-            self.changes = u64::MAX;
-            return Next::Tick;
+        if self.changes != changes || self.at.is_some_and(|t| t <= now) {
+            self.changes = changes;
+            self.at = next_due(self.evaluated);
         }
-        if passed || self.changes != changes {
-            *self = Due {
-                changes,
-                at: next_due(),
-            };
+        match self.at {
+            Some(t) if t <= now => Next::Tick,
+            at => Next::Wait(at),
         }
-        Next::Wait(self.at)
     }
 
-    /// The wake-up at the due time fired and the engine evaluated: work the
-    /// next one out afresh, without a second tick.
-    pub fn acted(&mut self) {
+    /// Every office was evaluated as of `now`: due times up to it are
+    /// settled (fired, or waiting on data the next report brings).
+    pub fn evaluated(&mut self, now: Timestamp) {
+        self.evaluated = now;
         self.changes = u64::MAX;
     }
 }
@@ -74,37 +74,53 @@ mod tests {
     }
 
     #[test]
-    fn a_due_time_that_passed_while_a_message_was_handled_is_acted_on_at_once() {
+    fn a_due_time_that_passed_while_a_message_fired_another_alert_is_acted_on_at_once() {
         let mut due = Due::default();
-        assert_eq!(due.next(5, at(0), || Some(at(2))), Next::Wait(Some(at(2))));
-        // A report arrives and is handled past the due time; it changed
-        // no alert (another office's, already firing).
+        due.evaluated(at(0));
+        assert_eq!(due.next(5, at(0), |_| Some(at(2))), Next::Wait(Some(at(2))));
+        // A message handled just past the due time fired an alert of
+        // another office: alerts changed, and the due one is still pending.
+        let now = at(2) + SignedDuration::from_millis(3);
         assert_eq!(
-            due.next(5, at(2) + SignedDuration::from_millis(3), || None),
+            due.next(6, now, |after| {
+                assert_eq!(after, at(0), "counted from the last evaluation");
+                Some(at(2))
+            }),
             Next::Tick
         );
-        // After the tick (which fired the alert), the next one.
-        assert_eq!(
-            due.next(6, at(2) + SignedDuration::from_millis(4), || Some(at(9))),
-            Next::Wait(Some(at(9)))
-        );
+        // The tick fired it; the next one is later.
+        due.evaluated(now);
+        assert_eq!(due.next(7, now, |_| Some(at(9))), Next::Wait(Some(at(9))));
     }
 
     #[test]
-    fn the_wake_up_that_acted_is_not_followed_by_a_second_tick() {
+    fn a_due_time_that_passed_while_a_message_changed_nothing_is_acted_on_at_once() {
         let mut due = Due::default();
-        due.next(1, at(0), || Some(at(2)));
-        // The wake-up fired at the due time; the tick changed nothing (the
-        // failure had cleared a moment before).
-        due.acted();
-        assert_eq!(due.next(1, at(2), || None), Next::Wait(None));
+        due.evaluated(at(0));
+        due.next(5, at(0), |_| Some(at(2)));
+        let now = at(2) + SignedDuration::from_millis(3);
+        assert_eq!(due.next(5, now, |_| Some(at(2))), Next::Tick);
+    }
+
+    #[test]
+    fn once_evaluated_a_due_time_waiting_on_data_does_not_spin() {
+        let mut due = Due::default();
+        due.next(1, at(0), |_| Some(at(2)));
+        // The wake-up at the due time evaluated every office; the alert
+        // waits on an offline agent. Only later due times count now.
+        due.evaluated(at(2));
+        let next = due.next(1, at(2), |after| {
+            assert_eq!(after, at(2));
+            Some(at(7))
+        });
+        assert_eq!(next, Next::Wait(Some(at(7))));
     }
 
     #[test]
     fn nothing_changed_and_nothing_passed_walks_no_alert() {
         let mut due = Due::default();
-        due.next(3, at(0), || Some(at(10)));
-        let walked = || panic!("the open alerts were walked again");
+        due.next(3, at(0), |_| Some(at(10)));
+        let walked = |_| panic!("the open alerts were walked again");
         assert_eq!(due.next(3, at(5), walked), Next::Wait(Some(at(10))));
     }
 }

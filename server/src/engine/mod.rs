@@ -141,10 +141,12 @@ impl Engine {
         self.letters.iter().find(|l| l.id == id)
     }
 
-    /// The next moment after `now` an open alert may change by time alone:
-    /// a grace time running out or an acknowledgement lapsing. (One already
-    /// past is waiting on data, such as an offline agent: the tick has it.)
-    pub fn next_due(&self, now: Timestamp) -> Option<Timestamp> {
+    /// The first moment after `after` an open alert may change by time
+    /// alone: a grace time running out or an acknowledgement lapsing. (One
+    /// at or before `after`, the last evaluation of every office, is
+    /// waiting on data, such as an offline agent: a report or the tick has
+    /// it.)
+    pub fn next_due(&self, after: Timestamp) -> Option<Timestamp> {
         self.book
             .open()
             .filter_map(|a| match a.state {
@@ -155,7 +157,7 @@ impl Engine {
                 State::Acknowledged => a.ack.as_ref()?.until,
                 _ => None,
             })
-            .filter(|t| *t > now)
+            .filter(|t| *t > after)
             .min()
     }
 

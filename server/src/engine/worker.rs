@@ -134,9 +134,10 @@ impl Worker {
             let now = Timestamp::now();
             // A grace time that runs out between ticks is acted on at once,
             // not up to a tick later: alert latency is a budget.
-            let wake = match due.next(self.changes, now, || self.engine.next_due(now)) {
+            let wake = match due.next(self.changes, now, |after| self.engine.next_due(after)) {
                 super::due::Next::Tick => {
                     self.tick(now).await;
+                    due.evaluated(now);
                     continue;
                 }
                 super::due::Next::Wait(at) => at.map(until),
@@ -148,8 +149,9 @@ impl Worker {
                     self.apply(fx).await;
                 }
                 _ = sleep_until(wake), if wake.is_some() => {
-                    self.tick(Timestamp::now()).await;
-                    due.acted();
+                    let now = Timestamp::now();
+                    self.tick(now).await;
+                    due.evaluated(now);
                 }
                 _ = Self::lead_changed(&mut self.lead) => self.lead_moved(Timestamp::now()).await,
                 msg = rx.recv() => match msg {
