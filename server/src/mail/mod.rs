@@ -33,8 +33,14 @@ use crate::store::alerts::Intent;
 use crate::store::{Db, Write};
 pub use config::MailConfig;
 
-/// How often the live loop composes and sends.
+/// How often the live loop composes.
 pub const PASS: Duration = Duration::from_millis(100);
+/// How often a channel looks for retries that came due; a message the
+/// composer queues wakes its channel at once.
+const RETRY_PASS: Duration = Duration::from_secs(1);
+/// How often a channel server.yaml does not set up looks for rows left
+/// from before its section was taken out.
+const UNSET_PASS: Duration = Duration::from_secs(60);
 
 /// How one attempt ended.
 #[derive(Debug, PartialEq)]
@@ -217,7 +223,9 @@ impl Mailer {
     /// that queued something wakes the senders at once.
     async fn serve(&mut self, shutdown: &CancellationToken) {
         let (cx_tx, cx_rx) = tokio::sync::watch::channel(self.composer.cx.clone());
-        let queued = tokio::sync::Notify::new();
+        // One per channel: a permit is kept for a sender that is busy when
+        // the composer queues, so no new message waits for the retry pass.
+        let queued: [tokio::sync::Notify; 3] = Default::default();
         let Mailer {
             composer,
             email,
@@ -226,7 +234,7 @@ impl Mailer {
         } = self;
         let db = composer.db.clone();
         let composing = async {
-            let mut every = interval();
+            let mut every = interval(PASS);
             loop {
                 tokio::select! {
                     _ = shutdown.cancelled() => break,
@@ -245,18 +253,26 @@ impl Mailer {
                 });
                 match pass {
                     Ok(0) => {}
-                    Ok(_) => queued.notify_waiters(),
+                    Ok(_) => queued.iter().for_each(tokio::sync::Notify::notify_one),
                     Err(e) => tracing::error!(error = %e, "composing pass failed; will retry"),
                 }
             }
         };
+        let [to_email, to_telegram, to_webhook] = &queued;
         tokio::join!(
             composing,
-            sending(&db, &cx_rx, &queued, Some(email), channels::EMAIL, shutdown),
             sending(
                 &db,
                 &cx_rx,
-                &queued,
+                to_email,
+                Some(email),
+                channels::EMAIL,
+                shutdown
+            ),
+            sending(
+                &db,
+                &cx_rx,
+                to_telegram,
                 telegram.as_mut(),
                 channels::TELEGRAM,
                 shutdown
@@ -264,7 +280,7 @@ impl Mailer {
             sending(
                 &db,
                 &cx_rx,
-                &queued,
+                to_webhook,
                 webhook.as_mut(),
                 channels::WEBHOOK,
                 shutdown
@@ -322,8 +338,9 @@ async fn drain_or_unset<S: deliver::Sender>(
     }
 }
 
-/// A channel's live loop: a pass at every tick, and at once when the
-/// composer has queued something.
+/// A channel's live loop: a pass when the composer has queued something,
+/// and every [`RETRY_PASS`] for retries (every [`UNSET_PASS`] for a
+/// channel not set up).
 async fn sending<S: deliver::Sender>(
     db: &Db,
     cx: &tokio::sync::watch::Receiver<Arc<Context>>,
@@ -332,7 +349,11 @@ async fn sending<S: deliver::Sender>(
     channel: &'static str,
     shutdown: &CancellationToken,
 ) {
-    let mut every = interval();
+    let mut every = interval(if sender.is_some() {
+        RETRY_PASS
+    } else {
+        UNSET_PASS
+    });
     loop {
         tokio::select! {
             _ = shutdown.cancelled() => break,
@@ -352,8 +373,8 @@ async fn sending<S: deliver::Sender>(
     }
 }
 
-fn interval() -> tokio::time::Interval {
-    let mut every = tokio::time::interval(PASS);
+fn interval(period: Duration) -> tokio::time::Interval {
+    let mut every = tokio::time::interval(period);
     every.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
     every
 }
