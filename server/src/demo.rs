@@ -166,16 +166,7 @@ pub async fn run(opts: DemoOptions, shutdown: CancellationToken) -> Result<(), S
     let (sims, agents) =
         spawn_offices(&server, &db.as_path().into(), opts.interval, &shutdown).await?;
     let joiner = joiner_password(&db)?;
-    print_banner(
-        &server,
-        &db,
-        &sims,
-        &Extras {
-            token: &token,
-            joiner: &joiner,
-            bot: &bot.api_base(),
-        },
-    );
+    print_banner(&server, &db, &sims, &token, &joiner, &bot.api_base());
     println!("Accounts (log in at http://{}/login):", server.http_addr);
     for (name, role, password) in &accounts {
         println!("  {name:<20} {role:<14} {password}");
@@ -337,16 +328,16 @@ fn joiner_password(db: &Path) -> Result<String, ServerError> {
         .map_err(|e| ServerError::Demo(format!("MQTT credential for dinsos: {e}")))
 }
 
-/// What the banner shows besides the server: the admin token, the joining
-/// agent's password and the Bot API stand-in's address.
-struct Extras<'a> {
-    token: &'a str,
-    joiner: &'a str,
-    bot: &'a str,
-}
-
-fn print_banner(server: &Running, db: &Path, sims: &[ronda_sim::Sim], s: &Extras<'_>) {
-    let (http, token, joiner) = (server.http_addr, s.token, s.joiner);
+/// `bot`: the Bot API stand-in's address.
+fn print_banner(
+    server: &Running,
+    db: &Path,
+    sims: &[ronda_sim::Sim],
+    token: &str,
+    joiner: &str,
+    bot: &str,
+) {
+    let http = server.http_addr;
     println!();
     println!(
         "Ronda demo is running with {} simulated offices: {}",
@@ -363,7 +354,7 @@ fn print_banner(server: &Running, db: &Path, sims: &[ronda_sim::Sim], s: &Extras
     );
     println!(
         "  telegram     {}/  (a Bot API stand-in: what the bot sent to the group `{DEMO_CHAT_NAME}`)",
-        s.bot
+        bot
     );
     println!("  admin token  {token}  (POST /api/v1/alerts/ID/ack with Authorization: Bearer …)");
     println!("  API          http://{http}/api/v1/agents");

@@ -98,12 +98,7 @@ impl World {
     }
 
     pub fn context(&self) -> Context {
-        Context {
-            letters: self.cx.letters.clone(),
-            registry: self.cx.registry.clone(),
-            retired: Default::default(),
-            config: self.cx.config.clone(),
-        }
+        self.cx.clone()
     }
 
     /// The printer is left on until its `power.off` warning fires (30 min).

@@ -413,6 +413,22 @@ pub async fn sim_office(stop: &CancellationToken) -> ronda_sim::Sim {
     .unwrap()
 }
 
+/// A simulated office (the default layout) whose SIPD service answers 503,
+/// so that its alert fires as soon as a letter with no grace is in force.
+pub async fn sim_office_sipd_down(stop: &CancellationToken) -> ronda_sim::Sim {
+    let sim = sim_office(stop).await;
+    let down = ronda_sim::state::Patch {
+        status: Some(503),
+        ..ronda_sim::state::Patch::default()
+    };
+    down.apply(
+        &mut ronda_sim::state::lock(&sim.device("sipd").unwrap().state),
+        jiff::Timestamp::now(),
+    )
+    .unwrap();
+    sim
+}
+
 /// What an agent's outbox says once the agent has stopped: the highest seq
 /// it ever handed out (kept in `meta` even when every record is gone) and
 /// the records it still holds.

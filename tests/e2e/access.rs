@@ -7,8 +7,6 @@ use std::sync::Arc;
 
 use crate::common::web::{add, client, login, PW};
 use crate::common::{eventually, spawn_with, TestApp};
-use jiff::Timestamp;
-use ronda_sim::state::{lock, Patch};
 use serde_json::Value;
 use tokio_util::sync::CancellationToken;
 
@@ -27,16 +25,7 @@ type Row<'a> = (&'a str, String, Vec<(&'a str, &'a str)>, [u16; 6]);
 /// grace, and the SIPD service down so an alert fires.
 async fn office() -> (TestApp, CancellationToken) {
     let stop = CancellationToken::new();
-    let sim = crate::common::sim_office(&stop).await;
-    let p = Patch {
-        status: Some(503),
-        ..Patch::default()
-    };
-    p.apply(
-        &mut lock(&sim.device("sipd").unwrap().state),
-        Timestamp::now(),
-    )
-    .unwrap();
+    let sim = crate::common::sim_office_sipd_down(&stop).await;
     let (letter, registry) = (crate::common::kotim_now(), crate::common::registry());
     let app = spawn_with(|c| {
         c.letters = Arc::new(vec![letter]);

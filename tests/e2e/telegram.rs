@@ -10,10 +10,8 @@ use std::sync::Arc;
 
 use crate::common::web::{add, client, login};
 use crate::common::{eventually, spawn_with, TestApp};
-use jiff::Timestamp;
 use ronda_common::conf::Secret;
 use ronda_server::telegram::config::Updates;
-use ronda_sim::state::{lock, Patch};
 use ronda_sim::telegram::{BotApiStandIn, User};
 use serde_json::Value;
 use tokio_util::sync::CancellationToken;
@@ -36,16 +34,7 @@ fn person(id: i64, name: &str) -> User {
 async fn office(updates: Updates) -> (TestApp, BotApiStandIn, CancellationToken) {
     let bot = BotApiStandIn::start(TOKEN).await.unwrap();
     let stop = CancellationToken::new();
-    let sim = crate::common::sim_office(&stop).await;
-    let down = Patch {
-        status: Some(503),
-        ..Patch::default()
-    };
-    down.apply(
-        &mut lock(&sim.device("sipd").unwrap().state),
-        Timestamp::now(),
-    )
-    .unwrap();
+    let sim = crate::common::sim_office_sipd_down(&stop).await;
     let mut letter = crate::common::kotim_now();
     for list in [&mut letter.notify.critical, &mut letter.notify.warning] {
         list.push("telegram:dinkes-it".into());

@@ -184,16 +184,11 @@ async fn audit_login(
     Ok(())
 }
 
-#[derive(Deserialize)]
-pub struct Logout {
-    csrf: String,
-}
-
 pub async fn logout(
     State(s): State<AppState>,
     headers: HeaderMap,
     who: Who,
-    Form(f): Form<Logout>,
+    Form(f): Form<super::auth::CsrfForm>,
 ) -> Result<Response, ApiError> {
     who.check_csrf(Some(&f.csrf))?;
     let token = cookie(&headers, session::COOKIE).unwrap_or_default();

@@ -7,9 +7,8 @@ use axum::body::Bytes;
 use axum::extract::{Form, State};
 use axum::http::{HeaderMap, StatusCode};
 use axum::response::{Html, IntoResponse, Redirect, Response};
-use serde::Deserialize;
 
-use super::auth::Who;
+use super::auth::{CsrfForm, Who};
 use super::error::ApiError;
 use super::pages::{render, Lang};
 use super::AppState;
@@ -52,11 +51,6 @@ async fn page_with(
         "telegram.html",
         minijinja::context! { linked, code, bot, minutes },
     )
-}
-
-#[derive(Deserialize)]
-pub struct CsrfForm {
-    csrf: String,
 }
 
 /// `POST /telegram/code`: a new one-time code, shown once.
@@ -117,7 +111,7 @@ pub async fn updates(State(s): State<AppState>, headers: HeaderMap, body: Bytes)
         .get(SECRET_HEADER)
         .map(|v| v.as_bytes())
         .unwrap_or_default();
-    if !same(given, secret.expose().as_bytes()) {
+    if !super::auth::constant_time_eq(given, secret.expose().as_bytes()) {
         tracing::warn!("telegram update without the webhook's secret refused");
         return StatusCode::UNAUTHORIZED.into_response();
     }
@@ -126,9 +120,4 @@ pub async fn updates(State(s): State<AppState>, headers: HeaderMap, body: Bytes)
         Err(e) => tracing::warn!(error = %e, "telegram update not understood; dropped"),
     }
     StatusCode::OK.into_response()
-}
-
-/// Equal bytes, compared in time that does not depend on where they differ.
-fn same(a: &[u8], b: &[u8]) -> bool {
-    a.len() == b.len() && a.iter().zip(b).fold(0u8, |d, (x, y)| d | (x ^ y)) == 0
 }

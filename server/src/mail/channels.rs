@@ -143,7 +143,7 @@ fn row(
     m: &Message<'_>,
     channel: &str,
     target: Option<&str>,
-    to: &BTreeSet<impl AsRef<str> + Ord + serde::Serialize>,
+    to: &impl serde::Serialize,
     body: &str,
     dead: Option<&str>,
     now: Timestamp,

@@ -128,25 +128,3 @@ async fn prepare(
         }
     }
 }
-
-impl Sender for crate::webhook::WebhookSender {
-    fn channel(&self) -> &'static str {
-        super::channels::WEBHOOK
-    }
-
-    fn lease(&self, _: &Context) -> Duration {
-        self.timeout().saturating_mul(2) + Duration::from_secs(1)
-    }
-
-    async fn attempt(&mut self, cx: &Context, row: &Row) -> Outcome {
-        let name = row.target.as_deref().unwrap_or_default();
-        let url = cx.registry.as_deref().and_then(|r| r.webhooks.get(name));
-        let Some(url) = url else {
-            return Outcome::Permanent(format!("the registry has no webhook `{name}`"));
-        };
-        // Signed as of now, not the pass's clock: the receiver judges
-        // freshness by its own.
-        self.post(url, &row.message_id, &row.html, Timestamp::now())
-            .await
-    }
-}

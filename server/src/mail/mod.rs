@@ -79,6 +79,7 @@ pub enum MailError {
 const OWN_WRITER_QUEUE: usize = 64;
 
 /// What the composer needs besides the database.
+#[derive(Clone)]
 pub struct Context {
     /// The letters in force: reminders and summaries are theirs.
     pub letters: Arc<Vec<Letter>>,

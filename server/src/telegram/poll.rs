@@ -32,14 +32,19 @@ pub async fn run(
 
 async fn serve(s: &AppState, bot: &Bot, term: &CancellationToken) {
     let mut wait = FIRST_RETRY;
+    // Read once a term: from then on this loop is the only one moving it.
+    let stored = s.db.read(crate::store::telegram::offset).await;
+    let mut offset = match stored
+        .map_err(|e| e.to_string())
+        .and_then(|r| r.map_err(|e| e.to_string()))
+    {
+        Ok(o) => o,
+        Err(e) => {
+            tracing::error!(error = %e, "cannot read the telegram offset; starting from the oldest update Telegram keeps");
+            0
+        }
+    };
     loop {
-        let offset = match s.db.read(crate::store::telegram::offset).await {
-            Ok(Ok(o)) => o,
-            e => {
-                tracing::error!(error = ?e.err(), "cannot read the telegram offset");
-                0
-            }
-        };
         let got = tokio::select! {
             _ = term.cancelled() => return,
             r = bot.api.get_updates(offset, LONG_POLL_S) => r,
@@ -65,6 +70,7 @@ async fn serve(s: &AppState, bot: &Bot, term: &CancellationToken) {
                     };
                     // Each update once: the next call confirms this one.
                     let next = id.saturating_add(1);
+                    offset = next;
                     if let Err(e) =
                         s.db.write(move |c| crate::store::telegram::set_offset(c, next))
                             .await

@@ -240,5 +240,35 @@ fn reason(status: StatusCode, said: &[u8]) -> String {
     }
 }
 
+/// The webhook channel of the outbox: each row is one signed POST to the
+/// URL its registry name stands for.
+impl crate::mail::deliver::Sender for WebhookSender {
+    fn channel(&self) -> &'static str {
+        crate::mail::channels::WEBHOOK
+    }
+
+    fn lease(&self, _: &crate::mail::Context) -> Duration {
+        self.timeout().saturating_mul(2) + Duration::from_secs(1)
+    }
+
+    async fn attempt(
+        &mut self,
+        cx: &crate::mail::Context,
+        row: &crate::mail::send::Row,
+    ) -> crate::mail::Outcome {
+        let name = row.target.as_deref().unwrap_or_default();
+        let url = cx.registry.as_deref().and_then(|r| r.webhooks.get(name));
+        let Some(url) = url else {
+            return crate::mail::Outcome::Permanent(format!(
+                "the registry has no webhook `{name}`"
+            ));
+        };
+        // Signed as of now, not the pass's clock: the receiver judges
+        // freshness by its own.
+        self.post(url, &row.message_id, &row.html, jiff::Timestamp::now())
+            .await
+    }
+}
+
 #[cfg(test)]
 mod tests;
