@@ -9,6 +9,9 @@ use crate::source::DeviceSet;
 pub async fn handle(devices: &DeviceSet, cmd: Command) -> CommandResult {
     match cmd.action {
         Action::PlugSet { plug, on } => plug_set(devices, &cmd.id, &plug, on).await,
+        Action::ViewSnapshot { .. } => {
+            CommandResult::refused(&cmd.id, "this agent cannot take snapshots yet")
+        }
     }
 }
 
@@ -42,6 +45,7 @@ async fn plug_set(devices: &DeviceSet, id: &str, plug: &str, on: bool) -> Comman
                     format!("plug `{plug}` reads {seen} after the command")
                 }),
                 plug: Some(state),
+                snapshot: None,
             }
         }
     }

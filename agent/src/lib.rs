@@ -25,6 +25,7 @@ pub mod recorders;
 pub mod services;
 mod session;
 pub mod source;
+pub mod view;
 pub mod xml;
 
 use std::time::Duration;

@@ -9,6 +9,7 @@ use serde::{Deserialize, Serialize};
 
 use crate::devices::Plug;
 use crate::report::SCHEMA_VERSION;
+use crate::view::ViewStats;
 
 /// A request to one agent. `id` is chosen by the server and echoed back.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
@@ -25,6 +26,10 @@ pub enum Action {
     /// Switch a plug's relay. The agent reads the plug back afterwards.
     #[serde(rename = "plug.set")]
     PlugSet { plug: String, on: bool },
+    /// Take one live snapshot of a camera for a person to look at. The
+    /// agent sends it once in its answer and keeps no copy.
+    #[serde(rename = "view.snapshot")]
+    ViewSnapshot { recorder: String, channel: String },
 }
 
 /// The agent's answer: `ok`, or an error that says why not.
@@ -38,6 +43,27 @@ pub struct CommandResult {
     /// The plug as read back after switching.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub plug: Option<Plug>,
+    /// The picture asked for by `view.snapshot`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub snapshot: Option<Snapshot>,
+}
+
+/// A live snapshot in a command's answer: the JPEG and its numbers.
+#[derive(Clone, PartialEq, Serialize, Deserialize)]
+pub struct Snapshot {
+    /// The JPEG, base64 (standard alphabet, padded).
+    pub jpeg: String,
+    pub stats: ViewStats,
+}
+
+/// The picture is personal data: never in a log line.
+impl std::fmt::Debug for Snapshot {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Snapshot")
+            .field("jpeg", &format_args!("<{} base64 chars>", self.jpeg.len()))
+            .field("stats", &self.stats)
+            .finish()
+    }
 }
 
 impl Command {
@@ -67,6 +93,7 @@ impl CommandResult {
             ok: false,
             error: Some(error.into()),
             plug: None,
+            snapshot: None,
         }
     }
 }
@@ -87,6 +114,27 @@ mod tests {
             }
         );
         assert_eq!(serde_json::to_string(&c).unwrap(), text);
+    }
+
+    #[test]
+    fn view_snapshot_has_the_documented_shape() {
+        let text = r#"{"schema":1,"id":"c-18","action":"view.snapshot","params":{"recorder":"nvr","channel":"1"}}"#;
+        let c = Command::decode(text.as_bytes()).unwrap();
+        assert_eq!(
+            c.action,
+            Action::ViewSnapshot {
+                recorder: "nvr".into(),
+                channel: "1".into()
+            }
+        );
+        let r = CommandResult {
+            snapshot: Some(Snapshot {
+                jpeg: "/9j/2w==".into(),
+                stats: ViewStats::default(),
+            }),
+            ..CommandResult::refused("c-18", "x")
+        };
+        assert!(!format!("{r:?}").contains("/9j/"), "no picture in Debug");
     }
 
     #[test]

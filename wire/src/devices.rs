@@ -119,6 +119,10 @@ pub struct Channel {
     /// disproves that its zone records.
     #[serde(default, skip_serializing_if = "std::ops::Not::not")]
     pub no_recordings: bool,
+    /// What the camera's picture showed lately (`cctv.view`); absent when
+    /// the agent does not look at this channel's picture.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub view: Option<crate::view::View>,
 }
 
 /// What a plug does when mains power comes back after a cut.

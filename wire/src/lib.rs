@@ -11,9 +11,11 @@ mod doors;
 mod id;
 mod report;
 mod topic;
+mod view;
 pub mod vocab;
 
 pub use ack::{Ack, Delivery, Progress};
+pub use command::Snapshot;
 pub use command::{Action, Command, CommandResult};
 pub use decode::{decode_events, decode_report, decode_state, RejectReason};
 pub use devices::{Channel, PauseReason, Paused, Plug, PowerOn, Recorder, RecorderDisk, Service};
@@ -24,3 +26,4 @@ pub use doors::{
 pub use id::{Id, IdError};
 pub use report::{Disk, Host, Memory, Report, Temperature, SCHEMA_VERSION};
 pub use topic::{Kind, Presence, Topic, TopicError, ROOT};
+pub use view::{View, ViewEvent, ViewSample, ViewStats, VIEW_SAMPLES};

@@ -226,6 +226,7 @@ fn recorder() -> impl Strategy<Value = Recorder> {
                 segment_age_other_s,
                 error,
                 no_recordings,
+                view: None,
             },
         );
     (

@@ -81,6 +81,15 @@ pub trait Adapter: Send + Sync {
     fn read(&self, now: Timestamp) -> BoxFuture<'_, Result<Reading, ProbeError>>;
 }
 
+/// The recorder's [`Viewer`](crate::view::Viewer), for the kinds that give
+/// snapshots.
+pub fn viewer(
+    _config: &RecorderConfig,
+    _clients: &Clients,
+) -> Option<Box<dyn crate::view::Viewer>> {
+    None
+}
+
 /// A configured recorder with its adapter.
 pub struct Watched {
     pub config: RecorderConfig,
@@ -181,6 +190,7 @@ fn channel(
         segment_age_other_s: age(r.and_then(|r| r.last_segment_end_other)),
         error: r.and_then(|r| r.error.clone()),
         no_recordings: r.is_some_and(|r| r.no_recordings),
+        view: None,
     }
 }
 

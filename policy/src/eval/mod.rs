@@ -41,6 +41,45 @@ pub struct OfficeState {
     /// Door events stored for this office, oldest first, as far back as
     /// the server keeps them in memory ([`DOOR_LOOKBACK`]).
     pub door_events: Vec<DoorSeen>,
+    /// Camera views a person confirmed as right, by (agent, recorder,
+    /// channel): `moved` and `blurred` are judged against them.
+    pub view_pins: BTreeMap<(String, String, String), Vec<ViewPin>>,
+}
+
+/// What a camera showed when a head or IT confirmed "this camera sees the
+/// road": the numbers, never the picture.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct ViewPin {
+    pub light: Light,
+    pub stats: ronda_wire::ViewStats,
+    pub by: String,
+    pub at: Timestamp,
+}
+
+/// Day and night views are pinned separately: the same road looks
+/// different under infrared.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Light {
+    Day,
+    Night,
+}
+
+impl Light {
+    pub fn name(self) -> &'static str {
+        match self {
+            Light::Day => "day",
+            Light::Night => "night",
+        }
+    }
+
+    pub fn parse(s: &str) -> Option<Light> {
+        match s {
+            "day" => Some(Light::Day),
+            "night" => Some(Light::Night),
+            _ => None,
+        }
+    }
 }
 
 /// How far back the server keeps an office's door events for evaluation.

@@ -365,14 +365,17 @@ impl Worker {
             return false;
         }
         tracing::info!(%topic, command = %o.command.id, by = %o.by, "command sent");
-        let ronda_wire::Action::PlugSet { plug, on } = &o.command.action;
+        let (action, plug, on) = match &o.command.action {
+            ronda_wire::Action::PlugSet { plug, on } => ("plug.set", Some(plug.clone()), Some(*on)),
+            ronda_wire::Action::ViewSnapshot { .. } => ("view.snapshot", None, None),
+        };
         let sent = crate::store::commands::Sent {
             id: o.command.id.clone(),
             office: o.office,
             agent: o.agent,
-            action: "plug.set",
-            plug: Some(plug.clone()),
-            on: Some(*on),
+            action,
+            plug,
+            on,
             by: o.by,
             at_ms: now.as_millisecond(),
         };
