@@ -23,7 +23,7 @@ pub use items::KINDS;
 pub use load::{format_local_minute, from_text, load, parse_time, DEFAULT_KEEP_ON};
 pub use model::{
     AccessClosed, AccessSeverities, Check, Item, Letter, Notify, Period, Remediation, Scope,
-    Severity, Window,
+    Severity, ViewRule, Window,
 };
 pub use registry::Registry;
 pub use text::Text;

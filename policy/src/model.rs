@@ -82,6 +82,7 @@ pub enum Check {
         channel_severity: Severity,
     },
     CctvStorage,
+    CctvView(ViewRule),
     PowerOff {
         keep_on: Vec<String>,
     },
@@ -113,6 +114,39 @@ pub enum Check {
     },
     AccessClosed(AccessClosed),
     Attestation,
+}
+
+/// `cctv.view`: each camera of the zones still sees what it should. The
+/// thresholds are starting points, tuned with the fleet (README, "Camera
+/// views").
+#[derive(Debug, Clone, PartialEq)]
+pub struct ViewRule {
+    pub zones: Vec<String>,
+    /// A picture darker than this mean luma, nearly all of it below 32,
+    /// is dark (infrared dead at night, or a black cover).
+    pub dark_below: u8,
+    /// A picture with less contrast than this and fewer edges than
+    /// `covered_edges` ‰ is covered (tape, a bag, paint).
+    pub covered_contrast: u8,
+    pub covered_edges: u16,
+    /// Sharper than this share of the pinned view, or it is blurred.
+    pub blurred_ratio: f32,
+    /// More difference-hash bits than this from the pinned view: moved.
+    pub moved_bits: u32,
+    /// The same bytes for this long, while the device's clock moves on.
+    pub frozen_after: Duration,
+    /// A newest look older than this is no evidence.
+    pub max_sample_age: Duration,
+}
+
+impl ViewRule {
+    pub const DARK_BELOW: u8 = 24;
+    pub const COVERED_CONTRAST: u8 = 8;
+    pub const COVERED_EDGES: u16 = 5;
+    pub const BLURRED_RATIO: f32 = 0.35;
+    pub const MOVED_BITS: u32 = 20;
+    pub const FROZEN_AFTER: Duration = Duration::from_secs(2 * 3600);
+    pub const MAX_SAMPLE_AGE: Duration = Duration::from_secs(3600);
 }
 
 /// `access.closed`: nobody but the allowlist goes through the listed doors
@@ -175,6 +209,7 @@ impl Check {
         match self {
             Check::CctvRecording { .. } => "cctv.recording",
             Check::CctvStorage => "cctv.storage",
+            Check::CctvView(_) => "cctv.view",
             Check::PowerOff { .. } => "power.off",
             Check::PowerOn { .. } => "power.on",
             Check::PowerSafe { .. } => "power.safe",

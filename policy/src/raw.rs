@@ -116,6 +116,14 @@ pub struct RawCheck {
     pub missed: Option<u32>,
     pub channel_severity: Option<String>,
     pub max_clock_offset: Option<Dur>,
+    // cctv.view
+    pub dark_below: Option<u8>,
+    pub covered_contrast: Option<u8>,
+    pub covered_edges: Option<u16>,
+    pub blurred_ratio: Option<f32>,
+    pub moved_bits: Option<u32>,
+    pub frozen_after: Option<Dur>,
+    pub max_sample_age: Option<Dur>,
     // access.closed
     pub doors: Option<RawDoors>,
     pub allow: Option<Vec<String>>,

@@ -16,6 +16,7 @@ mod power;
 mod storage;
 #[cfg(test)]
 mod tests;
+mod view;
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::sync::Arc;
@@ -303,6 +304,7 @@ impl<'a> Cx<'a> {
                 channel_severity,
             } => cctv::recording(self, zones, *max_segment_age, *channel_severity),
             Check::CctvStorage => storage::storage(self),
+            Check::CctvView(rule) => view::view(self, rule),
             Check::PowerOff { keep_on } => power::off(self, keep_on),
             Check::PowerOn { classes } => power::on(self, classes),
             Check::PowerSafe { .. } => power::safe(self, &item.check),

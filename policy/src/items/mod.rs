@@ -1,6 +1,7 @@
 //! Checking checklist items: ids, texts, the check kind and its parameters.
 
 mod access;
+mod view;
 
 pub(crate) use access::{roster_has_ids, shift_ids};
 
@@ -11,9 +12,10 @@ use crate::model::{Check, Item, Remediation, Severity};
 use crate::raw::{RawCheck, RawItem};
 use crate::walk::LetterCheck;
 
-pub const KINDS: [&str; 10] = [
+pub const KINDS: [&str; 11] = [
     "cctv.recording",
     "cctv.storage",
+    "cctv.view",
     "power.off",
     "power.on",
     "power.safe",
@@ -129,6 +131,7 @@ fn check(cx: &mut LetterCheck<'_, '_>, at: &str, r: RawCheck, keep_on: &[String]
     let kind = cx.need(&format!("{at}.kind"), r.kind.clone())?;
     let allowed: &[&str] = match kind.as_str() {
         "cctv.recording" => &["zones", "max_segment_age", "channel_severity"],
+        "cctv.view" => &view::PARAMETERS,
         "power.on" => &["classes"],
         "power.safe" => &["max_power_w", "max_current_a", "max_temperature_c"],
         "service.up" => &["services", "max_latency", "min_tls_days"],
@@ -158,19 +161,9 @@ fn check(cx: &mut LetterCheck<'_, '_>, at: &str, r: RawCheck, keep_on: &[String]
         }
     }
     Some(match kind.as_str() {
+        "cctv.view" => Check::CctvView(view::check(cx, at, r)),
         "cctv.recording" => {
-            let zones = cx.need(&format!("{at}.zones"), r.zones).unwrap_or_default();
-            for (i, z) in zones.iter().enumerate() {
-                if !ronda_wire::vocab::is_zone(z) {
-                    cx.fail(
-                        &format!("{at}.zones.{i}"),
-                        format!(
-                            "unknown zone `{z}`; known: {}",
-                            ronda_wire::vocab::ZONES.join(", ")
-                        ),
-                    );
-                }
-            }
+            let zones = zones(cx, at, r.zones);
             Check::CctvRecording {
                 zones,
                 max_segment_age: r.max_segment_age.map_or(Duration::from_secs(600), |d| d.0),
@@ -238,6 +231,27 @@ fn check(cx: &mut LetterCheck<'_, '_>, at: &str, r: RawCheck, keep_on: &[String]
     })
 }
 
+/// The `zones` a CCTV check needs, each one Ronda knows.
+pub(crate) fn zones(
+    cx: &mut LetterCheck<'_, '_>,
+    at: &str,
+    zones: Option<Vec<String>>,
+) -> Vec<String> {
+    let zones = cx.need(&format!("{at}.zones"), zones).unwrap_or_default();
+    for (i, z) in zones.iter().enumerate() {
+        if !ronda_wire::vocab::is_zone(z) {
+            cx.fail(
+                &format!("{at}.zones.{i}"),
+                format!(
+                    "unknown zone `{z}`; known: {}",
+                    ronda_wire::vocab::ZONES.join(", ")
+                ),
+            );
+        }
+    }
+    zones
+}
+
 /// A severity word, or a problem at `at`.
 pub(crate) fn severity_in(
     cx: &mut LetterCheck<'_, '_>,
@@ -282,6 +296,13 @@ fn given(r: &RawCheck) -> Vec<&'static str> {
         ("missed", r.missed.is_some()),
         ("channel_severity", r.channel_severity.is_some()),
         ("max_clock_offset", r.max_clock_offset.is_some()),
+        ("dark_below", r.dark_below.is_some()),
+        ("covered_contrast", r.covered_contrast.is_some()),
+        ("covered_edges", r.covered_edges.is_some()),
+        ("blurred_ratio", r.blurred_ratio.is_some()),
+        ("moved_bits", r.moved_bits.is_some()),
+        ("frozen_after", r.frozen_after.is_some()),
+        ("max_sample_age", r.max_sample_age.is_some()),
         ("doors", r.doors.is_some()),
         ("allow", r.allow.is_some()),
         ("hold", r.hold.is_some()),

@@ -13,6 +13,7 @@ mod access;
 mod cctv;
 mod hosts;
 mod power;
+mod view;
 use power::{plug, plugs};
 
 pub(super) fn now() -> Timestamp {
