@@ -38,7 +38,7 @@ fn every_shipped_letter_reads_with_and_without_the_registry() {
 fn the_kotim_window_is_11_to_21_june_2018_in_wib() {
     let kotim =
         ronda_policy::load(&root().join("letters/kotim-idul-fitri-2018.yaml"), None).unwrap();
-    assert_eq!(kotim.items.len(), 10);
+    assert_eq!(kotim.items.len(), 11);
     // 2018-06-11 00:00 WIB is 2018-06-10 17:00 UTC.
     assert!(!kotim.enforced_at(t("2018-06-10T16:59:59Z")));
     assert!(kotim.enforced_at(t("2018-06-10T17:00:00Z")));
@@ -107,7 +107,7 @@ fn three_planted_mistakes_are_all_reported_with_line_and_column() {
         "{lines:#?}"
     );
     assert!(
-        lines[2].starts_with("bad.yaml:75:5: checklist.2: unknown field `severty`"),
+        lines[2].starts_with("bad.yaml:78:5: checklist.2: unknown field `severty`"),
         "{lines:#?}"
     );
 }
