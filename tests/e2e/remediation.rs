@@ -67,7 +67,7 @@ async fn the_server_switches_off_a_printer_left_on_and_an_admin_acknowledges_a_s
     assert_eq!(status, 200);
     assert_eq!(letters[0]["id"], LETTER);
     assert_eq!(letters[0]["enforced"], true);
-    assert_eq!(letters[0]["items"].as_array().unwrap().len(), 10);
+    assert_eq!(letters[0]["items"].as_array().unwrap().len(), 11);
 
     // Fired, switched off through the agent, read back off, resolved.
     let printer = eventually("the printer alert to resolve", || async {

@@ -255,6 +255,7 @@ async fn a_head_attests_explains_signs_withdraws_and_signs_again() {
     let machine = [
         "cctv-jalan-depan",
         "cctv-dalam-kantor",
+        "cctv-melihat",
         "cctv-penyimpanan",
         "listrik-diputus",
         "peralatan-24-jam-menyala",
