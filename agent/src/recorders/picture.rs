@@ -139,4 +139,6 @@ pub fn of_channel(all: &[(u32, ViewEvent)], ch: u32) -> Vec<ViewEvent> {
 pub type Turn = tokio::sync::Mutex<()>;
 
 #[cfg(test)]
-mod tests;
+pub(crate) mod rig;
+#[cfg(test)]
+pub(crate) mod tests;
