@@ -93,6 +93,8 @@ pub enum Login {
     /// Every request is refused with 401 and this body (the device's
     /// `userCheck`, or nothing): a wrong password, or a locked account.
     Refuse(String),
+    /// No login asked (Frigate's internal port).
+    Open,
 }
 
 pub type Handler = Arc<dyn Fn(&Request) -> Reply + Send + Sync>;
@@ -136,16 +138,17 @@ async fn serve(mut s: TcpStream, login: Login, handler: Handler, log: Arc<Mutex<
         return;
     };
     log.lock().unwrap().push(req.clone());
-    let passes = matches!(login, Login::Digest)
-        && auth.as_deref().is_some_and(|a| {
-            a.starts_with("Digest ")
-                && a.contains("username=\"admin\"")
-                && a.contains(&format!("nonce=\"{NONCE}\""))
-        });
+    let passes = matches!(login, Login::Open)
+        || matches!(login, Login::Digest)
+            && auth.as_deref().is_some_and(|a| {
+                a.starts_with("Digest ")
+                    && a.contains("username=\"admin\"")
+                    && a.contains(&format!("nonce=\"{NONCE}\""))
+            });
     if !passes {
         let body = match &login {
             Login::Refuse(b) => b.clone(),
-            Login::Digest => String::new(),
+            Login::Digest | Login::Open => String::new(),
         };
         let head = format!(
             "HTTP/1.1 401 Unauthorized\r\nWWW-Authenticate: Digest realm=\"stand-in\", \
