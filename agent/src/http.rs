@@ -88,6 +88,40 @@ pub struct Answer {
     pub body: String,
 }
 
+/// A device's answer as bytes, with its headers: a picture, or a stream.
+#[derive(Clone)]
+pub struct Raw {
+    pub status: StatusCode,
+    pub headers: reqwest::header::HeaderMap,
+    pub body: Vec<u8>,
+}
+
+impl Raw {
+    /// The answer's `Content-Type`, as sent.
+    pub fn content_type(&self) -> Option<&str> {
+        self.headers.get(CONTENT_TYPE).and_then(|v| v.to_str().ok())
+    }
+}
+
+/// The body is a picture, never shown: only its size.
+impl std::fmt::Debug for Raw {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Raw")
+            .field("status", &self.status)
+            .field("bytes", &self.body.len())
+            .finish()
+    }
+}
+
+/// How much of a body to read.
+#[derive(Debug, Clone, Copy)]
+enum Read {
+    /// All of it, refused past this many bytes.
+    Whole(usize),
+    /// What arrives within the window, at most this many bytes.
+    Window(usize, Duration),
+}
+
 /// Reads a vendor's "account locked" answer from a refused request's body:
 /// `Some(how long, when it says)` when the device says it is locked.
 pub type LockReader = fn(&str) -> Option<Option<Duration>>;
@@ -138,6 +172,11 @@ impl Device {
         &self.base
     }
 
+    /// The deadline of each request.
+    pub fn timeout(&self) -> Duration {
+        self.timeout
+    }
+
     /// GET `path` (with its query), expecting a 2xx answer.
     pub async fn get(&self, path: &str) -> Result<String, ProbeError> {
         self.expect_ok(self.send(Method::GET, path, None).await?)
@@ -180,24 +219,73 @@ impl Device {
         path: &str,
         body: Option<(&str, String)>,
     ) -> Result<Answer, ProbeError> {
+        let raw = self
+            .exchange(method, path, body, Read::Whole(self.max_body))
+            .await?;
+        Ok(Answer {
+            status: raw.status,
+            body: String::from_utf8_lossy(&raw.body).into_owned(),
+        })
+    }
+
+    /// GET `path` and keep its body as bytes, refused past `cap`: a
+    /// picture. Any status comes back (the caller tells a refusal it can
+    /// work around from one it cannot); a refused login is an error as for
+    /// [`Device::get`].
+    pub async fn fetch(&self, path: &str, cap: usize) -> Result<Raw, ProbeError> {
+        self.exchange(Method::GET, path, None, Read::Whole(cap))
+            .await
+    }
+
+    /// GET `path`, expecting a 2xx answer, its body as bytes refused past `cap`.
+    pub async fn get_bytes(&self, path: &str, cap: usize) -> Result<Vec<u8>, ProbeError> {
+        let raw = self.fetch(path, cap).await?;
+        if raw.status.is_success() {
+            Ok(raw.body)
+        } else {
+            Err(ProbeError::Status {
+                status: raw.status.as_u16(),
+                detail: snippet(&String::from_utf8_lossy(&raw.body)),
+            })
+        }
+    }
+
+    /// GET a body that never ends (an event stream) and keep what arrives
+    /// within `window` or up to `cap` bytes, whichever comes first; then
+    /// the connection is dropped. Not an error either way.
+    pub async fn peek(&self, path: &str, cap: usize, window: Duration) -> Result<Raw, ProbeError> {
+        self.exchange(Method::GET, path, None, Read::Window(cap, window))
+            .await
+    }
+
+    /// Send one request, answering a 401 challenge once (see [`Device::send`]).
+    async fn exchange(
+        &self,
+        method: Method,
+        path: &str,
+        body: Option<(&str, String)>,
+        read: Read,
+    ) -> Result<Raw, ProbeError> {
         let url = format!("{}{}", self.base, path);
         let answered = self.known_challenge();
-        let mut answer = self.attempt(&method, &url, path, body.clone()).await?;
-        if answer.0.status == StatusCode::UNAUTHORIZED && self.creds.is_some() {
-            let fresh = challenge_text(&answer.1);
+        let mut answer = self
+            .attempt(&method, &url, path, body.clone(), read)
+            .await?;
+        if answer.status == StatusCode::UNAUTHORIZED && self.creds.is_some() {
+            let fresh = challenge_text(&answer.headers);
             let basic = fresh
                 .as_deref()
                 .is_some_and(|c| c.trim_start().starts_with("Basic"));
             let refused = basic && answered.is_some() && answered == fresh;
             if !refused {
-                self.learn_challenge(&answer.1)?;
-                answer = self.attempt(&method, &url, path, body).await?;
+                self.learn_challenge(&answer.headers)?;
+                answer = self.attempt(&method, &url, path, body, read).await?;
             }
         }
-        let status = answer.0.status;
+        let status = answer.status;
         if let Some(left) = self.lock_reader.and_then(|read| {
             (status.is_client_error() || status.is_server_error())
-                .then(|| read(&answer.0.body))
+                .then(|| read(&String::from_utf8_lossy(&answer.body)))
                 .flatten()
         }) {
             self.forget_challenge();
@@ -207,7 +295,7 @@ impl Device {
             self.forget_challenge();
             return Err(ProbeError::Unauthorized);
         }
-        Ok(answer.0)
+        Ok(answer)
     }
 
     async fn attempt(
@@ -216,7 +304,8 @@ impl Device {
         url: &str,
         path: &str,
         body: Option<(&str, String)>,
-    ) -> Result<(Answer, reqwest::header::HeaderMap), ProbeError> {
+        read: Read,
+    ) -> Result<Raw, ProbeError> {
         let mut req = self
             .client
             .request(method.clone(), url)
@@ -232,8 +321,15 @@ impl Device {
             .await
             .map_err(|e| ProbeError::from_reqwest(e, self.timeout))?;
         let (status, headers) = (resp.status(), resp.headers().clone());
-        let body = read_capped(resp, self.max_body, self.timeout).await?;
-        Ok((Answer { status, body }, headers))
+        let body = match read {
+            Read::Whole(max) => read_capped_bytes(resp, max, self.timeout).await?,
+            Read::Window(max, window) => read_window(resp, max, window, self.timeout).await?,
+        };
+        Ok(Raw {
+            status,
+            headers,
+            body,
+        })
     }
 
     /// The Authorization header for a request, if a challenge is known.
@@ -292,30 +388,6 @@ fn challenge_text(headers: &reqwest::header::HeaderMap) -> Option<String> {
     (!all.is_empty()).then(|| all.join("\n"))
 }
 
-/// Read a body, refusing it as soon as it passes `max` bytes, so that a
-/// misbehaving device cannot fill the agent's memory.
-pub async fn read_capped(
-    mut resp: reqwest::Response,
-    max: usize,
-    timeout: Duration,
-) -> Result<String, ProbeError> {
-    if resp.content_length().is_some_and(|n| n > max as u64) {
-        return Err(ProbeError::TooLarge(max));
-    }
-    let mut buf = Vec::new();
-    while let Some(chunk) = resp
-        .chunk()
-        .await
-        .map_err(|e| ProbeError::from_reqwest(e, timeout))?
-    {
-        if buf.len() + chunk.len() > max {
-            return Err(ProbeError::TooLarge(max));
-        }
-        buf.extend_from_slice(&chunk);
-    }
-    Ok(String::from_utf8_lossy(&buf).into_owned())
-}
-
 /// The start of a body, for an error text.
 pub fn snippet(body: &str) -> String {
     let flat: String = body.split_whitespace().collect::<Vec<_>>().join(" ");
@@ -324,6 +396,11 @@ pub fn snippet(body: &str) -> String {
         None => flat,
     }
 }
+
+mod body;
+
+use body::read_window;
+pub use body::{read_capped, read_capped_bytes};
 
 #[cfg(test)]
 mod tests;

@@ -15,6 +15,7 @@ pub mod folder;
 pub mod frigate;
 pub mod hikvision;
 pub mod onvif;
+pub mod picture;
 pub mod rtsp;
 
 use std::future::Future;
@@ -83,11 +84,17 @@ pub trait Adapter: Send + Sync {
 
 /// The recorder's [`Viewer`](crate::view::Viewer), for the kinds that give
 /// snapshots.
-pub fn viewer(
-    _config: &RecorderConfig,
-    _clients: &Clients,
-) -> Option<Box<dyn crate::view::Viewer>> {
-    None
+pub fn viewer(config: &RecorderConfig, clients: &Clients) -> Option<Box<dyn crate::view::Viewer>> {
+    let device = || config.device(clients, &config.url);
+    match config.kind {
+        RecorderKind::Hikvision => Some(Box::new(hikvision::HikvisionViewer::new(
+            device().with_lock_reader(hikvision::read_lock),
+        ))),
+        RecorderKind::Dahua => Some(Box::new(dahua::DahuaViewer::new(config, clients))),
+        RecorderKind::Onvif => Some(Box::new(onvif::OnvifViewer::new(config, clients))),
+        RecorderKind::Frigate => Some(Box::new(frigate::FrigateViewer::new(device()))),
+        RecorderKind::Rtsp | RecorderKind::Folder => None,
+    }
 }
 
 /// A configured recorder with its adapter.

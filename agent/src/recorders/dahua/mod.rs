@@ -25,6 +25,7 @@
 mod find;
 mod lock;
 mod parse;
+mod view;
 
 use jiff::civil::DateTime;
 use jiff::tz::TimeZone;
@@ -33,6 +34,7 @@ use jiff::{SignedDuration, Timestamp};
 pub use find::{find_file_answer, parse_object, query_time, Finder, FIND, MAX_PAGES, PAGE};
 pub use lock::parse_lock;
 pub use parse::*;
+pub use view::{parse_indexes, DahuaViewer};
 
 use super::{Adapter, BoxFuture, ChannelReading, Reading, RecorderConfig};
 use crate::http::{Clients, Device};
@@ -263,3 +265,5 @@ impl Adapter for Dahua {
 
 #[cfg(test)]
 mod tests;
+#[cfg(test)]
+mod tests_view;

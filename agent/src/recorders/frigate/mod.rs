@@ -22,6 +22,7 @@
 
 mod clock;
 mod parse;
+mod view;
 
 use std::time::Instant;
 
@@ -30,6 +31,7 @@ use serde_json::Value;
 
 pub use clock::{advance, FrigateClock};
 pub use parse::*;
+pub use view::FrigateViewer;
 
 use super::{Adapter, BoxFuture, ChannelReading, Reading, RecorderConfig};
 use crate::http::{Clients, Device};
@@ -189,3 +191,5 @@ pub fn path_segment(name: &str) -> String {
 
 #[cfg(test)]
 mod tests;
+#[cfg(test)]
+mod tests_view;

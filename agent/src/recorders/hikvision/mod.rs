@@ -21,6 +21,7 @@ mod clock;
 mod convention;
 mod parse;
 mod search;
+mod view;
 
 use std::sync::{Mutex, MutexGuard};
 
@@ -34,6 +35,7 @@ pub use clock::{
 pub use convention::{decide, spans, Ends, Evidence, Memory, Mode, SearchTimes, Settled, FRESH};
 pub use parse::*;
 pub use search::{search_request, text, windows, Found, AHEAD};
+pub use view::{parse_alerts, HikvisionViewer};
 
 use super::{Adapter, BoxFuture, ChannelReading, Reading, RecorderConfig};
 use crate::http::{Clients, Device};
@@ -100,20 +102,8 @@ impl Hikvision {
         })
     }
 
-    /// The device's own clock: `currentDeviceTime`, and `System/time`
-    /// when that names no offset. An unreadable `System/time` leaves the
-    /// zone unknown rather than failing the read.
     async fn clock(&self) -> Result<DeviceClock, ProbeError> {
-        let status = parse_status(&self.device.get("/ISAPI/System/status").await?)?;
-        let system = match status.suffix {
-            Suffix::Offset(_) => None,
-            Suffix::Z | Suffix::Bare => match self.device.get("/ISAPI/System/time").await {
-                Ok(body) => parse_system_time(&body).ok(),
-                Err(ProbeError::Status { .. } | ProbeError::Parse(_)) => None,
-                Err(e) => return Err(e),
-            },
-        };
-        resolve(status, system)
+        read_clock(&self.device).await
     }
 
     /// An answer some recorders do not have (no IP channels, old firmware):
@@ -182,6 +172,22 @@ impl Hikvision {
     }
 }
 
+/// The device's own clock: `currentDeviceTime`, and `System/time` when
+/// that names no offset. An unreadable `System/time` leaves the zone
+/// unknown rather than failing the read.
+pub(crate) async fn read_clock(device: &Device) -> Result<DeviceClock, ProbeError> {
+    let status = parse_status(&device.get("/ISAPI/System/status").await?)?;
+    let system = match status.suffix {
+        Suffix::Offset(_) => None,
+        Suffix::Z | Suffix::Bare => match device.get("/ISAPI/System/time").await {
+            Ok(body) => parse_system_time(&body).ok(),
+            Err(ProbeError::Status { .. } | ProbeError::Parse(_)) => None,
+            Err(e) => return Err(e),
+        },
+    };
+    resolve(status, system)
+}
+
 /// A channel's main-stream recording track.
 fn track_of(channel: u32) -> u32 {
     channel.saturating_mul(100).saturating_add(1)
@@ -213,3 +219,5 @@ impl Adapter for Hikvision {
 mod tests;
 #[cfg(test)]
 mod tests_time;
+#[cfg(test)]
+mod tests_view;

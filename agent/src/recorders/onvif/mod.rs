@@ -16,8 +16,10 @@
 //! clock; the agent's clock only dates the login tokens, shifted onto the
 //! device's.
 
+mod media;
 mod parse;
 mod soap;
+mod view;
 
 use jiff::{SignedDuration, Timestamp};
 
@@ -29,6 +31,7 @@ pub use parse::{
     parse_system_time, search_path, DeviceInfo, Summary, SEARCH_NS,
 };
 pub use soap::{envelope, fault, password_digest, request, security_header, Op};
+pub use view::OnvifViewer;
 
 pub const DEVICE_NS: &str = "http://www.onvif.org/ver10/device/wsdl";
 
@@ -203,6 +206,17 @@ impl Onvif {
         op: &Op,
         offset: Option<SignedDuration>,
     ) -> Result<String, ProbeError> {
+        self.call_with(path, op, &op.body(), offset).await
+    }
+
+    /// [`Onvif::call`] with a Body of its own (arguments known only now).
+    async fn call_with(
+        &self,
+        path: &str,
+        op: &Op,
+        body: &str,
+        offset: Option<SignedDuration>,
+    ) -> Result<String, ProbeError> {
         let token = match (&self.creds, offset) {
             (Some(c), Some(offset)) => {
                 let created = (Timestamp::now() + offset).strftime("%Y-%m-%dT%H:%M:%SZ");
@@ -210,16 +224,15 @@ impl Onvif {
             }
             _ => None,
         };
-        let token = token
+        let header = token
             .as_ref()
-            .map(|(c, n, t)| (*c, n.as_slice(), t.as_str()));
-        let body = request(op, token);
+            .map_or(String::new(), |(c, n, t)| security_header(c, n, t));
         let answer = self
             .device
             .send(
                 reqwest::Method::POST,
                 path,
-                Some((&op.content_type(), body)),
+                Some((&op.content_type(), envelope(&header, body))),
             )
             .await
             // A 401 without a challenge we can answer is a refused login.
@@ -291,3 +304,5 @@ fn split_url(url: &str) -> (String, String) {
 
 #[cfg(test)]
 mod tests;
+#[cfg(test)]
+mod tests_view;

@@ -102,14 +102,17 @@ pub fn capabilities_search_path(body: &str) -> Result<Option<String>, ProbeError
 }
 
 /// The first direct child element with this local name.
-fn child<'a, 'i>(node: roxmltree::Node<'a, 'i>, name: &str) -> Option<roxmltree::Node<'a, 'i>> {
+pub(crate) fn child<'a, 'i>(
+    node: roxmltree::Node<'a, 'i>,
+    name: &str,
+) -> Option<roxmltree::Node<'a, 'i>> {
     node.children()
         .find(|n| n.is_element() && n.tag_name().name() == name)
 }
 
 /// The path (and query) of an XAddr, whether written as a full URL or as a
 /// path alone.
-fn path_of(xaddr: &str) -> String {
+pub(crate) fn path_of(xaddr: &str) -> String {
     let path = match reqwest::Url::parse(xaddr) {
         Ok(u) => match u.query() {
             Some(q) => format!("{}?{q}", u.path()),

@@ -1,7 +1,8 @@
 //! A stand-in device: a real HTTP/1.1 server on `127.0.0.1:0` that asks for
 //! digest auth and answers through a handler, including the ways a broken
 //! or hostile device answers (a body that never ends, one that is huge).
-//! Shared by the Hikvision and Dahua adapter tests.
+//! Shared by the Hikvision and Dahua adapter tests, and the recorders'
+//! viewer tests (pictures as bytes, an event stream that never ends).
 //!
 //! The digest answer is checked for the user and the server's own nonce,
 //! not for the password hash (no MD5 here): a wrong password is played by
@@ -36,6 +37,18 @@ pub enum Reply {
     Hang,
     /// A body of this many bytes without a length, sent as fast as taken.
     Huge(usize),
+    /// A body of bytes (a picture).
+    Bytes {
+        status: u16,
+        content_type: &'static str,
+        body: Vec<u8>,
+    },
+    /// A body without a length that starts with these bytes and never
+    /// ends (an event stream).
+    Endless {
+        content_type: &'static str,
+        start: Vec<u8>,
+    },
 }
 
 impl Reply {
@@ -80,6 +93,8 @@ pub enum Login {
     /// Every request is refused with 401 and this body (the device's
     /// `userCheck`, or nothing): a wrong password, or a locked account.
     Refuse(String),
+    /// No login asked (Frigate's internal port).
+    Open,
 }
 
 pub type Handler = Arc<dyn Fn(&Request) -> Reply + Send + Sync>;
@@ -123,16 +138,17 @@ async fn serve(mut s: TcpStream, login: Login, handler: Handler, log: Arc<Mutex<
         return;
     };
     log.lock().unwrap().push(req.clone());
-    let passes = matches!(login, Login::Digest)
-        && auth.as_deref().is_some_and(|a| {
-            a.starts_with("Digest ")
-                && a.contains("username=\"admin\"")
-                && a.contains(&format!("nonce=\"{NONCE}\""))
-        });
+    let passes = matches!(login, Login::Open)
+        || matches!(login, Login::Digest)
+            && auth.as_deref().is_some_and(|a| {
+                a.starts_with("Digest ")
+                    && a.contains("username=\"admin\"")
+                    && a.contains(&format!("nonce=\"{NONCE}\""))
+            });
     if !passes {
         let body = match &login {
             Login::Refuse(b) => b.clone(),
-            Login::Digest => String::new(),
+            Login::Digest | Login::Open => String::new(),
         };
         let head = format!(
             "HTTP/1.1 401 Unauthorized\r\nWWW-Authenticate: Digest realm=\"stand-in\", \
@@ -161,6 +177,31 @@ async fn serve(mut s: TcpStream, login: Login, handler: Handler, log: Arc<Mutex<
                         Content-Length: 100000\r\n\r\n{\"AcsEvent\":";
             let _ = s.write_all(head.as_bytes()).await;
             std::future::pending::<()>().await;
+        }
+        Reply::Bytes {
+            status,
+            content_type,
+            body,
+        } => {
+            let head = format!(
+                "HTTP/1.1 {status} X\r\nContent-Type: {content_type}\r\nContent-Length: {}\r\n\
+                 Connection: close\r\n\r\n",
+                body.len()
+            );
+            let mut all = head.into_bytes();
+            all.extend_from_slice(&body);
+            let _ = s.write_all(&all).await;
+        }
+        Reply::Endless {
+            content_type,
+            start,
+        } => {
+            let head = format!("HTTP/1.1 200 OK\r\nContent-Type: {content_type}\r\n\r\n");
+            let mut all = head.into_bytes();
+            all.extend_from_slice(&start);
+            if s.write_all(&all).await.is_ok() {
+                std::future::pending::<()>().await;
+            }
         }
         Reply::Huge(len) => {
             let head =
