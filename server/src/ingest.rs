@@ -59,6 +59,8 @@ pub struct Handler {
     /// On a shared database, this server's id: what its engine is told is
     /// relayed, under this id, to the other servers' engines.
     pub relay_as: Option<String>,
+    /// Pages waiting for a live snapshot: the only place a picture goes.
+    pub snapshots: Arc<crate::snapshots::Snapshots>,
 }
 
 impl Ingest {
@@ -171,12 +173,28 @@ impl Handler {
             }) => tracing::info!(office, agent, online, "agent presence"),
             _ => {}
         }
+        // A command's answer is relayed as read, without its picture.
+        let stripped = match (&read.msg, &read.picture) {
+            (Some(Msg::CommandResult { result, .. }), Some(_)) => serde_json::to_vec(result).ok(),
+            _ => None,
+        };
+        let payload = stripped.as_deref().unwrap_or(&p.payload);
         let relay = match (&read.msg, &self.relay_as) {
             (Some(_), Some(origin)) => {
-                relay::Note::of(origin, &p.topic, &p.payload, received_ms, &read.write)
+                relay::Note::of(origin, &p.topic, payload, received_ms, &read.write)
             }
             _ => None,
         };
+        if let Some(Msg::CommandResult {
+            office,
+            agent,
+            result,
+            ..
+        }) = &read.msg
+        {
+            self.snapshots
+                .deliver(office, agent, result, read.picture.clone());
+        }
         for w in read.write.into_iter().chain(relay.map(Write::Relay)) {
             if self.store.send(w).await.is_err() {
                 tracing::error!("store writer has stopped; ingest stops");
@@ -198,6 +216,9 @@ pub(crate) struct Read {
     pub write: Option<Write>,
     /// `None` for a back-filled report: history only.
     pub msg: Option<Msg>,
+    /// The picture of a live snapshot, taken out of its answer: it goes to
+    /// the page waiting for it, nowhere else.
+    pub picture: Option<String>,
 }
 
 /// Check a payload received on `topic` at `received_ms`: what to store and
@@ -228,6 +249,7 @@ pub(crate) fn read(
                 return Ok(Read {
                     write: Some(write),
                     msg: None,
+                    picture: None,
                 });
             }
             let received = jiff::Timestamp::from_millisecond(received_ms).unwrap_or_default();
@@ -253,16 +275,24 @@ pub(crate) fn read(
             (Some(write), Some(msg))
         }
         Kind::CmdResult => {
-            let result: ronda_wire::CommandResult = serde_json::from_slice(payload)
+            let mut result: ronda_wire::CommandResult = serde_json::from_slice(payload)
                 .map_err(|e| RejectReason::Invalid(e.to_string()))?;
+            // Personal data (UU 27/2022): the picture never reaches the
+            // engine, the store or a log line.
+            let (picture, picture_bytes) = crate::snapshots::strip(&mut result).unzip();
             // The topic says who answered: the gate (or Mosquitto's ACL)
             // lets an agent publish only on its own.
             let msg = Msg::CommandResult {
                 office: topic.office.to_string(),
                 agent: topic.agent.to_string(),
                 result,
+                picture_bytes,
             };
-            (None, Some(msg))
+            return Ok(Read {
+                write: None,
+                msg: Some(msg),
+                picture,
+            });
         }
         Kind::Event => {
             let events = decode_events(&topic, payload, max_payload)?;
@@ -288,5 +318,9 @@ pub(crate) fn read(
         }
         Kind::Cmd | Kind::Ack => (None, None),
     };
-    Ok(Read { write, msg })
+    Ok(Read {
+        write,
+        msg,
+        picture: None,
+    })
 }
