@@ -124,4 +124,51 @@ mod tests {
         put(&mut s, req("night", None));
         assert!(s.view_pins.is_empty());
     }
+
+    #[tokio::test]
+    async fn pins_stored_are_loaded_at_start_and_a_pin_message_changes_the_engine() {
+        let row = PinRow {
+            office: "dinkes".into(),
+            agent: "gw".into(),
+            recorder: "nvr".into(),
+            channel: "1".into(),
+            light: "night".into(),
+            stats: ronda_wire::ViewStats::default(),
+            by: "it".into(),
+            at_ms: 0,
+        };
+        let seed = crate::store::Seed {
+            open_alerts: vec![],
+            last_alert_id: 0,
+            agents: vec![],
+            attestations: Default::default(),
+            door_events: vec![],
+            view_pins: vec![row],
+        };
+        let engine = Engine::new(std::sync::Arc::default(), None, seed, Default::default());
+        let night = engine.pins("dinkes", "gw", "nvr", "1");
+        assert_eq!(night.len(), 1);
+        assert_eq!((night[0].light, night[0].by.as_str()), (Light::Night, "it"));
+        // No store behind it: the worker's flush finds none and goes on.
+        let (store, _) = tokio::sync::mpsc::channel(1);
+        let mut w = super::super::worker::Worker::new(engine, store, None, false);
+        let (reply, done) = tokio::sync::oneshot::channel();
+        let msg = super::super::worker::Msg::Pin {
+            pin: req("day", Some("00000000000000ff")),
+            reply,
+        };
+        w.step(msg, Timestamp::now()).await;
+        done.await.unwrap();
+        let both = w.engine.pins("dinkes", "gw", "nvr", "1");
+        let lights: Vec<_> = both.iter().map(|p| p.light).collect();
+        assert_eq!(lights, vec![Light::Day, Light::Night]);
+        let (reply, done) = tokio::sync::oneshot::channel();
+        let msg = super::super::worker::Msg::Pin {
+            pin: req("night", None),
+            reply,
+        };
+        w.step(msg, Timestamp::now()).await;
+        done.await.unwrap();
+        assert_eq!(w.engine.pins("dinkes", "gw", "nvr", "1").len(), 1);
+    }
 }

@@ -118,7 +118,10 @@ async fn security_headers(mut r: Response) -> Response {
     // A route may set a stricter or wider policy of its own (the live
     // snapshot shows its picture as a `data:` image).
     if !h.contains_key(header::CONTENT_SECURITY_POLICY) {
-        h.insert(header::CONTENT_SECURITY_POLICY, header::HeaderValue::from_static(CSP));
+        h.insert(
+            header::CONTENT_SECURITY_POLICY,
+            header::HeaderValue::from_static(CSP),
+        );
     }
     for (k, v) in [
         ("x-frame-options", "DENY"),

@@ -108,8 +108,7 @@ pub async fn page(
         .map(|r| super::format_local(r.deadline, &s.tz()));
     let name = super::office_name(&s, &office);
     let cameras = super::views::cameras(&s, &office).await?;
-    let may_look =
-        matches!(who.user.role, Role::Head | Role::Admin | Role::It) && who.in_session();
+    let may_look = matches!(who.user.role, Role::Head | Role::Admin | Role::It) && who.in_session();
     let max_reason = super::views::MAX_REASON;
     let ctx = minijinja::context! { office, name, letter => l.title, letter_id, items, signed, may_sign, deadline, cameras, may_look, max_reason };
     Ok(render(&who, lang, "sign.html", ctx)?.into_response())

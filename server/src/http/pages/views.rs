@@ -143,8 +143,12 @@ pub async fn snapshot(
         .wait(&id, &office, &f.agent)
         .map_err(|e| ApiError::TooMany(e.to_string()))?;
     let camera = format!("{office}/{} {}/{}", f.agent, f.recorder, f.channel);
-    who.audit(&s, "view.snapshot", format!("{camera} (command {id}): {why}"))
-        .await?;
+    who.audit(
+        &s,
+        "view.snapshot",
+        format!("{camera} (command {id}): {why}"),
+    )
+    .await?;
     let outgoing = Outgoing {
         office: office.clone(),
         agent: f.agent.clone(),
@@ -335,7 +339,10 @@ pub async fn api(
 /// The office's cameras from its agents' latest reports, each with its
 /// pinned views, for the signing page.
 pub async fn cameras(s: &AppState, office: &str) -> Result<Vec<minijinja::Value>, ApiError> {
-    let rows = s.reader.agents_with_reports(Some(office.to_owned())).await?;
+    let rows = s
+        .reader
+        .agents_with_reports(Some(office.to_owned()))
+        .await?;
     let o = office.to_owned();
     let pins = s.db.read(move |c| view_pins::list(c, Some(&o))).await??;
     let tz = s.tz();
