@@ -204,7 +204,7 @@ pub fn jpeg_size(b64: &str) -> Option<usize> {
     let alphabet = |c: &u8| c.is_ascii_alphanumeric() || *c == b'+' || *c == b'/';
     let body = b64.trim_end_matches('=');
     let padding = bytes.len() - body.len();
-    let ok = bytes.len() % 4 == 0
+    let ok = bytes.len().is_multiple_of(4)
         && padding <= 2
         && body.as_bytes().iter().all(alphabet)
         // FF D8 FF, a JPEG's start of image and the next marker.

@@ -256,3 +256,33 @@ async fn a_user_asking_too_often_gets_a_429_that_says_when_to_try_again() {
     assert_eq!(it.post(SNAP, &form(&camera("cek"))).await.0, 200);
     app.stop().await;
 }
+
+#[test]
+fn the_signing_page_lists_cameras_with_their_pins_and_the_form_only_for_those_who_may_look() {
+    let day = minijinja::context! { by => "kepala", at => "2026-12-24 08:00:00 WIB", stats => super::stats_of(&harness::stats()) };
+    let camera = minijinja::context! { agent => "gw", recorder => "nvr", channel => "1", name => "Jalan depan", zone => "front-road", day, night => () };
+    let page = |may_look: bool| {
+        let ctx = minijinja::context! {
+            lang => "id", user => minijinja::context! { name => "kepala", role => "head" },
+            csrf => "c", office => OFFICE, name => "Dinas Kesehatan", letter => "Libur", letter_id => "libur",
+            items => Vec::<()>::new(), cameras => vec![camera.clone()], may_look, max_reason => 200,
+        };
+        super::super::render_plain("sign.html", ctx).unwrap().0
+    };
+    let head = page(true);
+    assert!(
+        head.contains("dikonfirmasi oleh <b>kepala</b>") && head.contains("f0e1d2c3b4a59687"),
+        "{head}"
+    );
+    assert!(
+        head.contains("belum dikonfirmasi"),
+        "the night view is not pinned"
+    );
+    assert!(
+        head.contains("/offices/dinkes/views/snapshot")
+            && head.contains("/offices/dinkes/views/unpin")
+    );
+    let viewer = page(false);
+    assert!(viewer.contains("f0e1d2c3b4a59687"));
+    assert!(!viewer.contains("/views/snapshot") && !viewer.contains("/views/unpin"));
+}
