@@ -1,9 +1,9 @@
 //! A person's request that needs the leading engine (acknowledge an alert,
-//! attest an item, switch a plug, pin a camera's view), made on a server that does not lead: it
-//! goes to the leader over the relay (`Q` notes, committed through the
-//! writer), the leader's engine acts and commits, and its answer comes back
-//! (`A` notes). The asking server then answers the page as its own engine
-//! would have.
+//! attest an item, switch a plug, pin a camera's view), made on a server
+//! that does not lead: it goes to the leader over the relay (`Q` notes,
+//! committed through the writer), the leader's engine acts and commits, and
+//! its answer comes back (`A` notes). The asking server then answers the
+//! page as its own engine would have.
 
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
