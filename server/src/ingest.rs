@@ -275,8 +275,16 @@ pub(crate) fn read(
             (Some(write), Some(msg))
         }
         Kind::CmdResult => {
-            let mut result: ronda_wire::CommandResult = serde_json::from_slice(payload)
-                .map_err(|e| RejectReason::Invalid(e.to_string()))?;
+            // Where it broke, not what it said: serde quotes a string of the
+            // wrong type, and that string may be a picture.
+            let mut result: ronda_wire::CommandResult =
+                serde_json::from_slice(payload).map_err(|e| {
+                    RejectReason::Invalid(format!(
+                        "not a command answer (line {}, column {})",
+                        e.line(),
+                        e.column()
+                    ))
+                })?;
             // Personal data (UU 27/2022): the picture never reaches the
             // engine, the store or a log line.
             let (picture, picture_bytes) = crate::snapshots::strip(&mut result).unzip();
@@ -323,4 +331,30 @@ pub(crate) fn read(
         msg,
         picture: None,
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_picture_is_taken_out_of_an_answer_and_a_broken_one_is_not_quoted() {
+        let topic = "ronda/v1/dinkes/gw/cmd/result";
+        let good = br#"{"schema":1,"id":"view-1","ok":true,"snapshot":{"jpeg":"/9j/SECRETPICTURE=","stats":{"w":1,"h":1,"mean":0,"contrast":0,"entropy":0,"dark":0,"edges":0,"sharp":0,"hash":"00"}}}"#;
+        let Ok(got) = read(topic, good, 0, 1 << 20) else {
+            panic!("a good answer is read");
+        };
+        assert_eq!(got.picture.as_deref(), Some("/9j/SECRETPICTURE="));
+        let Some(Msg::CommandResult { result, .. }) = &got.msg else {
+            panic!("an answer for the engine");
+        };
+        assert!(!format!("{result:?}").contains("SECRET"));
+        let jpeg = result.snapshot.as_ref().map(|s| s.jpeg.as_str());
+        assert_eq!(jpeg, Some(""));
+        let wrong_type = br#"{"schema":1,"id":"view-1","ok":true,"snapshot":"/9j/SECRETPICTURE="}"#;
+        match read(topic, wrong_type, 0, 1 << 20) {
+            Err(reason) => assert!(!reason.to_string().contains("SECRET"), "{reason}"),
+            Ok(_) => panic!("a snapshot that is a string is refused"),
+        }
+    }
 }
