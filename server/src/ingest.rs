@@ -59,6 +59,8 @@ pub struct Handler {
     /// On a shared database, this server's id: what its engine is told is
     /// relayed, under this id, to the other servers' engines.
     pub relay_as: Option<String>,
+    /// Pages waiting for a live snapshot: the only place a picture goes.
+    pub snapshots: Arc<crate::snapshots::Snapshots>,
 }
 
 impl Ingest {
@@ -171,12 +173,28 @@ impl Handler {
             }) => tracing::info!(office, agent, online, "agent presence"),
             _ => {}
         }
+        // A command's answer is relayed as read, without its picture.
+        let stripped = match (&read.msg, &read.picture) {
+            (Some(Msg::CommandResult { result, .. }), Some(_)) => serde_json::to_vec(result).ok(),
+            _ => None,
+        };
+        let payload = stripped.as_deref().unwrap_or(&p.payload);
         let relay = match (&read.msg, &self.relay_as) {
             (Some(_), Some(origin)) => {
-                relay::Note::of(origin, &p.topic, &p.payload, received_ms, &read.write)
+                relay::Note::of(origin, &p.topic, payload, received_ms, &read.write)
             }
             _ => None,
         };
+        if let Some(Msg::CommandResult {
+            office,
+            agent,
+            result,
+            ..
+        }) = &read.msg
+        {
+            self.snapshots
+                .deliver(office, agent, result, read.picture.clone());
+        }
         for w in read.write.into_iter().chain(relay.map(Write::Relay)) {
             if self.store.send(w).await.is_err() {
                 tracing::error!("store writer has stopped; ingest stops");
@@ -198,6 +216,9 @@ pub(crate) struct Read {
     pub write: Option<Write>,
     /// `None` for a back-filled report: history only.
     pub msg: Option<Msg>,
+    /// The picture of a live snapshot, taken out of its answer: it goes to
+    /// the page waiting for it, nowhere else.
+    pub picture: Option<String>,
 }
 
 /// Check a payload received on `topic` at `received_ms`: what to store and
@@ -228,6 +249,7 @@ pub(crate) fn read(
                 return Ok(Read {
                     write: Some(write),
                     msg: None,
+                    picture: None,
                 });
             }
             let received = jiff::Timestamp::from_millisecond(received_ms).unwrap_or_default();
@@ -253,16 +275,32 @@ pub(crate) fn read(
             (Some(write), Some(msg))
         }
         Kind::CmdResult => {
-            let result: ronda_wire::CommandResult = serde_json::from_slice(payload)
-                .map_err(|e| RejectReason::Invalid(e.to_string()))?;
+            // Where it broke, not what it said: serde quotes a string of the
+            // wrong type, and that string may be a picture.
+            let mut result: ronda_wire::CommandResult =
+                serde_json::from_slice(payload).map_err(|e| {
+                    RejectReason::Invalid(format!(
+                        "not a command answer (line {}, column {})",
+                        e.line(),
+                        e.column()
+                    ))
+                })?;
+            // Personal data (UU 27/2022): the picture never reaches the
+            // engine, the store or a log line.
+            let (picture, picture_bytes) = crate::snapshots::strip(&mut result).unzip();
             // The topic says who answered: the gate (or Mosquitto's ACL)
             // lets an agent publish only on its own.
             let msg = Msg::CommandResult {
                 office: topic.office.to_string(),
                 agent: topic.agent.to_string(),
                 result,
+                picture_bytes,
             };
-            (None, Some(msg))
+            return Ok(Read {
+                write: None,
+                msg: Some(msg),
+                picture,
+            });
         }
         Kind::Event => {
             let events = decode_events(&topic, payload, max_payload)?;
@@ -288,5 +326,35 @@ pub(crate) fn read(
         }
         Kind::Cmd | Kind::Ack => (None, None),
     };
-    Ok(Read { write, msg })
+    Ok(Read {
+        write,
+        msg,
+        picture: None,
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_picture_is_taken_out_of_an_answer_and_a_broken_one_is_not_quoted() {
+        let topic = "ronda/v1/dinkes/gw/cmd/result";
+        let good = br#"{"schema":1,"id":"view-1","ok":true,"snapshot":{"jpeg":"/9j/SECRETPICTURE=","stats":{"w":1,"h":1,"mean":0,"contrast":0,"entropy":0,"dark":0,"edges":0,"sharp":0,"hash":"00"}}}"#;
+        let Ok(got) = read(topic, good, 0, 1 << 20) else {
+            panic!("a good answer is read");
+        };
+        assert_eq!(got.picture.as_deref(), Some("/9j/SECRETPICTURE="));
+        let Some(Msg::CommandResult { result, .. }) = &got.msg else {
+            panic!("an answer for the engine");
+        };
+        assert!(!format!("{result:?}").contains("SECRET"));
+        let jpeg = result.snapshot.as_ref().map(|s| s.jpeg.as_str());
+        assert_eq!(jpeg, Some(""));
+        let wrong_type = br#"{"schema":1,"id":"view-1","ok":true,"snapshot":"/9j/SECRETPICTURE="}"#;
+        match read(topic, wrong_type, 0, 1 << 20) {
+            Err(reason) => assert!(!reason.to_string().contains("SECRET"), "{reason}"),
+            Ok(_) => panic!("a snapshot that is a string is refused"),
+        }
+    }
 }

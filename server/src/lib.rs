@@ -18,6 +18,7 @@ pub mod letters;
 pub mod mail;
 pub mod metrics;
 pub mod onboard;
+pub mod snapshots;
 pub mod store;
 pub mod telegram;
 pub mod webhook;
@@ -186,6 +187,7 @@ pub async fn start(
     let options = link::options(&client_id, &broker, None, MAX_PACKET)?;
     let (client, eventloop) = link::connect(options, 64);
     let (subscribed_tx, subscribed) = watch::channel(false);
+    let snapshots = Arc::new(snapshots::Snapshots::default());
     let mut worker = engine::worker::Worker::new(
         engine,
         writer.tx.clone(),
@@ -202,6 +204,7 @@ pub async fn start(
             metrics: metrics.clone(),
             max_payload: config.max_payload_bytes,
             relay_as: cluster.shared().then(|| server_id.clone()),
+            snapshots: snapshots.clone(),
         },
         subscribed: subscribed_tx,
         qos: ingest::subscription_qos(matches!(config.broker, BrokerChoice::Embedded(_))),
@@ -247,6 +250,7 @@ pub async fn start(
             mail::config::TransportConfig::Smtp(_) => None,
         }),
         telegram: bot.clone(),
+        snapshots,
     };
     let app = http::app(app_state.clone());
     tracing::info!(

@@ -254,6 +254,7 @@ fn judge(letter: &Letter, mut report: Report, agent_off: i64, class: Class) -> V
         agents: Vec::new(),
         attestations: Default::default(),
         door_events: Vec::new(),
+        view_pins: Vec::new(),
     };
     let mut engine = Engine::new(Arc::new(vec![letter.clone()]), None, seed, views.clone());
     let server_now = Timestamp::now() - SignedDuration::from_secs(agent_off);

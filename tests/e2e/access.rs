@@ -178,11 +178,14 @@ async fn every_route_against_every_kind_of_user() {
         ("GET", "/api/v1/mail".into(), vec![],               [401,  403,   403,   200,  200,   200]),
         ("GET", "/api/v1/outbox".into(), vec![],             [401,  403,   403,   200,  200,   200]),
         ("GET", "/telegram".into(), vec![],                  [LOGIN, 200,  200,   200,  403,   200]),
+        ("GET", "/api/v1/offices/dinkes/views".into(), vec![], [401, 200,  404,   200,  200,   200]),
         // Refusals first (B, viewer), then the people allowed to act.
         ("POST", "/offices/dinkes/plug".into(), plug.to_vec(), [LOGIN, 403, 404,  ANY,  403,   ANY]),
         ("POST", format!("{sign}/attest"), vec![("item", "perekam-tersembunyi-terkunci")], [LOGIN, ANY, 404, 403, 403, ANY]),
         ("POST", format!("{sign}/sign"), vec![],             [LOGIN, 400,  404,   403,  403,   400]),
         ("POST", format!("{sign}/withdraw"), vec![],         [LOGIN, ANY,  404,   403,  403,   ANY]),
+        // A forged pin token is refused to those who may pin, too.
+        ("POST", "/offices/dinkes/views/pin".into(), vec![("token", "forged"), ("light", "day")], [LOGIN, 403, 404, 403, 403, 403]),
         ("JSON", format!("{api_a}/ack"), vec![],             [401,  ANY,   404,   ANY,  403,   ANY]),
         ("POST", format!("{a}/ack"), vec![("note", "x")],   [LOGIN, ANY,  404,   ANY,  403,   ANY]),
     ];

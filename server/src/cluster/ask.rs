@@ -1,9 +1,9 @@
 //! A person's request that needs the leading engine (acknowledge an alert,
-//! attest an item, switch a plug), made on a server that does not lead: it
-//! goes to the leader over the relay (`Q` notes, committed through the
-//! writer), the leader's engine acts and commits, and its answer comes back
-//! (`A` notes). The asking server then answers the page as its own engine
-//! would have.
+//! attest an item, switch a plug, pin a camera's view), made on a server
+//! that does not lead: it goes to the leader over the relay (`Q` notes,
+//! committed through the writer), the leader's engine acts and commits, and
+//! its answer comes back (`A` notes). The asking server then answers the
+//! page as its own engine would have.
 
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
@@ -27,6 +27,7 @@ pub enum Request {
     Ack(AckRequest),
     Attest(AttestRequest),
     Command(Outgoing),
+    Pin(crate::engine::pins::PinRequest),
 }
 
 /// The leader's answer.
@@ -112,6 +113,11 @@ pub fn to_msg(request: Request, done: Done) -> Msg {
             answer_when(got, done, Answer::Sent);
             Msg::Command { outgoing, reply }
         }
+        Request::Pin(pin) => {
+            let (reply, got) = oneshot::channel();
+            answer_when(got, done, |()| Answer::Done);
+            Msg::Pin { pin, reply }
+        }
     }
 }
 
@@ -162,6 +168,7 @@ impl Forward {
             }
             Msg::Attest { attest, reply } => (Request::Attest(attest), Reply::Attest(reply)),
             Msg::Command { outgoing, reply } => (Request::Command(outgoing), Reply::Command(reply)),
+            Msg::Pin { pin, reply } => (Request::Pin(pin), Reply::Pin(reply)),
             _ => return,
         };
         let id = fastrand::u64(..);
@@ -196,6 +203,7 @@ enum Reply {
     ),
     Attest(oneshot::Sender<Result<(), AttestError>>),
     Command(oneshot::Sender<bool>),
+    Pin(oneshot::Sender<()>),
 }
 
 impl Reply {
@@ -218,6 +226,7 @@ impl Reply {
                 AttestFailure::Office(o) => AttestError::Office(o),
             }))),
             (Reply::Command(r), Answer::Sent(sent)) => drop(r.send(sent)),
+            (Reply::Pin(r), Answer::Done) => drop(r.send(())),
             (_, other) => tracing::warn!(
                 ?other,
                 "an answer of the wrong kind; the request is dropped"

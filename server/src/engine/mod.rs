@@ -8,6 +8,7 @@
 mod doors;
 mod due;
 pub mod lead;
+pub mod pins;
 mod reload;
 mod remedy;
 pub mod views;
@@ -122,6 +123,15 @@ impl Engine {
                     ..OfficeState::default()
                 });
             state.door_events.push(stored.seen);
+        }
+        for pin in seed.view_pins {
+            let state = offices
+                .entry(pin.office.clone())
+                .or_insert_with(|| OfficeState {
+                    office: pin.office.clone(),
+                    ..OfficeState::default()
+                });
+            pins::put(state, pin.into());
         }
         Engine {
             letters,

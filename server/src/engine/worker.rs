@@ -42,6 +42,9 @@ pub enum Msg {
         office: String,
         agent: String,
         result: CommandResult,
+        /// The size of the live snapshot taken out of it (see
+        /// `crate::snapshots::strip`), for the command's record.
+        picture_bytes: Option<usize>,
     },
     /// A command a user asked for (plug control); `reply` says whether it
     /// could be handed to the broker.
@@ -56,6 +59,13 @@ pub enum Msg {
     Attest {
         attest: AttestRequest,
         reply: oneshot::Sender<Result<(), AttestError>>,
+    },
+    /// A camera view pinned or unpinned, already in the store: the engine
+    /// judges against it from now on. `reply` once the changes it caused
+    /// are committed.
+    Pin {
+        pin: super::pins::PinRequest,
+        reply: oneshot::Sender<()>,
     },
     /// Put a new set of letters and registry in force (a reload). `reply`
     /// gets how many open alerts were closed because their rule is gone,
@@ -169,7 +179,7 @@ impl Worker {
         if !self.acting()
             && matches!(
                 msg,
-                Msg::Command { .. } | Msg::Ack { .. } | Msg::Attest { .. }
+                Msg::Command { .. } | Msg::Ack { .. } | Msg::Attest { .. } | Msg::Pin { .. }
             )
         {
             if let Some(lead) = &self.lead {
@@ -196,11 +206,12 @@ impl Worker {
                 office,
                 agent,
                 result,
+                picture_bytes,
             } => {
                 let answer = crate::store::commands::Answer {
                     id: result.id.clone(),
                     ok: result.ok,
-                    answer: answer_text(&result),
+                    answer: answer_text(&result, picture_bytes),
                     at_ms: now.as_millisecond(),
                     office: office.clone(),
                     agent: agent.clone(),
@@ -260,6 +271,13 @@ impl Worker {
                     return;
                 }
             },
+            Msg::Pin { pin, reply } => {
+                let fx = self.engine.pin(pin, now);
+                self.apply(fx).await;
+                self.committed().await;
+                let _ = reply.send(());
+                return;
+            }
             Msg::Reload { set, reply } => {
                 let (fx, withdrawn) =
                     self.engine
@@ -384,9 +402,16 @@ impl Worker {
     }
 }
 
-/// The agent's answer in a line for the office page.
-fn answer_text(r: &CommandResult) -> String {
+/// The agent's answer in a line for the office page. A snapshot's picture
+/// is never kept: only that one was taken, and its size.
+fn answer_text(r: &CommandResult, picture_bytes: Option<usize>) -> String {
     let relay = r.plug.as_ref().and_then(|p| p.relay_on);
+    if r.ok && r.snapshot.is_some() {
+        return match picture_bytes {
+            Some(b) => format!("snapshot taken, {} KB (shown, not kept)", b.div_ceil(1024)),
+            None => "snapshot taken (shown, not kept)".into(),
+        };
+    }
     match (r.ok, &r.error, relay) {
         (true, _, Some(on)) => format!("done: the plug reads {}", if on { "ON" } else { "OFF" }),
         (true, _, None) => "done; the relay state could not be read back".into(),

@@ -42,6 +42,11 @@ impl Who {
         }
     }
 
+    /// Signed in through the login form (not a script's bearer token).
+    pub fn in_session(&self) -> bool {
+        self.csrf.is_some()
+    }
+
     /// The session's token for forms on the page (empty for a script).
     pub fn csrf(&self) -> &str {
         self.csrf.as_deref().unwrap_or("")

@@ -37,6 +37,15 @@ pub enum ApiError {
     Forbidden(String),
     #[error("{0}")]
     Conflict(String),
+    /// Asked too often: a limit per user, with when to try again.
+    #[error("{0}")]
+    TooMany(String),
+    /// An agent answered, but not with what was asked.
+    #[error("{0}")]
+    BadGateway(String),
+    /// An agent did not answer in time.
+    #[error("{0}")]
+    GatewayTimeout(String),
     /// The engine did not answer: it is stopping, or this server shares its
     /// database and another one leads (only the leader's engine acts).
     #[error("the policy engine is not taking requests here now (where two servers share a database, the one that leads does); try again in a moment")]
@@ -71,6 +80,9 @@ impl IntoResponse for ApiError {
             ApiError::Unauthorized => (StatusCode::UNAUTHORIZED, self.to_string()),
             ApiError::Forbidden(m) => (StatusCode::FORBIDDEN, m.clone()),
             ApiError::Conflict(m) => (StatusCode::CONFLICT, m.clone()),
+            ApiError::TooMany(m) => (StatusCode::TOO_MANY_REQUESTS, m.clone()),
+            ApiError::BadGateway(m) => (StatusCode::BAD_GATEWAY, m.clone()),
+            ApiError::GatewayTimeout(m) => (StatusCode::GATEWAY_TIMEOUT, m.clone()),
             ApiError::Unavailable => (StatusCode::SERVICE_UNAVAILABLE, self.to_string()),
             ApiError::Internal(e) => {
                 tracing::error!(error = %e, "request failed");

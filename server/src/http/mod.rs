@@ -31,7 +31,7 @@ pub use error::{bounded, ApiError, MAX_BODY, MAX_TEXT};
 pub use state::AppState;
 
 pub fn app(state: AppState) -> Router {
-    use pages::{alerts, office, overview, report, servers, sign};
+    use pages::{alerts, office, overview, report, servers, sign, views};
     let sign_path = "/offices/{office}/letters/{letter}";
     Router::new()
         // Open to all: health checks, metrics scrapes, the login form.
@@ -57,6 +57,9 @@ pub fn app(state: AppState) -> Router {
         .route(&format!("{sign_path}/attest"), post(sign::attest))
         .route(&format!("{sign_path}/sign"), post(sign::sign))
         .route(&format!("{sign_path}/withdraw"), post(sign::withdraw))
+        .route("/offices/{office}/views/snapshot", post(views::snapshot))
+        .route("/offices/{office}/views/pin", post(views::pin))
+        .route("/offices/{office}/views/unpin", post(views::unpin))
         .route("/alerts", get(alerts::list))
         .route("/alerts/{id}", get(alerts::one))
         .route("/alerts/{id}/ack", post(alerts::ack))
@@ -82,6 +85,7 @@ pub fn app(state: AppState) -> Router {
         .route("/api/v1/agents/{office}/{agent}", get(api::one_agent))
         .route("/api/v1/letters", get(api::letters))
         .route("/api/v1/offices/{office}/compliance", get(api::compliance))
+        .route("/api/v1/offices/{office}/views", get(views::api))
         .route("/api/v1/alerts", get(api::alerts))
         .route("/api/v1/alerts/{id}", get(api::alert))
         .route("/api/v1/alerts/{id}/ack", post(api::ack))
@@ -96,6 +100,9 @@ pub fn app(state: AppState) -> Router {
         .with_state(state)
 }
 
+/// Scripts and styles from this site only; no framing; forms post here.
+pub(crate) const CSP: &str = "default-src 'self'; style-src 'self' 'unsafe-inline'; frame-ancestors 'none'; form-action 'self'";
+
 /// No framing, no sniffing, no referrer leaks, and scripts only from this
 /// site (the live pages' one file), so injected markup cannot run. Nothing
 /// is cached unless the route says so: a page shown to one user must not
@@ -108,8 +115,15 @@ async fn security_headers(mut r: Response) -> Response {
             header::HeaderValue::from_static("no-store"),
         );
     }
+    // A route may set a stricter or wider policy of its own (the live
+    // snapshot shows its picture as a `data:` image).
+    if !h.contains_key(header::CONTENT_SECURITY_POLICY) {
+        h.insert(
+            header::CONTENT_SECURITY_POLICY,
+            header::HeaderValue::from_static(CSP),
+        );
+    }
     for (k, v) in [
-        ("content-security-policy", "default-src 'self'; style-src 'self' 'unsafe-inline'; frame-ancestors 'none'; form-action 'self'"),
         ("x-frame-options", "DENY"),
         ("x-content-type-options", "nosniff"),
         ("referrer-policy", "same-origin"),

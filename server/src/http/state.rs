@@ -29,6 +29,8 @@ pub struct AppState {
     pub trusted_proxies: super::proxy::TrustedProxies,
     /// The Telegram bot, when server.yaml sets one up.
     pub telegram: Option<Arc<crate::telegram::Bot>>,
+    /// Live snapshots waited for, and the pin forms of those shown.
+    pub snapshots: Arc<crate::snapshots::Snapshots>,
 }
 
 impl AppState {

@@ -18,6 +18,7 @@ pub mod telegram;
 #[cfg(test)]
 pub(crate) mod testdb;
 pub mod users;
+pub mod view_pins;
 mod writer;
 
 use std::path::{Path, PathBuf};
@@ -200,6 +201,8 @@ pub struct Seed {
         std::collections::BTreeMap<(String, String, String), ronda_policy::eval::Attestation>,
     /// Door events received within the engine's lookback, oldest first.
     pub door_events: Vec<doors::StoredEvent>,
+    /// The camera views heads and IT pinned, every office.
+    pub view_pins: Vec<view_pins::PinRow>,
 }
 
 pub struct SeedAgent {
@@ -242,6 +245,7 @@ pub fn seed(location: &Location) -> Result<Seed, StoreError> {
         agents,
         attestations: alerts::attestations(&conn)?,
         door_events: doors::received_since(&conn, door_lookback_start())?,
+        view_pins: view_pins::list(&conn, None)?,
     })
 }
 

@@ -278,6 +278,28 @@ const MIGRATIONS: &[&str] = &[
         expires_ms INTEGER NOT NULL,
         PRIMARY KEY (chat, message_id)
     );"#,
+    // 15: what a camera showed when a head or IT confirmed "this camera
+    // sees the road", by day and by night: the numbers of the snapshot,
+    // never the picture (UU 27/2022; docs/SECURITY.md).
+    "CREATE TABLE view_pins (
+        office TEXT NOT NULL,
+        agent TEXT NOT NULL,
+        recorder TEXT NOT NULL,
+        channel TEXT NOT NULL,
+        light TEXT NOT NULL CHECK (light IN ('day', 'night')),
+        w INTEGER NOT NULL,
+        h INTEGER NOT NULL,
+        mean INTEGER NOT NULL,
+        contrast INTEGER NOT NULL,
+        entropy INTEGER NOT NULL,
+        dark INTEGER NOT NULL,
+        edges INTEGER NOT NULL,
+        sharp INTEGER NOT NULL,
+        hash TEXT NOT NULL,
+        by TEXT NOT NULL,
+        at_ms INTEGER NOT NULL,
+        PRIMARY KEY (office, agent, recorder, channel, light)
+    ) WITHOUT ROWID;",
 ];
 
 #[cfg(test)]

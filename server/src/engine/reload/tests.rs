@@ -70,6 +70,7 @@ fn seed() -> Seed {
         agents: vec![],
         attestations: Default::default(),
         door_events: vec![],
+        view_pins: vec![],
     }
 }
 

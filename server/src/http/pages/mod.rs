@@ -11,6 +11,7 @@ pub mod overview;
 pub mod report;
 pub mod servers;
 pub mod sign;
+pub mod views;
 
 use axum::extract::{FromRequestParts, Path, State};
 use axum::http::request::Parts;
@@ -75,6 +76,7 @@ fn env() -> &'static Environment<'static> {
                 include_str!("../../../templates/password.html"),
             ),
             ("sign.html", include_str!("../../../templates/sign.html")),
+            ("view.html", include_str!("../../../templates/view.html")),
         ] {
             if let Err(e) = env.add_template(name, text) {
                 tracing::error!(template = name, error = %e, "template does not parse");

@@ -1,7 +1,9 @@
 //! The compliance acknowledgement: a head (or an admin) attests the items a
 //! machine cannot check, explains every item that is not green, and signs.
 //! The signature keeps the checklist as it stood; it can be withdrawn and
-//! signed again; one after the letter's deadline is marked late.
+//! signed again; one after the letter's deadline is marked late. Below the
+//! checklist, the office's cameras with the views pinned for them
+//! ([`super::views`]).
 
 use std::collections::BTreeMap;
 
@@ -105,7 +107,10 @@ pub async fn page(
         .as_ref()
         .map(|r| super::format_local(r.deadline, &s.tz()));
     let name = super::office_name(&s, &office);
-    let ctx = minijinja::context! { office, name, letter => l.title, letter_id, items, signed, may_sign, deadline };
+    let cameras = super::views::cameras(&s, &office).await?;
+    let may_look = matches!(who.user.role, Role::Head | Role::Admin | Role::It) && who.in_session();
+    let max_reason = super::views::MAX_REASON;
+    let ctx = minijinja::context! { office, name, letter => l.title, letter_id, items, signed, may_sign, deadline, cameras, may_look, max_reason };
     Ok(render(&who, lang, "sign.html", ctx)?.into_response())
 }
 

@@ -18,6 +18,7 @@ fn every_template_parses() {
         "audit.html",
         "login.html",
         "sign.html",
+        "view.html",
     ] {
         let text = std::fs::read_to_string(format!("templates/{name}")).unwrap();
         let mut fresh = Environment::new();

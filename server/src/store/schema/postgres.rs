@@ -259,6 +259,26 @@ pub(super) const MIGRATIONS: &[&str] = &[
         expires_ms BIGINT NOT NULL,
         PRIMARY KEY (chat, message_id)
     );"#,
+    // 15
+    "CREATE TABLE view_pins (
+        office TEXT NOT NULL,
+        agent TEXT NOT NULL,
+        recorder TEXT NOT NULL,
+        channel TEXT NOT NULL,
+        light TEXT NOT NULL CHECK (light IN ('day', 'night')),
+        w BIGINT NOT NULL,
+        h BIGINT NOT NULL,
+        mean BIGINT NOT NULL,
+        contrast BIGINT NOT NULL,
+        entropy BIGINT NOT NULL,
+        dark BIGINT NOT NULL,
+        edges BIGINT NOT NULL,
+        sharp BIGINT NOT NULL,
+        hash TEXT NOT NULL,
+        by TEXT NOT NULL,
+        at_ms BIGINT NOT NULL,
+        PRIMARY KEY (office, agent, recorder, channel, light)
+    );",
 ];
 
 /// Take the migration lock and read the schema version (0 for a new database).
