@@ -1,7 +1,9 @@
 //! Commands from the server: switch a plug, with the agent's own protection
-//! of essential equipment, and a read-back of the plug afterwards.
+//! of essential equipment, and a read-back of the plug afterwards; take one
+//! live snapshot of a camera for a person to look at.
 
-use ronda_wire::{Action, Command, CommandResult, SCHEMA_VERSION};
+use base64::Engine as _;
+use ronda_wire::{Action, Command, CommandResult, Snapshot, SCHEMA_VERSION};
 
 use crate::source::DeviceSet;
 
@@ -9,9 +11,44 @@ use crate::source::DeviceSet;
 pub async fn handle(devices: &DeviceSet, cmd: Command) -> CommandResult {
     match cmd.action {
         Action::PlugSet { plug, on } => plug_set(devices, &cmd.id, &plug, on).await,
-        Action::ViewSnapshot { .. } => {
-            CommandResult::refused(&cmd.id, "this agent cannot take snapshots yet")
+        Action::ViewSnapshot { recorder, channel } => {
+            view_snapshot(devices, &cmd.id, &recorder, &channel).await
         }
+    }
+}
+
+/// The largest JPEG an answer carries: its base64 (4/3 larger) and the
+/// numbers must fit the server's MQTT payload cap of 256 KiB.
+pub const MAX_SNAPSHOT: usize = 192 << 10;
+
+/// One snapshot, in its turn with the sampler. The picture goes into the
+/// answer and nowhere else: not a log line, not a file.
+async fn view_snapshot(
+    devices: &DeviceSet,
+    id: &str,
+    recorder: &str,
+    channel: &str,
+) -> CommandResult {
+    let look = match devices.views.take(recorder, channel).await {
+        Ok(look) => look,
+        Err(e) => return CommandResult::refused(id, e.to_string()),
+    };
+    let size = look.jpeg.len();
+    if size > MAX_SNAPSHOT {
+        return CommandResult::refused(
+            id,
+            format!("the snapshot of recorder `{recorder}` channel `{channel}` is {size} bytes, over the {MAX_SNAPSHOT}-byte limit of an answer; set the camera's snapshot to a smaller size or quality"),
+        );
+    }
+    tracing::info!(recorder, channel, bytes = size, "snapshot taken by command");
+    CommandResult {
+        snapshot: Some(Snapshot {
+            jpeg: base64::engine::general_purpose::STANDARD.encode(&look.jpeg),
+            stats: look.stats,
+        }),
+        ok: true,
+        error: None,
+        ..CommandResult::refused(id, "")
     }
 }
 
