@@ -162,7 +162,61 @@ pub fn parse_size(text: &str) -> Result<usize, String> {
 
 #[cfg(test)]
 mod tests {
+    #![allow(clippy::unwrap_used)]
     use super::*;
+    use crate::config::AgentConfig;
+
+    fn load(view: &str, kind: &str) -> Result<AgentConfig, String> {
+        let text = format!("office: o\nagent: a\nbroker:\n  url: mqtt://127.0.0.1:1883\nrecorders:\n  - id: nvr\n    kind: {kind}\n    url: http://192.168.1.64\n    channels:\n      - id: 1\n        zone: front-road\n{view}");
+        AgentConfig::from_text(std::path::Path::new("a.yaml"), text).map_err(|e| e.to_string())
+    }
+
+    fn view_of(view: &str) -> Option<ViewConfig> {
+        load(view, "hikvision").unwrap().devices.recorders[0].view
+    }
+
+    #[test]
+    fn view_is_on_by_default_and_can_be_set_or_turned_off() {
+        assert_eq!(view_of(""), Some(ViewConfig::default()));
+        assert_eq!(view_of("    view: off\n"), None);
+        let set = view_of("    view: {every: 1s, cap: 512KiB}\n").unwrap();
+        assert_eq!((set.every, set.cap), (Duration::from_secs(1), 512 << 10));
+        let block = view_of("    view:\n      every: 30m\n").unwrap();
+        assert_eq!(
+            (block.every, block.cap),
+            (Duration::from_secs(1800), DEFAULT_CAP)
+        );
+    }
+
+    #[test]
+    fn view_mistakes_name_their_place() {
+        for (view, want) in [
+            (
+                "    view: {cap: 9MiB}\n",
+                "recorders.0.view.cap: expected a size from 16KiB",
+            ),
+            (
+                "    view: {cap: 4KiB}\n",
+                "recorders.0.view.cap: expected a size from 16KiB",
+            ),
+            (
+                "    view: {every: 3d}\n",
+                "recorders.0.view.every: expected a duration from 1s",
+            ),
+            ("    view: {cap: lots}\n", "`lots` is not a size"),
+            ("    view: {often: 1m}\n", "unknown field `often`"),
+            ("    view: sometimes\n", "`sometimes`: expected `off`"),
+        ] {
+            let e = load(view, "hikvision").unwrap_err();
+            assert!(e.contains(want), "{view:?}: {e}");
+        }
+        let e = load("    view: {every: 1m}\n", "rtsp").unwrap_err();
+        assert!(
+            e.contains("recorders.0.view: rtsp recorders give no snapshots"),
+            "{e}"
+        );
+        assert!(load("    view: off\n", "rtsp").is_err_and(|e| !e.contains(".view")));
+    }
 
     #[test]
     fn sizes_read_in_binary_and_decimal_units() {

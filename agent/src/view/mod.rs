@@ -6,6 +6,8 @@ pub mod config;
 pub mod decode;
 pub mod sampler;
 pub mod stats;
+#[cfg(test)]
+pub(crate) mod testing;
 pub mod track;
 
 pub use config::ViewConfig;

@@ -232,3 +232,7 @@ async fn look(target: &Target, channel: &str, luma: &mut Luma) -> Result<Look, L
         stats: stats?,
     })
 }
+
+#[cfg(test)]
+#[path = "sampler_tests.rs"]
+mod tests;

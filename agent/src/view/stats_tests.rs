@@ -22,7 +22,7 @@ fn street(dx: usize) -> Luma {
     luma(240, 135, |x, y| {
         let x = x + 240 - dx;
         let noise = ((x * 7919 + y * 104_729) % 23) as u8;
-        let building = (x / 30) % 3 == 0 && y < 60 + (x % 40);
+        let building = (x / 30).is_multiple_of(3) && y < 60 + (x % 40);
         let road = y > 90 && (x % 240).abs_diff(120) < (y - 60) * 2;
         match (y < 40, building, road) {
             (_, true, _) => 60 + noise,
