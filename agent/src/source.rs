@@ -12,6 +12,7 @@ use crate::host::HostProbe;
 use crate::http::Clients;
 use crate::probe::{bounded, ProbeError};
 use crate::services::ServiceCheck;
+use crate::view::Views;
 use crate::{plugs, recorders};
 use ronda_common::link::LinkError;
 
@@ -49,6 +50,9 @@ pub struct DeviceSet {
     pub plugs: Vec<plugs::Watched>,
     pub services: Vec<ServiceCheck>,
     pub protected_classes: Vec<String>,
+    /// Camera view samples, merged into each round's recorders, and the
+    /// one-at-a-time turn that `view.snapshot` waits for.
+    pub views: Arc<Views>,
     concurrency: usize,
     clients: Clients,
 }
@@ -74,6 +78,10 @@ impl DeviceSet {
             }
             _ => None,
         };
+        let views = Arc::new(Views::build(&devices.recorders, &clients));
+        if !views.is_empty() {
+            tokio::spawn(Arc::clone(&views).run(shutdown.clone()));
+        }
         Ok(DeviceSet {
             recorders: devices
                 .recorders
@@ -87,6 +95,7 @@ impl DeviceSet {
                 .collect(),
             services: devices.services.clone(),
             protected_classes: devices.protected_classes.clone(),
+            views,
             concurrency: devices.concurrency,
             clients,
         })
@@ -97,7 +106,7 @@ impl DeviceSet {
     pub async fn collect(&self) -> (Vec<Recorder>, Vec<Plug>, Vec<Service>) {
         let n = self.concurrency;
         let start = std::time::Instant::now();
-        let round = tokio::join!(
+        let mut round = tokio::join!(
             bounded(self.recorders.iter().map(|r| r.probe()).collect(), n),
             bounded(self.plugs.iter().map(|p| p.probe()).collect(), n),
             bounded(
@@ -121,6 +130,7 @@ impl DeviceSet {
         } else {
             tracing::debug!(devices, took_ms, "probe round done");
         }
+        self.views.merge(&mut round.0);
         round
     }
 

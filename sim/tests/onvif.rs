@@ -73,6 +73,7 @@ fn config(addr: std::net::SocketAddr, password: &str, timeout: Duration) -> Reco
             url: None,
             path: None,
         }],
+        view: None,
     }
 }
 

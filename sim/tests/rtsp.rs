@@ -80,6 +80,7 @@ impl Cams {
             timeout,
             lookback: Duration::from_secs(3600),
             channels,
+            view: None,
         };
         Watched::new(cfg, &Clients::new().unwrap())
     }

@@ -7,6 +7,7 @@ use serde::Deserialize;
 
 use crate::devconf::{self, RawCreds};
 use crate::http::Creds;
+use crate::view::config::{self as view_config, RawView, ViewConfig};
 use ronda_common::conf::{Checker, Dur, Secret};
 
 /// How far back a recorder is searched for its newest segment by default.
@@ -61,6 +62,9 @@ pub struct RawRecorder {
     lookback: Option<Dur>,
     #[serde(default)]
     channels: Vec<RawChannel>,
+    /// Camera view sampling: `off`, or `{every: 20m, cap: 2MiB}`.
+    #[serde(default)]
+    view: Option<RawView>,
 }
 
 #[derive(Debug, Deserialize)]
@@ -91,6 +95,9 @@ pub struct RecorderConfig {
     pub timeout: Duration,
     pub lookback: Duration,
     pub channels: Vec<ChannelConfig>,
+    /// Camera view sampling, `None` when off. On by default; it only runs
+    /// for the kinds that give snapshots (`recorders::viewer`).
+    pub view: Option<ViewConfig>,
 }
 
 impl RecorderConfig {
@@ -163,6 +170,22 @@ impl RawRecorder {
                 "list the channels to watch, each with its zone",
             );
         }
+        if matches!(self.kind, RecorderKind::Rtsp | RecorderKind::Folder)
+            && matches!(self.view, Some(RawView::On(_)))
+        {
+            c.fail(
+                &format!("{path}.view"),
+                format!(
+                    "{} recorders give no snapshots; leave `view:` out",
+                    self.kind.name()
+                ),
+            );
+        }
+        let view = match self.kind {
+            // Never sampled: no viewer. Said so above if asked for.
+            RecorderKind::Rtsp | RecorderKind::Folder => Some(None),
+            _ => view_config::check(c, &format!("{path}.view"), self.view),
+        };
         let mut seen = Vec::new();
         let channels: Vec<_> = self
             .channels
@@ -179,6 +202,7 @@ impl RawRecorder {
             timeout: timeout?,
             lookback: lookback?,
             channels: channels.into_iter().collect::<Option<_>>()?,
+            view: view?,
         })
     }
 }

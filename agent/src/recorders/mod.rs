@@ -224,6 +224,7 @@ mod tests {
             timeout: Duration::from_secs(1),
             lookback: Duration::from_secs(3600),
             channels: vec![ch("1", "front-road"), ch("2", "interior")],
+            view: None,
         }
     }
 

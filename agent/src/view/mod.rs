@@ -2,6 +2,18 @@
 //! to a few numbers on the agent (`cctv.view`), and the device's own view
 //! events. The picture leaves the agent only when a person asks for it.
 
+pub mod config;
+pub mod decode;
+pub mod sampler;
+pub mod stats;
+#[cfg(test)]
+pub(crate) mod testing;
+pub mod track;
+
+pub use config::ViewConfig;
+pub use decode::{decode_into, DecodeError, Luma};
+pub use sampler::{Look, LookError, TakeError, Views};
+
 use jiff::Timestamp;
 use ronda_wire::ViewEvent;
 

@@ -14,6 +14,7 @@ mod onvif;
 mod rtsp;
 mod shelly;
 mod tasmota;
+mod view;
 mod zigbee2mqtt;
 mod zkteco;
 

@@ -93,6 +93,7 @@ fn each_camera_gets_a_share_of_the_deadline() {
             timeout: Duration::from_secs(10),
             lookback: Duration::from_secs(3600),
             channels,
+            view: None,
         }
     };
     assert_eq!(Rtsp::new(&cfg(2)).per_camera(), Duration::from_secs(9));
