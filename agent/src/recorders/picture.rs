@@ -21,7 +21,8 @@ pub const EVENTS_FRESH: Duration = Duration::from_secs(60);
 pub fn jpeg(raw: Raw, refusal: fn(&str) -> Option<String>) -> Result<Vec<u8>, ProbeError> {
     if raw.status.is_success() && raw.body.starts_with(&[0xFF, 0xD8]) {
         let mut body = raw.body;
-        let end = jpeg_end(&body);
+        // A picture cut short is kept as it came: decoding says so.
+        let end = crate::view::decode::jpeg_end(&body).map_or(body.len(), <[u8]>::len);
         body.truncate(end);
         return Ok(body);
     }
@@ -54,37 +55,6 @@ pub fn not_a_picture(raw: &Raw, refusal: fn(&str) -> Option<String>) -> ProbeErr
             detail: what,
         }
     }
-}
-
-/// Where the JPEG ends: just past the EOI marker that follows its last
-/// scan, found by walking the marker segments (an EXIF thumbnail carries
-/// its own EOI, and bytes in the scans are stuffed so that no marker hides
-/// there). A picture cut short ends where its bytes do.
-pub fn jpeg_end(b: &[u8]) -> usize {
-    let mut i = 2;
-    while i + 1 < b.len() {
-        if b[i] != 0xFF {
-            // Entropy-coded data of a scan: skip to the next marker.
-            i += 1;
-            continue;
-        }
-        match b[i + 1] {
-            // Fill byte before a marker.
-            0xFF => i += 1,
-            // Stuffed zero and restart markers belong to the scan.
-            0x00 | 0xD0..=0xD7 => i += 2,
-            0xD9 => return i + 2,
-            // A marker with no length.
-            0x01 => i += 2,
-            _ => {
-                let Some(len) = b.get(i + 2..i + 4) else {
-                    return b.len();
-                };
-                i += 2 + usize::from(u16::from_be_bytes([len[0], len[1]]));
-            }
-        }
-    }
-    b.len()
 }
 
 /// A device's view events as last read, kept a while for its other

@@ -35,6 +35,7 @@ pub fn config(kind: RecorderKind, url: &str, timeout: Duration) -> RecorderConfi
         timeout,
         lookback: Duration::from_secs(3600),
         channels: vec![ch("1"), ch("2")],
+        view: None,
     }
 }
 
