@@ -78,16 +78,17 @@ impl DeviceSet {
             }
             _ => None,
         };
-        let views = Arc::new(Views::build(&devices.recorders, &clients));
+        let recorders: Vec<recorders::Watched> = devices
+            .recorders
+            .iter()
+            .map(|r| recorders::Watched::new(r.clone(), &clients))
+            .collect();
+        let views = Arc::new(Views::build(&recorders, &clients));
         if !views.is_empty() {
             tokio::spawn(Arc::clone(&views).run(shutdown.clone()));
         }
         Ok(DeviceSet {
-            recorders: devices
-                .recorders
-                .iter()
-                .map(|r| recorders::Watched::new(r.clone(), &clients))
-                .collect(),
+            recorders,
             plugs: devices
                 .plugs
                 .iter()

@@ -101,7 +101,7 @@ pub fn viewer(config: &RecorderConfig, clients: &Clients) -> Option<Box<dyn crat
 pub struct Watched {
     pub config: RecorderConfig,
     adapter: Box<dyn Adapter>,
-    pause: crate::pause::Pause,
+    pause: std::sync::Arc<crate::pause::Pause>,
 }
 
 impl Watched {
@@ -117,8 +117,14 @@ impl Watched {
         Watched {
             config,
             adapter,
-            pause: crate::pause::Pause::default(),
+            pause: std::sync::Arc::default(),
         }
+    }
+
+    /// The recorder's login record, shared with its view sampler so that a
+    /// wrong password pauses both.
+    pub fn pause(&self) -> std::sync::Arc<crate::pause::Pause> {
+        std::sync::Arc::clone(&self.pause)
     }
 
     /// Read the recorder within its deadline and describe it for the report.

@@ -17,6 +17,7 @@ use super::decode::{decode_into, jpeg_end, DecodeError, Luma};
 use super::track::{bytes_hash, Seen, Track};
 use super::{stats, Viewer};
 use crate::http::Clients;
+use crate::pause::Pause;
 use crate::probe::{backstop, with_deadline, ProbeError};
 use crate::recorders::{self, RecorderConfig};
 
@@ -27,6 +28,10 @@ struct Target {
     view: ViewConfig,
     timeout: Duration,
     viewer: Box<dyn Viewer>,
+    /// The recorder's login record: a wrong password pauses the recorder's
+    /// probe and its sampler alike, so the device does not lock the office
+    /// out after a handful of refused logins.
+    pause: Arc<Pause>,
 }
 
 /// One snapshot and its numbers. The JPEG is personal data: no `Debug`.
@@ -53,6 +58,8 @@ pub enum TakeError {
     NoChannel(String, String),
     #[error("recorder `{0}` gives no snapshots, or its view is off in this agent's config")]
     NoView(String),
+    #[error("recorder `{0}` is left alone after a refused login: {1}")]
+    Paused(String, String),
     #[error("could not take a snapshot of recorder `{0}` channel `{1}`: {2}")]
     Failed(String, String, LookError),
 }
@@ -68,12 +75,19 @@ pub struct Views {
 }
 
 impl Views {
-    /// The viewers of the configured recorders that give snapshots.
-    pub fn build(recorders: &[RecorderConfig], clients: &Clients) -> Views {
+    /// The viewers of the watched recorders that give snapshots, sharing
+    /// each recorder's login record.
+    pub fn build(recorders: &[recorders::Watched], clients: &Clients) -> Views {
         let viewers = recorders
             .iter()
-            .map(|r| (r.clone(), recorders::viewer(r, clients)));
-        Views::new(viewers.collect())
+            .map(|w| (w.config.clone(), recorders::viewer(&w.config, clients)));
+        let mut views = Views::new(viewers.collect());
+        for t in &mut views.targets {
+            if let Some(w) = recorders.iter().find(|w| w.config.id == t.id) {
+                t.pause = w.pause();
+            }
+        }
+        views
     }
 
     /// From explicit viewers (`None`: the recorder gives no snapshots).
@@ -90,6 +104,7 @@ impl Views {
                     viewer: viewer?,
                     channels: r.channel_ids(),
                     timeout: r.timeout,
+                    pause: Arc::default(),
                     id: r.id,
                 })
             })
@@ -138,6 +153,11 @@ impl Views {
     async fn sample(&self, t: usize, c: usize) {
         let target = &self.targets[t];
         let channel = &target.channels[c];
+        // Paused after a refused login: the report says so, and the view
+        // is judged no-data meanwhile.
+        if target.pause.active().is_some() {
+            return;
+        }
         let at = Timestamp::now();
         let deadline = backstop(target.timeout);
         let mut luma = self.turn.lock().await;
@@ -150,6 +170,12 @@ impl Views {
             .flatten();
         let picture = look(target, channel, &mut luma).await;
         drop(luma);
+        if let Err(LookError::Device(e)) = &picture {
+            if let Some(p) = target.pause.record(&Err::<(), _>(e.clone())) {
+                tracing::warn!(recorder = %target.id, error = %crate::pause::describe(&p), "login refused on a snapshot; leaving the recorder alone");
+                return;
+            }
+        }
         let seen = Seen {
             events: events.unwrap_or_default(),
             picture: Some(
@@ -182,6 +208,12 @@ impl Views {
             .iter()
             .find(|t| t.id == recorder)
             .ok_or_else(|| TakeError::NoView(recorder.into()))?;
+        if let Some(p) = target.pause.active() {
+            return Err(TakeError::Paused(
+                recorder.into(),
+                crate::pause::describe(&p),
+            ));
+        }
         let mut luma = self.turn.lock().await;
         look(target, channel, &mut luma)
             .await

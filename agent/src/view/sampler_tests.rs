@@ -198,3 +198,30 @@ fn waits_are_drawn_between_three_quarters_and_one_and_a_half_periods() {
         );
     }
 }
+
+#[tokio::test]
+async fn a_refused_login_pauses_the_sampler_and_the_live_snapshot() {
+    // A recorder locks its account after a handful of refused logins: the
+    // sampler asks once, then leaves it alone like the recorder's probe.
+    let v = Arc::new(MemoryViewer {
+        refuse_login: true,
+        ..MemoryViewer::default()
+    });
+    let views = views(&v);
+    for c in [0, 1, 0, 1] {
+        views.sample(0, c).await;
+    }
+    assert_eq!(
+        v.asked.load(Ordering::SeqCst),
+        1,
+        "asked again while paused"
+    );
+    assert_eq!(
+        report(&views)[0].channels[0].view,
+        None,
+        "no sample while paused"
+    );
+    let refused = views.take("nvr", "1").await.err().unwrap();
+    assert!(matches!(refused, TakeError::Paused(..)), "{refused}");
+    assert_eq!(v.asked.load(Ordering::SeqCst), 1);
+}

@@ -64,6 +64,8 @@ pub struct MemoryViewer {
     pub events: Option<Vec<ViewEvent>>,
     pub clock: Mutex<Option<Timestamp>>,
     pub hang: bool,
+    /// Answer every snapshot as a device does a wrong password.
+    pub refuse_login: bool,
     pub in_flight: AtomicUsize,
     pub most_in_flight: AtomicUsize,
     pub asked: AtomicUsize,
@@ -81,6 +83,10 @@ impl Viewer for std::sync::Arc<MemoryViewer> {
             self.asked.fetch_add(1, Ordering::SeqCst);
             if self.hang {
                 std::future::pending::<()>().await;
+            }
+            if self.refuse_login {
+                self.in_flight.fetch_sub(1, Ordering::SeqCst);
+                return Err(ProbeError::Unauthorized);
             }
             // Give the others every chance to come in meanwhile.
             for _ in 0..20 {
