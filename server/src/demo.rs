@@ -12,6 +12,7 @@ use std::time::Duration;
 use ronda_agent::outbox::Outbox;
 use ronda_agent::AgentConfig;
 use ronda_sim::state::Patch;
+use ronda_sim::view::Fault;
 use ronda_sim::Options;
 use ronda_wire::Id;
 use tokio_util::sync::CancellationToken;
@@ -41,6 +42,11 @@ pub struct DemoOptions {
 
 /// Alerts of one office within this go in one demo email.
 const DEMO_GROUP_WAIT: Duration = Duration::from_secs(10);
+/// Every camera's picture is looked at this often in the demo (the
+/// agent's default is 20 minutes), so a covered lens shows within a minute.
+const DEMO_LOOK_EVERY: &str = "15s";
+/// A picture the same for this long is frozen in the demo (letters say hours).
+const DEMO_FROZEN: Duration = Duration::from_secs(90);
 
 const KOTIM: &str = include_str!("../../letters/kotim-idul-fitri-2018.yaml");
 const BASELINE: &str = include_str!("../../letters/baseline-server.yaml");
@@ -73,6 +79,12 @@ fn faults() -> Vec<(&'static str, &'static str, Patch)> {
         ),
     ]
     .into_iter()
+    .chain([
+        // Someone taped over the lobby camera, and the archive camera's
+        // picture froze: both still record, neither sees anything.
+        ("dinkes", "nvr-depan", view("2", Fault::Cover)),
+        ("bappeda", "nvr-depan", view("3", Fault::Freeze)),
+    ])
     .chain(
         // Every camera on the road in front of the office goes dark.
         [
@@ -93,6 +105,15 @@ fn faults() -> Vec<(&'static str, &'static str, Patch)> {
         }),
     )
     .collect()
+}
+
+/// A camera's picture fault.
+fn view(channel: &str, fault: Fault) -> Patch {
+    Patch {
+        channel: Some(channel.into()),
+        view: Some(fault),
+        ..Patch::default()
+    }
 }
 
 /// The shipped letters and registry, as the demo runs them.
@@ -121,6 +142,10 @@ pub fn letters(
         }
         for item in &mut letter.items {
             item.grace = item.grace.min(opts.max_grace);
+            // A frozen picture shows within minutes, not the letter's hours.
+            if let ronda_policy::Check::CctvView(rule) = &mut item.check {
+                rule.frozen_after = rule.frozen_after.min(DEMO_FROZEN);
+            }
         }
         letter.notify.group_wait = letter.notify.group_wait.min(DEMO_GROUP_WAIT);
         // Every alert also goes to the IT group's Telegram chat.
@@ -220,8 +245,14 @@ pub async fn spawn_offices(
         }
         let interval = format!("{}ms", interval.as_millis());
         let broker = server.broker_url.to_string();
-        let yaml =
-            ronda_sim::agent_config::agent_yaml(&sim, office, "kantor-utama", &broker, &interval);
+        let yaml = ronda_sim::agent_config::agent_yaml_looking(
+            &sim,
+            office,
+            "kantor-utama",
+            &broker,
+            &interval,
+            Some(DEMO_LOOK_EVERY),
+        );
         let name = PathBuf::from(format!("<demo {office}>"));
         let mut config =
             AgentConfig::from_text(&name, yaml).map_err(|e| ServerError::Demo(e.to_string()))?;
@@ -369,6 +400,7 @@ fn print_banner(
         );
     }
     println!("  planted      bappeda: lobby printer left on (Ronda switches it off); disdukcapil: road cameras dark");
+    println!("               dinkes: lobby camera taped over (covered); bappeda: archive camera frozen (after {}s)", DEMO_FROZEN.as_secs());
     println!("               bappeda: staff user 1023 came in through the closed back gate during the closure; the guard (9001) through the side gate");
     println!("  doors        http://{http}/letters/cilegon-satu-pintu-2020/report  and  http://{http}/offices/bappeda#doors");
     println!();

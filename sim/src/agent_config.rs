@@ -14,6 +14,19 @@ pub fn agent_yaml(
     broker_url: &str,
     interval: &str,
 ) -> String {
+    agent_yaml_looking(sim, office, agent, broker_url, interval, None)
+}
+
+/// [`agent_yaml`], with every camera's picture looked at every `view_every`
+/// (`None`: the agent's default) where the recorder gives snapshots.
+pub fn agent_yaml_looking(
+    sim: &Sim,
+    office: &str,
+    agent: &str,
+    broker_url: &str,
+    interval: &str,
+    view_every: Option<&str>,
+) -> String {
     let mut y = String::new();
     let _ = writeln!(
         y,
@@ -39,7 +52,7 @@ pub fn agent_yaml(
             | SimKind::Frigate
             | SimKind::Onvif
             | SimKind::Rtsp
-            | SimKind::Folder => recorder(&mut recorders, sim, &d, &base, served.addr),
+            | SimKind::Folder => recorder(&mut recorders, sim, &d, &base, served.addr, view_every),
             // Written by `access::config::section` below.
             SimKind::HikvisionAccess | SimKind::ZktecoPush => {}
             SimKind::Service => {
@@ -96,8 +109,12 @@ fn recorder(
     d: &DeviceState,
     base: &str,
     addr: Option<std::net::SocketAddr>,
+    view_every: Option<&str>,
 ) {
     let _ = writeln!(out, "  - id: {}\n    kind: {}", d.id, kind_name(d.kind));
+    if let (Some(every), false) = (view_every, matches!(d.kind, SimKind::Rtsp | SimKind::Folder)) {
+        let _ = writeln!(out, "    view: {{every: {every}}}");
+    }
     match d.kind {
         SimKind::Onvif => {
             let _ = writeln!(out, "    url: {base}/onvif/device_service");

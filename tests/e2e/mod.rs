@@ -15,3 +15,4 @@ pub mod reload;
 mod remediation;
 mod share;
 mod telegram;
+mod view;
