@@ -27,6 +27,7 @@ pub mod shelly;
 pub mod state;
 pub mod tasmota;
 pub mod telegram;
+pub mod view;
 pub mod zigbee2mqtt;
 
 use std::net::SocketAddr;

@@ -85,6 +85,9 @@ pub struct SimChannel {
     pub recording: bool,
     /// When recording stopped; the newest segment ends there.
     pub stopped_at: Option<Timestamp>,
+    /// What its picture shows (`crate::view`).
+    #[serde(default)]
+    pub view: crate::view::ChannelView,
 }
 
 impl SimChannel {
@@ -294,6 +297,13 @@ pub struct Patch {
     pub push_server: Option<String>,
     /// ZKTeco: milliseconds per protocol second.
     pub push_second_ms: Option<u64>,
+    /// Pictures (`crate::view::control`): the fault of `channel`'s view,
+    /// a device event on or off, a truck in the next frame, the light.
+    pub view: Option<crate::view::Fault>,
+    pub view_event: Option<crate::view::DeviceEvent>,
+    pub active: Option<bool>,
+    pub odd_frame: Option<bool>,
+    pub light: Option<crate::view::control::LightSetting>,
 }
 
 impl Patch {
@@ -389,6 +399,7 @@ impl Patch {
             d.status = s;
         }
         self.apply_firmware(d);
+        crate::view::control::apply(self, d, now)?;
         crate::access::actions::apply(self, d, now)
     }
 }
