@@ -168,6 +168,9 @@ pub struct DeviceState {
     pub locked_until: Option<Timestamp>,
     /// Door controllers: doors, event log, condition, push state.
     pub access: crate::access::AccessState,
+    /// How the firmware serves snapshots (`crate::view::PictureFirmware`).
+    #[serde(default)]
+    pub picture_firmware: crate::view::PictureFirmware,
 }
 
 impl DeviceState {
@@ -210,6 +213,7 @@ impl DeviceState {
             failed_logins_total: 0,
             locked_until: None,
             access: crate::access::AccessState::default(),
+            picture_firmware: Default::default(),
         }
     }
 
@@ -304,6 +308,7 @@ pub struct Patch {
     pub active: Option<bool>,
     pub odd_frame: Option<bool>,
     pub light: Option<crate::view::control::LightSetting>,
+    pub picture_firmware: Option<crate::view::PictureFirmware>,
 }
 
 impl Patch {

@@ -31,6 +31,9 @@ pub fn apply(p: &Patch, d: &mut DeviceState, now: Timestamp) -> Result<(), Strin
     if p.view_event.is_some() != p.active.is_some() {
         return Err("`view_event` and `active` go together".into());
     }
+    if let Some(f) = p.picture_firmware {
+        d.picture_firmware = f;
+    }
     let per_channel = p.view.is_some() || p.view_event.is_some() || p.odd_frame.is_some();
     if per_channel || (p.light.is_some() && p.channel.is_some()) {
         let id = p

@@ -12,6 +12,7 @@
 pub mod control;
 mod raster;
 mod scene;
+pub mod serve;
 pub mod set;
 
 use std::collections::BTreeSet;
@@ -71,6 +72,21 @@ pub enum DeviceEvent {
     SceneChange,
     /// ONVIF `ImageTooDark`.
     TooDark,
+}
+
+/// How a device's firmware serves its snapshots: the variants the agent
+/// must cope with; each device module names where it is documented.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum PictureFirmware {
+    #[default]
+    Standard,
+    /// Hikvision NVR firmware (DS-7616NI-Q2) that refuses
+    /// `Streaming/channels/…/picture` with HTTP 400 and serves only
+    /// `ContentMgmt/StreamingProxy/channels/…/picture`.
+    ProxyOnly,
+    /// Dahua firmware that sends bytes after the JPEG's end marker.
+    TailAfterEoi,
 }
 
 /// A channel's picture settings, kept in its state.
