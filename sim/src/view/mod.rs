@@ -213,3 +213,6 @@ pub fn picture(cam: &CameraState, t: Timestamp, size: Size) -> Raster {
     let odd = v.odd_frame && v.fault != Fault::Freeze;
     scene::draw(v.fault, odd, light, seed, size)
 }
+
+#[cfg(test)]
+mod tests;
