@@ -15,6 +15,7 @@ use std::collections::HashMap;
 use std::time::Duration;
 
 use axum::body::Body;
+use axum::extract::rejection::PathRejection;
 use axum::extract::{Path, Query, State};
 use axum::http::{StatusCode, Uri};
 use axum::response::{IntoResponse, Response};
@@ -54,21 +55,25 @@ pub fn router(dev: Shared, stop: CancellationToken) -> Router {
 
 type Q = HashMap<String, String>;
 
-async fn streaming(State(n): State<Nvr>, Path(id): Path<String>, q: Query<Q>, uri: Uri) -> Response {
+/// The stream id from the path; one that is not even text (`%ff`) is a
+/// stream the device does not have.
+type Id = Result<Path<String>, PathRejection>;
+
+async fn streaming(State(n): State<Nvr>, id: Id, q: Query<Q>, uri: Uri) -> Response {
     if lock(&n.dev).picture_firmware == PictureFirmware::ProxyOnly {
         return status_answer(StatusCode::BAD_REQUEST, uri.path());
     }
-    picture(&n.dev, &id, &q, &uri).await
+    picture(&n.dev, id, &q, &uri).await
 }
 
-async fn proxy(State(n): State<Nvr>, Path(id): Path<String>, q: Query<Q>, uri: Uri) -> Response {
-    picture(&n.dev, &id, &q, &uri).await
+async fn proxy(State(n): State<Nvr>, id: Id, q: Query<Q>, uri: Uri) -> Response {
+    picture(&n.dev, id, &q, &uri).await
 }
 
 /// Stream `id` is channel × 100 + stream: 1 the main stream, 2 the sub.
 /// On an NVR the size may be asked with `videoResolutionWidth/Height`.
-async fn picture(dev: &Shared, id: &str, q: &Q, uri: &Uri) -> Response {
-    let Some((channel, mut size)) = stream(id) else {
+async fn picture(dev: &Shared, id: Id, q: &Q, uri: &Uri) -> Response {
+    let Some((channel, mut size)) = id.ok().and_then(|Path(id)| stream(&id)) else {
         return status_answer(StatusCode::NOT_FOUND, uri.path());
     };
     let asked = |k: &str| q.get(k).and_then(|v| v.parse::<u32>().ok());

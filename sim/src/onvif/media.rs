@@ -54,7 +54,9 @@ fn profile(d: &DeviceState, token: &str) -> Option<(String, Size)> {
 /// request's own `Host`); `None` for no such profile.
 pub fn snapshot_uri(d: &DeviceState, body: &str, host: &str) -> Option<String> {
     let doc = xml::parse(body).ok()?;
-    let token = xml::text(doc.root_element(), "ProfileToken")?.trim().to_owned();
+    let token = xml::text(doc.root_element(), "ProfileToken")?
+        .trim()
+        .to_owned();
     profile(d, &token)?;
     let uri = format!("http://{host}/onvif/snapshot?token={token}");
     Some(render("snapshot_uri", SNAPSHOT_URI, context! { uri }))

@@ -12,7 +12,10 @@ fn luma(jpeg: &[u8]) -> (Vec<f32>, usize, usize) {
     let px = d.decode().expect("a JPEG that decodes");
     let info = d.info().expect("its header");
     let (w, h) = (usize::from(info.width), usize::from(info.height));
-    assert_eq!(info.coding_process, jpeg_decoder::CodingProcess::DctSequential);
+    assert_eq!(
+        info.coding_process,
+        jpeg_decoder::CodingProcess::DctSequential
+    );
     let y = px
         .chunks_exact(3)
         .map(|p| 0.299 * f32::from(p[0]) + 0.587 * f32::from(p[1]) + 0.114 * f32::from(p[2]))
@@ -68,7 +71,10 @@ fn a_frame_is_a_baseline_4_2_0_jpeg_of_the_asked_size() {
     let jpeg = frame(&cam(Fault::Normal, None), wib(10, 0), Size::SUB);
     assert_eq!(&jpeg[..2], &[0xff, 0xd8]);
     assert_eq!(&jpeg[jpeg.len() - 2..], &[0xff, 0xd9]);
-    let sof = jpeg.windows(2).position(|w| w == [0xff, 0xc0]).expect("SOF0");
+    let sof = jpeg
+        .windows(2)
+        .position(|w| w == [0xff, 0xc0])
+        .expect("SOF0");
     // Luma sampled 2×2 against chroma 1×1: 4:2:0.
     assert_eq!(jpeg[sof + 11], 0x22);
     let (_, w, h) = luma(&jpeg);
@@ -79,23 +85,37 @@ fn a_frame_is_a_baseline_4_2_0_jpeg_of_the_asked_size() {
 fn the_road_has_texture_and_edges() {
     let (y, w, h) = shot(Fault::Normal, Some(Light::Day));
     assert!(std_dev(&y) > 35.0, "contrast {}", std_dev(&y));
-    assert!(sharpness(&y, w, h) > 8.0, "sharpness {}", sharpness(&y, w, h));
+    assert!(
+        sharpness(&y, w, h) > 8.0,
+        "sharpness {}",
+        sharpness(&y, w, h)
+    );
 }
 
 #[test]
 fn night_is_darker_than_day_and_grey() {
     let (day, ..) = shot(Fault::Normal, Some(Light::Day));
     let (night, ..) = shot(Fault::Normal, Some(Light::Night));
-    assert!(mean(&night) + 40.0 < mean(&day), "{} vs {}", mean(&night), mean(&day));
-    let rgb = jpeg_decoder::Decoder::new(&frame(&cam(Fault::Normal, Some(Light::Night)), wib(1, 0), SIZE)[..])
-        .decode()
-        .unwrap();
+    assert!(
+        mean(&night) + 40.0 < mean(&day),
+        "{} vs {}",
+        mean(&night),
+        mean(&day)
+    );
+    let rgb = jpeg_decoder::Decoder::new(
+        &frame(&cam(Fault::Normal, Some(Light::Night)), wib(1, 0), SIZE)[..],
+    )
+    .decode()
+    .unwrap();
     let chroma = rgb
         .chunks_exact(3)
         .map(|p| i32::from(p[0]).abs_diff(i32::from(p[2])))
         .max()
         .unwrap();
-    assert!(chroma < 24, "infrared is grey: red and blue differ by {chroma}");
+    assert!(
+        chroma < 24,
+        "infrared is grey: red and blue differ by {chroma}"
+    );
 }
 
 #[test]
@@ -151,7 +171,10 @@ fn frozen_and_no_signal_repeat_their_bytes_and_live_frames_never_do() {
     let b = frame(&c, t + SignedDuration::from_millis(1), SIZE);
     assert_ne!(frame(&c, t, SIZE), b, "sensor noise differs per frame");
     // Two cameras at the same instant differ too.
-    assert_ne!(frame(&CameraState::new(8), t, SIZE), frame(&CameraState::new(9), t, SIZE));
+    assert_ne!(
+        frame(&CameraState::new(8), t, SIZE),
+        frame(&CameraState::new(9), t, SIZE)
+    );
 }
 
 #[test]
@@ -182,7 +205,12 @@ fn the_light_follows_the_wall_clock_over_a_day() {
         .collect();
     let (night, noon) = (means[0], means[6]);
     assert!(night + 40.0 < noon, "{means:?}");
-    assert!(means.iter().all(|m| *m >= night - 10.0 && *m <= noon + 10.0), "{means:?}");
+    assert!(
+        means
+            .iter()
+            .all(|m| *m >= night - 10.0 && *m <= noon + 10.0),
+        "{means:?}"
+    );
 }
 
 #[test]
@@ -191,7 +219,10 @@ fn sizes_parse_within_bounds() {
     for bad in ["0x0", "99999x10", "axb", "1920", "", "1920x1080x3", "-5x10"] {
         assert!(bad.parse::<Size>().is_err(), "{bad}");
     }
-    assert_eq!(Size::FULL_HD.with_height(360), Some(Size { w: 640, h: 360 }));
+    assert_eq!(
+        Size::FULL_HD.with_height(360),
+        Some(Size { w: 640, h: 360 })
+    );
     assert_eq!(Size::FULL_HD.with_height(99_999), None);
 }
 
