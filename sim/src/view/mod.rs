@@ -9,6 +9,7 @@
 //! does not reach a drawing), and they can be written to disk to look at
 //! (`ronda-sim scenes DIR`, [`set`]).
 
+mod cache;
 pub mod control;
 mod raster;
 mod scene;
@@ -211,7 +212,8 @@ pub fn picture(cam: &CameraState, t: Timestamp, size: Size) -> Raster {
     };
     let seed = cam.seed ^ (t.as_nanosecond() as u64).wrapping_mul(0x9e37_79b9_7f4a_7c15);
     let odd = v.odd_frame && v.fault != Fault::Freeze;
-    scene::draw(v.fault, odd, light, seed, size)
+    let drift = (t.as_second() / 600).rem_euclid(1 << 20) as u32;
+    scene::draw(v.fault, odd, light, seed, drift, size)
 }
 
 #[cfg(test)]

@@ -9,7 +9,7 @@
 use jiff::tz::Offset;
 use jiff::Timestamp;
 
-use super::{Fault, Raster, Size};
+use super::{cache, Fault, Raster, Size};
 
 type Rgb = [f32; 3];
 
@@ -77,6 +77,7 @@ struct Car {
 }
 
 /// What varies from one frame of the road to the next.
+#[derive(Clone, Copy)]
 struct Frame {
     light: f32,
     /// Where the camera looks, added to the point painted.
@@ -87,8 +88,14 @@ struct Frame {
 }
 
 /// Paint a picture of `fault`: `odd` puts a truck in front of the camera,
-/// `light` is the daylight (0 night, 1 day), `seed` the frame's own.
-pub fn draw(fault: Fault, odd: bool, light: f32, seed: u64, size: Size) -> Raster {
+/// `light` is the daylight (0 night, 1 day), `seed` the frame's own (its
+/// sensor noise and passing cars), `drift` which ten minutes of the day
+/// (the clouds move).
+pub fn draw(fault: Fault, odd: bool, light: f32, seed: u64, drift: u32, size: Size) -> Raster {
+    if fault == Fault::NoSignal {
+        // The recorder draws its screen: the same bytes every time.
+        return no_signal(size);
+    }
     let mut rng = fastrand::Rng::with_seed(seed);
     let (sigma, gain) = (2.0 + 3.0 * (1.0 - light), 1.0 + (rng.f32() - 0.5) * 0.06);
     // About one frame in forty catches a car passing.
@@ -96,32 +103,51 @@ pub fn draw(fault: Fault, odd: bool, light: f32, seed: u64, size: Size) -> Raste
         u: rng.f32() * 1.1 - 0.2,
         colour: [rng.f32() * 200.0, rng.f32() * 200.0, rng.f32() * 200.0],
     });
+    let light = (light * 32.0).round() / 32.0;
     let f = Frame {
         light,
         shift: (0.0, 0.0),
-        drift: rng.f32() * 0.05 + (seed % 1000) as f32 * 0.001,
+        drift: (drift % 1000) as f32 * 0.002,
         car,
     };
+    let odd = odd && matches!(fault, Fault::Normal | Fault::Defocus);
+    let paint = || clean(fault, odd, &f, size);
+    let mut r = match car {
+        Some(_) => paint(),
+        None => cache::clean(
+            cache::Key {
+                fault,
+                odd,
+                light: (light * 32.0) as u8,
+                drift,
+                size,
+            },
+            paint,
+        ),
+    };
+    r.noise(&mut rng, sigma, gain);
+    r
+}
+
+/// The picture before sensor noise.
+fn clean(fault: Fault, odd: bool, f: &Frame, size: Size) -> Raster {
     let mut r = match fault {
-        Fault::Normal | Fault::Freeze | Fault::Defocus if odd => road(&f, true, size),
-        Fault::Normal | Fault::Freeze | Fault::Defocus => road(&f, false, size),
         Fault::Turn => road(
             &Frame {
                 shift: (0.3, -0.55),
-                ..f
+                ..*f
             },
             false,
             size,
         ),
-        Fault::Cover => cover(light, size),
-        Fault::Dark => dark(light, size),
-        // The recorder draws its screen: the same bytes every time.
-        Fault::NoSignal => return no_signal(size),
+        Fault::Cover => cover(f.light, size),
+        Fault::Dark => dark(f.light, size),
+        Fault::NoSignal => no_signal(size),
+        Fault::Normal | Fault::Freeze | Fault::Defocus => road(f, odd, size),
     };
     if fault == Fault::Defocus {
         r.blur(usize::from(size.w) / 70 + 1);
     }
-    r.noise(&mut rng, sigma, gain);
     r
 }
 
