@@ -201,8 +201,9 @@ pub fn frame(cam: &CameraState, t: Timestamp, size: Size) -> Vec<u8> {
 /// The picture before encoding.
 pub fn picture(cam: &CameraState, t: Timestamp, size: Size) -> Raster {
     let v = &cam.view;
-    let t = match (v.fault, v.frozen_at) {
-        (Fault::Freeze, Some(at)) => at,
+    // Frozen without an instant (set so in a layout): a fixed morning.
+    let t = match v.fault {
+        Fault::Freeze => v.frozen_at.unwrap_or_else(|| set::wib(10, 0)),
         _ => t,
     };
     let light = match v.light {

@@ -164,6 +164,9 @@ fn frozen_and_no_signal_repeat_their_bytes_and_live_frames_never_do() {
     c.view.frozen_at = Some(wib(9, 0));
     let a = frame(&c, wib(10, 0), SIZE);
     assert_eq!(a, frame(&c, wib(15, 0), SIZE));
+    // Frozen in a layout, with no instant: still the same bytes.
+    let c = cam(Fault::Freeze, None);
+    assert_eq!(frame(&c, wib(10, 0), SIZE), frame(&c, wib(22, 0), SIZE));
     let c = cam(Fault::NoSignal, None);
     assert_eq!(frame(&c, wib(10, 0), SIZE), frame(&c, wib(11, 0), SIZE));
     let c = cam(Fault::Normal, None);
