@@ -22,6 +22,28 @@
 //!   `{"push_second_ms":50}` how long its protocol second lasts
 //! - Hikvision: `{"max_results":24}` the `maxResults` maximum;
 //!   `{"serial_window":false}` firmware that ignores `beginSerialNo`
+//!
+//! Camera pictures (Hikvision, Dahua, ONVIF, Frigate; `crate::view`):
+//! - `{"channel":"1","view":"cover"}` what the channel's picture shows:
+//!   `normal` (the road, lit by the hour), `cover` (tape or a bag: a
+//!   near-uniform field), `dark` (near black at any hour: the infrared is
+//!   dead), `freeze` (the frame of that moment, byte for byte, until another
+//!   view is set), `turn` (the sky over the rooftops), `defocus` (a strong
+//!   blur), `no_signal` (the recorder's blue "NO VIDEO" screen; Frigate also
+//!   counts 0 `camera_fps`). A fault raises no device event by itself:
+//! - `{"channel":"1","view_event":"tamper","active":true}` (`video_loss`,
+//!   `defocus`, `scene_change`, `too_dark`; `false` clears it): Hikvision's
+//!   alertStream, Dahua's `getEventIndexes` (ONVIF has no event service)
+//! - `{"channel":"1","odd_frame":true}`: the next snapshot only shows a
+//!   truck passing close, filling the frame; the one after is normal again
+//! - `{"light":"night"}` (`day`, `auto`): every channel's light, or one
+//!   channel's with `channel`. `auto`, the default, follows the device's
+//!   wall clock (`clock_skew_s` moves it): day from 06:30 to 17:30, night
+//!   from 18:30 to 05:30, ramps between
+//! - `{"picture_firmware":"proxy_only"}`: a Hikvision NVR that refuses
+//!   `Streaming/channels/…/picture` (HTTP 400, `badXmlContent`) and serves
+//!   `ContentMgmt/StreamingProxy/…`; `"tail_after_eoi"`: a Dahua that sends
+//!   1 KiB of zeros and CRLF after the JPEG's end; `"standard"`
 
 use axum::extract::{Path, State};
 use axum::http::StatusCode;

@@ -10,10 +10,18 @@
 //! `last_updated` lags the clock by up to a minute. The recordings mount comes from the
 //! device's first disk (953 869 MiB, 412 345 free when it has none); a disk
 //! whose status is not `ok` is a mount Frigate cannot measure, listed `{}`.
+//!
+//! Pictures (Frigate HTTP API `/api/<camera>/latest.jpg[?h=…]`, the
+//! detect-size frame scaled to `h` pixels high, aspect kept; an unknown
+//! camera is 404 `Camera not found`, as v0.14.1 `frigate/api/media.py`
+//! answers): a channel in `no_signal` sends the no-video picture (standing
+//! in for Frigate's camera-error image) and counts 0 `camera_fps` in the
+//! stats, as a lost stream does.
 
 use std::collections::HashMap;
 
 use axum::extract::{Path, Query, State};
+use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 use axum::routing::get;
 use axum::Router;
@@ -22,6 +30,8 @@ use minijinja::context;
 
 use crate::fixture::render;
 use crate::state::{lock, DeviceState, Shared};
+use crate::view::serve::{jpeg, jpeg_response};
+use crate::view::Size;
 
 const STATS: &str = include_str!("../templates/frigate/stats.json");
 const RECORDINGS: &str = include_str!("../templates/frigate/recordings.json");
@@ -44,6 +54,7 @@ pub fn router(dev: Shared) -> Router {
         .route("/api/stats", get(stats))
         .route("/api/version", get(version))
         .route("/api/{camera}/recordings", get(recordings))
+        .route("/api/{camera}/latest.jpg", get(latest))
         .with_state(dev)
 }
 
@@ -75,6 +86,30 @@ async fn stats(State(dev): State<Shared>) -> Response {
         disk,
     };
     json(render("stats", STATS, ctx))
+}
+
+/// The detect stream's size, which `latest.jpg` sends without `h`.
+const DETECT: Size = Size { w: 1280, h: 720 };
+
+/// The camera's latest frame, `h` pixels high when asked (within what the
+/// sim draws).
+async fn latest(
+    State(dev): State<Shared>,
+    Path(camera): Path<String>,
+    Query(q): Query<HashMap<String, String>>,
+) -> Response {
+    let h = q.get("h").and_then(|v| v.parse::<u32>().ok());
+    let size = h
+        .map(|h| h.clamp(16, u32::from(Size::MAX.h)))
+        .and_then(|h| DETECT.with_height(h))
+        .unwrap_or(DETECT);
+    match jpeg(&dev, &camera, size).await {
+        Some(body) => jpeg_response(body),
+        None => {
+            let body = r#"{"message":"Camera not found","success":false}"#.to_owned();
+            (StatusCode::NOT_FOUND, json(body)).into_response()
+        }
+    }
 }
 
 /// When the latest stats snapshot was taken: the last whole interval.

@@ -22,6 +22,7 @@ fn channel(id: &str, name: &str, zone: &str) -> SimChannel {
         online: true,
         recording: true,
         stopped_at: None,
+        view: Default::default(),
     }
 }
 

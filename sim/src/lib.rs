@@ -27,6 +27,7 @@ pub mod shelly;
 pub mod state;
 pub mod tasmota;
 pub mod telegram;
+pub mod view;
 pub mod zigbee2mqtt;
 
 use std::net::SocketAddr;
@@ -170,7 +171,7 @@ async fn spawn_device(
             .map(Some)
     };
     let addr = match kind {
-        SimKind::Hikvision => http(hikvision::router(dev.clone())).await?,
+        SimKind::Hikvision => http(hikvision::router(dev.clone(), stop.clone())).await?,
         SimKind::Dahua => http(dahua::router(dev.clone())).await?,
         SimKind::Onvif => http(onvif::router(dev.clone())).await?,
         SimKind::Frigate => http(frigate::router(dev.clone())).await?,

@@ -37,12 +37,34 @@ struct Cli {
     /// Central broker URL to put in the written agent config.
     #[arg(long, default_value = "mqtt://127.0.0.1:1883")]
     broker: String,
+    #[command(subcommand)]
+    command: Option<Command>,
+}
+
+#[derive(clap::Subcommand)]
+enum Command {
+    /// Write the simulated cameras' pictures (the road by day and night,
+    /// black, cover, sky and each fault) as JPEG files into DIR, to look at.
+    Scenes {
+        dir: PathBuf,
+        /// Picture size, WIDTHxHEIGHT.
+        #[arg(long, default_value = "1280x720")]
+        size: ronda_sim::view::Size,
+    },
 }
 
 #[tokio::main]
 async fn main() -> anyhow::Result<()> {
     ronda_common::shell::init_logs("info");
     let cli = Cli::parse();
+    if let Some(Command::Scenes { dir, size }) = &cli.command {
+        let files = ronda_sim::view::set::write(dir, *size)
+            .with_context(|| format!("cannot write the scenes into {}", dir.display()))?;
+        for f in files {
+            println!("{}", f.display());
+        }
+        return Ok(());
+    }
     let shutdown = CancellationToken::new();
     tokio::spawn(ronda_common::shell::cancel_on_signal(shutdown.clone()));
     let opts = ronda_sim::Options {

@@ -85,6 +85,9 @@ pub struct SimChannel {
     pub recording: bool,
     /// When recording stopped; the newest segment ends there.
     pub stopped_at: Option<Timestamp>,
+    /// What its picture shows (`crate::view`).
+    #[serde(default)]
+    pub view: crate::view::ChannelView,
 }
 
 impl SimChannel {
@@ -165,6 +168,9 @@ pub struct DeviceState {
     pub locked_until: Option<Timestamp>,
     /// Door controllers: doors, event log, condition, push state.
     pub access: crate::access::AccessState,
+    /// How the firmware serves snapshots (`crate::view::PictureFirmware`).
+    #[serde(default)]
+    pub picture_firmware: crate::view::PictureFirmware,
 }
 
 impl DeviceState {
@@ -207,6 +213,7 @@ impl DeviceState {
             failed_logins_total: 0,
             locked_until: None,
             access: crate::access::AccessState::default(),
+            picture_firmware: Default::default(),
         }
     }
 
@@ -294,6 +301,14 @@ pub struct Patch {
     pub push_server: Option<String>,
     /// ZKTeco: milliseconds per protocol second.
     pub push_second_ms: Option<u64>,
+    /// Pictures (`crate::view::control`): the fault of `channel`'s view,
+    /// a device event on or off, a truck in the next frame, the light.
+    pub view: Option<crate::view::Fault>,
+    pub view_event: Option<crate::view::DeviceEvent>,
+    pub active: Option<bool>,
+    pub odd_frame: Option<bool>,
+    pub light: Option<crate::view::control::LightSetting>,
+    pub picture_firmware: Option<crate::view::PictureFirmware>,
 }
 
 impl Patch {
@@ -389,6 +404,7 @@ impl Patch {
             d.status = s;
         }
         self.apply_firmware(d);
+        crate::view::control::apply(self, d, now)?;
         crate::access::actions::apply(self, d, now)
     }
 }

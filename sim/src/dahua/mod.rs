@@ -9,9 +9,11 @@
 //! index in the `NTP` config. A refused request answers `Error` and
 //! `Bad Request!` with HTTP 400, as is a config name the firmware does not
 //! know (`StorageGroup` while `overwrite_readable` is off). A login while
-//! the account is locked gets Dahua's locked answer ([`locked`]).
+//! the account is locked gets Dahua's locked answer ([`locked`]). Pictures
+//! and picture events: [`view`].
 
 mod find;
+mod view;
 
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
@@ -74,6 +76,8 @@ pub fn router(dev: Shared) -> Router {
         .route("/cgi-bin/storageDevice.cgi", get(storage))
         .route("/cgi-bin/configManager.cgi", get(config))
         .route("/cgi-bin/mediaFileFind.cgi", get(find))
+        .route("/cgi-bin/snapshot.cgi", get(snapshot))
+        .route("/cgi-bin/eventManager.cgi", get(event_manager))
         .with_state(dvr)
 }
 
@@ -219,6 +223,17 @@ async fn config(State(d): State<Dvr>, Query(q): Query<Q>) -> Response {
 
 async fn find(State(d): State<Dvr>, Query(q): Query<Q>) -> Response {
     find::handle(&d, &q)
+}
+
+async fn snapshot(State(d): State<Dvr>, Query(q): Query<Q>) -> Response {
+    view::snapshot(&d, &q).await
+}
+
+async fn event_manager(State(d): State<Dvr>, Query(q): Query<Q>) -> Response {
+    match action(&q) {
+        Some("getEventIndexes") => view::event_indexes(&d, &q),
+        _ => bad_request(),
+    }
 }
 
 /// The answer to a login while the account is locked for `left` more

@@ -23,9 +23,12 @@
 //! * `lock_after`: after that many failed logins every login, the right
 //!   password too, gets 401 with a `userCheck` body saying `lock` and the
 //!   seconds left (`user_check_locked.xml`).
+//!
+//! Pictures and picture events (snapshots, alertStream): [`view`].
 
 mod search;
 mod time;
+mod view;
 
 use axum::extract::State;
 use axum::http::{StatusCode, Uri};
@@ -55,7 +58,7 @@ const USER_CHECK: &str = include_str!("../../templates/hikvision/user_check.xml"
 /// default wall clock of a simulated device.
 pub const WIB: Offset = Offset::constant(7);
 
-pub fn router(dev: Shared) -> Router {
+pub fn router(dev: Shared, stop: tokio_util::sync::CancellationToken) -> Router {
     Router::new()
         .route("/ISAPI/System/deviceInfo", get(device_info))
         .route("/ISAPI/System/status", get(status))
@@ -69,7 +72,8 @@ pub fn router(dev: Shared) -> Router {
         )
         .route("/ISAPI/ContentMgmt/search", post(search))
         .fallback(not_found)
-        .with_state(dev)
+        .with_state(dev.clone())
+        .merge(view::router(dev, stop))
 }
 
 fn xml(body: String) -> Response {

@@ -8,14 +8,19 @@
 //! skew included). With `get_services` off it is an ONVIF 1.x device: it
 //! refuses `GetServices` with the generic `ter:ActionNotSupported` fault
 //! (Core 5.8.2.2) and names its services through `GetCapabilities` alone.
+//! The Media service and the snapshots: [`media`]. No event service: the
+//! picture events (`tns1:VideoSource/…`) need a PullPoint subscription,
+//! which the agent does not read.
+
+mod media;
 
 use std::collections::VecDeque;
 use std::sync::{Arc, Mutex};
 
 use axum::extract::State;
-use axum::http::StatusCode;
+use axum::http::{HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Response};
-use axum::routing::post;
+use axum::routing::{get, post};
 use axum::Router;
 use base64::Engine;
 use jiff::{SignedDuration, Timestamp};
@@ -26,12 +31,12 @@ use sha1::{Digest, Sha1};
 use crate::fixture::render;
 use crate::state::{lock, DeviceState, Shared};
 
-const TIME: &str = include_str!("../templates/onvif/get_system_date_and_time.xml");
-const INFO: &str = include_str!("../templates/onvif/get_device_information.xml");
-const SERVICES: &str = include_str!("../templates/onvif/get_services.xml");
-const SUMMARY: &str = include_str!("../templates/onvif/get_recording_summary.xml");
-const FAULT: &str = include_str!("../templates/onvif/fault.xml");
-const CAPABILITIES: &str = include_str!("../templates/onvif/get_capabilities.xml");
+const TIME: &str = include_str!("../../templates/onvif/get_system_date_and_time.xml");
+const INFO: &str = include_str!("../../templates/onvif/get_device_information.xml");
+const SERVICES: &str = include_str!("../../templates/onvif/get_services.xml");
+const SUMMARY: &str = include_str!("../../templates/onvif/get_recording_summary.xml");
+const FAULT: &str = include_str!("../../templates/onvif/fault.xml");
+const CAPABILITIES: &str = include_str!("../../templates/onvif/get_capabilities.xml");
 
 const PASSWORD_DIGEST: &str = "#PasswordDigest";
 /// How far `Created` may be from the device clock. The Core names no
@@ -51,25 +56,40 @@ struct Onvif {
 enum Service {
     Device,
     Search,
+    Media,
 }
 
 pub fn router(dev: Shared) -> Router {
     let state = Onvif {
-        dev,
+        dev: dev.clone(),
         nonces: Arc::default(),
     };
     Router::new()
         .route("/onvif/device_service", post(device_service))
         .route("/onvif/search_service", post(search_service))
+        .route("/onvif/media_service", post(media_service))
         .with_state(state)
+        .merge(
+            Router::new()
+                .route("/onvif/snapshot", get(media::snapshot))
+                .with_state(dev),
+        )
 }
 
 async fn device_service(State(o): State<Onvif>, body: String) -> Response {
-    o.serve(Service::Device, &body)
+    o.serve(Service::Device, &body, "")
 }
 
 async fn search_service(State(o): State<Onvif>, body: String) -> Response {
-    o.serve(Service::Search, &body)
+    o.serve(Service::Search, &body, "")
+}
+
+async fn media_service(State(o): State<Onvif>, headers: HeaderMap, body: String) -> Response {
+    let host = headers
+        .get(axum::http::header::HOST)
+        .and_then(|h| h.to_str().ok())
+        .unwrap_or("127.0.0.1");
+    o.serve(Service::Media, &body, host)
 }
 
 /// A SOAP request: its operation and its UsernameToken, if any.
@@ -87,7 +107,8 @@ struct Token {
 }
 
 impl Onvif {
-    fn serve(&self, service: Service, body: &str) -> Response {
+    /// Answer one SOAP request; `host` is where it came to (for URIs).
+    fn serve(&self, service: Service, body: &str, host: &str) -> Response {
         let d = lock(&self.dev).clone();
         let Some(req) = parse_request(body) else {
             return fault("Sender", "WellFormed", "Well-formed Error");
@@ -115,6 +136,11 @@ impl Onvif {
             (Service::Device, "GetServices") if d.get_services => render("services", SERVICES, ()),
             (Service::Device, "GetCapabilities") => render("capabilities", CAPABILITIES, ()),
             (Service::Search, "GetRecordingSummary") => summary(&d),
+            (Service::Media, "GetProfiles") => media::profiles(&d),
+            (Service::Media, "GetSnapshotUri") => match media::snapshot_uri(&d, body, host) {
+                Some(answer) => answer,
+                None => return fault("Sender", "NoProfile", "The profile does not exist"),
+            },
             _ => {
                 let reason = "Optional Action Not Implemented";
                 return fault("Receiver", "ActionNotSupported", reason);
