@@ -7,6 +7,7 @@
 pub mod bench;
 pub mod fleet;
 pub mod report;
+pub mod view_run;
 
 use std::path::PathBuf;
 

@@ -32,6 +32,29 @@ enum Command {
     Run(RunArgs),
     /// Run the benchmark scenarios and write bench/results (see bench/README.md).
     Bench(BenchArgs),
+    /// Camera views over simulated days: the false-finding rate of
+    /// `cctv.view` with no fault (see bench/README.md).
+    ViewRun(ViewRunArgs),
+}
+
+#[derive(clap::Args)]
+struct ViewRunArgs {
+    #[arg(long, default_value_t = 7)]
+    days: u32,
+    #[arg(long, default_value_t = 8)]
+    cameras: u64,
+    /// The agent's `view.every`; each wait is drawn from 0.75x to 1.5x.
+    #[arg(long, default_value = "20m")]
+    every: String,
+    /// Snapshot size, as the sub-stream sends it.
+    #[arg(long, default_value = "640x360")]
+    size: String,
+    /// Judge without pinned views (moved and blurred are then not judged).
+    #[arg(long)]
+    unpinned: bool,
+    /// First print what one look of each fault shows.
+    #[arg(long)]
+    faults: bool,
 }
 
 #[derive(clap::Args)]
@@ -111,8 +134,43 @@ fn main() -> anyhow::Result<ExitCode> {
         match cli.command {
             Command::Run(args) => run(args).await,
             Command::Bench(args) => bench_cmd(args).await,
+            Command::ViewRun(args) => view_run(args),
         }
     })
+}
+
+fn view_run(a: ViewRunArgs) -> anyhow::Result<ExitCode> {
+    let size: ronda_sim::view::Size = a.size.parse().map_err(|e| anyhow::anyhow!("--size: {e}"))?;
+    if a.faults {
+        for line in ronda_fleet::view_run::faults(size)? {
+            println!("{line}");
+        }
+    }
+    let spec = ronda_fleet::view_run::Spec {
+        days: a.days,
+        cameras: a.cameras,
+        every: parse_duration(&a.every).map_err(|e| anyhow::anyhow!("--every: {e}"))?,
+        size,
+        pinned: !a.unpinned,
+    };
+    eprintln!(
+        "view-run: {} cameras × {} days, a look every {} (±), {}, {}",
+        a.cameras,
+        a.days,
+        a.every,
+        a.size,
+        if spec.pinned {
+            "day and night views pinned"
+        } else {
+            "no views pinned"
+        }
+    );
+    let o = ronda_fleet::view_run::run(&spec)?;
+    let camera_days = (a.cameras * u64::from(a.days)).max(1) as f64;
+    println!("FIGURE view-run looks={} odd_looks={} false_fail_judgements={} false_alerts={} false_alerts_per_camera_day={:.4} cpu_per_look_ms={:.2} by_problem={:?}",
+        o.looks, o.odd_looks, o.false_fails, o.false_alerts, o.false_alerts as f64 / camera_days,
+        o.cpu_per_look.as_secs_f64() * 1e3, o.by_problem);
+    Ok(ExitCode::SUCCESS)
 }
 
 async fn run(a: RunArgs) -> anyhow::Result<ExitCode> {

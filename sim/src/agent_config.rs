@@ -112,7 +112,10 @@ fn recorder(
     view_every: Option<&str>,
 ) {
     let _ = writeln!(out, "  - id: {}\n    kind: {}", d.id, kind_name(d.kind));
-    if let (Some(every), false) = (view_every, matches!(d.kind, SimKind::Rtsp | SimKind::Folder)) {
+    if let (Some(every), false) = (
+        view_every,
+        matches!(d.kind, SimKind::Rtsp | SimKind::Folder),
+    ) {
         let _ = writeln!(out, "    view: {{every: {every}}}");
     }
     match d.kind {

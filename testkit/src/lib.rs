@@ -36,12 +36,23 @@ pub fn free_addr() -> SocketAddr {
 
 /// Poll `check` until it yields a value; fail after 20 s. Tests wait with
 /// this, never by sleeping a guessed time.
-pub async fn eventually<T, F, Fut>(what: &str, mut check: F) -> T
+pub async fn eventually<T, F, Fut>(what: &str, check: F) -> T
 where
     F: FnMut() -> Fut,
     Fut: Future<Output = Option<T>>,
 {
-    let deadline = Instant::now() + Duration::from_secs(20);
+    eventually_within(Duration::from_secs(20), what, check).await
+}
+
+/// [`eventually`] for conditions that need several rounds of something
+/// slow (camera looks a second apart, each drawn and decoded): fail after
+/// `limit`.
+pub async fn eventually_within<T, F, Fut>(limit: Duration, what: &str, mut check: F) -> T
+where
+    F: FnMut() -> Fut,
+    Fut: Future<Output = Option<T>>,
+{
+    let deadline = Instant::now() + limit;
     loop {
         if let Some(v) = check().await {
             return v;

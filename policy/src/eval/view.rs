@@ -22,6 +22,10 @@ use crate::text::{self, Text};
 pub const HOLD: usize = 2;
 /// Nearly all of a dark picture is below luma 32, in ‰.
 const DARK_SHARE: u16 = 900;
+/// Below one bit of entropy (in tenths) a picture is not a sensor's: the
+/// sim's covered lens still shows 4.5 bits of noise, a recorder's "no
+/// video" screen 0.3.
+const SYNTHETIC_ENTROPY: u8 = 10;
 /// A pin judges a look whose mean brightness is this close to its own: a
 /// day look against the day view, a night look against the night view.
 const PIN_LIGHT: u8 = 48;
@@ -194,26 +198,37 @@ fn judge<'a>(s: &ViewSample, rule: &ViewRule, pins: &'a [ViewPin]) -> Judged<'a>
         };
     };
     let dark = st.mean < rule.dark_below && st.dark >= DARK_SHARE;
-    let covered = !dark && st.contrast < rule.covered_contrast && st.edges < rule.covered_edges;
-    if dark {
-        problems.push(Problem::Dark);
-    }
-    if covered {
-        problems.push(Problem::Covered);
+    // A sensor's picture always has noise; a field of a few grey levels is
+    // the recorder's own "no video" screen.
+    let synthetic = !dark && st.entropy < SYNTHETIC_ENTROPY;
+    let covered =
+        !dark && !synthetic && st.contrast < rule.covered_contrast && st.edges < rule.covered_edges;
+    for (holds, problem) in [
+        (dark, Problem::Dark),
+        (synthetic, Problem::NoSignal),
+        (covered, Problem::Covered),
+    ] {
+        if holds {
+            problems.push(problem);
+        }
     }
     let pin = pins
         .iter()
         .filter(|p| p.stats.mean.abs_diff(st.mean) <= PIN_LIGHT)
         .min_by_key(|p| p.stats.hash_distance(st).unwrap_or(u32::MAX));
-    if let (Some(p), false) = (pin, dark || covered) {
-        let moved = p
+    if let (Some(p), false) = (pin, dark || synthetic || covered) {
+        // Blur first: a strong blur also scrambles the fine half of the
+        // difference hash, and would read as moved.
+        let blurred =
+            f64::from(st.sharp) < f64::from(rule.blurred_ratio) * f64::from(p.stats.sharp);
+        if blurred {
+            problems.push(Problem::Blurred);
+        } else if p
             .stats
             .hash_distance(st)
-            .is_none_or(|d| d > rule.moved_bits);
-        if moved {
+            .is_none_or(|d| d > rule.moved_bits)
+        {
             problems.push(Problem::Moved);
-        } else if f64::from(st.sharp) < f64::from(rule.blurred_ratio) * f64::from(p.stats.sharp) {
-            problems.push(Problem::Blurred);
         }
     }
     problems.sort();

@@ -216,6 +216,36 @@ fn moved_and_blurred_are_judged_only_against_a_pin_of_the_same_light() {
 }
 
 #[test]
+fn a_strong_blur_is_blurred_though_its_hash_drifts_and_a_screen_is_no_signal() {
+    // Numbers of the simulator's defocused road and its recorder's "no
+    // video" screen (`ronda-fleet view-run --faults`).
+    let soft = ViewStats {
+        sharp: 30,
+        edges: 123,
+        hash: "0f0f1e3c78f0e1c3".into(),
+        ..road()
+    };
+    let mut s = with_view(looks(vec![soft.clone(), soft]));
+    pin(&mut s, Light::Day, road());
+    assert_eq!(verdict(&s), (Status::Fail, Some("blurred".into())));
+    let screen = ViewStats {
+        mean: 43,
+        contrast: 15,
+        entropy: 3,
+        dark: 0,
+        edges: 53,
+        sharp: 1784,
+        ..road()
+    };
+    let s = with_view(looks(vec![screen.clone(), screen]));
+    assert_eq!(
+        verdict(&s),
+        (Status::Fail, Some("no_signal".into())),
+        "without a pin too"
+    );
+}
+
+#[test]
 fn frozen_needs_hours_of_the_same_bytes() {
     let frozen = |s: u64| ViewSample {
         unchanged_s: Some(s),
