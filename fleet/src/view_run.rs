@@ -101,7 +101,7 @@ pub fn run(spec: &Spec) -> anyhow::Result<Outcome> {
             look(&mut camera, t, spec.size, &mut luma)?;
             judge(&letter, &mut camera, t, &mut out);
             let wait = spec.every.mul_f64(0.75 + 0.75 * rng.f64());
-            t = t + SignedDuration::try_from(wait)?;
+            t += SignedDuration::try_from(wait)?;
         }
     }
     out.cpu_per_look = cpu.elapsed() / u32::try_from(out.looks.max(1)).unwrap_or(u32::MAX);
