@@ -154,9 +154,11 @@ impl Probes {
         }
     }
 
-    /// Let rate-based readings (CPU %) settle before a one-shot round.
+    /// Let rate-based readings (CPU %) settle, and look at every camera
+    /// once, before a one-shot round.
     pub async fn settle(&mut self) {
         self.host.settle().await;
+        self.devices.views.look_all().await;
     }
 }
 

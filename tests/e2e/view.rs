@@ -224,6 +224,7 @@ async fn each_view_problem_fires_after_its_looks_and_clears_when_the_view_return
         ("nvr-depan", "1", ROAD, Fault::Cover, "covered"),
         ("dvr-gudang", "2", SERVER_ROOM, Fault::Dark, "dark"),
         ("nvr-depan", "1", ROAD, Fault::Freeze, "frozen"),
+        ("dvr-gudang", "2", SERVER_ROOM, Fault::NoSignal, "no_signal"),
     ] {
         fires_and_clears(&r, device, channel, subject, f, problem).await;
     }
@@ -348,10 +349,11 @@ async fn a_head_pins_the_day_view_then_a_truck_fires_nothing_and_a_turned_camera
         ..Patch::default()
     };
     set(&r.sim, "nvr-depan", truck);
+    // What each poll saw, printed only if the test fails.
     let odd = eventually("the truck's look", || async {
-        finding(app, ROAD)
-            .await
-            .filter(|f| odd_looks(&f["evidence"]).len() == 1)
+        let f = finding(app, ROAD).await?;
+        eprintln!("{}: {}", f["status"], f["evidence"]["looks"]);
+        (odd_looks(&f["evidence"]).len() == 1).then_some(f)
     })
     .await;
     let odd_at: Timestamp = odd_looks(&odd["evidence"])[0]["at"]

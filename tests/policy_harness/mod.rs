@@ -90,6 +90,8 @@ pub fn replay(report: &Report, at: Timestamp, seq: u64) -> Report {
     for rec in &mut r.recorders {
         for ch in &mut rec.channels {
             ch.last_segment_end.iter_mut().for_each(mv);
+            let looks = ch.view.iter_mut().flat_map(|v| &mut v.samples);
+            looks.for_each(|s| mv(&mut s.at));
         }
     }
     r

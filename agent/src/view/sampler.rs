@@ -149,6 +149,16 @@ impl Views {
         }
     }
 
+    /// One look at every channel now, one after another: a one-shot report
+    /// (`probe`, `doctor`) shows each camera's view too.
+    pub async fn look_all(&self) {
+        for (t, target) in self.targets.iter().enumerate() {
+            for c in 0..target.channels.len() {
+                self.sample(t, c).await;
+            }
+        }
+    }
+
     /// Take one sample of target `t`'s channel `c` and keep it.
     async fn sample(&self, t: usize, c: usize) {
         let target = &self.targets[t];
@@ -220,15 +230,18 @@ impl Views {
             .map_err(|e| TakeError::Failed(recorder.into(), channel.into(), e))
     }
 
-    /// Put each channel's latest samples into its `view`.
+    /// Put each channel's latest samples into its `view`: empty for a
+    /// channel not looked at yet, absent for one this agent never looks at.
     pub fn merge(&self, recorders: &mut [Recorder]) {
         let tracks = self.tracks();
         for r in recorders {
-            let Some(channels) = tracks.get(&r.id) else {
+            if !self.targets.iter().any(|t| t.id == r.id) {
                 continue;
-            };
+            }
+            let channels = tracks.get(&r.id);
             for ch in &mut r.channels {
-                ch.view = channels.get(&ch.id).and_then(Track::view);
+                let track = channels.and_then(|c| c.get(&ch.id));
+                ch.view = Some(track.and_then(Track::view).unwrap_or_default());
             }
         }
     }

@@ -64,8 +64,9 @@ async fn samples_carry_numbers_and_repeat_times_newest_first() {
     assert_eq!((stats.w, stats.h), (640, 360));
     assert!(stats.edges > 0 && stats.sharp > 0);
     assert!(samples[0].at >= samples[2].at);
-    // The other channel was never sampled: no view.
-    assert_eq!(r[0].channels[1].view, None);
+    // The other channel was not looked at yet: a view with no sample (the
+    // server tells "not yet" from "never", a recorder with no viewer).
+    assert_eq!(r[0].channels[1].view, Some(ronda_wire::View::default()));
 }
 
 #[tokio::test]
@@ -218,7 +219,7 @@ async fn a_refused_login_pauses_the_sampler_and_the_live_snapshot() {
     );
     assert_eq!(
         report(&views)[0].channels[0].view,
-        None,
+        Some(ronda_wire::View::default()),
         "no sample while paused"
     );
     let refused = views.take("nvr", "1").await.err().unwrap();

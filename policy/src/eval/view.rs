@@ -14,7 +14,7 @@ use ronda_wire::{Channel, Recorder, Report, ViewEvent, ViewSample};
 use serde_json::json;
 
 use super::{finding, Cx, Finding, Status, ViewPin};
-use crate::model::ViewRule;
+use crate::model::{Severity, ViewRule};
 use crate::text::{self, Text};
 
 /// Looks out of the last [`ronda_wire::VIEW_SAMPLES`] that must show a
@@ -126,12 +126,16 @@ fn channel(
     if let Some((_, why)) = super::cctv::unusable(cx, agent, rec) {
         return no_data(why);
     }
+    // A camera the agent cannot look at neither shows nor hides a problem,
+    // as an RTSP stream neither proves nor disproves a recording: it
+    // informs, and the cameras that are looked at decide.
     let Some(view) = &ch.view else {
         return no_data(text!(
             "agen tidak melihat gambar kamera ini (jenis perekam {} tidak memberi gambar, atau `view: off`)",
             "the agent does not look at this camera's picture (a {} recorder gives none, or `view: off`)",
             rec.kind
-        ));
+        ))
+        .advisory(Severity::Info);
     };
     let Some(newest) = view.samples.first() else {
         return no_data(text!("belum ada gambar yang diambil", "no look taken yet"));

@@ -278,6 +278,29 @@ fn no_look_or_an_old_one_is_no_data_never_ok() {
     let f = judge(&s);
     assert_eq!(f.status, Status::NoData);
     assert!(f.message.en.contains("does not look"), "{}", f.message.en);
+    // It informs without deciding: with no camera looked at, the item
+    // still has nothing to judge.
+    assert!(f.advisory.is_some());
+    assert_eq!(
+        evaluate(&letter(VIEW), &s, now()).items[0].status,
+        Status::NoData
+    );
+}
+
+#[test]
+fn a_camera_the_agent_cannot_look_at_does_not_hold_back_the_others() {
+    let mut seen = channel("front-road", true, Some(ago(30)));
+    seen.view = Some(View {
+        samples: looks(vec![road(), road()]),
+    });
+    let mut rtsp = channel("front-road", true, Some(ago(30)));
+    rtsp.id = "101".into();
+    let s = office(Report {
+        recorders: vec![recorder(vec![seen, rtsp])],
+        ..report()
+    });
+    let e = evaluate(&letter(VIEW), &s, now());
+    assert_eq!(e.items[0].status, Status::Ok, "{:?}", e.items[0].findings);
 }
 
 #[test]
