@@ -74,13 +74,14 @@ fn measure(size: &str) {
         std::hint::black_box(s);
     }
     println!(
-        "FIGURE view_cost {size} jpeg_bytes={} luma={}x{} luma_buffer_bytes={} cpu_ms_median={:.2} heap_peak_bytes_median={:.0} runs={RUNS}",
+        "FIGURE view_cost {size} jpeg_bytes={} luma={}x{} luma_buffer_bytes={} cpu_ms_median={:.2} heap_peak_bytes_median={:.0} heap_peak_bytes_max={:.0} runs={RUNS}",
         body.len(),
         luma.w,
         luma.h,
         luma.px.capacity(),
         median(cpu),
-        median(peak),
+        median(peak.clone()),
+        peak.iter().copied().fold(0.0, f64::max),
     );
 }
 
