@@ -51,7 +51,7 @@ pub fn recorder(id: &str, view: bool) -> RecorderConfig {
         channels: vec![ch("1"), ch("2")],
         view: view.then(|| super::ViewConfig {
             every: Duration::from_secs(1),
-            cap: 2 << 20,
+            cap: super::config::DEFAULT_CAP,
         }),
     }
 }

@@ -27,6 +27,7 @@ use ronda_wire::Report;
 use serde::Serialize;
 
 pub use finding::{Finding, Status};
+pub use view::{Light, ViewPin};
 
 pub(crate) use finding::finding;
 
@@ -45,42 +46,6 @@ pub struct OfficeState {
     /// Camera views a person confirmed as right, by (agent, recorder,
     /// channel): `moved` and `blurred` are judged against them.
     pub view_pins: BTreeMap<(String, String, String), Vec<ViewPin>>,
-}
-
-/// What a camera showed when a head or IT confirmed "this camera sees the
-/// road": the numbers, never the picture.
-#[derive(Debug, Clone, PartialEq, Serialize)]
-pub struct ViewPin {
-    pub light: Light,
-    pub stats: ronda_wire::ViewStats,
-    pub by: String,
-    pub at: Timestamp,
-}
-
-/// Day and night views are pinned separately: the same road looks
-/// different under infrared.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Serialize)]
-#[serde(rename_all = "lowercase")]
-pub enum Light {
-    Day,
-    Night,
-}
-
-impl Light {
-    pub fn name(self) -> &'static str {
-        match self {
-            Light::Day => "day",
-            Light::Night => "night",
-        }
-    }
-
-    pub fn parse(s: &str) -> Option<Light> {
-        match s {
-            "day" => Some(Light::Day),
-            "night" => Some(Light::Night),
-            _ => None,
-        }
-    }
 }
 
 /// How far back the server keeps an office's door events for evaluation.

@@ -13,9 +13,48 @@ use std::time::Duration;
 use ronda_wire::{Channel, Recorder, Report, ViewEvent, ViewSample};
 use serde_json::json;
 
-use super::{finding, Cx, Finding, Status, ViewPin};
+use jiff::Timestamp;
+use serde::Serialize;
+
+use super::{finding, Cx, Finding, Status};
 use crate::model::{Severity, ViewRule};
 use crate::text::{self, Text};
+
+/// What a camera showed when a head or IT confirmed "this camera sees the
+/// road": the numbers, never the picture.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct ViewPin {
+    pub light: Light,
+    pub stats: ronda_wire::ViewStats,
+    pub by: String,
+    pub at: Timestamp,
+}
+
+/// Day and night views are pinned separately: the same road looks
+/// different under infrared.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Light {
+    Day,
+    Night,
+}
+
+impl Light {
+    pub fn name(self) -> &'static str {
+        match self {
+            Light::Day => "day",
+            Light::Night => "night",
+        }
+    }
+
+    pub fn parse(s: &str) -> Option<Light> {
+        match s {
+            "day" => Some(Light::Day),
+            "night" => Some(Light::Night),
+            _ => None,
+        }
+    }
+}
 
 /// Looks out of the last [`ronda_wire::VIEW_SAMPLES`] that must show a
 /// problem before it fires.

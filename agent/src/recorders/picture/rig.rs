@@ -9,33 +9,24 @@ use ronda_common::conf::Secret;
 
 pub use crate::doors::hikvision::tests::server::{Login, Reply, Request, Server};
 use crate::http::{Clients, Creds};
-use crate::recorders::{ChannelConfig, RecorderConfig, RecorderKind};
+use crate::recorders::{RecorderConfig, RecorderKind};
 use crate::view::Viewer;
 
 /// The cap the sampler uses by default.
-pub const CAP: usize = 2 << 20;
+pub const CAP: usize = crate::view::config::DEFAULT_CAP;
 
+/// Recorder `nvr` of `kind` at `url` with channels "1" and "2", asking with
+/// a password.
 pub fn config(kind: RecorderKind, url: &str, timeout: Duration) -> RecorderConfig {
-    let ch = |id: &str| ChannelConfig {
-        id: id.into(),
-        name: None,
-        zone: "front-road".into(),
-        url: None,
-        path: None,
-    };
     RecorderConfig {
-        id: "nvr".into(),
         kind,
         url: url.into(),
         creds: Some(Creds {
             username: "admin".into(),
             password: Secret::new("rahasia"),
         }),
-        insecure_tls: false,
         timeout,
-        lookback: Duration::from_secs(3600),
-        channels: vec![ch("1"), ch("2")],
-        view: None,
+        ..crate::view::testing::recorder("nvr", false)
     }
 }
 
