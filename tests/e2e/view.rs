@@ -342,32 +342,42 @@ async fn a_head_pins_the_day_view_then_a_truck_fires_nothing_and_a_turned_camera
         }
     }
 
-    // One truck passing close: one odd look, and nothing fires.
-    let truck = Patch {
-        channel: Some("1".into()),
-        odd_frame: Some(true),
-        ..Patch::default()
-    };
-    set(&r.sim, "nvr-depan", truck);
-    // What each poll saw, printed only if the test fails.
-    let odd = eventually("the truck's look", || async {
-        let f = finding(app, ROAD).await?;
-        eprintln!("{}: {}", f["status"], f["evidence"]["looks"]);
-        (odd_looks(&f["evidence"]).len() == 1).then_some(f)
-    })
-    .await;
-    let odd_at: Timestamp = odd_looks(&odd["evidence"])[0]["at"]
-        .as_str()
-        .unwrap()
-        .parse()
-        .unwrap();
+    // One truck passing close: one odd look, and nothing fires. The sim
+    // draws it in the next snapshot of the channel; should that snapshot
+    // reach no look (seen once on a loaded CI machine), it is asked again.
+    let at = |l: &Value| l["at"].as_str().unwrap().parse::<Timestamp>().unwrap();
+    let mut seen = None;
+    for attempt in 1..=3 {
+        let truck = Patch {
+            channel: Some("1".into()),
+            odd_frame: Some(true),
+            ..Patch::default()
+        };
+        set(&r.sim, "nvr-depan", truck);
+        let patched = Timestamp::now();
+        // What each poll saw, printed only if the test fails.
+        let look = eventually("the truck's look, or three looks without it", || async {
+            let f = finding(app, ROAD).await?;
+            eprintln!("{}: {}", f["status"], f["evidence"]["looks"]);
+            if odd_looks(&f["evidence"]).len() == 1 {
+                return Some(Some(f));
+            }
+            let looks = f["evidence"]["looks"].as_array()?;
+            (looks.iter().filter(|l| at(l) > patched).count() == 3).then_some(None)
+        })
+        .await;
+        if look.is_some() {
+            seen = look;
+            break;
+        }
+        eprintln!("attempt {attempt}: no look showed the truck");
+    }
+    let odd = seen.expect("no look showed the truck in three tries");
+    let odd_at = at(odd_looks(&odd["evidence"])[0]);
     eventually("the truck's look to pass", || async {
         finding(app, ROAD).await.filter(|f| {
             let looks = f["evidence"]["looks"].as_array().unwrap();
-            looks.len() == 3
-                && looks
-                    .iter()
-                    .all(|l| l["at"].as_str().unwrap().parse::<Timestamp>().unwrap() > odd_at)
+            looks.len() == 3 && looks.iter().all(|l| at(l) > odd_at)
         })
     })
     .await;
