@@ -269,7 +269,9 @@ fn judge<'a>(s: &ViewSample, rule: &ViewRule, pins: &'a [ViewPin]) -> Judged<'a>
         } else if p
             .stats
             .hash_distance(st)
-            .is_none_or(|d| d > rule.moved_bits)
+            // A hash that is not 16 hex digits says nothing of where the
+            // camera looks: not judged, never guessed as moved.
+            .is_some_and(|d| d > rule.moved_bits)
         {
             problems.push(Problem::Moved);
         }

@@ -246,6 +246,18 @@ fn a_strong_blur_is_blurred_though_its_hash_drifts_and_a_screen_is_no_signal() {
 }
 
 #[test]
+fn a_hash_that_cannot_be_compared_is_not_moved() {
+    // A report from outside: no evidence of where the camera looks.
+    let junk = ViewStats {
+        hash: "not-a-hash".into(),
+        ..road()
+    };
+    let mut s = with_view(looks(vec![junk.clone(), junk]));
+    pin(&mut s, Light::Day, road());
+    assert_eq!(verdict(&s), (Status::Ok, None));
+}
+
+#[test]
 fn frozen_needs_hours_of_the_same_bytes() {
     let frozen = |s: u64| ViewSample {
         unchanged_s: Some(s),
